@@ -1,0 +1,135 @@
+import { z } from 'zod';
+
+/**
+ * The only reader of process.env. Every variable of overview.md, parsed once and frozen.
+ * `loadConfig` throws ConfigError naming the first bad variable; entry points print it
+ * as one line and exit.
+ */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const P = 'FABRIC_BACKEND_GUILD_';
+
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => ['true', 'false', '1', '0', 'yes', 'no'].includes(v), 'must be true or false')
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const url = z.string().trim().url().transform((u) => u.replace(/\/+$/, ''));
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+export interface Config {
+  centerBaseUrl: string;
+  centerApiKey: string;
+  nodeId: string;
+  port: number;
+  publicUrl: string;
+  db:
+    | { type: 'mysql'; host: string; port: number; user: string; password: string; database: string; pool: number }
+    | { type: 'sqlite'; file: string };
+  dbSync: boolean;
+  fileDir: string;
+  fileMaxBytes: number;
+  fileTtlDays: number;
+  fileSweepCron: string;
+  corsOrigins: string[];
+  editWindowSeconds: number;
+  canvasMaxBytes: number;
+  realtimeInternalUrl: string | undefined;
+  realtimePort: number;
+  realtimeInternalHost: string;
+  realtimeInternalPort: number;
+  internalSecret: string | undefined;
+  redisUrl: string | undefined;
+  logLevel: LogLevel;
+  /** Introspection cache TTL for active tokens (center.md: 60 s). Tests shorten it. */
+  tokenCacheSeconds: number;
+  /** Timeout of one internal emit call in split mode. */
+  emitTimeoutMs: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+function read<T>(env: Env, name: string, schema: z.ZodType<T>, fallback: T): T;
+function read<T>(env: Env, name: string, schema: z.ZodType<T>): T | undefined;
+function read<T>(env: Env, name: string, schema: z.ZodType<T>, fallback?: T): T | undefined {
+  const raw = env[P + name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(`${P}${name} is invalid: ${parsed.error.issues[0]?.message ?? 'bad value'} (got "${raw}")`);
+  }
+  return parsed.data;
+}
+
+function required(env: Env, name: string): string {
+  const raw = env[P + name];
+  if (raw === undefined || raw.trim() === '') throw new ConfigError(`${P}${name} is required but missing or empty`);
+  return raw.trim();
+}
+
+/** Parses the environment into a frozen Config; throws ConfigError naming the variable. */
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const centerBaseUrl = required(env, 'CENTER_BASE_URL');
+  const centerApiKey = required(env, 'CENTER_API_KEY');
+  const nodeId = required(env, 'NODE_ID');
+  if (!url.safeParse(centerBaseUrl).success) {
+    throw new ConfigError(`${P}CENTER_BASE_URL is invalid: must be a URL (got "${centerBaseUrl}")`);
+  }
+  const portValue = read(env, 'PORT', port, 7002);
+  const dbHost = read(env, 'DB_HOST', z.string().trim());
+  const dbType = read(env, 'DB_TYPE', z.enum(['mysql', 'sqlite']), dbHost ? 'mysql' : 'sqlite');
+  const db: Config['db'] =
+    dbType === 'mysql'
+      ? {
+          type: 'mysql',
+          host: dbHost ?? '127.0.0.1',
+          port: read(env, 'DB_PORT', port, 3306),
+          user: read(env, 'DB_USER', z.string(), 'root'),
+          password: env[P + 'DB_PASSWORD'] ?? '',
+          database: read(env, 'DB_NAME', z.string().regex(/^[A-Za-z0-9_]+$/, 'letters, digits and _ only'), 'fabric_guild'),
+          pool: read(env, 'DB_POOL', positiveInt, 10),
+        }
+      : { type: 'sqlite', file: read(env, 'DB_FILE', z.string(), './data/guild.sqlite') };
+  const cron = read(env, 'FILE_SWEEP_CRON', z.string().trim(), '17 * * * *');
+  if (cron.split(/\s+/).length < 5 || cron.split(/\s+/).length > 7) {
+    throw new ConfigError(`${P}FILE_SWEEP_CRON is invalid: expected a cron pattern (got "${cron}")`);
+  }
+  const config: Config = {
+    centerBaseUrl: url.parse(centerBaseUrl),
+    centerApiKey,
+    nodeId,
+    port: portValue,
+    publicUrl: read(env, 'PUBLIC_URL', url, `http://localhost:${portValue}`),
+    db,
+    dbSync: read(env, 'DB_SYNC', bool, true),
+    fileDir: read(env, 'FILE_DIR', z.string(), './data/files'),
+    fileMaxBytes: read(env, 'FILE_MAX_BYTES', positiveInt, 104857600),
+    fileTtlDays: read(env, 'FILE_TTL_DAYS', z.coerce.number().positive(), 7),
+    fileSweepCron: cron,
+    corsOrigins: read(env, 'CORS_ORIGINS', z.string(), '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    editWindowSeconds: read(env, 'EDIT_WINDOW_SECONDS', z.coerce.number().int().min(0), 900),
+    canvasMaxBytes: read(env, 'CANVAS_MAX_BYTES', positiveInt, 1048576),
+    realtimeInternalUrl: read(env, 'REALTIME_INTERNAL_URL', url),
+    realtimePort: read(env, 'REALTIME_PORT', port, 7012),
+    realtimeInternalHost: read(env, 'REALTIME_INTERNAL_HOST', z.string().trim(), '127.0.0.1'),
+    realtimeInternalPort: read(env, 'REALTIME_INTERNAL_PORT', port, 7013),
+    internalSecret: read(env, 'INTERNAL_SECRET', z.string()),
+    redisUrl: read(env, 'REDIS_URL', z.string().trim().regex(/^rediss?:\/\//, 'must be a redis:// URL')),
+    logLevel: read(env, 'LOG_LEVEL', z.enum(['debug', 'info', 'warn', 'error', 'silent']), 'info'),
+    tokenCacheSeconds: read(env, 'TOKEN_CACHE_SECONDS', z.coerce.number().positive().max(60), 60),
+    emitTimeoutMs: read(env, 'EMIT_TIMEOUT_MS', positiveInt, 1000),
+  };
+  if (config.realtimeInternalUrl && !config.internalSecret) {
+    throw new ConfigError(`${P}INTERNAL_SECRET is required in split mode (REALTIME_INTERNAL_URL is set)`);
+  }
+  return Object.freeze(config);
+}

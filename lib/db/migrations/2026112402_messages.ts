@@ -1,0 +1,49 @@
+import { type Kysely, sql } from 'kysely';
+import { tableOptions } from './table-options.js';
+
+// Frozen: never edit a migration that has shipped; add a new one.
+
+
+export async function up(db: Kysely<any>): Promise<void> {
+  const opts = tableOptions(db);
+  await db.schema
+    .createTable('messages')
+    .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
+    .addColumn('channel_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('guild_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('seq', 'bigint', (c) => c.notNull())
+    .addColumn('author_id', 'varchar(128)', (c) => c.notNull())
+    .addColumn('content', sql`mediumtext`, (c) => c.notNull())
+    .addColumn('reply_to_id', 'varchar(36)')
+    .addColumn('mentions', 'text', (c) => c.notNull())
+    .addColumn('client_msg_id', 'varchar(64)')
+    .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .addColumn('edited_at', 'bigint')
+    .addColumn('deleted_at', 'bigint')
+    .modifyEnd(opts)
+    .execute();
+  // Paging by seq, and the guarantee of no duplicate seq.
+  await db.schema.createIndex('messages_channel_seq_uq').on('messages').columns(['channel_id', 'seq']).unique().execute();
+  // Idempotency of clientMsgId is enforced here, not only by a read before the write (NULLs never collide).
+  await db.schema
+    .createIndex('messages_client_msg_uq')
+    .on('messages')
+    .columns(['channel_id', 'author_id', 'client_msg_id'])
+    .unique()
+    .execute();
+
+  await db.schema
+    .createTable('message_attachments')
+    .addColumn('message_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('file_id', 'varchar(36)', (c) => c.notNull())
+    .addColumn('position', 'integer', (c) => c.notNull())
+    .addPrimaryKeyConstraint('message_attachments_pk', ['message_id', 'file_id'])
+    .modifyEnd(opts)
+    .execute();
+  await db.schema.createIndex('message_attachments_file_idx').on('message_attachments').columns(['file_id']).execute();
+}
+
+export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.dropTable('message_attachments').ifExists().execute();
+  await db.schema.dropTable('messages').ifExists().execute();
+}

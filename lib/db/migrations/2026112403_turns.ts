@@ -1,0 +1,19 @@
+import { type Kysely, sql } from 'kysely';
+import { tableOptions } from './table-options.js';
+
+// Frozen: never edit a migration that has shipped; add a new one.
+
+
+export async function up(db: Kysely<any>): Promise<void> {
+  await db.schema
+    .createTable('channel_turn_state')
+    .addColumn('channel_id', 'varchar(36)', (c) => c.primaryKey())
+    .addColumn('state', sql`mediumtext`, (c) => c.notNull())
+    .addColumn('updated_at', 'bigint', (c) => c.notNull())
+    .modifyEnd(tableOptions(db))
+    .execute();
+}
+
+export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.dropTable('channel_turn_state').ifExists().execute();
+}

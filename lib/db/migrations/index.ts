@@ -1,0 +1,13 @@
+import type { Migration } from 'kysely';
+import * as foundation from './2026112401_foundation.js';
+import * as messages from './2026112402_messages.js';
+import * as turns from './2026112403_turns.js';
+import * as filesCanvasCommands from './2026112404_files_canvas_commands.js';
+
+/** Every migration, by name, in order. Static so that bundles carry them. */
+export const migrations: Record<string, Migration> = {
+  '2026112401_foundation': foundation,
+  '2026112402_messages': messages,
+  '2026112403_turns': turns,
+  '2026112404_files_canvas_commands': filesCanvasCommands,
+};

@@ -1,0 +1,126 @@
+import type { Generated } from 'kysely';
+
+/** Table → row types. Timestamps are epoch milliseconds; booleans are 0/1. */
+export interface Database {
+  guilds: GuildTable;
+  guild_members: GuildMemberTable;
+  channels: ChannelTable;
+  channel_members: ChannelMemberTable;
+  channel_wake_users: ChannelWakeUserTable;
+  messages: MessageTable;
+  message_attachments: MessageAttachmentTable;
+  channel_turn_state: ChannelTurnStateTable;
+  files: FileTable;
+  canvases: CanvasTable;
+  commands: CommandTable;
+  leases: LeaseTable;
+}
+
+export interface GuildTable {
+  id: string;
+  name: string;
+  description: string;
+  owner_id: string;
+  created_at: number;
+}
+
+export type GuildRole = 'owner' | 'admin' | 'member';
+
+export interface GuildMemberTable {
+  guild_id: string;
+  user_id: string;
+  role: GuildRole;
+  joined_at: number;
+}
+
+export interface ChannelTable {
+  id: string;
+  guild_id: string;
+  name: string;
+  topic: string;
+  x_type: string;
+  is_public: number;
+  closed: number;
+  created_by: string;
+  created_at: number;
+  last_seq: Generated<number>;
+}
+
+export interface ChannelMemberTable {
+  channel_id: string;
+  user_id: string;
+  joined_at: number;
+}
+
+export interface ChannelWakeUserTable {
+  channel_id: string;
+  user_id: string;
+  position: number;
+}
+
+export interface MessageTable {
+  id: string;
+  channel_id: string;
+  guild_id: string;
+  seq: number;
+  author_id: string;
+  content: string;
+  reply_to_id: string | null;
+  /** JSON array of user ids. */
+  mentions: string;
+  client_msg_id: string | null;
+  created_at: number;
+  edited_at: number | null;
+  deleted_at: number | null;
+}
+
+export interface MessageAttachmentTable {
+  message_id: string;
+  file_id: string;
+  position: number;
+}
+
+export interface ChannelTurnStateTable {
+  channel_id: string;
+  /** JSON of lib/turns/engine TurnState. */
+  state: string;
+  updated_at: number;
+}
+
+export interface FileTable {
+  id: string;
+  uploader_id: string;
+  name: string;
+  size: number;
+  mime: string;
+  sha256: string;
+  storage_name: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface CanvasTable {
+  channel_id: string;
+  format: string;
+  title: string;
+  content: string;
+  shared_by: string;
+  version: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface CommandTable {
+  user_id: string;
+  name: string;
+  description: string;
+  /** JSON of the spec as registered. */
+  spec: string;
+  size: number;
+}
+
+export interface LeaseTable {
+  name: string;
+  holder: string;
+  expires_at: number;
+}

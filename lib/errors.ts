@@ -1,0 +1,49 @@
+/** The error codes of api.md; a typo does not compile. */
+export type ErrorCode =
+  | 'bad_request'
+  | 'wrong_channel_type'
+  | 'invalid_reference'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'channel_closed'
+  | 'edit_window_expired'
+  | 'conflict'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'center_unavailable'
+  | 'db_unavailable'
+  | 'internal';
+
+/** The one error type of the node. Thrown anywhere; rendered only by `errorResponse`. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export const notFound = (what = 'resource') => new HttpError(404, 'not_found', `${what} not found`);
+export const forbidden = (message = 'not allowed') => new HttpError(403, 'forbidden', message);
+export const badRequest = (message: string, details?: unknown) => new HttpError(400, 'bad_request', message, details);
+export const invalidReference = (message: string, details?: unknown) =>
+  new HttpError(400, 'invalid_reference', message, details);
+export const wrongChannelType = (message = 'not available for this channel type') =>
+  new HttpError(400, 'wrong_channel_type', message);
+export const channelClosed = () => new HttpError(409, 'channel_closed', 'the channel is closed');
+
+/** The JSON body of every error response (api.md "Errors"). */
+export function errorBody(err: HttpError) {
+  return {
+    error: {
+      code: err.code,
+      message: err.message,
+      ...(err.details !== undefined ? { details: err.details } : {}),
+    },
+  };
+}

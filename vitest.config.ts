@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30000,
+    hookTimeout: 60000,
+    // Suites start real servers on port 0 and share one database per run: run files one at a time.
+    fileParallelism: false,
+  },
+});
