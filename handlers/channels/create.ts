@@ -1,0 +1,30 @@
+/**
+ * POST /api/channels — create a channel with its seeded members, wake mapping and turn lists.
+ * Who: guild members and the guild token. 201 {channel}.
+ * Errors: 400 bad_request / invalid_reference (ids not in the guild) / wrong_channel_type, 401, 404 (guild).
+ */
+import { z } from 'zod';
+import { CHANNEL_TYPES, createChannel } from '../../lib/channels/channels.js';
+import { requireGuildStanding } from '../../lib/guilds/standing.js';
+import { readJson } from '../../lib/http/body.js';
+import { defineHandler } from '../../lib/http/handler.js';
+import { json } from '../../lib/http/respond.js';
+import { userIdSchema } from '../../lib/validation.js';
+
+const ids = z.array(userIdSchema).max(100);
+const body = z.object({
+  guildId: z.string().min(1).max(64),
+  name: z.string().trim().min(1).max(100),
+  xType: z.enum(CHANNEL_TYPES),
+  isPublic: z.boolean().default(false),
+  topic: z.string().max(1000).default(''),
+  memberUserIds: ids.default([]),
+  wakeUserIds: ids.default([]),
+  turn: z.object({ order: ids.optional(), bypass: ids.optional() }).optional(),
+});
+
+export default defineHandler({ method: 'POST', path: '/api/channels' }, async ({ request, ctx, principal }) => {
+  const input = await readJson(request, body);
+  await requireGuildStanding(ctx.database.db, principal, input.guildId);
+  return json({ channel: await createChannel(ctx, principal, input) }, 201);
+});

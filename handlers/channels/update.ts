@@ -1,0 +1,25 @@
+/**
+ * PATCH /api/channels/:channelId — name, topic, isPublic, closed (xType and unknown fields are ignored).
+ * Who: the channel's creator, guild owner/admin, guild token. 200 {channel}; emits channel.updated.
+ * Errors: 400, 401, 403, 404.
+ */
+import { z } from 'zod';
+import { updateChannel } from '../../lib/channels/channels.js';
+import { forbidden } from '../../lib/errors.js';
+import { requireReadableChannel } from '../../lib/guilds/standing.js';
+import { readJson } from '../../lib/http/body.js';
+import { defineHandler } from '../../lib/http/handler.js';
+
+const body = z.object({
+  name: z.string().trim().min(1).max(100).optional(),
+  topic: z.string().max(1000).optional(),
+  isPublic: z.boolean().optional(),
+  closed: z.boolean().optional(),
+});
+
+export default defineHandler({ method: 'PATCH', path: '/api/channels/:channelId' }, async ({ request, ctx, principal, params }) => {
+  const view = await requireReadableChannel(ctx.database.db, principal, params.channelId);
+  if (!view.canAdmin) throw forbidden('only the creator, a guild owner/admin or the guild token may change the channel');
+  const patch = await readJson(request, body);
+  return { channel: await updateChannel(ctx, view, patch) };
+});

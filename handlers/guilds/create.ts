@@ -1,0 +1,19 @@
+/**
+ * POST /api/guilds — create a guild; the caller becomes its owner.
+ * Who: user tokens only. 201 {guild}. Errors: 400 bad_request, 401, 403 (guild token).
+ */
+import { z } from 'zod';
+import { createGuild, toGuild } from '../../lib/guilds/guilds.js';
+import { requireUser } from '../../lib/http/auth.js';
+import { readJson } from '../../lib/http/body.js';
+import { defineHandler } from '../../lib/http/handler.js';
+import { json } from '../../lib/http/respond.js';
+
+const body = z.object({ name: z.string().trim().min(1).max(100), description: z.string().max(1000).optional() });
+
+export default defineHandler({ method: 'POST', path: '/api/guilds' }, async ({ request, ctx, principal }) => {
+  const user = requireUser(principal, 'creating a guild');
+  const input = await readJson(request, body);
+  const guild = await createGuild(ctx, user.userId, input);
+  return json({ guild: toGuild(guild, ctx.config.nodeId) }, 201);
+});

@@ -1,0 +1,15 @@
+/**
+ * GET /api/guilds — the guilds the caller is a member of (a guild token: its own guild).
+ * 200 {guilds}. Errors: 401.
+ */
+import { listGuildsOfUser, toGuild } from '../../lib/guilds/guilds.js';
+import { defineHandler } from '../../lib/http/handler.js';
+
+export default defineHandler({ method: 'GET', path: '/api/guilds' }, async ({ ctx, principal }) => {
+  const { db } = ctx.database;
+  const rows =
+    principal.kind === 'user'
+      ? await listGuildsOfUser(db, principal.userId)
+      : await db.selectFrom('guilds').selectAll().where('id', '=', principal.guildId).execute();
+  return { guilds: rows.map((g) => toGuild(g, ctx.config.nodeId)) };
+});

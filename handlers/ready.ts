@@ -1,0 +1,11 @@
+/**
+ * GET /api/ready — readiness. No auth. 200 {status: "ready"}; 503 db_unavailable when the database does not answer.
+ */
+import { pingDatabase } from '../lib/db/index.js';
+import { HttpError } from '../lib/errors.js';
+import { defineHandler } from '../lib/http/handler.js';
+
+export default defineHandler({ method: 'GET', path: '/api/ready', auth: false }, async ({ ctx }) => {
+  if (!(await pingDatabase(ctx.database.db))) throw new HttpError(503, 'db_unavailable', 'the database is unreachable');
+  return { status: 'ready' };
+});

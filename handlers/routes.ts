@@ -1,0 +1,50 @@
+/**
+ * The whole REST API in one table: each entry is a standalone handler carrying its method
+ * and path. Read top to bottom, it is the API of api.md.
+ */
+import type { Handler } from '../lib/http/handler.js';
+import health from './health.js';
+import ready from './ready.js';
+import guildsCreate from './guilds/create.js';
+import guildsList from './guilds/list.js';
+import guildsGet from './guilds/get.js';
+import guildsUpdate from './guilds/update.js';
+import guildMembersList from './guilds/members-list.js';
+import guildMembersAdd from './guilds/members-add.js';
+import guildMembersRemove from './guilds/members-remove.js';
+import channelsCreate from './channels/create.js';
+import channelsList from './channels/list.js';
+import channelsGet from './channels/get.js';
+import channelsUpdate from './channels/update.js';
+import channelMembersList from './channels/members-list.js';
+import channelMembersAdd from './channels/members-add.js';
+import channelMembersRemove from './channels/members-remove.js';
+import channelsJoin from './channels/join.js';
+import channelsLeave from './channels/leave.js';
+import wakeMappingGet from './channels/wake-mapping-get.js';
+import wakeMappingPut from './channels/wake-mapping-put.js';
+
+export const routes: readonly Handler[] = [
+  health,
+  ready,
+  // Guilds
+  guildsCreate,
+  guildsList,
+  guildsGet,
+  guildsUpdate,
+  guildMembersList,
+  guildMembersAdd,
+  guildMembersRemove,
+  // Channels
+  channelsCreate,
+  channelsList,
+  channelsGet,
+  channelsUpdate,
+  channelMembersList,
+  channelMembersAdd,
+  channelMembersRemove,
+  channelsJoin,
+  channelsLeave,
+  wakeMappingGet,
+  wakeMappingPut,
+];

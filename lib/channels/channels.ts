@@ -1,0 +1,176 @@
+import { isGuildAdmin, type GuildStanding } from '../access.js';
+import type { Principal } from '../center/client.js';
+import type { AppContext } from '../context.js';
+import type { Db } from '../db/index.js';
+import { lockChannel, withTransaction } from '../db/dialect.js';
+import { badRequest, notFound, wrongChannelType } from '../errors.js';
+import type { ChannelRow, ChannelView } from '../guilds/standing.js';
+import { isoTime, newId } from '../ids.js';
+import { emitTo } from '../realtime/emitter.js';
+import { Outbox } from '../realtime/outbox.js';
+import { createTurnState, hasTurnEngine } from '../turns/turn-store.js';
+import { addChannelMembers, requireGuildMembers } from './membership.js';
+
+export const CHANNEL_TYPES = ['general', 'work', 'report', 'discuss', 'triage', 'custom'] as const;
+export type ChannelType = (typeof CHANNEL_TYPES)[number];
+export const hasWakeMapping = (xType: string) => xType === 'triage' || xType === 'custom';
+
+/** The API shape of a channel (api.md "Channels"). */
+export const toChannel = (c: ChannelRow, memberCount: number) => ({
+  id: c.id,
+  guildId: c.guild_id,
+  name: c.name,
+  topic: c.topic,
+  xType: c.x_type,
+  isPublic: !!c.is_public,
+  closed: !!c.closed,
+  createdBy: c.created_by,
+  createdAt: isoTime(c.created_at),
+  lastSeq: Number(c.last_seq),
+  memberCount,
+});
+export type Channel = ReturnType<typeof toChannel>;
+
+/** Number of members of a channel. */
+export async function countMembers(db: Db, channelId: string): Promise<number> {
+  const r = await db.selectFrom('channel_members').select((eb) => eb.fn.countAll<number>().as('n')).where('channel_id', '=', channelId).executeTakeFirst();
+  return Number(r?.n ?? 0);
+}
+
+/** A channel row in API shape, with its member count. */
+export async function loadChannel(db: Db, channelId: string): Promise<Channel> {
+  const c = await db.selectFrom('channels').selectAll().where('id', '=', channelId).executeTakeFirst();
+  if (!c) throw notFound('channel');
+  return toChannel({ ...c, last_seq: Number(c.last_seq) }, await countMembers(db, channelId));
+}
+
+export interface CreateChannelInput {
+  guildId: string;
+  name: string;
+  xType: ChannelType;
+  isPublic: boolean;
+  topic: string;
+  memberUserIds: string[];
+  wakeUserIds: string[];
+  turn?: { order?: string[]; bypass?: string[] };
+}
+
+/**
+ * Creates a channel with its seeded members, wake mapping and turn state in one
+ * transaction, then emits `channel.joined` to every seeded member.
+ */
+export async function createChannel(ctx: AppContext, principal: Principal, input: CreateChannelInput): Promise<Channel> {
+  if (input.wakeUserIds.length > 0 && !hasWakeMapping(input.xType)) throw wrongChannelType('wakeUserIds applies to triage and custom channels only');
+  if (input.turn && !hasTurnEngine(input.xType)) throw wrongChannelType('turn applies to discuss and work channels only');
+  const creator = principal.kind === 'user' ? principal.userId : null;
+  const order = [...new Set(input.turn?.order ?? input.memberUserIds)];
+  const bypass = [...new Set(input.turn?.bypass ?? (creator && !order.includes(creator) ? [creator] : []))];
+  if (order.some((u) => bypass.includes(u))) throw badRequest('turn.order and turn.bypass must be disjoint', [{ field: 'turn', message: 'order and bypass overlap' }]);
+  const seeded = [...new Set([...(creator ? [creator] : []), ...input.memberUserIds, ...input.wakeUserIds, ...order, ...bypass])];
+  const { db, dialect } = ctx.database;
+  await requireGuildMembers(db, input.guildId, seeded);
+  const now = Date.now();
+  const id = newId();
+  const outbox = new Outbox();
+  const channel = { id, guild_id: input.guildId, x_type: input.xType };
+  await withTransaction(db, dialect, async (trx) => {
+    await trx
+      .insertInto('channels')
+      .values({
+        id,
+        guild_id: input.guildId,
+        name: input.name,
+        topic: input.topic,
+        x_type: input.xType,
+        is_public: input.isPublic ? 1 : 0,
+        closed: 0,
+        created_by: creator ?? `guild:${input.guildId}`,
+        created_at: now,
+      })
+      .execute();
+    if (hasTurnEngine(input.xType)) await createTurnState(trx, id, order, bypass, now);
+    // The turn lists were set by createTurnState: seeding must not append the members again.
+    await addChannelMembers(trx, ctx, outbox, channel, seeded, { now, turnState: false });
+    if (hasWakeMapping(input.xType)) await replaceWakeRows(trx, id, input.wakeUserIds);
+  });
+  outbox.sendTo(ctx.emitter);
+  return loadChannel(db, id);
+}
+
+/** Channels of a guild the caller can read, by name, each with `isMember`. */
+export async function listReadableChannels(db: Db, principal: Principal, standing: GuildStanding) {
+  const userId = principal.kind === 'user' ? principal.userId : '';
+  const rows = await db
+    .selectFrom('channels as c')
+    .leftJoin('channel_members as cm', (j) => j.onRef('cm.channel_id', '=', 'c.id').on('cm.user_id', '=', userId))
+    .selectAll('c')
+    .select('cm.user_id as member')
+    .select((eb) => eb.selectFrom('channel_members as m').select((e2) => e2.fn.countAll<number>().as('n')).whereRef('m.channel_id', '=', 'c.id').as('member_count'))
+    .where('c.guild_id', '=', standing.guildId)
+    .orderBy('c.name')
+    .orderBy('c.id')
+    .execute();
+  const admin = isGuildAdmin(standing);
+  return rows
+    .filter((r) => admin || r.is_public || r.member != null)
+    .map(({ member, member_count, ...c }) => ({ ...toChannel({ ...c, last_seq: Number(c.last_seq) }, Number(member_count ?? 0)), isMember: member != null }));
+}
+
+/** Applies a PATCH and emits `channel.updated`. */
+export async function updateChannel(ctx: AppContext, view: ChannelView, patch: { name?: string; topic?: string; isPublic?: boolean; closed?: boolean }) {
+  const set: Record<string, string | number> = {};
+  if (patch.name !== undefined) set.name = patch.name;
+  if (patch.topic !== undefined) set.topic = patch.topic;
+  if (patch.isPublic !== undefined) set.is_public = patch.isPublic ? 1 : 0;
+  if (patch.closed !== undefined) set.closed = patch.closed ? 1 : 0;
+  const { db } = ctx.database;
+  if (Object.keys(set).length > 0) await db.updateTable('channels').set(set).where('id', '=', view.channel.id).execute();
+  const channel = await loadChannel(db, view.channel.id);
+  if (Object.keys(set).length > 0) ctx.emitter.publish([emitTo.channel(channel.id, 'channel.updated', { channel })]);
+  return channel;
+}
+
+/** The members of a channel, by join time. */
+export async function listChannelMembers(db: Db, channelId: string) {
+  const rows = await db.selectFrom('channel_members').select(['user_id', 'joined_at']).where('channel_id', '=', channelId).orderBy('joined_at').orderBy('user_id').execute();
+  return rows.map((r) => ({ userId: r.user_id, joinedAt: isoTime(r.joined_at) }));
+}
+
+/** Adds members (each must be a guild member); returns the ids actually added. */
+export async function addMembersToChannel(ctx: AppContext, view: ChannelView, userIds: string[], bypass: boolean): Promise<string[]> {
+  const { db, dialect } = ctx.database;
+  await requireGuildMembers(db, view.channel.guild_id, userIds);
+  const outbox = new Outbox();
+  const added = await withTransaction(db, dialect, async (trx) => {
+    await lockChannel(trx, dialect, view.channel.id);
+    return addChannelMembers(trx, ctx, outbox, view.channel, userIds, { bypass });
+  });
+  outbox.sendTo(ctx.emitter);
+  return added;
+}
+
+/** The wake mapping of a channel, in the order it was given. */
+export async function getWakeMapping(db: Db, channelId: string): Promise<string[]> {
+  const rows = await db.selectFrom('channel_wake_users').select('user_id').where('channel_id', '=', channelId).orderBy('position').execute();
+  return rows.map((r) => r.user_id);
+}
+
+async function replaceWakeRows(trx: Db, channelId: string, userIds: readonly string[]) {
+  await trx.deleteFrom('channel_wake_users').where('channel_id', '=', channelId).execute();
+  const ids = [...new Set(userIds)];
+  if (ids.length > 0) await trx.insertInto('channel_wake_users').values(ids.map((user_id, position) => ({ channel_id: channelId, user_id, position }))).execute();
+}
+
+/** Replaces the wake mapping; users not yet in the channel become members (with `channel.joined`). */
+export async function replaceWakeMapping(ctx: AppContext, view: ChannelView, userIds: string[]): Promise<string[]> {
+  const { db, dialect } = ctx.database;
+  await requireGuildMembers(db, view.channel.guild_id, userIds);
+  const outbox = new Outbox();
+  await withTransaction(db, dialect, async (trx) => {
+    await lockChannel(trx, dialect, view.channel.id);
+    await replaceWakeRows(trx, view.channel.id, userIds);
+    await addChannelMembers(trx, ctx, outbox, view.channel, userIds);
+  });
+  outbox.sendTo(ctx.emitter);
+  return getWakeMapping(db, view.channel.id);
+}

@@ -1,0 +1,113 @@
+import type { AppContext } from '../context.js';
+import type { Db } from '../db/index.js';
+import { insertIgnore, withTransaction } from '../db/dialect.js';
+import type { GuildRole, GuildTable, GuildMemberTable } from '../db/schema.js';
+import { HttpError, invalidReference, notFound } from '../errors.js';
+import { isoTime, newId } from '../ids.js';
+import { removeChannelMemberships } from '../channels/membership.js';
+import { Outbox } from '../realtime/outbox.js';
+
+/** The API shape of a guild (api.md "Guilds"). */
+export const toGuild = (g: GuildTable, nodeId: string) => ({
+  id: g.id,
+  name: g.name,
+  description: g.description,
+  ownerId: g.owner_id,
+  nodeId,
+  createdAt: isoTime(g.created_at),
+});
+
+/** The API shape of a guild member. */
+export const toGuildMember = (m: Pick<GuildMemberTable, 'user_id' | 'role' | 'joined_at'>) => ({
+  userId: m.user_id,
+  role: m.role,
+  joinedAt: isoTime(m.joined_at),
+});
+
+/** Creates a guild with the caller as owner (one transaction). */
+export async function createGuild(ctx: AppContext, ownerId: string, input: { name: string; description?: string }) {
+  const now = Date.now();
+  const guild: GuildTable = { id: newId(), name: input.name, description: input.description ?? '', owner_id: ownerId, created_at: now };
+  await withTransaction(ctx.database.db, ctx.database.dialect, async (trx) => {
+    await trx.insertInto('guilds').values(guild).execute();
+    await trx.insertInto('guild_members').values({ guild_id: guild.id, user_id: ownerId, role: 'owner', joined_at: now }).execute();
+  });
+  return guild;
+}
+
+/** The guilds a user belongs to, by name. */
+export async function listGuildsOfUser(db: Db, userId: string) {
+  return db
+    .selectFrom('guilds as g')
+    .innerJoin('guild_members as m', 'm.guild_id', 'g.id')
+    .selectAll('g')
+    .where('m.user_id', '=', userId)
+    .orderBy('g.name')
+    .orderBy('g.id')
+    .execute();
+}
+
+/** One guild row, or 404. */
+export async function getGuild(db: Db, guildId: string) {
+  const g = await db.selectFrom('guilds').selectAll().where('id', '=', guildId).executeTakeFirst();
+  if (!g) throw notFound('guild');
+  return g;
+}
+
+/** Changes name/description; returns the updated row. */
+export async function updateGuild(db: Db, guildId: string, patch: { name?: string; description?: string }) {
+  if (patch.name !== undefined || patch.description !== undefined) {
+    await db.updateTable('guilds').set(patch).where('id', '=', guildId).execute();
+  }
+  return getGuild(db, guildId);
+}
+
+/** Members of a guild, owner first then by join time. */
+export async function listGuildMembers(db: Db, guildId: string) {
+  const rows = await db.selectFrom('guild_members').select(['user_id', 'role', 'joined_at']).where('guild_id', '=', guildId).orderBy('joined_at').orderBy('user_id').execute();
+  return rows.sort((a, b) => Number(b.role === 'owner') - Number(a.role === 'owner'));
+}
+
+/** Adds users that Center knows (400 invalid_reference for the others); existing members stay as they are. Returns the ids added. */
+export async function addGuildMembers(ctx: AppContext, guildId: string, userIds: string[], role: GuildRole) {
+  const ids = [...new Set(userIds)];
+  const known = await ctx.center.lookupIds(ids);
+  const unknown = ids.filter((id) => !known.has(id));
+  if (unknown.length > 0) throw invalidReference('unknown user ids', { userIds: unknown });
+  const { db, dialect } = ctx.database;
+  return withTransaction(db, dialect, async (trx) => {
+    const existing = new Set(
+      (await trx.selectFrom('guild_members').select('user_id').where('guild_id', '=', guildId).where('user_id', 'in', ids).execute()).map((r) => r.user_id),
+    );
+    const fresh = ids.filter((id) => !existing.has(id));
+    const now = Date.now();
+    await insertIgnore(trx, dialect, 'guild_members', fresh.map((user_id) => ({ guild_id: guildId, user_id, role, joined_at: now })));
+    return fresh;
+  });
+}
+
+/**
+ * Removes a member from the guild and from every channel of it, in one transaction, and
+ * emits `channel.left` for each channel membership removed. The owner cannot be removed (409).
+ */
+export async function removeGuildMember(ctx: AppContext, guildId: string, userId: string) {
+  const { db, dialect } = ctx.database;
+  const outbox = new Outbox();
+  await withTransaction(db, dialect, async (trx) => {
+    const member = await trx.selectFrom('guild_members').select('role').where('guild_id', '=', guildId).where('user_id', '=', userId).executeTakeFirst();
+    if (!member) throw notFound('member');
+    if (member.role === 'owner') throw new HttpError(409, 'conflict', 'the guild owner cannot be removed');
+    const channelIds = (
+      await trx
+        .selectFrom('channel_members as cm')
+        .innerJoin('channels as c', 'c.id', 'cm.channel_id')
+        .select('c.id')
+        .where('c.guild_id', '=', guildId)
+        .where('cm.user_id', '=', userId)
+        .execute()
+    ).map((r) => r.id);
+    await removeChannelMemberships(trx, ctx, outbox, channelIds, userId);
+    await trx.deleteFrom('guild_members').where('guild_id', '=', guildId).where('user_id', '=', userId).execute();
+  });
+  outbox.sendTo(ctx.emitter);
+}

@@ -1,0 +1,72 @@
+import { canAdminChannel, canReadChannel, canSeeGuild, isGuildAdmin, type GuildStanding } from '../access.js';
+import type { Principal } from '../center/client.js';
+import type { Db } from '../db/index.js';
+import type { ChannelTable, GuildRole } from '../db/schema.js';
+import { notFound } from '../errors.js';
+
+/** Loads what the principal is to the guild (one indexed lookup). Never throws for outsiders. */
+export async function loadGuildStanding(db: Db, principal: Principal, guildId: string): Promise<GuildStanding> {
+  if (principal.kind === 'guild') return { guildId, role: null, isGuildToken: principal.guildId === guildId };
+  const row = await db
+    .selectFrom('guild_members')
+    .select('role')
+    .where('guild_id', '=', guildId)
+    .where('user_id', '=', principal.userId)
+    .executeTakeFirst();
+  return { guildId, role: (row?.role as GuildRole | undefined) ?? null, isGuildToken: false };
+}
+
+/** The standing of a principal that can see the guild, or 404 (the guild does not exist for outsiders). */
+export async function requireGuildStanding(db: Db, principal: Principal, guildId: string): Promise<GuildStanding> {
+  const standing = await loadGuildStanding(db, principal, guildId);
+  if (!canSeeGuild(standing)) throw notFound('guild');
+  const exists = await db.selectFrom('guilds').select('id').where('id', '=', guildId).executeTakeFirst();
+  if (!exists) throw notFound('guild');
+  return standing;
+}
+
+export type ChannelRow = Omit<ChannelTable, 'last_seq'> & { last_seq: number };
+
+/** A channel as one principal sees it: the row, the caller's standing, membership and rights. */
+export interface ChannelView {
+  channel: ChannelRow;
+  standing: GuildStanding;
+  isMember: boolean;
+  /** Owner/admin/guild token. */
+  isGuildAdmin: boolean;
+  /** Creator or guild admin. */
+  canAdmin: boolean;
+}
+
+/**
+ * Loads a channel with the caller's guild role and channel membership in one query, and
+ * answers 404 unless the caller may read it (private channels do not exist for outsiders).
+ */
+export async function requireReadableChannel(db: Db, principal: Principal, channelId: string): Promise<ChannelView> {
+  const userId = principal.kind === 'user' ? principal.userId : '';
+  const row = await db
+    .selectFrom('channels as c')
+    .leftJoin('guild_members as gm', (j) => j.onRef('gm.guild_id', '=', 'c.guild_id').on('gm.user_id', '=', userId))
+    .leftJoin('channel_members as cm', (j) => j.onRef('cm.channel_id', '=', 'c.id').on('cm.user_id', '=', userId))
+    .selectAll('c')
+    .select(['gm.role as role', 'cm.user_id as member'])
+    .where('c.id', '=', channelId)
+    .executeTakeFirst();
+  if (!row) throw notFound('channel');
+  const { role, member, ...channel } = row;
+  const standing: GuildStanding = {
+    guildId: channel.guild_id,
+    role: (role as GuildRole | null) ?? null,
+    isGuildToken: principal.kind === 'guild' && principal.guildId === channel.guild_id,
+  };
+  const isMember = member !== null && member !== undefined && standing.role !== null;
+  const facts = { guildId: channel.guild_id, isPublic: !!channel.is_public, createdBy: channel.created_by };
+  if (!canReadChannel(standing, facts, isMember)) throw notFound('channel');
+  return {
+    channel: { ...channel, last_seq: Number(channel.last_seq) },
+    standing,
+    isMember,
+    isGuildAdmin: isGuildAdmin(standing),
+    canAdmin: canAdminChannel(standing, facts, principal),
+  };
+}

@@ -1,0 +1,108 @@
+import type { Config } from '../config.js';
+import { createContext, type AppContext } from '../context.js';
+import { createLogger } from '../logger.js';
+import type { RandomSource } from '../turns/engine.js';
+import { routes } from '../../handlers/routes.js';
+import { createRealtimeApp, type RealtimeApp } from '../../realtime/app.js';
+import { createLocalEmitter } from '../../realtime/dispatch.js';
+import { createInternalChannel } from '../../realtime/internal-channel.js';
+import { listenFetch } from './node.js';
+import { createApiRouter } from './router.js';
+import { startBackgroundJobs } from './jobs.js';
+
+const log = createLogger('server');
+
+export interface RunningProcess {
+  /** Base URL of the public port (API and/or socket.io). */
+  url: string;
+  port: number;
+  ctx: AppContext;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  random?: RandomSource;
+  /** Register with Center and heartbeat (default true). */
+  heartbeat?: boolean;
+  /** Run the retention sweep on its cron (default true). */
+  jobs?: boolean;
+}
+
+/** All-in-one: API and socket.io on one port; emits go straight to the in-process server. */
+export async function startAllInOne(config: Readonly<Config>, opts: StartOptions = {}): Promise<RunningProcess & { realtime: RealtimeApp }> {
+  let realtime: RealtimeApp | undefined;
+  const emitter = createLocalEmitter(() => realtime?.nsp as never);
+  const ctx = await createContext(config, { emitter, random: opts.random, heartbeat: opts.heartbeat ?? true });
+  const http = await listenFetch(createApiRouter(routes, ctx), config.port);
+  realtime = createRealtimeApp(http.server, ctx);
+  const jobs = opts.jobs === false ? undefined : startBackgroundJobs(ctx);
+  log.info('guild node listening (all-in-one)', { port: http.port, db: config.db.type, nodeId: config.nodeId });
+  return {
+    url: `http://127.0.0.1:${http.port}`,
+    port: http.port,
+    ctx,
+    realtime,
+    async close() {
+      jobs?.stop();
+      await realtime!.close();
+      await http.close();
+      await ctx.close();
+    },
+  };
+}
+
+/** Split mode, API process: REST only; emits go to REALTIME_INTERNAL_URL. */
+export async function startApiProcess(config: Readonly<Config>, opts: StartOptions = {}): Promise<RunningProcess> {
+  const ctx = await createContext(config, { random: opts.random, heartbeat: opts.heartbeat ?? true });
+  const http = await listenFetch(createApiRouter(routes, ctx), config.port);
+  const jobs = opts.jobs === false ? undefined : startBackgroundJobs(ctx);
+  log.info('guild node API listening (split mode)', { port: http.port, emitsTo: config.realtimeInternalUrl ?? 'nowhere' });
+  return {
+    url: `http://127.0.0.1:${http.port}`,
+    port: http.port,
+    ctx,
+    async close() {
+      jobs?.stop();
+      await http.close();
+      await ctx.close();
+    },
+  };
+}
+
+/** Split mode, realtime process: socket.io on REALTIME_PORT, the internal emit channel on REALTIME_INTERNAL_HOST:PORT. */
+export async function startRealtimeProcess(config: Readonly<Config>): Promise<RunningProcess & { internalPort: number }> {
+  if (!config.internalSecret) throw new Error('FABRIC_BACKEND_GUILD_INTERNAL_SECRET is required for a realtime process');
+  const ctx = await createContext(config, { heartbeat: false });
+  const publicHttp = await listenFetch(async () => new Response('not found', { status: 404 }), config.realtimePort);
+  const realtime = createRealtimeApp(publicHttp.server, ctx);
+  const closeAdapter = config.redisUrl ? await attachRedisAdapter(realtime, config.redisUrl) : undefined;
+  const internal = await listenFetch(createInternalChannel(realtime.nsp, config.internalSecret), config.realtimeInternalPort, config.realtimeInternalHost);
+  log.info('guild node realtime listening', { port: publicHttp.port, internalPort: internal.port, redis: !!config.redisUrl });
+  return {
+    url: `http://127.0.0.1:${publicHttp.port}`,
+    port: publicHttp.port,
+    internalPort: internal.port,
+    ctx,
+    async close() {
+      await internal.close();
+      await realtime.close();
+      await publicHttp.close();
+      await closeAdapter?.();
+      await ctx.close();
+    },
+  };
+}
+
+/** Shares rooms between realtime processes through Redis (socket.io Redis adapter). */
+async function attachRedisAdapter(realtime: RealtimeApp, redisUrl: string): Promise<() => Promise<void>> {
+  const [{ createAdapter }, { createClient }] = await Promise.all([import('@socket.io/redis-adapter'), import('redis')]);
+  const pub = createClient({ url: redisUrl });
+  const sub = pub.duplicate();
+  pub.on('error', (err: Error) => log.warn('redis error', { error: err.message }));
+  sub.on('error', (err: Error) => log.warn('redis error', { error: err.message }));
+  await Promise.all([pub.connect(), sub.connect()]);
+  realtime.io.adapter(createAdapter(pub, sub));
+  return async () => {
+    await Promise.allSettled([pub.quit(), sub.quit()]);
+  };
+}

@@ -1,0 +1,153 @@
+import type { Server as HttpServer } from 'node:http';
+import { Server, type Namespace, type Socket } from 'socket.io';
+import { z } from 'zod';
+import type { Principal } from '../lib/center/client.js';
+import type { AppContext } from '../lib/context.js';
+import { HttpError } from '../lib/errors.js';
+import { authenticateToken } from '../lib/http/auth.js';
+import { isOriginAllowed } from '../lib/http/cors.js';
+import { requireReadableChannel } from '../lib/guilds/standing.js';
+import { createLogger } from '../lib/logger.js';
+import { rooms } from '../lib/realtime/rooms.js';
+import type { Ack, ClientToServerEvents, ServerToClientEvents } from './events.js';
+
+const log = createLogger('realtime');
+
+/** Typing is relayed at most once per user and channel in this window (realtime.md). */
+const TYPING_THROTTLE_MS = 2000;
+
+interface SocketData { principal: Principal }
+type RealtimeSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+export type RealtimeNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+const channelPayload = z.object({ channelId: z.string().min(1).max(64) });
+
+export interface RealtimeApp {
+  io: Server;
+  nsp: RealtimeNamespace;
+  close(): Promise<void>;
+}
+
+const errorAck = (code: string, message: string): Ack => ({ ok: false, error: { code, message } });
+
+/** What an error thrown while handling a client event becomes in its ack (no internals). */
+function ackFor(err: unknown): Ack {
+  if (err instanceof HttpError) return errorAck(err.code, err.message);
+  log.error('socket event failed', { error: err instanceof Error ? err.message : String(err) });
+  return errorAck('internal', 'internal error');
+}
+
+/**
+ * Builds the socket.io server on `httpServer` (namespace `/realtime`): token auth on connect,
+ * user/guild rooms, join/leave/typing, presence. `ctx` gives the database and Center client.
+ */
+export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext): RealtimeApp {
+  const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(httpServer, {
+    cors: {
+      origin: (origin, cb) => cb(null, !origin || isOriginAllowed(origin, ctx.config.corsOrigins)),
+      credentials: false,
+    },
+    maxHttpBufferSize: 64 * 1024,
+  });
+  const nsp = io.of('/realtime') as RealtimeNamespace;
+  const db = ctx.database.db;
+  const lastTyping = new Map<string, number>();
+
+  nsp.use((socket, next) => {
+    const auth = socket.handshake.auth as { token?: unknown } | undefined;
+    const fromQuery = socket.handshake.query.access_token;
+    const token = typeof auth?.token === 'string' ? auth.token : typeof fromQuery === 'string' ? fromQuery : null;
+    authenticateToken(ctx, token)
+      .then((principal) => {
+        socket.data.principal = principal;
+        next();
+      })
+      .catch((err: unknown) => next(new Error(err instanceof HttpError && err.status === 503 ? 'center_unavailable' : 'unauthorized')));
+  });
+
+  nsp.on('connection', (socket: RealtimeSocket) => {
+    void onConnect(socket).catch((err: unknown) => {
+      log.error('connect setup failed', { error: err instanceof Error ? err.message : String(err) });
+      socket.disconnect(true);
+    });
+  });
+
+  async function onConnect(socket: RealtimeSocket) {
+    const principal = socket.data.principal;
+    registerClientEvents(socket);
+    if (principal.kind === 'guild') {
+      await socket.join(rooms.guild(principal.guildId));
+      return;
+    }
+    const guilds = await db.selectFrom('guild_members').select('guild_id').where('user_id', '=', principal.userId).execute();
+    await socket.join([rooms.user(principal.userId), ...guilds.map((g) => rooms.guild(g.guild_id))]);
+    await announcePresence(principal.userId, guilds.map((g) => g.guild_id), 'online');
+    socket.on('disconnect', () => {
+      void (async () => {
+        const current = await db.selectFrom('guild_members').select('guild_id').where('user_id', '=', principal.userId).execute();
+        await announcePresence(principal.userId, current.map((g) => g.guild_id), 'offline');
+      })().catch((err: unknown) => log.warn('presence failed', { error: err instanceof Error ? err.message : String(err) }));
+    });
+  }
+
+  /** online on the user's first socket, offline after its last (counted across processes with the Redis adapter). */
+  async function announcePresence(userId: string, guildIds: string[], status: 'online' | 'offline') {
+    const sockets = await nsp.in(rooms.user(userId)).fetchSockets();
+    const expected = status === 'online' ? 1 : 0;
+    if (sockets.length !== expected || guildIds.length === 0) return;
+    nsp.to(guildIds.map(rooms.guild)).emit('presence', { userId, status });
+  }
+
+  function registerClientEvents(socket: RealtimeSocket) {
+    const principal = socket.data.principal;
+    const userId = principal.kind === 'user' ? principal.userId : null;
+
+    socket.on('join_channel', (payload, ack) => {
+      const reply = typeof ack === 'function' ? ack : () => undefined;
+      const parsed = channelPayload.safeParse(payload);
+      if (!parsed.success) return reply(errorAck('bad_request', 'expected {channelId}'));
+      const { channelId } = parsed.data;
+      requireReadableChannel(db, principal, channelId)
+        .then(async () => {
+          await socket.join(userId ? [rooms.channel(channelId), rooms.channelUser(channelId, userId)] : [rooms.channel(channelId)]);
+          reply({ ok: true });
+        })
+        .catch((err: unknown) => reply(ackFor(err)));
+    });
+
+    socket.on('leave_channel', (payload, ack) => {
+      const reply = typeof ack === 'function' ? ack : () => undefined;
+      const parsed = channelPayload.safeParse(payload);
+      if (!parsed.success) return reply(errorAck('bad_request', 'expected {channelId}'));
+      const { channelId } = parsed.data;
+      void socket.leave(rooms.channel(channelId));
+      if (userId) void socket.leave(rooms.channelUser(channelId, userId));
+      reply({ ok: true });
+    });
+
+    socket.on('typing', (payload) => {
+      const parsed = channelPayload.safeParse(payload);
+      if (!parsed.success || !userId) return;
+      const { channelId } = parsed.data;
+      const key = `${userId}\n${channelId}`;
+      const now = Date.now();
+      if (now - (lastTyping.get(key) ?? 0) < TYPING_THROTTLE_MS) return;
+      lastTyping.set(key, now);
+      if (lastTyping.size > 100_000) lastTyping.clear();
+      requireReadableChannel(db, principal, channelId)
+        .then((view) => {
+          if (view.isMember) nsp.to(rooms.channel(channelId)).except(rooms.user(userId)).emit('typing', { channelId, userId });
+        })
+        .catch(() => undefined);
+    });
+  }
+
+  return {
+    io,
+    nsp,
+    async close() {
+      nsp.disconnectSockets(true);
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,48 @@
+import type { Namespace } from 'socket.io';
+import type { EmitMessage, Emitter } from '../lib/realtime/emitter.js';
+import { rooms } from '../lib/realtime/rooms.js';
+
+/**
+ * Sends emits to rooms. An emit with `wake` goes out as two room broadcasts (realtime.md):
+ * `wakeup: true` to the woken users' per-channel rooms, `wakeup: false` to the channel room
+ * except those rooms — so it works unchanged across realtime processes (Redis adapter).
+ */
+export function dispatchEmits(nsp: Namespace, emits: readonly EmitMessage[]): void {
+  for (const e of emits) {
+    if ('channel' in e.to) {
+      const channelRoom = rooms.channel(e.to.channel);
+      if (e.wake) {
+        const wokenRooms = e.wake.map((u) => rooms.channelUser((e.to as { channel: string }).channel, u));
+        if (wokenRooms.length > 0) nsp.to(wokenRooms).emit(e.event, { ...e.data, wakeup: true });
+        nsp.to(channelRoom).except(wokenRooms).emit(e.event, { ...e.data, wakeup: false });
+      } else {
+        nsp.to(channelRoom).emit(e.event, e.data);
+      }
+    } else if ('user' in e.to) {
+      nsp.to(rooms.user(e.to.user)).emit(e.event, e.data);
+    } else {
+      nsp.to(rooms.guild(e.to.guild)).emit(e.event, e.data);
+    }
+  }
+}
+
+/** Takes every socket of a user out of a channel's rooms (after a removal). */
+export function leaveChannelRooms(nsp: Namespace, userId: string, channelId: string): void {
+  nsp.in(rooms.user(userId)).socketsLeave([rooms.channel(channelId), rooms.channelUser(channelId, userId)]);
+}
+
+/** The all-in-one emitter: straight to the in-process socket.io namespace, once it is attached. */
+export function createLocalEmitter(getNamespace: () => Namespace | undefined): Emitter {
+  return {
+    publish(emits) {
+      const nsp = getNamespace();
+      if (nsp && emits.length > 0) dispatchEmits(nsp, emits);
+    },
+    leaveRoom(userId, channelId) {
+      const nsp = getNamespace();
+      if (nsp) leaveChannelRooms(nsp, userId, channelId);
+    },
+    flush: async () => {},
+    close: async () => {},
+  };
+}

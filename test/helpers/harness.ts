@@ -1,0 +1,243 @@
+/**
+ * Test harness: real parts only. A Center emulator over HTTP, a fresh database per node
+ * (SQLite file, or a throwaway MySQL database when FABRIC_TEST_DB=mysql), the real server on
+ * port 0, real HTTP and real socket.io clients.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createConnection } from 'mysql2/promise';
+import { io as ioClient, type Socket } from 'socket.io-client';
+import { loadConfig } from '../../lib/config.js';
+import { startAllInOne, type RunningProcess } from '../../lib/server/start.js';
+import type { RandomSource } from '../../lib/turns/engine.js';
+import { startDevCenter, type DevCenter } from '../../scripts/dev-center.js';
+
+export const TEST_DB: 'mysql' | 'sqlite' = process.env.FABRIC_TEST_DB === 'mysql' ? 'mysql' : 'sqlite';
+export const CENTER_KEY = 'test-center-key';
+
+const mysqlServer = {
+  host: process.env.FABRIC_TEST_MYSQL_HOST ?? '127.0.0.1',
+  port: Number(process.env.FABRIC_TEST_MYSQL_PORT ?? 3306),
+  user: process.env.FABRIC_TEST_MYSQL_USER ?? 'root',
+  password: process.env.FABRIC_TEST_MYSQL_PASSWORD ?? '',
+};
+const mysqlPrefix = process.env.FABRIC_TEST_MYSQL_PREFIX ?? 'fabric_test';
+let dbCounter = 0;
+
+export interface TestDatabase {
+  env: Record<string, string>;
+  drop(): Promise<void>;
+}
+
+/** A fresh, empty database for one node (or several processes sharing it). */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  if (TEST_DB === 'mysql') {
+    const name = `${mysqlPrefix}_${process.pid}_${++dbCounter}_${Date.now() % 100000}`;
+    const conn = await createConnection(mysqlServer);
+    await conn.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+    await conn.end();
+    return {
+      env: {
+        FABRIC_BACKEND_GUILD_DB_TYPE: 'mysql',
+        FABRIC_BACKEND_GUILD_DB_HOST: mysqlServer.host,
+        FABRIC_BACKEND_GUILD_DB_PORT: String(mysqlServer.port),
+        FABRIC_BACKEND_GUILD_DB_USER: mysqlServer.user,
+        FABRIC_BACKEND_GUILD_DB_PASSWORD: mysqlServer.password,
+        FABRIC_BACKEND_GUILD_DB_NAME: name,
+      },
+      async drop() {
+        const c = await createConnection(mysqlServer);
+        await c.query(`DROP DATABASE IF EXISTS \`${name}\``);
+        await c.end();
+      },
+    };
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fabric-test-'));
+  return {
+    env: { FABRIC_BACKEND_GUILD_DB_TYPE: 'sqlite', FABRIC_BACKEND_GUILD_DB_FILE: path.join(dir, 'guild.sqlite') },
+    async drop() {
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The Center emulator as an in-process HTTP server on a free port. */
+export const startCenter = () => startDevCenter({ port: 0, apiKey: CENTER_KEY, quiet: true });
+
+/** The environment of a node talking to `center`, on port 0, with the given database. */
+export function nodeEnv(center: DevCenter, db: TestDatabase, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    FABRIC_BACKEND_GUILD_CENTER_BASE_URL: center.url,
+    FABRIC_BACKEND_GUILD_CENTER_API_KEY: CENTER_KEY,
+    FABRIC_BACKEND_GUILD_NODE_ID: 'test-node',
+    FABRIC_BACKEND_GUILD_PORT: '0',
+    FABRIC_BACKEND_GUILD_LOG_LEVEL: process.env.FABRIC_TEST_LOG_LEVEL ?? 'error',
+    FABRIC_BACKEND_GUILD_FILE_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'fabric-files-')),
+    ...db.env,
+    ...extra,
+  };
+}
+
+export interface TestUser {
+  id: string;
+  name: string;
+  token: string;
+}
+
+export interface ApiResponse<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+/** Real HTTP calls against a base URL. */
+export function apiClient(baseUrl: string) {
+  return async function api<T = any>(
+    method: string,
+    path: string,
+    opts: { token?: string; body?: unknown; rawBody?: BodyInit; headers?: Record<string, string> } = {},
+  ): Promise<ApiResponse<T>> {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    let body: BodyInit | undefined = opts.rawBody;
+    if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const res = await fetch(baseUrl + path, { method, headers, body });
+    const text = await res.text();
+    let parsed: unknown = text;
+    if ((res.headers.get('content-type') ?? '').includes('json') && text) parsed = JSON.parse(text);
+    return { status: res.status, body: parsed as T, headers: res.headers };
+  };
+}
+
+/** Dev endpoints of the Center emulator. */
+export function centerClient(center: DevCenter) {
+  const call = async (path: string, body: unknown) => {
+    const res = await fetch(center.url + path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': CENTER_KEY },
+      body: JSON.stringify(body),
+    });
+    if (!res.ok) throw new Error(`center ${path}: ${res.status} ${await res.text()}`);
+    return res.json() as Promise<any>;
+  };
+  let n = 0;
+  return {
+    /** A new user with a unique name (prefix + counter). */
+    user: async (name = 'user'): Promise<TestUser> => call('/api/dev/users', { name: `${name}-${process.pid}-${++n}-${Math.random().toString(36).slice(2, 7)}` }),
+    guildToken: async (guildId: string): Promise<string> => (await call('/api/dev/guild-tokens', { guildId })).token,
+    revoke: (token: string) => call('/api/dev/tokens/revoke', { token }),
+    fail: (mode: 'none' | 'down' | '5xx', delayMs = 0) => call('/api/dev/fail', { mode, delayMs }),
+    stats: async () => (await fetch(center.url + '/api/dev/stats', { headers: { 'x-api-key': CENTER_KEY } })).json() as Promise<Record<string, number>>,
+  };
+}
+
+/** A socket.io client on /realtime, connected (rejects with the connect_error message). */
+export function connectSocket(baseUrl: string, token: string | undefined, opts: { query?: Record<string, string> } = {}): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = ioClient(`${baseUrl}/realtime`, {
+      auth: token ? { token } : {},
+      query: opts.query,
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+    });
+    socket.once('connect', () => resolve(socket));
+    socket.once('connect_error', (err) => {
+      socket.close();
+      reject(err);
+    });
+  });
+}
+
+/** Resolves with the next `event` on `socket` (rejects after `timeoutMs`). */
+export function nextEvent<T = any>(socket: Socket, event: string, timeoutMs = 3000, filter: (data: T) => boolean = () => true): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.off(event, on);
+      reject(new Error(`timed out waiting for ${event}`));
+    }, timeoutMs);
+    const on = (data: T) => {
+      if (!filter(data)) return;
+      clearTimeout(timer);
+      socket.off(event, on);
+      resolve(data);
+    };
+    socket.on(event, on);
+  });
+}
+
+/** Records every `event` on `socket` into an array (for asserting that nothing arrived). */
+export function recordEvents<T = any>(socket: Socket, event: string): T[] {
+  const seen: T[] = [];
+  socket.on(event, (d: T) => seen.push(d));
+  return seen;
+}
+
+/** Emits with an ack and resolves with the ack. */
+export const emitAck = <T = any>(socket: Socket, event: string, payload: unknown): Promise<T> =>
+  new Promise((resolve) => socket.emit(event, payload, (ack: T) => resolve(ack)));
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface TestNode {
+  url: string;
+  node: RunningProcess;
+  center: DevCenter;
+  api: ReturnType<typeof apiClient>;
+  centerApi: ReturnType<typeof centerClient>;
+  socket(token: string): Promise<Socket>;
+  close(): Promise<void>;
+}
+
+/** Starts Center emulator + database + all-in-one node. Close it in afterAll. */
+export async function startTestNode(opts: { env?: Record<string, string>; random?: RandomSource } = {}): Promise<TestNode> {
+  const center = await startCenter();
+  const db = await createTestDatabase();
+  const config = loadConfig(nodeEnv(center, db, opts.env));
+  const node = await startAllInOne(config, { random: opts.random, heartbeat: false });
+  const sockets: Socket[] = [];
+  return {
+    url: node.url,
+    node,
+    center,
+    api: apiClient(node.url),
+    centerApi: centerClient(center),
+    async socket(token) {
+      const s = await connectSocket(node.url, token);
+      sockets.push(s);
+      return s;
+    },
+    async close() {
+      for (const s of sockets) s.close();
+      await node.close();
+      await center.close();
+      await db.drop();
+    },
+  };
+}
+
+/** A guild owned by a fresh user, plus `n` more members. Returns users and the guild id. */
+export async function seedGuild(t: TestNode, memberCount = 2) {
+  const owner = await t.centerApi.user('owner');
+  const members: TestUser[] = [];
+  for (let i = 0; i < memberCount; i++) members.push(await t.centerApi.user('member'));
+  const g = await t.api('POST', '/api/guilds', { token: owner.token, body: { name: 'Guild' } });
+  if (g.status !== 201) throw new Error(`guild create failed: ${g.status} ${JSON.stringify(g.body)}`);
+  const guildId: string = g.body.guild.id;
+  if (members.length > 0) {
+    const r = await t.api('POST', `/api/guilds/${guildId}/members`, { token: owner.token, body: { userIds: members.map((m) => m.id) } });
+    if (r.status !== 200) throw new Error(`add members failed: ${r.status} ${JSON.stringify(r.body)}`);
+  }
+  return { owner, members, guildId };
+}
+
+/** Creates a channel as `token` and returns it (throws unless 201). */
+export async function createChannel(t: TestNode, token: string, body: Record<string, unknown>) {
+  const r = await t.api('POST', '/api/channels', { token, body });
+  if (r.status !== 201) throw new Error(`channel create failed: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.channel as { id: string; guildId: string; xType: string; [k: string]: unknown };
+}
