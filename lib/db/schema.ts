@@ -78,6 +78,10 @@ export interface MessageAttachmentTable {
   message_id: string;
   file_id: string;
   position: number;
+  /** Copied from the file at post time (survives the retention sweep). */
+  name: string;
+  size: number;
+  mime: string;
 }
 
 export interface ChannelTurnStateTable {

@@ -37,6 +37,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('message_id', 'varchar(36)', (c) => c.notNull())
     .addColumn('file_id', 'varchar(36)', (c) => c.notNull())
     .addColumn('position', 'integer', (c) => c.notNull())
+    // Copied from the file at post time, so an attachment still describes itself after the sweep removed the file.
+    .addColumn('name', 'varchar(255)', (c) => c.notNull())
+    .addColumn('size', 'bigint', (c) => c.notNull())
+    .addColumn('mime', 'varchar(255)', (c) => c.notNull())
     .addPrimaryKeyConstraint('message_attachments_pk', ['message_id', 'file_id'])
     .modifyEnd(opts)
     .execute();
