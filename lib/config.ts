@@ -51,6 +51,8 @@ export interface Config {
   tokenCacheSeconds: number;
   /** Timeout of one internal emit call in split mode. */
   emitTimeoutMs: number;
+  /** Interval between heartbeats to Center (center.md: 30 s). A test/tuning knob. */
+  heartbeatSeconds: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -73,6 +75,23 @@ function required(env: Env, name: string): string {
   return raw.trim();
 }
 
+/** The database part of the config alone (for CLIs such as `npm run migrate` that need no Center). */
+export function loadDatabaseConfig(env: Env = process.env): Config['db'] {
+  const dbHost = read(env, 'DB_HOST', z.string().trim());
+  const dbType = read(env, 'DB_TYPE', z.enum(['mysql', 'sqlite']), dbHost ? 'mysql' : 'sqlite');
+  return dbType === 'mysql'
+    ? {
+        type: 'mysql',
+        host: dbHost ?? '127.0.0.1',
+        port: read(env, 'DB_PORT', port, 3306),
+        user: read(env, 'DB_USER', z.string(), 'root'),
+        password: env[P + 'DB_PASSWORD'] ?? '',
+        database: read(env, 'DB_NAME', z.string().regex(/^[A-Za-z0-9_]+$/, 'letters, digits and _ only'), 'fabric_guild'),
+        pool: read(env, 'DB_POOL', positiveInt, 10),
+      }
+    : { type: 'sqlite', file: read(env, 'DB_FILE', z.string(), './data/guild.sqlite') };
+}
+
 /** Parses the environment into a frozen Config; throws ConfigError naming the variable. */
 export function loadConfig(env: Env = process.env): Readonly<Config> {
   const centerBaseUrl = required(env, 'CENTER_BASE_URL');
@@ -82,20 +101,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     throw new ConfigError(`${P}CENTER_BASE_URL is invalid: must be a URL (got "${centerBaseUrl}")`);
   }
   const portValue = read(env, 'PORT', port, 7002);
-  const dbHost = read(env, 'DB_HOST', z.string().trim());
-  const dbType = read(env, 'DB_TYPE', z.enum(['mysql', 'sqlite']), dbHost ? 'mysql' : 'sqlite');
-  const db: Config['db'] =
-    dbType === 'mysql'
-      ? {
-          type: 'mysql',
-          host: dbHost ?? '127.0.0.1',
-          port: read(env, 'DB_PORT', port, 3306),
-          user: read(env, 'DB_USER', z.string(), 'root'),
-          password: env[P + 'DB_PASSWORD'] ?? '',
-          database: read(env, 'DB_NAME', z.string().regex(/^[A-Za-z0-9_]+$/, 'letters, digits and _ only'), 'fabric_guild'),
-          pool: read(env, 'DB_POOL', positiveInt, 10),
-        }
-      : { type: 'sqlite', file: read(env, 'DB_FILE', z.string(), './data/guild.sqlite') };
+  const db = loadDatabaseConfig(env);
   const cron = read(env, 'FILE_SWEEP_CRON', z.string().trim(), '17 * * * *');
   if (cron.split(/\s+/).length < 5 || cron.split(/\s+/).length > 7) {
     throw new ConfigError(`${P}FILE_SWEEP_CRON is invalid: expected a cron pattern (got "${cron}")`);
@@ -127,6 +133,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     logLevel: read(env, 'LOG_LEVEL', z.enum(['debug', 'info', 'warn', 'error', 'silent']), 'info'),
     tokenCacheSeconds: read(env, 'TOKEN_CACHE_SECONDS', z.coerce.number().positive().max(60), 60),
     emitTimeoutMs: read(env, 'EMIT_TIMEOUT_MS', positiveInt, 1000),
+    heartbeatSeconds: read(env, 'HEARTBEAT_SECONDS', z.coerce.number().positive().max(3600), 30),
   };
   if (config.realtimeInternalUrl && !config.internalSecret) {
     throw new ConfigError(`${P}INTERNAL_SECRET is required in split mode (REALTIME_INTERNAL_URL is set)`);

@@ -50,6 +50,7 @@ export async function createContext(config: Readonly<Config>, opts: ContextOptio
     publicUrl: config.publicUrl,
     version: VERSION,
     tokenCacheSeconds: config.tokenCacheSeconds,
+    heartbeatMs: config.heartbeatSeconds * 1000,
   });
   if (opts.heartbeat) center.startHeartbeat();
   const emitter =
