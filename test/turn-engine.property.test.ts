@@ -25,12 +25,13 @@ const event: fc.Arbitrary<TurnEvent> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ type: fc.constant('message' as const), actorId: fc.constant(SPEAKER), mentions: fc.array(user, { minLength: 1, maxLength: 2 }) }) },
   { weight: 6, arbitrary: fc.record({ type: fc.constant('no-reply' as const), actorId: actor }) },
   { weight: 1, arbitrary: fc.record({ type: fc.constant('force-proceed' as const), actorId: actor }) },
-  { weight: 1, arbitrary: fc.constant({ type: 'ack' as const }) },
-  { weight: 1, arbitrary: fc.record({ type: fc.constant('join' as const), userId: user, bypass: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ type: fc.constant('leave' as const), userId: user }) },
-  { weight: 1, arbitrary: fc.record({ type: fc.constant('move-to-bypass' as const), userId: user }) },
-  { weight: 1, arbitrary: fc.record({ type: fc.constant('move-to-order' as const), userId: user }) },
-  { weight: 1, arbitrary: fc.record({ type: fc.constant('set-lists' as const), order: users, bypass: users }) },
+  // The requester of an ack or a list change: a user, or the guild token (no actor).
+  { weight: 1, arbitrary: fc.record({ type: fc.constant('ack' as const), actorId: actor }, { requiredKeys: ['type'] }) },
+  { weight: 1, arbitrary: fc.record({ type: fc.constant('join' as const), userId: user, bypass: fc.boolean(), actorId: actor }, { requiredKeys: ['type', 'userId', 'bypass'] }) },
+  { weight: 1, arbitrary: fc.record({ type: fc.constant('leave' as const), userId: user, actorId: actor }, { requiredKeys: ['type', 'userId'] }) },
+  { weight: 1, arbitrary: fc.record({ type: fc.constant('move-to-bypass' as const), userId: user, actorId: actor }, { requiredKeys: ['type', 'userId'] }) },
+  { weight: 1, arbitrary: fc.record({ type: fc.constant('move-to-order' as const), userId: user, actorId: actor }, { requiredKeys: ['type', 'userId'] }) },
+  { weight: 1, arbitrary: fc.record({ type: fc.constant('set-lists' as const), order: users, bypass: users, actorId: actor }, { requiredKeys: ['type', 'order', 'bypass'] }) },
 );
 
 const scenario = fc.record({
@@ -125,7 +126,7 @@ describe('turn engine invariants over random event sequences', () => {
   it('wakes nobody or exactly the speaker, never the actor', () => {
     holdsAfterEveryEvent((_b, ev, { speakerId, wake }) => {
       expect(wake.length === 0 || (wake.length === 1 && wake[0] === speakerId)).toBe(true);
-      if ('actorId' in ev) expect(wake).not.toContain(ev.actorId);
+      if (ev.actorId !== undefined) expect(wake).not.toContain(ev.actorId);
     });
   });
 

@@ -338,6 +338,17 @@ const rows: Row[] = [
     state: { order: ['C', 'B', 'H'], bypass: ['A'], spoken: ['C'], passed: ['C'] }, speakerId: 'B', wake: [] },
   { name: 'PUT turn that changes the speaker wakes the new one', before: active({ spoken: ['A'] }),
     event: { type: 'set-lists', order: ['A', 'C', 'B'], bypass: ['H'] }, state: { order: ['A', 'C', 'B'] }, speakerId: 'C', wake: ['C'] },
+  // "Who is woken": an event without a stored message never wakes its actor
+  { name: 'PUT turn by a user who becomes the speaker does not wake it', before: active(),
+    event: { type: 'set-lists', order: ['H', 'A', 'B', 'C'], bypass: [], actorId: 'H' }, state: { order: ['H', 'A', 'B', 'C'] }, speakerId: 'H', wake: [] },
+  { name: 'PUT turn by the guild token (no actor) wakes the new speaker', before: active(),
+    event: { type: 'set-lists', order: ['H', 'A', 'B', 'C'], bypass: [] }, speakerId: 'H', wake: ['H'] },
+  { name: 'ack by an admin who is the first speaker does not wake it', before: st(), event: { type: 'ack', actorId: 'A' },
+    state: { status: 'active', round: 1 }, speakerId: 'A', wake: [] },
+  { name: 'removal by the member who becomes the speaker does not wake it', before: active({ spoken: ['A'] }),
+    event: { type: 'leave', userId: 'B', actorId: 'C' }, state: { order: ['A', 'C'] }, speakerId: 'C', wake: [] },
+  { name: 'moveToBypass of the speaker by itself wakes the next speaker', before: active({ spoken: ['A'] }),
+    event: { type: 'move-to-bypass', userId: 'B', actorId: 'B' }, state: { order: ['A', 'C'] }, speakerId: 'C', wake: ['C'] },
   // rule 6
   { name: 'work keeps order at the end of a round', type: 'work', before: active({ order: ['C', 'A', 'B'], spoken: ['C', 'A'] }),
     event: msg('B'), state: { round: 2, order: ['C', 'A', 'B'], spoken: [] }, speakerId: 'C', wake: ['C'] },

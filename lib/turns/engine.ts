@@ -24,7 +24,8 @@
  *   PUT turn), a mentioned member still owes its answer.
  * - `wake` of an event without a stored message is empty when the state did not change
  *   (no `turn.updated` is emitted then), e.g. a guild ack while active.
- * - Membership and order events have no actor here: they may wake the user they concern.
+ * - The actor of a membership or order event is the user who made the request (none for
+ *   the guild token); like every event without a stored message, it never wakes its actor.
  */
 
 export type TurnChannelType = 'discuss' | 'work';
@@ -39,16 +40,20 @@ export interface TurnState {
   passed: string[];
   frames: TurnFrame[];
 }
+/**
+ * `actorId` is who caused the event ("Who is woken": never woken by its own event). It is
+ * optional where the caller may be the guild token, which is nobody's user id.
+ */
 export type TurnEvent =
   | { type: 'message'; actorId: string; mentions: string[] } // mentions: already restricted to channel members
   | { type: 'no-reply'; actorId: string }
   | { type: 'force-proceed'; actorId: string }
-  | { type: 'ack' }
-  | { type: 'join'; userId: string; bypass: boolean }
-  | { type: 'leave'; userId: string }
-  | { type: 'move-to-bypass'; userId: string }
-  | { type: 'move-to-order'; userId: string }
-  | { type: 'set-lists'; order: string[]; bypass: string[] };
+  | { type: 'ack'; actorId?: string }
+  | { type: 'join'; userId: string; bypass: boolean; actorId?: string }
+  | { type: 'leave'; userId: string; actorId?: string }
+  | { type: 'move-to-bypass'; userId: string; actorId?: string }
+  | { type: 'move-to-order'; userId: string; actorId?: string }
+  | { type: 'set-lists'; order: string[]; bypass: string[]; actorId?: string };
 /** A number in [0, 1), like Math.random. */
 export type RandomSource = () => number;
 export interface TurnResult {
@@ -210,8 +215,7 @@ function shuffleForNextRound(order: readonly string[], endedBy: string | undefin
 /** Who is woken (turns.md): empty or exactly [speakerId]. */
 function wakeFor(event: TurnEvent, before: string | null, after: string | null, changed: boolean): string[] {
   if (after === null) return []; // idle or paused with no frames: nobody
-  const actor = 'actorId' in event ? event.actorId : null;
-  if (after === actor) return [];
+  if (after === event.actorId) return [];
   if (event.type === 'message') return [after]; // rides on message.created
   // Without a stored message the wake rides on turn.updated, which is sent only on change.
   if (!changed) return [];

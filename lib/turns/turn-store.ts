@@ -83,12 +83,14 @@ export async function applyTurnEvents(
     const r = applyTurnEvent(state, event, channel.x_type, ctx.random);
     state = r.state;
     changed ||= r.changed;
-    if (r.changed) wake = r.wake;
+    // Kept even when unchanged: a stored message wakes the speaker whether or not the turn moved.
+    wake = r.wake;
   }
-  // Several membership events in one request: wake the final speaker if it is new.
+  // Several membership events in one request: wake the final speaker if it is new and not an actor.
   if (events.length > 1) {
     const speaker = deriveSpeaker(state);
-    wake = speaker !== null && speaker !== deriveSpeaker(before) ? [speaker] : [];
+    const actors = events.map((e) => e.actorId);
+    wake = changed && speaker !== null && speaker !== deriveSpeaker(before) && !actors.includes(speaker) ? [speaker] : [];
   }
   const now = changed ? Date.now() : updatedAt;
   if (changed) {
