@@ -107,6 +107,12 @@ export async function removeGuildMember(ctx: AppContext, guildId: string, userId
         .execute()
     ).map((r) => r.id);
     await removeChannelMemberships(trx, ctx, outbox, channelIds, userId);
+    // Its sockets may also be subscribed, as a reader, to channels it was not a member of
+    // (public ones; every one for an admin): those rooms must not keep feeding an outsider.
+    let readable = trx.selectFrom('channels').select('id').where('guild_id', '=', guildId);
+    if (member.role === 'member') readable = readable.where('is_public', '=', 1);
+    const memberOf = new Set(channelIds);
+    for (const { id } of await readable.execute()) if (!memberOf.has(id)) outbox.leaveRoom(userId, id);
     await trx.deleteFrom('guild_members').where('guild_id', '=', guildId).where('user_id', '=', userId).execute();
   });
   outbox.sendTo(ctx.emitter);
