@@ -23,6 +23,16 @@ import channelsJoin from './channels/join.js';
 import channelsLeave from './channels/leave.js';
 import wakeMappingGet from './channels/wake-mapping-get.js';
 import wakeMappingPut from './channels/wake-mapping-put.js';
+import messagesCreate from './messages/create.js';
+import messagesList from './messages/list.js';
+import messagesGet from './messages/get.js';
+import messagesUpdate from './messages/update.js';
+import messagesDelete from './messages/delete.js';
+import turnGet from './turns/get.js';
+import turnUpdate from './turns/update.js';
+import turnMoveToBypass from './turns/move-to-bypass.js';
+import turnMoveToOrder from './turns/move-to-order.js';
+import turnAck from './turns/ack.js';
 
 export const routes: readonly Handler[] = [
   health,
@@ -47,4 +57,16 @@ export const routes: readonly Handler[] = [
   channelsLeave,
   wakeMappingGet,
   wakeMappingPut,
+  // Messages
+  messagesCreate,
+  messagesList,
+  messagesGet,
+  messagesUpdate,
+  messagesDelete,
+  // Turn engine (discuss and work channels)
+  turnGet,
+  turnUpdate,
+  turnMoveToBypass,
+  turnMoveToOrder,
+  turnAck,
 ];
