@@ -1,0 +1,36 @@
+/**
+ * POST /api/channels/:channelId/messages — post a message, or an intercepted `/no-reply` / `/force-proceed`.
+ * Who: channel members (users). 201 {message}; 200 {message} for a repeated clientMsgId (no new seq, no event);
+ * 200 {intercepted, turn} for the two commands. Emits message.created (per-recipient wakeup), turn.updated.
+ * Errors: 400 bad_request / invalid_reference (replyToId, attachmentIds), 401, 403 (not a member, guild token),
+ * 404, 409 channel_closed, 413, 415, 503 center_unavailable (name mentions while Center is down).
+ */
+import { z } from 'zod';
+import { requireReadableChannel } from '../../lib/guilds/standing.js';
+import { readJson } from '../../lib/http/body.js';
+import { defineHandler } from '../../lib/http/handler.js';
+import { json } from '../../lib/http/respond.js';
+import { contentSchema, nodeIdSchema } from '../../lib/messages/content-schema.js';
+import { requireAuthorInChannel } from '../../lib/messages/message-access.js';
+import { isBlankContent, MAX_ATTACHMENTS } from '../../lib/messages/message-rules.js';
+import { createMessage } from '../../lib/messages/post-message.js';
+
+const body = z
+  .object({
+    content: contentSchema.default(''),
+    replyToId: nodeIdSchema.nullish(),
+    attachmentIds: z.array(nodeIdSchema).max(MAX_ATTACHMENTS).nullish(),
+    clientMsgId: z.string().min(1).max(64).nullish(),
+  })
+  .refine((b) => !isBlankContent(b.content) || (b.attachmentIds?.length ?? 0) > 0, {
+    path: ['content'],
+    message: 'content may be empty only when there are attachments',
+  });
+
+export default defineHandler({ method: 'POST', path: '/api/channels/:channelId/messages' }, async ({ request, ctx, principal, params }) => {
+  const view = await requireReadableChannel(ctx.database.db, principal, params.channelId);
+  requireAuthorInChannel(view, principal, 'posting a message'); // 403/409 before the body is read (400)
+  const result = await createMessage(ctx, view, principal, await readJson(request, body));
+  if ('intercepted' in result) return result;
+  return json({ message: result.message }, result.created ? 201 : 200);
+});

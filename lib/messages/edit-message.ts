@@ -1,0 +1,28 @@
+import type { AppContext } from '../context.js';
+import { badRequest, notFound } from '../errors.js';
+import { loadAttachments } from '../files/attachments.js';
+import { emitTo } from '../realtime/emitter.js';
+import { isBlankContent } from './message-rules.js';
+import { toMessage, type Message, type MessageRow } from './message-shape.js';
+import { resolveMentions } from './resolve-mentions.js';
+
+/**
+ * Replaces the content of a live message (the caller checked who may edit): mentions are
+ * re-parsed (names translated again), `editedAt` set, `message.updated` emitted. An edit
+ * wakes nobody and does not touch the turn engine; its content is never intercepted.
+ */
+export async function editMessage(ctx: AppContext, row: MessageRow, newContent: string): Promise<Message> {
+  const { db } = ctx.database;
+  const now = Date.now();
+  const attachments = (await loadAttachments(db, [row.id], now)).get(row.id) ?? [];
+  if (isBlankContent(newContent) && attachments.length === 0) {
+    throw badRequest('content may be empty only when the message has attachments', [{ field: 'content', message: 'must not be empty' }]);
+  }
+  const { content, mentions } = await resolveMentions(ctx.center, newContent);
+  const set = { content, mentions: JSON.stringify(mentions), edited_at: now };
+  const r = await db.updateTable('messages').set(set).where('id', '=', row.id).where('deleted_at', 'is', null).executeTakeFirst();
+  if (Number(r.numUpdatedRows) === 0) throw notFound('message'); // deleted meanwhile
+  const message = toMessage({ ...row, ...set }, attachments);
+  ctx.emitter.publish([emitTo.channel(row.channel_id, 'message.updated', message)]);
+  return message;
+}

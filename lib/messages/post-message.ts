@@ -1,0 +1,140 @@
+import type { Principal } from '../center/client.js';
+import type { AppContext } from '../context.js';
+import type { Db } from '../db/index.js';
+import { allocateSeq, isDuplicateKeyError, withTransaction } from '../db/dialect.js';
+import { channelClosed } from '../errors.js';
+import type { ChannelView } from '../guilds/standing.js';
+import { fileUrl, requireUsableAttachments, type Attachment } from '../files/attachments.js';
+import { newId } from '../ids.js';
+import { emitTo } from '../realtime/emitter.js';
+import { Outbox } from '../realtime/outbox.js';
+import { applyTurnEvents, hasTurnEngine, type Turn } from '../turns/turn-store.js';
+import { applyInterceptedCommand } from './intercepted-commands.js';
+import { requireAuthorInChannel } from './message-access.js';
+import { findByClientMsgId, requireReplyTarget, toMessages } from './message-queries.js';
+import { interceptedCommand, type InterceptedCommand } from './message-rules.js';
+import { toMessage, type Message, type MessageRow } from './message-shape.js';
+import { resolveMentions } from './resolve-mentions.js';
+import { loadWakeCandidates, wakeRecipients } from './wake-recipients.js';
+
+export interface CreateMessageInput {
+  /** Validated by the caller: at most 16000 characters, blank only with attachments. */
+  content: string;
+  replyToId?: string | null;
+  attachmentIds?: readonly string[] | null;
+  clientMsgId?: string | null;
+}
+
+export type CreateMessageResult = PostMessageResult | { intercepted: InterceptedCommand; turn: Turn | null };
+
+/**
+ * What `POST /api/channels/:channelId/messages` does once the body is parsed: the author
+ * checks (403/409), then either an intercepted command or a stored message. The benchmark's
+ * raw mode calls this too, so that it measures the same work without HTTP.
+ */
+export async function createMessage(ctx: AppContext, view: ChannelView, principal: Principal, input: CreateMessageInput): Promise<CreateMessageResult> {
+  const author = requireAuthorInChannel(view, principal, 'posting a message');
+  const command = interceptedCommand(input.content);
+  if (command) return { intercepted: command, turn: await applyInterceptedCommand(ctx, view.channel, author.userId, command) };
+  return postMessage(ctx, { ...input, channel: view.channel, authorId: author.userId, attachmentIds: input.attachmentIds ?? [] });
+}
+
+export interface PostMessageInput {
+  channel: { id: string; guild_id: string; x_type: string };
+  authorId: string;
+  /** Validated by the caller (length, empty only with attachments, not an intercepted command). */
+  content: string;
+  replyToId?: string | null;
+  attachmentIds?: readonly string[];
+  clientMsgId?: string | null;
+}
+
+/** `created: false` when the clientMsgId was already used: `message` is the one stored then. */
+export interface PostMessageResult {
+  created: boolean;
+  message: Message;
+}
+
+/**
+ * Stores a message (the hot path of the node). Reads that need no lock run first, in
+ * parallel: name mentions through Center, reply target, attachments, wake candidates. Then
+ * one transaction: allocate the seq (lock + bump in one statement; this orders seqs by
+ * commit), insert the message and its attachments, apply the turn engine in discuss/work.
+ * After commit: `message.created` with per-recipient wake, then `turn.updated` if changed.
+ *
+ * A repeated clientMsgId is caught by the unique index `messages_client_msg_uq`: the
+ * transaction rolls back (the seq is not used) and the stored message is returned, no event.
+ */
+export async function postMessage(ctx: AppContext, input: PostMessageInput): Promise<PostMessageResult> {
+  const { db, dialect } = ctx.database;
+  const { channel, authorId } = input;
+  const now = Date.now();
+  const [{ content, mentions }, attachmentRows, candidates] = await Promise.all([
+    resolveMentions(ctx.center, input.content),
+    requireUsableAttachments(db, authorId, input.attachmentIds ?? [], now),
+    loadWakeCandidates(db, channel),
+    input.replyToId ? requireReplyTarget(db, channel.id, input.replyToId) : undefined,
+  ]);
+  const turnOutbox = new Outbox();
+  let stored: { row: MessageRow; wake: string[] };
+  try {
+    stored = await withTransaction(db, dialect, async (trx) => {
+      const seq = await allocateSeq(trx, dialect, channel.id);
+      if (seq === null) throw channelClosed(); // closed since the caller checked (channels are never deleted)
+      const row: MessageRow = {
+        id: newId(),
+        channel_id: channel.id,
+        guild_id: channel.guild_id,
+        seq,
+        author_id: authorId,
+        content,
+        reply_to_id: input.replyToId ?? null,
+        mentions: JSON.stringify(mentions),
+        client_msg_id: input.clientMsgId ?? null,
+        created_at: now,
+        edited_at: null,
+        deleted_at: null,
+      };
+      await trx.insertInto('messages').values(row).execute();
+      if (attachmentRows.length > 0) {
+        await trx.insertInto('message_attachments').values(attachmentRows.map((a) => ({ ...a, message_id: row.id }))).execute();
+      }
+      const speakerId = await applyMessageToTurn(trx, ctx, turnOutbox, channel, authorId, mentions);
+      return { row, wake: wakeRecipients(channel.x_type, authorId, candidates, speakerId) };
+    });
+  } catch (err) {
+    if (input.clientMsgId && isDuplicateKeyError(err)) {
+      const existing = await findByClientMsgId(db, channel.id, authorId, input.clientMsgId);
+      if (existing) return { created: false, message: (await toMessages(db, [existing]))[0] };
+    }
+    throw err;
+  }
+  const attachments: Attachment[] = attachmentRows.map((a) => ({ id: a.file_id, name: a.name, size: a.size, mime: a.mime, url: fileUrl(a.file_id), expired: false }));
+  const message = toMessage(stored.row, attachments);
+  ctx.emitter.publish([emitTo.channel(channel.id, 'message.created', message, stored.wake)]);
+  turnOutbox.sendTo(ctx.emitter);
+  return { created: true, message };
+}
+
+/**
+ * Rule 1 of turns.md inside the post transaction (discuss/work only): mentions are restricted
+ * to current channel members, read under the lock. Returns the speaker after the message.
+ */
+async function applyMessageToTurn(
+  trx: Db,
+  ctx: AppContext,
+  outbox: Outbox,
+  channel: { id: string; x_type: string },
+  authorId: string,
+  mentions: readonly string[],
+): Promise<string | null> {
+  if (!hasTurnEngine(channel.x_type)) return null;
+  let memberMentions: string[] = [];
+  if (mentions.length > 0) {
+    const rows = await trx.selectFrom('channel_members').select('user_id').where('channel_id', '=', channel.id).where('user_id', 'in', [...mentions]).execute();
+    const members = new Set(rows.map((r) => r.user_id));
+    memberMentions = mentions.filter((id) => members.has(id));
+  }
+  const applied = await applyTurnEvents(trx, ctx, outbox, channel, [{ type: 'message', actorId: authorId, mentions: memberMentions }], 'message');
+  return applied?.turn.speakerId ?? null;
+}

@@ -1,0 +1,49 @@
+import type { Db } from '../db/index.js';
+import { computeWakeSet, type ChannelXType } from './wake.js';
+
+/** The facts the wake rule of a channel needs: its members (general) or its wake-mapped members (triage, custom). */
+export interface WakeCandidates {
+  memberIds: string[];
+  wakeMappingIds: string[];
+}
+
+const NONE: WakeCandidates = { memberIds: [], wakeMappingIds: [] };
+
+/**
+ * Reads the wake candidates of a channel with at most one query, before the post
+ * transaction so that the channel lock is held for as short as possible. report, discuss
+ * and work need none (their wake comes from the rule itself or from the turn engine).
+ */
+export async function loadWakeCandidates(db: Db, channel: { id: string; x_type: string }): Promise<WakeCandidates> {
+  switch (channel.x_type) {
+    case 'general': {
+      const rows = await db.selectFrom('channel_members').select('user_id').where('channel_id', '=', channel.id).execute();
+      return { memberIds: rows.map((r) => r.user_id), wakeMappingIds: [] };
+    }
+    case 'triage':
+    case 'custom': {
+      // Mapped users who are (still) members: a mapped non-member is never woken.
+      const rows = await db
+        .selectFrom('channel_wake_users as w')
+        .innerJoin('channel_members as m', (j) => j.onRef('m.channel_id', '=', 'w.channel_id').onRef('m.user_id', '=', 'w.user_id'))
+        .select('w.user_id')
+        .where('w.channel_id', '=', channel.id)
+        .execute();
+      const ids = rows.map((r) => r.user_id);
+      return { memberIds: ids, wakeMappingIds: ids };
+    }
+    default:
+      return NONE;
+  }
+}
+
+/**
+ * Who gets `wakeup: true` on the `message.created` of `authorId`. For discuss/work,
+ * `speakerId` is the speaker after the message was applied to the turn engine; it is always
+ * a channel member, because the membership hooks keep turn lists and frame queues to
+ * members under the same channel lock.
+ */
+export function wakeRecipients(xType: string, authorId: string, candidates: WakeCandidates, speakerId: string | null): string[] {
+  const memberIds = speakerId !== null && (xType === 'discuss' || xType === 'work') ? [speakerId] : candidates.memberIds;
+  return computeWakeSet({ xType: xType as ChannelXType, authorId, memberIds, wakeMappingIds: candidates.wakeMappingIds, speakerId });
+}
