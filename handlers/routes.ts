@@ -28,11 +28,6 @@ import messagesList from './messages/list.js';
 import messagesGet from './messages/get.js';
 import messagesUpdate from './messages/update.js';
 import messagesDelete from './messages/delete.js';
-import messagesCreate from './messages/create.js';
-import messagesList from './messages/list.js';
-import messagesGet from './messages/get.js';
-import messagesUpdate from './messages/update.js';
-import messagesDelete from './messages/delete.js';
 import turnGet from './turns/get.js';
 import turnUpdate from './turns/update.js';
 import turnMoveToBypass from './turns/move-to-bypass.js';
@@ -62,12 +57,6 @@ export const routes: readonly Handler[] = [
   channelsLeave,
   wakeMappingGet,
   wakeMappingPut,
-  // Messages
-  messagesCreate,
-  messagesList,
-  messagesGet,
-  messagesUpdate,
-  messagesDelete,
   // Messages
   messagesCreate,
   messagesList,
