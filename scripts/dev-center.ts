@@ -271,7 +271,9 @@ async function main() {
   process.once('SIGTERM', shutdown);
 }
 
-if (process.argv[1] && resolvePath(process.argv[1]) === fileURLToPath(import.meta.url)) {
+// Run only as the entry script (not when bundled into, or imported by, another script).
+const self = fileURLToPath(import.meta.url);
+if (process.argv[1] && resolvePath(process.argv[1]) === self && /[\\/]dev-center\.[jt]s$/.test(self)) {
   main().catch((err: unknown) => {
     console.error(`dev-center: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);

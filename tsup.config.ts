@@ -1,0 +1,44 @@
+/**
+ * Build: every REST handler bundled on its own (dist/handlers/<same path>.js), so any one
+ * endpoint can be hosted alone; the entry points dist/main.js (all-in-one), dist/api.js and
+ * dist/realtime.js (split mode); and the CLIs (dist/migrate.js, dist/seed.js, …).
+ *
+ * Each output file is self-contained as far as our own code goes (no shared chunks). Packages
+ * from package.json `dependencies` stay external and are loaded from node_modules at run
+ * time: native drivers (better-sqlite3), drivers with dynamic requires (mysql2), and the
+ * servers (socket.io, @whatwg-node/server) cannot be bundled, and keeping the rest external
+ * keeps one copy of each on disk.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { defineConfig } from 'tsup';
+
+/** handlers/**\/*.ts except the route table → `handlers/<path without .ts>`. */
+function handlerEntries(): Record<string, string> {
+  const entries: Record<string, string> = {};
+  for (const file of fs.readdirSync('handlers', { recursive: true, encoding: 'utf8' })) {
+    const rel = file.split(path.sep).join('/');
+    if (!rel.endsWith('.ts') || rel.endsWith('.d.ts') || rel === 'routes.ts') continue;
+    entries[`handlers/${rel.slice(0, -3)}`] = `handlers/${rel}`;
+  }
+  return entries;
+}
+
+/** Entry points and CLIs, those that exist (scripts arrive with their issues). */
+function scriptEntries(): Record<string, string> {
+  const names = ['main', 'api', 'realtime', 'migrate', 'seed', 'dev', 'dev-center', 'sweep', 'bench'];
+  return Object.fromEntries(names.filter((n) => fs.existsSync(`scripts/${n}.ts`)).map((n) => [n, `scripts/${n}.ts`]));
+}
+
+export default defineConfig({
+  entry: { ...handlerEntries(), ...scriptEntries() },
+  outDir: 'dist',
+  format: ['esm'],
+  platform: 'node',
+  target: 'node20',
+  splitting: false,
+  sourcemap: true,
+  clean: true,
+  dts: false,
+  shims: false,
+});
