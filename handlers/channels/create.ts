@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { CHANNEL_TYPES, createChannel } from '../../lib/channels/channels.js';
 import { requireGuildStanding } from '../../lib/guilds/standing.js';
-import { readJson } from '../../lib/http/body.js';
+import { readJson, validate } from '../../lib/http/body.js';
 import { defineHandler } from '../../lib/http/handler.js';
 import { json } from '../../lib/http/respond.js';
 import { userIdSchema } from '../../lib/validation.js';
@@ -24,7 +24,11 @@ const body = z.object({
 });
 
 export default defineHandler({ method: 'POST', path: '/api/channels' }, async ({ request, ctx, principal }) => {
-  const input = await readJson(request, body);
-  await requireGuildStanding(ctx.database.db, principal, input.guildId);
+  // The guild is named in the body, yet 404 (not a member) must win over 400 (api.md, order
+  // of checks): read the JSON, check the guild when one is named, then validate the rest.
+  const raw = await readJson(request, z.unknown());
+  const named = body.shape.guildId.safeParse((raw as { guildId?: unknown } | null)?.guildId);
+  if (named.success) await requireGuildStanding(ctx.database.db, principal, named.data);
+  const input = validate(body, raw);
   return json({ channel: await createChannel(ctx, principal, input) }, 201);
 });
