@@ -3,9 +3,12 @@
  * (SQLite file, or a throwaway MySQL database when FABRIC_TEST_DB=mysql), the real server on
  * port 0, real HTTP and real socket.io clients.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createConnection } from 'mysql2/promise';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import { loadConfig } from '../../lib/config.js';
@@ -240,4 +243,103 @@ export async function createChannel(t: TestNode, token: string, body: Record<str
   const r = await t.api('POST', '/api/channels', { token, body });
   if (r.status !== 201) throw new Error(`channel create failed: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body.channel as { id: string; guildId: string; xType: string; [k: string]: unknown };
+}
+
+// ---------------------------------------------------------------------------------------
+// Child processes: the real entry points (scripts/*.ts under tsx, or built bundles under
+// plain node), for startup, split-mode and standalone-bundle suites.
+
+/** The repository root (where package.json is). */
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** This process's environment without any FABRIC_BACKEND_GUILD_* variable, so children see only what a test gives them. */
+export function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('FABRIC_BACKEND_GUILD_')) env[k] = v;
+  return { ...env, ...extra };
+}
+
+export interface ChildRun {
+  proc: ChildProcess;
+  /** Everything the child wrote to stdout / stderr so far. */
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code (or the signal name) once the child exited and its output was read. */
+  exited: Promise<number | string>;
+  /** Resolves with the JSON fields of the first log line containing `message` (rejects if the child exits first or after `timeoutMs`). */
+  waitForLog(message: string, timeoutMs?: number): Promise<Record<string, any>>;
+  /** SIGTERM, then SIGKILL after 5 s; resolves once it exited. */
+  stop(): Promise<void>;
+}
+
+/** Spawns `node [--import tsx] <file> …args` in the repository with exactly `env` (plus PATH etc. from cleanEnv). */
+export function spawnNode(file: string, env: Record<string, string>, opts: { args?: string[]; tsx?: boolean } = {}): ChildRun {
+  const tsx = opts.tsx ?? file.endsWith('.ts');
+  const proc = spawn(process.execPath, [...(tsx ? ['--import', 'tsx'] : []), file, ...(opts.args ?? [])], {
+    cwd: REPO_ROOT,
+    env: cleanEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = new Promise<number | string>((resolve) => proc.once('close', (code, signal) => resolve(code ?? signal ?? -1)));
+  let done = false;
+  void exited.then(() => (done = true));
+  return {
+    proc,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    waitForLog(message, timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        let settled = false;
+        const settle = (fn: () => void) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          proc.stderr!.off('data', find);
+          fn();
+        };
+        function find() {
+          const line = err.split('\n').find((l) => l.includes(message));
+          if (!line) return;
+          const brace = line.indexOf('{', line.indexOf(message));
+          settle(() => resolve(brace >= 0 ? JSON.parse(line.slice(brace)) : {}));
+        }
+        const timer = setTimeout(() => settle(() => reject(new Error(`no "${message}" within ${timeoutMs} ms; stderr:\n${err}`))), timeoutMs);
+        proc.stderr!.on('data', find);
+        void exited.then((code) => settle(() => reject(new Error(`${file} exited (${code}) before "${message}"; stderr:\n${err}`))));
+        find();
+      });
+    },
+    async stop() {
+      if (done) return;
+      proc.kill('SIGTERM');
+      const kill = setTimeout(() => proc.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(kill);
+    },
+  };
+}
+
+/** A port that was free a moment ago (for a server that must start later on a known port). */
+export async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Polls `probe` until it returns a value other than undefined (rejects after `timeoutMs`, with `what` in the message). */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(everyMs);
+  }
 }

@@ -1,0 +1,156 @@
+/**
+ * Startup of the all-in-one entry (scripts/main.ts) as a real child process: configuration
+ * errors abort with one line naming the variable; registration and heartbeat reach the
+ * Center emulator; Center being down at startup does not stop the node.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DevCenter } from '../scripts/dev-center.js';
+import { startDevCenter } from '../scripts/dev-center.js';
+import {
+  apiClient,
+  CENTER_KEY,
+  centerClient,
+  createTestDatabase,
+  freePort,
+  nodeEnv,
+  spawnNode,
+  startCenter,
+  waitFor,
+  type ChildRun,
+  type TestDatabase,
+} from './helpers/harness.js';
+
+const MAIN = 'scripts/main.ts';
+const REQUIRED = ['FABRIC_BACKEND_GUILD_CENTER_BASE_URL', 'FABRIC_BACKEND_GUILD_CENTER_API_KEY', 'FABRIC_BACKEND_GUILD_NODE_ID'];
+
+const children: ChildRun[] = [];
+const databases: TestDatabase[] = [];
+const centers: DevCenter[] = [];
+
+afterAll(async () => {
+  await Promise.all(children.map((c) => c.stop()));
+  await Promise.all(centers.map((c) => c.close()));
+  await Promise.all(databases.map((d) => d.drop()));
+});
+
+/** A valid environment for a node of its own (fresh database), talking to `centerUrl`. */
+async function validEnv(centerUrl: string, extra: Record<string, string> = {}) {
+  const db = await createTestDatabase();
+  databases.push(db);
+  return {
+    ...nodeEnv({ url: centerUrl } as DevCenter, db),
+    FABRIC_BACKEND_GUILD_NODE_ID: `startup-${Math.random().toString(36).slice(2, 10)}`,
+    FABRIC_BACKEND_GUILD_LOG_LEVEL: 'info',
+    ...extra,
+  };
+}
+
+function run(env: Record<string, string>) {
+  const child = spawnNode(MAIN, env);
+  children.push(child);
+  return child;
+}
+
+/** Runs main.ts to its exit; returns the exit code and the non-empty stderr lines. */
+async function runToExit(env: Record<string, string>) {
+  const child = run(env);
+  const code = await child.exited;
+  return { code, lines: child.stderr().split('\n').filter((l) => l.trim() !== '') };
+}
+
+// Each case is a process of its own that exits by itself: run them side by side.
+describe.concurrent('scripts/main.ts configuration errors', () => {
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    env = await validEnv('http://127.0.0.1:9');
+  });
+
+  for (const name of REQUIRED) {
+    it(`exits non-zero with one line naming ${name} when it is missing`, async () => {
+      const { [name]: _, ...without } = env;
+      const { code, lines } = await runToExit(without);
+      expect(code).not.toBe(0);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(name);
+    });
+  }
+
+  it('exits non-zero naming a required variable that is set but empty', async () => {
+    const { code, lines } = await runToExit({ ...env, FABRIC_BACKEND_GUILD_NODE_ID: '  ' });
+    expect(code).not.toBe(0);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('FABRIC_BACKEND_GUILD_NODE_ID');
+  });
+
+  for (const bad of ['seven', '70000']) {
+    it(`exits non-zero with one line naming FABRIC_BACKEND_GUILD_PORT when it is "${bad}"`, async () => {
+      const { code, lines } = await runToExit({ ...env, FABRIC_BACKEND_GUILD_PORT: bad });
+      expect(code).not.toBe(0);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain('FABRIC_BACKEND_GUILD_PORT');
+    });
+  }
+
+  it('prints usage for --help and exits 0 without reading the configuration', async () => {
+    const child = spawnNode(MAIN, {}, { args: ['--help'] });
+    children.push(child);
+    expect(await child.exited).toBe(0);
+    expect(child.stdout()).toMatch(/^Usage: npm start/);
+  });
+});
+
+describe('scripts/main.ts with the Center emulator', () => {
+  let center: DevCenter;
+  beforeAll(async () => {
+    center = await startCenter();
+    centers.push(center);
+  });
+
+  const nodesAt = async (url: string) => {
+    const res = await fetch(`${url}/api/dev/nodes`, { headers: { 'x-api-key': CENTER_KEY } });
+    return ((await res.json()) as { nodes: { nodeId: string; baseUrl: string; version: string; heartbeats: number; lastHeartbeat: string }[] }).nodes;
+  };
+
+  it('registers with Center at startup and keeps heartbeating', async () => {
+    const env = await validEnv(center.url, { FABRIC_BACKEND_GUILD_HEARTBEAT_SECONDS: '0.3', FABRIC_BACKEND_GUILD_PUBLIC_URL: 'http://guild.example.test:7002' });
+    const child = run(env);
+    const { port } = await child.waitForLog('guild node listening');
+    const health = await apiClient(`http://127.0.0.1:${port}`)('GET', '/api/health');
+    expect(health.status).toBe(200);
+    const nodeId = env.FABRIC_BACKEND_GUILD_NODE_ID;
+
+    const first = await waitFor('registration', async () => (await nodesAt(center.url)).find((n) => n.nodeId === nodeId));
+    expect(first).toMatchObject({ baseUrl: 'http://guild.example.test:7002', version: health.body.version });
+    // The heartbeat continues: the same registration is renewed again and again.
+    const later = await waitFor('three more heartbeats', async () =>
+      (await nodesAt(center.url)).find((n) => n.nodeId === nodeId && n.heartbeats >= first.heartbeats + 3),
+    );
+    expect(Date.parse(later.lastHeartbeat)).toBeGreaterThan(Date.parse(first.lastHeartbeat));
+  });
+
+  it('keeps serving when Center is down at startup, and registers once Center comes up', async () => {
+    const centerPort = await freePort();
+    const lateUrl = `http://127.0.0.1:${centerPort}`;
+    const env = await validEnv(lateUrl);
+    const child = run(env);
+    const { port } = await child.waitForLog('guild node listening');
+    const api = apiClient(`http://127.0.0.1:${port}`);
+
+    expect((await api('GET', '/api/health')).status).toBe(200);
+    expect((await api('GET', '/api/ready')).status).toBe(200);
+    // A request that needs Center is answered 503, not dropped.
+    const down = await api('GET', '/api/guilds', { token: 'some-token' });
+    expect(down.status).toBe(503);
+    expect(down.body.error.code).toBe('center_unavailable');
+    await child.waitForLog('registration with Center failed');
+
+    const late = await startDevCenter({ port: centerPort, apiKey: CENTER_KEY, quiet: true });
+    centers.push(late);
+    await waitFor('registration after Center came up', async () => (await nodesAt(late.url)).find((n) => n.nodeId === env.FABRIC_BACKEND_GUILD_NODE_ID), 45_000);
+
+    const owner = await centerClient(late).user('owner');
+    const created = await api('POST', '/api/guilds', { token: owner.token, body: { name: 'After the outage' } });
+    expect(created.status).toBe(201);
+    expect(child.proc.exitCode).toBeNull();
+  });
+});
