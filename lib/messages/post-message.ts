@@ -56,11 +56,12 @@ export interface PostMessageResult {
 }
 
 /**
- * Stores a message (the hot path of the node). Reads that need no lock run first, in
- * parallel: name mentions through Center, reply target, attachments, wake candidates. Then
- * one transaction: allocate the seq (lock + bump in one statement; this orders seqs by
- * commit), insert the message and its attachments, apply the turn engine in discuss/work.
- * After commit: `message.created` with per-recipient wake, then `turn.updated` if changed.
+ * Stores a message (the hot path of the node). Checks that need no lock run first, in
+ * parallel: name mentions through Center, reply target, attachments; the wake candidates
+ * are read alongside (they matter only after commit). Then one transaction: allocate the seq
+ * (lock + bump in one statement; this orders seqs by commit), insert the message and its
+ * attachments, apply the turn engine in discuss/work. After commit: `message.created` with
+ * per-recipient wake, then `turn.updated` if the turn changed.
  *
  * A repeated clientMsgId is caught by the unique index `messages_client_msg_uq`: the
  * transaction rolls back (the seq is not used) and the stored message is returned, no event.
@@ -69,14 +70,16 @@ export async function postMessage(ctx: AppContext, input: PostMessageInput): Pro
   const { db, dialect } = ctx.database;
   const { channel, authorId } = input;
   const now = Date.now();
-  const [{ content, mentions }, attachmentRows, candidates] = await Promise.all([
+  // Needed only after commit: read on another connection while the checks and the transaction run.
+  const candidates = loadWakeCandidates(db, channel);
+  candidates.catch(() => undefined); // awaited below; a failed post must not leave it unhandled
+  const [{ content, mentions }, attachmentRows] = await Promise.all([
     resolveMentions(ctx.center, input.content),
     requireUsableAttachments(db, authorId, input.attachmentIds ?? [], now),
-    loadWakeCandidates(db, channel),
     input.replyToId ? requireReplyTarget(db, channel.id, input.replyToId) : undefined,
   ]);
   const turnOutbox = new Outbox();
-  let stored: { row: MessageRow; wake: string[] };
+  let stored: { row: MessageRow; speakerId: string | null };
   try {
     stored = await withTransaction(db, dialect, async (trx) => {
       const seq = await allocateSeq(trx, dialect, channel.id);
@@ -99,8 +102,7 @@ export async function postMessage(ctx: AppContext, input: PostMessageInput): Pro
       if (attachmentRows.length > 0) {
         await trx.insertInto('message_attachments').values(attachmentRows.map((a) => ({ ...a, message_id: row.id }))).execute();
       }
-      const speakerId = await applyMessageToTurn(trx, ctx, turnOutbox, channel, authorId, mentions);
-      return { row, wake: wakeRecipients(channel.x_type, authorId, candidates, speakerId) };
+      return { row, speakerId: await applyMessageToTurn(trx, ctx, turnOutbox, channel, authorId, mentions) };
     });
   } catch (err) {
     if (input.clientMsgId && isDuplicateKeyError(err)) {
@@ -111,7 +113,8 @@ export async function postMessage(ctx: AppContext, input: PostMessageInput): Pro
   }
   const attachments: Attachment[] = attachmentRows.map((a) => ({ id: a.file_id, name: a.name, size: a.size, mime: a.mime, url: fileUrl(a.file_id), expired: false }));
   const message = toMessage(stored.row, attachments);
-  ctx.emitter.publish([emitTo.channel(channel.id, 'message.created', message, stored.wake)]);
+  const wake = wakeRecipients(channel.x_type, authorId, await candidates, stored.speakerId);
+  ctx.emitter.publish([emitTo.channel(channel.id, 'message.created', message, wake)]);
   turnOutbox.sendTo(ctx.emitter);
   return { created: true, message };
 }

@@ -1,0 +1,96 @@
+/**
+ * Seq allocation under concurrency (api.md "Messages", overview.md "Message"): per channel
+ * 1, 2, 3, … with no gaps and no duplicates, in commit order — for concurrent posts into one
+ * channel, into several channels at once, and from two API processes sharing the database.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApiProcess, type RunningProcess } from '../lib/server/start.js';
+import { seededRandom } from '../lib/turns/engine.js';
+import { apiClient, createChannel, seedGuild, startTestNode, type TestNode } from './helpers/harness.js';
+import { lastSeq, list } from './helpers/messages.js';
+
+let t: TestNode;
+let second: RunningProcess;
+beforeAll(async () => {
+  t = await startTestNode({ random: seededRandom(3) });
+  // A second, stateless API process on the same database (split mode without realtime).
+  second = await startApiProcess({ ...t.node.ctx.config, port: 0 }, { heartbeat: false, jobs: false });
+});
+afterAll(async () => {
+  await second?.close();
+  await t?.close();
+});
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+
+/** Asserts seqs 1..n in the responses and in the stored history, each post stored exactly once. */
+async function expectSeqs(token: string, channelId: string, responses: { status: number; body: any }[], n: number) {
+  expect(responses.map((r) => r.status)).toEqual(Array(n).fill(201));
+  expect(responses.map((r) => r.body.message.seq).sort((a, b) => a - b)).toEqual(range(n));
+  const page = await list(t, token, channelId, '?after=0&limit=100');
+  expect(page.messages.map((m) => m.seq)).toEqual(range(n));
+  expect(new Set(page.messages.map((m) => m.content)).size).toBe(n);
+  // Each response's seq is the seq its content was stored under.
+  const bySeq = new Map(page.messages.map((m) => [m.seq, m.content]));
+  for (const r of responses) expect(bySeq.get(r.body.message.seq)).toBe(r.body.message.content);
+  expect(await lastSeq(t, token, channelId)).toBe(n);
+}
+
+describe('POST /api/channels/:channelId/messages — seq under concurrency', () => {
+  it('gives 50 concurrent posts into one channel exactly the seqs 1..50', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 4);
+    const ch = await createChannel(t, owner.token, { guildId, name: 'busy', xType: 'general', memberUserIds: members.map((m) => m.id) });
+    const authors = [owner, ...members];
+    const responses = await Promise.all(
+      range(50).map((i) => t.api('POST', `/api/channels/${ch.id}/messages`, { token: authors[i % authors.length].token, body: { content: `m${i}` } })),
+    );
+    await expectSeqs(owner.token, ch.id, responses, 50);
+  });
+
+  it('gives 50 concurrent posts into each of several channels at once exactly the seqs 1..50 per channel', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 3);
+    const ids = members.map((m) => m.id);
+    const channels = await Promise.all(
+      (['general', 'discuss', 'work', 'triage'] as const).map((xType) =>
+        createChannel(t, owner.token, { guildId, name: xType, xType, memberUserIds: ids, ...(xType === 'triage' ? { wakeUserIds: [ids[0]] } : {}) }),
+      ),
+    );
+    const authors = [owner, ...members];
+    const all = await Promise.all(
+      channels.flatMap((ch) =>
+        range(50).map(async (i) => ({
+          channelId: ch.id,
+          response: await t.api('POST', `/api/channels/${ch.id}/messages`, { token: authors[i % authors.length].token, body: { content: `${ch.xType}-${i}` } }),
+        })),
+      ),
+    );
+    for (const ch of channels) {
+      await expectSeqs(owner.token, ch.id, all.filter((x) => x.channelId === ch.id).map((x) => x.response), 50);
+    }
+  });
+
+  it('gives 50 posts spread over two API processes on one database exactly the seqs 1..50', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 2);
+    const ch = await createChannel(t, owner.token, { guildId, name: 'shared', xType: 'discuss', memberUserIds: members.map((m) => m.id) });
+    const apis = [t.api, apiClient(second.url)];
+    const authors = [owner, ...members];
+    const responses = await Promise.all(
+      range(50).map((i) => apis[i % 2]('POST', `/api/channels/${ch.id}/messages`, { token: authors[i % authors.length].token, body: { content: `p${i}` } })),
+    );
+    await expectSeqs(owner.token, ch.id, responses, 50);
+  });
+
+  it('stores one message for concurrent retries of one clientMsgId through two API processes', async () => {
+    const { owner, guildId } = await seedGuild(t, 0);
+    const ch = await createChannel(t, owner.token, { guildId, name: 'retry', xType: 'general' });
+    const apis = [t.api, apiClient(second.url)];
+    const responses = await Promise.all(
+      range(20).map((i) => apis[i % 2]('POST', `/api/channels/${ch.id}/messages`, { token: owner.token, body: { content: `r${i}`, clientMsgId: 'once' } })),
+    );
+    expect(responses.filter((r) => r.status === 201)).toHaveLength(1);
+    expect(responses.filter((r) => r.status === 200)).toHaveLength(19);
+    expect(new Set(responses.map((r) => r.body.message.id)).size).toBe(1);
+    expect((await list(t, owner.token, ch.id)).messages).toHaveLength(1);
+    expect(await lastSeq(t, owner.token, ch.id)).toBe(1);
+  });
+});
