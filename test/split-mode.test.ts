@@ -1,0 +1,226 @@
+/**
+ * Split mode with real processes: an API process (scripts/api.ts) and realtime processes
+ * (scripts/realtime.ts) started separately, sharing one database; events travel over the
+ * internal emit channel (realtime.md), and across realtime processes through Redis.
+ */
+import { createServer, type Server, type Socket as NetSocket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type { Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DevCenter } from '../scripts/dev-center.js';
+import {
+  apiClient,
+  centerClient,
+  connectSocket,
+  createTestDatabase,
+  emitAck,
+  nextEvent,
+  nodeEnv,
+  spawnNode,
+  startCenter,
+  type ChildRun,
+  type TestDatabase,
+} from './helpers/harness.js';
+
+const SECRET = `split-secret-${Math.random().toString(36).slice(2)}`;
+/** Emit timeout of the API processes; a REST call must never wait for it. */
+const EMIT_TIMEOUT_MS = 4000;
+
+let center: DevCenter;
+let db: TestDatabase;
+const children: ChildRun[] = [];
+const sockets: Socket[] = [];
+
+beforeAll(async () => {
+  center = await startCenter();
+  db = await createTestDatabase();
+});
+afterAll(async () => {
+  for (const s of sockets) s.close();
+  await Promise.all(children.map((c) => c.stop()));
+  await center?.close();
+  await db?.drop();
+});
+
+const baseEnv = (extra: Record<string, string> = {}) => ({
+  ...nodeEnv(center, db),
+  FABRIC_BACKEND_GUILD_NODE_ID: 'split-node',
+  FABRIC_BACKEND_GUILD_LOG_LEVEL: 'info',
+  FABRIC_BACKEND_GUILD_INTERNAL_SECRET: SECRET,
+  ...extra,
+});
+
+/** Starts scripts/realtime.ts on free ports; resolves with its public and internal URLs. */
+async function startRealtime(extra: Record<string, string> = {}) {
+  const child = spawnNode('scripts/realtime.ts', baseEnv({ FABRIC_BACKEND_GUILD_REALTIME_PORT: '0', FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_PORT: '0', ...extra }));
+  children.push(child);
+  const { port, internalPort } = await child.waitForLog('guild node realtime listening');
+  return { child, url: `http://127.0.0.1:${port}`, internalUrl: `http://127.0.0.1:${internalPort}` };
+}
+
+/** Starts scripts/api.ts sending its emits to `internalUrl`; resolves with its URL and a client. */
+async function startApi(internalUrl: string) {
+  const child = spawnNode(
+    'scripts/api.ts',
+    baseEnv({ FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_URL: internalUrl, FABRIC_BACKEND_GUILD_EMIT_TIMEOUT_MS: String(EMIT_TIMEOUT_MS) }),
+  );
+  children.push(child);
+  const { port } = await child.waitForLog('guild node API listening');
+  const url = `http://127.0.0.1:${port}`;
+  return { child, url, api: apiClient(url) };
+}
+
+async function socketOn(url: string, token: string) {
+  const s = await connectSocket(url, token);
+  sockets.push(s);
+  return s;
+}
+
+/** An owner, a member, and a guild with both, created through `api`. */
+async function guildOf(api: ReturnType<typeof apiClient>) {
+  const users = centerClient(center);
+  const owner = await users.user('owner');
+  const member = await users.user('member');
+  const g = await api('POST', '/api/guilds', { token: owner.token, body: { name: 'Split' } });
+  expect(g.status).toBe(201);
+  const added = await api('POST', `/api/guilds/${g.body.guild.id}/members`, { token: owner.token, body: { userIds: [member.id] } });
+  expect(added.status).toBe(200);
+  return { owner, member, guildId: g.body.guild.id as string };
+}
+
+function postInternal(internalUrl: string, path: string, body: string, secret?: string) {
+  return fetch(internalUrl + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(secret !== undefined ? { authorization: `Bearer ${secret}` } : {}) },
+    body,
+  });
+}
+
+describe('split mode: one API process, one realtime process', () => {
+  let realtime: Awaited<ReturnType<typeof startRealtime>>;
+  let node: Awaited<ReturnType<typeof startApi>>;
+  beforeAll(async () => {
+    realtime = await startRealtime();
+    node = await startApi(realtime.internalUrl);
+  });
+
+  it('delivers channel.joined, produced by a REST call to the API process, to a socket on the realtime process', async () => {
+    const { owner, member, guildId } = await guildOf(node.api);
+    const s = await socketOn(realtime.url, member.token);
+    const joined = nextEvent(s, 'channel.joined');
+    const created = await node.api('POST', '/api/channels', { token: owner.token, body: { guildId, name: 'split', xType: 'general', memberUserIds: [member.id] } });
+    expect(created.status).toBe(201);
+    expect(await joined).toMatchObject({ channelId: created.body.channel.id, userId: member.id, xType: 'general' });
+    // The realtime process reads the same database: the member may subscribe to the channel.
+    expect(await emitAck(s, 'join_channel', { channelId: created.body.channel.id })).toEqual({ ok: true });
+    const updated = nextEvent(s, 'channel.updated');
+    expect((await node.api('PATCH', `/api/channels/${created.body.channel.id}`, { token: owner.token, body: { topic: 'now split' } })).status).toBe(200);
+    expect(await updated).toMatchObject({ channel: { id: created.body.channel.id, topic: 'now split' } });
+  });
+
+  it('answers POST /internal/emit with 401 for a wrong or missing secret, and delivers nothing', async () => {
+    const { member } = await guildOf(node.api);
+    const s = await socketOn(realtime.url, member.token);
+    const seen: unknown[] = [];
+    s.on('channel.left', (d) => seen.push(d));
+    const body = JSON.stringify({ emits: [{ to: { user: member.id }, event: 'channel.left', data: { channelId: 'x', userId: member.id } }] });
+    expect((await postInternal(realtime.internalUrl, '/internal/emit', body, 'wrong-secret')).status).toBe(401);
+    expect((await postInternal(realtime.internalUrl, '/internal/emit', body)).status).toBe(401);
+    const leave = JSON.stringify({ userId: member.id, channelId: 'x' });
+    expect((await postInternal(realtime.internalUrl, '/internal/rooms/leave', leave, 'wrong-secret')).status).toBe(401);
+    // The right secret goes through, and it is the only delivery.
+    const delivered = nextEvent(s, 'channel.left');
+    expect((await postInternal(realtime.internalUrl, '/internal/emit', body, SECRET)).status).toBe(202);
+    expect(await delivered).toMatchObject({ channelId: 'x', userId: member.id });
+    expect(seen).toHaveLength(1);
+  });
+
+  it('answers a malformed POST /internal/emit with 400 and keeps serving', async () => {
+    const malformed = ['{not json', '[]', JSON.stringify({ emits: 'nope' }), JSON.stringify({ emits: [{ to: { room: 'x' }, event: 'e', data: {} }] }), JSON.stringify({ emits: [{ to: { user: 'u' }, data: {} }] })];
+    for (const body of malformed) {
+      const res = await postInternal(realtime.internalUrl, '/internal/emit', body, SECRET);
+      expect(res.status, body).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('bad_request');
+    }
+    expect((await postInternal(realtime.internalUrl, '/internal/rooms/leave', '{}', SECRET)).status).toBe(400);
+    expect((await postInternal(realtime.internalUrl, '/internal/emit', JSON.stringify({ emits: [] }), SECRET)).status).toBe(202);
+  });
+
+  it('keeps REST calls succeeding promptly after the realtime process stopped', async () => {
+    const { owner, member, guildId } = await guildOf(node.api);
+    await realtime.child.stop();
+    for (let i = 0; i < 3; i++) {
+      const started = Date.now();
+      const created = await node.api('POST', '/api/channels', { token: owner.token, body: { guildId, name: `after-${i}`, xType: 'general', memberUserIds: [member.id] } });
+      expect(created.status).toBe(201);
+      expect(Date.now() - started).toBeLessThan(EMIT_TIMEOUT_MS);
+    }
+    await node.child.waitForLog('emit failed');
+    expect((await node.api('GET', '/api/health')).status).toBe(200);
+    expect(node.child.proc.exitCode).toBeNull();
+  });
+});
+
+describe('split mode: a realtime process that accepts connections and never answers', () => {
+  let silent: Server;
+  const held: NetSocket[] = [];
+  let node: Awaited<ReturnType<typeof startApi>>;
+  beforeAll(async () => {
+    silent = createServer((sock) => held.push(sock));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    node = await startApi(`http://127.0.0.1:${(silent.address() as AddressInfo).port}`);
+  });
+  afterAll(async () => {
+    for (const s of held) s.destroy();
+    await new Promise<void>((resolve) => silent?.close(() => resolve()));
+  });
+
+  it('answers REST calls without waiting for the emit (bounded by the emit timeout)', async () => {
+    const { owner, member, guildId } = await guildOf(node.api);
+    for (let i = 0; i < 3; i++) {
+      const started = Date.now();
+      const created = await node.api('POST', '/api/channels', { token: owner.token, body: { guildId, name: `silent-${i}`, xType: 'general', memberUserIds: [member.id] } });
+      expect(created.status).toBe(201);
+      expect(Date.now() - started).toBeLessThan(EMIT_TIMEOUT_MS);
+    }
+    expect(held.length).toBeGreaterThan(0);
+    // The stuck emit is given up on after the timeout, logged, and the process keeps serving.
+    await node.child.waitForLog('emit failed', EMIT_TIMEOUT_MS + 10_000);
+    expect((await node.api('GET', '/api/guilds', { token: owner.token })).status).toBe(200);
+  });
+});
+
+describe('split mode: two realtime processes sharing rooms through Redis', () => {
+  const REDIS_URL = process.env.FABRIC_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  let a: Awaited<ReturnType<typeof startRealtime>>;
+  let b: Awaited<ReturnType<typeof startRealtime>>;
+  let node: Awaited<ReturnType<typeof startApi>>;
+  beforeAll(async () => {
+    const redis = { FABRIC_BACKEND_GUILD_REDIS_URL: REDIS_URL };
+    [a, b] = await Promise.all([startRealtime(redis), startRealtime(redis)]);
+    node = await startApi(a.internalUrl);
+  });
+
+  it('delivers an emit received by one realtime process to sockets connected to the other', async () => {
+    const { owner, member, guildId } = await guildOf(node.api);
+    const onA = await socketOn(a.url, member.token);
+    const onB = await socketOn(b.url, member.token);
+    const joinedA = nextEvent(onA, 'channel.joined');
+    const joinedB = nextEvent(onB, 'channel.joined');
+    const created = await node.api('POST', '/api/channels', { token: owner.token, body: { guildId, name: 'redis', xType: 'general', memberUserIds: [member.id] } });
+    expect(created.status).toBe(201);
+    expect(await joinedB).toMatchObject({ channelId: created.body.channel.id, userId: member.id });
+    expect(await joinedA).toMatchObject({ channelId: created.body.channel.id, userId: member.id });
+  });
+
+  it('relays presence from one realtime process to guild members connected to the other', async () => {
+    const { owner, member } = await guildOf(node.api);
+    const watcher = await socketOn(b.url, owner.token);
+    const online = nextEvent(watcher, 'presence', 5000, (p: { userId: string }) => p.userId === member.id);
+    const s = await socketOn(a.url, member.token);
+    expect(await online).toEqual({ userId: member.id, status: 'online' });
+    const offline = nextEvent(watcher, 'presence', 5000, (p: { userId: string }) => p.userId === member.id);
+    s.close();
+    expect(await offline).toEqual({ userId: member.id, status: 'offline' });
+  });
+});
