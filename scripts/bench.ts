@@ -1,0 +1,432 @@
+/**
+ * `npm run bench` — the post-and-fan-out benchmark (see docs/performance.md).
+ *
+ * Starts a Center emulator and a guild node on MySQL (a throwaway database) unless --url is
+ * given, seeds one guild with U users and M general channels, connects K socket.io
+ * subscribers per channel, then runs C concurrent posting loops for T seconds. Reports
+ * throughput, POST latency, delivery latency (send → `message.created` received), delivered vs
+ * expected, and seq integrity from the responses. `--raw` runs the same post transaction
+ * straight through lib/ (no HTTP, no socket.io) against the same database, so the overhead of
+ * HTTP and realtime shows as a ratio; `--mode both` (the default) runs raw first, then HTTP.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { createConnection } from 'mysql2/promise';
+import { io as ioClient, type Socket } from 'socket.io-client';
+import { loadConfig } from '../lib/config.js';
+import { createContext, type AppContext } from '../lib/context.js';
+import { createMessage } from '../lib/messages/post-message.js';
+import { requireReadableChannel } from '../lib/guilds/standing.js';
+import { startDevCenter, type DevCenter } from './dev-center.js';
+
+const HELP = `Usage: npm run bench -- [options]
+
+  --mode <both|http|raw>  what to run (default both: raw first, then http, and the ratio)
+  --raw                   same as --mode raw
+  --concurrency <C>       concurrent posting loops (default 32)
+  --channels <M>          channels posted into (default 8)
+  --users <U>             users posting, spread over the channels (default 32)
+  --subscribers <K>       socket.io subscribers per channel (default 2)
+  --duration <T>          seconds per run (default 10, at most 300)
+  --warmup <W>            seconds of warm-up before measuring (default 2)
+  --db-host/--db-port/--db-user/--db-password   MySQL server (default 127.0.0.1:3306 root, empty)
+  --pool <N>              MySQL pool size of the node and of the raw run (default 10)
+  --url <URL>             use a running node instead of starting one (needs --center-url, --center-key)
+  --center-url <URL>      the Center emulator of that node
+  --center-key <KEY>      its API key
+  --json                  print the results as JSON
+  -h, --help              this text`;
+
+const { values } = parseArgs({
+  options: {
+    mode: { type: 'string', default: 'both' },
+    raw: { type: 'boolean', default: false },
+    concurrency: { type: 'string', default: '32' },
+    channels: { type: 'string', default: '8' },
+    users: { type: 'string', default: '32' },
+    subscribers: { type: 'string', default: '2' },
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '2' },
+    'db-host': { type: 'string', default: '127.0.0.1' },
+    'db-port': { type: 'string', default: '3306' },
+    'db-user': { type: 'string', default: 'root' },
+    'db-password': { type: 'string', default: '' },
+    pool: { type: 'string', default: '10' },
+    url: { type: 'string' },
+    'center-url': { type: 'string' },
+    'center-key': { type: 'string' },
+    json: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+
+const int = (name: string, v: string | undefined, min: number, max: number) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer in ${min}..${max} (got "${v}")`);
+  return n;
+};
+
+interface Settings {
+  mode: 'both' | 'http' | 'raw';
+  concurrency: number;
+  channels: number;
+  users: number;
+  subscribers: number;
+  duration: number;
+  warmup: number;
+  pool: number;
+}
+
+interface RunResult {
+  mode: 'http' | 'raw';
+  posts: number;
+  errors: number;
+  seconds: number;
+  throughput: number;
+  postLatencyMs: { p50: number; p95: number; p99: number };
+  delivery?: { p50: number; p99: number; delivered: number; expected: number };
+  seq: { duplicates: number; gaps: number };
+}
+
+const CENTER_KEY = 'bench-center-key';
+const progressOnTty = process.stdout.isTTY && !values.json;
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+
+/** Seq integrity from what the posts returned: every channel must hold first..last with no duplicates and no gaps. */
+function seqIntegrity(seqsByChannel: Map<string, number[]>) {
+  let duplicates = 0;
+  let gaps = 0;
+  for (const seqs of seqsByChannel.values()) {
+    const sorted = [...seqs].sort((a, b) => a - b);
+    for (let i = 1; i < sorted.length; i++) {
+      if (sorted[i] === sorted[i - 1]) duplicates++;
+      else gaps += sorted[i] - sorted[i - 1] - 1;
+    }
+  }
+  return { duplicates, gaps };
+}
+
+/** Runs `loops` workers until the deadline; each call returns the seq and channel of a stored post. */
+async function runLoops(
+  settings: Settings,
+  window: MeasureWindow,
+  post: (loop: number, n: number) => Promise<{ channelId: string; seq: number }>,
+  label: string,
+): Promise<Omit<RunResult, 'mode' | 'delivery'>> {
+  const latencies: number[] = [];
+  const seqsByChannel = new Map<string, number[]>();
+  let errors = 0;
+  let posts = 0;
+  const { start, from: measuredFrom, to: deadline } = window;
+  const ticker = progressOnTty
+    ? setInterval(() => {
+        const elapsed = (performance.now() - start) / 1000;
+        const total = settings.warmup + settings.duration;
+        const width = 30;
+        const done = Math.min(width, Math.round((elapsed / total) * width));
+        process.stdout.write(`\r${label} [${'#'.repeat(done)}${' '.repeat(width - done)}] ${elapsed.toFixed(0)}/${total}s posts ${posts}  `);
+      }, 250)
+    : undefined;
+  await Promise.all(
+    Array.from({ length: settings.concurrency }, async (_, loop) => {
+      for (let n = 0; performance.now() < deadline; n++) {
+        const t0 = performance.now();
+        try {
+          const r = await post(loop, n);
+          const t1 = performance.now();
+          const list = seqsByChannel.get(r.channelId) ?? [];
+          list.push(r.seq);
+          seqsByChannel.set(r.channelId, list);
+          if (t0 >= measuredFrom) {
+            latencies.push(t1 - t0);
+            posts++;
+          }
+        } catch (err) {
+          errors++;
+          if (errors <= 3) console.error(`\n${label}: post failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+    }),
+  );
+  if (ticker) {
+    clearInterval(ticker);
+    process.stdout.write('\n');
+  }
+  latencies.sort((a, b) => a - b);
+  const seconds = settings.duration;
+  return {
+    posts,
+    errors,
+    seconds,
+    throughput: round(posts / seconds),
+    postLatencyMs: { p50: round(percentile(latencies, 50)), p95: round(percentile(latencies, 95)), p99: round(percentile(latencies, 99)) },
+    seq: seqIntegrity(seqsByChannel),
+  };
+}
+
+/** Posts sent in [from, to) are measured; the ones before are warm-up. */
+interface MeasureWindow { start: number; from: number; to: number }
+
+function measureWindow(settings: Settings): MeasureWindow {
+  const start = performance.now();
+  const from = start + settings.warmup * 1000;
+  return { start, from, to: from + settings.duration * 1000 };
+}
+
+interface Target {
+  url: string;
+  centerUrl: string;
+  centerKey: string;
+  /** Env of the node's database, for the raw run. */
+  nodeEnv?: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** Starts a Center emulator and a node child process on a throwaway MySQL database. */
+async function startTarget(settings: Settings): Promise<Target> {
+  const server = {
+    host: values['db-host']!,
+    port: Number(values['db-port']),
+    user: values['db-user']!,
+    password: values['db-password']!,
+  };
+  const dbName = `fabric_bench_${process.pid}`;
+  const admin = await createConnection(server);
+  await admin.query(`CREATE DATABASE \`${dbName}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+  await admin.end();
+  const center: DevCenter = await startDevCenter({ port: 0, apiKey: CENTER_KEY, quiet: true });
+  const port = 17000 + (process.pid % 1000);
+  const nodeEnv: Record<string, string> = {
+    FABRIC_BACKEND_GUILD_CENTER_BASE_URL: center.url,
+    FABRIC_BACKEND_GUILD_CENTER_API_KEY: CENTER_KEY,
+    FABRIC_BACKEND_GUILD_NODE_ID: 'bench-node',
+    FABRIC_BACKEND_GUILD_PORT: String(port),
+    FABRIC_BACKEND_GUILD_DB_TYPE: 'mysql',
+    FABRIC_BACKEND_GUILD_DB_HOST: server.host,
+    FABRIC_BACKEND_GUILD_DB_PORT: String(server.port),
+    FABRIC_BACKEND_GUILD_DB_USER: server.user,
+    FABRIC_BACKEND_GUILD_DB_PASSWORD: server.password,
+    FABRIC_BACKEND_GUILD_DB_NAME: dbName,
+    FABRIC_BACKEND_GUILD_DB_POOL: String(settings.pool),
+    FABRIC_BACKEND_GUILD_LOG_LEVEL: 'warn',
+  };
+  const child: ChildProcess = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', 'scripts/main.ts'], {
+    env: { ...process.env, ...nodeEnv },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      const r = await fetch(`${url}/api/ready`);
+      if (r.ok) break;
+    } catch {
+      /* not up yet */
+    }
+    if (i > 150 || child.exitCode !== null) throw new Error('the node did not start');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    url,
+    centerUrl: center.url,
+    centerKey: CENTER_KEY,
+    nodeEnv,
+    async stop() {
+      child.kill('SIGINT');
+      await new Promise((r) => child.once('exit', r));
+      await center.close();
+      const c = await createConnection(server);
+      await c.query(`DROP DATABASE IF EXISTS \`${dbName}\``);
+      await c.end();
+    },
+  };
+}
+
+async function call<T = any>(url: string, method: string, path: string, token: string | null, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  const res = await fetch(url + path, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    body: body !== undefined ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return (text ? JSON.parse(text) : {}) as T;
+}
+
+interface Seeded {
+  users: { id: string; token: string }[];
+  channels: { id: string; members: number[] }[];
+}
+
+/** One guild, U users, M general channels; user i belongs to channel i % M (and the owner to all). */
+async function seed(target: Target, settings: Settings): Promise<Seeded> {
+  const users: { id: string; token: string }[] = [];
+  for (let i = 0; i < settings.users; i++) {
+    users.push(await call(target.centerUrl, 'POST', '/api/dev/users', null, { name: `bench-${process.pid}-${Date.now()}-${i}` }, { 'x-api-key': target.centerKey }));
+  }
+  const owner = users[0];
+  const { guild } = await call(target.url, 'POST', '/api/guilds', owner.token, { name: 'bench' });
+  await call(target.url, 'POST', `/api/guilds/${guild.id}/members`, owner.token, { userIds: users.slice(1).map((u) => u.id) });
+  const channels: Seeded['channels'] = [];
+  for (let c = 0; c < settings.channels; c++) {
+    const members = users.map((_, i) => i).filter((i) => i % settings.channels === c);
+    const { channel } = await call(target.url, 'POST', '/api/channels', owner.token, {
+      guildId: guild.id,
+      name: `bench-${c}`,
+      xType: 'general',
+      memberUserIds: members.map((i) => users[i].id),
+    });
+    channels.push({ id: channel.id, members: members.length > 0 ? members : [0] });
+  }
+  return { users, channels };
+}
+
+/** Connects K subscribers per channel (channel members' tokens, round robin) and joins the channel room. */
+async function subscribe(target: Target, seeded: Seeded, settings: Settings, onMessage: (content: string) => void): Promise<Socket[]> {
+  const sockets: Socket[] = [];
+  for (const ch of seeded.channels) {
+    for (let k = 0; k < settings.subscribers; k++) {
+      const user = seeded.users[ch.members[k % ch.members.length]];
+      const socket = ioClient(`${target.url}/realtime`, { auth: { token: user.token }, transports: ['websocket'], forceNew: true, reconnection: false });
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', () => resolve());
+        socket.once('connect_error', reject);
+      });
+      const ack = await new Promise<{ ok: boolean }>((resolve) => socket.emit('join_channel', { channelId: ch.id }, resolve));
+      if (!ack.ok) throw new Error('join_channel refused');
+      socket.on('message.created', (m: { content: string }) => onMessage(m.content));
+      sockets.push(socket);
+    }
+  }
+  return sockets;
+}
+
+async function runHttp(target: Target, seeded: Seeded, settings: Settings): Promise<RunResult> {
+  const deliveries: number[] = [];
+  let delivered = 0;
+  let window: MeasureWindow = { start: Infinity, from: Infinity, to: Infinity };
+  const sockets = await subscribe(target, seeded, settings, (content) => {
+    const sent = Number(content.slice(content.indexOf(':') + 1));
+    if (sent >= window.from && sent < window.to) {
+      delivered++;
+      deliveries.push(performance.now() - sent);
+    }
+  });
+  const perChannelPosts = new Map<string, number>();
+  window = measureWindow(settings);
+  const loops = await runLoops(
+    settings,
+    window,
+    async (loop, n) => {
+      const ch = seeded.channels[loop % seeded.channels.length];
+      const author = seeded.users[ch.members[(loop + n) % ch.members.length]];
+      const sent = performance.now();
+      const { message } = await call<{ message: { seq: number } }>(target.url, 'POST', `/api/channels/${ch.id}/messages`, author.token, { content: `bench:${sent}` });
+      if (sent >= window.from && sent < window.to) perChannelPosts.set(ch.id, (perChannelPosts.get(ch.id) ?? 0) + 1);
+      return { channelId: ch.id, seq: message.seq };
+    },
+    'http',
+  );
+  // Let the last deliveries arrive.
+  await new Promise((r) => setTimeout(r, 1000));
+  for (const s of sockets) s.close();
+  deliveries.sort((a, b) => a - b);
+  const expected = [...perChannelPosts.values()].reduce((sum, n) => sum + n * settings.subscribers, 0);
+  return {
+    mode: 'http',
+    posts: loops.posts,
+    errors: loops.errors,
+    seconds: loops.seconds,
+    throughput: loops.throughput,
+    postLatencyMs: loops.postLatencyMs,
+    seq: loops.seq,
+    delivery: { p50: round(percentile(deliveries, 50)), p99: round(percentile(deliveries, 99)), delivered, expected },
+  };
+}
+
+async function runRaw(target: Target, seeded: Seeded, settings: Settings): Promise<RunResult> {
+  if (!target.nodeEnv) throw new Error('--raw needs a node started by the benchmark (it opens the same database)');
+  const ctx: AppContext = await createContext(loadConfig({ ...target.nodeEnv, FABRIC_BACKEND_GUILD_DB_SYNC: 'false' }));
+  try {
+    const loops = await runLoops(
+      settings,
+      measureWindow(settings),
+      async (loop, n) => {
+        const ch = seeded.channels[loop % seeded.channels.length];
+        const author = seeded.users[ch.members[(loop + n) % ch.members.length]];
+        const principal = { kind: 'user' as const, userId: author.id, name: author.id };
+        const view = await requireReadableChannel(ctx.database.db, principal, ch.id);
+        const r = await createMessage(ctx, view, principal, { content: `raw:${performance.now()}` });
+        if (!('message' in r) || !r.message) throw new Error('raw post returned no message');
+        return { channelId: ch.id, seq: r.message.seq };
+      },
+      'raw ',
+    );
+    return { mode: 'raw', posts: loops.posts, errors: loops.errors, seconds: loops.seconds, throughput: loops.throughput, postLatencyMs: loops.postLatencyMs, seq: loops.seq };
+  } finally {
+    await ctx.close();
+  }
+}
+
+async function main() {
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  const mode = values.raw ? 'raw' : values.mode;
+  if (mode !== 'both' && mode !== 'http' && mode !== 'raw') throw new Error(`--mode must be both, http or raw (got "${mode}")`);
+  const settings: Settings = {
+    mode,
+    concurrency: int('concurrency', values.concurrency, 1, 1024),
+    channels: int('channels', values.channels, 1, 1000),
+    users: int('users', values.users, 1, 10000),
+    subscribers: int('subscribers', values.subscribers, 0, 100),
+    duration: int('duration', values.duration, 1, 300),
+    warmup: int('warmup', values.warmup, 0, 60),
+    pool: int('pool', values.pool, 1, 200),
+  };
+  let target: Target;
+  if (values.url) {
+    if (!values['center-url'] || !values['center-key']) throw new Error('--url needs --center-url and --center-key');
+    target = { url: values.url.replace(/\/+$/, ''), centerUrl: values['center-url'], centerKey: values['center-key'], stop: async () => {} };
+  } else {
+    target = await startTarget(settings);
+  }
+  const results: RunResult[] = [];
+  try {
+    const seeded = await seed(target, settings);
+    if (mode !== 'http') results.push(await runRaw(target, seeded, settings));
+    if (mode !== 'raw') results.push(await runHttp(target, seeded, settings));
+  } finally {
+    await target.stop();
+  }
+  const raw = results.find((r) => r.mode === 'raw');
+  const http = results.find((r) => r.mode === 'http');
+  const ratio = raw && http ? round(http.throughput / raw.throughput) : undefined;
+  if (values.json) {
+    console.log(JSON.stringify({ settings, results, httpToRawRatio: ratio }, null, 2));
+    return;
+  }
+  console.log(`\nsettings: concurrency ${settings.concurrency}, channels ${settings.channels}, users ${settings.users}, subscribers/channel ${settings.subscribers}, ${settings.duration}s (+${settings.warmup}s warm-up), pool ${settings.pool}`);
+  for (const r of results) {
+    console.log(
+      `${r.mode.padEnd(4)}  ${String(r.throughput).padStart(8)} msgs/s  POST p50 ${r.postLatencyMs.p50} ms  p95 ${r.postLatencyMs.p95} ms  p99 ${r.postLatencyMs.p99} ms  errors ${r.errors}  seq duplicates ${r.seq.duplicates} gaps ${r.seq.gaps}`,
+    );
+    if (r.delivery) console.log(`      delivery p50 ${r.delivery.p50} ms  p99 ${r.delivery.p99} ms  delivered ${r.delivery.delivered} / expected ${r.delivery.expected}`);
+  }
+  if (ratio !== undefined) console.log(`http / raw throughput: ${Math.round(ratio * 100)}%`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);
