@@ -6,17 +6,30 @@
  */
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyTurnEvent, deriveSpeaker, initialTurnState, seededRandom, type TurnState } from '../lib/turns/engine.js';
-import { startTestNode, type TestNode } from './helpers/harness.js';
-import { NAMES, seedTurnRoom } from './helpers/turn-room.js';
+import { startApiProcess, type RunningProcess } from '../lib/server/start.js';
+import { applyTurnEvent, deriveSpeaker, initialTurnState, seededRandom, type RandomSource, type TurnChannelType, type TurnState } from '../lib/turns/engine.js';
+import { apiClient, startTestNode, type TestNode } from './helpers/harness.js';
+import { NAMES, seedTurnRoom, type TurnRoom } from './helpers/turn-room.js';
 
 const SEED = 11;
+const POSTS = 30;
 let t: TestNode;
+let second: RunningProcess;
 beforeAll(async () => {
-  // A node of its own: its random source is drawn from by this channel only, so a replay with the same seed matches.
+  // A node of its own: its random source is drawn from by the discuss channel below only, so a replay with the same seed matches.
   t = await startTestNode({ random: seededRandom(SEED) });
+  // A second API process on the same database, as in split mode. Its own random source
+  // would make a discuss replay ambiguous, so it serves a work channel (which never shuffles).
+  second = await startApiProcess({ ...t.node.ctx.config, port: 0 }, { heartbeat: false, jobs: false, random: noRandom });
 });
-afterAll(async () => t?.close());
+afterAll(async () => {
+  await second?.close();
+  await t?.close();
+});
+
+function noRandom(): number {
+  throw new Error('a work channel never draws a random number');
+}
 
 /** Resolves with the first `n` events of this channel on `socket`. */
 function collect(socket: Socket, event: string, channelId: string, n: number): Promise<any[]> {
@@ -34,57 +47,80 @@ function collect(socket: Socket, event: string, channelId: string, n: number): P
   });
 }
 
+/** 30 posts: authors cycle through everyone; every fifth message mentions someone (X is not a channel member). */
+function conversation(room: TurnRoom) {
+  const targets = ['B', 'X', 'C', 'A', 'H', 'B'] as const;
+  return Array.from({ length: POSTS }, (_, i) => {
+    const who = NAMES[(i * 3) % 4];
+    if (i % 5 !== 0) return { who, content: `message ${i}` };
+    const target = targets[(i / 5) % targets.length];
+    return { who, content: `<@${target === 'X' ? room.outsider.id : room.users[target].id}> message ${i}` };
+  });
+}
+
+/**
+ * Fetches the stored messages (asserting seqs 1..30), replays them in seq order through the
+ * pure engine (rule 1, mentions restricted to channel members) and asserts that the persisted
+ * turn equals the replay. Returns the wake the replay predicts for each seq.
+ */
+async function expectReplayMatches(room: TurnRoom, type: TurnChannelType, random: RandomSource): Promise<Map<number, string[]>> {
+  const list = await t.api('GET', `/api/channels/${room.channelId}/messages?after=0&limit=100`, { token: room.guildToken });
+  expect(list.status).toBe(200);
+  const messages: { seq: number; authorId: string; mentions: string[] }[] = list.body.messages;
+  expect(messages.map((m) => m.seq)).toEqual(Array.from({ length: POSTS }, (_, i) => i + 1));
+
+  const members = new Set(NAMES.map((n) => room.users[n].id));
+  let state: TurnState = initialTurnState([room.users.A.id, room.users.B.id, room.users.C.id], [room.users.H.id]);
+  const expectedWake = new Map<number, string[]>();
+  let rounds = 0;
+  let frames = 0;
+  for (const m of messages) {
+    const r = applyTurnEvent(state, { type: 'message', actorId: m.authorId, mentions: m.mentions.filter((u) => members.has(u)) }, type, random);
+    rounds += r.state.round > state.round && state.status === 'active' ? 1 : 0;
+    frames += r.state.frames.length > state.frames.length ? 1 : 0;
+    state = r.state;
+    expectedWake.set(m.seq, r.wake);
+  }
+  // The scenario exercises round ends and mention frames, not just a flat rotation.
+  expect(rounds).toBeGreaterThan(0);
+  expect(frames).toBeGreaterThan(0);
+
+  const turn = (await t.api('GET', `/api/channels/${room.channelId}/turn`, { token: room.guildToken })).body.turn;
+  const { status, round, order, bypass, spoken, passed, frames: stack } = turn;
+  expect({ status, round, order, bypass, spoken, passed, frames: stack, speakerId: turn.speakerId }).toEqual({ ...state, speakerId: deriveSpeaker(state) });
+  return expectedWake;
+}
+
 describe('30 concurrent posts into one discuss channel', () => {
   it('leave the turn state a replay of the messages in seq order would produce, with the same wakes', async () => {
     const room = await seedTurnRoom(t);
-    const POSTS = 30;
     const received = NAMES.map((n) => collect(room.sockets[n], 'message.created', room.channelId, POSTS));
-    // Authors cycle through everyone; every fifth message mentions someone (X is not a channel member).
-    const authors = Array.from({ length: POSTS }, (_, i) => NAMES[(i * 3) % 4]);
-    const targets = ['B', 'X', 'C', 'A', 'H', 'B'] as const;
-    const contents = authors.map((_, i) => {
-      if (i % 5 !== 0) return `message ${i}`;
-      const who = targets[(i / 5) % targets.length];
-      return `<@${who === 'X' ? room.outsider.id : room.users[who].id}> message ${i}`;
-    });
     const results = await Promise.all(
-      authors.map((who, i) => t.api('POST', `/api/channels/${room.channelId}/messages`, { token: room.users[who].token, body: { content: contents[i] } })),
+      conversation(room).map(({ who, content }) => t.api('POST', `/api/channels/${room.channelId}/messages`, { token: room.users[who].token, body: { content } })),
     );
     expect(results.map((r) => r.status)).toEqual(Array(POSTS).fill(201));
-
-    const list = await t.api('GET', `/api/channels/${room.channelId}/messages?after=0&limit=100`, { token: room.guildToken });
-    expect(list.status).toBe(200);
-    const messages: { seq: number; authorId: string; mentions: string[] }[] = list.body.messages;
-    expect(messages.map((m) => m.seq)).toEqual(Array.from({ length: POSTS }, (_, i) => i + 1));
-
-    // Replay: rule 1 for each stored message in seq order, mentions restricted to channel members.
-    const members = new Set(NAMES.map((n) => room.users[n].id));
-    const random = seededRandom(SEED);
-    let state: TurnState = initialTurnState([room.users.A.id, room.users.B.id, room.users.C.id], [room.users.H.id]);
-    const expectedWake = new Map<number, string[]>();
-    let rounds = 0;
-    let frames = 0;
-    for (const m of messages) {
-      const r = applyTurnEvent(state, { type: 'message', actorId: m.authorId, mentions: m.mentions.filter((u) => members.has(u)) }, 'discuss', random);
-      rounds += r.state.round > state.round && state.status === 'active' ? 1 : 0;
-      frames += r.state.frames.length > state.frames.length ? 1 : 0;
-      state = r.state;
-      expectedWake.set(m.seq, r.wake);
-    }
-    // The scenario exercises round ends and mention frames, not just a flat rotation.
-    expect(rounds).toBeGreaterThan(0);
-    expect(frames).toBeGreaterThan(0);
-
-    const turn = (await t.api('GET', `/api/channels/${room.channelId}/turn`, { token: room.guildToken })).body.turn;
-    const { status, round, order, bypass, spoken, passed, frames: stack } = turn;
-    expect({ status, round, order, bypass, spoken, passed, frames: stack, speakerId: turn.speakerId }).toEqual({ ...state, speakerId: deriveSpeaker(state) });
+    const expectedWake = await expectReplayMatches(room, 'discuss', seededRandom(SEED));
 
     // Every socket saw every message (delivery order is not part of the contract) with the wake the replay predicts.
     const seenBy = await Promise.all(received);
     for (const [i, n] of NAMES.entries()) {
       const seen = [...seenBy[i]].sort((a, b) => a.seq - b.seq);
-      expect(seen.map((m) => m.seq)).toEqual(messages.map((m) => m.seq));
+      expect(seen.map((m) => m.seq)).toEqual([...expectedWake.keys()]);
       for (const m of seen) expect({ seq: m.seq, wakeup: m.wakeup }).toEqual({ seq: m.seq, wakeup: expectedWake.get(m.seq)!.includes(room.users[n].id) });
     }
+  });
+});
+
+describe('30 concurrent posts into one work channel through two API processes', () => {
+  it('leave the turn state a replay of the messages in seq order would produce', async () => {
+    const room = await seedTurnRoom(t, { xType: 'work' });
+    const apis = [t.api, apiClient(second.url)];
+    const results = await Promise.all(
+      conversation(room).map(({ who, content }, i) =>
+        apis[i % 2]('POST', `/api/channels/${room.channelId}/messages`, { token: room.users[who].token, body: { content } }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array(POSTS).fill(201));
+    await expectReplayMatches(room, 'work', noRandom);
   });
 });
