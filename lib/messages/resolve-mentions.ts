@@ -7,6 +7,7 @@ import { extractMentions, findNameMentions, replaceNameMentions } from './mentio
  * unknown names stay as text. Center down with uncached names → 503 center_unavailable.
  */
 export async function resolveMentions(center: CenterClient, content: string): Promise<{ content: string; mentions: string[] }> {
+  if (!content.includes('<@')) return { content, mentions: [] }; // most messages: skip the code scan
   const names = findNameMentions(content);
   if (names.length === 0) return { content, mentions: extractMentions(content) };
   const users = await center.resolveNames(names);
