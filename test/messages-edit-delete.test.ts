@@ -7,8 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../lib/turns/engine.js';
 import { expectBadRequest, expectError, ISO_MS } from './helpers/expect-error.js';
 import { createChannel, nextEvent, recordEvents, seedGuild, startTestNode, type TestNode } from './helpers/harness.js';
-import { joinRoom, list, post } from './helpers/messages.js';
-import { multipartBody } from './helpers/multipart.js';
+import { joinRoom, list, post, upload } from './helpers/messages.js';
 
 let t: TestNode;
 beforeAll(async () => {
@@ -114,13 +113,11 @@ describe('PATCH /api/messages/:messageId', () => {
     const { author, channelId } = await seedChannel();
     const m = await post(t, author.token, channelId, 'text');
     expectBadRequest(await edit(author.token, m.id, { content: '  ' }), 'content');
-    const { body, contentType } = multipartBody([{ name: 'file', filename: 'a.txt', type: 'text/plain', data: 'abc' }]);
-    const file = await t.api('POST', '/api/files', { token: author.token, rawBody: Buffer.from(body), headers: { 'content-type': contentType } });
-    expect(file.status).toBe(201);
-    const withFile = await post(t, author.token, channelId, 'caption', { attachmentIds: [file.body.file.id] });
+    const file = await upload(t, author, 'a.txt', 'abc');
+    const withFile = await post(t, author.token, channelId, 'caption', { attachmentIds: [file.id] });
     const r = await edit(author.token, withFile.id, { content: '' });
     expect(r.status).toBe(200);
-    expect(r.body.message).toMatchObject({ content: '', attachments: [{ id: file.body.file.id, name: 'a.txt' }] });
+    expect(r.body.message).toMatchObject({ content: '', attachments: [{ id: file.id, name: 'a.txt' }] });
   });
 });
 
@@ -212,9 +209,8 @@ describe('DELETE /api/messages/:messageId', () => {
 
   it('drops the attachments of a deleted message from its tombstone', async () => {
     const { author, channelId } = await seedChannel();
-    const { body, contentType } = multipartBody([{ name: 'file', filename: 'b.txt', type: 'text/plain', data: 'bytes' }]);
-    const file = await t.api('POST', '/api/files', { token: author.token, rawBody: Buffer.from(body), headers: { 'content-type': contentType } });
-    const m = await post(t, author.token, channelId, 'with file', { attachmentIds: [file.body.file.id] });
+    const file = await upload(t, author, 'b.txt', 'bytes');
+    const m = await post(t, author.token, channelId, 'with file', { attachmentIds: [file.id] });
     expect(m.attachments).toHaveLength(1);
     expect((await del(author.token, m.id)).status).toBe(204);
     expect((await list(t, author.token, channelId)).messages[0]).toMatchObject({ id: m.id, attachments: [], content: '' });

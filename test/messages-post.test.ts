@@ -8,8 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../lib/turns/engine.js';
 import { expectBadRequest, expectError, ISO_MS } from './helpers/expect-error.js';
 import { createChannel, nextEvent, recordEvents, seedGuild, startTestNode, type TestNode, type TestUser } from './helpers/harness.js';
-import { joinRoom, lastSeq, list, post, postMessage } from './helpers/messages.js';
-import { multipartBody } from './helpers/multipart.js';
+import { joinRoom, lastSeq, list, post, postMessage, upload as uploadFile } from './helpers/messages.js';
 
 let t: TestNode;
 beforeAll(async () => {
@@ -38,12 +37,7 @@ async function seedChannel(xType = 'general', opts: { isPublic?: boolean; extra?
 const closeChannel = async (token: string, channelId: string, closed = true) =>
   expect((await t.api('PATCH', `/api/channels/${channelId}`, { token, body: { closed } })).status).toBe(200);
 
-async function upload(user: TestUser, name: string, data: string, type = 'text/plain') {
-  const { body, contentType } = multipartBody([{ name: 'file', filename: name, type, data }]);
-  const r = await t.api('POST', '/api/files', { token: user.token, rawBody: Buffer.from(body), headers: { 'content-type': contentType } });
-  expect(r.status, JSON.stringify(r.body)).toBe(201);
-  return r.body.file as { id: string; name: string; size: number; mime: string };
-}
+const upload = (user: TestUser, name: string, data: string, type?: string) => uploadFile(t, user, name, data, type);
 
 describe('POST /api/channels/:channelId/messages', () => {
   it('returns 201 {message} with seq 1, 2, 3 and the full message shape; lastSeq follows', async () => {

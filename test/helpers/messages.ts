@@ -4,7 +4,7 @@
  */
 import { expect } from 'vitest';
 import type { Socket } from 'socket.io-client';
-import { emitAck, type ApiResponse, type TestNode } from './harness.js';
+import { emitAck, type ApiResponse, type TestNode, type TestUser } from './harness.js';
 
 export const postMessage = (t: TestNode, token: string, channelId: string, body: unknown): Promise<ApiResponse> =>
   t.api('POST', `/api/channels/${channelId}/messages`, { token, body });
@@ -33,4 +33,13 @@ export async function lastSeq(t: TestNode, token: string, channelId: string): Pr
 /** Subscribes a socket to a channel room and asserts the ack. */
 export async function joinRoom(socket: Socket, channelId: string) {
   expect(await emitAck(socket, 'join_channel', { channelId })).toEqual({ ok: true });
+}
+
+/** Uploads a small file through POST /api/files (multipart built by fetch's FormData); asserts 201. */
+export async function upload(t: TestNode, user: TestUser, name: string, data: string, type = 'text/plain') {
+  const form = new FormData();
+  form.append('file', new Blob([data], { type }), name);
+  const r = await t.api('POST', '/api/files', { token: user.token, rawBody: form });
+  expect(r.status, JSON.stringify(r.body)).toBe(201);
+  return r.body.file as { id: string; name: string; size: number; mime: string };
 }
