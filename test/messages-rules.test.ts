@@ -1,10 +1,11 @@
 /**
- * Pure message rules (lib/messages/message-rules.ts) and the API shape of a message
- * (lib/messages/message-shape.ts): table-driven, no I/O.
+ * Pure message rules (lib/messages/message-rules.ts), the API shape of a message
+ * (lib/messages/message-shape.ts) and the wake of one message (wake-recipients.ts): table-driven, no I/O.
  */
 import { describe, expect, it } from 'vitest';
 import { contentWithinLimit, interceptedCommand, isBlankContent, isEditWindowOpen, MAX_CONTENT_CHARS } from '../lib/messages/message-rules.js';
 import { toDeletedEvent, toMessage, type MessageRow } from '../lib/messages/message-shape.js';
+import { wakeRecipients } from '../lib/messages/wake-recipients.js';
 
 describe('contentWithinLimit (content ≤ 16000 characters)', () => {
   const emoji = '😀'; // one code point, two UTF-16 units
@@ -102,5 +103,23 @@ describe('toMessage', () => {
     const m = toMessage({ ...row, seq: '12' as unknown as number, created_at: String(row.created_at) as unknown as number });
     expect(m.seq).toBe(12);
     expect(m.createdAt).toBe('2026-05-21T07:07:46.123Z');
+  });
+});
+
+describe('wakeRecipients (the wake of one message.created)', () => {
+  const none = { memberIds: [], wakeMappingIds: [] };
+  const general = { memberIds: ['author', 'a', 'b'], wakeMappingIds: [] };
+  const mapped = { memberIds: ['w', 'author'], wakeMappingIds: ['w', 'author'] };
+  it.each([
+    ['general', general, null, ['a', 'b']],
+    ['report', none, null, []],
+    ['triage', mapped, null, ['w']],
+    ['custom', mapped, null, ['w']],
+    ['discuss', none, 'a', ['a']],
+    ['discuss', none, 'author', []],
+    ['discuss', none, null, []],
+    ['work', none, 'b', ['b']],
+  ] as const)('%s channel, speaker %s', (xType, candidates, speakerId, woken) => {
+    expect(wakeRecipients(xType, 'author', { memberIds: [...candidates.memberIds], wakeMappingIds: [...candidates.wakeMappingIds] }, speakerId)).toEqual(woken);
   });
 });
