@@ -23,6 +23,10 @@ import channelsJoin from './channels/join.js';
 import channelsLeave from './channels/leave.js';
 import wakeMappingGet from './channels/wake-mapping-get.js';
 import wakeMappingPut from './channels/wake-mapping-put.js';
+import filesUpload from './files/upload.js';
+import filesDownload from './files/download.js';
+import filesHead from './files/head.js';
+import filesDelete from './files/delete.js';
 import messagesCreate from './messages/create.js';
 import messagesList from './messages/list.js';
 import messagesGet from './messages/get.js';
@@ -69,4 +73,9 @@ export const routes: readonly Handler[] = [
   turnMoveToBypass,
   turnMoveToOrder,
   turnAck,
+  // Files
+  filesUpload,
+  filesDownload,
+  filesHead,
+  filesDelete,
 ];

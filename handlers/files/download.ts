@@ -1,0 +1,14 @@
+/**
+ * GET /api/files/:fileId — the bytes (Bearer or ?access_token=). Who: the uploader, and
+ * readers of any channel with a non-deleted message attaching the file. 200, 206 for a
+ * satisfiable single Range, 304 when If-None-Match matches.
+ * Errors: 401, 404 (no such file, expired, deleted, or not visible to the caller), 416.
+ */
+import { requireDownloadableFile } from '../../lib/files/download-access.js';
+import { serveFile } from '../../lib/files/serve-file.js';
+import { defineHandler } from '../../lib/http/handler.js';
+
+export default defineHandler({ method: 'GET', path: '/api/files/:fileId', queryToken: true }, async ({ request, ctx, principal, params }) => {
+  const file = await requireDownloadableFile(ctx.database.db, principal, params.fileId, Date.now());
+  return serveFile(request, file, ctx.config.fileDir);
+});

@@ -1,0 +1,180 @@
+/**
+ * The one runtime-specific piece of uploads: a web Request's multipart body, parsed by
+ * formidable and streamed to disk. Handlers see only `receiveUpload(request, …)`.
+ *
+ * The body becomes a Node stream that pulls from the web stream's reader only when asked,
+ * and formidable pauses it while a chunk is written, so memory does not grow with file size.
+ * (Readable.fromWeb would refuse the ReadableStream implementations of other runtimes and
+ * of the fetch adapter.)
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import formidable, { errors as formidableErrors, multipart, type Part } from 'formidable';
+import { badRequest, HttpError } from '../errors.js';
+import { normalizeMime, sanitizeFileName } from './upload-metadata.js';
+
+export interface ReceivedFile {
+  /** Generated; the bytes are at `path.join(dir, storageName)`. */
+  storageName: string;
+  size: number;
+  sha256: string;
+  /** The client's name, sanitised (metadata only). */
+  name: string;
+  mime: string;
+}
+
+export interface UploadLimits {
+  dir: string;
+  maxBytes: number;
+}
+
+const FIELD_NAME = 'file';
+const unsupported = () => new HttpError(415, 'unsupported_media_type', 'the body must be multipart/form-data');
+const tooLarge = (max: number) => new HttpError(413, 'payload_too_large', `the file is larger than ${max} bytes`);
+const onePart = () => badRequest('the body must have exactly one part, a file named "file"', [{ field: FIELD_NAME, message: 'exactly one file part named "file" is required' }]);
+
+/** A new storage name: 128 random bits in hex; never derived from anything the client sent. */
+export const generateStorageName = () => randomBytes(16).toString('hex');
+
+/** Storage names are 32 lower-case hex digits; anything else in FILE_DIR is not ours. */
+export const isStorageName = (name: string) => /^[0-9a-f]{32}$/.test(name);
+
+const madeDirs = new Set<string>();
+async function ensureDir(dir: string) {
+  if (madeDirs.has(dir)) return;
+  await fs.promises.mkdir(dir, { recursive: true });
+  madeDirs.add(dir);
+}
+
+/**
+ * Streams the single `file` part of a multipart/form-data request to `dir` under a generated
+ * name, computing its sha256 on the way. 415 when not multipart; 400 unless there is exactly
+ * one part and it is a file named `file`; 413 once the file's bytes exceed `maxBytes`. On any
+ * failure the partial file is removed before this returns.
+ */
+export async function receiveUpload(request: Request, limits: UploadLimits): Promise<ReceivedFile> {
+  const contentType = request.headers.get('content-type') ?? '';
+  if (!/^multipart\/form-data\s*(;|$)/i.test(contentType)) throw unsupported();
+  if (!/;\s*boundary=/i.test(contentType)) throw badRequest('the multipart content type has no boundary');
+  if (!request.body) throw onePart();
+  await ensureDir(limits.dir);
+
+  const body = Readable.from(chunksOf(request.body), { objectMode: false, highWaterMark: 64 * 1024 });
+  let bodyFailed = false;
+  body.on('error', () => (bodyFailed = true));
+  const length = request.headers.get('content-length');
+  // formidable reads the framing from these two headers only; a body without a length is chunked.
+  const headers = { 'content-type': contentType, ...(length !== null ? { 'content-length': length } : { 'transfer-encoding': 'chunked' }) };
+  Object.assign(body, { headers });
+
+  let accepted: Part | undefined;
+  let extraParts = false;
+  let stored: { storageName: string; stream: fs.WriteStream } | undefined;
+  const form = formidable({
+    enabledPlugins: [multipart],
+    maxFileSize: limits.maxBytes,
+    maxTotalFileSize: limits.maxBytes,
+    allowEmptyFiles: true,
+    minFileSize: 0,
+    maxFields: 20,
+    maxFieldsSize: 64 * 1024,
+    hashAlgorithm: 'sha256',
+    // Only the first part named `file` is written; any other part is skipped and makes the upload a 400.
+    filter: (part) => {
+      if (part.name !== FIELD_NAME || accepted) {
+        extraParts = true;
+        return false;
+      }
+      accepted = part;
+      return true;
+    },
+    fileWriteStreamHandler: () => {
+      const storageName = generateStorageName();
+      const stream = fs.createWriteStream(path.join(limits.dir, storageName), { flags: 'wx' });
+      stored = { storageName, stream };
+      return stream;
+    },
+  });
+  form.on('field', () => (extraParts = true));
+  // A file part sent without its own Content-Type is still a file (formidable would take it for a text field).
+  form.onPart = (part: Part) => {
+    if (part.name === FIELD_NAME && !part.mimetype && part.originalFilename !== null) part.mimetype = 'application/octet-stream';
+    form._handlePart(part);
+  };
+
+  let files: formidable.Files;
+  try {
+    [, files] = await form.parse(body as never);
+  } catch (err) {
+    await discard(stored);
+    drain(body);
+    throw uploadError(err, bodyFailed, limits.maxBytes);
+  }
+  const file = files[FIELD_NAME]?.[0];
+  if (extraParts || !file || !stored) {
+    await discard(stored);
+    throw onePart();
+  }
+  await closed(stored.stream);
+  return {
+    storageName: stored.storageName,
+    size: file.size,
+    sha256: String(file.hash),
+    name: sanitizeFileName(file.originalFilename),
+    mime: normalizeMime(file.mimetype),
+  };
+}
+
+/** The chunks of a web stream as Buffers, pulled one at a time; cancels the stream when abandoned. */
+async function* chunksOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<Buffer> {
+  const reader = stream.getReader();
+  let done = false;
+  try {
+    for (;;) {
+      const next = await reader.read();
+      if (next.done) {
+        done = true;
+        return;
+      }
+      yield Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
+    }
+  } finally {
+    if (!done) await reader.cancel().catch(() => undefined);
+  }
+}
+
+/** Removes a partial file once its stream has let go of it. */
+async function discard(stored: { storageName: string; stream: fs.WriteStream } | undefined) {
+  if (!stored) return;
+  stored.stream.destroy();
+  await closed(stored.stream);
+  await fs.promises.rm(stored.stream.path as string, { force: true });
+}
+
+const closed = (stream: fs.WriteStream) =>
+  stream.closed ? Promise.resolve() : new Promise<void>((resolve) => stream.once('close', () => resolve()));
+
+/**
+ * Reads and drops the rest of a refused body so the client gets to read our answer instead
+ * of a reset connection mid-upload.
+ */
+function drain(body: Readable) {
+  body.removeAllListeners('data');
+  body.on('data', () => undefined);
+  body.on('error', () => undefined);
+  body.resume();
+}
+
+/** formidable's and the stream's failures → the API's errors. */
+function uploadError(err: unknown, bodyFailed: boolean, maxBytes: number): unknown {
+  if (bodyFailed) return badRequest('the upload was interrupted');
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === formidableErrors.biggerThanTotalMaxFileSize || code === formidableErrors.biggerThanMaxFileSize) return tooLarge(maxBytes);
+  const httpCode = (err as { httpCode?: unknown } | null)?.httpCode;
+  // Every other formidable error is about the body the client sent (malformed framing, unknown encoding…).
+  const clientFault = (typeof httpCode === 'number' && httpCode < 500) || code === formidableErrors.unknownTransferEncoding;
+  if (typeof code === 'number' && clientFault) return badRequest('malformed multipart body');
+  return err;
+}
