@@ -33,6 +33,9 @@ async function expectSeqs(token: string, channelId: string, responses: { status:
   // Each response's seq is the seq its content was stored under.
   const bySeq = new Map(page.messages.map((m) => [m.seq, m.content]));
   for (const r of responses) expect(bySeq.get(r.body.message.seq)).toBe(r.body.message.content);
+  // createdAt is taken under the channel lock: it never decreases along seq.
+  const times = page.messages.map((m) => m.createdAt as string);
+  expect([...times].sort()).toEqual(times);
   expect(await lastSeq(t, token, channelId)).toBe(n);
 }
 

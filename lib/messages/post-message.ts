@@ -94,7 +94,7 @@ export async function postMessage(ctx: AppContext, input: PostMessageInput): Pro
         reply_to_id: input.replyToId ?? null,
         mentions: JSON.stringify(mentions),
         client_msg_id: input.clientMsgId ?? null,
-        created_at: now,
+        created_at: Date.now(), // taken under the lock, so createdAt never decreases along seq (on one clock)
         edited_at: null,
         deleted_at: null,
       };
