@@ -7,6 +7,8 @@ import { createServer, type Server, type Socket as NetSocket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadDatabaseConfig } from '../lib/config.js';
+import { migrateToLatest, openDatabase } from '../lib/db/index.js';
 import type { DevCenter } from '../scripts/dev-center.js';
 import {
   apiClient,
@@ -25,19 +27,50 @@ import {
 const SECRET = `split-secret-${Math.random().toString(36).slice(2)}`;
 /** Emit timeout of the API processes; a REST call must never wait for it. */
 const EMIT_TIMEOUT_MS = 4000;
+const REDIS_URL = process.env.FABRIC_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+type Realtime = Awaited<ReturnType<typeof startRealtime>>;
+type Api = Awaited<ReturnType<typeof startApi>>;
 
 let center: DevCenter;
 let db: TestDatabase;
 const children: ChildRun[] = [];
 const sockets: Socket[] = [];
 
+/** A "realtime process" that accepts connections and never answers. */
+let silent: Server;
+const held: NetSocket[] = [];
+
+// Every process of this file, started side by side (they are independent):
+let realtime: Realtime; // + node: one API process, one realtime process
+let node: Api;
+let silentNode: Api; // an API process whose realtime process never answers
+let redisA: Realtime; // + redisB, redisNode: two realtime processes sharing rooms through Redis
+let redisB: Realtime;
+let redisNode: Api;
+
 beforeAll(async () => {
   center = await startCenter();
   db = await createTestDatabase();
-});
+  // Migrate once here, so that the processes can start in parallel with DB_SYNC=false.
+  const handle = await openDatabase(loadDatabaseConfig(db.env));
+  await migrateToLatest(handle.db, () => undefined);
+  await handle.destroy();
+  silent = createServer((sock) => held.push(sock));
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const redis = { FABRIC_BACKEND_GUILD_REDIS_URL: REDIS_URL };
+  [realtime, redisA, redisB] = await Promise.all([startRealtime(), startRealtime(redis), startRealtime(redis)]);
+  [node, silentNode, redisNode] = await Promise.all([
+    startApi(realtime.internalUrl),
+    startApi(`http://127.0.0.1:${(silent.address() as AddressInfo).port}`),
+    startApi(redisA.internalUrl),
+  ]);
+}, 120_000);
 afterAll(async () => {
   for (const s of sockets) s.close();
   await Promise.all(children.map((c) => c.stop()));
+  for (const s of held) s.destroy();
+  await new Promise<void>((resolve) => (silent ? silent.close(() => resolve()) : resolve()));
   await center?.close();
   await db?.drop();
 });
@@ -47,6 +80,7 @@ const baseEnv = (extra: Record<string, string> = {}) => ({
   FABRIC_BACKEND_GUILD_NODE_ID: 'split-node',
   FABRIC_BACKEND_GUILD_LOG_LEVEL: 'info',
   FABRIC_BACKEND_GUILD_INTERNAL_SECRET: SECRET,
+  FABRIC_BACKEND_GUILD_DB_SYNC: 'false',
   ...extra,
 });
 
@@ -97,12 +131,6 @@ function postInternal(internalUrl: string, path: string, body: string, secret?: 
 }
 
 describe('split mode: one API process, one realtime process', () => {
-  let realtime: Awaited<ReturnType<typeof startRealtime>>;
-  let node: Awaited<ReturnType<typeof startApi>>;
-  beforeAll(async () => {
-    realtime = await startRealtime();
-    node = await startApi(realtime.internalUrl);
-  });
 
   it('delivers channel.joined, produced by a REST call to the API process, to a socket on the realtime process', async () => {
     const { owner, member, guildId } = await guildOf(node.api);
@@ -162,62 +190,39 @@ describe('split mode: one API process, one realtime process', () => {
 });
 
 describe('split mode: a realtime process that accepts connections and never answers', () => {
-  let silent: Server;
-  const held: NetSocket[] = [];
-  let node: Awaited<ReturnType<typeof startApi>>;
-  beforeAll(async () => {
-    silent = createServer((sock) => held.push(sock));
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    node = await startApi(`http://127.0.0.1:${(silent.address() as AddressInfo).port}`);
-  });
-  afterAll(async () => {
-    for (const s of held) s.destroy();
-    await new Promise<void>((resolve) => silent?.close(() => resolve()));
-  });
-
   it('answers REST calls without waiting for the emit (bounded by the emit timeout)', async () => {
-    const { owner, member, guildId } = await guildOf(node.api);
+    const { owner, member, guildId } = await guildOf(silentNode.api);
     for (let i = 0; i < 3; i++) {
       const started = Date.now();
-      const created = await node.api('POST', '/api/channels', { token: owner.token, body: { guildId, name: `silent-${i}`, xType: 'general', memberUserIds: [member.id] } });
+      const created = await silentNode.api('POST', '/api/channels', { token: owner.token, body: { guildId, name: `silent-${i}`, xType: 'general', memberUserIds: [member.id] } });
       expect(created.status).toBe(201);
       expect(Date.now() - started).toBeLessThan(EMIT_TIMEOUT_MS);
     }
     expect(held.length).toBeGreaterThan(0);
     // The stuck emit is given up on after the timeout, logged, and the process keeps serving.
-    await node.child.waitForLog('emit failed', EMIT_TIMEOUT_MS + 10_000);
-    expect((await node.api('GET', '/api/guilds', { token: owner.token })).status).toBe(200);
+    await silentNode.child.waitForLog('emit failed', EMIT_TIMEOUT_MS + 10_000);
+    expect((await silentNode.api('GET', '/api/guilds', { token: owner.token })).status).toBe(200);
   });
 });
 
 describe('split mode: two realtime processes sharing rooms through Redis', () => {
-  const REDIS_URL = process.env.FABRIC_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-  let a: Awaited<ReturnType<typeof startRealtime>>;
-  let b: Awaited<ReturnType<typeof startRealtime>>;
-  let node: Awaited<ReturnType<typeof startApi>>;
-  beforeAll(async () => {
-    const redis = { FABRIC_BACKEND_GUILD_REDIS_URL: REDIS_URL };
-    [a, b] = await Promise.all([startRealtime(redis), startRealtime(redis)]);
-    node = await startApi(a.internalUrl);
-  });
-
   it('delivers an emit received by one realtime process to sockets connected to the other', async () => {
-    const { owner, member, guildId } = await guildOf(node.api);
-    const onA = await socketOn(a.url, member.token);
-    const onB = await socketOn(b.url, member.token);
+    const { owner, member, guildId } = await guildOf(redisNode.api);
+    const onA = await socketOn(redisA.url, member.token);
+    const onB = await socketOn(redisB.url, member.token);
     const joinedA = nextEvent(onA, 'channel.joined');
     const joinedB = nextEvent(onB, 'channel.joined');
-    const created = await node.api('POST', '/api/channels', { token: owner.token, body: { guildId, name: 'redis', xType: 'general', memberUserIds: [member.id] } });
+    const created = await redisNode.api('POST', '/api/channels', { token: owner.token, body: { guildId, name: 'redis', xType: 'general', memberUserIds: [member.id] } });
     expect(created.status).toBe(201);
     expect(await joinedB).toMatchObject({ channelId: created.body.channel.id, userId: member.id });
     expect(await joinedA).toMatchObject({ channelId: created.body.channel.id, userId: member.id });
   });
 
   it('relays presence from one realtime process to guild members connected to the other', async () => {
-    const { owner, member } = await guildOf(node.api);
-    const watcher = await socketOn(b.url, owner.token);
+    const { owner, member } = await guildOf(redisNode.api);
+    const watcher = await socketOn(redisB.url, owner.token);
     const online = nextEvent(watcher, 'presence', 5000, (p: { userId: string }) => p.userId === member.id);
-    const s = await socketOn(a.url, member.token);
+    const s = await socketOn(redisA.url, member.token);
     expect(await online).toEqual({ userId: member.id, status: 'online' });
     const offline = nextEvent(watcher, 'presence', 5000, (p: { userId: string }) => p.userId === member.id);
     s.close();

@@ -119,7 +119,8 @@ describe('a handler bundle hosted alone', () => {
   });
 });
 
-describe('built entry points and CLIs', () => {
+// Separate processes that exit by themselves: run them side by side.
+describe.concurrent('built entry points and CLIs', () => {
   for (const [file, usage] of [
     ['main.js', /^Usage: npm start/],
     ['api.js', /^Usage: npm run start:api/],

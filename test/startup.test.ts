@@ -90,13 +90,6 @@ describe.concurrent('scripts/main.ts configuration errors', () => {
       expect(lines[0]).toContain('FABRIC_BACKEND_GUILD_PORT');
     });
   }
-
-  it('prints usage for --help and exits 0 without reading the configuration', async () => {
-    const child = spawnNode(MAIN, {}, { args: ['--help'] });
-    children.push(child);
-    expect(await child.exited).toBe(0);
-    expect(child.stdout()).toMatch(/^Usage: npm start/);
-  });
 });
 
 describe('scripts/main.ts with the Center emulator', () => {
