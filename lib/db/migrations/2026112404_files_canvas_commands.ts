@@ -21,6 +21,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   await db.schema.createIndex('files_created_idx').on('files').columns(['created_at']).execute();
   await db.schema.createIndex('files_uploader_idx').on('files').columns(['uploader_id']).execute();
+  // The sweep's orphan pass looks stored names up in batches.
+  await db.schema.createIndex('files_storage_uq').on('files').columns(['storage_name']).unique().execute();
 
   await db.schema
     .createTable('canvases')
