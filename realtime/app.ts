@@ -16,7 +16,13 @@ const log = createLogger('realtime');
 /** Typing is relayed at most once per user and channel in this window (realtime.md). */
 const TYPING_THROTTLE_MS = 2000;
 
-interface SocketData { principal: Principal }
+interface SocketData {
+  principal: Principal;
+  /** The guilds whose rooms the socket joins on connect. */
+  guildIds: string[];
+  /** No other socket of this user was connected when this one was accepted. */
+  firstSocket: boolean;
+}
 type RealtimeSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 export type RealtimeNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
@@ -29,6 +35,17 @@ export interface RealtimeApp {
 }
 
 const errorAck = (code: string, message: string): Ack => ({ ok: false, error: { code, message } });
+
+/**
+ * A client event's payload and ack, whatever the client sent: socket.io passes the ack as
+ * the last argument, so `emit('join_channel', cb)` arrives as (cb) with no payload.
+ */
+function splitArgs(args: unknown[]): { payload: unknown; reply: (a: Ack) => void } {
+  const last = args[args.length - 1];
+  const reply = typeof last === 'function' ? (last as (a: Ack) => void) : () => undefined;
+  const payload = args.length > 0 && typeof args[0] !== 'function' ? args[0] : undefined;
+  return { payload, reply };
+}
 
 /** What an error thrown while handling a client event becomes in its ack (no internals). */
 function ackFor(err: unknown): Ack {
@@ -53,70 +70,80 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext): Real
   const db = ctx.database.db;
   const lastTyping = new Map<string, number>();
 
+  // Everything asynchronous happens here, before the connection is accepted, so that the
+  // socket is in its user and guild rooms by the time the client sees `connect`: an event
+  // emitted right after (e.g. channel.joined) cannot slip past it.
   nsp.use((socket, next) => {
     const auth = socket.handshake.auth as { token?: unknown } | undefined;
     const fromQuery = socket.handshake.query.access_token;
     const token = typeof auth?.token === 'string' ? auth.token : typeof fromQuery === 'string' ? fromQuery : null;
-    authenticateToken(ctx, token)
-      .then((principal) => {
-        socket.data.principal = principal;
-        next();
-      })
-      .catch((err: unknown) => next(new Error(err instanceof HttpError && err.status === 503 ? 'center_unavailable' : 'unauthorized')));
+    (async () => {
+      const principal = await authenticateToken(ctx, token);
+      socket.data.principal = principal;
+      if (principal.kind === 'guild') {
+        socket.data.guildIds = [principal.guildId];
+        socket.data.firstSocket = false;
+        return;
+      }
+      const guilds = await db.selectFrom('guild_members').select('guild_id').where('user_id', '=', principal.userId).execute();
+      socket.data.guildIds = guilds.map((g) => g.guild_id);
+      // Counted before joining: two first sockets connecting at once may both announce
+      // online, but a user who comes online is never left unannounced.
+      socket.data.firstSocket = (await nsp.in(rooms.user(principal.userId)).fetchSockets()).length === 0;
+    })().then(
+      () => next(),
+      (err: unknown) => {
+        if (err instanceof HttpError) return next(new Error(err.status === 503 ? 'center_unavailable' : 'unauthorized'));
+        log.error('connect setup failed', { error: err instanceof Error ? err.message : String(err) });
+        next(new Error('internal'));
+      },
+    );
   });
 
   nsp.on('connection', (socket: RealtimeSocket) => {
-    void onConnect(socket).catch((err: unknown) => {
-      log.error('connect setup failed', { error: err instanceof Error ? err.message : String(err) });
-      socket.disconnect(true);
+    registerClientEvents(socket);
+    const { principal, guildIds } = socket.data;
+    if (principal.kind === 'guild') {
+      void socket.join(rooms.guild(principal.guildId));
+      return;
+    }
+    void socket.join([rooms.user(principal.userId), ...guildIds.map(rooms.guild)]);
+    if (socket.data.firstSocket) announcePresence(principal.userId, guildIds, 'online');
+    socket.on('disconnect', () => {
+      void (async () => {
+        const remaining = await nsp.in(rooms.user(principal.userId)).fetchSockets();
+        if (remaining.length > 0) return;
+        const current = await db.selectFrom('guild_members').select('guild_id').where('user_id', '=', principal.userId).execute();
+        announcePresence(principal.userId, current.map((g) => g.guild_id), 'offline');
+      })().catch((err: unknown) => log.warn('presence failed', { error: err instanceof Error ? err.message : String(err) }));
     });
   });
 
-  async function onConnect(socket: RealtimeSocket) {
-    const principal = socket.data.principal;
-    registerClientEvents(socket);
-    if (principal.kind === 'guild') {
-      await socket.join(rooms.guild(principal.guildId));
-      return;
-    }
-    const guilds = await db.selectFrom('guild_members').select('guild_id').where('user_id', '=', principal.userId).execute();
-    await socket.join([rooms.user(principal.userId), ...guilds.map((g) => rooms.guild(g.guild_id))]);
-    await announcePresence(principal.userId, guilds.map((g) => g.guild_id), 'online');
-    socket.on('disconnect', () => {
-      void (async () => {
-        const current = await db.selectFrom('guild_members').select('guild_id').where('user_id', '=', principal.userId).execute();
-        await announcePresence(principal.userId, current.map((g) => g.guild_id), 'offline');
-      })().catch((err: unknown) => log.warn('presence failed', { error: err instanceof Error ? err.message : String(err) }));
-    });
-  }
-
-  /** online on the user's first socket, offline after its last (counted across processes with the Redis adapter). */
-  async function announcePresence(userId: string, guildIds: string[], status: 'online' | 'offline') {
-    const sockets = await nsp.in(rooms.user(userId)).fetchSockets();
-    const expected = status === 'online' ? 1 : 0;
-    if (sockets.length !== expected || guildIds.length === 0) return;
-    nsp.to(guildIds.map(rooms.guild)).emit('presence', { userId, status });
+  /** Tells the user's guilds that it came online (first socket) or went offline (last socket; counted across processes with the Redis adapter). */
+  function announcePresence(userId: string, guildIds: string[], status: 'online' | 'offline') {
+    if (guildIds.length > 0) nsp.to(guildIds.map(rooms.guild)).emit('presence', { userId, status });
   }
 
   function registerClientEvents(socket: RealtimeSocket) {
     const principal = socket.data.principal;
     const userId = principal.kind === 'user' ? principal.userId : null;
 
-    socket.on('join_channel', (payload, ack) => {
-      const reply = typeof ack === 'function' ? ack : () => undefined;
+    socket.on('join_channel', (...args: unknown[]) => {
+      const { payload, reply } = splitArgs(args);
       const parsed = channelPayload.safeParse(payload);
       if (!parsed.success) return reply(errorAck('bad_request', 'expected {channelId}'));
       const { channelId } = parsed.data;
       requireReadableChannel(db, principal, channelId)
         .then(async () => {
+          if (!socket.connected) return;
           await socket.join(userId ? [rooms.channel(channelId), rooms.channelUser(channelId, userId)] : [rooms.channel(channelId)]);
           reply({ ok: true });
         })
         .catch((err: unknown) => reply(ackFor(err)));
     });
 
-    socket.on('leave_channel', (payload, ack) => {
-      const reply = typeof ack === 'function' ? ack : () => undefined;
+    socket.on('leave_channel', (...args: unknown[]) => {
+      const { payload, reply } = splitArgs(args);
       const parsed = channelPayload.safeParse(payload);
       if (!parsed.success) return reply(errorAck('bad_request', 'expected {channelId}'));
       const { channelId } = parsed.data;

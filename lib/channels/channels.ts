@@ -126,7 +126,23 @@ export async function updateChannel(ctx: AppContext, view: ChannelView, patch: {
   const { db } = ctx.database;
   if (Object.keys(set).length > 0) await db.updateTable('channels').set(set).where('id', '=', view.channel.id).execute();
   const channel = await loadChannel(db, view.channel.id);
-  if (Object.keys(set).length > 0) ctx.emitter.publish([emitTo.channel(channel.id, 'channel.updated', { channel })]);
+  if (Object.keys(set).length === 0) return channel;
+  const outbox = new Outbox();
+  outbox.push(emitTo.channel(channel.id, 'channel.updated', { channel }));
+  if (view.channel.is_public && patch.isPublic === false) {
+    // Plain guild members who were reading it without being members lose access: after this
+    // last channel.updated, their sockets leave the room (admins and members keep reading).
+    const readers = await db
+      .selectFrom('guild_members as gm')
+      .leftJoin('channel_members as cm', (j) => j.onRef('cm.user_id', '=', 'gm.user_id').on('cm.channel_id', '=', channel.id))
+      .select('gm.user_id')
+      .where('gm.guild_id', '=', channel.guildId)
+      .where('gm.role', '=', 'member')
+      .where('cm.user_id', 'is', null)
+      .execute();
+    for (const r of readers) outbox.leaveRoom(r.user_id, channel.id);
+  }
+  outbox.sendTo(ctx.emitter);
   return channel;
 }
 

@@ -1,0 +1,372 @@
+/**
+ * Realtime (realtime.md): socket.io namespace /realtime on the all-in-one node, real
+ * socket.io clients. "Did not arrive" is asserted after a later event that must arrive
+ * after it on the same socket, or after a short settle wait where no such event exists.
+ */
+import type { Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectSocket, createChannel, emitAck, nextEvent, recordEvents, seedGuild, sleep, startTestNode, type TestNode, type TestUser } from './helpers/harness.js';
+
+let t: TestNode;
+beforeAll(async () => {
+  t = await startTestNode();
+});
+afterAll(async () => t?.close());
+
+/** A guild with an owner, an admin, three plain members, its token and an outsider. */
+async function world() {
+  const { owner, members, guildId } = await seedGuild(t, 3);
+  const [m1, m2, m3] = members;
+  const admin = await t.centerApi.user('admin');
+  await t.api('POST', `/api/guilds/${guildId}/members`, { token: owner.token, body: { userIds: [admin.id], role: 'admin' } });
+  const guildToken = await t.centerApi.guildToken(guildId);
+  const outsider = await t.centerApi.user('outsider');
+  return { owner, admin, m1, m2, m3, guildId, guildToken, outsider };
+}
+type World = Awaited<ReturnType<typeof world>>;
+
+/** Sockets that a test closes itself (presence); t.socket() ones are closed with the node. */
+async function ownSocket(token: string): Promise<Socket> {
+  return connectSocket(t.url, token);
+}
+
+/**
+ * PATCHes the channel's topic and resolves once `witness` (a socket known to be in the room)
+ * got the channel.updated; returns the channel as PATCHed.
+ */
+async function patchAndWitness(channelId: string, token: string, witness: Socket, topic = `t-${Math.random()}`) {
+  const seen = nextEvent(witness, 'channel.updated', 3000, (e) => e.channel.id === channelId && e.channel.topic === topic);
+  const r = await t.api('PATCH', `/api/channels/${channelId}`, { token, body: { topic } });
+  expect(r.status).toBe(200);
+  await seen;
+  return r.body.channel;
+}
+
+/** Resolves once each socket got channel.joined for a fresh channel seeding `user`: everything sent to them before has arrived. */
+async function laterJoin(w: World, user: TestUser, sockets: Socket[]) {
+  const seen = sockets.map((s) => recordEvents(s, 'channel.joined'));
+  const ch = await createChannel(t, w.owner.token, { guildId: w.guildId, name: 'barrier', xType: 'general', memberUserIds: [user.id] });
+  await Promise.all(
+    sockets.map((s, i) => (seen[i].some((e) => e.channelId === ch.id) ? undefined : nextEvent(s, 'channel.joined', 3000, (e) => e.channelId === ch.id))),
+  );
+}
+
+describe('connecting to /realtime', () => {
+  it('is refused without a token with connect_error "unauthorized"', async () => {
+    await expect(connectSocket(t.url, undefined)).rejects.toThrow(/^unauthorized$/);
+  });
+
+  it('is refused with an unknown or revoked token with connect_error "unauthorized"', async () => {
+    await expect(connectSocket(t.url, 'garbage-token')).rejects.toThrow(/^unauthorized$/);
+    const user = await t.centerApi.user();
+    await t.centerApi.revoke(user.token);
+    await expect(connectSocket(t.url, user.token)).rejects.toThrow(/^unauthorized$/);
+  });
+
+  it('accepts the token as auth.token', async () => {
+    const user = await t.centerApi.user();
+    const s = await t.socket(user.token);
+    expect(s.connected).toBe(true);
+  });
+
+  it('accepts the token as the access_token query parameter', async () => {
+    const { owner, guildId } = await seedGuild(t, 0);
+    const s = await connectSocket(t.url, undefined, { query: { access_token: owner.token } });
+    try {
+      expect(s.connected).toBe(true);
+      // It is that user: its user room gets its channel.joined.
+      const joined = nextEvent(s, 'channel.joined');
+      const ch = await createChannel(t, owner.token, { guildId, name: 'q', xType: 'general' });
+      expect(await joined).toMatchObject({ channelId: ch.id, userId: owner.id });
+    } finally {
+      s.close();
+    }
+  });
+});
+
+describe('channel.joined and channel.left', () => {
+  it('reach every socket of the user, and nobody else', async () => {
+    const w = await world();
+    const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'work' });
+    const mine = [await t.socket(w.m2.token), await t.socket(w.m2.token), await t.socket(w.m2.token)];
+    const other = await t.socket(w.m3.token);
+    const otherJoined = recordEvents(other, 'channel.joined');
+    const otherLeft = recordEvents(other, 'channel.left');
+
+    const joined = mine.map((s) => nextEvent(s, 'channel.joined'));
+    await t.api('POST', `/api/channels/${ch.id}/members`, { token: w.m1.token, body: { userIds: [w.m2.id] } });
+    for (const e of await Promise.all(joined)) expect(e).toEqual({ channelId: ch.id, userId: w.m2.id, xType: 'work', occurredAt: expect.any(String) });
+
+    const left = mine.map((s) => nextEvent(s, 'channel.left'));
+    await t.api('DELETE', `/api/channels/${ch.id}/members/${w.m2.id}`, { token: w.m1.token });
+    for (const e of await Promise.all(left)) expect(e).toEqual({ channelId: ch.id, userId: w.m2.id, xType: 'work', occurredAt: expect.any(String) });
+
+    await laterJoin(w, w.m3, [other]);
+    expect(otherJoined.filter((e) => e.channelId === ch.id)).toEqual([]);
+    expect(otherLeft).toEqual([]);
+  });
+});
+
+describe('join_channel', () => {
+  it('subscribes a channel member to the channel room', async () => {
+    const w = await world();
+    const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'general', memberUserIds: [w.m2.id] });
+    const s = await t.socket(w.m2.token);
+    expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+    await patchAndWitness(ch.id, w.m1.token, s);
+  });
+
+  it('is refused with not_found for a private channel the user cannot read, and the socket gets none of its events', async () => {
+    const w = await world();
+    const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'secret', xType: 'general', memberUserIds: [w.m2.id] });
+    const s3 = await t.socket(w.m3.token);
+    const sOut = await t.socket(w.outsider.token);
+    for (const s of [s3, sOut]) {
+      const ack = await emitAck(s, 'join_channel', { channelId: ch.id });
+      expect(ack).toEqual({ ok: false, error: { code: 'not_found', message: expect.any(String) } });
+    }
+    const updates3 = recordEvents(s3, 'channel.updated');
+    const witness = await t.socket(w.m2.token);
+    expect(await emitAck(witness, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+    await patchAndWitness(ch.id, w.m1.token, witness);
+    await laterJoin(w, w.m3, [s3]);
+    expect(updates3).toEqual([]);
+  });
+
+  it('is refused with not_found for an unknown channel and for a public channel of another guild', async () => {
+    const w = await world();
+    const pub = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'open', xType: 'general', isPublic: true });
+    const s = await t.socket(w.outsider.token);
+    expect(await emitAck(s, 'join_channel', { channelId: 'no-such-channel' })).toMatchObject({ ok: false, error: { code: 'not_found' } });
+    expect(await emitAck(s, 'join_channel', { channelId: pub.id })).toMatchObject({ ok: false, error: { code: 'not_found' } });
+  });
+
+  it('lets a guild member subscribe to a public channel it is not in (read-only)', async () => {
+    const w = await world();
+    const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'open', xType: 'general', isPublic: true });
+    const s = await t.socket(w.m3.token);
+    expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+    await patchAndWitness(ch.id, w.m1.token, s);
+    // Reading does not make it a member.
+    const members = (await t.api('GET', `/api/channels/${ch.id}/members`, { token: w.m1.token })).body.members;
+    expect(members.map((m: { userId: string }) => m.userId)).toEqual([w.m1.id]);
+  });
+
+  it('lets guild owner, admin and the guild token subscribe to a private channel they are not in', async () => {
+    const w = await world();
+    const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'secret', xType: 'general' });
+    for (const token of [w.owner.token, w.admin.token, w.guildToken]) {
+      const s = await t.socket(token);
+      expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+      await patchAndWitness(ch.id, w.m1.token, s);
+    }
+  });
+
+  it('unsubscribes a reader of a channel that turns private', async () => {
+    const w = await world();
+    const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'open', xType: 'general', isPublic: true, memberUserIds: [w.m2.id] });
+    const reader = await t.socket(w.m3.token);
+    const admin = await t.socket(w.admin.token);
+    const member = await t.socket(w.m2.token);
+    for (const s of [reader, admin, member]) expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+    const readerUpdates = recordEvents(reader, 'channel.updated');
+    const closing = nextEvent(reader, 'channel.updated');
+    await t.api('PATCH', `/api/channels/${ch.id}`, { token: w.m1.token, body: { isPublic: false } });
+    expect((await closing).channel.isPublic).toBe(false);
+    await patchAndWitness(ch.id, w.m1.token, member);
+    await patchAndWitness(ch.id, w.m1.token, admin);
+    await laterJoin(w, w.m3, [reader]);
+    expect(readerUpdates.map((e) => e.channel.isPublic)).toEqual([false]);
+    expect(await emitAck(reader, 'join_channel', { channelId: ch.id })).toMatchObject({ ok: false, error: { code: 'not_found' } });
+  });
+});
+
+describe('leave_channel', () => {
+  it('unsubscribes the socket and acks {ok: true}', async () => {
+    const w = await world();
+    const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'general', memberUserIds: [w.m2.id] });
+    const s = await t.socket(w.m2.token);
+    const witness = await t.socket(w.m1.token);
+    expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+    expect(await emitAck(witness, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+    expect(await emitAck(s, 'leave_channel', { channelId: ch.id })).toEqual({ ok: true });
+    const updates = recordEvents(s, 'channel.updated');
+    await patchAndWitness(ch.id, w.m1.token, witness);
+    await laterJoin(w, w.m2, [s]);
+    expect(updates).toEqual([]);
+    // Still a member: leaving the room is not leaving the channel.
+    expect((await t.api('GET', `/api/channels/${ch.id}`, { token: w.m2.token })).body.channel.memberCount).toBe(2);
+  });
+});
+
+describe('removed members', () => {
+  it('a member removed from a channel stops receiving its events on every socket', async () => {
+    const w = await world();
+    const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'general', memberUserIds: [w.m2.id] });
+    const a = await t.socket(w.m2.token);
+    const b = await t.socket(w.m2.token);
+    const witness = await t.socket(w.m1.token);
+    for (const s of [a, b, witness]) expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+    const updates = [recordEvents(a, 'channel.updated'), recordEvents(b, 'channel.updated')];
+    const left = [nextEvent(a, 'channel.left'), nextEvent(b, 'channel.left')];
+    expect((await t.api('DELETE', `/api/channels/${ch.id}/members/${w.m2.id}`, { token: w.m1.token })).status).toBe(204);
+    await Promise.all(left);
+    await patchAndWitness(ch.id, w.m1.token, witness);
+    await laterJoin(w, w.m2, [a, b]);
+    expect(updates).toEqual([[], []]);
+  });
+
+  it('a member who leaves a channel stops receiving its events', async () => {
+    const w = await world();
+    const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'discuss', memberUserIds: [w.m2.id] });
+    const s = await t.socket(w.m2.token);
+    const witness = await t.socket(w.m1.token);
+    for (const x of [s, witness]) expect(await emitAck(x, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+    const updates = recordEvents(s, 'channel.updated');
+    const left = nextEvent(s, 'channel.left');
+    expect((await t.api('POST', `/api/channels/${ch.id}/leave`, { token: w.m2.token })).body).toEqual({ left: true });
+    await left;
+    await patchAndWitness(ch.id, w.m1.token, witness);
+    await laterJoin(w, w.m2, [s]);
+    expect(updates).toEqual([]);
+  });
+});
+
+describe('typing', () => {
+  it('is relayed to the other members in the room, never to any socket of the sender, at most once per 2 s', async () => {
+    const w = await world();
+    const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'general', memberUserIds: [w.m2.id, w.m3.id] });
+    const sender = [await t.socket(w.m1.token), await t.socket(w.m1.token)];
+    const receiver = await t.socket(w.m2.token);
+    const third = await t.socket(w.m3.token);
+    for (const s of [...sender, receiver, third]) expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+    const senderSaw = sender.map((s) => recordEvents(s, 'typing'));
+    const receiverSaw = recordEvents(receiver, 'typing');
+
+    const first = nextEvent(receiver, 'typing');
+    sender[0].emit('typing', { channelId: ch.id });
+    sender[1].emit('typing', { channelId: ch.id });
+    sender[0].emit('typing', { channelId: ch.id });
+    expect(await first).toEqual({ channelId: ch.id, userId: w.m1.id });
+
+    // Another user in the same window is relayed: the throttle is per user and channel.
+    const fromThird = nextEvent(receiver, 'typing', 3000, (e) => e.userId === w.m3.id);
+    third.emit('typing', { channelId: ch.id });
+    await fromThird;
+    await sleep(300); // settle: a second relay of the sender's typing would be here by now
+    await patchAndWitness(ch.id, w.m1.token, sender[0]);
+    await patchAndWitness(ch.id, w.m1.token, sender[1]);
+
+    expect(receiverSaw).toEqual([
+      { channelId: ch.id, userId: w.m1.id },
+      { channelId: ch.id, userId: w.m3.id },
+    ]);
+    expect(senderSaw[0].filter((e) => e.userId === w.m1.id)).toEqual([]);
+    expect(senderSaw[1].filter((e) => e.userId === w.m1.id)).toEqual([]);
+  });
+
+  it('is not relayed for a reader who is not a member', async () => {
+    const w = await world();
+    const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'open', xType: 'general', isPublic: true, memberUserIds: [w.m2.id] });
+    const reader = await t.socket(w.m3.token);
+    const receiver = await t.socket(w.m2.token);
+    for (const s of [reader, receiver]) expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+    const saw = recordEvents(receiver, 'typing');
+    reader.emit('typing', { channelId: ch.id });
+    await sleep(300); // settle
+    const member = await t.socket(w.m1.token);
+    expect(await emitAck(member, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+    const fromMember = nextEvent(receiver, 'typing');
+    member.emit('typing', { channelId: ch.id });
+    await fromMember;
+    expect(saw).toEqual([{ channelId: ch.id, userId: w.m1.id }]);
+  });
+});
+
+describe('presence', () => {
+  it('announces online on the first connect and offline after the last disconnect, to the user’s guilds only', async () => {
+    const w = await world();
+    const observer = await t.socket(w.m1.token);
+    const elsewhere = await seedGuild(t, 1);
+    const stranger = await t.socket(elsewhere.members[0].token);
+    const observed = recordEvents(observer, 'presence');
+    const strangerSaw = recordEvents(stranger, 'presence');
+
+    const online = nextEvent(observer, 'presence', 3000, (e) => e.userId === w.m2.id);
+    const first = await ownSocket(w.m2.token);
+    expect(await online).toEqual({ userId: w.m2.id, status: 'online' });
+    const second = await ownSocket(w.m2.token);
+    await sleep(200); // settle: a second "online" would be here by now
+    second.close();
+    await sleep(200); // settle: the second socket's disconnect is handled before the last one
+    const offline = nextEvent(observer, 'presence', 3000, (e) => e.userId === w.m2.id && e.status === 'offline');
+    first.close();
+    expect(await offline).toEqual({ userId: w.m2.id, status: 'offline' });
+
+    expect(observed.filter((e) => e.userId === w.m2.id)).toEqual([
+      { userId: w.m2.id, status: 'online' },
+      { userId: w.m2.id, status: 'offline' },
+    ]);
+    // A later presence in the stranger's own guild: w.m2's would have arrived before it.
+    const later = nextEvent(stranger, 'presence', 3000, (e) => e.userId === elsewhere.owner.id);
+    const ownerSocket = await ownSocket(elsewhere.owner.token);
+    await later;
+    ownerSocket.close();
+    expect(strangerSaw.filter((e) => e.userId === w.m2.id)).toEqual([]);
+  });
+
+  it('announces offline even when the socket disconnects right after connecting', async () => {
+    const w = await world();
+    const observer = await t.socket(w.m1.token);
+    const offline = nextEvent(observer, 'presence', 3000, (e) => e.userId === w.m3.id && e.status === 'offline');
+    const s = await ownSocket(w.m3.token);
+    s.close();
+    expect(await offline).toEqual({ userId: w.m3.id, status: 'offline' });
+  });
+});
+
+describe('malformed payloads', () => {
+  const BAD = { ok: false, error: { code: 'bad_request', message: expect.any(String) } };
+
+  it('are answered with a bad_request ack, and the server keeps serving', async () => {
+    const w = await world();
+    const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'general' });
+    const s = await t.socket(w.m1.token);
+    for (const payload of [null, 'a string', 42, [], {}, { channelId: 42 }, { channelId: '' }, { channel: ch.id }]) {
+      expect(await emitAck(s, 'join_channel', payload)).toEqual(BAD);
+      expect(await emitAck(s, 'leave_channel', payload)).toEqual(BAD);
+    }
+    expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+    expect(s.connected).toBe(true);
+  });
+
+  it('answer an event sent with an ack but no payload', async () => {
+    const w = await world();
+    const s = await t.socket(w.m1.token);
+    const ack = await new Promise((resolve) => s.emit('join_channel', (a: unknown) => resolve(a)));
+    expect(ack).toEqual(BAD);
+    const ack2 = await new Promise((resolve) => s.emit('leave_channel', (a: unknown) => resolve(a)));
+    expect(ack2).toEqual(BAD);
+  });
+
+  it('without an ack function, or on typing and unknown events, do not break the connection', async () => {
+    const w = await world();
+    const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'general' });
+    const s = await t.socket(w.m1.token);
+    s.emit('join_channel', null);
+    s.emit('join_channel', 'x');
+    s.emit('join_channel');
+    s.emit('leave_channel', { nope: true });
+    s.emit('typing', null);
+    s.emit('typing', 'x');
+    s.emit('typing');
+    s.emit('typing', { channelId: { $gt: '' } });
+    s.emit('no_such_event', { channelId: ch.id }, () => undefined);
+    expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+    // Other clients are served too.
+    const other = await t.socket(w.m1.token);
+    expect(await emitAck(other, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+    expect(s.connected).toBe(true);
+    expect((await t.api('GET', '/api/health')).status).toBe(200);
+  });
+});
