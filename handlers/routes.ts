@@ -27,6 +27,9 @@ import filesUpload from './files/upload.js';
 import filesDownload from './files/download.js';
 import filesHead from './files/head.js';
 import filesDelete from './files/delete.js';
+import canvasGet from './canvas/get.js';
+import canvasPut from './canvas/put.js';
+import canvasDelete from './canvas/delete.js';
 import messagesCreate from './messages/create.js';
 import messagesList from './messages/list.js';
 import messagesGet from './messages/get.js';
@@ -78,4 +81,8 @@ export const routes: readonly Handler[] = [
   filesDownload,
   filesHead,
   filesDelete,
+  // Canvas
+  canvasGet,
+  canvasPut,
+  canvasDelete,
 ];

@@ -1,0 +1,21 @@
+/**
+ * DELETE /api/channels/:channelId/canvas — removes the channel's canvas. Who: its sharer
+ * only (a guild token or anyone else gets 403). 204; emits canvas.removed {channelId}.
+ * Errors: 401, 403, 404 (channel not visible, or no canvas), 409 channel_closed.
+ */
+import { findCanvas, removeCanvas, requireCanvasWrite } from '../../lib/canvas/canvas.js';
+import { notFound } from '../../lib/errors.js';
+import { requireReadableChannel } from '../../lib/guilds/standing.js';
+import { defineHandler } from '../../lib/http/handler.js';
+import { noContent } from '../../lib/http/respond.js';
+
+export default defineHandler({ method: 'DELETE', path: '/api/channels/:channelId/canvas' }, async ({ ctx, principal, params }) => {
+  const { db } = ctx.database;
+  const view = await requireReadableChannel(db, principal, params.channelId);
+  const current = await findCanvas(db, view.channel.id);
+  if (!current) throw notFound('canvas');
+  const userId = principal.kind === 'user' ? principal.userId : null;
+  requireCanvasWrite('delete', view, userId, current, !!view.channel.closed);
+  await removeCanvas(ctx, view, userId);
+  return noContent();
+});

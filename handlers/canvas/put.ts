@@ -1,0 +1,39 @@
+/**
+ * PUT /api/channels/:channelId/canvas — {format: md|html|text, content (≤ CANVAS_MAX_BYTES
+ * UTF-8 bytes), title? (≤ 200 characters, "" when absent)} shares the channel's canvas (201,
+ * version 1) or replaces it (200, version + 1). Who: channel members (users); once shared,
+ * only its sharer. Emits canvas.updated {channelId, canvas}.
+ * Errors: 400 bad_request, 401, 403 (guild token, not a member, not the sharer), 404,
+ * 409 channel_closed, 413 payload_too_large, 415.
+ */
+import { z } from 'zod';
+import { findCanvas, putCanvas, requireCanvasWrite } from '../../lib/canvas/canvas.js';
+import { CANVAS_FORMATS, CANVAS_TITLE_MAX, canvasBodyLimit, utf8Bytes } from '../../lib/canvas/canvas-rules.js';
+import { HttpError } from '../../lib/errors.js';
+import { requireReadableChannel } from '../../lib/guilds/standing.js';
+import { requireUser } from '../../lib/http/auth.js';
+import { readJson } from '../../lib/http/body.js';
+import { defineHandler } from '../../lib/http/handler.js';
+import { json } from '../../lib/http/respond.js';
+
+const body = z.object({
+  format: z.enum(CANVAS_FORMATS),
+  content: z.string(),
+  // Characters as the database counts them (code points), not UTF-16 units.
+  title: z
+    .string()
+    .refine((t) => [...t].length <= CANVAS_TITLE_MAX, `at most ${CANVAS_TITLE_MAX} characters`)
+    .default(''),
+});
+
+export default defineHandler({ method: 'PUT', path: '/api/channels/:channelId/canvas' }, async ({ request, ctx, principal, params }) => {
+  const { db } = ctx.database;
+  const view = await requireReadableChannel(db, principal, params.channelId);
+  const user = requireUser(principal, 'sharing a canvas');
+  requireCanvasWrite('put', view, user.userId, await findCanvas(db, view.channel.id), !!view.channel.closed);
+  const max = ctx.config.canvasMaxBytes;
+  const input = await readJson(request, body, canvasBodyLimit(max));
+  if (utf8Bytes(input.content) > max) throw new HttpError(413, 'payload_too_large', `the canvas content is larger than ${max} bytes`);
+  const { canvas, created } = await putCanvas(ctx, view, user.userId, input);
+  return json({ canvas }, created ? 201 : 200);
+});
