@@ -3,6 +3,7 @@
  * against the real node and the Center emulator over HTTP; introspection calls are counted
  * by the emulator's /api/dev/stats.
  */
+import { createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CENTER_KEY, seedGuild, sleep, startTestNode, type TestNode } from './helpers/harness.js';
 import { expectError } from './helpers/expect-error.js';
@@ -50,6 +51,32 @@ describe('GET /api/health and GET /api/ready', () => {
     expect((await t.api('GET', '/api/health', { token: 'whatever' })).status).toBe(200);
     expect((await t.api('GET', '/api/ready')).status).toBe(200);
     expect(await count()).toBe(0);
+  });
+});
+
+describe('with the database unreachable', () => {
+  let down: TestNode;
+  beforeAll(async () => {
+    // A MySQL port nobody listens on; the pool connects lazily and DB_SYNC=false skips migrations, so the node starts.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    down = await startTestNode({
+      env: { FABRIC_BACKEND_GUILD_DB_TYPE: 'mysql', FABRIC_BACKEND_GUILD_DB_HOST: '127.0.0.1', FABRIC_BACKEND_GUILD_DB_PORT: String(port), FABRIC_BACKEND_GUILD_DB_SYNC: 'false' },
+    });
+  });
+  afterAll(async () => down?.close());
+
+  it('GET /api/health still answers 200 and GET /api/ready answers 503 db_unavailable', async () => {
+    expect((await down.api('GET', '/api/health')).status).toBe(200);
+    expectError(await down.api('GET', '/api/ready'), 503, 'db_unavailable');
+  });
+
+  it('answers requests that need the database with 503 db_unavailable', async () => {
+    const user = await down.centerApi.user();
+    expectError(await down.api('GET', '/api/guilds', { token: user.token }), 503, 'db_unavailable');
+    expectError(await down.api('POST', '/api/guilds', { token: user.token, body: { name: 'g' } }), 503, 'db_unavailable');
   });
 });
 
