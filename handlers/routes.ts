@@ -30,6 +30,8 @@ import filesDelete from './files/delete.js';
 import canvasGet from './canvas/get.js';
 import canvasPut from './canvas/put.js';
 import canvasDelete from './canvas/delete.js';
+import commandsPut from './commands/put.js';
+import commandsList from './commands/list.js';
 import messagesCreate from './messages/create.js';
 import messagesList from './messages/list.js';
 import messagesGet from './messages/get.js';
@@ -85,4 +87,7 @@ export const routes: readonly Handler[] = [
   canvasGet,
   canvasPut,
   canvasDelete,
+  // Slash-command registry
+  commandsPut,
+  commandsList,
 ];

@@ -69,3 +69,24 @@ export async function insertIgnore<T extends 'channel_members' | 'guild_members'
   const r = dialect === 'mysql' ? await q.ignore().executeTakeFirst() : await q.onConflict((oc) => oc.doNothing()).executeTakeFirst();
   return Number(r.numInsertedOrUpdatedRows ?? 0n);
 }
+
+/** True when MySQL aborted the transaction to break a deadlock (SQLite's IMMEDIATE transactions queue instead). */
+export function isDeadlockError(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'ER_LOCK_DEADLOCK';
+}
+
+/**
+ * `withTransaction`, run again when MySQL picks it as a deadlock victim (up to `attempts`
+ * times, with a short random pause). For transactions whose gap locks can cross, such as
+ * "delete a key range, insert it again". `fn` must do nothing outside the transaction.
+ */
+export async function withDeadlockRetry<T>(db: Db, dialect: DialectName, fn: (trx: Db) => Promise<T>, attempts = 8): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await withTransaction(db, dialect, fn);
+    } catch (err) {
+      if (!isDeadlockError(err) || attempt >= attempts) throw err;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
+    }
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * GET /api/commands?prefix= — the two built-in commands (source "builtin") and every
+ * registered one (source: the registering user id), sorted by name; `prefix` keeps the
+ * names that start with it (a leading "/" and letter case are ignored). Who: any token.
+ * 200 {commands: [{name, description, source, spec}]}. Errors: 400 (prefix over 64 characters), 401.
+ */
+import { z } from 'zod';
+import { normalizePrefix } from '../../lib/commands/command-rules.js';
+import { listCommands } from '../../lib/commands/commands.js';
+import { readQuery } from '../../lib/http/body.js';
+import { defineHandler } from '../../lib/http/handler.js';
+
+const query = z.object({ prefix: z.string().max(64).optional() });
+
+export default defineHandler({ method: 'GET', path: '/api/commands' }, async ({ url, ctx }) => {
+  const prefix = normalizePrefix(readQuery(url, query).prefix);
+  return { commands: prefix === null ? [] : await listCommands(ctx.database.db, prefix) };
+});

@@ -1,0 +1,39 @@
+/**
+ * PUT /api/commands — {commands: [spec…]} replaces the whole set of commands registered by
+ * the caller (an agent's plugin syncs its agent's commands). A spec has `name`
+ * (^[a-z0-9][a-z0-9_-]{0,31}$), optional `description` (≤ 200 characters) and any other
+ * fields, all kept as given. Who: users (a guild token gets 403). 200 {count}.
+ * Errors: 400 bad_request (invalid spec, more than 200, a duplicate or built-in name),
+ * 401, 403, 413 payload_too_large (over 256 KiB of specs, or a body over 1 MiB), 415.
+ */
+import { z } from 'zod';
+import { COMMAND_NAME, COMMANDS_MAX, DESCRIPTION_MAX, requireValidCommandSet, type CommandSpec } from '../../lib/commands/command-rules.js';
+import { replaceCommands } from '../../lib/commands/commands.js';
+import { requireUser } from '../../lib/http/auth.js';
+import { readJson } from '../../lib/http/body.js';
+import { defineHandler } from '../../lib/http/handler.js';
+
+const knownFields = z.object({
+  name: z.string().regex(COMMAND_NAME, 'must match ^[a-z0-9][a-z0-9_-]{0,31}$'),
+  // Characters as the database counts them (code points), not UTF-16 units.
+  description: z
+    .string()
+    .refine((d) => [...d].length <= DESCRIPTION_MAX, `at most ${DESCRIPTION_MAX} characters`)
+    .optional(),
+});
+
+// Checked field by field, but the spec itself passes through untouched (field order included).
+const spec = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
+  const r = knownFields.safeParse(value);
+  if (!r.success) for (const issue of r.error.issues) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+});
+
+const body = z.object({ commands: z.array(spec).max(COMMANDS_MAX) });
+
+export default defineHandler({ method: 'PUT', path: '/api/commands' }, async ({ request, ctx, principal }) => {
+  const user = requireUser(principal, 'registering commands');
+  const input = await readJson(request, body);
+  const specs = input.commands as CommandSpec[];
+  requireValidCommandSet(specs);
+  return { count: await replaceCommands(ctx, user.userId, specs) };
+});
