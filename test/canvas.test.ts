@@ -151,6 +151,8 @@ describe('PUT /api/channels/:channelId/canvas', () => {
     ['a title over 200 characters', { format: 'md', content: 'x', title: 't'.repeat(201) }],
     ['a title that is not a string', { format: 'md', content: 'x', title: ['t'] }],
     ['a body that is not an object', ['md']],
+    ['content with an unpaired surrogate', { format: 'md', content: 'a\ud800b' }],
+    ['a title with an unpaired surrogate', { format: 'md', content: 'x', title: '\udfff' }],
   ])('returns 400 bad_request for %s', async (_what, body) => {
     const r = await room();
     const res = await put(r, r.sharer.token, body);

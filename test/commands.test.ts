@@ -51,7 +51,7 @@ describe('command registry rules', () => {
 describe('PUT /api/commands', () => {
   it('registers the caller’s set and answers {count}; each spec is kept verbatim, field order included', async () => {
     const u = await t.centerApi.user('agent');
-    const spec = { zeta: 1, name: 'deploy', args: [{ name: 'env', required: true, choices: ['dev', 'prod'] }], description: 'Ship it', nested: { a: null, b: 1.5 } };
+    const spec = { zeta: '\udc00 kept', name: 'deploy', args: [{ name: 'env', required: true, choices: ['dev', 'prod'] }], description: 'Ship it', nested: { a: null, b: 1.5 } };
     const r = await register(u, [spec, { name: 'status' }]);
     expect(r.status).toBe(200);
     expect(r.body).toEqual({ count: 2 });
@@ -102,6 +102,7 @@ describe('PUT /api/commands', () => {
     ['a name that is not a string', [{ name: 7 }]],
     ['a description over 200 characters', [{ name: 'ok', description: 'd'.repeat(201) }]],
     ['a description that is not a string', [{ name: 'ok', description: ['d'] }]],
+    ['a description with an unpaired surrogate', [{ name: 'ok', description: 'a\ud800' }]],
     ['a spec that is not an object', ['deploy']],
     ['a null spec', [null]],
     ['the reserved name no-reply', [{ name: 'no-reply' }]],

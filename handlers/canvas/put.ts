@@ -14,15 +14,17 @@ import { requireReadableChannel } from '../../lib/guilds/standing.js';
 import { requireUser } from '../../lib/http/auth.js';
 import { readJson } from '../../lib/http/body.js';
 import { defineHandler } from '../../lib/http/handler.js';
+import { isWellFormedText, WELL_FORMED_MESSAGE } from '../../lib/unicode.js';
 import { json } from '../../lib/http/respond.js';
 
 const body = z.object({
   format: z.enum(CANVAS_FORMATS),
-  content: z.string(),
+  content: z.string().refine(isWellFormedText, WELL_FORMED_MESSAGE),
   // Characters as the database counts them (code points), not UTF-16 units.
   title: z
     .string()
     .refine((t) => [...t].length <= CANVAS_TITLE_MAX, `at most ${CANVAS_TITLE_MAX} characters`)
+    .refine(isWellFormedText, WELL_FORMED_MESSAGE)
     .default(''),
 });
 

@@ -12,6 +12,7 @@ import { replaceCommands } from '../../lib/commands/commands.js';
 import { requireUser } from '../../lib/http/auth.js';
 import { readJson } from '../../lib/http/body.js';
 import { defineHandler } from '../../lib/http/handler.js';
+import { isWellFormedText, WELL_FORMED_MESSAGE } from '../../lib/unicode.js';
 
 const knownFields = z.object({
   name: z.string().regex(COMMAND_NAME, 'must match ^[a-z0-9][a-z0-9_-]{0,31}$'),
@@ -19,6 +20,7 @@ const knownFields = z.object({
   description: z
     .string()
     .refine((d) => [...d].length <= DESCRIPTION_MAX, `at most ${DESCRIPTION_MAX} characters`)
+    .refine(isWellFormedText, WELL_FORMED_MESSAGE)
     .optional(),
 });
 
