@@ -3,11 +3,11 @@
  * endpoint can be hosted alone; the entry points dist/main.js (all-in-one), dist/api.js and
  * dist/realtime.js (split mode); and the CLIs (dist/migrate.js, dist/seed.js, …).
  *
- * Each output file is self-contained as far as our own code goes (no shared chunks). Packages
- * from package.json `dependencies` stay external and are loaded from node_modules at run
- * time: native drivers (better-sqlite3), drivers with dynamic requires (mysql2), and the
- * servers (socket.io, @whatwg-node/server) cannot be bundled, and keeping the rest external
- * keeps one copy of each on disk.
+ * Each output file is self-contained as far as our own code goes (no shared chunks). Every
+ * package stays external and is loaded from node_modules at run time: native drivers
+ * (better-sqlite3), drivers with dynamic requires (mysql2) and CommonJS packages cannot be
+ * bundled into ESM safely, and keeping the rest external keeps one copy of each on disk.
+ * The bench CLI, a development tool, also imports devDependencies (socket.io-client).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -37,6 +37,7 @@ export default defineConfig({
   platform: 'node',
   target: 'node20',
   splitting: false,
+  skipNodeModulesBundle: true,
   sourcemap: true,
   clean: true,
   dts: false,

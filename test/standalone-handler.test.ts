@@ -129,6 +129,8 @@ describe.concurrent('built entry points and CLIs', () => {
     ['seed.js', /^Usage: npm run seed/],
     ['dev.js', /^Usage: npm run dev/],
     ['dev-center.js', /^Usage: npm run center:dev/],
+    ['sweep.js', /^Usage: npm run sweep/],
+    ['bench.js', /^Usage: npm run bench/],
   ] as const) {
     it(`dist/${file} loads under plain node and prints usage for --help`, async () => {
       const { stdout } = await run(process.execPath, [path.join(DIST, file), '--help'], { cwd: REPO_ROOT, env: cleanEnv() });
