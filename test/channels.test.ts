@@ -605,6 +605,15 @@ describe('POST /api/channels/:channelId/leave', () => {
     expect(r.body).toEqual({ left: false });
   });
 
+  it('returns {left: false} to the guild token, a reader that is never a member, and removes nobody', async () => {
+    const w = await world();
+    const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'general', memberUserIds: [w.m2.id] });
+    const r = await t.api('POST', `/api/channels/${ch.id}/leave`, { token: w.guildToken });
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({ left: false });
+    expect(await memberIds(ch.id, w.owner.token)).toEqual([w.m1.id, w.m2.id].sort());
+  });
+
   it('takes the leaver out of a discuss channel’s turn lists', async () => {
     const w = await world();
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'd', xType: 'discuss', memberUserIds: [w.m2.id, w.m3.id] });

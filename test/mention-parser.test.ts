@@ -162,7 +162,10 @@ describe('splitCode', () => {
   });
 });
 
-describe('pathological input stays fast', () => {
+// Inputs that make a naive scanner backtrack: they must parse to "nothing here" (a
+// quadratic or exponential scan shows up as a suite timeout; speed is measured by the
+// benchmark, never asserted here).
+describe('pathological input finds no mention and changes nothing', () => {
   const inputs: [name: string, content: string][] = [
     ['16000 backticks', '`'.repeat(16000)],
     ['16000 separated backticks', '` '.repeat(8000)],
@@ -175,10 +178,8 @@ describe('pathological input stays fast', () => {
   ];
 
   it.each(inputs)('%s', (_name, content) => {
-    const started = performance.now();
-    extractMentions(content);
-    findNameMentions(content);
-    replaceNameMentions(content, new Map([['n', 'u']]));
-    expect(performance.now() - started).toBeLessThan(200);
+    expect(extractMentions(content)).toEqual([]);
+    expect(findNameMentions(content)).toEqual([]);
+    expect(replaceNameMentions(content, new Map([['n', 'u']]))).toBe(content);
   });
 });

@@ -377,6 +377,18 @@ describe('membership changes apply to the turn (rule 5)', () => {
     expect(readable(room, await getTurn(room))).toMatchObject({ order: ['B', 'C'], speaker: 'B', status: 'active' });
   });
 
+  it('does not wake the remover when removing the speaker makes the remover the speaker', async () => {
+    const room = await seedTurnRoom(t);
+    await t.api('POST', turnPath(room, '/ack'), { token: room.guildToken }); // speaker A
+    const u = room.users;
+    const put = await t.api('PUT', turnPath(room), { token: room.guildToken, body: { order: [u.A.id, u.H.id, u.B.id, u.C.id], bypass: [] } });
+    expect(put.status).toBe(200);
+    const pending = nextEvent(room.sockets.H, 'turn.updated', 5000, (d: { reason: string }) => d.reason === 'membership');
+    const r = await t.api('DELETE', `/api/channels/${room.channelId}/members/${u.A.id}`, { token: u.H.token });
+    expect(r.status).toBe(204);
+    expect(await pending).toMatchObject({ reason: 'membership', speakerId: u.H.id, wakeup: false });
+  });
+
   it('removing a member from the guild removes it from the turn of its channels', async () => {
     const room = await seedTurnRoom(t);
     await t.api('POST', turnPath(room, '/ack'), { token: room.guildToken }); // speaker A

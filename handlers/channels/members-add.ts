@@ -3,6 +3,7 @@
  * Who: any channel member, guild owner/admin, guild token. Errors: 400 bad_request / invalid_reference, 401, 403, 404.
  */
 import { z } from 'zod';
+import { userIdOf } from '../../lib/access.js';
 import { addMembersToChannel } from '../../lib/channels/channels.js';
 import { forbidden } from '../../lib/errors.js';
 import { requireReadableChannel } from '../../lib/guilds/standing.js';
@@ -16,5 +17,5 @@ export default defineHandler({ method: 'POST', path: '/api/channels/:channelId/m
   const view = await requireReadableChannel(ctx.database.db, principal, params.channelId);
   if (!view.isMember && !view.isGuildAdmin) throw forbidden('only channel members and guild admins may add members');
   const input = await readJson(request, body);
-  return { added: await addMembersToChannel(ctx, view, input.userIds, input.bypass) };
+  return { added: await addMembersToChannel(ctx, view, input.userIds, input.bypass, userIdOf(principal)) };
 });

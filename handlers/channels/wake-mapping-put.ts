@@ -4,6 +4,7 @@
  * Errors: 400 bad_request / invalid_reference / wrong_channel_type, 401, 403, 404.
  */
 import { z } from 'zod';
+import { userIdOf } from '../../lib/access.js';
 import { hasWakeMapping, replaceWakeMapping } from '../../lib/channels/channels.js';
 import { forbidden, wrongChannelType } from '../../lib/errors.js';
 import { requireReadableChannel } from '../../lib/guilds/standing.js';
@@ -18,5 +19,5 @@ export default defineHandler({ method: 'PUT', path: '/api/channels/:channelId/wa
   if (!view.canAdmin) throw forbidden('only the creator or a guild admin may change the wake mapping');
   const input = await readJson(request, body);
   if (!hasWakeMapping(view.channel.x_type)) throw wrongChannelType('wake mappings exist in triage and custom channels only');
-  return { userIds: await replaceWakeMapping(ctx, view, input.userIds) };
+  return { userIds: await replaceWakeMapping(ctx, view, input.userIds, userIdOf(principal)) };
 });

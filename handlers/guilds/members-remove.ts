@@ -2,7 +2,7 @@
  * DELETE /api/guilds/:guildId/members/:userId — remove a member (and from every channel of the guild).
  * Who: owner, admin, guild token, or the member itself. 204. Errors: 401, 403, 404, 409 conflict (the owner).
  */
-import { isGuildAdmin } from '../../lib/access.js';
+import { isGuildAdmin, userIdOf } from '../../lib/access.js';
 import { forbidden } from '../../lib/errors.js';
 import { removeGuildMember } from '../../lib/guilds/guilds.js';
 import { requireGuildStanding } from '../../lib/guilds/standing.js';
@@ -13,6 +13,6 @@ export default defineHandler({ method: 'DELETE', path: '/api/guilds/:guildId/mem
   const standing = await requireGuildStanding(ctx.database.db, principal, params.guildId);
   const self = principal.kind === 'user' && principal.userId === params.userId;
   if (!self && !isGuildAdmin(standing)) throw forbidden('only the owner, an admin, the guild token or the member itself may remove a member');
-  await removeGuildMember(ctx, params.guildId, params.userId);
+  await removeGuildMember(ctx, params.guildId, params.userId, userIdOf(principal));
   return noContent();
 });

@@ -153,13 +153,13 @@ export async function listChannelMembers(db: Db, channelId: string) {
 }
 
 /** Adds members (each must be a guild member); returns the ids actually added. */
-export async function addMembersToChannel(ctx: AppContext, view: ChannelView, userIds: string[], bypass: boolean): Promise<string[]> {
+export async function addMembersToChannel(ctx: AppContext, view: ChannelView, userIds: string[], bypass: boolean, actorId: string | null): Promise<string[]> {
   const { db, dialect } = ctx.database;
   await requireGuildMembers(db, view.channel.guild_id, userIds);
   const outbox = new Outbox();
   const added = await withTransaction(db, dialect, async (trx) => {
     await lockChannel(trx, dialect, view.channel.id);
-    return addChannelMembers(trx, ctx, outbox, view.channel, userIds, { bypass });
+    return addChannelMembers(trx, ctx, outbox, view.channel, userIds, { bypass, actorId });
   });
   outbox.sendTo(ctx.emitter);
   return added;
@@ -178,14 +178,14 @@ async function replaceWakeRows(trx: Db, channelId: string, userIds: readonly str
 }
 
 /** Replaces the wake mapping; users not yet in the channel become members (with `channel.joined`). */
-export async function replaceWakeMapping(ctx: AppContext, view: ChannelView, userIds: string[]): Promise<string[]> {
+export async function replaceWakeMapping(ctx: AppContext, view: ChannelView, userIds: string[], actorId: string | null): Promise<string[]> {
   const { db, dialect } = ctx.database;
   await requireGuildMembers(db, view.channel.guild_id, userIds);
   const outbox = new Outbox();
   await withTransaction(db, dialect, async (trx) => {
     await lockChannel(trx, dialect, view.channel.id);
     await replaceWakeRows(trx, view.channel.id, userIds);
-    await addChannelMembers(trx, ctx, outbox, view.channel, userIds);
+    await addChannelMembers(trx, ctx, outbox, view.channel, userIds, { actorId });
   });
   outbox.sendTo(ctx.emitter);
   return getWakeMapping(db, view.channel.id);

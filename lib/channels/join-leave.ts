@@ -9,19 +9,19 @@ export async function joinChannel(ctx: AppContext, channel: ChannelRef, userId: 
   const outbox = new Outbox();
   const added = await withTransaction(db, dialect, async (trx) => {
     await lockChannel(trx, dialect, channel.id);
-    return addChannelMembers(trx, ctx, outbox, channel, [userId], { bypass });
+    return addChannelMembers(trx, ctx, outbox, channel, [userId], { bypass, actorId: userId });
   });
   outbox.sendTo(ctx.emitter);
   return added.length > 0;
 }
 
-/** Removes one user from a channel; false (and no event) when it was not a member. */
-export async function leaveChannel(ctx: AppContext, channel: ChannelRef, userId: string): Promise<boolean> {
+/** Removes one user from a channel (by itself or by `actorId`); false (and no event) when it was not a member. */
+export async function leaveChannel(ctx: AppContext, channel: ChannelRef, userId: string, actorId: string | null = userId): Promise<boolean> {
   const { db, dialect } = ctx.database;
   const outbox = new Outbox();
   const removed = await withTransaction(db, dialect, async (trx) => {
     await lockChannel(trx, dialect, channel.id);
-    return removeChannelMemberships(trx, ctx, outbox, [channel.id], userId);
+    return removeChannelMemberships(trx, ctx, outbox, [channel.id], userId, actorId);
   });
   outbox.sendTo(ctx.emitter);
   return removed.length > 0;

@@ -41,7 +41,7 @@ export async function addChannelMembers(
   outbox: Outbox,
   channel: ChannelRef,
   userIds: readonly string[],
-  opts: { bypass?: boolean; now?: number; turnState?: boolean } = {},
+  opts: { bypass?: boolean; now?: number; turnState?: boolean; actorId?: string | null } = {},
 ): Promise<string[]> {
   const ids = [...new Set(userIds)];
   if (ids.length === 0) return [];
@@ -53,7 +53,7 @@ export async function addChannelMembers(
   await insertIgnore(trx, ctx.database.dialect, 'channel_members', fresh.map((user_id) => ({ channel_id: channel.id, user_id, joined_at: now })));
   for (const userId of fresh) outbox.push(emitTo.user(userId, 'channel.joined', membershipEvent(channel, userId, now)));
   if (opts.turnState !== false) {
-    await applyTurnMembership(trx, ctx, outbox, channel, fresh.map((userId) => ({ type: 'join' as const, userId, bypass: !!opts.bypass })));
+    await applyTurnMembership(trx, ctx, outbox, channel, fresh.map((userId) => ({ type: 'join' as const, userId, bypass: !!opts.bypass, actorId: opts.actorId ?? undefined })));
   }
   return fresh;
 }
@@ -63,7 +63,15 @@ export async function addChannelMembers(
  * whose row was really deleted. Each removal queues `channel.left`, takes the user's sockets
  * out of the room, and takes the user out of the turn state.
  */
-export async function removeChannelMemberships(trx: Db, ctx: AppContext, outbox: Outbox, channelIds: readonly string[], userId: string): Promise<string[]> {
+export async function removeChannelMemberships(
+  trx: Db,
+  ctx: AppContext,
+  outbox: Outbox,
+  channelIds: readonly string[],
+  userId: string,
+  /** Who removes (never woken by its own change); null for a guild token. */
+  actorId: string | null,
+): Promise<string[]> {
   if (channelIds.length === 0) return [];
   const channels = await trx.selectFrom('channels').select(['id', 'guild_id', 'x_type']).where('id', 'in', [...channelIds]).execute();
   const removed: string[] = [];
@@ -74,7 +82,7 @@ export async function removeChannelMemberships(trx: Db, ctx: AppContext, outbox:
     removed.push(channel.id);
     outbox.push(emitTo.user(userId, 'channel.left', membershipEvent(channel, userId, now)));
     outbox.leaveRoom(userId, channel.id);
-    await applyTurnMembership(trx, ctx, outbox, channel, [{ type: 'leave', userId }]);
+    await applyTurnMembership(trx, ctx, outbox, channel, [{ type: 'leave', userId, actorId: actorId ?? undefined }]);
   }
   return removed;
 }

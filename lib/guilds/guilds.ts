@@ -90,7 +90,7 @@ export async function addGuildMembers(ctx: AppContext, guildId: string, userIds:
  * Removes a member from the guild and from every channel of it, in one transaction, and
  * emits `channel.left` for each channel membership removed. The owner cannot be removed (409).
  */
-export async function removeGuildMember(ctx: AppContext, guildId: string, userId: string) {
+export async function removeGuildMember(ctx: AppContext, guildId: string, userId: string, actorId: string | null) {
   const { db, dialect } = ctx.database;
   const outbox = new Outbox();
   await withTransaction(db, dialect, async (trx) => {
@@ -106,7 +106,7 @@ export async function removeGuildMember(ctx: AppContext, guildId: string, userId
         .where('cm.user_id', '=', userId)
         .execute()
     ).map((r) => r.id);
-    await removeChannelMemberships(trx, ctx, outbox, channelIds, userId);
+    await removeChannelMemberships(trx, ctx, outbox, channelIds, userId, actorId);
     // Its sockets may also be subscribed, as a reader, to channels it was not a member of
     // (public ones; every one for an admin): those rooms must not keep feeding an outsider.
     let readable = trx.selectFrom('channels').select('id').where('guild_id', '=', guildId);
