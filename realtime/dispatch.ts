@@ -31,6 +31,13 @@ export function leaveChannelRooms(nsp: Namespace, userId: string, channelId: str
   nsp.in(rooms.user(userId)).socketsLeave([rooms.channel(channelId), rooms.channelUser(channelId, userId)]);
 }
 
+/** Puts every socket of a user into, or takes them out of, a guild's room. */
+export function setGuildRoom(nsp: Namespace, userId: string, guildId: string, member: boolean): void {
+  const sockets = nsp.in(rooms.user(userId));
+  if (member) sockets.socketsJoin(rooms.guild(guildId));
+  else sockets.socketsLeave(rooms.guild(guildId));
+}
+
 /** The all-in-one emitter: straight to the in-process socket.io namespace, once it is attached. */
 export function createLocalEmitter(getNamespace: () => Namespace | undefined): Emitter {
   return {
@@ -41,6 +48,10 @@ export function createLocalEmitter(getNamespace: () => Namespace | undefined): E
     leaveRoom(userId, channelId) {
       const nsp = getNamespace();
       if (nsp) leaveChannelRooms(nsp, userId, channelId);
+    },
+    guildRoom(userId, guildId, member) {
+      const nsp = getNamespace();
+      if (nsp) setGuildRoom(nsp, userId, guildId, member);
     },
     flush: async () => {},
     close: async () => {},

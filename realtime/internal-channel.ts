@@ -1,9 +1,10 @@
 import { timingSafeEqual } from 'node:crypto';
+import type { z } from 'zod';
 import { HttpError } from '../lib/errors.js';
 import { readTextLimited } from '../lib/http/body.js';
 import { errorResponse, json } from '../lib/http/respond.js';
-import { emitBatchSchema, roomLeaveSchema } from '../lib/realtime/emitter.js';
-import { dispatchEmits, leaveChannelRooms } from './dispatch.js';
+import { emitBatchSchema, guildRoomSchema, roomLeaveSchema } from '../lib/realtime/emitter.js';
+import { dispatchEmits, leaveChannelRooms, setGuildRoom } from './dispatch.js';
 import type { RealtimeNamespace } from './app.js';
 
 const BODY_LIMIT = 32 * 1024 * 1024;
@@ -14,17 +15,30 @@ const sameSecret = (given: string, secret: string) => {
   return a.length === b.length && timingSafeEqual(a, b);
 };
 
+interface InternalRoute<S extends z.ZodType> {
+  schema: S;
+  run(nsp: RealtimeNamespace, body: z.infer<S>): void;
+}
+const route = <S extends z.ZodType>(r: InternalRoute<S>) => r as InternalRoute<z.ZodType>;
+
+/** Every internal call, by path; each body is validated with the same schema the API side builds it with. */
+const ROUTES: Record<string, InternalRoute<z.ZodType>> = {
+  '/internal/emit': route({ schema: emitBatchSchema, run: (nsp, b) => dispatchEmits(nsp as never, b.emits) }),
+  '/internal/rooms/leave': route({ schema: roomLeaveSchema, run: (nsp, b) => leaveChannelRooms(nsp as never, b.userId, b.channelId) }),
+  '/internal/rooms/guild': route({ schema: guildRoomSchema, run: (nsp, b) => setGuildRoom(nsp as never, b.userId, b.guildId, b.member) }),
+};
+
 /**
- * The internal emit channel of a realtime process (realtime.md, split mode), as a fetch
- * handler: `POST /internal/emit` and `POST /internal/rooms/leave`, Bearer = the shared secret.
+ * The internal channel of a realtime process (realtime.md, split mode), as a fetch handler:
+ * `POST /internal/emit`, `POST /internal/rooms/leave` and `POST /internal/rooms/guild`
+ * (sockets of a user added to / removed from a guild), Bearer = the shared secret. 202 on success.
  */
 export function createInternalChannel(nsp: RealtimeNamespace, secret: string) {
   return async function fetch(request: Request): Promise<Response> {
     try {
       const path = new URL(request.url).pathname;
-      if (request.method !== 'POST' || (path !== '/internal/emit' && path !== '/internal/rooms/leave')) {
-        throw new HttpError(404, 'not_found', 'no such endpoint');
-      }
+      const target = request.method === 'POST' ? ROUTES[path] : undefined;
+      if (!target) throw new HttpError(404, 'not_found', 'no such endpoint');
       const m = /^Bearer\s+(\S+)$/i.exec(request.headers.get('authorization') ?? '');
       if (!m || !sameSecret(m[1], secret)) throw new HttpError(401, 'unauthorized', 'wrong or missing internal secret');
       let body: unknown;
@@ -34,15 +48,9 @@ export function createInternalChannel(nsp: RealtimeNamespace, secret: string) {
         if (err instanceof HttpError) throw err;
         throw new HttpError(400, 'bad_request', 'malformed JSON body');
       }
-      if (path === '/internal/emit') {
-        const parsed = emitBatchSchema.safeParse(body);
-        if (!parsed.success) throw new HttpError(400, 'bad_request', 'malformed emit batch');
-        dispatchEmits(nsp as never, parsed.data.emits);
-      } else {
-        const parsed = roomLeaveSchema.safeParse(body);
-        if (!parsed.success) throw new HttpError(400, 'bad_request', 'expected {userId, channelId}');
-        leaveChannelRooms(nsp as never, parsed.data.userId, parsed.data.channelId);
-      }
+      const parsed = target.schema.safeParse(body);
+      if (!parsed.success) throw new HttpError(400, 'bad_request', `malformed body for ${path}`);
+      target.run(nsp, parsed.data);
       return json({ ok: true }, 202);
     } catch (err) {
       return errorResponse(err, request);

@@ -315,6 +315,31 @@ describe('presence', () => {
     expect(strangerSaw.filter((e) => e.userId === w.m2.id)).toEqual([]);
   });
 
+  it('reaches a user added to the guild after it connected, and no longer reaches it once removed', async () => {
+    const w = await world();
+    const newcomer = await t.centerApi.user('newcomer');
+    const s = await t.socket(newcomer.token);
+    const seen = recordEvents(s, 'presence');
+    const added = await t.api('POST', `/api/guilds/${w.guildId}/members`, { token: w.owner.token, body: { userIds: [newcomer.id] } });
+    expect(added.body).toEqual({ added: [newcomer.id] });
+    const online = nextEvent(s, 'presence', 3000, (e) => e.userId === w.m2.id && e.status === 'online');
+    const m2 = await ownSocket(w.m2.token);
+    expect(await online).toEqual({ userId: w.m2.id, status: 'online' });
+
+    const removed = await t.api('DELETE', `/api/guilds/${w.guildId}/members/${newcomer.id}`, { token: w.owner.token });
+    expect(removed.status).toBe(204);
+    // Barrier: a guild the newcomer is still in; its presence arrives after anything sent before it.
+    const other = await seedGuild(t, 0);
+    await t.api('POST', `/api/guilds/${other.guildId}/members`, { token: other.owner.token, body: { userIds: [newcomer.id] } });
+    const barrier = nextEvent(s, 'presence', 3000, (e) => e.userId === other.owner.id);
+    m2.close();
+    await sleep(200); // settle: m2's offline is dispatched before the barrier's online
+    const ownerSocket = await ownSocket(other.owner.token);
+    await barrier;
+    ownerSocket.close();
+    expect(seen.filter((e) => e.userId === w.m2.id)).toEqual([{ userId: w.m2.id, status: 'online' }]);
+  });
+
   it('announces offline even when the socket disconnects right after connecting', async () => {
     const w = await world();
     const observer = await t.socket(w.m1.token);

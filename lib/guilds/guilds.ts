@@ -75,7 +75,7 @@ export async function addGuildMembers(ctx: AppContext, guildId: string, userIds:
   const unknown = ids.filter((id) => !known.has(id));
   if (unknown.length > 0) throw invalidReference('unknown user ids', { userIds: unknown });
   const { db, dialect } = ctx.database;
-  return withTransaction(db, dialect, async (trx) => {
+  const added = await withTransaction(db, dialect, async (trx) => {
     const existing = new Set(
       (await trx.selectFrom('guild_members').select('user_id').where('guild_id', '=', guildId).where('user_id', 'in', ids).execute()).map((r) => r.user_id),
     );
@@ -84,6 +84,9 @@ export async function addGuildMembers(ctx: AppContext, guildId: string, userIds:
     await insertIgnore(trx, dialect, 'guild_members', fresh.map((user_id) => ({ guild_id: guildId, user_id, role, joined_at: now })));
     return fresh;
   });
+  // Already-connected sockets of the new members join the guild room (presence) without reconnecting.
+  for (const id of added) ctx.emitter.guildRoom(id, guildId, true);
+  return added;
 }
 
 /**
@@ -114,6 +117,7 @@ export async function removeGuildMember(ctx: AppContext, guildId: string, userId
     const memberOf = new Set(channelIds);
     for (const { id } of await readable.execute()) if (!memberOf.has(id)) outbox.leaveRoom(userId, id);
     await trx.deleteFrom('guild_members').where('guild_id', '=', guildId).where('user_id', '=', userId).execute();
+    outbox.guildRoom(userId, guildId, false);
   });
   outbox.sendTo(ctx.emitter);
 }

@@ -19,6 +19,8 @@ export type EmitMessage = z.infer<typeof emitMessageSchema>;
 
 export const emitBatchSchema = z.object({ emits: z.array(emitMessageSchema).max(10000) });
 export const roomLeaveSchema = z.object({ userId: z.string().min(1), channelId: z.string().min(1) });
+/** `POST /internal/rooms/guild`: a user's sockets join (member: true) or leave the guild's room. */
+export const guildRoomSchema = z.object({ userId: z.string().min(1), guildId: z.string().min(1), member: z.boolean() });
 
 /**
  * Where the API sends what a request produced, after commit. Two implementations: in-process
@@ -29,6 +31,8 @@ export interface Emitter {
   publish(emits: EmitMessage[]): void;
   /** Takes a removed member's sockets out of the channel room. */
   leaveRoom(userId: string, channelId: string): void;
+  /** Puts a user's connected sockets into (or takes them out of) a guild's room, after a guild membership change. */
+  guildRoom(userId: string, guildId: string, member: boolean): void;
   /** Resolves when everything queued so far was delivered or given up on (tests, shutdown). */
   flush(): Promise<void>;
   close(): Promise<void>;
@@ -36,7 +40,7 @@ export interface Emitter {
 
 /** An emitter for a process with no realtime attached (a handler hosted alone without REALTIME_INTERNAL_URL). */
 export function createNullEmitter(): Emitter {
-  return { publish() {}, leaveRoom() {}, flush: async () => {}, close: async () => {} };
+  return { publish() {}, leaveRoom() {}, guildRoom() {}, flush: async () => {}, close: async () => {} };
 }
 
 /** Builders so that call sites never assemble emit addresses by hand. */

@@ -93,6 +93,9 @@ export function createHttpEmitter(opts: HttpEmitterOptions): Emitter & { stats: 
     leaveRoom(userId, channelId) {
       enqueue('/internal/rooms/leave', { userId, channelId }, 1);
     },
+    guildRoom(userId, guildId, member) {
+      enqueue('/internal/rooms/guild', { userId, guildId, member }, 1);
+    },
     flush: () => (inFlight ? new Promise<void>((r) => idleWaiters.push(r)) : Promise.resolve()),
     async close() {
       if (inFlight) await new Promise<void>((r) => idleWaiters.push(r));

@@ -7,6 +7,7 @@ import type { EmitMessage, Emitter } from './emitter.js';
 export class Outbox {
   private readonly emits: EmitMessage[] = [];
   private readonly leaves: { userId: string; channelId: string }[] = [];
+  private readonly guildRooms: { userId: string; guildId: string; member: boolean }[] = [];
 
   push(...emits: EmitMessage[]): void {
     this.emits.push(...emits);
@@ -17,9 +18,15 @@ export class Outbox {
     this.leaves.push({ userId, channelId });
   }
 
+  /** Put the user's sockets into, or take them out of, a guild's room (guild membership changed). */
+  guildRoom(userId: string, guildId: string, member: boolean): void {
+    this.guildRooms.push({ userId, guildId, member });
+  }
+
   /** Sends everything collected, as one batch. Call after commit. */
   sendTo(emitter: Emitter): void {
     emitter.publish(this.emits);
     for (const l of this.leaves) emitter.leaveRoom(l.userId, l.channelId);
+    for (const g of this.guildRooms) emitter.guildRoom(g.userId, g.guildId, g.member);
   }
 }
