@@ -3,8 +3,7 @@
  * (scripts/realtime.ts) started separately, sharing one database; events travel over the
  * internal emit channel (realtime.md), and across realtime processes through Redis.
  */
-import { createServer, type Server, type Socket as NetSocket } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket as NetSocket } from 'node:net';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDatabaseConfig } from '../lib/config.js';
