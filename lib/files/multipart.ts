@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import formidable, { errors as formidableErrors, multipart, type Part } from 'formidable';
 import { badRequest, HttpError } from '../errors.js';
 import { normalizeMime, sanitizeFileName } from './upload-metadata.js';
@@ -108,8 +109,7 @@ export async function receiveUpload(request: Request, limits: UploadLimits): Pro
   try {
     [, files] = await form.parse(body as never);
   } catch (err) {
-    await discard(stored);
-    drain(body);
+    await Promise.all([discard(stored), drain(body)]);
     throw uploadError(err, bodyFailed, limits.maxBytes);
   }
   const file = files[FIELD_NAME]?.[0];
@@ -157,14 +157,17 @@ const closed = (stream: fs.WriteStream) =>
   stream.closed ? Promise.resolve() : new Promise<void>((resolve) => stream.once('close', () => resolve()));
 
 /**
- * Reads and drops the rest of a refused body so the client gets to read our answer instead
- * of a reset connection mid-upload.
+ * Reads the rest of a refused body to its end and drops it, before the answer is sent: the
+ * client then reads our answer rather than a reset connection, and the connection stays
+ * usable (once a response is out, the fetch adapter stops reading the request, and a body
+ * left half-read would hang the connection). A proxy's body limit is the place to cut very
+ * large refused uploads short.
  */
-function drain(body: Readable) {
+async function drain(body: Readable): Promise<void> {
   body.removeAllListeners('data');
   body.on('data', () => undefined);
-  body.on('error', () => undefined);
   body.resume();
+  await finished(body).catch(() => undefined);
 }
 
 /** formidable's and the stream's failures → the API's errors. */

@@ -55,6 +55,7 @@ export function uploadStreamed(baseUrl: string, token: string, size: number): Pr
       `${baseUrl}/api/files`,
       {
         method: 'POST',
+        agent: false,
         headers: {
           authorization: `Bearer ${token}`,
           'content-type': `multipart/form-data; boundary=${boundary}`,
