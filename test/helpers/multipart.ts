@@ -39,8 +39,8 @@ export const filePart = (data: string | Uint8Array, filename = 'hello.txt', type
 /**
  * Uploads `size` bytes as the `file` part through node:http, writing the same 64 KiB block
  * again and again and waiting for 'drain': the client holds one block, so the memory of
- * the process is the server's. Resolves with the status and parsed body, and the sha256
- * the server should report.
+ * the process is the server's. Resolves with the status and parsed body once the body was
+ * sent whole, and the sha256 the server should report.
  */
 export function uploadStreamed(baseUrl: string, token: string, size: number): Promise<{ status: number; body: any; sha256: string }> {
   const boundary = `----fabric${randomBytes(8).toString('hex')}`;
@@ -51,6 +51,11 @@ export function uploadStreamed(baseUrl: string, token: string, size: number): Pr
   for (let off = 0; off < size; off += block.length) hash.update(block.subarray(0, Math.min(block.length, size - off)));
   const sha256 = hash.digest('hex');
   return new Promise((resolve, reject) => {
+    // Settles once the answer has been read and the whole body was sent: a server that
+    // stops reading a body it refused would leave this hanging.
+    let answer: { status: number; body: any } | undefined;
+    let sent = false;
+    const settle = () => answer && sent && resolve({ ...answer, sha256 });
     const req = http.request(
       `${baseUrl}/api/files`,
       {
@@ -66,10 +71,17 @@ export function uploadStreamed(baseUrl: string, token: string, size: number): Pr
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (d: string) => (text += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text), sha256 }));
+        res.on('end', () => {
+          answer = { status: res.statusCode ?? 0, body: JSON.parse(text) };
+          settle();
+        });
       },
     );
     req.on('error', reject);
+    req.on('finish', () => {
+      sent = true;
+      settle();
+    });
     void (async () => {
       req.write(head);
       for (let off = 0; off < size; off += block.length) {
