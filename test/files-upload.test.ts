@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import http from 'node:http';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedGuild, startTestNode, type TestNode } from './helpers/harness.js';
@@ -119,6 +120,14 @@ describe('POST /api/files', () => {
     expect(del.status).toBe(204);
   });
 
+  it('accepts a chunked upload without a Content-Length', async () => {
+    const u = await tiny.centerApi.user('uploader');
+    const r = await uploadStreamed(tiny.url, u.token, 1000, { declareLength: false });
+    expect(r.status).toBe(201);
+    expect(r.body.file).toMatchObject({ size: 1000, sha256: r.sha256 });
+    await tiny.api('DELETE', r.body.file.url, { token: u.token });
+  });
+
   it('returns 413 payload_too_large one byte over FILE_MAX_BYTES and leaves nothing on disk', async () => {
     const u = await tiny.centerApi.user('uploader');
     const r = await upload(tiny, u.token, filePart(new Uint8Array(1025), 'over.bin', 'application/octet-stream'));
@@ -127,10 +136,32 @@ describe('POST /api/files', () => {
     expect(storedNames(tiny)).toEqual([]);
   });
 
-  it('returns 413 for a streamed upload far over the limit: the whole body is read, nothing is left on disk', async () => {
+  it('returns 413 before reading the body when its declared length cannot fit the limit', async () => {
+    const u = await tiny.centerApi.user('uploader');
+    const { contentType } = filePart('x');
+    // Declares 100 MB, sends 1 KB and waits: only an answer given without the body settles this.
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request(`${tiny.url}/api/files`, {
+        method: 'POST',
+        agent: false,
+        headers: { authorization: `Bearer ${u.token}`, 'content-type': contentType, 'content-length': 100 * 1024 * 1024 },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+        req.destroy();
+      });
+      req.on('error', reject);
+      req.write(Buffer.alloc(1024));
+    });
+    expect(status).toBe(413);
+    expect(storedNames(tiny)).toEqual([]);
+  });
+
+  it('returns 413 for a chunked upload far over the limit: the whole body is read, nothing is left on disk', async () => {
     const u = await tiny.centerApi.user('uploader');
     // Far more than socket buffers hold: the node must keep reading the refused body to its end.
-    const r = await uploadStreamed(tiny.url, u.token, 40 * 1024 * 1024);
+    const r = await uploadStreamed(tiny.url, u.token, 40 * 1024 * 1024, { declareLength: false });
     expect(r.status).toBe(413);
     expect(r.body.error.code).toBe('payload_too_large');
     expect(storedNames(tiny)).toEqual([]);

@@ -32,6 +32,8 @@ export interface UploadLimits {
 }
 
 const FIELD_NAME = 'file';
+/** Room for the multipart framing around the file (boundaries, part headers) in a declared body length. */
+const FRAMING_ALLOWANCE = 64 * 1024;
 const unsupported = () => new HttpError(415, 'unsupported_media_type', 'the body must be multipart/form-data');
 const tooLarge = (max: number) => new HttpError(413, 'payload_too_large', `the file is larger than ${max} bytes`);
 const onePart = () => badRequest('the body must have exactly one part, a file named "file"', [{ field: FIELD_NAME, message: 'exactly one file part named "file" is required' }]);
@@ -59,6 +61,9 @@ export async function receiveUpload(request: Request, limits: UploadLimits): Pro
   const contentType = request.headers.get('content-type') ?? '';
   if (!/^multipart\/form-data\s*(;|$)/i.test(contentType)) throw unsupported();
   if (!/;\s*boundary=/i.test(contentType)) throw badRequest('the multipart content type has no boundary');
+  // A declared length that no file within the limit can fill is refused before a byte is read.
+  const declared = Number(request.headers.get('content-length') ?? NaN);
+  if (declared > limits.maxBytes + FRAMING_ALLOWANCE) throw tooLarge(limits.maxBytes);
   if (!request.body) throw onePart();
   await ensureDir(limits.dir);
 

@@ -42,7 +42,12 @@ export const filePart = (data: string | Uint8Array, filename = 'hello.txt', type
  * the process is the server's. Resolves with the status and parsed body once the body was
  * sent whole, and the sha256 the server should report.
  */
-export function uploadStreamed(baseUrl: string, token: string, size: number): Promise<{ status: number; body: any; sha256: string }> {
+export function uploadStreamed(
+  baseUrl: string,
+  token: string,
+  size: number,
+  opts: { declareLength?: boolean } = {},
+): Promise<{ status: number; body: any; sha256: string }> {
   const boundary = `----fabric${randomBytes(8).toString('hex')}`;
   const head = Buffer.from(partHead(boundary, { name: 'file', filename: 'big.bin', type: 'application/octet-stream' }));
   const tail = Buffer.from(`${CRLF}--${boundary}--${CRLF}`);
@@ -64,7 +69,8 @@ export function uploadStreamed(baseUrl: string, token: string, size: number): Pr
         headers: {
           authorization: `Bearer ${token}`,
           'content-type': `multipart/form-data; boundary=${boundary}`,
-          'content-length': head.length + size + tail.length,
+          // Without a length the body goes chunked, and the server learns its size only by reading it.
+          ...(opts.declareLength === false ? {} : { 'content-length': head.length + size + tail.length }),
         },
       },
       (res) => {
