@@ -216,6 +216,7 @@ describe('npm run sweep', () => {
     } finally {
       await db.deleteFrom('leases').where('name', '=', SWEEP_LEASE).execute();
     }
+    expect((await runSweep(ctx)).files).toBe(1);
   });
 
   it('exits 1 with one line naming a bad variable', async () => {

@@ -62,15 +62,14 @@ export async function receiveUpload(request: Request, limits: UploadLimits): Pro
   if (!/^multipart\/form-data\s*(;|$)/i.test(contentType)) throw unsupported();
   if (!/;\s*boundary=/i.test(contentType)) throw badRequest('the multipart content type has no boundary');
   // A declared length that no file within the limit can fill is refused before a byte is read.
-  const declared = Number(request.headers.get('content-length') ?? NaN);
-  if (declared > limits.maxBytes + FRAMING_ALLOWANCE) throw tooLarge(limits.maxBytes);
+  const length = request.headers.get('content-length');
+  if (Number(length ?? NaN) > limits.maxBytes + FRAMING_ALLOWANCE) throw tooLarge(limits.maxBytes);
   if (!request.body) throw onePart();
   await ensureDir(limits.dir);
 
   const body = Readable.from(chunksOf(request.body), { objectMode: false, highWaterMark: 64 * 1024 });
   let bodyFailed = false;
   body.on('error', () => (bodyFailed = true));
-  const length = request.headers.get('content-length');
   // formidable reads the framing from these two headers only; a body without a length is chunked.
   const headers = { 'content-type': contentType, ...(length !== null ? { 'content-length': length } : { 'transfer-encoding': 'chunked' }) };
   Object.assign(body, { headers });
