@@ -1,3 +1,4 @@
+import { Cron } from 'croner';
 import { z } from 'zod';
 
 /**
@@ -103,8 +104,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const portValue = read(env, 'PORT', port, 7002);
   const db = loadDatabaseConfig(env);
   const cron = read(env, 'FILE_SWEEP_CRON', z.string().trim(), '17 * * * *');
-  if (cron.split(/\s+/).length < 5 || cron.split(/\s+/).length > 7) {
-    throw new ConfigError(`${P}FILE_SWEEP_CRON is invalid: expected a cron pattern (got "${cron}")`);
+  try {
+    // croner parses the pattern without scheduling anything (paused): the same parser the sweep uses.
+    new Cron(cron, { paused: true }).stop();
+  } catch (err) {
+    throw new ConfigError(`${P}FILE_SWEEP_CRON is invalid: ${err instanceof Error ? err.message : 'not a cron pattern'} (got "${cron}")`);
   }
   const config: Config = {
     centerBaseUrl: url.parse(centerBaseUrl),

@@ -53,6 +53,7 @@ describe('POST /api/guilds', () => {
     expectBadRequest(await t.api('POST', '/api/guilds', { token: user.token, body: { name: '' } }), 'name');
     expectBadRequest(await t.api('POST', '/api/guilds', { token: user.token, body: { name: 'x'.repeat(101) } }), 'name');
     expectBadRequest(await t.api('POST', '/api/guilds', { token: user.token, body: { name: 42 } }), 'name');
+    expectBadRequest(await t.api('POST', '/api/guilds', { token: user.token, body: { name: 'half \ud800 pair' } }), 'name');
     expectBadRequest(
       await t.api('POST', '/api/guilds', { token: user.token, body: { name: 'x'.repeat(101), description: 'd'.repeat(1001) } }),
       'name',

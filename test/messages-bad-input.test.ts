@@ -46,6 +46,7 @@ describe('POST /api/channels/:channelId/messages with bad input', () => {
     ['clientMsgId over 64 characters', { content: 'x', clientMsgId: 'k'.repeat(65) }, 'clientMsgId'],
     ['clientMsgId of the wrong type', { content: 'x', clientMsgId: 7 }, 'clientMsgId'],
     ['a JSON array as the body', [], '(body)'],
+    ['content with an unpaired surrogate (not storable text)', { content: 'half \ud800 pair' }, 'content'],
   ])('returns 400 bad_request for %s and stores nothing', async (_, body, field) => {
     expectBadRequest(await postBody(body), field);
     await expectNothingStored();

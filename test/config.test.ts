@@ -1,0 +1,70 @@
+/**
+ * lib/config.ts: every variable of overview.md, parsed once; a missing required one or an
+ * invalid value is refused with a message naming the variable. (Startup as a process is in
+ * startup.test.ts.)
+ */
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../lib/config.js';
+
+const P = 'FABRIC_BACKEND_GUILD_';
+const base = {
+  [`${P}CENTER_BASE_URL`]: 'http://127.0.0.1:7100',
+  [`${P}CENTER_API_KEY`]: 'key',
+  [`${P}NODE_ID`]: 'node-1',
+};
+
+describe('loadConfig', () => {
+  it('applies the defaults of overview.md', () => {
+    const c = loadConfig(base);
+    expect(c).toMatchObject({
+      port: 7002,
+      publicUrl: 'http://localhost:7002',
+      db: { type: 'sqlite', file: './data/guild.sqlite' },
+      dbSync: true,
+      fileDir: './data/files',
+      fileMaxBytes: 104857600,
+      fileTtlDays: 7,
+      fileSweepCron: '17 * * * *',
+      corsOrigins: [],
+      editWindowSeconds: 900,
+      canvasMaxBytes: 1048576,
+      realtimePort: 7012,
+      realtimeInternalHost: '127.0.0.1',
+      realtimeInternalPort: 7013,
+      logLevel: 'info',
+    });
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('chooses mysql when DB_HOST is set, with its defaults', () => {
+    expect(loadConfig({ ...base, [`${P}DB_HOST`]: 'db' }).db).toEqual({
+      type: 'mysql', host: 'db', port: 3306, user: 'root', password: '', database: 'fabric_guild', pool: 10,
+    });
+  });
+
+  it.each(['CENTER_BASE_URL', 'CENTER_API_KEY', 'NODE_ID'])('refuses a missing or empty %s, naming it', (name) => {
+    const without = { ...base, [`${P}${name}`]: undefined };
+    expect(() => loadConfig(without)).toThrow(ConfigError);
+    expect(() => loadConfig(without)).toThrow(`${P}${name}`);
+    expect(() => loadConfig({ ...base, [`${P}${name}`]: '  ' })).toThrow(`${P}${name}`);
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['DB_TYPE', 'postgres'],
+    ['DB_SYNC', 'maybe'],
+    ['FILE_MAX_BYTES', '-1'],
+    ['FILE_SWEEP_CRON', '61 * * * *'],
+    ['FILE_SWEEP_CRON', 'every hour'],
+    ['PUBLIC_URL', 'not a url'],
+    ['LOG_LEVEL', 'loud'],
+    ['REDIS_URL', 'http://x'],
+  ])('refuses an invalid %s (%s), naming it', (name, value) => {
+    expect(() => loadConfig({ ...base, [`${P}${name}`]: value })).toThrow(`${P}${name}`);
+  });
+
+  it('requires INTERNAL_SECRET in split mode (REALTIME_INTERNAL_URL set)', () => {
+    expect(() => loadConfig({ ...base, [`${P}REALTIME_INTERNAL_URL`]: 'http://127.0.0.1:7013' })).toThrow(`${P}INTERNAL_SECRET`);
+  });
+});
