@@ -43,9 +43,10 @@ export async function startAllInOne(config: Readonly<Config>, opts: StartOptions
     ctx,
     realtime,
     async close() {
-      jobs?.stop();
-      await realtime!.close();
-      await http.close();
+      await jobs?.stop();
+      // socket.io's close also closes the HTTP server, which waits for busy connections (a
+      // response a client stopped reading): close it together with ours, which drops them.
+      await Promise.all([realtime!.close(), http.close()]);
       await ctx.close();
     },
   };
@@ -62,7 +63,7 @@ export async function startApiProcess(config: Readonly<Config>, opts: StartOptio
     port: http.port,
     ctx,
     async close() {
-      jobs?.stop();
+      await jobs?.stop();
       await http.close();
       await ctx.close();
     },
@@ -85,8 +86,8 @@ export async function startRealtimeProcess(config: Readonly<Config>): Promise<Ru
     ctx,
     async close() {
       await internal.close();
-      await realtime.close();
-      await publicHttp.close();
+      await Promise.all([realtime.close(), publicHttp.close()]); // see startAllInOne
+
       await closeAdapter?.();
       await ctx.close();
     },
