@@ -2,9 +2,9 @@
  * Channel endpoints (api.md "Channels", "Who sees what", "Errors" incl. body limits and CORS)
  * over real HTTP against the all-in-one node, with real socket.io clients for the events.
  */
-import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createChannel, emitAck, nextEvent, recordEvents, seedGuild, startTestNode, type TestNode, type TestUser } from './helpers/harness.js';
+import { createChannel, emitAck, nextEvent, recordEvents, seedGuild, startTestNode, type TestNode } from './helpers/harness.js';
+import { laterJoin, seedWorld } from './helpers/world.js';
 import { expectBadRequest, expectError, ISO_MS } from './helpers/expect-error.js';
 
 let t: TestNode;
@@ -13,20 +13,6 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-/**
- * A guild with an owner, an admin, three plain members (m1 creates channels, m2 is put in
- * them, m3 is in the guild but not in the channels), the guild token and an outsider.
- */
-async function world() {
-  const { owner, members, guildId } = await seedGuild(t, 3);
-  const [m1, m2, m3] = members;
-  const admin = await t.centerApi.user('admin');
-  await t.api('POST', `/api/guilds/${guildId}/members`, { token: owner.token, body: { userIds: [admin.id], role: 'admin' } });
-  const guildToken = await t.centerApi.guildToken(guildId);
-  const outsider = await t.centerApi.user('outsider');
-  return { owner, admin, m1, m2, m3, guildId, guildToken, outsider };
-}
-type World = Awaited<ReturnType<typeof world>>;
 
 /** The channel's member ids, sorted (members seeded together share one join time). */
 const memberIds = async (channelId: string, token: string): Promise<string[]> =>
@@ -34,21 +20,10 @@ const memberIds = async (channelId: string, token: string): Promise<string[]> =>
 
 const getTurn = async (channelId: string, token: string) => (await t.api('GET', `/api/channels/${channelId}/turn`, { token })).body.turn;
 
-/**
- * Resolves once every socket has received a `channel.joined` for a fresh channel that `user`
- * is seeded into: anything emitted to these sockets before it has arrived by then.
- */
-async function laterJoin(w: World, user: TestUser, sockets: Socket[]) {
-  const seen = sockets.map((s) => recordEvents(s, 'channel.joined'));
-  const ch = await createChannel(t, w.owner.token, { guildId: w.guildId, name: 'barrier', xType: 'general', memberUserIds: [user.id] });
-  await Promise.all(
-    sockets.map((s, i) => (seen[i].some((e) => e.channelId === ch.id) ? undefined : nextEvent(s, 'channel.joined', 3000, (e) => e.channelId === ch.id))),
-  );
-}
 
 describe('POST /api/channels', () => {
   it('creates a channel (201) with the defaults of api.md; the creator is its first member', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const r = await t.api('POST', '/api/channels', { token: w.m1.token, body: { guildId: w.guildId, name: 'plans', xType: 'general' } });
     expect(r.status).toBe(201);
     expect(r.body.channel).toEqual({
@@ -70,7 +45,7 @@ describe('POST /api/channels', () => {
   });
 
   it('seeds the members (creator ∪ memberUserIds ∪ wakeUserIds) and emits channel.joined to each of them', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const sockets = [await t.socket(w.m1.token), await t.socket(w.m2.token), await t.socket(w.m3.token)];
     const joined = sockets.map((s) => nextEvent(s, 'channel.joined'));
     const r = await t.api('POST', '/api/channels', {
@@ -87,7 +62,7 @@ describe('POST /api/channels', () => {
   });
 
   it('seeds a discuss channel: order = memberUserIds in the given order, bypass = the creator when not in the order', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'talk', xType: 'discuss', memberUserIds: [w.m3.id, w.m2.id] });
     expect(ch.memberCount).toBe(3);
     const turn = await getTurn(ch.id, w.m1.token);
@@ -95,13 +70,13 @@ describe('POST /api/channels', () => {
   });
 
   it('seeds a work channel with an empty bypass when the creator is in the order', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'build', xType: 'work', memberUserIds: [w.m2.id, w.m1.id] });
     expect(await getTurn(ch.id, w.m1.token)).toMatchObject({ order: [w.m2.id, w.m1.id], bypass: [] });
   });
 
   it('uses turn.order and turn.bypass when given, and seeds their users as members', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, {
       guildId: w.guildId,
       name: 'explicit',
@@ -117,7 +92,7 @@ describe('POST /api/channels', () => {
   });
 
   it('lets the guild token create a channel: it is not a member and not in the bypass', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const r = await t.api('POST', '/api/channels', { token: w.guildToken, body: { guildId: w.guildId, name: 'by token', xType: 'discuss', memberUserIds: [w.m1.id, w.m2.id] } });
     expect(r.status).toBe(201);
     expect(r.body.channel.memberCount).toBe(2);
@@ -126,7 +101,7 @@ describe('POST /api/channels', () => {
   });
 
   it('returns 400 bad_request naming the invalid fields', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const post = (body: unknown) => t.api('POST', '/api/channels', { token: w.m1.token, body });
     const ok = { guildId: w.guildId, name: 'n', xType: 'general' };
     expectBadRequest(await post({ guildId: w.guildId }), 'name', 'xType');
@@ -142,7 +117,7 @@ describe('POST /api/channels', () => {
   });
 
   it('returns 400 bad_request when turn.order and turn.bypass overlap', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const r = await t.api('POST', '/api/channels', {
       token: w.m1.token,
       body: { guildId: w.guildId, name: 'n', xType: 'discuss', turn: { order: [w.m2.id, w.m3.id], bypass: [w.m3.id] } },
@@ -151,7 +126,7 @@ describe('POST /api/channels', () => {
   });
 
   it('returns 400 invalid_reference when an id is not a member of the guild, and creates nothing', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const post = (body: Record<string, unknown>) => t.api('POST', '/api/channels', { token: w.m1.token, body: { guildId: w.guildId, name: 'bad refs', ...body } });
     expectError(await post({ xType: 'general', memberUserIds: [w.m2.id, w.outsider.id] }), 400, 'invalid_reference');
     expectError(await post({ xType: 'general', memberUserIds: ['u_unknown'] }), 400, 'invalid_reference');
@@ -163,7 +138,7 @@ describe('POST /api/channels', () => {
   });
 
   it('returns 400 wrong_channel_type for wakeUserIds outside triage/custom and turn outside discuss/work', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const post = (body: Record<string, unknown>) => t.api('POST', '/api/channels', { token: w.m1.token, body: { guildId: w.guildId, name: 'n', ...body } });
     for (const xType of ['general', 'report', 'discuss', 'work']) {
       expectError(await post({ xType, wakeUserIds: [w.m2.id] }), 400, 'wrong_channel_type');
@@ -176,7 +151,7 @@ describe('POST /api/channels', () => {
   });
 
   it('returns 404 to a non-member of the guild, another guild’s token, and for an unknown guild', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const other = await seedGuild(t, 0);
     const body = { guildId: w.guildId, name: 'n', xType: 'general' };
     expectError(await t.api('POST', '/api/channels', { token: w.outsider.token, body }), 404, 'not_found');
@@ -185,12 +160,12 @@ describe('POST /api/channels', () => {
   });
 
   it('returns 404 before 400 to a non-member of the guild sending an invalid body', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     expectError(await t.api('POST', '/api/channels', { token: w.outsider.token, body: { guildId: w.guildId, name: '', xType: 'voice' } }), 404, 'not_found');
   });
 
   it('returns 401 unauthorized without a valid token', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     expectError(await t.api('POST', '/api/channels', { body: { guildId: w.guildId, name: 'n', xType: 'general' } }), 401, 'unauthorized');
     expectError(await t.api('POST', '/api/channels', { token: 'garbage', body: { guildId: w.guildId, name: 'n', xType: 'general' } }), 401, 'unauthorized');
   });
@@ -198,7 +173,7 @@ describe('POST /api/channels', () => {
 
 describe('GET /api/channels?guildId=', () => {
   it('lists by name the channels a plain member can read, with isMember', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const pubOut = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'b-public', xType: 'general', isPublic: true });
     const privIn = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'a-private-with-m3', xType: 'general', memberUserIds: [w.m3.id] });
     await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c-private', xType: 'general', memberUserIds: [w.m2.id] });
@@ -210,7 +185,7 @@ describe('GET /api/channels?guildId=', () => {
   });
 
   it('lists every channel, private ones included, to guild owner, admin and the guild token', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const a = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'a', xType: 'general' });
     const b = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'b', xType: 'report', isPublic: true });
     for (const token of [w.owner.token, w.admin.token, w.guildToken]) {
@@ -224,12 +199,12 @@ describe('GET /api/channels?guildId=', () => {
   });
 
   it('returns 400 bad_request without guildId', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     expectBadRequest(await t.api('GET', '/api/channels', { token: w.m1.token }), 'guildId');
   });
 
   it('returns 404 to a non-member of the guild and for an unknown guild', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     expectError(await t.api('GET', `/api/channels?guildId=${w.guildId}`, { token: w.outsider.token }), 404, 'not_found');
     expectError(await t.api('GET', '/api/channels?guildId=nope', { token: w.m1.token }), 404, 'not_found');
   });
@@ -237,7 +212,7 @@ describe('GET /api/channels?guildId=', () => {
 
 describe('private channels', () => {
   it('return 404 to a guild member who is not in it, for every endpoint under them', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'secret', xType: 'triage', memberUserIds: [w.m2.id], wakeUserIds: [w.m2.id] });
     const calls: [string, string, unknown?][] = [
       ['GET', `/api/channels/${ch.id}`],
@@ -262,7 +237,7 @@ describe('private channels', () => {
   });
 
   it('are readable by the guild owner, an admin and the guild token without being members', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'secret', xType: 'custom', memberUserIds: [w.m2.id], wakeUserIds: [w.m2.id] });
     for (const token of [w.owner.token, w.admin.token, w.guildToken]) {
       const got = await t.api('GET', `/api/channels/${ch.id}`, { token });
@@ -274,7 +249,7 @@ describe('private channels', () => {
   });
 
   it('are 404 to another guild’s token', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'secret', xType: 'general', isPublic: true });
     const other = await seedGuild(t, 0);
     expectError(await t.api('GET', `/api/channels/${ch.id}`, { token: await t.centerApi.guildToken(other.guildId) }), 404, 'not_found');
@@ -283,7 +258,7 @@ describe('private channels', () => {
 
 describe('public channels', () => {
   it('are readable by a guild member who is not in it', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'open', xType: 'triage', isPublic: true, memberUserIds: [w.m2.id], wakeUserIds: [w.m2.id] });
     expect((await t.api('GET', `/api/channels/${ch.id}`, { token: w.m3.token })).body.channel).toEqual(ch);
     expect(await memberIds(ch.id, w.m3.token)).toEqual([w.m1.id, w.m2.id].sort());
@@ -291,7 +266,7 @@ describe('public channels', () => {
   });
 
   it('return 403 forbidden on writes by a guild member who is not in it', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'open', xType: 'triage', isPublic: true, memberUserIds: [w.m2.id] });
     const calls: [string, string, unknown?][] = [
       ['PATCH', `/api/channels/${ch.id}`, { topic: 'mine now' }],
@@ -310,7 +285,7 @@ describe('public channels', () => {
   });
 
   it('return 404 to someone outside the guild', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'open', xType: 'general', isPublic: true });
     expectError(await t.api('GET', `/api/channels/${ch.id}`, { token: w.outsider.token }), 404, 'not_found');
     expectError(await t.api('POST', `/api/channels/${ch.id}/join`, { token: w.outsider.token }), 404, 'not_found');
@@ -319,14 +294,14 @@ describe('public channels', () => {
 
 describe('GET /api/channels/:channelId', () => {
   it('returns 404 for an unknown channel', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     expectError(await t.api('GET', '/api/channels/01900000-0000-7000-8000-000000000000', { token: w.owner.token }), 404, 'not_found');
   });
 });
 
 describe('PATCH /api/channels/:channelId', () => {
   it('lets the creator change name, topic, isPublic and closed, and emits channel.updated to the channel room', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'old', xType: 'general', memberUserIds: [w.m2.id] });
     const s = await t.socket(w.m2.token);
     expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
@@ -339,7 +314,7 @@ describe('PATCH /api/channels/:channelId', () => {
   });
 
   it('sets closed back to false', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'general' });
     await t.api('PATCH', `/api/channels/${ch.id}`, { token: w.m1.token, body: { closed: true } });
     const r = await t.api('PATCH', `/api/channels/${ch.id}`, { token: w.m1.token, body: { closed: false } });
@@ -347,7 +322,7 @@ describe('PATCH /api/channels/:channelId', () => {
   });
 
   it('ignores xType and unknown fields', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'triage' });
     const r = await t.api('PATCH', `/api/channels/${ch.id}`, {
       token: w.m1.token,
@@ -359,7 +334,7 @@ describe('PATCH /api/channels/:channelId', () => {
   });
 
   it('lets guild owner, admin and the guild token change a channel they are not in', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'general' });
     for (const [token, topic] of [
       [w.owner.token, 'by owner'],
@@ -373,13 +348,13 @@ describe('PATCH /api/channels/:channelId', () => {
   });
 
   it('returns 403 forbidden to a channel member who is not its creator', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'general', memberUserIds: [w.m2.id] });
     expectError(await t.api('PATCH', `/api/channels/${ch.id}`, { token: w.m2.token, body: { name: 'mine' } }), 403, 'forbidden');
   });
 
   it('returns 400 bad_request naming the invalid fields', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'general' });
     const patch = (body: unknown) => t.api('PATCH', `/api/channels/${ch.id}`, { token: w.m1.token, body });
     expectBadRequest(await patch({ name: '' }), 'name');
@@ -390,7 +365,7 @@ describe('PATCH /api/channels/:channelId', () => {
   });
 
   it('makes a private channel visible to guild members when it turns public', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'general' });
     expectError(await t.api('GET', `/api/channels/${ch.id}`, { token: w.m3.token }), 404, 'not_found');
     await t.api('PATCH', `/api/channels/${ch.id}`, { token: w.m1.token, body: { isPublic: true } });
@@ -402,7 +377,7 @@ describe('PATCH /api/channels/:channelId', () => {
 
 describe('GET /api/channels/:channelId/members', () => {
   it('lists {userId, joinedAt} by join time', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'general' });
     await t.api('POST', `/api/channels/${ch.id}/members`, { token: w.m1.token, body: { userIds: [w.m3.id] } });
     const r = await t.api('GET', `/api/channels/${ch.id}/members`, { token: w.m3.token });
@@ -418,7 +393,7 @@ describe('GET /api/channels/:channelId/members', () => {
 
 describe('POST /api/channels/:channelId/members', () => {
   it('lets any channel member add guild members; channel.joined only for rows actually inserted', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'general', memberUserIds: [w.m2.id] });
     const m3a = await t.socket(w.m3.token);
     const m3b = await t.socket(w.m3.token);
@@ -432,23 +407,23 @@ describe('POST /api/channels/:channelId/members', () => {
     for (const e of await Promise.all([joinedA, joinedB])) {
       expect(e).toEqual({ channelId: ch.id, userId: w.m3.id, xType: 'general', occurredAt: expect.stringMatching(ISO_MS) });
     }
-    await laterJoin(w, w.m1, [m1s]);
+    await laterJoin(t, w, w.m1, [m1s]);
     expect(m1Joined.filter((e) => e.channelId === ch.id)).toEqual([]);
     expect((await t.api('GET', `/api/channels/${ch.id}`, { token: w.m3.token })).body.channel.memberCount).toBe(3);
   });
 
   it('returns {added: []} and emits nothing when everyone is already a member', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'general', memberUserIds: [w.m2.id] });
     const s = await t.socket(w.m2.token);
     const seen = recordEvents(s, 'channel.joined');
     expect((await t.api('POST', `/api/channels/${ch.id}/members`, { token: w.m1.token, body: { userIds: [w.m2.id] } })).body).toEqual({ added: [] });
-    await laterJoin(w, w.m2, [s]);
+    await laterJoin(t, w, w.m2, [s]);
     expect(seen.filter((e) => e.channelId === ch.id)).toEqual([]);
   });
 
   it('lets guild owner, admin and the guild token add members to a private channel they are not in', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'general' });
     expect((await t.api('POST', `/api/channels/${ch.id}/members`, { token: w.owner.token, body: { userIds: [w.m2.id] } })).body).toEqual({ added: [w.m2.id] });
     expect((await t.api('POST', `/api/channels/${ch.id}/members`, { token: w.admin.token, body: { userIds: [w.m3.id] } })).body).toEqual({ added: [w.m3.id] });
@@ -457,14 +432,14 @@ describe('POST /api/channels/:channelId/members', () => {
   });
 
   it('returns 400 invalid_reference when an id is not a guild member, and adds nobody', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'general' });
     expectError(await t.api('POST', `/api/channels/${ch.id}/members`, { token: w.m1.token, body: { userIds: [w.m2.id, w.outsider.id] } }), 400, 'invalid_reference');
     expect(await memberIds(ch.id, w.m1.token)).toEqual([w.m1.id]);
   });
 
   it('returns 400 bad_request naming the invalid fields', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'general' });
     const add = (body: unknown) => t.api('POST', `/api/channels/${ch.id}/members`, { token: w.m1.token, body });
     expectBadRequest(await add({}), 'userIds');
@@ -474,7 +449,7 @@ describe('POST /api/channels/:channelId/members', () => {
   });
 
   it('puts new members of a discuss channel at the end of the order, or in bypass when asked', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'd', xType: 'discuss', memberUserIds: [w.m2.id] });
     await t.api('POST', `/api/channels/${ch.id}/members`, { token: w.m1.token, body: { userIds: [w.m3.id] } });
     await t.api('POST', `/api/channels/${ch.id}/members`, { token: w.m1.token, body: { userIds: [w.admin.id], bypass: true } });
@@ -484,7 +459,7 @@ describe('POST /api/channels/:channelId/members', () => {
 
 describe('DELETE /api/channels/:channelId/members/:userId', () => {
   it('lets a member remove itself (204) with channel.left on each of its sockets', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'report', memberUserIds: [w.m2.id] });
     const a = await t.socket(w.m2.token);
     const b = await t.socket(w.m2.token);
@@ -498,7 +473,7 @@ describe('DELETE /api/channels/:channelId/members/:userId', () => {
   });
 
   it('lets the creator, guild owner, admin and the guild token remove others', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'general', memberUserIds: [w.m2.id, w.m3.id, w.admin.id, w.owner.id] });
     const s = await t.socket(w.m2.token);
     const left = nextEvent(s, 'channel.left');
@@ -511,14 +486,14 @@ describe('DELETE /api/channels/:channelId/members/:userId', () => {
   });
 
   it('returns 403 forbidden to a member removing someone else', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'general', memberUserIds: [w.m2.id] });
     expectError(await t.api('DELETE', `/api/channels/${ch.id}/members/${w.m1.id}`, { token: w.m2.token }), 403, 'forbidden');
     expect(await memberIds(ch.id, w.m1.token)).toEqual([w.m1.id, w.m2.id].sort());
   });
 
   it('answers 204 and emits nothing for a user who is not a member', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'general', isPublic: true });
     const s = await t.socket(w.m3.token);
     const seen = recordEvents(s, 'channel.left');
@@ -535,7 +510,7 @@ describe('DELETE /api/channels/:channelId/members/:userId', () => {
 
 describe('POST /api/channels/:channelId/join', () => {
   it('lets a guild member join a public channel once: {joined: true} with channel.joined, then {joined: false} and no event', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'open', xType: 'general', isPublic: true });
     const s = await t.socket(w.m3.token);
     const seen = recordEvents(s, 'channel.joined');
@@ -545,13 +520,13 @@ describe('POST /api/channels/:channelId/join', () => {
     const again = await t.api('POST', `/api/channels/${ch.id}/join`, { token: w.m3.token, body: {} });
     expect(again.status).toBe(200);
     expect(again.body).toEqual({ joined: false });
-    await laterJoin(w, w.m3, [s]);
+    await laterJoin(t, w, w.m3, [s]);
     expect(seen.filter((e) => e.channelId === ch.id)).toHaveLength(1);
     expect(await memberIds(ch.id, w.m1.token)).toEqual([w.m1.id, w.m3.id].sort());
   });
 
   it('lets guild owner and admin join a private channel', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'secret', xType: 'general' });
     expect((await t.api('POST', `/api/channels/${ch.id}/join`, { token: w.owner.token })).body).toEqual({ joined: true });
     expect((await t.api('POST', `/api/channels/${ch.id}/join`, { token: w.admin.token })).body).toEqual({ joined: true });
@@ -559,13 +534,13 @@ describe('POST /api/channels/:channelId/join', () => {
   });
 
   it('returns 403 forbidden to the guild token (no user to join)', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'open', xType: 'general', isPublic: true });
     expectError(await t.api('POST', `/api/channels/${ch.id}/join`, { token: w.guildToken }), 403, 'forbidden');
   });
 
   it('puts the joiner at the end of a discuss order, or in bypass with {bypass: true}', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'd', xType: 'discuss', isPublic: true, memberUserIds: [w.m2.id] });
     await t.api('POST', `/api/channels/${ch.id}/join`, { token: w.m3.token });
     await t.api('POST', `/api/channels/${ch.id}/join`, { token: w.admin.token, body: { bypass: true } });
@@ -573,7 +548,7 @@ describe('POST /api/channels/:channelId/join', () => {
   });
 
   it('returns 400 bad_request for an invalid body', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'open', xType: 'general', isPublic: true });
     expectBadRequest(await t.api('POST', `/api/channels/${ch.id}/join`, { token: w.m3.token, body: { bypass: 'yes' } }), 'bypass');
   });
@@ -581,7 +556,7 @@ describe('POST /api/channels/:channelId/join', () => {
 
 describe('POST /api/channels/:channelId/leave', () => {
   it('returns {left: true} with channel.left, then {left: false} with no event', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'custom', isPublic: true, memberUserIds: [w.m2.id] });
     const s = await t.socket(w.m2.token);
     const seen = recordEvents(s, 'channel.left');
@@ -598,7 +573,7 @@ describe('POST /api/channels/:channelId/leave', () => {
   });
 
   it('returns {left: false} to a reader of a public channel who is not a member', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'general', isPublic: true });
     const r = await t.api('POST', `/api/channels/${ch.id}/leave`, { token: w.m3.token });
     expect(r.status).toBe(200);
@@ -606,7 +581,7 @@ describe('POST /api/channels/:channelId/leave', () => {
   });
 
   it('returns {left: false} to the guild token, a reader that is never a member, and removes nobody', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'general', memberUserIds: [w.m2.id] });
     const r = await t.api('POST', `/api/channels/${ch.id}/leave`, { token: w.guildToken });
     expect(r.status).toBe(200);
@@ -615,7 +590,7 @@ describe('POST /api/channels/:channelId/leave', () => {
   });
 
   it('takes the leaver out of a discuss channel’s turn lists', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'd', xType: 'discuss', memberUserIds: [w.m2.id, w.m3.id] });
     await t.api('POST', `/api/channels/${ch.id}/leave`, { token: w.m2.token });
     await t.api('POST', `/api/channels/${ch.id}/leave`, { token: w.m1.token });
@@ -625,7 +600,7 @@ describe('POST /api/channels/:channelId/leave', () => {
 
 describe('GET /api/channels/:channelId/wake-mapping', () => {
   it('returns the list, in the given order, for triage and custom channels', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     for (const xType of ['triage', 'custom']) {
       const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: xType, xType, wakeUserIds: [w.m3.id, w.m1.id] });
       const r = await t.api('GET', `/api/channels/${ch.id}/wake-mapping`, { token: w.m1.token });
@@ -637,7 +612,7 @@ describe('GET /api/channels/:channelId/wake-mapping', () => {
   });
 
   it('returns 400 wrong_channel_type for other channel types', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     for (const xType of ['general', 'report', 'discuss', 'work']) {
       const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: xType, xType });
       expectError(await t.api('GET', `/api/channels/${ch.id}/wake-mapping`, { token: w.m1.token }), 400, 'wrong_channel_type');
@@ -647,7 +622,7 @@ describe('GET /api/channels/:channelId/wake-mapping', () => {
 
 describe('PUT /api/channels/:channelId/wake-mapping', () => {
   it('replaces the list; users not yet in the channel become members with channel.joined', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'duty', xType: 'triage', memberUserIds: [w.m2.id], wakeUserIds: [w.m2.id] });
     const m2s = await t.socket(w.m2.token);
     const m2Joined = recordEvents(m2s, 'channel.joined');
@@ -659,7 +634,7 @@ describe('PUT /api/channels/:channelId/wake-mapping', () => {
     expect(await joined).toEqual({ channelId: ch.id, userId: w.m3.id, xType: 'triage', occurredAt: expect.stringMatching(ISO_MS) });
     expect((await t.api('GET', `/api/channels/${ch.id}/wake-mapping`, { token: w.m3.token })).body).toEqual({ userIds: [w.m3.id, w.m2.id] });
     expect(await memberIds(ch.id, w.m1.token)).toEqual([w.m1.id, w.m2.id, w.m3.id].sort());
-    await laterJoin(w, w.m2, [m2s]);
+    await laterJoin(t, w, w.m2, [m2s]);
     expect(m2Joined.filter((e) => e.channelId === ch.id)).toEqual([]);
 
     const cleared = await t.api('PUT', `/api/channels/${ch.id}/wake-mapping`, { token: w.m1.token, body: { userIds: [] } });
@@ -670,7 +645,7 @@ describe('PUT /api/channels/:channelId/wake-mapping', () => {
   });
 
   it('lets guild owner, admin and the guild token replace it', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'listeners', xType: 'custom' });
     for (const [token, ids] of [
       [w.owner.token, [w.m2.id]],
@@ -684,13 +659,13 @@ describe('PUT /api/channels/:channelId/wake-mapping', () => {
   });
 
   it('returns 403 forbidden to a channel member who is not its creator', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'duty', xType: 'triage', memberUserIds: [w.m2.id] });
     expectError(await t.api('PUT', `/api/channels/${ch.id}/wake-mapping`, { token: w.m2.token, body: { userIds: [w.m2.id] } }), 403, 'forbidden');
   });
 
   it('returns 400 invalid_reference when an id is not a guild member, and changes nothing', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'duty', xType: 'triage', wakeUserIds: [w.m1.id] });
     expectError(await t.api('PUT', `/api/channels/${ch.id}/wake-mapping`, { token: w.m1.token, body: { userIds: [w.m2.id, w.outsider.id] } }), 400, 'invalid_reference');
     expect((await t.api('GET', `/api/channels/${ch.id}/wake-mapping`, { token: w.m1.token })).body).toEqual({ userIds: [w.m1.id] });
@@ -698,7 +673,7 @@ describe('PUT /api/channels/:channelId/wake-mapping', () => {
   });
 
   it('returns 400 wrong_channel_type for other channel types', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     for (const xType of ['general', 'report', 'discuss', 'work']) {
       const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: xType, xType });
       expectError(await t.api('PUT', `/api/channels/${ch.id}/wake-mapping`, { token: w.m1.token, body: { userIds: [w.m2.id] } }), 400, 'wrong_channel_type');
@@ -706,7 +681,7 @@ describe('PUT /api/channels/:channelId/wake-mapping', () => {
   });
 
   it('returns 400 bad_request naming the invalid fields', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'duty', xType: 'triage' });
     const put = (body: unknown) => t.api('PUT', `/api/channels/${ch.id}/wake-mapping`, { token: w.m1.token, body });
     expectBadRequest(await put({}), 'userIds');
@@ -717,20 +692,20 @@ describe('PUT /api/channels/:channelId/wake-mapping', () => {
 
 describe('JSON bodies', () => {
   it('returns 400 bad_request for malformed JSON', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const r = await t.api('POST', '/api/channels', { token: w.m1.token, rawBody: '{"guildId": ', headers: { 'content-type': 'application/json' } });
     expectError(r, 400, 'bad_request');
   });
 
   it('returns 400 bad_request for JSON that is not an object', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     for (const raw of ['[]', 'null', '"text"', '42']) {
       expectError(await t.api('POST', '/api/guilds', { token: w.m1.token, rawBody: raw, headers: { 'content-type': 'application/json' } }), 400, 'bad_request');
     }
   });
 
   it('returns 413 payload_too_large for a body over 1 MiB, declared or streamed', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const big = JSON.stringify({ name: 'n', description: 'd'.repeat(1024 * 1024) });
     expectError(await t.api('POST', '/api/guilds', { token: w.m1.token, rawBody: big, headers: { 'content-type': 'application/json' } }), 413, 'payload_too_large');
     // Without a content-length (chunked): the limit is enforced while reading.
@@ -755,7 +730,7 @@ describe('JSON bodies', () => {
   });
 
   it('returns 415 unsupported_media_type for a body that is not JSON', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const body = JSON.stringify({ guildId: w.guildId, name: 'n', xType: 'general' });
     for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
       expectError(await t.api('POST', '/api/channels', { token: w.m1.token, rawBody: body, headers: { 'content-type': type } }), 415, 'unsupported_media_type');
@@ -766,7 +741,7 @@ describe('JSON bodies', () => {
 
 describe('CORS', () => {
   it('reflects any origin with Vary: Origin when CORS_ORIGINS is empty', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const r = await t.api('GET', `/api/guilds/${w.guildId}`, { token: w.m1.token, headers: { origin: 'https://app.example' } });
     expect(r.status).toBe(200);
     expect(r.headers.get('access-control-allow-origin')).toBe('https://app.example');
@@ -783,7 +758,7 @@ describe('CORS', () => {
   });
 
   it('answers a preflight 204 without a token, allowing the methods and the Authorization and Content-Type headers', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const res = await fetch(`${t.url}/api/channels/${w.guildId}`, {
       method: 'OPTIONS',
       headers: { origin: 'https://app.example', 'access-control-request-method': 'PATCH', 'access-control-request-headers': 'authorization, content-type' },

@@ -5,7 +5,8 @@
  */
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectSocket, createChannel, emitAck, nextEvent, recordEvents, seedGuild, sleep, startTestNode, type TestNode, type TestUser } from './helpers/harness.js';
+import { connectSocket, createChannel, emitAck, nextEvent, recordEvents, seedGuild, sleep, startTestNode, type TestNode } from './helpers/harness.js';
+import { laterJoin, seedWorld } from './helpers/world.js';
 
 let t: TestNode;
 beforeAll(async () => {
@@ -13,17 +14,6 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-/** A guild with an owner, an admin, three plain members, its token and an outsider. */
-async function world() {
-  const { owner, members, guildId } = await seedGuild(t, 3);
-  const [m1, m2, m3] = members;
-  const admin = await t.centerApi.user('admin');
-  await t.api('POST', `/api/guilds/${guildId}/members`, { token: owner.token, body: { userIds: [admin.id], role: 'admin' } });
-  const guildToken = await t.centerApi.guildToken(guildId);
-  const outsider = await t.centerApi.user('outsider');
-  return { owner, admin, m1, m2, m3, guildId, guildToken, outsider };
-}
-type World = Awaited<ReturnType<typeof world>>;
 
 /** Sockets that a test closes itself (presence); t.socket() ones are closed with the node. */
 async function ownSocket(token: string): Promise<Socket> {
@@ -42,14 +32,6 @@ async function patchAndWitness(channelId: string, token: string, witness: Socket
   return r.body.channel;
 }
 
-/** Resolves once each socket got channel.joined for a fresh channel seeding `user`: everything sent to them before has arrived. */
-async function laterJoin(w: World, user: TestUser, sockets: Socket[]) {
-  const seen = sockets.map((s) => recordEvents(s, 'channel.joined'));
-  const ch = await createChannel(t, w.owner.token, { guildId: w.guildId, name: 'barrier', xType: 'general', memberUserIds: [user.id] });
-  await Promise.all(
-    sockets.map((s, i) => (seen[i].some((e) => e.channelId === ch.id) ? undefined : nextEvent(s, 'channel.joined', 3000, (e) => e.channelId === ch.id))),
-  );
-}
 
 describe('connecting to /realtime', () => {
   it('is refused without a token with connect_error "unauthorized"', async () => {
@@ -86,7 +68,7 @@ describe('connecting to /realtime', () => {
 
 describe('channel.joined and channel.left', () => {
   it('reach every socket of the user, and nobody else', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'work' });
     const mine = [await t.socket(w.m2.token), await t.socket(w.m2.token), await t.socket(w.m2.token)];
     const other = await t.socket(w.m3.token);
@@ -101,7 +83,7 @@ describe('channel.joined and channel.left', () => {
     await t.api('DELETE', `/api/channels/${ch.id}/members/${w.m2.id}`, { token: w.m1.token });
     for (const e of await Promise.all(left)) expect(e).toEqual({ channelId: ch.id, userId: w.m2.id, xType: 'work', occurredAt: expect.any(String) });
 
-    await laterJoin(w, w.m3, [other]);
+    await laterJoin(t, w, w.m3, [other]);
     expect(otherJoined.filter((e) => e.channelId === ch.id)).toEqual([]);
     expect(otherLeft).toEqual([]);
   });
@@ -109,7 +91,7 @@ describe('channel.joined and channel.left', () => {
 
 describe('join_channel', () => {
   it('subscribes a channel member to the channel room', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'general', memberUserIds: [w.m2.id] });
     const s = await t.socket(w.m2.token);
     expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
@@ -117,7 +99,7 @@ describe('join_channel', () => {
   });
 
   it('is refused with not_found for a private channel the user cannot read, and the socket gets none of its events', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'secret', xType: 'general', memberUserIds: [w.m2.id] });
     const s3 = await t.socket(w.m3.token);
     const sOut = await t.socket(w.outsider.token);
@@ -129,12 +111,12 @@ describe('join_channel', () => {
     const witness = await t.socket(w.m2.token);
     expect(await emitAck(witness, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
     await patchAndWitness(ch.id, w.m1.token, witness);
-    await laterJoin(w, w.m3, [s3]);
+    await laterJoin(t, w, w.m3, [s3]);
     expect(updates3).toEqual([]);
   });
 
   it('is refused with not_found for an unknown channel and for a public channel of another guild', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const pub = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'open', xType: 'general', isPublic: true });
     const s = await t.socket(w.outsider.token);
     expect(await emitAck(s, 'join_channel', { channelId: 'no-such-channel' })).toMatchObject({ ok: false, error: { code: 'not_found' } });
@@ -142,7 +124,7 @@ describe('join_channel', () => {
   });
 
   it('lets a guild member subscribe to a public channel it is not in (read-only)', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'open', xType: 'general', isPublic: true });
     const s = await t.socket(w.m3.token);
     expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
@@ -153,7 +135,7 @@ describe('join_channel', () => {
   });
 
   it('lets guild owner, admin and the guild token subscribe to a private channel they are not in', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'secret', xType: 'general' });
     for (const token of [w.owner.token, w.admin.token, w.guildToken]) {
       const s = await t.socket(token);
@@ -163,7 +145,7 @@ describe('join_channel', () => {
   });
 
   it('unsubscribes a reader of a channel that turns private', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'open', xType: 'general', isPublic: true, memberUserIds: [w.m2.id] });
     const reader = await t.socket(w.m3.token);
     const admin = await t.socket(w.admin.token);
@@ -175,7 +157,7 @@ describe('join_channel', () => {
     expect((await closing).channel.isPublic).toBe(false);
     await patchAndWitness(ch.id, w.m1.token, member);
     await patchAndWitness(ch.id, w.m1.token, admin);
-    await laterJoin(w, w.m3, [reader]);
+    await laterJoin(t, w, w.m3, [reader]);
     expect(readerUpdates.map((e) => e.channel.isPublic)).toEqual([false]);
     expect(await emitAck(reader, 'join_channel', { channelId: ch.id })).toMatchObject({ ok: false, error: { code: 'not_found' } });
   });
@@ -183,7 +165,7 @@ describe('join_channel', () => {
 
 describe('leave_channel', () => {
   it('unsubscribes the socket and acks {ok: true}', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'general', memberUserIds: [w.m2.id] });
     const s = await t.socket(w.m2.token);
     const witness = await t.socket(w.m1.token);
@@ -192,7 +174,7 @@ describe('leave_channel', () => {
     expect(await emitAck(s, 'leave_channel', { channelId: ch.id })).toEqual({ ok: true });
     const updates = recordEvents(s, 'channel.updated');
     await patchAndWitness(ch.id, w.m1.token, witness);
-    await laterJoin(w, w.m2, [s]);
+    await laterJoin(t, w, w.m2, [s]);
     expect(updates).toEqual([]);
     // Still a member: leaving the room is not leaving the channel.
     expect((await t.api('GET', `/api/channels/${ch.id}`, { token: w.m2.token })).body.channel.memberCount).toBe(2);
@@ -201,7 +183,7 @@ describe('leave_channel', () => {
 
 describe('removed members', () => {
   it('a member removed from a channel stops receiving its events on every socket', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'general', memberUserIds: [w.m2.id] });
     const a = await t.socket(w.m2.token);
     const b = await t.socket(w.m2.token);
@@ -212,12 +194,12 @@ describe('removed members', () => {
     expect((await t.api('DELETE', `/api/channels/${ch.id}/members/${w.m2.id}`, { token: w.m1.token })).status).toBe(204);
     await Promise.all(left);
     await patchAndWitness(ch.id, w.m1.token, witness);
-    await laterJoin(w, w.m2, [a, b]);
+    await laterJoin(t, w, w.m2, [a, b]);
     expect(updates).toEqual([[], []]);
   });
 
   it('a member who leaves a channel stops receiving its events', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'discuss', memberUserIds: [w.m2.id] });
     const s = await t.socket(w.m2.token);
     const witness = await t.socket(w.m1.token);
@@ -227,14 +209,14 @@ describe('removed members', () => {
     expect((await t.api('POST', `/api/channels/${ch.id}/leave`, { token: w.m2.token })).body).toEqual({ left: true });
     await left;
     await patchAndWitness(ch.id, w.m1.token, witness);
-    await laterJoin(w, w.m2, [s]);
+    await laterJoin(t, w, w.m2, [s]);
     expect(updates).toEqual([]);
   });
 });
 
 describe('typing', () => {
   it('is relayed to the other members in the room, never to any socket of the sender, at most once per 2 s', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'general', memberUserIds: [w.m2.id, w.m3.id] });
     const sender = [await t.socket(w.m1.token), await t.socket(w.m1.token)];
     const receiver = await t.socket(w.m2.token);
@@ -266,7 +248,7 @@ describe('typing', () => {
   });
 
   it('is not relayed for a reader who is not a member', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'open', xType: 'general', isPublic: true, memberUserIds: [w.m2.id] });
     const reader = await t.socket(w.m3.token);
     const receiver = await t.socket(w.m2.token);
@@ -285,7 +267,7 @@ describe('typing', () => {
 
 describe('presence', () => {
   it('announces online on the first connect and offline after the last disconnect, to the user’s guilds only', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const observer = await t.socket(w.m1.token);
     const elsewhere = await seedGuild(t, 1);
     const stranger = await t.socket(elsewhere.members[0].token);
@@ -316,7 +298,7 @@ describe('presence', () => {
   });
 
   it('reaches a user added to the guild after it connected, and no longer reaches it once removed', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const newcomer = await t.centerApi.user('newcomer');
     const s = await t.socket(newcomer.token);
     const seen = recordEvents(s, 'presence');
@@ -341,7 +323,7 @@ describe('presence', () => {
   });
 
   it('announces offline even when the socket disconnects right after connecting', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const observer = await t.socket(w.m1.token);
     const offline = nextEvent(observer, 'presence', 3000, (e) => e.userId === w.m3.id && e.status === 'offline');
     const s = await ownSocket(w.m3.token);
@@ -354,7 +336,7 @@ describe('malformed payloads', () => {
   const BAD = { ok: false, error: { code: 'bad_request', message: expect.any(String) } };
 
   it('are answered with a bad_request ack, and the server keeps serving', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'general' });
     const s = await t.socket(w.m1.token);
     for (const payload of [null, 'a string', 42, [], {}, { channelId: 42 }, { channelId: '' }, { channel: ch.id }]) {
@@ -366,7 +348,7 @@ describe('malformed payloads', () => {
   });
 
   it('answer an event sent with an ack but no payload', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const s = await t.socket(w.m1.token);
     const ack = await new Promise((resolve) => s.emit('join_channel', (a: unknown) => resolve(a)));
     expect(ack).toEqual(BAD);
@@ -375,7 +357,7 @@ describe('malformed payloads', () => {
   });
 
   it('without an ack function, or on typing and unknown events, do not break the connection', async () => {
-    const w = await world();
+    const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'general' });
     const s = await t.socket(w.m1.token);
     s.emit('join_channel', null);
