@@ -3,10 +3,10 @@
  * SQLite file, from FABRIC_BACKEND_GUILD_DB_*). Prints one line per migration; exits 1 on
  * error. Needs no Center: only the database variables are read.
  */
-import { parseArgs } from 'node:util';
-import { ConfigError, loadDatabaseConfig } from '../lib/config.js';
+import { loadDatabaseConfig } from '../lib/config.js';
 import { migrateToLatest, openDatabase } from '../lib/db/index.js';
 import { migrations } from '../lib/db/migrations/index.js';
+import { runCli } from './run-entry.js';
 
 const HELP = `Usage: npm run migrate [-- --help]
 
@@ -16,11 +16,6 @@ _DB_HOST, _DB_PORT, _DB_USER, _DB_PASSWORD, _DB_NAME (MySQL) or _DB_FILE (SQLite
 Servers also apply migrations at startup unless FABRIC_BACKEND_GUILD_DB_SYNC=false.`;
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { help: { type: 'boolean', short: 'h' } }, strict: true });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
   const dbConfig = loadDatabaseConfig(process.env);
   const where = dbConfig.type === 'mysql' ? `mysql ${dbConfig.host}:${dbConfig.port}/${dbConfig.database}` : `sqlite ${dbConfig.file}`;
   const database = await openDatabase(dbConfig);
@@ -34,11 +29,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    const message = err instanceof ConfigError || err instanceof Error ? err.message : String(err);
-    console.error(`migrate: ${message}`);
-    process.exit(1);
-  },
-);
+runCli('migrate', HELP, main);

@@ -39,3 +39,28 @@ export async function runEntry(help: string, start: (config: Readonly<Config>) =
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }
+
+/**
+ * Shared shape of the one-shot CLIs: `--help` prints `help`; `run` resolves to the exit code;
+ * any error is one line `<name>: <message>` on stderr and exit 1 (no stack traces).
+ */
+export function runCli(name: string, help: string, run: () => Promise<number>): void {
+  let helpAsked: boolean | undefined;
+  try {
+    helpAsked = parseArgs({ options: { help: { type: 'boolean', short: 'h' } }, strict: true }).values.help;
+  } catch (err) {
+    console.error(`${name}: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  }
+  if (helpAsked) {
+    console.log(help);
+    process.exit(0);
+  }
+  run().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(`${name}: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    },
+  );
+}

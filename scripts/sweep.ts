@@ -3,11 +3,11 @@
  * (plain lines otherwise), and prints a summary. Shares the lease with the servers' cron:
  * when a sweep is already running anywhere on this database, it does nothing and says so.
  */
-import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../lib/config.js';
+import { loadConfig } from '../lib/config.js';
 import { migrateToLatest, openDatabase } from '../lib/db/index.js';
 import { runSweep, type SweepProgress, type SweepResult } from '../lib/files/sweep.js';
 import { setLogLevel } from '../lib/logger.js';
+import { runCli } from './run-entry.js';
 
 const HELP = `Usage: npm run sweep [-- --help]
 
@@ -82,11 +82,6 @@ function summary(r: SweepResult): string {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { help: { type: 'boolean', short: 'h' } }, strict: true });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
   const config = loadConfig(environment());
   // The summary says what the info log line would; keep stderr for the progress bar.
   setLogLevel(config.logLevel === 'debug' ? 'debug' : 'warn');
@@ -104,11 +99,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    const message = err instanceof ConfigError || err instanceof Error ? err.message : String(err);
-    console.error(`sweep: ${message}`);
-    process.exit(1);
-  },
-);
+runCli('sweep', HELP, main);
