@@ -329,3 +329,19 @@ describe('POST /api/channels/:channelId/messages', () => {
     });
   });
 });
+
+describe('storing a message when the channel closed after the caller checked it', () => {
+  // The handler refuses closed channels first; this is the race where the channel closes
+  // between that check and the insert, driven through lib/ on the running node.
+  it.each(['general', 'discuss'])('in a %s channel: 409 channel_closed, no seq used, nothing stored', async (xType) => {
+    const { postMessage: storeMessage } = await import('../lib/messages/post-message.js');
+    const { owner, guildId } = await seedGuild(t, 0);
+    const ch = await createChannel(t, owner.token, { guildId, name: 'race', xType });
+    await post(t, owner.token, ch.id, 'before');
+    expect((await t.api('PATCH', `/api/channels/${ch.id}`, { token: owner.token, body: { closed: true } })).status).toBe(200);
+    const attempt = storeMessage(t.node.ctx, { channel: { id: ch.id, guild_id: guildId, x_type: xType }, authorId: owner.id, content: 'after' });
+    await expect(attempt).rejects.toMatchObject({ status: 409, code: 'channel_closed' });
+    expect(await lastSeq(t, owner.token, ch.id)).toBe(1);
+    expect((await list(t, owner.token, ch.id)).messages.map((m) => m.content)).toEqual(['before']);
+  });
+});

@@ -1,4 +1,5 @@
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
+import type { MessageAttachmentTable, MessageTable } from './schema.js';
 import type { Db, DialectName } from './index.js';
 
 /**
@@ -89,4 +90,75 @@ export async function withDeadlockRetry<T>(db: Db, dialect: DialectName, fn: (tr
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
     }
   }
+}
+
+/** A message row without what `insertMessageWithNextSeq` assigns under the channel lock. */
+export type UnsequencedMessage = Omit<MessageTable, 'seq' | 'created_at'>;
+
+/**
+ * The post transaction of a channel without a turn engine: takes the channel's next seq,
+ * stores the message (with `created_at` taken under the lock, so it never decreases along
+ * seq) and its attachment rows; returns the seq and created_at, or null when the channel is
+ * closed or missing (nothing written). A unique-key error (repeated clientMsgId) is thrown
+ * after the rollback. `alsoRead`, a read to run right after the commit, rides in the same
+ * round trip on MySQL; its rows come back as `alsoReadRows`.
+ *
+ * MySQL: one round trip. The whole transaction goes as one multi-statement query, so the
+ * channel's row lock is held inside the server only and not across trips through the event
+ * loop — under load that hold time is what caps a channel's throughput. The insert's seq is
+ * `IF(ROW_COUNT() = 1, LAST_INSERT_ID(), NULL)`: when the UPDATE matched no open channel it
+ * is NULL, the insert fails on the NOT NULL column and the transaction is rolled back.
+ * SQLite: BEGIN IMMEDIATE, allocateSeq, the inserts, COMMIT (no network round trips).
+ */
+export async function insertMessageWithNextSeq(
+  db: Db,
+  dialect: DialectName,
+  message: UnsequencedMessage,
+  attachments: readonly Omit<MessageAttachmentTable, 'message_id'>[],
+  alsoRead?: CompiledQuery,
+): Promise<{ seq: number; createdAt: number; alsoReadRows: unknown[] } | null> {
+  const attachmentRows = attachments.map((a) => ({ ...a, message_id: message.id }));
+  if (dialect === 'sqlite') {
+    const stored = await withTransaction(db, dialect, async (trx) => {
+      const seq = await allocateSeq(trx, dialect, message.channel_id);
+      if (seq === null) return null;
+      const createdAt = Date.now();
+      await trx.insertInto('messages').values({ ...message, seq, created_at: createdAt }).execute();
+      if (attachmentRows.length > 0) await trx.insertInto('message_attachments').values(attachmentRows).execute();
+      return { seq, createdAt };
+    });
+    if (stored === null) return null;
+    return { ...stored, alsoReadRows: alsoRead ? [...(await db.executeQuery(alsoRead)).rows] : [] };
+  }
+  const statements: CompiledQuery[] = [
+    CompiledQuery.raw('start transaction'),
+    sql`update channels set last_seq = last_insert_id(last_seq + 1) where id = ${message.channel_id} and closed = 0`.compile(db),
+    db
+      .insertInto('messages')
+      .values({
+        ...message,
+        seq: sql<number>`if(row_count() = 1, last_insert_id(), null)`,
+        created_at: sql<number>`cast(unix_timestamp(now(3)) * 1000 as unsigned)`,
+      })
+      .compile(),
+    ...(attachmentRows.length > 0 ? [db.insertInto('message_attachments').values(attachmentRows).compile()] : []),
+    CompiledQuery.raw('commit'),
+    db.selectFrom('messages').select(['seq', 'created_at']).where('id', '=', message.id).compile(),
+    ...(alsoRead ? [alsoRead] : []),
+  ];
+  const batch = CompiledQuery.raw(statements.map((q) => q.sql).join(';\n'), statements.flatMap((q) => q.parameters as unknown[]));
+  return db.connection().execute(async (conn) => {
+    let results: unknown[];
+    try {
+      results = (await conn.executeQuery(batch)).rows as unknown[];
+    } catch (err) {
+      // A failed statement stops the batch inside the open transaction: end it on this connection.
+      await sql`rollback`.execute(conn).catch(() => undefined);
+      if ((err as { code?: unknown }).code === 'ER_BAD_NULL_ERROR') return null; // no open channel: seq was NULL
+      throw err;
+    }
+    const readBack = alsoRead ? results.slice(-2) : results.slice(-1);
+    const stored = (readBack[0] as { seq: number | string; created_at: number | string }[])[0];
+    return { seq: Number(stored.seq), createdAt: Number(stored.created_at), alsoReadRows: alsoRead ? (readBack[1] as unknown[]) : [] };
+  });
 }

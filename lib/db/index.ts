@@ -33,6 +33,9 @@ export async function openDatabase(dbConfig: Config['db']): Promise<DatabaseHand
       charset: 'utf8mb4_bin',
       timezone: 'Z',
       enableKeepAlive: true,
+      // The post transaction goes as one multi-statement batch (dialect.ts insertMessageWithNextSeq).
+      // Every query is parameterised: no text from a request is ever spliced into SQL.
+      multipleStatements: true,
     });
     const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
     return { db, dialect: 'mysql', destroy: () => db.destroy() };

@@ -1,10 +1,11 @@
 import type { Principal } from '../center/client.js';
 import type { AppContext } from '../context.js';
 import type { Db } from '../db/index.js';
-import { allocateSeq, isDuplicateKeyError, withTransaction } from '../db/dialect.js';
+import { allocateSeq, insertMessageWithNextSeq, isDuplicateKeyError, withTransaction, type UnsequencedMessage } from '../db/dialect.js';
 import { channelClosed } from '../errors.js';
 import type { ChannelView } from '../guilds/standing.js';
 import { fileUrl, requireUsableAttachments, type Attachment } from '../files/attachments.js';
+import type { MessageAttachmentTable } from '../db/schema.js';
 import { newId } from '../ids.js';
 import { emitTo } from '../realtime/emitter.js';
 import { Outbox } from '../realtime/outbox.js';
@@ -15,7 +16,9 @@ import { findByClientMsgId, requireReplyTarget, toMessages } from './message-que
 import { interceptedCommand, type InterceptedCommand } from './message-rules.js';
 import { toMessage, type Message, type MessageRow } from './message-shape.js';
 import { resolveMentions } from './resolve-mentions.js';
-import { loadWakeCandidates, wakeRecipients } from './wake-recipients.js';
+import { toWakeCandidates, wakeCandidatesQuery, wakeRecipients, type WakeCandidates } from './wake-recipients.js';
+
+type AttachmentRow = Omit<MessageAttachmentTable, 'message_id'>;
 
 export interface CreateMessageInput {
   /** Validated by the caller: at most 16000 characters, blank only with attachments. */
@@ -57,10 +60,11 @@ export interface PostMessageResult {
 
 /**
  * Stores a message (the hot path of the node). Checks that need no lock run first, in
- * parallel: name mentions through Center, reply target, attachments; the wake candidates
- * are read alongside (they matter only after commit). Then one transaction: allocate the seq
+ * parallel: name mentions through Center, reply target, attachments. Then one transaction: allocate the seq
  * (lock + bump in one statement; this orders seqs by commit), insert the message and its
- * attachments, apply the turn engine in discuss/work. After commit: `message.created` with
+ * attachments, apply the turn engine in discuss/work. Without a turn engine the transaction
+ * is one round trip on MySQL (dialect.ts insertMessageWithNextSeq), so the channel's lock is
+ * never held across the event loop. After commit: `message.created` with
  * per-recipient wake, then `turn.updated` if the turn changed.
  *
  * A repeated clientMsgId is caught by the unique index `messages_client_msg_uq`: the
@@ -70,40 +74,29 @@ export async function postMessage(ctx: AppContext, input: PostMessageInput): Pro
   const { db, dialect } = ctx.database;
   const { channel, authorId } = input;
   const now = Date.now();
-  // Needed only after commit: read on another connection while the checks and the transaction run.
-  const candidates = loadWakeCandidates(db, channel);
-  candidates.catch(() => undefined); // awaited below; a failed post must not leave it unhandled
   const [{ content, mentions }, attachmentRows] = await Promise.all([
     resolveMentions(ctx.center, input.content),
     requireUsableAttachments(db, authorId, input.attachmentIds ?? [], now),
     input.replyToId ? requireReplyTarget(db, channel.id, input.replyToId) : undefined,
   ]);
   const turnOutbox = new Outbox();
-  let stored: { row: MessageRow; speakerId: string | null };
+  const unsequenced: UnsequencedMessage = {
+    id: newId(),
+    channel_id: channel.id,
+    guild_id: channel.guild_id,
+    author_id: authorId,
+    content,
+    reply_to_id: input.replyToId ?? null,
+    mentions: JSON.stringify(mentions),
+    client_msg_id: input.clientMsgId ?? null,
+    edited_at: null,
+    deleted_at: null,
+  };
+  let stored: { row: MessageRow; speakerId: string | null; candidates: WakeCandidates };
   try {
-    stored = await withTransaction(db, dialect, async (trx) => {
-      const seq = await allocateSeq(trx, dialect, channel.id);
-      if (seq === null) throw channelClosed(); // closed since the caller checked (channels are never deleted)
-      const row: MessageRow = {
-        id: newId(),
-        channel_id: channel.id,
-        guild_id: channel.guild_id,
-        seq,
-        author_id: authorId,
-        content,
-        reply_to_id: input.replyToId ?? null,
-        mentions: JSON.stringify(mentions),
-        client_msg_id: input.clientMsgId ?? null,
-        created_at: Date.now(), // taken under the lock, so createdAt never decreases along seq (on one clock)
-        edited_at: null,
-        deleted_at: null,
-      };
-      await trx.insertInto('messages').values(row).execute();
-      if (attachmentRows.length > 0) {
-        await trx.insertInto('message_attachments').values(attachmentRows.map((a) => ({ ...a, message_id: row.id }))).execute();
-      }
-      return { row, speakerId: await applyMessageToTurn(trx, ctx, turnOutbox, channel, authorId, mentions) };
-    });
+    stored = hasTurnEngine(channel.x_type)
+      ? await storeInTurnChannel(ctx, turnOutbox, channel, unsequenced, attachmentRows, mentions)
+      : await storeMessage(ctx, channel.x_type, unsequenced, attachmentRows);
   } catch (err) {
     if (input.clientMsgId && isDuplicateKeyError(err)) {
       const existing = await findByClientMsgId(db, channel.id, authorId, input.clientMsgId);
@@ -113,10 +106,47 @@ export async function postMessage(ctx: AppContext, input: PostMessageInput): Pro
   }
   const attachments: Attachment[] = attachmentRows.map((a) => ({ id: a.file_id, name: a.name, size: a.size, mime: a.mime, url: fileUrl(a.file_id), expired: false }));
   const message = toMessage(stored.row, attachments);
-  const wake = wakeRecipients(channel.x_type, authorId, await candidates, stored.speakerId);
+  const wake = wakeRecipients(channel.x_type, authorId, stored.candidates, stored.speakerId);
   ctx.emitter.publish([emitTo.channel(channel.id, 'message.created', message, wake)]);
   turnOutbox.sendTo(ctx.emitter);
   return { created: true, message };
+}
+
+/**
+ * Channels without a turn engine: seq, message and attachments in one transaction, and the
+ * wake candidates read right after it — all in one round trip on MySQL.
+ */
+async function storeMessage(ctx: AppContext, xType: string, message: UnsequencedMessage, attachments: AttachmentRow[]) {
+  const { db, dialect } = ctx.database;
+  const at = await insertMessageWithNextSeq(db, dialect, message, attachments, wakeCandidatesQuery(db, { id: message.channel_id, x_type: xType }) ?? undefined);
+  if (at === null) throw channelClosed(); // closed since the caller checked (channels are never deleted)
+  const candidates = toWakeCandidates(xType, at.alsoReadRows as { user_id: string }[]);
+  return { row: { ...message, seq: at.seq, created_at: at.createdAt }, speakerId: null, candidates };
+}
+
+/**
+ * Discuss and work channels: the turn engine reads and writes its state under the channel
+ * lock, so the message, its attachments and the new turn state share one transaction.
+ */
+async function storeInTurnChannel(
+  ctx: AppContext,
+  outbox: Outbox,
+  channel: { id: string; x_type: string },
+  message: UnsequencedMessage,
+  attachments: AttachmentRow[],
+  mentions: readonly string[],
+) {
+  const { db, dialect } = ctx.database;
+  return withTransaction(db, dialect, async (trx) => {
+    const seq = await allocateSeq(trx, dialect, channel.id);
+    if (seq === null) throw channelClosed();
+    // Taken under the lock, so createdAt never decreases along seq (on one clock).
+    const row: MessageRow = { ...message, seq, created_at: Date.now() };
+    await trx.insertInto('messages').values(row).execute();
+    if (attachments.length > 0) await trx.insertInto('message_attachments').values(attachments.map((a) => ({ ...a, message_id: row.id }))).execute();
+    // Discuss and work wake only the speaker: no candidates to read.
+    return { row, speakerId: await applyMessageToTurn(trx, ctx, outbox, channel, message.author_id, mentions), candidates: toWakeCandidates(channel.x_type, []) };
+  });
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { CompiledQuery } from 'kysely';
 import type { Db } from '../db/index.js';
 import { computeWakeSet, type ChannelXType } from './wake.js';
 
@@ -10,31 +11,34 @@ export interface WakeCandidates {
 const NONE: WakeCandidates = { memberIds: [], wakeMappingIds: [] };
 
 /**
- * Reads the wake candidates of a channel with at most one query, before the post
- * transaction so that the channel lock is held for as short as possible. report, discuss
- * and work need none (their wake comes from the rule itself or from the turn engine).
+ * The one query that reads the wake candidates of a channel (user ids), or null when its
+ * type needs none: report, discuss and work (their wake comes from the rule itself or from
+ * the turn engine). The post path runs it in the same round trip as its transaction.
  */
-export async function loadWakeCandidates(db: Db, channel: { id: string; x_type: string }): Promise<WakeCandidates> {
+export function wakeCandidatesQuery(db: Db, channel: { id: string; x_type: string }): CompiledQuery<{ user_id: string }> | null {
   switch (channel.x_type) {
-    case 'general': {
-      const rows = await db.selectFrom('channel_members').select('user_id').where('channel_id', '=', channel.id).execute();
-      return { memberIds: rows.map((r) => r.user_id), wakeMappingIds: [] };
-    }
+    case 'general':
+      return db.selectFrom('channel_members').select('user_id').where('channel_id', '=', channel.id).compile();
     case 'triage':
-    case 'custom': {
+    case 'custom':
       // Mapped users who are (still) members: a mapped non-member is never woken.
-      const rows = await db
+      return db
         .selectFrom('channel_wake_users as w')
         .innerJoin('channel_members as m', (j) => j.onRef('m.channel_id', '=', 'w.channel_id').onRef('m.user_id', '=', 'w.user_id'))
         .select('w.user_id')
         .where('w.channel_id', '=', channel.id)
-        .execute();
-      const ids = rows.map((r) => r.user_id);
-      return { memberIds: ids, wakeMappingIds: ids };
-    }
+        .compile();
     default:
-      return NONE;
+      return null;
   }
+}
+
+/** The rows of `wakeCandidatesQuery` as the candidates of the channel's wake rule. */
+export function toWakeCandidates(xType: string, rows: readonly { user_id: string }[]): WakeCandidates {
+  const ids = rows.map((r) => r.user_id);
+  if (xType === 'general') return { memberIds: ids, wakeMappingIds: [] };
+  if (xType === 'triage' || xType === 'custom') return { memberIds: ids, wakeMappingIds: ids };
+  return NONE;
 }
 
 /**
