@@ -127,7 +127,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       .map((s) => s.trim())
       .filter(Boolean),
     editWindowSeconds: read(env, 'EDIT_WINDOW_SECONDS', z.coerce.number().int().min(0), 900),
-    canvasMaxBytes: read(env, 'CANVAS_MAX_BYTES', positiveInt, 1048576),
+    // At most what a MySQL MEDIUMTEXT column (the canvas content) can hold.
+    canvasMaxBytes: read(env, 'CANVAS_MAX_BYTES', positiveInt.max(16 * 1024 * 1024 - 1), 1048576),
     realtimeInternalUrl: read(env, 'REALTIME_INTERNAL_URL', url),
     realtimePort: read(env, 'REALTIME_PORT', port, 7012),
     realtimeInternalHost: read(env, 'REALTIME_INTERNAL_HOST', z.string().trim(), '127.0.0.1'),

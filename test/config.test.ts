@@ -60,6 +60,7 @@ describe('loadConfig', () => {
     ['PUBLIC_URL', 'not a url'],
     ['LOG_LEVEL', 'loud'],
     ['REDIS_URL', 'http://x'],
+    ['CANVAS_MAX_BYTES', String(16 * 1024 * 1024)],
   ])('refuses an invalid %s (%s), naming it', (name, value) => {
     expect(() => loadConfig({ ...base, [`${P}${name}`]: value })).toThrow(`${P}${name}`);
   });

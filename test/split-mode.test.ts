@@ -173,6 +173,27 @@ describe('split mode: one API process, one realtime process', () => {
     expect((await postInternal(realtime.internalUrl, '/internal/emit', JSON.stringify({ emits: [] }), SECRET)).status).toBe(202);
   });
 
+  it('moves the sockets of a user added to a guild into its room (POST /internal/rooms/guild)', async () => {
+    const { owner, guildId } = await guildOf(node.api);
+    const newcomer = await centerClient(center).user('newcomer');
+    const s = await socketOn(realtime.url, newcomer.token);
+    const added = await node.api('POST', `/api/guilds/${guildId}/members`, { token: owner.token, body: { userIds: [newcomer.id] } });
+    expect(added.body).toEqual({ added: [newcomer.id] });
+    // Emits and room changes go to the realtime process in order: once a later channel.joined
+    // reached the newcomer, its sockets are in the guild room.
+    const joined = nextEvent(s, 'channel.joined');
+    const ch = await node.api('POST', '/api/channels', { token: owner.token, body: { guildId, name: 'barrier', xType: 'general', memberUserIds: [newcomer.id] } });
+    expect(ch.status).toBe(201);
+    await joined;
+    const online = nextEvent(s, 'presence', 5000, (e: { userId: string }) => e.userId === owner.id);
+    await socketOn(realtime.url, owner.token);
+    expect(await online).toEqual({ userId: owner.id, status: 'online' });
+    const body = JSON.stringify({ userId: newcomer.id, guildId, member: false });
+    expect((await postInternal(realtime.internalUrl, '/internal/rooms/guild', body, 'wrong-secret')).status).toBe(401);
+    expect((await postInternal(realtime.internalUrl, '/internal/rooms/guild', JSON.stringify({ userId: newcomer.id }), SECRET)).status).toBe(400);
+    expect((await postInternal(realtime.internalUrl, '/internal/rooms/guild', body, SECRET)).status).toBe(202);
+  });
+
   it('keeps REST calls succeeding promptly after the realtime process stopped', async () => {
     const { owner, member, guildId } = await guildOf(node.api);
     await realtime.child.stop();
