@@ -133,10 +133,20 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext): Real
       const parsed = channelPayload.safeParse(payload);
       if (!parsed.success) return reply(errorAck('bad_request', 'expected {channelId}'));
       const { channelId } = parsed.data;
+      const channelRooms = userId ? [rooms.channel(channelId), rooms.channelUser(channelId, userId)] : [rooms.channel(channelId)];
       requireReadableChannel(db, principal, channelId)
         .then(async () => {
           if (!socket.connected) return;
-          await socket.join(userId ? [rooms.channel(channelId), rooms.channelUser(channelId, userId)] : [rooms.channel(channelId)]);
+          await socket.join(channelRooms);
+          // A removal that committed between the check and the join sent its room leave too
+          // early: check again now that the socket is in the room (a later removal's leave
+          // arrives after this join and takes it out as usual).
+          try {
+            await requireReadableChannel(db, principal, channelId);
+          } catch (err) {
+            for (const room of channelRooms) void socket.leave(room);
+            throw err;
+          }
           reply({ ok: true });
         })
         .catch((err: unknown) => reply(ackFor(err)));
