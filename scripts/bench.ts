@@ -17,8 +17,7 @@ import { createConnection } from 'mysql2/promise';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import { loadConfig } from '../lib/config.js';
 import { createContext, type AppContext } from '../lib/context.js';
-import { createMessage } from '../lib/messages/post-message.js';
-import { requireReadableChannel } from '../lib/guilds/standing.js';
+import { postToChannel } from '../lib/messages/post-message.js';
 import { startDevCenter, type DevCenter } from './dev-center.js';
 
 const HELP = `Usage: npm run bench -- [options]
@@ -389,8 +388,7 @@ async function runRaw(target: Target, seeded: Seeded, settings: Settings): Promi
         const ch = seeded.channels[loop % seeded.channels.length];
         const author = seeded.users[ch.members[(loop + n) % ch.members.length]];
         const principal = { kind: 'user' as const, userId: author.id, name: author.id };
-        const view = await requireReadableChannel(ctx.database.db, principal, ch.id);
-        const r = await createMessage(ctx, view, principal, { content: `raw:${performance.now()}` });
+        const r = await postToChannel(ctx, principal, ch.id, { content: `raw:${performance.now()}` });
         if (!('message' in r) || !r.message) throw new Error('raw post returned no message');
         return { channelId: ch.id, seq: r.message.seq };
       },

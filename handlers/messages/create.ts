@@ -13,7 +13,7 @@ import { json } from '../../lib/http/respond.js';
 import { contentSchema, nodeIdSchema } from '../../lib/messages/content-schema.js';
 import { requireAuthorInChannel } from '../../lib/messages/message-access.js';
 import { isBlankContent, MAX_ATTACHMENTS } from '../../lib/messages/message-rules.js';
-import { createMessage } from '../../lib/messages/post-message.js';
+import { postToChannel } from '../../lib/messages/post-message.js';
 
 const body = z
   .object({
@@ -28,9 +28,11 @@ const body = z
   });
 
 export default defineHandler({ method: 'POST', path: '/api/channels/:channelId/messages' }, async ({ request, ctx, principal, params }) => {
-  const view = await requireReadableChannel(ctx.database.db, principal, params.channelId);
-  requireAuthorInChannel(view, principal, 'posting a message'); // 403/409 before the body is read (400)
-  const result = await createMessage(ctx, view, principal, await readJson(request, body));
+  // 404/403/409 answer before a bad body's 400/413/415, so the access check runs first when the body is refused.
+  const input = await readJson(request, body, undefined, async () => {
+    requireAuthorInChannel(await requireReadableChannel(ctx.database.db, principal, params.channelId), principal, 'posting a message');
+  });
+  const result = await postToChannel(ctx, principal, params.channelId, input);
   if ('intercepted' in result) return result;
   return json({ message: result.message }, result.created ? 201 : 200);
 });

@@ -28,17 +28,31 @@ export async function withTransaction<T>(db: Db, dialect: DialectName, fn: (trx:
 }
 
 /**
- * Takes the channel's row lock and bumps its `last_seq` in one statement; returns the new seq,
- * or null when the channel does not exist or is closed. Must run inside `withTransaction`:
- * the lock is held until commit, which is what orders seqs by commit order.
+ * The condition under which a post may take a seq: the channel is open and, with a member id,
+ * that user is a member of the channel and of its guild. Evaluated under the channel's row
+ * lock, so a post and a removal or a close never cross.
  */
-export async function allocateSeq(trx: Db, dialect: DialectName, channelId: string): Promise<number | null> {
-  if (dialect === 'mysql') {
-    // LAST_INSERT_ID(expr) hands the new value back in the OK packet: lock, bump and read in one round trip.
-    const r = await sql`update channels set last_seq = last_insert_id(last_seq + 1) where id = ${channelId} and closed = 0`.execute(trx);
-    return r.numAffectedRows && r.numAffectedRows > 0n && r.insertId !== undefined ? Number(r.insertId) : null;
-  }
-  const r = await sql<{ last_seq: number }>`update channels set last_seq = last_seq + 1 where id = ${channelId} and closed = 0 returning last_seq`.execute(trx);
+const OPEN_CHANNEL = 'id = ? and closed = 0';
+const OPEN_CHANNEL_WITH_MEMBER = `${OPEN_CHANNEL} and exists (select 1 from channel_members m join guild_members g on g.guild_id = channels.guild_id and g.user_id = m.user_id where m.channel_id = channels.id and m.user_id = ?)`;
+
+/** The seq-bump statement of a dialect, and its parameters. MySQL hands the new value back through LAST_INSERT_ID(expr). */
+function seqBump(dialect: DialectName, channelId: string, memberId?: string): CompiledQuery {
+  const where = memberId === undefined ? OPEN_CHANNEL : OPEN_CHANNEL_WITH_MEMBER;
+  const params = memberId === undefined ? [channelId] : [channelId, memberId];
+  return dialect === 'mysql'
+    ? CompiledQuery.raw(`update channels set last_seq = last_insert_id(last_seq + 1) where ${where}`, params)
+    : CompiledQuery.raw(`update channels set last_seq = last_seq + 1 where ${where} returning last_seq`, params);
+}
+
+/**
+ * Takes the channel's row lock and bumps its `last_seq` in one statement; returns the new seq,
+ * or null when the channel does not exist or is closed (or, with `memberId`, that user is not
+ * a member). Must run inside `withTransaction`: the lock is held until commit, which is what
+ * orders seqs by commit order.
+ */
+export async function allocateSeq(trx: Db, dialect: DialectName, channelId: string, memberId?: string): Promise<number | null> {
+  const r = await trx.executeQuery<{ last_seq: number }>(seqBump(dialect, channelId, memberId));
+  if (dialect === 'mysql') return r.numAffectedRows && r.numAffectedRows > 0n && r.insertId !== undefined ? Number(r.insertId) : null;
   return r.rows[0] ? Number(r.rows[0].last_seq) : null;
 }
 
@@ -96,18 +110,34 @@ export async function withDeadlockRetry<T>(db: Db, dialect: DialectName, fn: (tr
 export type UnsequencedMessage = Omit<MessageTable, 'seq' | 'created_at'>;
 
 /**
+ * The message insert of the MySQL batch, as fixed text (no query building per post). Its seq
+ * is `IF(ROW_COUNT() = 1, LAST_INSERT_ID(), NULL)`: when the seq bump before it matched no
+ * row it is NULL, the insert fails on the NOT NULL column and the batch stops.
+ */
+const INSERT_MESSAGE_MYSQL =
+  'insert into messages (id, channel_id, guild_id, seq, author_id, content, reply_to_id, mentions, client_msg_id, created_at, edited_at, deleted_at) ' +
+  'values (?, ?, ?, if(row_count() = 1, last_insert_id(), null), ?, ?, ?, ?, ?, cast(unix_timestamp(now(3)) * 1000 as unsigned), ?, ?)';
+const READ_BACK_SEQ = 'select seq, created_at from messages where id = ?';
+
+const insertMessageParams = (m: UnsequencedMessage) => [m.id, m.channel_id, m.guild_id, m.author_id, m.content, m.reply_to_id, m.mentions, m.client_msg_id, m.edited_at, m.deleted_at];
+
+export interface InsertMessageOptions {
+  /** A read to run right after the commit; on MySQL it rides in the same round trip. Its rows come back as `alsoReadRows`. */
+  alsoRead?: CompiledQuery;
+  /** Store only while this user is a member of the channel and of its guild (checked under the lock). */
+  memberId?: string;
+}
+
+/**
  * The post transaction of a channel without a turn engine: takes the channel's next seq,
  * stores the message (with `created_at` taken under the lock, so it never decreases along
- * seq) and its attachment rows; returns the seq and created_at, or null when the channel is
- * closed or missing (nothing written). A unique-key error (repeated clientMsgId) is thrown
- * after the rollback. `alsoRead`, a read to run right after the commit, rides in the same
- * round trip on MySQL; its rows come back as `alsoReadRows`.
+ * seq) and its attachment rows; returns the seq and created_at, or null when nothing was
+ * written (the channel is closed or missing, or `memberId` is not a member). A unique-key
+ * error (repeated clientMsgId) is thrown after the rollback.
  *
  * MySQL: one round trip. The whole transaction goes as one multi-statement query, so the
  * channel's row lock is held inside the server only and not across trips through the event
- * loop — under load that hold time is what caps a channel's throughput. The insert's seq is
- * `IF(ROW_COUNT() = 1, LAST_INSERT_ID(), NULL)`: when the UPDATE matched no open channel it
- * is NULL, the insert fails on the NOT NULL column and the transaction is rolled back.
+ * loop — under load that hold time is what caps a channel's throughput.
  * SQLite: BEGIN IMMEDIATE, allocateSeq, the inserts, COMMIT (no network round trips).
  */
 export async function insertMessageWithNextSeq(
@@ -115,12 +145,12 @@ export async function insertMessageWithNextSeq(
   dialect: DialectName,
   message: UnsequencedMessage,
   attachments: readonly Omit<MessageAttachmentTable, 'message_id'>[],
-  alsoRead?: CompiledQuery,
+  { alsoRead, memberId }: InsertMessageOptions = {},
 ): Promise<{ seq: number; createdAt: number; alsoReadRows: unknown[] } | null> {
   const attachmentRows = attachments.map((a) => ({ ...a, message_id: message.id }));
   if (dialect === 'sqlite') {
     const stored = await withTransaction(db, dialect, async (trx) => {
-      const seq = await allocateSeq(trx, dialect, message.channel_id);
+      const seq = await allocateSeq(trx, dialect, message.channel_id, memberId);
       if (seq === null) return null;
       const createdAt = Date.now();
       await trx.insertInto('messages').values({ ...message, seq, created_at: createdAt }).execute();
@@ -132,18 +162,11 @@ export async function insertMessageWithNextSeq(
   }
   const statements: CompiledQuery[] = [
     CompiledQuery.raw('start transaction'),
-    sql`update channels set last_seq = last_insert_id(last_seq + 1) where id = ${message.channel_id} and closed = 0`.compile(db),
-    db
-      .insertInto('messages')
-      .values({
-        ...message,
-        seq: sql<number>`if(row_count() = 1, last_insert_id(), null)`,
-        created_at: sql<number>`cast(unix_timestamp(now(3)) * 1000 as unsigned)`,
-      })
-      .compile(),
+    seqBump(dialect, message.channel_id, memberId),
+    CompiledQuery.raw(INSERT_MESSAGE_MYSQL, insertMessageParams(message)),
     ...(attachmentRows.length > 0 ? [db.insertInto('message_attachments').values(attachmentRows).compile()] : []),
     CompiledQuery.raw('commit'),
-    db.selectFrom('messages').select(['seq', 'created_at']).where('id', '=', message.id).compile(),
+    CompiledQuery.raw(READ_BACK_SEQ, [message.id]),
     ...(alsoRead ? [alsoRead] : []),
   ];
   const batch = CompiledQuery.raw(statements.map((q) => q.sql).join(';\n'), statements.flatMap((q) => q.parameters as unknown[]));
@@ -153,8 +176,8 @@ export async function insertMessageWithNextSeq(
       results = (await conn.executeQuery(batch)).rows as unknown[];
     } catch (err) {
       // A failed statement stops the batch inside the open transaction: end it on this connection.
-      await sql`rollback`.execute(conn).catch(() => undefined);
-      if ((err as { code?: unknown }).code === 'ER_BAD_NULL_ERROR') return null; // no open channel: seq was NULL
+      await conn.executeQuery(CompiledQuery.raw('rollback')).catch(() => undefined);
+      if ((err as { code?: unknown }).code === 'ER_BAD_NULL_ERROR') return null; // the seq bump matched nothing: seq was NULL
       throw err;
     }
     const readBack = alsoRead ? results.slice(-2) : results.slice(-1);

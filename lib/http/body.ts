@@ -47,22 +47,29 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, what = 
  * Parses a JSON body and validates it. An empty body counts as `{}` (for endpoints whose
  * fields are all optional); a non-JSON content type → 415; malformed JSON → 400;
  * over 1 MiB → 413. Unknown fields are dropped by the (non-strict) schema.
+ *
+ * `outranking`: checks whose errors come before the body's in api.md's order (404, 403, 409
+ * before 400/413/415). They run only when the body is refused, so a valid body costs nothing.
  */
-export async function readJson<S extends z.ZodType>(request: Request, schema: S, limit = JSON_BODY_LIMIT): Promise<z.infer<S>> {
-  const text = await readTextLimited(request, limit);
-  let value: unknown = {};
-  if (text.trim() !== '') {
-    const type = request.headers.get('content-type');
-    if (type && !/^application\/([\w.+-]*\+)?json\b/i.test(type.trim())) {
-      throw new HttpError(415, 'unsupported_media_type', 'the body must be application/json');
-    }
-    try {
-      value = JSON.parse(text);
-    } catch {
-      throw badRequest('malformed JSON body');
-    }
+export async function readJson<S extends z.ZodType>(request: Request, schema: S, limit = JSON_BODY_LIMIT, outranking?: () => Promise<void>): Promise<z.infer<S>> {
+  try {
+    return validate(schema, parseJsonText(await readTextLimited(request, limit), request.headers.get('content-type')));
+  } catch (err) {
+    if (outranking) await outranking();
+    throw err;
   }
-  return validate(schema, value);
+}
+
+function parseJsonText(text: string, type: string | null): unknown {
+  if (text.trim() === '') return {};
+  if (type && !/^application\/([\w.+-]*\+)?json\b/i.test(type.trim())) {
+    throw new HttpError(415, 'unsupported_media_type', 'the body must be application/json');
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw badRequest('malformed JSON body');
+  }
 }
 
 /** Validates the query string (as a plain object of its first values). */

@@ -3,7 +3,10 @@ import type { AppContext } from '../context.js';
 import type { Db } from '../db/index.js';
 import { allocateSeq, insertMessageWithNextSeq, isDuplicateKeyError, withTransaction, type UnsequencedMessage } from '../db/dialect.js';
 import { channelClosed } from '../errors.js';
-import type { ChannelView } from '../guilds/standing.js';
+import { requireReadableChannel, type ChannelView } from '../guilds/standing.js';
+import type { UserPrincipal } from '../http/auth.js';
+import { knownChannel, rememberChannel } from '../channels/channel-facts.js';
+import type { ChannelRef } from '../channels/membership.js';
 import { fileUrl, requireUsableAttachments, type Attachment } from '../files/attachments.js';
 import type { MessageAttachmentTable } from '../db/schema.js';
 import { newId } from '../ids.js';
@@ -31,9 +34,32 @@ export interface CreateMessageInput {
 export type CreateMessageResult = PostMessageResult | { intercepted: InterceptedCommand; turn: Turn | null };
 
 /**
- * What `POST /api/channels/:channelId/messages` does once the body is parsed: the author
- * checks (403/409), then either an intercepted command or a stored message. The benchmark's
- * raw mode calls this too, so that it measures the same work without HTTP.
+ * `POST /api/channels/:channelId/messages` once the body is parsed (the handler and the
+ * benchmark's raw mode both call this). A plain post by a user — no reply, no attachments, no
+ * name mentions, not a command — into a channel this process already knows to have no turn
+ * engine is one round trip: the access rules (member of the channel and of its guild, channel
+ * open) are conditions of the seq bump, checked under the channel lock. When that stores
+ * nothing, and for every other post, the channel is read first and the checks answer in
+ * api.md's order (404, 403, 409).
+ */
+export async function postToChannel(ctx: AppContext, principal: Principal, channelId: string, input: CreateMessageInput): Promise<CreateMessageResult> {
+  const known = principal.kind === 'user' && isPlainPost(input) ? knownChannel(channelId) : undefined;
+  if (known && !hasTurnEngine(known.x_type)) {
+    const posted = await storeAndAnnounce(ctx, { ...input, channel: known, authorId: (principal as UserPrincipal).userId }, { unverifiedAuthor: true });
+    if (posted) return posted;
+  }
+  const view = await requireReadableChannel(ctx.database.db, principal, channelId);
+  rememberChannel(view.channel);
+  return createMessage(ctx, view, principal, input);
+}
+
+/** Needs nothing but the post transaction: no reply target or attachment to check, no name to ask Center for, not a command. */
+const isPlainPost = (input: CreateMessageInput) =>
+  !input.replyToId && !input.attachmentIds?.length && !input.content.includes('<@user.name:') && interceptedCommand(input.content) === null;
+
+/**
+ * What the post does once the caller's view of the channel is known: the author checks
+ * (403/409), then either an intercepted command or a stored message.
  */
 export async function createMessage(ctx: AppContext, view: ChannelView, principal: Principal, input: CreateMessageInput): Promise<CreateMessageResult> {
   const author = requireAuthorInChannel(view, principal, 'posting a message');
@@ -43,12 +69,12 @@ export async function createMessage(ctx: AppContext, view: ChannelView, principa
 }
 
 export interface PostMessageInput {
-  channel: { id: string; guild_id: string; x_type: string };
+  channel: ChannelRef;
   authorId: string;
   /** Validated by the caller (length, empty only with attachments, not an intercepted command). */
   content: string;
   replyToId?: string | null;
-  attachmentIds?: readonly string[];
+  attachmentIds?: readonly string[] | null;
   clientMsgId?: string | null;
 }
 
@@ -59,19 +85,31 @@ export interface PostMessageResult {
 }
 
 /**
- * Stores a message (the hot path of the node). Checks that need no lock run first, in
- * parallel: name mentions through Center, reply target, attachments. Then one transaction: allocate the seq
- * (lock + bump in one statement; this orders seqs by commit), insert the message and its
- * attachments, apply the turn engine in discuss/work. Without a turn engine the transaction
- * is one round trip on MySQL (dialect.ts insertMessageWithNextSeq), so the channel's lock is
- * never held across the event loop. After commit: `message.created` with
- * per-recipient wake, then `turn.updated` if the turn changed.
+ * Stores a message whose author the caller checked (the hot path of the node). Checks that
+ * need no lock run first, in parallel: name mentions through Center, reply target,
+ * attachments. Then one transaction: allocate the seq (lock + bump in one statement; this
+ * orders seqs by commit), insert the message and its attachments, apply the turn engine in
+ * discuss/work. Without a turn engine the transaction is one round trip on MySQL
+ * (dialect.ts insertMessageWithNextSeq), so the channel's lock is never held across the
+ * event loop. After commit: `message.created` with per-recipient wake, then `turn.updated`
+ * if the turn changed.
  *
  * A repeated clientMsgId is caught by the unique index `messages_client_msg_uq`: the
  * transaction rolls back (the seq is not used) and the stored message is returned, no event.
  */
 export async function postMessage(ctx: AppContext, input: PostMessageInput): Promise<PostMessageResult> {
-  const { db, dialect } = ctx.database;
+  const posted = await storeAndAnnounce(ctx, input, { unverifiedAuthor: false });
+  if (!posted) throw channelClosed(); // closed since the caller checked (channels are never deleted)
+  return posted;
+}
+
+/**
+ * `postMessage`; with `unverifiedAuthor` the author's membership is checked under the channel
+ * lock instead of before, and null means nothing was stored (not a member, or the channel is
+ * closed) — the caller then reads the channel to say which. Channels without a turn engine only.
+ */
+async function storeAndAnnounce(ctx: AppContext, input: PostMessageInput, { unverifiedAuthor }: { unverifiedAuthor: boolean }): Promise<PostMessageResult | null> {
+  const { db } = ctx.database;
   const { channel, authorId } = input;
   const now = Date.now();
   const [{ content, mentions }, attachmentRows] = await Promise.all([
@@ -92,18 +130,20 @@ export async function postMessage(ctx: AppContext, input: PostMessageInput): Pro
     edited_at: null,
     deleted_at: null,
   };
-  let stored: { row: MessageRow; speakerId: string | null; candidates: WakeCandidates };
+  let stored: { row: MessageRow; speakerId: string | null; candidates: WakeCandidates } | null;
   try {
     stored = hasTurnEngine(channel.x_type)
       ? await storeInTurnChannel(ctx, turnOutbox, channel, unsequenced, attachmentRows, mentions)
-      : await storeMessage(ctx, channel.x_type, unsequenced, attachmentRows);
+      : await storeMessage(ctx, channel.x_type, unsequenced, attachmentRows, unverifiedAuthor ? authorId : undefined);
   } catch (err) {
+    // A duplicate key means the seq bump matched (a NULL seq fails first), so the author passed the checks.
     if (input.clientMsgId && isDuplicateKeyError(err)) {
       const existing = await findByClientMsgId(db, channel.id, authorId, input.clientMsgId);
       if (existing) return { created: false, message: (await toMessages(db, [existing]))[0] };
     }
     throw err;
   }
+  if (!stored) return null;
   const attachments: Attachment[] = attachmentRows.map((a) => ({ id: a.file_id, name: a.name, size: a.size, mime: a.mime, url: fileUrl(a.file_id), expired: false }));
   const message = toMessage(stored.row, attachments);
   const wake = wakeRecipients(channel.x_type, authorId, stored.candidates, stored.speakerId);
@@ -114,12 +154,14 @@ export async function postMessage(ctx: AppContext, input: PostMessageInput): Pro
 
 /**
  * Channels without a turn engine: seq, message and attachments in one transaction, and the
- * wake candidates read right after it — all in one round trip on MySQL.
+ * wake candidates read right after it — all in one round trip on MySQL. Null when nothing
+ * was stored (closed channel; with `memberId`, not a member).
  */
-async function storeMessage(ctx: AppContext, xType: string, message: UnsequencedMessage, attachments: AttachmentRow[]) {
+async function storeMessage(ctx: AppContext, xType: string, message: UnsequencedMessage, attachments: AttachmentRow[], memberId: string | undefined) {
   const { db, dialect } = ctx.database;
-  const at = await insertMessageWithNextSeq(db, dialect, message, attachments, wakeCandidatesQuery(db, { id: message.channel_id, x_type: xType }) ?? undefined);
-  if (at === null) throw channelClosed(); // closed since the caller checked (channels are never deleted)
+  const alsoRead = wakeCandidatesQuery({ id: message.channel_id, x_type: xType }) ?? undefined;
+  const at = await insertMessageWithNextSeq(db, dialect, message, attachments, { alsoRead, memberId });
+  if (at === null) return null;
   const candidates = toWakeCandidates(xType, at.alsoReadRows as { user_id: string }[]);
   return { row: { ...message, seq: at.seq, created_at: at.createdAt }, speakerId: null, candidates };
 }

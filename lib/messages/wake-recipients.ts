@@ -1,5 +1,4 @@
-import type { CompiledQuery } from 'kysely';
-import type { Db } from '../db/index.js';
+import { CompiledQuery } from 'kysely';
 import { computeWakeSet, type ChannelXType } from './wake.js';
 
 /** The facts the wake rule of a channel needs: its members (general) or its wake-mapped members (triage, custom). */
@@ -10,24 +9,23 @@ export interface WakeCandidates {
 
 const NONE: WakeCandidates = { memberIds: [], wakeMappingIds: [] };
 
+// Fixed text (the post path runs one of these per message: no query building per post).
+const GENERAL_CANDIDATES = 'select user_id from channel_members where channel_id = ?';
+// Mapped users who are (still) members: a mapped non-member is never woken.
+const MAPPED_CANDIDATES = 'select w.user_id from channel_wake_users w join channel_members m on m.channel_id = w.channel_id and m.user_id = w.user_id where w.channel_id = ?';
+
 /**
  * The one query that reads the wake candidates of a channel (user ids), or null when its
  * type needs none: report, discuss and work (their wake comes from the rule itself or from
  * the turn engine). The post path runs it in the same round trip as its transaction.
  */
-export function wakeCandidatesQuery(db: Db, channel: { id: string; x_type: string }): CompiledQuery<{ user_id: string }> | null {
+export function wakeCandidatesQuery(channel: { id: string; x_type: string }): CompiledQuery<{ user_id: string }> | null {
   switch (channel.x_type) {
     case 'general':
-      return db.selectFrom('channel_members').select('user_id').where('channel_id', '=', channel.id).compile();
+      return CompiledQuery.raw(GENERAL_CANDIDATES, [channel.id]) as CompiledQuery<{ user_id: string }>;
     case 'triage':
     case 'custom':
-      // Mapped users who are (still) members: a mapped non-member is never woken.
-      return db
-        .selectFrom('channel_wake_users as w')
-        .innerJoin('channel_members as m', (j) => j.onRef('m.channel_id', '=', 'w.channel_id').onRef('m.user_id', '=', 'w.user_id'))
-        .select('w.user_id')
-        .where('w.channel_id', '=', channel.id)
-        .compile();
+      return CompiledQuery.raw(MAPPED_CANDIDATES, [channel.id]) as CompiledQuery<{ user_id: string }>;
     default:
       return null;
   }
