@@ -2,6 +2,8 @@
  * CORS (api.md "Errors" › CORS). Empty allow-list = every origin; the `null` origin
  * (file:// desktop clients) is always allowed; an allowed origin is reflected with Vary: Origin.
  */
+import { response as newResponse } from './respond.js';
+
 const ALLOW_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
 const ALLOW_HEADERS = 'Authorization, Content-Type, Range';
 const EXPOSE_HEADERS = 'Content-Disposition, Content-Length, Content-Range, ETag, Accept-Ranges';
@@ -25,7 +27,7 @@ export function preflightResponse(origin: string | null, allowList: readonly str
     headers.set('access-control-allow-headers', ALLOW_HEADERS);
     headers.set('access-control-max-age', '600');
   }
-  return new Response(null, { status: 204, headers });
+  return newResponse(null, { status: 204, headers });
 }
 
 /** Adds CORS headers to a response (copying it when its headers are immutable). */
@@ -36,7 +38,7 @@ export function withCors(response: Response, origin: string | null, allowList: r
   try {
     for (const [k, v] of Object.entries(extra)) res.headers.set(k, v);
   } catch {
-    res = new Response(response.body, response);
+    res = newResponse(response.body, response);
     for (const [k, v] of Object.entries(extra)) res.headers.set(k, v);
   }
   return res;

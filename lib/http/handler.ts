@@ -1,7 +1,7 @@
 import type { Principal } from '../center/client.js';
 import { defaultContext, type AppContext } from '../context.js';
 import { authenticateToken, tokenOf } from './auth.js';
-import { errorResponse, json } from './respond.js';
+import { errorResponse, isResponse, json } from './respond.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
 
@@ -64,7 +64,7 @@ export function defineHandler<Auth extends boolean = true>(
       const context = ctx ?? (await defaultContext());
       const principal = spec.auth === false ? null : await authenticateToken(context, tokenOf(request, url, spec.queryToken ?? false));
       const result = await run({ request, url, params, ctx: context, principal: principal as HandlerInput<Auth>['principal'] });
-      return result instanceof Response ? result : json(result);
+      return isResponse(result) ? result : json(result);
     } catch (err) {
       return errorResponse(err, request);
     }

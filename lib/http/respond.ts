@@ -4,15 +4,30 @@ import { createLogger } from '../logger.js';
 
 const log = createLogger('http');
 
-/** A JSON response with the given status. */
-export function json(data: unknown, status = 200, headers?: HeadersInit): Response {
-  const h = new Headers(headers);
-  h.set('content-type', 'application/json; charset=utf-8');
-  return new Response(JSON.stringify(data), { status, headers: h });
+/**
+ * The Response class of the responses built here: the runtime's own, so that a handler hosted
+ * alone answers with a real `Response`. The Node adapter (lib/server/node.ts) swaps in the
+ * class it writes out in one go; with the runtime's own it has to pump a web stream per
+ * response, a measurable share of the post path (docs/performance.md).
+ */
+let ResponseClass: typeof Response = globalThis.Response;
+
+export function useResponseClass(cls: typeof Response): void {
+  ResponseClass = cls;
 }
 
+/** A response of the class in use (see `useResponseClass`). */
+export const response = (body: BodyInit | null, init: ResponseInit): Response => new ResponseClass(body, init);
+
+/** A JSON response with the given status. Its headers object is its own: a response's headers may be set on later (CORS). */
+export const json = (data: unknown, status = 200): Response =>
+  response(JSON.stringify(data), { status, headers: { 'content-type': 'application/json; charset=utf-8' } });
+
 /** 204 with no body. */
-export const noContent = () => new Response(null, { status: 204 });
+export const noContent = () => response(null, { status: 204 });
+
+/** Whether a handler returned a ready response (of either class) rather than data to send as JSON. */
+export const isResponse = (value: unknown): value is Response => value instanceof globalThis.Response || value instanceof ResponseClass;
 
 const DB_DOWN = new Set(['ECONNREFUSED', 'PROTOCOL_CONNECTION_LOST', 'ETIMEDOUT', 'ER_CON_COUNT_ERROR', 'SQLITE_BUSY', 'EHOSTUNREACH']);
 
