@@ -10,11 +10,11 @@
  * HTTP and realtime shows as a ratio; `--mode both` (the default) runs raw first, then HTTP.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { Agent, request as httpRequest } from 'node:http';
+import { connect as netConnect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createConnection } from 'mysql2/promise';
-import { io as ioClient, type Socket } from 'socket.io-client';
+import { io as ioClient, type Socket as IoSocket } from 'socket.io-client';
 import { loadConfig } from '../lib/config.js';
 import { createContext, type AppContext } from '../lib/context.js';
 import { postToChannel } from '../lib/messages/post-message.js';
@@ -238,7 +238,6 @@ async function startTarget(settings: Settings): Promise<Target> {
     centerKey: CENTER_KEY,
     nodeEnv,
     async stop() {
-      agent.destroy();
       child.kill('SIGINT');
       await new Promise((r) => child.once('exit', r));
       await center.close();
@@ -249,30 +248,69 @@ async function startTarget(settings: Settings): Promise<Target> {
   };
 }
 
-/** Keep-alive connections for the posting loops: node:http is far lighter on the client's CPU than fetch. */
-const agent = new Agent({ keepAlive: true, maxSockets: 1024 });
+/**
+ * The posting loops' HTTP client: one keep-alive HTTP/1.1 connection per loop on a plain TCP
+ * socket, each request written in one go and each response read just far enough (status
+ * line, Content-Length, body). The load generator shares the machine's cores with the node it
+ * measures, and node:http's client spends several times more CPU per request than this.
+ */
+class PostConnection {
+  private readonly socket: Socket;
+  private readonly host: string;
+  private received: Buffer = Buffer.alloc(0);
+  private waiting: { resolve: (r: { status: number; body: string }) => void; reject: (err: Error) => void } | null = null;
+  private failure: Error | null = null;
 
-/** One JSON request over the keep-alive agent (the posting loops' hot path). */
-function postJson<T>(url: string, path: string, token: string, body: unknown): Promise<T> {
-  const payload = Buffer.from(JSON.stringify(body));
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      url + path,
-      { method: 'POST', agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': payload.length } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          if ((res.statusCode ?? 500) >= 300) reject(new Error(`POST ${path}: ${res.statusCode} ${text}`));
-          else resolve(JSON.parse(text) as T);
-        });
-        res.on('error', reject);
-      },
+  constructor(url: string) {
+    const { hostname, port } = new URL(url);
+    this.host = `${hostname}:${port}`;
+    this.socket = netConnect(Number(port), hostname);
+    this.socket.setNoDelay(true);
+    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.socket.on('error', (err) => this.fail(err));
+    this.socket.on('close', () => this.fail(new Error('the node closed the connection')));
+  }
+
+  /** POSTs a JSON body; resolves with the parsed answer, rejects on a status of 300 or more. */
+  async postJson<T>(path: string, token: string, body: unknown): Promise<T> {
+    if (this.failure) throw this.failure;
+    if (this.waiting) throw new Error('one request at a time per connection');
+    const payload = JSON.stringify(body);
+    const answer = new Promise<{ status: number; body: string }>((resolve, reject) => (this.waiting = { resolve, reject }));
+    this.socket.write(
+      `POST ${path} HTTP/1.1\r\nhost: ${this.host}\r\nauthorization: Bearer ${token}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(payload)}\r\n\r\n${payload}`,
     );
-    req.on('error', reject);
-    req.end(payload);
-  });
+    const { status, body: text } = await answer;
+    if (status >= 300) throw new Error(`POST ${path}: ${status} ${text}`);
+    return JSON.parse(text) as T;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer) {
+    this.received = this.received.length === 0 ? chunk : Buffer.concat([this.received, chunk]);
+    const headerEnd = this.received.indexOf('\r\n\r\n');
+    if (headerEnd < 0 || !this.waiting) return;
+    const head = this.received.toString('latin1', 0, headerEnd);
+    const length = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+    if (!length) return this.fail(new Error('the node answered without Content-Length'));
+    const end = headerEnd + 4 + Number(length[1]);
+    if (this.received.length < end) return;
+    const body = this.received.toString('utf8', headerEnd + 4, end);
+    this.received = this.received.subarray(end);
+    const waiting = this.waiting;
+    this.waiting = null;
+    waiting.resolve({ status: Number(head.slice(9, 12)), body });
+  }
+
+  private fail(err: Error) {
+    this.failure ??= err;
+    const waiting = this.waiting;
+    this.waiting = null;
+    waiting?.reject(err);
+  }
 }
 
 async function call<T = any>(url: string, method: string, path: string, token: string | null, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
@@ -315,8 +353,8 @@ async function seed(target: Target, settings: Settings): Promise<Seeded> {
 }
 
 /** Connects K subscribers per channel (channel members' tokens, round robin) and joins the channel room. */
-async function subscribe(target: Target, seeded: Seeded, settings: Settings, onMessage: (content: string) => void): Promise<Socket[]> {
-  const sockets: Socket[] = [];
+async function subscribe(target: Target, seeded: Seeded, settings: Settings, onMessage: (content: string) => void): Promise<IoSocket[]> {
+  const sockets: IoSocket[] = [];
   for (const ch of seeded.channels) {
     for (let k = 0; k < settings.subscribers; k++) {
       const user = seeded.users[ch.members[k % ch.members.length]];
@@ -346,6 +384,7 @@ async function runHttp(target: Target, seeded: Seeded, settings: Settings): Prom
     }
   });
   const perChannelPosts = new Map<string, number>();
+  const connections = Array.from({ length: settings.concurrency }, () => new PostConnection(target.url));
   window = measureWindow(settings);
   const loops = await runLoops(
     settings,
@@ -354,7 +393,7 @@ async function runHttp(target: Target, seeded: Seeded, settings: Settings): Prom
       const ch = seeded.channels[loop % seeded.channels.length];
       const author = seeded.users[ch.members[(loop + n) % ch.members.length]];
       const sent = performance.now();
-      const { message } = await postJson<{ message: { seq: number } }>(target.url, `/api/channels/${ch.id}/messages`, author.token, { content: `bench:${sent}` });
+      const { message } = await connections[loop].postJson<{ message: { seq: number } }>(`/api/channels/${ch.id}/messages`, author.token, { content: `bench:${sent}` });
       if (sent >= window.from && sent < window.to) perChannelPosts.set(ch.id, (perChannelPosts.get(ch.id) ?? 0) + 1);
       return { channelId: ch.id, seq: message.seq };
     },
@@ -363,6 +402,7 @@ async function runHttp(target: Target, seeded: Seeded, settings: Settings): Prom
   // Let the last deliveries arrive.
   await new Promise((r) => setTimeout(r, 1000));
   for (const s of sockets) s.close();
+  for (const c of connections) c.close();
   deliveries.sort((a, b) => a - b);
   const expected = [...perChannelPosts.values()].reduce((sum, n) => sum + n * settings.subscribers, 0);
   return {
