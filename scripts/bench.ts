@@ -30,6 +30,8 @@ const HELP = `Usage: npm run bench -- [options]
   --subscribers <K>       socket.io subscribers per channel (default 2)
   --duration <T>          seconds per run (default 10, at most 300)
   --warmup <W>            seconds of warm-up before measuring (default 2)
+  --rounds <R>            repeat the runs R times, alternating which mode goes first, and
+                          report the medians (default 1, at most 10)
   --db-host/--db-port/--db-user/--db-password   MySQL server (default 127.0.0.1:3306 root, empty)
   --pool <N>              MySQL pool size of the node and of the raw run (default 10)
   --url <URL>             use a running node instead of starting one (needs --center-url, --center-key)
@@ -48,6 +50,7 @@ const { values } = parseArgs({
     subscribers: { type: 'string', default: '2' },
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '1' },
     'db-host': { type: 'string', default: '127.0.0.1' },
     'db-port': { type: 'string', default: '3306' },
     'db-user': { type: 'string', default: 'root' },
@@ -457,6 +460,7 @@ async function main() {
     warmup: int('warmup', values.warmup, 0, 60),
     pool: int('pool', values.pool, 1, 200),
   };
+  const rounds = int('rounds', values.rounds, 1, 10);
   let target: Target;
   if (values.url) {
     if (!values['center-url'] || !values['center-key']) throw new Error('--url needs --center-url and --center-key');
@@ -467,16 +471,28 @@ async function main() {
   const results: RunResult[] = [];
   try {
     const seeded = await seed(target, settings);
-    if (mode !== 'http') results.push(await runRaw(target, seeded, settings));
-    if (mode !== 'raw') results.push(await runHttp(target, seeded, settings));
+    for (let round = 0; round < rounds; round++) {
+      // Alternate the order, so that neither mode always runs on the database the other just loaded.
+      const order: ('raw' | 'http')[] = round % 2 === 0 ? ['raw', 'http'] : ['http', 'raw'];
+      for (const m of order) {
+        if (m === 'raw' && mode !== 'http') results.push(await runRaw(target, seeded, settings));
+        if (m === 'http' && mode !== 'raw') results.push(await runHttp(target, seeded, settings));
+      }
+    }
   } finally {
     await target.stop();
   }
-  const raw = results.find((r) => r.mode === 'raw');
-  const http = results.find((r) => r.mode === 'http');
-  const ratio = raw && http ? round(http.throughput / raw.throughput) : undefined;
+  const median = (xs: number[]) => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    return sorted.length === 0 ? NaN : sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+  };
+  const rawRuns = results.filter((r) => r.mode === 'raw');
+  const httpRuns = results.filter((r) => r.mode === 'http');
+  const rawMedian = median(rawRuns.map((r) => r.throughput));
+  const httpMedian = median(httpRuns.map((r) => r.throughput));
+  const ratio = rawRuns.length && httpRuns.length ? round(httpMedian / rawMedian) : undefined;
   if (values.json) {
-    console.log(JSON.stringify({ settings, results, httpToRawRatio: ratio }, null, 2));
+    console.log(JSON.stringify({ settings: { ...settings, rounds }, results, medians: { raw: rawMedian, http: httpMedian }, httpToRawRatio: ratio }, null, 2));
     return;
   }
   console.log(`\nsettings: concurrency ${settings.concurrency}, channels ${settings.channels}, users ${settings.users}, subscribers/channel ${settings.subscribers}, ${settings.duration}s (+${settings.warmup}s warm-up), pool ${settings.pool}`);
@@ -486,7 +502,14 @@ async function main() {
     );
     if (r.delivery) console.log(`      delivery p50 ${r.delivery.p50} ms  p99 ${r.delivery.p99} ms  delivered ${r.delivery.delivered} / expected ${r.delivery.expected}`);
   }
-  if (ratio !== undefined) console.log(`http / raw throughput: ${Math.round(ratio * 100)}%`);
+  if (rounds > 1) {
+    if (rawRuns.length) console.log(`median raw   ${round(rawMedian)} msgs/s over ${rawRuns.length} runs`);
+    if (httpRuns.length) {
+      const p99s = httpRuns.map((r) => r.delivery?.p99 ?? NaN);
+      console.log(`median http  ${round(httpMedian)} msgs/s, delivery p99 median ${round(median(p99s))} ms (worst ${Math.max(...p99s)} ms) over ${httpRuns.length} runs`);
+    }
+  }
+  if (ratio !== undefined) console.log(`http / raw throughput${rounds > 1 ? ' (medians)' : ''}: ${Math.round(ratio * 100)}%`);
 }
 
 main().then(
