@@ -345,3 +345,58 @@ describe('storing a message when the channel closed after the caller checked it'
     expect((await list(t, owner.token, ch.id)).messages.map((m) => m.content)).toEqual(['before']);
   });
 });
+
+describe('posting into a channel the node already knows (the one-round-trip path)', () => {
+  // Once a channel has had a post, a plain post by a user goes straight to the post
+  // transaction, with membership and the open channel checked under its lock; these are the
+  // same answers as for a first post, with nothing stored.
+  it.each(['general', 'report', 'triage', 'custom'])('in a %s channel: 403 for non-members, 404 for outsiders, nothing stored', async (xType) => {
+    const { owner, admin, guildToken, author, outsider, channelId } = await seedChannel(xType, { isPublic: true });
+    expect((await post(t, author.token, channelId, 'first')).seq).toBe(1);
+    expectError(await postMessage(t, outsider.token, channelId, { content: 'reader' }), 403, 'forbidden');
+    expectError(await postMessage(t, owner.token, channelId, { content: 'owner' }), 403, 'forbidden');
+    expectError(await postMessage(t, admin.token, channelId, { content: 'admin' }), 403, 'forbidden');
+    expectError(await postMessage(t, guildToken, channelId, { content: 'guild token' }), 403, 'forbidden');
+    const stranger = await t.centerApi.user('stranger');
+    expectError(await postMessage(t, stranger.token, channelId, { content: 'stranger' }), 404, 'not_found');
+    expect((await post(t, author.token, channelId, 'second')).seq).toBe(2);
+    expect((await list(t, author.token, channelId)).messages.map((m) => m.content)).toEqual(['first', 'second']);
+  });
+
+  it('refuses a member removed from the channel (403) or from the guild (404) since its last post', async () => {
+    const { owner, author, member, outsider, guildId, channelId } = await seedChannel();
+    await t.api('POST', `/api/channels/${channelId}/members`, { token: author.token, body: { userIds: [outsider.id] } });
+    expect((await post(t, member.token, channelId, 'member')).seq).toBe(1);
+    expect((await post(t, outsider.token, channelId, 'soon gone')).seq).toBe(2);
+    expect((await t.api('DELETE', `/api/channels/${channelId}/members/${member.id}`, { token: author.token })).status).toBe(204);
+    expect((await t.api('DELETE', `/api/guilds/${guildId}/members/${outsider.id}`, { token: owner.token })).status).toBe(204);
+    expectError(await postMessage(t, member.token, channelId, { content: 'removed' }), 404, 'not_found'); // private: no longer visible
+    expectError(await postMessage(t, outsider.token, channelId, { content: 'left the guild' }), 404, 'not_found');
+    expect(await lastSeq(t, author.token, channelId)).toBe(2);
+  });
+
+  it('refuses a member removed from a public channel it still reads with 403', async () => {
+    const { author, member, channelId } = await seedChannel('general', { isPublic: true });
+    expect((await post(t, member.token, channelId, 'before')).seq).toBe(1);
+    expect((await t.api('POST', `/api/channels/${channelId}/leave`, { token: member.token })).status).toBe(200);
+    expectError(await postMessage(t, member.token, channelId, { content: 'after leaving' }), 403, 'forbidden');
+    expect(await lastSeq(t, author.token, channelId)).toBe(1);
+  });
+
+  it('refuses posts once the channel is closed (409, no seq used) and continues the seqs once reopened', async () => {
+    const { author, member, outsider, channelId } = await seedChannel('general', { isPublic: true });
+    expect((await post(t, author.token, channelId, 'one')).seq).toBe(1);
+    await closeChannel(author.token, channelId);
+    expectError(await postMessage(t, member.token, channelId, { content: 'closed' }), 409, 'channel_closed');
+    expectError(await postMessage(t, outsider.token, channelId, { content: 'closed, not a member' }), 403, 'forbidden');
+    // The order of checks holds with a bad body too: 403 before 409 before 400.
+    expectError(await postMessage(t, outsider.token, channelId, { content: 42 }), 403, 'forbidden');
+    expectError(await postMessage(t, member.token, channelId, { content: 42 }), 409, 'channel_closed');
+    await closeChannel(author.token, channelId, false);
+    expect((await post(t, member.token, channelId, 'two')).seq).toBe(2);
+    expect((await list(t, author.token, channelId)).messages.map((m) => [m.seq, m.content])).toEqual([
+      [1, 'one'],
+      [2, 'two'],
+    ]);
+  });
+});
