@@ -189,6 +189,28 @@ describe('POST /api/channels/:channelId/messages', () => {
       expect(seen.map((m) => m.content)).toEqual(['original', 'after']);
     });
 
+    it('answers a retry with the stored message even where the retry alone would now be refused', async () => {
+      const { author, member, channelId, guildId } = await seedChannel();
+      const other = await createChannel(t, author.token, { guildId, name: 'elsewhere', xType: 'general' });
+      const foreign = await post(t, author.token, other.id, 'in another channel');
+      const membersFile = await upload(member, 'm.txt', 'not yours');
+      const first = await postMessage(t, author.token, channelId, { content: 'original', clientMsgId: 'r-1' });
+      expect(first.status).toBe(201);
+      for (const retry of [
+        { content: 'a reply to another channel', replyToId: foreign.id },
+        { content: 'with a file that is not mine', attachmentIds: [membersFile.id] },
+        { content: '/no-reply' },
+      ]) {
+        const again = await postMessage(t, author.token, channelId, { ...retry, clientMsgId: 'r-1' });
+        expect(again.status).toBe(200);
+        expect(again.body.message).toEqual(first.body.message);
+      }
+      // Without the earlier message the same bodies are refused or intercepted as usual.
+      expectError(await postMessage(t, author.token, channelId, { content: 'x', replyToId: foreign.id, clientMsgId: 'r-2' }), 400, 'invalid_reference');
+      expect((await postMessage(t, author.token, channelId, { content: '/no-reply', clientMsgId: 'r-3' })).body).toEqual({ intercepted: 'no-reply', turn: null });
+      expect(await lastSeq(t, author.token, channelId)).toBe(1);
+    });
+
     it('treats the same clientMsgId from another author or in another channel as a new message', async () => {
       const { author, member, channelId, guildId } = await seedChannel();
       const other = await createChannel(t, author.token, { guildId, name: 'other', xType: 'general' });

@@ -64,7 +64,11 @@ const isPlainPost = (input: CreateMessageInput) =>
 export async function createMessage(ctx: AppContext, view: ChannelView, principal: Principal, input: CreateMessageInput): Promise<CreateMessageResult> {
   const author = requireAuthorInChannel(view, principal, 'posting a message');
   const command = interceptedCommand(input.content);
-  if (command) return { intercepted: command, turn: await applyInterceptedCommand(ctx, view.channel, author.userId, command) };
+  if (command) {
+    const earlier = await storedUnder(ctx.database.db, view.channel.id, author.userId, input.clientMsgId);
+    if (earlier) return earlier; // a retry of a stored message, whatever its content says now
+    return { intercepted: command, turn: await applyInterceptedCommand(ctx, view.channel, author.userId, command) };
+  }
   return postMessage(ctx, { ...input, channel: view.channel, authorId: author.userId, attachmentIds: input.attachmentIds ?? [] });
 }
 
@@ -112,11 +116,20 @@ async function storeAndAnnounce(ctx: AppContext, input: PostMessageInput, { unve
   const { db } = ctx.database;
   const { channel, authorId } = input;
   const now = Date.now();
-  const [{ content, mentions }, attachmentRows] = await Promise.all([
-    resolveMentions(ctx.center, input.content),
-    requireUsableAttachments(db, authorId, input.attachmentIds ?? [], now),
-    input.replyToId ? requireReplyTarget(db, channel.id, input.replyToId) : undefined,
-  ]);
+  let checked;
+  try {
+    checked = await Promise.all([
+      resolveMentions(ctx.center, input.content),
+      requireUsableAttachments(db, authorId, input.attachmentIds ?? [], now),
+      input.replyToId ? requireReplyTarget(db, channel.id, input.replyToId) : undefined,
+    ]);
+  } catch (err) {
+    // A retry gets what its first attempt stored, even where the retry alone would now be refused (expired attachment, Center down).
+    const earlier = await storedUnder(db, channel.id, authorId, input.clientMsgId);
+    if (earlier) return earlier;
+    throw err;
+  }
+  const [{ content, mentions }, attachmentRows] = checked;
   const turnOutbox = new Outbox();
   const unsequenced: UnsequencedMessage = {
     id: newId(),
@@ -137,10 +150,8 @@ async function storeAndAnnounce(ctx: AppContext, input: PostMessageInput, { unve
       : await storeMessage(ctx, channel.x_type, unsequenced, attachmentRows, unverifiedAuthor ? authorId : undefined);
   } catch (err) {
     // A duplicate key means the seq bump matched (a NULL seq fails first), so the author passed the checks.
-    if (input.clientMsgId && isDuplicateKeyError(err)) {
-      const existing = await findByClientMsgId(db, channel.id, authorId, input.clientMsgId);
-      if (existing) return { created: false, message: (await toMessages(db, [existing]))[0] };
-    }
+    const earlier = isDuplicateKeyError(err) ? await storedUnder(db, channel.id, authorId, input.clientMsgId) : undefined;
+    if (earlier) return earlier;
     throw err;
   }
   if (!stored) return null;
@@ -150,6 +161,13 @@ async function storeAndAnnounce(ctx: AppContext, input: PostMessageInput, { unve
   ctx.emitter.publish([emitTo.channel(channel.id, 'message.created', message, wake)]);
   turnOutbox.sendTo(ctx.emitter);
   return { created: true, message };
+}
+
+/** What an earlier post of this author stored in this channel under `clientMsgId` (the answer to a retry), if any. */
+async function storedUnder(db: Db, channelId: string, authorId: string, clientMsgId: string | null | undefined): Promise<PostMessageResult | undefined> {
+  if (!clientMsgId) return undefined;
+  const row = await findByClientMsgId(db, channelId, authorId, clientMsgId);
+  return row ? { created: false, message: (await toMessages(db, [row]))[0] } : undefined;
 }
 
 /**
