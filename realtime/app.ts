@@ -64,6 +64,12 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext): Real
       origin: (origin, cb) => cb(null, !origin || isOriginAllowed(origin, ctx.config.corsOrigins)),
       credentials: false,
     },
+    // `cors` only answers long-polling requests; a browser's websocket handshake carries its
+    // Origin too and is checked here (clients that send no Origin, such as agents, pass).
+    allowRequest: (req, cb) => {
+      const origin = req.headers.origin;
+      cb(null, !origin || isOriginAllowed(origin, ctx.config.corsOrigins));
+    },
     maxHttpBufferSize: 64 * 1024,
   });
   const nsp = io.of('/realtime') as RealtimeNamespace;

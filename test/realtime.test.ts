@@ -66,6 +66,28 @@ describe('connecting to /realtime', () => {
   });
 });
 
+describe('browser origins with FABRIC_BACKEND_GUILD_CORS_ORIGINS set', () => {
+  let restricted: TestNode;
+  beforeAll(async () => {
+    restricted = await startTestNode({ env: { FABRIC_BACKEND_GUILD_CORS_ORIGINS: 'https://allowed.example' } });
+  });
+  afterAll(async () => restricted?.close());
+
+  it('refuses a websocket handshake from an origin that is not listed', async () => {
+    const user = await restricted.centerApi.user();
+    await expect(connectSocket(restricted.url, user.token, { headers: { origin: 'https://evil.example' } })).rejects.toThrow();
+  });
+
+  it('accepts a listed origin, the null origin and clients that send no origin', async () => {
+    const user = await restricted.centerApi.user();
+    for (const headers of [{ origin: 'https://allowed.example' }, { origin: 'null' }, undefined]) {
+      const s = await connectSocket(restricted.url, user.token, { headers });
+      expect(s.connected).toBe(true);
+      s.close();
+    }
+  });
+});
+
 describe('channel.joined and channel.left', () => {
   it('reach every socket of the user, and nobody else', async () => {
     const w = await seedWorld(t);

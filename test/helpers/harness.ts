@@ -139,11 +139,16 @@ export function centerClient(center: DevCenter) {
 }
 
 /** A socket.io client on /realtime, connected (rejects with the connect_error message). */
-export function connectSocket(baseUrl: string, token: string | undefined, opts: { query?: Record<string, string> } = {}): Promise<Socket> {
+export function connectSocket(
+  baseUrl: string,
+  token: string | undefined,
+  opts: { query?: Record<string, string>; headers?: Record<string, string> } = {},
+): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = ioClient(`${baseUrl}/realtime`, {
       auth: token ? { token } : {},
       query: opts.query,
+      extraHeaders: opts.headers,
       transports: ['websocket'],
       reconnection: false,
       forceNew: true,
