@@ -4,7 +4,6 @@ import type { Db } from '../db/index.js';
 import { allocateSeq, insertMessageWithNextSeq, isDuplicateKeyError, withTransaction, type UnsequencedMessage } from '../db/dialect.js';
 import { channelClosed } from '../errors.js';
 import { requireReadableChannel, type ChannelView } from '../guilds/standing.js';
-import type { UserPrincipal } from '../http/auth.js';
 import { knownChannel, rememberChannel } from '../channels/channel-facts.js';
 import type { ChannelRef } from '../channels/membership.js';
 import { fileUrl, requireUsableAttachments, type Attachment } from '../files/attachments.js';
@@ -43,9 +42,9 @@ export type CreateMessageResult = PostMessageResult | { intercepted: Intercepted
  * api.md's order (404, 403, 409).
  */
 export async function postToChannel(ctx: AppContext, principal: Principal, channelId: string, input: CreateMessageInput): Promise<CreateMessageResult> {
-  const known = principal.kind === 'user' && isPlainPost(input) ? knownChannel(channelId) : undefined;
-  if (known && !hasTurnEngine(known.x_type)) {
-    const posted = await storeAndAnnounce(ctx, { ...input, channel: known, authorId: (principal as UserPrincipal).userId }, { unverifiedAuthor: true });
+  const known = knownChannel(channelId);
+  if (principal.kind === 'user' && known && !hasTurnEngine(known.x_type) && isPlainPost(input)) {
+    const posted = await storeAndAnnounce(ctx, { ...input, channel: known, authorId: principal.userId }, { unverifiedAuthor: true });
     if (posted) return posted;
   }
   const view = await requireReadableChannel(ctx.database.db, principal, channelId);
