@@ -22,7 +22,10 @@ export function createHttpEmitter(opts: HttpEmitterOptions): Emitter & { stats: 
   const base = new URL(opts.url);
   const maxQueued = opts.maxQueued ?? 50000;
   const stats = { sent: 0, failed: 0, dropped: 0 };
+  // `count` is the number of emits of an entry; room changes count 0: they are never dropped,
+  // or a removed member's sockets would keep receiving the channel.
   let queue: { path: string; body: unknown; count: number }[] = [];
+  let queuedEmits = 0;
   let inFlight: Promise<void> | null = null;
   let idleWaiters: (() => void)[] = [];
 
@@ -53,7 +56,11 @@ export function createHttpEmitter(opts: HttpEmitterOptions): Emitter & { stats: 
       // Merge consecutive emit batches into one request.
       if (head.path === '/internal/emit') {
         const emits: EmitMessage[] = [];
-        while (queue.length > 0 && queue[0].path === '/internal/emit') emits.push(...(queue.shift()!.body as { emits: EmitMessage[] }).emits);
+        while (queue.length > 0 && queue[0].path === '/internal/emit') {
+          const entry = queue.shift()!;
+          queuedEmits -= entry.count;
+          emits.push(...(entry.body as { emits: EmitMessage[] }).emits);
+        }
         try {
           await post('/internal/emit', { emits });
           stats.sent += emits.length;
@@ -76,10 +83,13 @@ export function createHttpEmitter(opts: HttpEmitterOptions): Emitter & { stats: 
 
   const enqueue = (path: string, body: unknown, count: number) => {
     queue.push({ path, body, count });
-    let queued = queue.reduce((n, q) => n + q.count, 0);
-    while (queued > maxQueued && queue.length > 1) {
-      const dropped = queue.shift()!;
-      queued -= dropped.count;
+    queuedEmits += count;
+    // Over the bound: drop the oldest emit batches (never room changes, never the newest entry).
+    while (queuedEmits > maxQueued) {
+      const oldest = queue.findIndex((q, i) => q.count > 0 && i < queue.length - 1);
+      if (oldest === -1) break;
+      const [dropped] = queue.splice(oldest, 1);
+      queuedEmits -= dropped.count;
       stats.dropped += dropped.count;
     }
     if (!inFlight) inFlight = Promise.resolve().then(pump);
@@ -91,10 +101,10 @@ export function createHttpEmitter(opts: HttpEmitterOptions): Emitter & { stats: 
       if (emits.length > 0) enqueue('/internal/emit', { emits }, emits.length);
     },
     leaveRoom(userId, channelId) {
-      enqueue('/internal/rooms/leave', { userId, channelId }, 1);
+      enqueue('/internal/rooms/leave', { userId, channelId }, 0);
     },
     guildRoom(userId, guildId, member) {
-      enqueue('/internal/rooms/guild', { userId, guildId, member }, 1);
+      enqueue('/internal/rooms/guild', { userId, guildId, member }, 0);
     },
     flush: () => (inFlight ? new Promise<void>((r) => idleWaiters.push(r)) : Promise.resolve()),
     async close() {
