@@ -500,7 +500,8 @@ async function main() {
     console.log(
       `${r.mode.padEnd(4)}  ${String(r.throughput).padStart(8)} msgs/s  POST p50 ${r.postLatencyMs.p50} ms  p95 ${r.postLatencyMs.p95} ms  p99 ${r.postLatencyMs.p99} ms  errors ${r.errors}  seq duplicates ${r.seq.duplicates} gaps ${r.seq.gaps}`,
     );
-    if (r.delivery) console.log(`      delivery p50 ${r.delivery.p50} ms  p99 ${r.delivery.p99} ms  delivered ${r.delivery.delivered} / expected ${r.delivery.expected}`);
+    if (r.delivery && r.delivery.expected === 0) console.log('      delivery: no subscribers');
+    else if (r.delivery) console.log(`      delivery p50 ${r.delivery.p50} ms  p99 ${r.delivery.p99} ms  delivered ${r.delivery.delivered} / expected ${r.delivery.expected}`);
   }
   if (rounds > 1) {
     if (rawRuns.length) console.log(`median raw   ${round(rawMedian)} msgs/s over ${rawRuns.length} runs`);
