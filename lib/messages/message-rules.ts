@@ -2,19 +2,14 @@
  * Pure rules of messages (api.md "Messages"): content limits, the two intercepted commands,
  * the edit window. No I/O; unit-tested in test/messages-rules.test.ts.
  */
+import { codePointsBetween } from '../unicode.js';
 
 /** Content limit of api.md, counted in Unicode code points (an emoji is one character). */
 export const MAX_CONTENT_CHARS = 16000;
 export const MAX_ATTACHMENTS = 10;
 
 /** True when `content` has at most MAX_CONTENT_CHARS code points (linear, stops early). */
-export function contentWithinLimit(content: string): boolean {
-  if (content.length <= MAX_CONTENT_CHARS) return true; // code points ≤ UTF-16 units
-  if (content.length > MAX_CONTENT_CHARS * 2) return false; // a code point is at most 2 units
-  let count = 0;
-  for (const _ of content) if (++count > MAX_CONTENT_CHARS) return false;
-  return true;
-}
+export const contentWithinLimit = (content: string): boolean => codePointsBetween(content, 0, MAX_CONTENT_CHARS);
 
 /** Empty for the "content may be empty only with attachments" rule: nothing but whitespace. */
 export const isBlankContent = (content: string) => content.trim() === '';
