@@ -17,7 +17,7 @@ export const chars = (min: number, max: number) =>
   });
 
 /** A user id from Center: 1–128 characters. */
-export const userIdSchema = z.string().min(1).max(128);
+export const userIdSchema = z.string().check(chars(1, 128));
 /** A list of 1–100 user ids. */
 export const userIdListSchema = z.array(userIdSchema).min(1).max(100);
 

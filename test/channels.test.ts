@@ -7,6 +7,9 @@ import { createChannel, emitAck, nextEvent, recordEvents, seedGuild, startTestNo
 import { laterJoin, seedWorld } from './helpers/world.js';
 import { expectBadRequest, expectError, ISO_MS } from './helpers/expect-error.js';
 
+/** One character (code point) that takes two UTF-16 units. */
+const EMOJI = '😀';
+
 let t: TestNode;
 beforeAll(async () => {
   t = await startTestNode();
@@ -114,6 +117,19 @@ describe('POST /api/channels', () => {
     expectBadRequest(await post({ ...ok, memberUserIds: Array.from({ length: 101 }, (_, i) => `u${i}`) }), 'memberUserIds');
     expectBadRequest(await post({ ...ok, xType: 'discuss', turn: { order: 'x' } }), 'turn.order');
     expectBadRequest(await post({ name: 'n', xType: 'general' }), 'guildId');
+  });
+
+  it('counts name and topic in characters (code points): 100 and 1000 emoji fit, one more is 400', async () => {
+    const w = await seedWorld(t);
+    const post = (body: Record<string, unknown>) => t.api('POST', '/api/channels', { token: w.m1.token, body: { guildId: w.guildId, xType: 'general', ...body } });
+    const name = EMOJI.repeat(100);
+    const topic = EMOJI.repeat(1000);
+    const r = await post({ name, topic });
+    expect(r.status).toBe(201);
+    expect(r.body.channel).toMatchObject({ name, topic });
+    expect((await t.api('GET', `/api/channels/${r.body.channel.id}`, { token: w.m1.token })).body.channel).toMatchObject({ name, topic });
+    expectBadRequest(await post({ name: name + EMOJI }), 'name');
+    expectBadRequest(await post({ name: 'n', topic: topic + EMOJI }), 'topic');
   });
 
   it('returns 400 bad_request when turn.order and turn.bypass overlap', async () => {
@@ -362,6 +378,20 @@ describe('PATCH /api/channels/:channelId', () => {
     expectBadRequest(await patch({ topic: 't'.repeat(1001) }), 'topic');
     expectBadRequest(await patch({ isPublic: 'yes', closed: 1 }), 'isPublic', 'closed');
     expect((await t.api('GET', `/api/channels/${ch.id}`, { token: w.m1.token })).body.channel).toEqual(ch);
+  });
+
+  it('counts name and topic in characters (code points): 100 and 1000 emoji fit, one more is 400', async () => {
+    const w = await seedWorld(t);
+    const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'general' });
+    const patch = (body: unknown) => t.api('PATCH', `/api/channels/${ch.id}`, { token: w.m1.token, body });
+    const name = EMOJI.repeat(100);
+    const topic = EMOJI.repeat(1000);
+    const r = await patch({ name, topic });
+    expect(r.status).toBe(200);
+    expect(r.body.channel).toMatchObject({ name, topic });
+    expectBadRequest(await patch({ name: name + EMOJI }), 'name');
+    expectBadRequest(await patch({ topic: topic + EMOJI }), 'topic');
+    expect((await t.api('GET', `/api/channels/${ch.id}`, { token: w.m1.token })).body.channel).toMatchObject({ name, topic });
   });
 
   it('makes a private channel visible to guild members when it turns public', async () => {

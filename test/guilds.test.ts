@@ -6,6 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChannel, emitAck, nextEvent, recordEvents, seedGuild, startTestNode, type TestNode } from './helpers/harness.js';
 import { expectBadRequest, expectError, ISO_MS } from './helpers/expect-error.js';
 
+/** One character (code point) that takes two UTF-16 units. */
+const EMOJI = '😀';
+
 let t: TestNode;
 beforeAll(async () => {
   t = await startTestNode();
@@ -60,6 +63,18 @@ describe('POST /api/guilds', () => {
       'description',
     );
     expect((await t.api('POST', '/api/guilds', { token: user.token, body: { name: 'x'.repeat(100), description: 'd'.repeat(1000) } })).status).toBe(201);
+  });
+
+  it('counts name and description in characters (code points): 100 and 1000 emoji fit, one more is 400', async () => {
+    const user = await t.centerApi.user();
+    const name = EMOJI.repeat(100);
+    const description = EMOJI.repeat(1000);
+    const r = await t.api('POST', '/api/guilds', { token: user.token, body: { name, description } });
+    expect(r.status).toBe(201);
+    expect(r.body.guild).toMatchObject({ name, description });
+    expect((await t.api('GET', `/api/guilds/${r.body.guild.id}`, { token: user.token })).body.guild).toMatchObject({ name, description });
+    expectBadRequest(await t.api('POST', '/api/guilds', { token: user.token, body: { name: name + EMOJI } }), 'name');
+    expectBadRequest(await t.api('POST', '/api/guilds', { token: user.token, body: { name: 'g', description: description + EMOJI } }), 'description');
   });
 
   it('returns 403 forbidden for a guild token', async () => {
@@ -156,6 +171,19 @@ describe('PATCH /api/guilds/:guildId', () => {
     expectBadRequest(await t.api('PATCH', `/api/guilds/${guildId}`, { token: owner.token, body: { name: 'n'.repeat(101) } }), 'name');
     expectBadRequest(await t.api('PATCH', `/api/guilds/${guildId}`, { token: owner.token, body: { description: 'd'.repeat(1001) } }), 'description');
     expectBadRequest(await t.api('PATCH', `/api/guilds/${guildId}`, { token: owner.token, body: { description: null } }), 'description');
+  });
+
+  it('counts name and description in characters (code points): 100 and 1000 emoji fit, one more is 400', async () => {
+    const { owner, guildId } = await seedWithAdmin();
+    const patch = (body: unknown) => t.api('PATCH', `/api/guilds/${guildId}`, { token: owner.token, body });
+    const name = EMOJI.repeat(100);
+    const description = EMOJI.repeat(1000);
+    const r = await patch({ name, description });
+    expect(r.status).toBe(200);
+    expect(r.body.guild).toMatchObject({ name, description });
+    expectBadRequest(await patch({ name: name + EMOJI }), 'name');
+    expectBadRequest(await patch({ description: description + EMOJI }), 'description');
+    expect((await t.api('GET', `/api/guilds/${guildId}`, { token: owner.token })).body.guild).toMatchObject({ name, description });
   });
 });
 
@@ -261,6 +289,13 @@ describe('POST /api/guilds/:guildId/members', () => {
     expectBadRequest(await t.api('POST', path, { token: owner.token, body: { userIds: [''] } }), 'userIds.0');
     expectBadRequest(await t.api('POST', path, { token: owner.token, body: { userIds: ['x'.repeat(129)] } }), 'userIds.0');
     expectBadRequest(await t.api('POST', path, { token: owner.token, body: { userIds: ['u1'], role: 'owner' } }), 'role');
+  });
+
+  it('counts user ids in characters (code points): an id of 128 emoji reaches Center, 129 is 400 bad_request', async () => {
+    const { owner, guildId } = await seedGuild(t, 0);
+    const add = (userIds: string[]) => t.api('POST', `/api/guilds/${guildId}/members`, { token: owner.token, body: { userIds } });
+    expectError(await add([EMOJI.repeat(128)]), 400, 'invalid_reference');
+    expectBadRequest(await add([EMOJI.repeat(129)]), 'userIds.0');
   });
 
   it('returns 503 center_unavailable when Center is down and the ids are not cached', async () => {

@@ -44,6 +44,7 @@ describe('POST /api/channels/:channelId/messages with bad input', () => {
     ['attachmentIds with a non-string', { content: 'x', attachmentIds: [1] }, 'attachmentIds.0'],
     ['clientMsgId empty', { content: 'x', clientMsgId: '' }, 'clientMsgId'],
     ['clientMsgId over 64 characters', { content: 'x', clientMsgId: 'k'.repeat(65) }, 'clientMsgId'],
+    ['clientMsgId over 64 characters of emoji', { content: 'x', clientMsgId: '😀'.repeat(65) }, 'clientMsgId'],
     ['clientMsgId of the wrong type', { content: 'x', clientMsgId: 7 }, 'clientMsgId'],
     ['a JSON array as the body', [], '(body)'],
     ['content with an unpaired surrogate (not storable text)', { content: 'half \ud800 pair' }, 'content'],
@@ -56,6 +57,17 @@ describe('POST /api/channels/:channelId/messages with bad input', () => {
     const { owner, guildId } = await seedGuild(t, 0);
     const ch = await createChannel(t, owner.token, { guildId, name: 'long', xType: 'general' });
     expect((await post(t, owner.token, ch.id, 'x'.repeat(MAX_CONTENT_CHARS))).content).toHaveLength(MAX_CONTENT_CHARS);
+  });
+
+  it('counts clientMsgId in characters (code points): 64 emoji are accepted and stored as sent', async () => {
+    const { owner, guildId } = await seedGuild(t, 0);
+    const ch = await createChannel(t, owner.token, { guildId, name: 'keys', xType: 'general' });
+    const clientMsgId = '😀'.repeat(64);
+    const first = await post(t, owner.token, ch.id, 'once', { clientMsgId });
+    expect(first.clientMsgId).toBe(clientMsgId);
+    const retry = await t.api('POST', `/api/channels/${ch.id}/messages`, { token: owner.token, body: { content: 'twice', clientMsgId } });
+    expect(retry.status).toBe(200);
+    expect(retry.body.message).toMatchObject({ id: first.id, content: 'once', clientMsgId });
   });
 
   it('lists every invalid field in details', async () => {

@@ -9,15 +9,15 @@ import { requireGuildStanding } from '../../lib/guilds/standing.js';
 import { readJson, validate } from '../../lib/http/body.js';
 import { defineHandler } from '../../lib/http/handler.js';
 import { json } from '../../lib/http/respond.js';
-import { storedText, userIdSchema } from '../../lib/validation.js';
+import { chars, storedText, userIdSchema } from '../../lib/validation.js';
 
 const ids = z.array(userIdSchema).max(100);
 const body = z.object({
   guildId: z.string().min(1).max(64),
-  name: storedText().trim().min(1).max(100),
+  name: storedText().trim().check(chars(1, 100)),
   xType: z.enum(CHANNEL_TYPES),
   isPublic: z.boolean().default(false),
-  topic: storedText().max(1000).default(''),
+  topic: storedText().check(chars(0, 1000)).default(''),
   memberUserIds: ids.default([]),
   wakeUserIds: ids.default([]),
   turn: z.object({ order: ids.optional(), bypass: ids.optional() }).optional(),

@@ -9,11 +9,11 @@ import { forbidden } from '../../lib/errors.js';
 import { requireReadableChannel } from '../../lib/guilds/standing.js';
 import { readJson } from '../../lib/http/body.js';
 import { defineHandler } from '../../lib/http/handler.js';
-import { storedText } from '../../lib/validation.js';
+import { chars, storedText } from '../../lib/validation.js';
 
 const body = z.object({
-  name: storedText().trim().min(1).max(100).optional(),
-  topic: storedText().max(1000).optional(),
+  name: storedText().trim().check(chars(1, 100)).optional(),
+  topic: storedText().check(chars(0, 1000)).optional(),
   isPublic: z.boolean().optional(),
   closed: z.boolean().optional(),
 });

@@ -7,10 +7,10 @@ import { createGuild, toGuild } from '../../lib/guilds/guilds.js';
 import { requireUser } from '../../lib/http/auth.js';
 import { readJson } from '../../lib/http/body.js';
 import { defineHandler } from '../../lib/http/handler.js';
-import { storedText } from '../../lib/validation.js';
+import { chars, storedText } from '../../lib/validation.js';
 import { json } from '../../lib/http/respond.js';
 
-const body = z.object({ name: storedText().trim().min(1).max(100), description: storedText().max(1000).optional() });
+const body = z.object({ name: storedText().trim().check(chars(1, 100)), description: storedText().check(chars(0, 1000)).optional() });
 
 export default defineHandler({ method: 'POST', path: '/api/guilds' }, async ({ request, ctx, principal }) => {
   const user = requireUser(principal, 'creating a guild');

@@ -9,9 +9,9 @@ import { toGuild, updateGuild } from '../../lib/guilds/guilds.js';
 import { requireGuildStanding } from '../../lib/guilds/standing.js';
 import { readJson } from '../../lib/http/body.js';
 import { defineHandler } from '../../lib/http/handler.js';
-import { storedText } from '../../lib/validation.js';
+import { chars, storedText } from '../../lib/validation.js';
 
-const body = z.object({ name: storedText().trim().min(1).max(100).optional(), description: storedText().max(1000).optional() });
+const body = z.object({ name: storedText().trim().check(chars(1, 100)).optional(), description: storedText().check(chars(0, 1000)).optional() });
 
 export default defineHandler({ method: 'PATCH', path: '/api/guilds/:guildId' }, async ({ request, ctx, principal, params }) => {
   const standing = await requireGuildStanding(ctx.database.db, principal, params.guildId);
