@@ -149,6 +149,7 @@ describe('PUT /api/channels/:channelId/canvas', () => {
     ['no content', { format: 'md' }],
     ['content that is not a string', { format: 'md', content: 42 }],
     ['a title over 200 characters', { format: 'md', content: 'x', title: 't'.repeat(201) }],
+    ['a title over 200 characters of emoji', { format: 'md', content: 'x', title: '🎨'.repeat(201) }],
     ['a title that is not a string', { format: 'md', content: 'x', title: ['t'] }],
     ['a body that is not an object', ['md']],
     ['content with an unpaired surrogate', { format: 'md', content: 'a\ud800b' }],

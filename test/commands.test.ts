@@ -90,6 +90,14 @@ describe('PUT /api/commands', () => {
     expect(r.body).toEqual({ count: 200 });
   });
 
+  it('counts the description in characters (code points): 200 emoji are accepted and listed as sent', async () => {
+    const u = await t.centerApi.user('agent');
+    const description = '🚀'.repeat(200);
+    const r = await register(u, [{ name: 'launch', description }]);
+    expect(r.status).toBe(200);
+    expect(await mine(u)).toEqual([{ name: 'launch', description, source: u.id, spec: { name: 'launch', description } }]);
+  });
+
   it.each<[string, unknown]>([
     ['an upper-case name', [{ name: 'Deploy' }]],
     ['a name starting with "-"', [{ name: '-x' }]],
@@ -101,6 +109,7 @@ describe('PUT /api/commands', () => {
     ['a missing name', [{ description: 'x' }]],
     ['a name that is not a string', [{ name: 7 }]],
     ['a description over 200 characters', [{ name: 'ok', description: 'd'.repeat(201) }]],
+    ['a description over 200 characters of emoji', [{ name: 'ok', description: '🚀'.repeat(201) }]],
     ['a description that is not a string', [{ name: 'ok', description: ['d'] }]],
     ['a description with an unpaired surrogate', [{ name: 'ok', description: 'a\ud800' }]],
     ['a spec that is not an object', ['deploy']],

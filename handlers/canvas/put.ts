@@ -16,16 +16,12 @@ import { readJson } from '../../lib/http/body.js';
 import { defineHandler } from '../../lib/http/handler.js';
 import { isWellFormedText, WELL_FORMED_MESSAGE } from '../../lib/unicode.js';
 import { json } from '../../lib/http/respond.js';
+import { chars, storedText } from '../../lib/validation.js';
 
 const body = z.object({
   format: z.enum(CANVAS_FORMATS),
   content: z.string().refine(isWellFormedText, WELL_FORMED_MESSAGE),
-  // Characters as the database counts them (code points), not UTF-16 units.
-  title: z
-    .string()
-    .refine((t) => [...t].length <= CANVAS_TITLE_MAX, `at most ${CANVAS_TITLE_MAX} characters`)
-    .refine(isWellFormedText, WELL_FORMED_MESSAGE)
-    .default(''),
+  title: storedText().check(chars(0, CANVAS_TITLE_MAX)).default(''),
 });
 
 export default defineHandler({ method: 'PUT', path: '/api/channels/:channelId/canvas' }, async ({ request, ctx, principal, params }) => {

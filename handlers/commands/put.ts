@@ -12,16 +12,11 @@ import { replaceCommands } from '../../lib/commands/commands.js';
 import { requireUser } from '../../lib/http/auth.js';
 import { readJson } from '../../lib/http/body.js';
 import { defineHandler } from '../../lib/http/handler.js';
-import { isWellFormedText, WELL_FORMED_MESSAGE } from '../../lib/unicode.js';
+import { chars, storedText } from '../../lib/validation.js';
 
 const knownFields = z.object({
   name: z.string().regex(COMMAND_NAME, 'must match ^[a-z0-9][a-z0-9_-]{0,31}$'),
-  // Characters as the database counts them (code points), not UTF-16 units.
-  description: z
-    .string()
-    .refine((d) => [...d].length <= DESCRIPTION_MAX, `at most ${DESCRIPTION_MAX} characters`)
-    .refine(isWellFormedText, WELL_FORMED_MESSAGE)
-    .optional(),
+  description: storedText().check(chars(0, DESCRIPTION_MAX)).optional(),
 });
 
 // Checked field by field, but the spec itself passes through untouched (field order included).
