@@ -8,6 +8,8 @@ import {
 
 const FENCE = '```';
 const TILDES = '~~~';
+/** One character (code point) that takes two UTF-16 units: lengths count it once. */
+const E = '😀';
 
 describe('extractMentions (api.md Messages, Mentions)', () => {
   const cases: [name: string, content: string, expected: string[]][] = [
@@ -33,6 +35,10 @@ describe('extractMentions (api.md Messages, Mentions)', () => {
     ['id with <', '<@u<1>', []],
     ['128-char id', `<@${'x'.repeat(128)}>`, ['x'.repeat(128)]],
     ['129-char id', `<@${'x'.repeat(129)}>`, []],
+    ['id of 128 emoji (256 UTF-16 units)', `<@${E.repeat(128)}>`, [E.repeat(128)]],
+    ['id of 129 emoji', `<@${E.repeat(129)}>`, []],
+    ['id of 127 ASCII and one emoji', `<@${'x'.repeat(127)}${E}>`, ['x'.repeat(127) + E]],
+    ['id of 128 ASCII and one emoji', `<@${'x'.repeat(128)}${E}>`, []],
     ['unterminated', '<@u1', []],
     ['<@user.name:x> is not an id mention', '<@user.name:x>', []],
     ['<@user.name:> is nothing', '<@user.name:>', []],
@@ -82,6 +88,9 @@ describe('findNameMentions', () => {
     ['names may hold spaces and <', '<@user.name:Alice Smith> <@user.name:a<b>', ['Alice Smith', 'a<b']],
     ['64-char name', `<@user.name:${'n'.repeat(64)}>`, ['n'.repeat(64)]],
     ['65-char name is not matched', `<@user.name:${'n'.repeat(65)}>`, []],
+    ['name of 64 emoji (128 UTF-16 units)', `<@user.name:${E.repeat(64)}>`, [E.repeat(64)]],
+    ['name of 65 emoji is not matched', `<@user.name:${E.repeat(65)}>`, []],
+    ['name of 63 ASCII and one emoji', `<@user.name:${'n'.repeat(63)}${E}>`, ['n'.repeat(63) + E]],
     ['name with a line break is not matched', '<@user.name:ali\nce>', []],
     ['name with a CR is not matched', '<@user.name:ali\rce>', []],
     ['empty name is not matched', '<@user.name:>', []],
@@ -99,6 +108,7 @@ describe('replaceNameMentions', () => {
     ['alice', 'u-alice'],
     ['Bob Smith', 'u-bob'],
     ['weird', 'has space'],
+    [E.repeat(64), E.repeat(128)],
   ]);
   const cases: [name: string, content: string, expected: string][] = [
     ['known name is translated', 'hi <@user.name:alice>!', 'hi <@u-alice>!'],
@@ -115,6 +125,7 @@ describe('replaceNameMentions', () => {
     ['id mentions untouched', '<@alice>', '<@alice>'],
     ['name with a line break untouched', '<@user.name:ali\nce>', '<@user.name:ali\nce>'],
     ['an id that would not read back as a mention is not used', '<@user.name:weird>', '<@user.name:weird>'],
+    ['a name of 64 emoji becomes an id of 128 emoji', `<@user.name:${E.repeat(64)}>`, `<@${E.repeat(128)}>`],
     ['empty text', '', ''],
   ];
 

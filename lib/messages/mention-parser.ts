@@ -16,6 +16,8 @@
  * - Mentions are matched left to right without overlap, one token grammar for both forms:
  *   the `<@…>` inside an unmatched-or-unknown `<@user.name:…>` token is not a separate mention.
  * - The `user.name:` prefix is case-sensitive; "line break" means `\n` or `\r`.
+ * - The lengths (ID 1–128, NAME 1–64) count code points, as every character limit of api.md
+ *   does: the patterns carry the `u` flag, so an emoji is one character, not two UTF-16 units.
  */
 
 /** A piece of content: `code` pieces are inline spans or fenced blocks, delimiters included. */
@@ -101,12 +103,12 @@ export function replaceNameMentions(content: string, ids: ReadonlyMap<string, st
 // --- internals -------------------------------------------------------------------------
 
 /**
- * Both mention forms as one token grammar. Quantifiers are bounded (64 / 128), so matching
- * stays linear in the text even on pathological input such as thousands of `<@`.
+ * Both mention forms as one token grammar. Quantifiers are bounded (64 / 128 code points), so
+ * matching stays linear in the text even on pathological input such as thousands of `<@`.
  * Group 1: NAME of `<@user.name:NAME>`; group 2: ID of `<@ID>`.
  */
-const MENTION = /<@(?:user\.name:([^>\r\n]{1,64})|(?!user\.name:)([^\s<>]{1,128}))>/g;
-const MENTION_ID = /^(?!user\.name:)[^\s<>]{1,128}$/;
+const MENTION = /<@(?:user\.name:([^>\r\n]{1,64})|(?!user\.name:)([^\s<>]{1,128}))>/gu;
+const MENTION_ID = /^(?!user\.name:)[^\s<>]{1,128}$/u;
 
 function isReplacementId(id: string): boolean {
   return MENTION_ID.test(id) && !id.includes('`');
