@@ -48,9 +48,24 @@ describe('POST /api/channels/:channelId/messages with bad input', () => {
     ['clientMsgId of the wrong type', { content: 'x', clientMsgId: 7 }, 'clientMsgId'],
     ['a JSON array as the body', [], '(body)'],
     ['content with an unpaired surrogate (not storable text)', { content: 'half \ud800 pair' }, 'content'],
+    ['clientMsgId with an unpaired surrogate (not storable text)', { content: 'x', clientMsgId: 'k\udc00' }, 'clientMsgId'],
   ])('returns 400 bad_request for %s and stores nothing', async (_, body, field) => {
     expectBadRequest(await postBody(body), field);
     await expectNothingStored();
+  });
+
+  it('stores the most mention ids 16000 characters can hold, however long their JSON is', async () => {
+    // 122 distinct ids of 128 control characters (valid in ids; JSON writes each as \u00XX, six bytes).
+    const controls = [...Array.from({ length: 8 }, (_, i) => 1 + i), ...Array.from({ length: 14 }, (_, i) => 0x0e + i)].map((c) => String.fromCharCode(c));
+    const ids = Array.from({ length: 122 }, (_, i) => controls[i % 22].repeat(126) + controls[Math.floor(i / 22)] + controls[i % 22]);
+    const content = ids.map((id) => `<@${id}>`).join('');
+    expect(content.length).toBeLessThanOrEqual(MAX_CONTENT_CHARS);
+    expect(JSON.stringify(ids).length).toBeGreaterThan(65535);
+    const { owner, guildId } = await seedGuild(t, 0);
+    const ch = await createChannel(t, owner.token, { guildId, name: 'mentions', xType: 'general' });
+    const stored = await post(t, owner.token, ch.id, content);
+    expect(stored.mentions).toEqual(ids);
+    expect((await list(t, owner.token, ch.id)).messages[0].mentions).toEqual(ids);
   });
 
   it('accepts exactly 16000 characters', async () => {

@@ -14,14 +14,14 @@ import { contentSchema, nodeIdSchema } from '../../lib/messages/content-schema.j
 import { requireAuthorInChannel } from '../../lib/messages/message-access.js';
 import { isBlankContent, MAX_ATTACHMENTS } from '../../lib/messages/message-rules.js';
 import { postToChannel } from '../../lib/messages/post-message.js';
-import { chars } from '../../lib/validation.js';
+import { chars, storedText } from '../../lib/validation.js';
 
 const body = z
   .object({
     content: contentSchema.default(''),
     replyToId: nodeIdSchema.nullish(),
     attachmentIds: z.array(nodeIdSchema).max(MAX_ATTACHMENTS).nullish(),
-    clientMsgId: z.string().check(chars(1, 64)).nullish(),
+    clientMsgId: storedText().check(chars(1, 64)).nullish(),
   })
   .refine((b) => !isBlankContent(b.content) || (b.attachmentIds?.length ?? 0) > 0, {
     path: ['content'],
