@@ -31,7 +31,8 @@ const HELP = `Usage: npm run bench -- [options]
   --duration <T>          seconds per run (default 10, at most 300)
   --warmup <W>            seconds of warm-up before measuring (default 2)
   --rounds <R>            repeat the runs R times, alternating which mode goes first, and
-                          report the medians (default 1, at most 10)
+                          report the medians (default 3, at most 10; runs vary by ±15% on a
+                          small shared machine)
   --db-host/--db-port/--db-user/--db-password   MySQL server (default 127.0.0.1:3306 root, empty)
   --pool <N>              MySQL pool size of the node and of the raw run (default 10)
   --url <URL>             use a running node instead of starting one (needs --center-url, --center-key)
@@ -50,7 +51,7 @@ const { values } = parseArgs({
     subscribers: { type: 'string', default: '2' },
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '2' },
-    rounds: { type: 'string', default: '1' },
+    rounds: { type: 'string', default: '3' },
     'db-host': { type: 'string', default: '127.0.0.1' },
     'db-port': { type: 'string', default: '3306' },
     'db-user': { type: 'string', default: 'root' },
