@@ -18,6 +18,7 @@ import { io as ioClient, type Socket as IoSocket } from 'socket.io-client';
 import { loadConfig } from '../lib/config.js';
 import { createContext, type AppContext } from '../lib/context.js';
 import { postToChannel } from '../lib/messages/post-message.js';
+import { cpuSnapshot, cpuUsage, formatCpu, localDatabasePid, type CpuProcess, type CpuUsage } from './bench-cpu.js';
 import { startDevCenter, type DevCenter } from './dev-center.js';
 
 const HELP = `Usage: npm run bench -- [options]
@@ -91,7 +92,12 @@ interface RunResult {
   postLatencyMs: { p50: number; p95: number; p99: number };
   delivery?: { p50: number; p99: number; delivered: number; expected: number };
   seq: { duplicates: number; gaps: number };
+  /** CPU per post during the measured window (Linux): the node, this process, a local database server. */
+  cpu?: CpuUsage;
 }
+
+/** The processes whose CPU the runs account for; filled in once the node is up. */
+const cpuProcesses: CpuProcess[] = [];
 
 const CENTER_KEY = 'bench-center-key';
 const progressOnTty = process.stdout.isTTY && !values.json;
@@ -125,6 +131,11 @@ async function runLoops(
   label: string,
 ): Promise<Omit<RunResult, 'mode' | 'delivery'>> {
   const latencies: number[] = [];
+  const cpu: { from?: ReturnType<typeof cpuSnapshot>; to?: ReturnType<typeof cpuSnapshot> } = {};
+  const cpuTimers = [
+    setTimeout(() => (cpu.from = cpuSnapshot(cpuProcesses)), window.from - performance.now()),
+    setTimeout(() => (cpu.to = cpuSnapshot(cpuProcesses)), window.to - performance.now()),
+  ];
   const seqsByChannel = new Map<string, number[]>();
   let errors = 0;
   let posts = 0;
@@ -159,6 +170,7 @@ async function runLoops(
       }
     }),
   );
+  cpuTimers.forEach(clearTimeout);
   if (ticker) {
     clearInterval(ticker);
     process.stdout.write('\n');
@@ -172,6 +184,7 @@ async function runLoops(
     throughput: round(posts / seconds),
     postLatencyMs: { p50: round(percentile(latencies, 50)), p95: round(percentile(latencies, 95)), p99: round(percentile(latencies, 99)) },
     seq: seqIntegrity(seqsByChannel),
+    cpu: cpu.from && cpu.to ? (cpuUsage(cpu.from, cpu.to, posts) ?? undefined) : undefined,
   };
 }
 
@@ -190,6 +203,8 @@ interface Target {
   centerKey: string;
   /** Env of the node's database, for the raw run. */
   nodeEnv?: Record<string, string>;
+  /** The node's process, when the benchmark started it. */
+  nodePid?: number;
   stop(): Promise<void>;
 }
 
@@ -241,6 +256,7 @@ async function startTarget(settings: Settings): Promise<Target> {
     centerUrl: center.url,
     centerKey: CENTER_KEY,
     nodeEnv,
+    nodePid: child.pid,
     async stop() {
       child.kill('SIGINT');
       await new Promise((r) => child.once('exit', r));
@@ -417,6 +433,7 @@ async function runHttp(target: Target, seeded: Seeded, settings: Settings): Prom
     throughput: loops.throughput,
     postLatencyMs: loops.postLatencyMs,
     seq: loops.seq,
+    cpu: loops.cpu,
     delivery: { p50: round(percentile(deliveries, 50)), p99: round(percentile(deliveries, 99)), delivered, expected },
   };
 }
@@ -438,7 +455,7 @@ async function runRaw(target: Target, seeded: Seeded, settings: Settings): Promi
       },
       'raw ',
     );
-    return { mode: 'raw', posts: loops.posts, errors: loops.errors, seconds: loops.seconds, throughput: loops.throughput, postLatencyMs: loops.postLatencyMs, seq: loops.seq };
+    return { mode: 'raw', posts: loops.posts, errors: loops.errors, seconds: loops.seconds, throughput: loops.throughput, postLatencyMs: loops.postLatencyMs, seq: loops.seq, cpu: loops.cpu };
   } finally {
     await ctx.close();
   }
@@ -469,6 +486,10 @@ async function main() {
   } else {
     target = await startTarget(settings);
   }
+  if (target.nodePid) cpuProcesses.push({ label: 'node', pid: target.nodePid });
+  cpuProcesses.push({ label: 'bench', pid: process.pid });
+  const dbPid = /^(127\.0\.0\.1|localhost|::1)$/.test(values['db-host']!) ? localDatabasePid() : null;
+  if (dbPid) cpuProcesses.push({ label: 'database', pid: dbPid });
   const results: RunResult[] = [];
   try {
     const seeded = await seed(target, settings);
@@ -501,6 +522,7 @@ async function main() {
     console.log(
       `${r.mode.padEnd(4)}  ${String(r.throughput).padStart(8)} msgs/s  POST p50 ${r.postLatencyMs.p50} ms  p95 ${r.postLatencyMs.p95} ms  p99 ${r.postLatencyMs.p99} ms  errors ${r.errors}  seq duplicates ${r.seq.duplicates} gaps ${r.seq.gaps}`,
     );
+    if (r.cpu) console.log(`      ${formatCpu(r.cpu)}`);
     if (r.delivery && r.delivery.expected === 0) console.log('      delivery: no subscribers');
     else if (r.delivery) console.log(`      delivery p50 ${r.delivery.p50} ms  p99 ${r.delivery.p99} ms  delivered ${r.delivery.delivered} / expected ${r.delivery.expected}`);
   }
