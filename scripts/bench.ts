@@ -29,11 +29,12 @@ const HELP = `Usage: npm run bench -- [options]
   --channels <M>          channels posted into (default 8)
   --users <U>             users posting, spread over the channels (default 32)
   --subscribers <K>       socket.io subscribers per channel (default 2)
-  --duration <T>          seconds per run (default 10, at most 300)
+  --duration <T>          seconds per run (default 6, at most 300)
   --warmup <W>            seconds of warm-up before measuring (default 2)
-  --rounds <R>            repeat the runs R times, alternating which mode goes first, and
-                          report the medians (default 3, at most 10; runs vary by ±15% on a
-                          small shared machine)
+  --rounds <R>            R rounds of one raw and one HTTP run back to back, alternating which
+                          goes first; reports the medians and the median of the rounds' HTTP/raw
+                          ratios (default 5, at most 10: a small shared machine drifts by ±25%
+                          over minutes, so a ratio only compares runs next to each other)
   --db-host/--db-port/--db-user/--db-password   MySQL server (default 127.0.0.1:3306 root, empty)
   --pool <N>              MySQL pool size of the node and of the raw run (default 10)
   --url <URL>             use a running node instead of starting one (needs --center-url, --center-key)
@@ -50,9 +51,9 @@ const { values } = parseArgs({
     channels: { type: 'string', default: '8' },
     users: { type: 'string', default: '32' },
     subscribers: { type: 'string', default: '2' },
-    duration: { type: 'string', default: '10' },
+    duration: { type: 'string', default: '6' },
     warmup: { type: 'string', default: '2' },
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '5' },
     'db-host': { type: 'string', default: '127.0.0.1' },
     'db-port': { type: 'string', default: '3306' },
     'db-user': { type: 'string', default: 'root' },
@@ -85,6 +86,8 @@ interface Settings {
 
 interface RunResult {
   mode: 'http' | 'raw';
+  /** Which round the run belonged to (its raw and HTTP runs ran back to back). */
+  round?: number;
   posts: number;
   errors: number;
   seconds: number;
@@ -497,8 +500,8 @@ async function main() {
       // Alternate the order, so that neither mode always runs on the database the other just loaded.
       const order: ('raw' | 'http')[] = round % 2 === 0 ? ['raw', 'http'] : ['http', 'raw'];
       for (const m of order) {
-        if (m === 'raw' && mode !== 'http') results.push(await runRaw(target, seeded, settings));
-        if (m === 'http' && mode !== 'raw') results.push(await runHttp(target, seeded, settings));
+        if (m === 'raw' && mode !== 'http') results.push({ ...(await runRaw(target, seeded, settings)), round });
+        if (m === 'http' && mode !== 'raw') results.push({ ...(await runHttp(target, seeded, settings)), round });
       }
     }
   } finally {
@@ -512,9 +515,24 @@ async function main() {
   const httpRuns = results.filter((r) => r.mode === 'http');
   const rawMedian = median(rawRuns.map((r) => r.throughput));
   const httpMedian = median(httpRuns.map((r) => r.throughput));
-  const ratio = rawRuns.length && httpRuns.length ? round(httpMedian / rawMedian) : undefined;
+  // The ratio pairs each round's HTTP run with the raw run next to it, so that a machine whose
+  // speed drifts over minutes weighs on both sides of each ratio alike; then the median.
+  const roundRatios = Array.from({ length: rounds }, (_, i) => {
+    const raw = rawRuns.find((r) => r.round === i);
+    const http = httpRuns.find((r) => r.round === i);
+    return raw && http && raw.throughput > 0 ? http.throughput / raw.throughput : undefined;
+  }).filter((r): r is number => r !== undefined);
+  const ratio = roundRatios.length > 0 ? round(median(roundRatios)) : undefined;
+  const deliveryP99 = httpRuns.length > 0 ? round(median(httpRuns.map((r) => r.delivery?.p99 ?? NaN))) : undefined;
+  const verdict = barVerdict(results, ratio, deliveryP99);
   if (values.json) {
-    console.log(JSON.stringify({ settings: { ...settings, rounds }, results, medians: { raw: rawMedian, http: httpMedian }, httpToRawRatio: ratio }, null, 2));
+    console.log(
+      JSON.stringify(
+        { settings: { ...settings, rounds }, results, medians: { raw: rawMedian, http: httpMedian, deliveryP99 }, roundRatios: roundRatios.map(round), httpToRawRatio: ratio, bar: verdict },
+        null,
+        2,
+      ),
+    );
     return;
   }
   console.log(`\nsettings: concurrency ${settings.concurrency}, channels ${settings.channels}, users ${settings.users}, subscribers/channel ${settings.subscribers}, ${settings.duration}s (+${settings.warmup}s warm-up), pool ${settings.pool}`);
@@ -530,10 +548,31 @@ async function main() {
     if (rawRuns.length) console.log(`median raw   ${round(rawMedian)} msgs/s over ${rawRuns.length} runs`);
     if (httpRuns.length) {
       const p99s = httpRuns.map((r) => r.delivery?.p99 ?? NaN);
-      console.log(`median http  ${round(httpMedian)} msgs/s, delivery p99 median ${round(median(p99s))} ms (worst ${Math.max(...p99s)} ms) over ${httpRuns.length} runs`);
+      console.log(`median http  ${round(httpMedian)} msgs/s, delivery p99 median ${deliveryP99} ms (worst ${Math.max(...p99s)} ms) over ${httpRuns.length} runs`);
     }
   }
-  if (ratio !== undefined) console.log(`http / raw throughput${rounds > 1 ? ' (medians)' : ''}: ${Math.round(ratio * 100)}%`);
+  if (ratio !== undefined) {
+    const perRound = roundRatios.length > 1 ? ` (median of the rounds: ${roundRatios.map((r) => `${Math.round(r * 100)}%`).join(', ')})` : '';
+    console.log(`http / raw throughput: ${Math.round(ratio * 100)}%${perRound}`);
+  }
+  if (verdict) console.log(`performance bar: ${verdict.checks.map((c) => `${c.name} ${c.ok ? 'ok' : 'MISSED'}`).join(', ')} → ${verdict.met ? 'met' : 'not met'}`);
+}
+
+/**
+ * The performance bar of the messages work (docs/performance.md): HTTP at least 60% of raw in
+ * the same run, delivery p99 under 50 ms, no errors, perfect seq integrity. Judged when both
+ * modes ran; the settings it was set for are the defaults.
+ */
+function barVerdict(results: RunResult[], ratio: number | undefined, deliveryP99: number | undefined) {
+  if (ratio === undefined || deliveryP99 === undefined) return undefined;
+  const checks = [
+    { name: 'http/raw ≥ 60%', ok: ratio >= 0.6 },
+    { name: 'delivery p99 < 50 ms', ok: deliveryP99 < 50 },
+    { name: 'no errors', ok: results.every((r) => r.errors === 0) },
+    { name: 'seq integrity', ok: results.every((r) => r.seq.duplicates === 0 && r.seq.gaps === 0) },
+    { name: 'every delivery', ok: results.every((r) => !r.delivery || r.delivery.delivered === r.delivery.expected) },
+  ];
+  return { met: checks.every((c) => c.ok), checks };
 }
 
 main().then(
