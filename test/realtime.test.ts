@@ -336,8 +336,11 @@ describe('presence', () => {
     const other = await seedGuild(t, 0);
     await t.api('POST', `/api/guilds/${other.guildId}/members`, { token: other.owner.token, body: { userIds: [newcomer.id] } });
     const barrier = nextEvent(s, 'presence', 3000, (e) => e.userId === other.owner.id);
+    // A member who stays sees m2's offline: once it has, the guild-room emit is done.
+    const stays = await t.socket(w.m1.token);
+    const offlineSent = nextEvent(stays, 'presence', 3000, (e) => e.userId === w.m2.id && e.status === 'offline');
     m2.close();
-    await sleep(200); // settle: m2's offline is dispatched before the barrier's online
+    await offlineSent;
     const ownerSocket = await ownSocket(other.owner.token);
     await barrier;
     ownerSocket.close();
