@@ -75,6 +75,8 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext): Real
   const nsp = io.of('/realtime') as RealtimeNamespace;
   const db = ctx.database.db;
   const lastTyping = new Map<string, number>();
+  /** Offline announcements in progress: `close()` lets them finish while the database is still open. */
+  const offlineChecks = new Set<Promise<void>>();
 
   // Everything asynchronous happens here, before the connection is accepted, so that the
   // socket is in its user and guild rooms by the time the client sees `connect`: an event
@@ -116,12 +118,15 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext): Real
     void socket.join([rooms.user(principal.userId), ...guildIds.map(rooms.guild)]);
     if (socket.data.firstSocket) announcePresence(principal.userId, guildIds, 'online');
     socket.on('disconnect', () => {
-      void (async () => {
+      const task = (async () => {
         const remaining = await nsp.in(rooms.user(principal.userId)).fetchSockets();
         if (remaining.length > 0) return;
         const current = await db.selectFrom('guild_members').select('guild_id').where('user_id', '=', principal.userId).execute();
         announcePresence(principal.userId, current.map((g) => g.guild_id), 'offline');
-      })().catch((err: unknown) => log.warn('presence failed', { error: err instanceof Error ? err.message : String(err) }));
+      })()
+        .catch((err: unknown) => log.warn('presence failed', { error: err instanceof Error ? err.message : String(err) }))
+        .finally(() => offlineChecks.delete(task));
+      offlineChecks.add(task);
     });
   });
 
@@ -189,7 +194,11 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext): Real
     io,
     nsp,
     async close() {
-      nsp.disconnectSockets(true);
+      // Disconnecting starts the offline announcements; they finish before the adapter (Redis)
+      // and the database close, so users of this process are announced offline to the others.
+      // `local`: with the Redis adapter a plain disconnectSockets() reaches every process's sockets.
+      nsp.local.disconnectSockets(true);
+      await Promise.all([...offlineChecks]);
       await new Promise<void>((resolve) => io.close(() => resolve()));
     },
   };

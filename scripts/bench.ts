@@ -360,7 +360,10 @@ async function seed(target: Target, settings: Settings): Promise<Seeded> {
   }
   const owner = users[0];
   const { guild } = await call(target.url, 'POST', '/api/guilds', owner.token, { name: 'bench' });
-  await call(target.url, 'POST', `/api/guilds/${guild.id}/members`, owner.token, { userIds: users.slice(1).map((u) => u.id) });
+  // api.md takes at most 100 ids per call.
+  for (let i = 1; i < users.length; i += 100) {
+    await call(target.url, 'POST', `/api/guilds/${guild.id}/members`, owner.token, { userIds: users.slice(i, i + 100).map((u) => u.id) });
+  }
   const channels: Seeded['channels'] = [];
   for (let c = 0; c < settings.channels; c++) {
     const members = users.map((_, i) => i).filter((i) => i % settings.channels === c);

@@ -248,4 +248,22 @@ describe('split mode: two realtime processes sharing rooms through Redis', () =>
     s.close();
     expect(await offline).toEqual({ userId: member.id, status: 'offline' });
   });
+
+  it('announces offline, to the other processes, the users whose last socket was on a realtime process that shuts down — and leaves their sockets connected', async () => {
+    const { owner, member } = await guildOf(redisNode.api);
+    const leaving = await startRealtime({ FABRIC_BACKEND_GUILD_REDIS_URL: REDIS_URL });
+    const watcher = await socketOn(redisB.url, owner.token);
+    const watcherDrops: string[] = [];
+    watcher.on('disconnect', (reason) => watcherDrops.push(reason));
+    const online = nextEvent(watcher, 'presence', 5000, (p: { userId: string }) => p.userId === member.id);
+    await socketOn(leaving.url, member.token);
+    expect(await online).toEqual({ userId: member.id, status: 'online' });
+    const offline = nextEvent(watcher, 'presence', 5000, (p: { userId: string }) => p.userId === member.id);
+    await leaving.child.stop();
+    expect(await offline).toEqual({ userId: member.id, status: 'offline' });
+    // Still connected to its own process, and still served by it.
+    expect(watcherDrops).toEqual([]);
+    expect(watcher.connected).toBe(true);
+    expect(await emitAck(watcher, 'join_channel', { channelId: 'no-such-channel' })).toMatchObject({ ok: false, error: { code: 'not_found' } });
+  });
 });
