@@ -111,6 +111,64 @@ describe('POST /api/files', () => {
     expect(storedNames(tiny)).toEqual([]);
   });
 
+  it('answers 400 for any extra part, whatever its transfer encoding, stores nothing and keeps serving', async () => {
+    const u = await tiny.centerApi.user('uploader');
+    for (const encoding of ['7bit', '8bit', 'base64', 'quoted-printable', 'x-unknown']) {
+      const r = await uploadParts(tiny, u.token, [
+        { name: 'note', headers: { 'Content-Transfer-Encoding': encoding }, data: 'hello' },
+        { name: 'file', filename: 'a.txt', type: 'text/plain', data: 'abc' },
+      ]);
+      expect([encoding, r.status, r.body.error?.code]).toEqual([encoding, 400, 'bad_request']);
+    }
+    expect(storedNames(tiny)).toEqual([]);
+    const next = await upload(tiny, u.token, filePart('still served'));
+    expect(next.status).toBe(201);
+    await tiny.api('DELETE', next.body.file.url, { token: u.token });
+  });
+
+  it('takes a file part sent as binary, 7bit or 8bit as is, and refuses an encoded one (RFC 7578) with 400', async () => {
+    const u = await tiny.centerApi.user('uploader');
+    for (const encoding of ['binary', '7bit', '8bit']) {
+      const r = await uploadParts(tiny, u.token, [{ name: 'file', filename: 'a.txt', type: 'text/plain', headers: { 'Content-Transfer-Encoding': encoding }, data: 'abc' }]);
+      expect([encoding, r.status, r.body.file?.size, r.body.file?.sha256]).toEqual([encoding, 201, 3, sha256('abc')]);
+      await tiny.api('DELETE', r.body.file.url, { token: u.token });
+    }
+    const encoded = await uploadParts(tiny, u.token, [
+      { name: 'file', filename: 'a.txt', type: 'text/plain', headers: { 'Content-Transfer-Encoding': 'base64' }, data: Buffer.from('abc').toString('base64') },
+    ]);
+    expect(encoded.status).toBe(400);
+    expect(encoded.body.error.code).toBe('bad_request');
+    expect(storedNames(tiny)).toEqual([]);
+  });
+
+  it('answers 413 to part headers beyond the framing allowance in a chunked body, stores nothing and keeps serving', async () => {
+    const u = await tiny.centerApi.user('uploader');
+    const boundary = 'padded-boundary';
+    // 4 MiB of one header line, sent chunked (no declared length to refuse up front).
+    const r = await new Promise<{ status: number; body: any }>((resolve, reject) => {
+      const req = http.request(`${tiny.url}/api/files`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${u.token}`, 'content-type': `multipart/form-data; boundary=${boundary}` },
+      });
+      req.on('response', (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (d: string) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+      });
+      req.on('error', reject);
+      req.write(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.bin"\r\nX-Pad: `);
+      const block = Buffer.alloc(64 * 1024, 'a');
+      for (let i = 0; i < 64; i++) req.write(block);
+      req.end(`\r\nContent-Type: application/octet-stream\r\n\r\nabc\r\n--${boundary}--\r\n`);
+    });
+    expect(r.status).toBe(413);
+    expect(r.body.error.code).toBe('payload_too_large');
+    expect(storedNames(tiny)).toEqual([]);
+    const next = await upload(tiny, u.token, filePart('still served'));
+    expect(next.status).toBe(201);
+    await tiny.api('DELETE', next.body.file.url, { token: u.token });
+  });
+
   it('accepts a file of exactly FILE_MAX_BYTES', async () => {
     const u = await tiny.centerApi.user('uploader');
     const r = await upload(tiny, u.token, filePart(new Uint8Array(1024).fill(7), 'exact.bin', 'application/octet-stream'));

@@ -32,11 +32,29 @@ export interface UploadLimits {
 }
 
 const FIELD_NAME = 'file';
-/** Room for the multipart framing around the file (boundaries, part headers) in a declared body length. */
+/**
+ * Room for the multipart framing around the file (boundaries, part headers). A declared body
+ * length beyond the file limit plus this is refused before reading; while reading, framing
+ * beyond it (plus the few chunks read ahead of the parser) is refused with 413, so a part
+ * header can never grow in memory without bound.
+ */
 const FRAMING_ALLOWANCE = 64 * 1024;
+const READ_AHEAD_SLACK = 1024 * 1024;
+/** The transfer encodings formidable passes through unchanged; RFC 7578 §4.7 deprecates the others in form data. */
+const IDENTITY_ENCODINGS = new Set(['binary', '7bit', '8bit', 'utf-8']);
 const unsupported = () => new HttpError(415, 'unsupported_media_type', 'the body must be multipart/form-data');
 const tooLarge = (max: number) => new HttpError(413, 'payload_too_large', `the file is larger than ${max} bytes`);
 const onePart = () => badRequest('the body must have exactly one part, a file named "file"', [{ field: FIELD_NAME, message: 'exactly one file part named "file" is required' }]);
+const framingTooLarge = () => new HttpError(413, 'payload_too_large', `the multipart framing (boundaries and part headers) is larger than ${FRAMING_ALLOWANCE} bytes`);
+const encodedFile = () =>
+  badRequest('the file part must be sent as is', [{ field: FIELD_NAME, message: 'Content-Transfer-Encoding other than binary, 7bit or 8bit is not supported (RFC 7578)' }]);
+
+/** Bytes of the body read so far, and how many of them were file content. */
+interface ReadBudget {
+  total: number;
+  file: number;
+  exceeded: boolean;
+}
 
 /** A new storage name: 128 random bits in hex; never derived from anything the client sent. */
 export const generateStorageName = () => randomBytes(16).toString('hex');
@@ -67,7 +85,8 @@ export async function receiveUpload(request: Request, limits: UploadLimits): Pro
   if (!request.body) throw onePart();
   await ensureDir(limits.dir);
 
-  const body = Readable.from(chunksOf(request.body), { objectMode: false, highWaterMark: 64 * 1024 });
+  const budget: ReadBudget = { total: 0, file: 0, exceeded: false };
+  const body = Readable.from(chunksOf(request.body, budget), { objectMode: false, highWaterMark: 64 * 1024 });
   let bodyFailed = false;
   body.on('error', () => (bodyFailed = true));
   // formidable reads the framing from these two headers only; a body without a length is chunked.
@@ -76,6 +95,7 @@ export async function receiveUpload(request: Request, limits: UploadLimits): Pro
 
   let accepted: Part | undefined;
   let extraParts = false;
+  let badEncoding = false;
   let stored: { storageName: string; stream: fs.WriteStream } | undefined;
   const form = formidable({
     enabledPlugins: [multipart],
@@ -83,12 +103,10 @@ export async function receiveUpload(request: Request, limits: UploadLimits): Pro
     maxTotalFileSize: limits.maxBytes,
     allowEmptyFiles: true,
     minFileSize: 0,
-    maxFields: 20,
-    maxFieldsSize: 64 * 1024,
     hashAlgorithm: 'sha256',
-    // Only the first part named `file` is written; any other part is skipped and makes the upload a 400.
+    // Only the first part named `file` is written; a second one is skipped and makes the upload a 400.
     filter: (part) => {
-      if (part.name !== FIELD_NAME || accepted) {
+      if (accepted) {
         extraParts = true;
         return false;
       }
@@ -102,11 +120,22 @@ export async function receiveUpload(request: Request, limits: UploadLimits): Pro
       return stream;
     },
   });
-  form.on('field', () => (extraParts = true));
-  // A file part sent without its own Content-Type is still a file (formidable would take it for a text field).
+  // Every part but a file named `file` makes the upload a 400, so none is handed to formidable:
+  // its field decoding throws (outside any promise we could catch) on some transfer encodings.
   form.onPart = (part: Part) => {
-    if (part.name === FIELD_NAME && !part.mimetype && part.originalFilename !== null) part.mimetype = 'application/octet-stream';
-    form._handlePart(part);
+    if (part.name !== FIELD_NAME || part.originalFilename === null) {
+      extraParts = true;
+      return;
+    }
+    if (!IDENTITY_ENCODINGS.has((part as Part & { transferEncoding?: string }).transferEncoding ?? 'binary')) {
+      badEncoding = true;
+      return;
+    }
+    // A file part sent without its own Content-Type is still a file (formidable would take it for a text field).
+    if (!part.mimetype) part.mimetype = 'application/octet-stream';
+    part.on('data', (chunk: Buffer) => (budget.file += chunk.length));
+    // Returned, so that the parser waits until the part's listeners are attached; a failure fails the parse.
+    return (form._handlePart(part) as unknown as Promise<void>).catch((err: unknown) => formError(form, err));
   };
 
   let files: formidable.Files;
@@ -114,12 +143,12 @@ export async function receiveUpload(request: Request, limits: UploadLimits): Pro
     [, files] = await form.parse(body as never);
   } catch (err) {
     await Promise.all([discard(stored), drain(body)]);
-    throw uploadError(err, bodyFailed, limits.maxBytes);
+    throw budget.exceeded ? framingTooLarge() : uploadError(err, bodyFailed, limits.maxBytes);
   }
   const file = files[FIELD_NAME]?.[0];
-  if (extraParts || !file || !stored) {
+  if (budget.exceeded || badEncoding || extraParts || !file || !stored) {
     await discard(stored);
-    throw onePart();
+    throw budget.exceeded ? framingTooLarge() : badEncoding ? encodedFile() : onePart();
   }
   await closed(stored.stream);
   return {
@@ -131,8 +160,12 @@ export async function receiveUpload(request: Request, limits: UploadLimits): Pro
   };
 }
 
-/** The chunks of a web stream as Buffers, pulled one at a time; cancels the stream when abandoned. */
-async function* chunksOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<Buffer> {
+/**
+ * The chunks of a web stream as Buffers, pulled one at a time; cancels the stream when
+ * abandoned. Once the bytes that are not file content outgrow the framing allowance, the rest
+ * of the body is read and dropped and the parser sees the body end there.
+ */
+async function* chunksOf(stream: ReadableStream<Uint8Array>, budget: ReadBudget): AsyncGenerator<Buffer> {
   const reader = stream.getReader();
   let done = false;
   try {
@@ -141,6 +174,11 @@ async function* chunksOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<Buf
       if (next.done) {
         done = true;
         return;
+      }
+      budget.total += next.value.byteLength;
+      if (budget.exceeded || budget.total - budget.file > FRAMING_ALLOWANCE + READ_AHEAD_SLACK) {
+        budget.exceeded = true;
+        continue; // keep reading to the end (see drain), without handing more to the parser
       }
       yield Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
     }
@@ -172,6 +210,11 @@ async function drain(body: Readable): Promise<void> {
   body.on('data', () => undefined);
   body.resume();
   await finished(body).catch(() => undefined);
+}
+
+/** Fails the parse from outside formidable's own event handlers (its error path, typed loosely). */
+function formError(form: object, err: unknown): void {
+  (form as unknown as { _error(err: unknown): void })._error(err);
 }
 
 /** formidable's and the stream's failures → the API's errors. */

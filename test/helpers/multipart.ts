@@ -9,6 +9,8 @@ export interface PartSpec {
   name: string;
   filename?: string;
   type?: string;
+  /** More part headers, e.g. Content-Transfer-Encoding. */
+  headers?: Record<string, string>;
   data: string | Uint8Array;
 }
 
@@ -19,6 +21,7 @@ function partHead(boundary: string, p: Omit<PartSpec, 'data'>): string {
   if (p.filename !== undefined) head += `; filename="${p.filename}"`;
   head += CRLF;
   if (p.type) head += `Content-Type: ${p.type}${CRLF}`;
+  for (const [k, v] of Object.entries(p.headers ?? {})) head += `${k}: ${v}${CRLF}`;
   return head + CRLF;
 }
 
