@@ -63,6 +63,15 @@ describe('PUT /api/commands', () => {
     expect(JSON.stringify(listed[0].spec)).toBe(JSON.stringify(spec));
   });
 
+  it('keeps a field named "__proto__" as a field of the spec', async () => {
+    const u = await t.centerApi.user('agent');
+    const raw = '{"commands":[{"name":"proto","__proto__":{"x":1},"usage":"u"}]}';
+    const r = await t.api('PUT', '/api/commands', { token: u.token, rawBody: raw, headers: { 'content-type': 'application/json' } });
+    expect(r.status).toBe(200);
+    const [listed] = await mine(u);
+    expect(JSON.stringify(listed.spec)).toBe('{"name":"proto","__proto__":{"x":1},"usage":"u"}');
+  });
+
   it('replaces the whole set of the caller and leaves other users’ commands alone', async () => {
     const a = await t.centerApi.user('agent-a');
     const b = await t.centerApi.user('agent-b');

@@ -19,8 +19,9 @@ const knownFields = z.object({
   description: storedText().check(chars(0, DESCRIPTION_MAX)).optional(),
 });
 
-// Checked field by field, but the spec itself passes through untouched (field order included).
-const spec = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
+// Checked field by field, but the spec itself passes through untouched (field order included;
+// not copied, so a key such as "__proto__" stays a field instead of becoming a prototype).
+const spec = z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'must be an object').superRefine((value, ctx) => {
   const r = knownFields.safeParse(value);
   if (!r.success) for (const issue of r.error.issues) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
 });
