@@ -8,7 +8,7 @@ import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiProcess, type RunningProcess } from '../lib/server/start.js';
 import { applyTurnEvent, deriveSpeaker, initialTurnState, seededRandom, type RandomSource, type TurnChannelType, type TurnState } from '../lib/turns/engine.js';
-import { apiClient, startTestNode, type TestNode } from './helpers/harness.js';
+import { apiClient, createChannel, seedGuild, sleep, startTestNode, type TestNode } from './helpers/harness.js';
 import { NAMES, seedTurnRoom, type TurnRoom } from './helpers/turn-room.js';
 
 const SEED = 11;
@@ -122,5 +122,37 @@ describe('30 concurrent posts into one work channel through two API processes', 
     );
     expect(results.map((r) => r.status)).toEqual(Array(POSTS).fill(201));
     await expectReplayMatches(room, 'work', noRandom);
+  });
+});
+
+describe('membership changes racing other writes to one work channel', () => {
+  // Every write to a channel's turn state runs under the channel's row lock and reads the
+  // state it changes there; a removal from the guild too (its channels are locked first).
+  it('two concurrent removals from the guild both leave the order', async () => {
+    for (let i = 0; i < 10; i++) {
+      const { owner, members, guildId } = await seedGuild(t, 4);
+      const [H, A, X, Y] = members;
+      const ch = await createChannel(t, H.token, { guildId, name: 'r', xType: 'work', turn: { order: [A.id, X.id, Y.id] } });
+      const removals = await Promise.all([X, Y].map((u) => t.api('DELETE', `/api/guilds/${guildId}/members/${u.id}`, { token: owner.token })));
+      expect(removals.map((r) => r.status)).toEqual([204, 204]);
+      const turn = (await t.api('GET', `/api/channels/${ch.id}/turn`, { token: owner.token })).body.turn;
+      expect({ order: turn.order, bypass: turn.bypass }, `iteration ${i}`).toEqual({ order: [A.id], bypass: [H.id] });
+    }
+  });
+
+  it('a post racing the removal of another member from the guild keeps its turn', async () => {
+    for (let i = 0; i < 16; i++) {
+      const { owner, members, guildId } = await seedGuild(t, 5);
+      const [H, A, B, C, X] = members;
+      const ch = await createChannel(t, H.token, { guildId, name: 'r', xType: 'work', memberUserIds: [X.id], turn: { order: [A.id, B.id, C.id], bypass: [H.id, X.id] } });
+      expect((await t.api('POST', `/api/channels/${ch.id}/messages`, { token: H.token, body: { content: 'topic' } })).status).toBe(201);
+      const [posted, removed] = await Promise.all([
+        sleep(i % 4).then(() => t.api('POST', `/api/channels/${ch.id}/messages`, { token: A.token, body: { content: 'my turn' } })),
+        sleep((i >> 2) % 4).then(() => t.api('DELETE', `/api/guilds/${guildId}/members/${X.id}`, { token: owner.token })),
+      ]);
+      expect([posted.status, removed.status]).toEqual([201, 204]);
+      const turn = (await t.api('GET', `/api/channels/${ch.id}/turn`, { token: owner.token })).body.turn;
+      expect({ spoken: turn.spoken, speakerId: turn.speakerId, bypass: turn.bypass }, `iteration ${i}`).toEqual({ spoken: [A.id], speakerId: B.id, bypass: [H.id] });
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { CompiledQuery, sql } from 'kysely';
+import { CompiledQuery, sql, type SelectQueryBuilder } from 'kysely';
 import type { MessageAttachmentTable, MessageTable } from './schema.js';
 import type { Db, DialectName } from './index.js';
 
@@ -64,6 +64,19 @@ export async function lockChannel(trx: Db, dialect: DialectName, channelId: stri
   }
   const r = await sql<{ id: string }>`select id from channels where id = ${channelId}`.execute(trx);
   return r.rows.length > 0;
+}
+
+/**
+ * Makes a select a locking read (use with `$call`): on MySQL `for update` or `lock in share
+ * mode` (MariaDB has no `for share`), which reads the latest committed rows instead of the
+ * transaction's snapshot and locks them until commit. SQLite: unchanged, the IMMEDIATE
+ * transaction already excludes every other writer.
+ */
+export function lockingRead(dialect: DialectName, mode: 'update' | 'share') {
+  return <Q extends SelectQueryBuilder<any, any, any>>(qb: Q): Q => {
+    if (dialect !== 'mysql') return qb;
+    return (mode === 'update' ? qb.forUpdate() : qb.modifyEnd(sql`lock in share mode`)) as Q;
+  };
 }
 
 /** True when `err` is a unique-key violation (ER_DUP_ENTRY / SQLITE_CONSTRAINT_UNIQUE or _PRIMARYKEY). */

@@ -1,6 +1,6 @@
 import type { AppContext } from '../context.js';
 import type { Db } from '../db/index.js';
-import { insertIgnore, withTransaction } from '../db/dialect.js';
+import { insertIgnore, lockChannel, lockingRead, withDeadlockRetry, withTransaction } from '../db/dialect.js';
 import type { GuildRole, GuildTable, GuildMemberTable } from '../db/schema.js';
 import { HttpError, invalidReference, notFound } from '../errors.js';
 import { isoTime, newId } from '../ids.js';
@@ -95,29 +95,62 @@ export async function addGuildMembers(ctx: AppContext, guildId: string, userIds:
  */
 export async function removeGuildMember(ctx: AppContext, guildId: string, userId: string, actorId: string | null) {
   const { db, dialect } = ctx.database;
+  for (;;) {
+    const guildOf = await channelsOfMember(db, userId);
+    // Retried on a deadlock: the membership check inside a post's seq bump may lock the
+    // member's two rows in either order (the optimizer's choice).
+    const outbox = await withDeadlockRetry(db, dialect, (trx) => removeUnderLocks(trx, ctx, guildId, userId, actorId, guildOf));
+    if (outbox) {
+      outbox.sendTo(ctx.emitter);
+      return;
+    }
+    // It joined a channel after `guildOf` was read: nothing was written, start again with that channel.
+  }
+}
+
+/**
+ * The removal's transaction. Locks in the order every post and membership change uses: the
+ * rows of the channels to leave (by id; `guildOf`, read before the transaction, says which),
+ * then the user's channel memberships, then its guild membership. The memberships are read
+ * with a locking read, which also keeps new ones from being inserted until commit: when that
+ * read finds a channel missing from `guildOf`, nothing is written and the answer is null.
+ */
+async function removeUnderLocks(trx: Db, ctx: AppContext, guildId: string, userId: string, actorId: string | null, guildOf: Map<string, string>) {
+  const { dialect } = ctx.database;
+  const ids = [...guildOf].filter(([, g]) => g === guildId).map(([id]) => id);
+  for (const id of [...ids].sort()) await lockChannel(trx, dialect, id);
+  const current = await trx.selectFrom('channel_members').select('channel_id').where('user_id', '=', userId).$call(lockingRead(dialect, 'update')).execute();
+  if (current.some((r) => !guildOf.has(r.channel_id))) return null;
+  const member = await trx
+    .selectFrom('guild_members')
+    .select('role')
+    .where('guild_id', '=', guildId)
+    .where('user_id', '=', userId)
+    .$call(lockingRead(dialect, 'update'))
+    .executeTakeFirst();
+  if (!member) throw notFound('member');
+  if (member.role === 'owner') throw new HttpError(409, 'conflict', 'the guild owner cannot be removed');
   const outbox = new Outbox();
-  await withTransaction(db, dialect, async (trx) => {
-    const member = await trx.selectFrom('guild_members').select('role').where('guild_id', '=', guildId).where('user_id', '=', userId).executeTakeFirst();
-    if (!member) throw notFound('member');
-    if (member.role === 'owner') throw new HttpError(409, 'conflict', 'the guild owner cannot be removed');
-    const channelIds = (
-      await trx
-        .selectFrom('channel_members as cm')
-        .innerJoin('channels as c', 'c.id', 'cm.channel_id')
-        .select('c.id')
-        .where('c.guild_id', '=', guildId)
-        .where('cm.user_id', '=', userId)
-        .execute()
-    ).map((r) => r.id);
-    await removeChannelMemberships(trx, ctx, outbox, channelIds, userId, actorId);
-    // Its sockets may also be subscribed, as a reader, to channels it was not a member of
-    // (public ones; every one for an admin): those rooms must not keep feeding an outsider.
-    let readable = trx.selectFrom('channels').select('id').where('guild_id', '=', guildId);
-    if (member.role === 'member') readable = readable.where('is_public', '=', 1);
-    const memberOf = new Set(channelIds);
-    for (const { id } of await readable.execute()) if (!memberOf.has(id)) outbox.leaveRoom(userId, id);
-    await trx.deleteFrom('guild_members').where('guild_id', '=', guildId).where('user_id', '=', userId).execute();
-    outbox.guildRoom(userId, guildId, false);
-  });
-  outbox.sendTo(ctx.emitter);
+  const channelIds = current.map((r) => r.channel_id).filter((id) => guildOf.get(id) === guildId);
+  await removeChannelMemberships(trx, ctx, outbox, channelIds, userId, actorId);
+  // Its sockets may also be subscribed, as a reader, to channels it was not a member of
+  // (public ones; every one for an admin): those rooms must not keep feeding an outsider.
+  let readable = trx.selectFrom('channels').select('id').where('guild_id', '=', guildId);
+  if (member.role === 'member') readable = readable.where('is_public', '=', 1);
+  const memberOf = new Set(channelIds);
+  for (const { id } of await readable.execute()) if (!memberOf.has(id)) outbox.leaveRoom(userId, id);
+  await trx.deleteFrom('guild_members').where('guild_id', '=', guildId).where('user_id', '=', userId).execute();
+  outbox.guildRoom(userId, guildId, false);
+  return outbox;
+}
+
+/** Channel id → guild id for every channel the user is a member of (read outside the transaction: which rows to lock). */
+async function channelsOfMember(db: Db, userId: string): Promise<Map<string, string>> {
+  const rows = await db
+    .selectFrom('channel_members as cm')
+    .innerJoin('channels as c', 'c.id', 'cm.channel_id')
+    .select(['c.id', 'c.guild_id'])
+    .where('cm.user_id', '=', userId)
+    .execute();
+  return new Map(rows.map((r) => [r.id, r.guild_id]));
 }

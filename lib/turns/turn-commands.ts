@@ -52,7 +52,7 @@ async function runTurnCommand(
   const outbox = new Outbox();
   const applied = await withTransaction(db, dialect, async (trx) => {
     if (!(await lockChannel(trx, dialect, channel.id))) throw notFound('channel');
-    const { state } = await loadTurnState(trx, channel.id);
+    const { state } = await loadTurnState(trx, channel.id, dialect);
     const event = await build(trx, state);
     return applyTurnEvents(trx, ctx, outbox, channel, [event], reason);
   });

@@ -1,5 +1,6 @@
 import type { AppContext } from '../context.js';
-import type { Db } from '../db/index.js';
+import type { Db, DialectName } from '../db/index.js';
+import { lockingRead } from '../db/dialect.js';
 import { isoTime } from '../ids.js';
 import { emitTo } from '../realtime/emitter.js';
 import type { Outbox } from '../realtime/outbox.js';
@@ -39,9 +40,15 @@ export async function createTurnState(trx: Db, channelId: string, order: string[
   return state;
 }
 
-/** The stored state of a channel (a missing row reads as an empty idle state). */
-export async function loadTurnState(db: Db, channelId: string): Promise<{ state: TurnState; updatedAt: number }> {
-  const row = await db.selectFrom('channel_turn_state').select(['state', 'updated_at']).where('channel_id', '=', channelId).executeTakeFirst();
+/**
+ * The stored state of a channel (a missing row reads as an empty idle state). A writer passes
+ * its `dialect` to read it with a locking read: the state it changes must be the latest one,
+ * not the snapshot of an earlier read in its transaction.
+ */
+export async function loadTurnState(db: Db, channelId: string, writer?: DialectName): Promise<{ state: TurnState; updatedAt: number }> {
+  let q = db.selectFrom('channel_turn_state').select(['state', 'updated_at']).where('channel_id', '=', channelId);
+  if (writer) q = q.$call(lockingRead(writer, 'update'));
+  const row = await q.executeTakeFirst();
   if (!row) return { state: initialTurnState([], []), updatedAt: 0 };
   return { state: JSON.parse(row.state) as TurnState, updatedAt: Number(row.updated_at) };
 }
@@ -75,7 +82,7 @@ export async function applyTurnEvents(
   reason: TurnReason,
 ): Promise<TurnApplied | null> {
   if (!hasTurnEngine(channel.x_type) || events.length === 0) return null;
-  const { state: before, updatedAt } = await loadTurnState(trx, channel.id);
+  const { state: before, updatedAt } = await loadTurnState(trx, channel.id, ctx.database.dialect);
   let state = before;
   let changed = false;
   let wake: string[] = [];
