@@ -3,7 +3,7 @@
  * all-in-one node, the Center emulator and a real database.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createChannel, emitAck, nextEvent, recordEvents, seedGuild, startTestNode, type TestNode } from './helpers/harness.js';
+import { createChannel, emitAck, nextEvent, recordEvents, seedGuild, sleep, startTestNode, type TestNode } from './helpers/harness.js';
 import { expectBadRequest, expectError, ISO_MS } from './helpers/expect-error.js';
 
 /** One character (code point) that takes two UTF-16 units. */
@@ -417,6 +417,39 @@ describe('DELETE /api/guilds/:guildId/members/:userId', () => {
     expectError(await t.api('DELETE', `/api/guilds/${guildId}/members/${member2.id}`, { token: member.token }), 403, 'forbidden');
     expectError(await t.api('DELETE', `/api/guilds/${guildId}/members/${admin.id}`, { token: member.token }), 403, 'forbidden');
     expect((await t.api('GET', `/api/guilds/${guildId}`, { token: member2.token })).status).toBe(200);
+  });
+
+  it('never leaves the removed user in a channel, whatever channel additions race it', async () => {
+    // Adding to a channel, joining one, the wake mapping and a new channel's seed each either
+    // see the user gone (400 invalid_reference / 404) or are seen by the removal and undone.
+    for (let i = 0; i < 12; i++) {
+      const { owner, members, guildId } = await seedGuild(t, 2);
+      const [a, u] = members;
+      const work = await createChannel(t, owner.token, { guildId, name: 'work', xType: 'work', turn: { order: [a.id] } });
+      const open = await createChannel(t, owner.token, { guildId, name: 'open', xType: 'discuss', isPublic: true, memberUserIds: [a.id] });
+      const triage = await createChannel(t, owner.token, { guildId, name: 'triage', xType: 'triage' });
+      const [add, join, wake, create, removal] = await Promise.all([
+        t.api('POST', `/api/channels/${work.id}/members`, { token: owner.token, body: { userIds: [u.id] } }),
+        t.api('POST', `/api/channels/${open.id}/join`, { token: u.token, body: {} }),
+        t.api('PUT', `/api/channels/${triage.id}/wake-mapping`, { token: owner.token, body: { userIds: [u.id] } }),
+        t.api('POST', '/api/channels', { token: owner.token, body: { guildId, name: 'new', xType: 'work', memberUserIds: [a.id, u.id] } }),
+        sleep(i % 4).then(() => t.api('DELETE', `/api/guilds/${guildId}/members/${u.id}`, { token: owner.token })),
+      ]);
+      expect(removal.status).toBe(204);
+      expect([200, 400]).toContain(add.status);
+      expect([200, 404]).toContain(join.status);
+      expect([200, 400]).toContain(wake.status);
+      expect([201, 400]).toContain(create.status);
+      const channelIds = [work.id, open.id, triage.id, ...(create.status === 201 ? [create.body.channel.id] : [])];
+      for (const channelId of channelIds) {
+        const members = (await t.api('GET', `/api/channels/${channelId}/members`, { token: owner.token })).body.members.map((m: { userId: string }) => m.userId);
+        expect(members, `iteration ${i}`).not.toContain(u.id);
+      }
+      for (const channelId of [work.id, open.id, ...(create.status === 201 ? [create.body.channel.id] : [])]) {
+        const turn = (await t.api('GET', `/api/channels/${channelId}/turn`, { token: owner.token })).body.turn;
+        expect([...turn.order, ...turn.bypass], `iteration ${i}`).not.toContain(u.id);
+      }
+    }
   });
 
   it('returns 404 to a non-member, and for a user who is not a member', async () => {

@@ -9,7 +9,7 @@ import { isoTime, newId } from '../ids.js';
 import { emitTo } from '../realtime/emitter.js';
 import { Outbox } from '../realtime/outbox.js';
 import { createTurnState, hasTurnEngine } from '../turns/turn-store.js';
-import { addChannelMembers, requireGuildMembers } from './membership.js';
+import { addChannelMembers } from './membership.js';
 
 export const CHANNEL_TYPES = ['general', 'work', 'report', 'discuss', 'triage', 'custom'] as const;
 export type ChannelType = (typeof CHANNEL_TYPES)[number];
@@ -68,7 +68,6 @@ export async function createChannel(ctx: AppContext, principal: Principal, input
   if (order.some((u) => bypass.includes(u))) throw badRequest('turn.order and turn.bypass must be disjoint', [{ field: 'turn', message: 'order and bypass overlap' }]);
   const seeded = [...new Set([...(creator ? [creator] : []), ...input.memberUserIds, ...input.wakeUserIds, ...order, ...bypass])];
   const { db, dialect } = ctx.database;
-  await requireGuildMembers(db, input.guildId, seeded);
   const now = Date.now();
   const id = newId();
   const outbox = new Outbox();
@@ -155,7 +154,6 @@ export async function listChannelMembers(db: Db, channelId: string) {
 /** Adds members (each must be a guild member); returns the ids actually added. */
 export async function addMembersToChannel(ctx: AppContext, view: ChannelView, userIds: string[], bypass: boolean, actorId: string | null): Promise<string[]> {
   const { db, dialect } = ctx.database;
-  await requireGuildMembers(db, view.channel.guild_id, userIds);
   const outbox = new Outbox();
   const added = await withTransaction(db, dialect, async (trx) => {
     await lockChannel(trx, dialect, view.channel.id);
@@ -180,7 +178,6 @@ async function replaceWakeRows(trx: Db, channelId: string, userIds: readonly str
 /** Replaces the wake mapping; users not yet in the channel become members (with `channel.joined`). */
 export async function replaceWakeMapping(ctx: AppContext, view: ChannelView, userIds: string[], actorId: string | null): Promise<string[]> {
   const { db, dialect } = ctx.database;
-  await requireGuildMembers(db, view.channel.guild_id, userIds);
   const outbox = new Outbox();
   await withTransaction(db, dialect, async (trx) => {
     await lockChannel(trx, dialect, view.channel.id);

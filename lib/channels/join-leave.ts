@@ -1,5 +1,6 @@
 import type { AppContext } from '../context.js';
 import { lockChannel, withTransaction } from '../db/dialect.js';
+import { notFound } from '../errors.js';
 import { Outbox } from '../realtime/outbox.js';
 import { addChannelMembers, removeChannelMemberships, type ChannelRef } from './membership.js';
 
@@ -9,7 +10,8 @@ export async function joinChannel(ctx: AppContext, channel: ChannelRef, userId: 
   const outbox = new Outbox();
   const added = await withTransaction(db, dialect, async (trx) => {
     await lockChannel(trx, dialect, channel.id);
-    return addChannelMembers(trx, ctx, outbox, channel, [userId], { bypass, actorId: userId });
+    // Removed from the guild since the caller's view was read: the channel no longer exists for it.
+    return addChannelMembers(trx, ctx, outbox, channel, [userId], { bypass, actorId: userId, notInGuild: () => notFound('channel') });
   });
   outbox.sendTo(ctx.emitter);
   return added.length > 0;

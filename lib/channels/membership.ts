@@ -1,7 +1,7 @@
 import type { AppContext } from '../context.js';
 import type { Db } from '../db/index.js';
-import { insertIgnore } from '../db/dialect.js';
-import { invalidReference } from '../errors.js';
+import { insertIgnore, lockingRead } from '../db/dialect.js';
+import { invalidReference, type HttpError } from '../errors.js';
 import { emitTo } from '../realtime/emitter.js';
 import type { Outbox } from '../realtime/outbox.js';
 import { applyTurnMembership } from '../turns/turn-store.js';
@@ -19,21 +19,11 @@ const membershipEvent = (channel: ChannelRef, userId: string, now: number) => ({
   occurredAt: new Date(now).toISOString(),
 });
 
-/** Throws 400 invalid_reference unless every id is a member of the guild. */
-export async function requireGuildMembers(db: Db, guildId: string, userIds: readonly string[]): Promise<void> {
-  const ids = [...new Set(userIds)];
-  if (ids.length === 0) return;
-  const found = new Set(
-    (await db.selectFrom('guild_members').select('user_id').where('guild_id', '=', guildId).where('user_id', 'in', ids).execute()).map((r) => r.user_id),
-  );
-  const missing = ids.filter((id) => !found.has(id));
-  if (missing.length > 0) throw invalidReference('these users are not members of the guild', { userIds: missing });
-}
-
 /**
  * Adds channel members inside a transaction that holds the channel's row lock; returns the
- * ids actually inserted. Each insert queues `channel.joined`; in discuss/work channels the
- * new members join the turn order (or bypass).
+ * ids actually inserted. Every id must be a member of the guild (else 400 invalid_reference,
+ * or what `notInGuild` says, and the transaction rolls back). Each insert queues
+ * `channel.joined`; in discuss/work channels the new members join the turn order (or bypass).
  */
 export async function addChannelMembers(
   trx: Db,
@@ -41,22 +31,42 @@ export async function addChannelMembers(
   outbox: Outbox,
   channel: ChannelRef,
   userIds: readonly string[],
-  opts: { bypass?: boolean; now?: number; turnState?: boolean; actorId?: string | null } = {},
+  opts: { bypass?: boolean; now?: number; turnState?: boolean; actorId?: string | null; notInGuild?: (userIds: string[]) => HttpError } = {},
 ): Promise<string[]> {
   const ids = [...new Set(userIds)];
   if (ids.length === 0) return [];
+  const { dialect } = ctx.database;
   const now = opts.now ?? Date.now();
   const existing = new Set(
     (await trx.selectFrom('channel_members').select('user_id').where('channel_id', '=', channel.id).where('user_id', 'in', ids).execute()).map((r) => r.user_id),
   );
   const fresh = ids.filter((id) => !existing.has(id));
-  await insertIgnore(trx, ctx.database.dialect, 'channel_members', fresh.map((user_id) => ({ channel_id: channel.id, user_id, joined_at: now })));
+  await insertIgnore(trx, dialect, 'channel_members', fresh.map((user_id) => ({ channel_id: channel.id, user_id, joined_at: now })));
+  // Guild membership is checked here, after the insert and with a shared lock on the rows, not
+  // before the transaction: a removal from the guild either waits for this commit and then
+  // removes the new rows, or has removed the member and this check fails. Locks are taken in
+  // the order of a post and of that removal: channel, channel members, guild members.
+  const inGuild = new Set(
+    (
+      await trx
+        .selectFrom('guild_members')
+        .select('user_id')
+        .where('guild_id', '=', channel.guild_id)
+        .where('user_id', 'in', ids)
+        .$call(lockingRead(dialect, 'share'))
+        .execute()
+    ).map((r) => r.user_id),
+  );
+  const missing = ids.filter((id) => !inGuild.has(id));
+  if (missing.length > 0) throw (opts.notInGuild ?? notGuildMembers)(missing);
   for (const userId of fresh) outbox.push(emitTo.user(userId, 'channel.joined', membershipEvent(channel, userId, now)));
   if (opts.turnState !== false) {
     await applyTurnMembership(trx, ctx, outbox, channel, fresh.map((userId) => ({ type: 'join' as const, userId, bypass: !!opts.bypass, actorId: opts.actorId ?? undefined })));
   }
   return fresh;
 }
+
+const notGuildMembers = (userIds: string[]) => invalidReference('these users are not members of the guild', { userIds });
 
 /**
  * Removes one user from the given channels inside a transaction; returns the channel ids
