@@ -5,6 +5,8 @@
  * real sockets.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireReadableChannel } from '../lib/guilds/standing.js';
+import { createMessage } from '../lib/messages/post-message.js';
 import { seededRandom } from '../lib/turns/engine.js';
 import { expectBadRequest, expectError, ISO_MS } from './helpers/expect-error.js';
 import { createChannel, nextEvent, recordEvents, seedGuild, startTestNode, type TestNode, type TestUser } from './helpers/harness.js';
@@ -352,19 +354,58 @@ describe('POST /api/channels/:channelId/messages', () => {
   });
 });
 
-describe('storing a message when the channel closed after the caller checked it', () => {
-  // The handler refuses closed channels first; this is the race where the channel closes
-  // between that check and the insert, driven through lib/ on the running node.
-  it.each(['general', 'discuss'])('in a %s channel: 409 channel_closed, no seq used, nothing stored', async (xType) => {
-    const { postMessage: storeMessage } = await import('../lib/messages/post-message.js');
+describe('posting when the channel or the author changed after the caller checked it', () => {
+  // The handler reads the channel and checks the author first; these are the races where the
+  // channel closes, or the author is removed, between that check and the post transaction,
+  // driven through lib/ on the running node with a view read before the change. The lock
+  // refuses, and the checks on a fresh read answer in api.md's order (404, 403, 409).
+  async function checkedView(user: TestUser, channelId: string) {
+    const principal = { kind: 'user' as const, userId: user.id, name: user.name };
+    return { principal, view: await requireReadableChannel(t.node.ctx.database.db, principal, channelId) };
+  }
+
+  it.each(['general', 'discuss'])('in a %s channel closed since: 409 channel_closed, no seq used, nothing stored', async (xType) => {
     const { owner, guildId } = await seedGuild(t, 0);
     const ch = await createChannel(t, owner.token, { guildId, name: 'race', xType });
     await post(t, owner.token, ch.id, 'before');
+    const { principal, view } = await checkedView(owner, ch.id);
     expect((await t.api('PATCH', `/api/channels/${ch.id}`, { token: owner.token, body: { closed: true } })).status).toBe(200);
-    const attempt = storeMessage(t.node.ctx, { channel: { id: ch.id, guild_id: guildId, x_type: xType }, authorId: owner.id, content: 'after' });
+    const attempt = createMessage(t.node.ctx, view, principal, { content: 'after' });
     await expect(attempt).rejects.toMatchObject({ status: 409, code: 'channel_closed' });
     expect(await lastSeq(t, owner.token, ch.id)).toBe(1);
     expect((await list(t, owner.token, ch.id)).messages.map((m) => m.content)).toEqual(['before']);
+  });
+
+  it.each(['general', 'discuss', 'work'])('in a %s channel, by an author removed since: 403 or 404 as for a fresh post, no seq used, nothing stored, turn unchanged', async (xType) => {
+    const { owner, author, member, outsider, guildId, channelId } = await seedChannel(xType, { isPublic: true });
+    await t.api('POST', `/api/channels/${channelId}/members`, { token: author.token, body: { userIds: [outsider.id] } });
+    await post(t, author.token, channelId, 'before');
+    const turn = async () => (xType === 'general' ? null : (await t.api('GET', `/api/channels/${channelId}/turn`, { token: owner.token })).body.turn);
+    const fromMember = await checkedView(member, channelId);
+    const fromOutsider = await checkedView(outsider, channelId);
+    expect((await t.api('DELETE', `/api/channels/${channelId}/members/${member.id}`, { token: author.token })).status).toBe(204);
+    expect((await t.api('DELETE', `/api/guilds/${guildId}/members/${outsider.id}`, { token: owner.token })).status).toBe(204);
+    const turnAfterRemovals = await turn();
+    // Still a reader of the public channel: 403. No longer in the guild: 404.
+    await expect(createMessage(t.node.ctx, fromMember.view, fromMember.principal, { content: 'removed' })).rejects.toMatchObject({ status: 403, code: 'forbidden' });
+    await expect(createMessage(t.node.ctx, fromOutsider.view, fromOutsider.principal, { content: 'left' })).rejects.toMatchObject({ status: 404, code: 'not_found' });
+    expect(await lastSeq(t, author.token, channelId)).toBe(1);
+    expect((await list(t, author.token, channelId)).messages.map((m) => m.content)).toEqual(['before']);
+    expect(await turn()).toEqual(turnAfterRemovals);
+  });
+
+  it.each(['/no-reply', '/force-proceed'])('%s in a work channel by an author removed since: 403, turn unchanged', async (content) => {
+    const { owner, members, guildId } = await seedGuild(t, 2);
+    const [author, member] = members;
+    const ch = await createChannel(t, author.token, { guildId, name: 'cmd', xType: 'work', isPublic: true, turn: { order: [member.id] } });
+    await post(t, author.token, ch.id, 'topic'); // active, the member speaks
+    const turnBefore = (await t.api('GET', `/api/channels/${ch.id}/turn`, { token: owner.token })).body;
+    const { principal, view } = await checkedView(member, ch.id);
+    expect((await t.api('DELETE', `/api/channels/${ch.id}/members/${member.id}`, { token: author.token })).status).toBe(204);
+    const turnAfterRemoval = (await t.api('GET', `/api/channels/${ch.id}/turn`, { token: owner.token })).body;
+    expect(turnAfterRemoval).not.toEqual(turnBefore);
+    await expect(createMessage(t.node.ctx, view, principal, { content })).rejects.toMatchObject({ status: 403, code: 'forbidden' });
+    expect((await t.api('GET', `/api/channels/${ch.id}/turn`, { token: owner.token })).body).toEqual(turnAfterRemoval);
   });
 });
 

@@ -8,7 +8,7 @@ import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiProcess, type RunningProcess } from '../lib/server/start.js';
 import { applyTurnEvent, deriveSpeaker, initialTurnState, seededRandom, type RandomSource, type TurnChannelType, type TurnState } from '../lib/turns/engine.js';
-import { apiClient, createChannel, seedGuild, sleep, startTestNode, type TestNode } from './helpers/harness.js';
+import { apiClient, createChannel, emitAck, nextEvent, seedGuild, sleep, startTestNode, type TestNode } from './helpers/harness.js';
 import { NAMES, seedTurnRoom, type TurnRoom } from './helpers/turn-room.js';
 
 const SEED = 11;
@@ -153,6 +153,37 @@ describe('membership changes racing other writes to one work channel', () => {
       expect([posted.status, removed.status]).toEqual([201, 204]);
       const turn = (await t.api('GET', `/api/channels/${ch.id}/turn`, { token: owner.token })).body.turn;
       expect({ spoken: turn.spoken, speakerId: turn.speakerId, bypass: turn.bypass }, `iteration ${i}`).toEqual({ spoken: [A.id], speakerId: B.id, bypass: [H.id] });
+    }
+  });
+
+  it('a post or /force-proceed racing its author’s removal from the channel is applied only while the author is a member', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 3);
+    const [H, A, B] = members;
+    const watcher = await t.socket(H.token);
+    for (let i = 0; i < 16; i++) {
+      const C = await t.centerApi.user('c');
+      expect((await t.api('POST', `/api/guilds/${guildId}/members`, { token: owner.token, body: { userIds: [C.id] } })).status).toBe(200);
+      const ch = await createChannel(t, H.token, { guildId, name: 'r', xType: 'work', turn: { order: [A.id, B.id, C.id] } });
+      expect(await emitAck(watcher, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+      const topicSeen = nextEvent(watcher, 'turn.updated', 5000, (d) => d.channelId === ch.id);
+      expect((await t.api('POST', `/api/channels/${ch.id}/messages`, { token: H.token, body: { content: 'topic' } })).status).toBe(201);
+      await topicSeen;
+      // A mention always pushes a frame, so a stored post always changes the turn, as C or as an outsider.
+      const content = i % 2 === 0 ? `<@${A.id}> over to you` : '/force-proceed';
+      const byMessage = nextEvent<any>(watcher, 'turn.updated', 5000, (d) => d.channelId === ch.id && d.reason === 'message').catch(() => null);
+      const [sent, removed] = await Promise.all([
+        sleep(i % 3).then(() => t.api('POST', `/api/channels/${ch.id}/messages`, { token: C.token, body: { content } })),
+        sleep((i >> 1) % 3).then(() => t.api('DELETE', `/api/channels/${ch.id}/members/${C.id}`, { token: owner.token })),
+      ]);
+      expect(removed.status).toBe(204);
+      if (sent.status === 404) continue; // refused: removed first (a private channel)
+      if (i % 2 === 0) {
+        expect(sent.status).toBe(201);
+        expect((await byMessage)?.order, `iteration ${i}`).toContain(C.id);
+      } else {
+        expect(sent.status).toBe(200);
+        expect(sent.body.turn.order, `iteration ${i}`).toContain(C.id);
+      }
     }
   });
 });

@@ -79,6 +79,33 @@ export function lockingRead(dialect: DialectName, mode: 'update' | 'share') {
   };
 }
 
+/**
+ * Takes the channel's row lock; true when the channel is open and `memberId` is a member of
+ * it and of its guild: `allocateSeq`'s condition, for an author's write that takes no seq
+ * (intercepted commands). Locking reads, so what they see is current whatever the transaction
+ * read before, taken in the order of a post's: channel, channel member, guild member.
+ */
+export async function lockOpenChannelForMember(trx: Db, dialect: DialectName, channelId: string, memberId: string): Promise<boolean> {
+  const channel = await trx.selectFrom('channels').select(['guild_id', 'closed']).where('id', '=', channelId).$call(lockingRead(dialect, 'update')).executeTakeFirst();
+  if (!channel || Number(channel.closed)) return false;
+  const member = await trx
+    .selectFrom('channel_members')
+    .select('user_id')
+    .where('channel_id', '=', channelId)
+    .where('user_id', '=', memberId)
+    .$call(lockingRead(dialect, 'share'))
+    .executeTakeFirst();
+  if (!member) return false;
+  const guildMember = await trx
+    .selectFrom('guild_members')
+    .select('user_id')
+    .where('guild_id', '=', channel.guild_id)
+    .where('user_id', '=', memberId)
+    .$call(lockingRead(dialect, 'share'))
+    .executeTakeFirst();
+  return guildMember !== undefined;
+}
+
 /** True when `err` is a unique-key violation (ER_DUP_ENTRY / SQLITE_CONSTRAINT_UNIQUE or _PRIMARYKEY). */
 export function isDuplicateKeyError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;

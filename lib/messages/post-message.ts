@@ -2,7 +2,6 @@ import type { Principal } from '../center/client.js';
 import type { AppContext } from '../context.js';
 import type { Db } from '../db/index.js';
 import { allocateSeq, insertMessageWithNextSeq, isDuplicateKeyError, withTransaction, type UnsequencedMessage } from '../db/dialect.js';
-import { channelClosed } from '../errors.js';
 import { requireReadableChannel, type ChannelView } from '../guilds/standing.js';
 import { knownChannel, rememberChannel } from '../channels/channel-facts.js';
 import type { ChannelRef } from '../channels/membership.js';
@@ -44,7 +43,7 @@ export type CreateMessageResult = PostMessageResult | { intercepted: Intercepted
 export async function postToChannel(ctx: AppContext, principal: Principal, channelId: string, input: CreateMessageInput): Promise<CreateMessageResult> {
   const known = knownChannel(channelId);
   if (principal.kind === 'user' && known && !hasTurnEngine(known.x_type) && isPlainPost(input)) {
-    const posted = await storeAndAnnounce(ctx, { ...input, channel: known, authorId: principal.userId }, { unverifiedAuthor: true });
+    const posted = await storeAndAnnounce(ctx, { ...input, channel: known, authorId: principal.userId });
     if (posted) return posted;
   }
   const view = await requireReadableChannel(ctx.database.db, principal, channelId);
@@ -58,17 +57,28 @@ const isPlainPost = (input: CreateMessageInput) =>
 
 /**
  * What the post does once the caller's view of the channel is known: the author checks
- * (403/409), then either an intercepted command or a stored message.
+ * (403/409), then either an intercepted command or a stored message. Both check the author's
+ * membership and the open channel again under the channel lock; when that refuses (removed or
+ * closed since `view` was read), the channel is read again and the same checks answer.
  */
 export async function createMessage(ctx: AppContext, view: ChannelView, principal: Principal, input: CreateMessageInput): Promise<CreateMessageResult> {
+  for (;;) {
+    const result = await createAsChecked(ctx, view, principal, input);
+    if (result) return result;
+    view = await requireReadableChannel(ctx.database.db, principal, view.channel.id);
+  }
+}
+
+/** `createMessage` against one view of the channel; null when refused under the lock. */
+async function createAsChecked(ctx: AppContext, view: ChannelView, principal: Principal, input: CreateMessageInput): Promise<CreateMessageResult | null> {
   const author = requireAuthorInChannel(view, principal, 'posting a message');
   const command = interceptedCommand(input.content);
   if (command) {
     const earlier = await storedUnder(ctx.database.db, view.channel.id, author.userId, input.clientMsgId);
     if (earlier) return earlier; // a retry of a stored message, whatever its content says now
-    return { intercepted: command, turn: await applyInterceptedCommand(ctx, view.channel, author.userId, command) };
+    return applyInterceptedCommand(ctx, view.channel, author.userId, command);
   }
-  return postMessage(ctx, { ...input, channel: view.channel, authorId: author.userId, attachmentIds: input.attachmentIds ?? [] });
+  return storeAndAnnounce(ctx, { ...input, channel: view.channel, authorId: author.userId, attachmentIds: input.attachmentIds ?? [] });
 }
 
 export interface PostMessageInput {
@@ -88,30 +98,21 @@ export interface PostMessageResult {
 }
 
 /**
- * Stores a message whose author the caller checked (the hot path of the node). Checks that
- * need no lock run first, in parallel: name mentions through Center, reply target,
- * attachments. Then one transaction: allocate the seq (lock + bump in one statement; this
- * orders seqs by commit), insert the message and its attachments, apply the turn engine in
- * discuss/work. Without a turn engine the transaction is one round trip on MySQL
- * (dialect.ts insertMessageWithNextSeq), so the channel's lock is never held across the
- * event loop. After commit: `message.created` with per-recipient wake, then `turn.updated`
- * if the turn changed.
+ * Stores a message (the hot path of the node). Checks that need no lock run first, in
+ * parallel: name mentions through Center, reply target, attachments. Then one transaction:
+ * allocate the seq (lock + bump in one statement; this orders seqs by commit, and its
+ * condition is that the channel is open and the author a member of it and of its guild),
+ * insert the message and its attachments, apply the turn engine in discuss/work. Without a
+ * turn engine the transaction is one round trip on MySQL (dialect.ts insertMessageWithNextSeq),
+ * so the channel's lock is never held across the event loop. After commit: `message.created`
+ * with per-recipient wake, then `turn.updated` if the turn changed. Null when nothing was
+ * stored (the author is not a member, or the channel is closed): the caller reads the channel
+ * to say which.
  *
  * A repeated clientMsgId is caught by the unique index `messages_client_msg_uq`: the
  * transaction rolls back (the seq is not used) and the stored message is returned, no event.
  */
-export async function postMessage(ctx: AppContext, input: PostMessageInput): Promise<PostMessageResult> {
-  const posted = await storeAndAnnounce(ctx, input, { unverifiedAuthor: false });
-  if (!posted) throw channelClosed(); // closed since the caller checked (channels are never deleted)
-  return posted;
-}
-
-/**
- * `postMessage`; with `unverifiedAuthor` the author's membership is checked under the channel
- * lock instead of before, and null means nothing was stored (not a member, or the channel is
- * closed) — the caller then reads the channel to say which. Channels without a turn engine only.
- */
-async function storeAndAnnounce(ctx: AppContext, input: PostMessageInput, { unverifiedAuthor }: { unverifiedAuthor: boolean }): Promise<PostMessageResult | null> {
+async function storeAndAnnounce(ctx: AppContext, input: PostMessageInput): Promise<PostMessageResult | null> {
   const { db } = ctx.database;
   const { channel, authorId } = input;
   const now = Date.now();
@@ -146,7 +147,7 @@ async function storeAndAnnounce(ctx: AppContext, input: PostMessageInput, { unve
   try {
     stored = hasTurnEngine(channel.x_type)
       ? await storeInTurnChannel(ctx, turnOutbox, channel, unsequenced, attachmentRows, mentions)
-      : await storeMessage(ctx, channel.x_type, unsequenced, attachmentRows, unverifiedAuthor ? authorId : undefined);
+      : await storeMessage(ctx, channel.x_type, unsequenced, attachmentRows);
   } catch (err) {
     // A duplicate key means the seq bump matched (a NULL seq fails first), so the author passed the checks.
     const earlier = isDuplicateKeyError(err) ? await storedUnder(db, channel.id, authorId, input.clientMsgId) : undefined;
@@ -172,12 +173,12 @@ async function storedUnder(db: Db, channelId: string, authorId: string, clientMs
 /**
  * Channels without a turn engine: seq, message and attachments in one transaction, and the
  * wake candidates read right after it — all in one round trip on MySQL. Null when nothing
- * was stored (closed channel; with `memberId`, not a member).
+ * was stored (closed channel, or the author is not a member).
  */
-async function storeMessage(ctx: AppContext, xType: string, message: UnsequencedMessage, attachments: AttachmentRow[], memberId: string | undefined) {
+async function storeMessage(ctx: AppContext, xType: string, message: UnsequencedMessage, attachments: AttachmentRow[]) {
   const { db, dialect } = ctx.database;
   const alsoRead = wakeCandidatesQuery({ id: message.channel_id, x_type: xType }) ?? undefined;
-  const at = await insertMessageWithNextSeq(db, dialect, message, attachments, { alsoRead, memberId });
+  const at = await insertMessageWithNextSeq(db, dialect, message, attachments, { alsoRead, memberId: message.author_id });
   if (at === null) return null;
   const candidates = toWakeCandidates(xType, at.alsoReadRows as { user_id: string }[]);
   return { row: { ...message, seq: at.seq, created_at: at.createdAt }, speakerId: null, candidates };
@@ -185,7 +186,8 @@ async function storeMessage(ctx: AppContext, xType: string, message: Unsequenced
 
 /**
  * Discuss and work channels: the turn engine reads and writes its state under the channel
- * lock, so the message, its attachments and the new turn state share one transaction.
+ * lock, so the message, its attachments and the new turn state share one transaction. Null
+ * when nothing was stored (closed channel, or the author is not a member).
  */
 async function storeInTurnChannel(
   ctx: AppContext,
@@ -197,8 +199,8 @@ async function storeInTurnChannel(
 ) {
   const { db, dialect } = ctx.database;
   return withTransaction(db, dialect, async (trx) => {
-    const seq = await allocateSeq(trx, dialect, channel.id);
-    if (seq === null) throw channelClosed();
+    const seq = await allocateSeq(trx, dialect, channel.id, message.author_id);
+    if (seq === null) return null;
     // Taken under the lock, so createdAt never decreases along seq (on one clock).
     const row: MessageRow = { ...message, seq, created_at: Date.now() };
     await trx.insertInto('messages').values(row).execute();
