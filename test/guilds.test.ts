@@ -245,6 +245,16 @@ describe('POST /api/guilds/:guildId/members', () => {
     expect(roles[fresh.id]).toBe('admin');
   });
 
+  it('lists a user as added in one response only when concurrent requests add it', async () => {
+    for (let i = 0; i < 8; i++) {
+      const { owner, guildId } = await seedGuild(t, 0);
+      const u = await t.centerApi.user();
+      const rs = await Promise.all([0, 1, 2].map(() => t.api('POST', `/api/guilds/${guildId}/members`, { token: owner.token, body: { userIds: [u.id] } })));
+      expect(rs.map((r) => r.status)).toEqual([200, 200, 200]);
+      expect(rs.flatMap((r) => r.body.added)).toEqual([u.id]);
+    }
+  });
+
   it('lets an admin and the guild token add members', async () => {
     const { admin, guildId, guildToken } = await seedWithAdmin();
     const a = await t.centerApi.user();

@@ -76,13 +76,14 @@ export async function addGuildMembers(ctx: AppContext, guildId: string, userIds:
   if (unknown.length > 0) throw invalidReference('unknown user ids', { userIds: unknown });
   const { db, dialect } = ctx.database;
   const added = await withTransaction(db, dialect, async (trx) => {
-    const existing = new Set(
-      (await trx.selectFrom('guild_members').select('user_id').where('guild_id', '=', guildId).where('user_id', 'in', ids).execute()).map((r) => r.user_id),
-    );
-    const fresh = ids.filter((id) => !existing.has(id));
     const now = Date.now();
-    await insertIgnore(trx, dialect, 'guild_members', fresh.map((user_id) => ({ guild_id: guildId, user_id, role, joined_at: now })));
-    return fresh;
+    const inserted = new Set<string>();
+    // One insert per id, so that only the request whose insert created the row reports it
+    // (a concurrent one waits for that row and skips it); in one order, so two never deadlock.
+    for (const user_id of [...ids].sort()) {
+      if ((await insertIgnore(trx, dialect, 'guild_members', [{ guild_id: guildId, user_id, role, joined_at: now }])) > 0) inserted.add(user_id);
+    }
+    return ids.filter((id) => inserted.has(id));
   });
   // Already-connected sockets of the new members join the guild room (presence) without reconnecting.
   for (const id of added) ctx.emitter.guildRoom(id, guildId, true);
