@@ -17,6 +17,7 @@ import {
   emitAck,
   nextEvent,
   nodeEnv,
+  recordEvents,
   spawnNode,
   startCenter,
   type ChildRun,
@@ -171,6 +172,25 @@ describe('split mode: one API process, one realtime process', () => {
     }
     expect((await postInternal(realtime.internalUrl, '/internal/rooms/leave', '{}', SECRET)).status).toBe(400);
     expect((await postInternal(realtime.internalUrl, '/internal/emit', JSON.stringify({ emits: [] }), SECRET)).status).toBe(202);
+  });
+
+  it('refuses, with 400 and as a whole, emits that name an event socket.io reserves', async () => {
+    const { member } = await guildOf(node.api);
+    const s = await socketOn(realtime.url, member.token);
+    const seen = recordEvents(s, 'channel.left');
+    const toMember = (event: string, channelId: string) => ({ to: { user: member.id }, event, data: { channelId, userId: member.id } });
+    for (const reserved of ['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener']) {
+      const emits = [toMember('channel.left', 'before'), toMember(reserved, 'x'), toMember('channel.left', 'after')];
+      const res = await postInternal(realtime.internalUrl, '/internal/emit', JSON.stringify({ emits }), SECRET);
+      expect(res.status, reserved).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('bad_request');
+    }
+    // Nothing of the refused calls went out: the next event is the only one.
+    const barrier = nextEvent(s, 'channel.left');
+    expect((await postInternal(realtime.internalUrl, '/internal/emit', JSON.stringify({ emits: [toMember('channel.left', 'barrier')] }), SECRET)).status).toBe(202);
+    await barrier;
+    expect(seen.map((e) => e.channelId)).toEqual(['barrier']);
+    expect(s.connected).toBe(true);
   });
 
   it('moves the sockets of a user added to a guild into its room (POST /internal/rooms/guild)', async () => {

@@ -1,6 +1,12 @@
 import { z } from 'zod';
 
 /**
+ * Event names socket.io reserves for itself: emitting one throws, so the realtime process
+ * would stop partway through a batch. Refused where the emit is validated.
+ */
+const RESERVED_EVENT_NAMES = new Set(['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener']);
+
+/**
  * One emit, mirroring socket.io's `io.to(room).emit(event, data)`. `wake` present means the
  * event carries a per-recipient `wakeup` flag: true for the sockets of those users, false
  * for every other socket of the channel room (realtime.md).
@@ -11,7 +17,11 @@ export const emitMessageSchema = z.object({
     z.object({ user: z.string().min(1) }).strict(),
     z.object({ guild: z.string().min(1) }).strict(),
   ]),
-  event: z.string().min(1).max(64),
+  event: z
+    .string()
+    .min(1)
+    .max(64)
+    .refine((name) => !RESERVED_EVENT_NAMES.has(name), 'reserved socket.io event name'),
   data: z.record(z.string(), z.unknown()),
   wake: z.array(z.string().min(1)).optional(),
 });
