@@ -26,16 +26,29 @@ export function dispatchEmits(nsp: Namespace, emits: readonly EmitMessage[]): vo
   }
 }
 
+/**
+ * Makes every socket of a user join or leave `targets`. This process's sockets first, at
+ * once: with the Redis adapter a cluster-wide room change is only a request published to
+ * Redis, applied here when it comes back, so an emit broadcast right after it would still
+ * reach a removed member's socket. Then on every process (other processes receive the request
+ * before any later broadcast of ours, both travelling through Redis in publish order; applying
+ * it here again when it comes back changes nothing).
+ */
+function changeUserRooms(nsp: Namespace, userId: string, targets: string[], join: boolean): void {
+  for (const scope of [nsp.local.in(rooms.user(userId)), nsp.in(rooms.user(userId))]) {
+    if (join) scope.socketsJoin(targets);
+    else scope.socketsLeave(targets);
+  }
+}
+
 /** Takes every socket of a user out of a channel's rooms (after a removal). */
 export function leaveChannelRooms(nsp: Namespace, userId: string, channelId: string): void {
-  nsp.in(rooms.user(userId)).socketsLeave([rooms.channel(channelId), rooms.channelUser(channelId, userId)]);
+  changeUserRooms(nsp, userId, [rooms.channel(channelId), rooms.channelUser(channelId, userId)], false);
 }
 
 /** Puts every socket of a user into, or takes them out of, a guild's room. */
 export function setGuildRoom(nsp: Namespace, userId: string, guildId: string, member: boolean): void {
-  const sockets = nsp.in(rooms.user(userId));
-  if (member) sockets.socketsJoin(rooms.guild(guildId));
-  else sockets.socketsLeave(rooms.guild(guildId));
+  changeUserRooms(nsp, userId, [rooms.guild(guildId)], member);
 }
 
 /** The all-in-one emitter: straight to the in-process socket.io namespace, once it is attached. */

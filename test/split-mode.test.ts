@@ -258,6 +258,31 @@ describe('split mode: two realtime processes sharing rooms through Redis', () =>
     expect(await joinedA).toMatchObject({ channelId: created.body.channel.id, userId: member.id });
   });
 
+  it('takes a removed member out of the channel room, on every process, before an emit that follows at once', async () => {
+    const { owner, member, guildId } = await guildOf(redisNode.api);
+    const ch = await redisNode.api('POST', '/api/channels', { token: owner.token, body: { guildId, name: 'leave-then-emit', xType: 'general', memberUserIds: [member.id] } });
+    expect(ch.status).toBe(201);
+    const channelId: string = ch.body.channel.id;
+    // One socket on the process that receives the calls, one on the other.
+    const removed = [await socketOn(redisA.url, member.token), await socketOn(redisB.url, member.token)];
+    const leaked = removed.map((x) => recordEvents(x, 'message.created'));
+    const emit = (round: number) => ({ to: { channel: channelId }, event: 'message.created', data: { round }, wake: [] });
+    const post = async (path: string, body: unknown) => expect((await postInternal(redisA.internalUrl, path, JSON.stringify(body), SECRET)).status).toBe(202);
+    for (let round = 0; round < 30; round++) {
+      for (const x of removed) expect(await emitAck(x, 'join_channel', { channelId })).toEqual({ ok: true });
+      await post('/internal/rooms/leave', { userId: member.id, channelId });
+      await post('/internal/emit', { emits: [emit(round)] });
+      // A later event through the same process reaches each socket after anything sent before
+      // it; only then may the sockets join again (the other process receives the broadcast
+      // through Redis, possibly after a join the client sent straight to it).
+      const barrier = `barrier-${round}`;
+      const barriers = removed.map((x) => nextEvent(x, 'channel.left', 5000, (e: { channelId: string }) => e.channelId === barrier));
+      await post('/internal/emit', { emits: [{ to: { user: member.id }, event: 'channel.left', data: { channelId: barrier, userId: member.id } }] });
+      await Promise.all(barriers);
+    }
+    expect(leaked).toEqual([[], []]);
+  });
+
   it('relays presence from one realtime process to guild members connected to the other', async () => {
     const { owner, member } = await guildOf(redisNode.api);
     const watcher = await socketOn(redisB.url, owner.token);
