@@ -9,6 +9,7 @@ import { isOriginAllowed } from '../lib/http/cors.js';
 import { requireReadableChannel } from '../lib/guilds/standing.js';
 import { createLogger } from '../lib/logger.js';
 import { rooms } from '../lib/realtime/rooms.js';
+import type { ClusterLink } from './cluster.js';
 import type { Ack, ClientToServerEvents, ServerToClientEvents } from './events.js';
 
 const log = createLogger('realtime');
@@ -54,12 +55,18 @@ function ackFor(err: unknown): Ack {
   return errorAck('internal', 'internal error');
 }
 
+export interface RealtimeOptions {
+  /** The other realtime processes of the node (Redis); part of the server from its first connection on. */
+  cluster?: ClusterLink;
+}
+
 /**
  * Builds the socket.io server on `httpServer` (namespace `/realtime`): token auth on connect,
  * user/guild rooms, join/leave/typing, presence. `ctx` gives the database and Center client.
  */
-export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext): RealtimeApp {
+export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts: RealtimeOptions = {}): RealtimeApp {
   const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(httpServer, {
+    ...(opts.cluster ? { adapter: opts.cluster.adapter } : {}),
     cors: {
       origin: (origin, cb) => cb(null, !origin || isOriginAllowed(origin, ctx.config.corsOrigins)),
       credentials: false,

@@ -15,19 +15,24 @@ import {
   connectSocket,
   createTestDatabase,
   emitAck,
+  freePort,
   nextEvent,
   nodeEnv,
   recordEvents,
+  sleep,
   spawnNode,
   startCenter,
   type ChildRun,
   type TestDatabase,
 } from './helpers/harness.js';
+import { startTcpProxy } from './helpers/tcp-proxy.js';
 
 const SECRET = `split-secret-${Math.random().toString(36).slice(2)}`;
 /** Emit timeout of the API processes; a REST call must never wait for it. */
 const EMIT_TIMEOUT_MS = 4000;
 const REDIS_URL = process.env.FABRIC_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** Realtime processes share Redis per node id: this run's stay apart from any other run on the same Redis. */
+const NODE_ID = `split-node-${process.pid}`;
 
 type Realtime = Awaited<ReturnType<typeof startRealtime>>;
 type Api = Awaited<ReturnType<typeof startApi>>;
@@ -77,7 +82,7 @@ afterAll(async () => {
 
 const baseEnv = (extra: Record<string, string> = {}) => ({
   ...nodeEnv(center, db),
-  FABRIC_BACKEND_GUILD_NODE_ID: 'split-node',
+  FABRIC_BACKEND_GUILD_NODE_ID: NODE_ID,
   FABRIC_BACKEND_GUILD_LOG_LEVEL: 'info',
   FABRIC_BACKEND_GUILD_INTERNAL_SECRET: SECRET,
   FABRIC_BACKEND_GUILD_DB_SYNC: 'false',
@@ -292,6 +297,37 @@ describe('split mode: two realtime processes sharing rooms through Redis', () =>
     const offline = nextEvent(watcher, 'presence', 5000, (p: { userId: string }) => p.userId === member.id);
     s.close();
     expect(await offline).toEqual({ userId: member.id, status: 'offline' });
+  });
+
+  it('accepts no socket before its rooms are shared through Redis', { timeout: 40_000 }, async () => {
+    const user = await centerClient(center).user('early');
+    const redis = new URL(REDIS_URL);
+    // Redis answers only after a while: the process must not serve sockets meanwhile.
+    const proxy = await startTcpProxy({ host: redis.hostname, port: Number(redis.port || 6379) }, { delayMs: 1000 });
+    const port = await freePort();
+    const child = spawnNode(
+      'scripts/realtime.ts',
+      baseEnv({ FABRIC_BACKEND_GUILD_REALTIME_PORT: String(port), FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_PORT: '0', FABRIC_BACKEND_GUILD_REDIS_URL: proxy.url('redis') }),
+    );
+    children.push(child);
+    try {
+      const url = `http://127.0.0.1:${port}`;
+      let early: Socket | undefined;
+      const deadline = Date.now() + 20_000;
+      while (!early && Date.now() < deadline) {
+        early = await socketOn(url, user.token).catch(() => sleep(25).then(() => undefined));
+      }
+      expect(early?.connected).toBe(true);
+      const { internalPort } = await child.waitForLog('guild node realtime listening');
+      // The first socket it accepted is in its user room: it gets what is sent there.
+      const got = nextEvent(early!, 'channel.joined');
+      const body = JSON.stringify({ emits: [{ to: { user: user.id }, event: 'channel.joined', data: { channelId: 'early', userId: user.id } }] });
+      expect((await postInternal(`http://127.0.0.1:${internalPort}`, '/internal/emit', body, SECRET)).status).toBe(202);
+      expect(await got).toMatchObject({ channelId: 'early' });
+    } finally {
+      await child.stop();
+      await proxy.close();
+    }
   });
 
   it('announces offline, to the other processes, the users whose last socket was on a realtime process that shuts down — and leaves their sockets connected', async () => {

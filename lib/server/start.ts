@@ -6,6 +6,7 @@ import { routes } from '../../handlers/routes.js';
 import { createRealtimeApp, type RealtimeApp } from '../../realtime/app.js';
 import { createLocalEmitter } from '../../realtime/dispatch.js';
 import { createInternalChannel } from '../../realtime/internal-channel.js';
+import { connectRedisCluster } from '../../realtime/redis-cluster.js';
 import { listenFetch } from './node.js';
 import { createApiRouter } from './router.js';
 import { startBackgroundJobs } from './jobs.js';
@@ -74,9 +75,11 @@ export async function startApiProcess(config: Readonly<Config>, opts: StartOptio
 export async function startRealtimeProcess(config: Readonly<Config>): Promise<RunningProcess & { internalPort: number }> {
   if (!config.internalSecret) throw new Error('FABRIC_BACKEND_GUILD_INTERNAL_SECRET is required for a realtime process');
   const ctx = await createContext(config, { heartbeat: false });
+  // Connected before the public port listens: a socket accepted under a provisional adapter
+  // would lose its rooms when the Redis one replaced it.
+  const cluster = config.redisUrl ? await connectRedisCluster(config.redisUrl, config.nodeId) : undefined;
   const publicHttp = await listenFetch(async () => new Response('not found', { status: 404 }), config.realtimePort);
-  const realtime = createRealtimeApp(publicHttp.server, ctx);
-  const closeAdapter = config.redisUrl ? await attachRedisAdapter(realtime, config.redisUrl) : undefined;
+  const realtime = createRealtimeApp(publicHttp.server, ctx, { cluster });
   const internal = await listenFetch(createInternalChannel(realtime.nsp, config.internalSecret), config.realtimeInternalPort, config.realtimeInternalHost);
   log.info('guild node realtime listening', { port: publicHttp.port, internalPort: internal.port, redis: !!config.redisUrl });
   return {
@@ -87,23 +90,8 @@ export async function startRealtimeProcess(config: Readonly<Config>): Promise<Ru
     async close() {
       await internal.close();
       await Promise.all([realtime.close(), publicHttp.close()]); // see startAllInOne
-
-      await closeAdapter?.();
+      await cluster?.close();
       await ctx.close();
     },
-  };
-}
-
-/** Shares rooms between realtime processes through Redis (socket.io Redis adapter). */
-async function attachRedisAdapter(realtime: RealtimeApp, redisUrl: string): Promise<() => Promise<void>> {
-  const [{ createAdapter }, { createClient }] = await Promise.all([import('@socket.io/redis-adapter'), import('redis')]);
-  const pub = createClient({ url: redisUrl });
-  const sub = pub.duplicate();
-  pub.on('error', (err: Error) => log.warn('redis error', { error: err.message }));
-  sub.on('error', (err: Error) => log.warn('redis error', { error: err.message }));
-  await Promise.all([pub.connect(), sub.connect()]);
-  realtime.io.adapter(createAdapter(pub, sub));
-  return async () => {
-    await Promise.allSettled([pub.quit(), sub.quit()]);
   };
 }

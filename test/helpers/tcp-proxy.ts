@@ -1,0 +1,47 @@
+/**
+ * A TCP proxy in front of a server (Redis in the split-mode tests), to make that server slow
+ * to accept or to take it away from under a running process.
+ */
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+
+export interface TcpProxy {
+  port: number;
+  url(scheme: string): string;
+  /** Drops every connection and refuses new ones, as if the server went down. */
+  cut(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Forwards 127.0.0.1:<port> to `target`; each new connection is held `delayMs` before it is forwarded. */
+export async function startTcpProxy(target: { host: string; port: number }, opts: { delayMs?: number } = {}): Promise<TcpProxy> {
+  const open = new Set<Socket>();
+  const track = (s: Socket) => {
+    open.add(s);
+    s.on('close', () => open.delete(s));
+    s.on('error', () => s.destroy());
+  };
+  const server = createServer((client) => {
+    track(client);
+    client.pause();
+    setTimeout(() => {
+      if (client.destroyed) return;
+      const upstream = connect(target.port, target.host);
+      track(upstream);
+      client.pipe(upstream).pipe(client);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+      client.resume();
+    }, opts.delayMs ?? 0);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  let closed = false;
+  const cut = async () => {
+    if (closed) return;
+    closed = true;
+    const done = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const s of open) s.destroy();
+    await done;
+  };
+  return { port, url: (scheme) => `${scheme}://127.0.0.1:${port}`, cut, close: cut };
+}
