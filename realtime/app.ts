@@ -10,7 +10,8 @@ import { requireReadableChannel } from '../lib/guilds/standing.js';
 import { createLogger } from '../lib/logger.js';
 import { rooms } from '../lib/realtime/rooms.js';
 import type { ClusterLink } from './cluster.js';
-import type { Ack, ClientToServerEvents, ServerToClientEvents } from './events.js';
+import type { Ack, ClientToServerEvents, InterServerEvents, ServerToClientEvents } from './events.js';
+import { createUserSocketCounter } from './user-socket-count.js';
 
 const log = createLogger('realtime');
 
@@ -24,8 +25,8 @@ interface SocketData {
   /** No other socket of this user was connected when this one was accepted. */
   firstSocket: boolean;
 }
-type RealtimeSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
-export type RealtimeNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+type RealtimeSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type RealtimeNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
 const channelPayload = z.object({ channelId: z.string().min(1).max(64) });
 
@@ -65,7 +66,7 @@ export interface RealtimeOptions {
  * user/guild rooms, join/leave/typing, presence. `ctx` gives the database and Center client.
  */
 export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts: RealtimeOptions = {}): RealtimeApp {
-  const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(httpServer, {
+  const io = new Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>(httpServer, {
     ...(opts.cluster ? { adapter: opts.cluster.adapter } : {}),
     cors: {
       origin: (origin, cb) => cb(null, !origin || isOriginAllowed(origin, ctx.config.corsOrigins)),
@@ -81,6 +82,7 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
   });
   const nsp = io.of('/realtime') as RealtimeNamespace;
   const db = ctx.database.db;
+  const countUserSockets = createUserSocketCounter(nsp, opts.cluster);
   const lastTyping = new Map<string, number>();
   /** Offline announcements in progress: `close()` lets them finish while the database is still open. */
   const offlineChecks = new Set<Promise<void>>();
@@ -103,8 +105,9 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
       const guilds = await db.selectFrom('guild_members').select('guild_id').where('user_id', '=', principal.userId).execute();
       socket.data.guildIds = guilds.map((g) => g.guild_id);
       // Counted before joining: two first sockets connecting at once may both announce
-      // online, but a user who comes online is never left unannounced.
-      socket.data.firstSocket = (await nsp.in(rooms.user(principal.userId)).fetchSockets()).length === 0;
+      // online, but a user who comes online is never left unannounced. Bounded in time: the
+      // connection never waits on a realtime process that does not answer.
+      socket.data.firstSocket = (await countUserSockets(principal.userId)) === 0;
     })().then(
       () => next(),
       (err: unknown) => {
@@ -126,8 +129,7 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
     if (socket.data.firstSocket) announcePresence(principal.userId, guildIds, 'online');
     socket.on('disconnect', () => {
       const task = (async () => {
-        const remaining = await nsp.in(rooms.user(principal.userId)).fetchSockets();
-        if (remaining.length > 0) return;
+        if ((await countUserSockets(principal.userId)) > 0) return;
         const current = await db.selectFrom('guild_members').select('guild_id').where('user_id', '=', principal.userId).execute();
         announcePresence(principal.userId, current.map((g) => g.guild_id), 'offline');
       })()

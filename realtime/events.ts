@@ -27,3 +27,9 @@ export interface ClientToServerEvents {
   leave_channel: (payload: { channelId: string }, ack?: (a: Ack) => void) => void;
   typing: (payload: { channelId: string }) => void;
 }
+
+/** Between realtime processes of one node (socket.io's serverSideEmit, through the Redis adapter). */
+export interface InterServerEvents {
+  /** How many sockets of this user the answering process holds. */
+  user_socket_count: (userId: string, reply: (count: number) => void) => void;
+}

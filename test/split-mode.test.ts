@@ -53,6 +53,7 @@ let silentNode: Api; // an API process whose realtime process never answers
 let redisA: Realtime; // + redisB, redisNode: two realtime processes sharing rooms through Redis
 let redisB: Realtime;
 let redisNode: Api;
+let redisC: Realtime; // a third one, for the test that freezes it
 
 beforeAll(async () => {
   center = await startCenter();
@@ -64,7 +65,7 @@ beforeAll(async () => {
   silent = createServer((sock) => held.push(sock));
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
   const redis = { FABRIC_BACKEND_GUILD_REDIS_URL: REDIS_URL };
-  [realtime, redisA, redisB] = await Promise.all([startRealtime(), startRealtime(redis), startRealtime(redis)]);
+  [realtime, redisA, redisB, redisC] = await Promise.all([startRealtime(), startRealtime(redis), startRealtime(redis), startRealtime(redis)]);
   [node, silentNode, redisNode] = await Promise.all([
     startApi(realtime.internalUrl),
     startApi(`http://127.0.0.1:${(silent.address() as AddressInfo).port}`),
@@ -297,6 +298,55 @@ describe('split mode: two realtime processes sharing rooms through Redis', () =>
     const offline = nextEvent(watcher, 'presence', 5000, (p: { userId: string }) => p.userId === member.id);
     s.close();
     expect(await offline).toEqual({ userId: member.id, status: 'offline' });
+  });
+
+  it('accepts connections promptly and announces presence while another realtime process does not answer', async () => {
+    const { owner, member } = await guildOf(redisNode.api);
+    const watcher = await socketOn(redisB.url, owner.token);
+    const warning = 'presence counts only the realtime processes that answer';
+    const warningsBefore = redisA.child.stderr().split(warning).length;
+    redisC.child.proc.kill('SIGSTOP');
+    try {
+      const online = nextEvent(watcher, 'presence', 5000, (p: { userId: string }) => p.userId === member.id);
+      const started = Date.now();
+      const s = await socketOn(redisA.url, member.token);
+      // It used to wait 5 s for the frozen process, then refuse the connection ("internal").
+      expect(Date.now() - started).toBeLessThan(2500);
+      expect(await online).toEqual({ userId: member.id, status: 'online' });
+      const offline = nextEvent(watcher, 'presence', 5000, (p: { userId: string }) => p.userId === member.id);
+      s.close();
+      expect(await offline).toEqual({ userId: member.id, status: 'offline' });
+      // Said once for both counts, not once per count.
+      expect(redisA.child.stderr().split(warning).length - warningsBefore).toBe(1);
+    } finally {
+      redisC.child.proc.kill('SIGCONT');
+    }
+  });
+
+  it('accepts connections promptly, announces presence and shuts down promptly while Redis is down', { timeout: 40_000 }, async () => {
+    const { owner, member } = await guildOf(redisNode.api);
+    const redis = new URL(REDIS_URL);
+    const proxy = await startTcpProxy({ host: redis.hostname, port: Number(redis.port || 6379) });
+    try {
+      const cut = await startRealtime({ FABRIC_BACKEND_GUILD_REDIS_URL: proxy.url('redis') });
+      const watcher = await socketOn(cut.url, owner.token);
+      await proxy.cut();
+      await cut.child.waitForLog('redis error');
+      const online = nextEvent(watcher, 'presence', 5000, (p: { userId: string }) => p.userId === member.id);
+      const started = Date.now();
+      const s = await socketOn(cut.url, member.token);
+      expect(Date.now() - started).toBeLessThan(2500);
+      expect(await online).toEqual({ userId: member.id, status: 'online' });
+      const offline = nextEvent(watcher, 'presence', 5000, (p: { userId: string }) => p.userId === member.id);
+      s.close();
+      expect(await offline).toEqual({ userId: member.id, status: 'offline' });
+      const stopping = Date.now();
+      await cut.child.stop();
+      // Under the 5 s after which the process would be killed.
+      expect(Date.now() - stopping).toBeLessThan(4000);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('accepts no socket before its rooms are shared through Redis', { timeout: 40_000 }, async () => {
