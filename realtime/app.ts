@@ -11,12 +11,10 @@ import { createLogger } from '../lib/logger.js';
 import { rooms } from '../lib/realtime/rooms.js';
 import type { ClusterLink } from './cluster.js';
 import type { Ack, ClientToServerEvents, InterServerEvents, ServerToClientEvents } from './events.js';
+import { createTypingThrottle } from './typing-throttle.js';
 import { createUserSocketCounter } from './user-socket-count.js';
 
 const log = createLogger('realtime');
-
-/** Typing is relayed at most once per user and channel in this window (realtime.md). */
-const TYPING_THROTTLE_MS = 2000;
 
 interface SocketData {
   principal: Principal;
@@ -83,7 +81,7 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
   const nsp = io.of('/realtime') as RealtimeNamespace;
   const db = ctx.database.db;
   const countUserSockets = createUserSocketCounter(nsp, opts.cluster);
-  const lastTyping = new Map<string, number>();
+  const mayRelayTyping = createTypingThrottle(opts.cluster);
   /** Offline announcements in progress: `close()` lets them finish while the database is still open. */
   const offlineChecks = new Set<Promise<void>>();
 
@@ -186,13 +184,10 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
       const parsed = channelPayload.safeParse(payload);
       if (!parsed.success || !userId) return;
       const { channelId } = parsed.data;
-      const key = `${userId}\n${channelId}`;
-      const now = Date.now();
-      if (now - (lastTyping.get(key) ?? 0) < TYPING_THROTTLE_MS) return;
-      lastTyping.set(key, now);
-      if (lastTyping.size > 100_000) lastTyping.clear();
-      requireReadableChannel(db, principal, channelId)
-        .then((view) => {
+      mayRelayTyping(userId, channelId)
+        .then(async (allowed) => {
+          if (!allowed) return;
+          const view = await requireReadableChannel(db, principal, channelId);
           if (view.isMember) nsp.to(rooms.channel(channelId)).except(rooms.user(userId)).emit('typing', { channelId, userId });
         })
         .catch(() => undefined);

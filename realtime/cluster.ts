@@ -9,6 +9,11 @@ export interface ClusterLink {
   adapter: ServerOptions['adapter'];
   /** Whether the link is up right now: while it is down, nothing waits for the other processes. */
   isConnected(): boolean;
+  /**
+   * True for the first claim of `key` across all processes within `windowMs`, false for the
+   * others; true as well when that cannot be decided promptly (then each process decides alone).
+   */
+  claim(key: string, windowMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 

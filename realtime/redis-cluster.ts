@@ -3,6 +3,9 @@ import { PEER_ANSWER_TIMEOUT_MS, withDeadline, type ClusterLink } from './cluste
 
 const log = createLogger('realtime');
 
+/** A claim that Redis does not answer within this is decided locally (typing would lag otherwise). */
+const CLAIM_TIMEOUT_MS = 250;
+
 /** Calls the adapter makes without waiting for their outcome. */
 const FIRE_AND_FORGET = new Set<PropertyKey>(['publish', 'subscribe', 'unsubscribe', 'pSubscribe', 'pUnsubscribe', 'sSubscribe', 'sUnsubscribe']);
 
@@ -35,9 +38,9 @@ async function shutClient(client: { isReady: boolean; isOpen: boolean; close(): 
 }
 
 /**
- * Connects the realtime processes of one node through Redis (the socket.io Redis adapter).
- * Everything is keyed by the node id, so several guild nodes may share one Redis without
- * their rooms (user ids are global) reaching each other.
+ * Connects the realtime processes of one node through Redis: the socket.io Redis adapter, and
+ * short-lived claims (SET NX PX). Everything is keyed by the node id, so several guild nodes
+ * may share one Redis without their rooms (user ids are global) reaching each other.
  */
 export async function connectRedisCluster(redisUrl: string, nodeId: string): Promise<ClusterLink> {
   const [{ createAdapter }, { createClient }] = await Promise.all([import('@socket.io/redis-adapter'), import('redis')]);
@@ -53,6 +56,15 @@ export async function connectRedisCluster(redisUrl: string, nodeId: string): Pro
     // presence); they answer with whatever arrived by then.
     adapter: createAdapter(withObservedCalls(pub), withObservedCalls(sub), { key: prefix, requestsTimeout: PEER_ANSWER_TIMEOUT_MS }),
     isConnected,
+    async claim(key, windowMs) {
+      if (!isConnected()) return true;
+      const set = pub.set(`${prefix}:claim:${key}`, '1', { expiration: { type: 'PX', value: windowMs }, condition: 'NX' });
+      return withDeadline(
+        set.then((reply) => reply !== null),
+        CLAIM_TIMEOUT_MS,
+        true,
+      );
+    },
     async close() {
       await Promise.allSettled([pub, sub].map(shutClient));
     },

@@ -380,6 +380,24 @@ describe('split mode: two realtime processes sharing rooms through Redis', () =>
     }
   });
 
+  it('relays typing at most once per user and channel per 2 s across realtime processes', async () => {
+    const { owner, member, guildId } = await guildOf(redisNode.api);
+    const ch = await redisNode.api('POST', '/api/channels', { token: owner.token, body: { guildId, name: 'typing', xType: 'general', memberUserIds: [member.id] } });
+    const channelId: string = ch.body.channel.id;
+    const watcher = await socketOn(redisA.url, owner.token);
+    const onA = await socketOn(redisA.url, member.token);
+    const onB = await socketOn(redisB.url, member.token);
+    for (const x of [watcher, onA, onB]) expect(await emitAck(x, 'join_channel', { channelId })).toEqual({ ok: true });
+    const relayed = recordEvents(watcher, 'typing');
+    const first = nextEvent(watcher, 'typing');
+    onA.emit('typing', { channelId });
+    await first;
+    onB.emit('typing', { channelId });
+    onA.emit('typing', { channelId });
+    await sleep(500);
+    expect(relayed).toEqual([{ channelId, userId: member.id }]);
+  });
+
   it('announces offline, to the other processes, the users whose last socket was on a realtime process that shuts down — and leaves their sockets connected', async () => {
     const { owner, member } = await guildOf(redisNode.api);
     const leaving = await startRealtime({ FABRIC_BACKEND_GUILD_REDIS_URL: REDIS_URL });
