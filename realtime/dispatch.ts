@@ -1,5 +1,5 @@
 import type { Namespace } from 'socket.io';
-import type { EmitMessage, Emitter } from '../lib/realtime/emitter.js';
+import { emitterFromSend, type EmitMessage, type Emitter, type RealtimeOp } from '../lib/realtime/emitter.js';
 import { rooms } from '../lib/realtime/rooms.js';
 
 /**
@@ -51,22 +51,22 @@ export function setGuildRoom(nsp: Namespace, userId: string, guildId: string, me
   changeUserRooms(nsp, userId, [rooms.guild(guildId)], member);
 }
 
+/** Applies emits and room changes in their order. */
+export function applyOps(nsp: Namespace, ops: readonly RealtimeOp[]): void {
+  for (const op of ops) {
+    if ('emit' in op) dispatchEmits(nsp, [op.emit]);
+    else if ('leave' in op) leaveChannelRooms(nsp, op.leave.userId, op.leave.channelId);
+    else setGuildRoom(nsp, op.guild.userId, op.guild.guildId, op.guild.member);
+  }
+}
+
 /** The all-in-one emitter: straight to the in-process socket.io namespace, once it is attached. */
 export function createLocalEmitter(getNamespace: () => Namespace | undefined): Emitter {
-  return {
-    publish(emits) {
+  return emitterFromSend(
+    (ops) => {
       const nsp = getNamespace();
-      if (nsp && emits.length > 0) dispatchEmits(nsp, emits);
+      if (nsp) applyOps(nsp, ops);
     },
-    leaveRoom(userId, channelId) {
-      const nsp = getNamespace();
-      if (nsp) leaveChannelRooms(nsp, userId, channelId);
-    },
-    guildRoom(userId, guildId, member) {
-      const nsp = getNamespace();
-      if (nsp) setGuildRoom(nsp, userId, guildId, member);
-    },
-    flush: async () => {},
-    close: async () => {},
-  };
+    { flush: async () => {}, close: async () => {} },
+  );
 }

@@ -3,11 +3,9 @@ import type { z } from 'zod';
 import { HttpError } from '../lib/errors.js';
 import { readTextLimited } from '../lib/http/body.js';
 import { errorResponse, json } from '../lib/http/respond.js';
-import { emitBatchSchema, guildRoomSchema, roomLeaveSchema } from '../lib/realtime/emitter.js';
-import { dispatchEmits, leaveChannelRooms, setGuildRoom } from './dispatch.js';
+import { emitBatchSchema, guildRoomSchema, INTERNAL_BODY_LIMIT, opBatchSchema, roomLeaveSchema } from '../lib/realtime/emitter.js';
+import { applyOps, dispatchEmits, leaveChannelRooms, setGuildRoom } from './dispatch.js';
 import type { RealtimeNamespace } from './app.js';
-
-const BODY_LIMIT = 32 * 1024 * 1024;
 
 const sameSecret = (given: string, secret: string) => {
   const a = Buffer.from(given);
@@ -26,12 +24,14 @@ const ROUTES: Record<string, InternalRoute<z.ZodType>> = {
   '/internal/emit': route({ schema: emitBatchSchema, run: (nsp, b) => dispatchEmits(nsp as never, b.emits) }),
   '/internal/rooms/leave': route({ schema: roomLeaveSchema, run: (nsp, b) => leaveChannelRooms(nsp as never, b.userId, b.channelId) }),
   '/internal/rooms/guild': route({ schema: guildRoomSchema, run: (nsp, b) => setGuildRoom(nsp as never, b.userId, b.guildId, b.member) }),
+  '/internal/batch': route({ schema: opBatchSchema, run: (nsp, b) => applyOps(nsp as never, b.ops) }),
 };
 
 /**
  * The internal channel of a realtime process (realtime.md, split mode), as a fetch handler:
- * `POST /internal/emit`, `POST /internal/rooms/leave` and `POST /internal/rooms/guild`
- * (sockets of a user added to / removed from a guild), Bearer = the shared secret. 202 on success.
+ * `POST /internal/emit`, `POST /internal/rooms/leave`, `POST /internal/rooms/guild`
+ * (sockets of a user added to / removed from a guild) and `POST /internal/batch` (emits and
+ * room changes in one ordered list), Bearer = the shared secret. 202 on success.
  */
 export function createInternalChannel(nsp: RealtimeNamespace, secret: string) {
   return async function fetch(request: Request): Promise<Response> {
@@ -43,7 +43,7 @@ export function createInternalChannel(nsp: RealtimeNamespace, secret: string) {
       if (!m || !sameSecret(m[1], secret)) throw new HttpError(401, 'unauthorized', 'wrong or missing internal secret');
       let body: unknown;
       try {
-        body = JSON.parse(await readTextLimited(request, BODY_LIMIT));
+        body = JSON.parse(await readTextLimited(request, INTERNAL_BODY_LIMIT));
       } catch (err) {
         if (err instanceof HttpError) throw err;
         throw new HttpError(400, 'bad_request', 'malformed JSON body');

@@ -1,18 +1,31 @@
 /**
  * The split-mode emitter (lib/realtime/http-emitter.ts) against a realtime peer that stalls:
- * what piles up meanwhile goes out in order, emits beyond the bound are dropped oldest first,
- * and room changes are never dropped (a removed member's sockets must leave the room).
+ * what piles up meanwhile goes out in order, in as few calls as the receiver's limits allow,
+ * emits beyond the bound are dropped oldest first, and room changes are never dropped (a
+ * removed member's sockets must leave the room).
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { emitTo } from '../lib/realtime/emitter.js';
+import { emitTo, type RealtimeOp } from '../lib/realtime/emitter.js';
 import { createHttpEmitter } from '../lib/realtime/http-emitter.js';
 
 interface Received {
   path: string;
   body: any;
+  bytes: number;
 }
+
+/** Every call's operations, in the order the peer received them, whichever endpoint carried them. */
+const opsOf = (received: Received[]): RealtimeOp[] =>
+  received.flatMap((r): RealtimeOp[] => {
+    if (r.path === '/internal/emit') return r.body.emits.map((emit: any) => ({ emit }));
+    if (r.path === '/internal/batch') return r.body.ops;
+    if (r.path === '/internal/rooms/leave') return [{ leave: r.body }];
+    return [{ guild: r.body }];
+  });
+/** An operation as a short label: an emit by its `n`, a room change by its kind and user. */
+const label = (op: RealtimeOp) => ('emit' in op ? (op.emit.data.n as number) : 'leave' in op ? `leave ${op.leave.userId}` : `guild ${op.guild.userId}`);
 
 /** A stand-in realtime process whose internal channel answers only once `release()` is called. */
 async function stallingPeer() {
@@ -22,7 +35,8 @@ async function stallingPeer() {
   const server: Server = createServer(async (req: IncomingMessage, res) => {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    received.push({ path: req.url ?? '', body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+    const raw = Buffer.concat(chunks);
+    received.push({ path: req.url ?? '', body: JSON.parse(raw.toString('utf8')), bytes: raw.length });
     await released;
     res.writeHead(202).end();
   });
@@ -55,13 +69,16 @@ describe('split-mode emitter while the realtime process is slow', () => {
     peer.release();
     await emitter.flush();
 
-    expect(peer.received.map((r) => [r.path, r.body.emits?.map((e: any) => e.data.n) ?? r.body])).toEqual([
-      ['/internal/emit', [1]],
-      ['/internal/rooms/leave', { userId: 'u1', channelId: 'ch' }],
-      ['/internal/emit', [4]],
-      ['/internal/rooms/guild', { userId: 'u2', guildId: 'g', member: false }],
-      ['/internal/emit', [5, 6]],
+    expect(opsOf(peer.received)).toEqual([
+      { emit: emit(1) },
+      { leave: { userId: 'u1', channelId: 'ch' } },
+      { emit: emit(4) },
+      { guild: { userId: 'u2', guildId: 'g', member: false } },
+      { emit: emit(5) },
+      { emit: emit(6) },
     ]);
+    // What piled up behind the stalled call went as one batch.
+    expect(peer.received.map((r) => r.path)).toEqual(['/internal/emit', '/internal/batch']);
     expect(emitter.stats).toMatchObject({ dropped: 2, failed: 0 });
   });
 
@@ -75,7 +92,53 @@ describe('split-mode emitter while the realtime process is slow', () => {
     for (let i = 0; i < 20; i++) emitter.leaveRoom(`u${i}`, 'ch');
     peer.release();
     await emitter.flush();
-    expect(peer.received.filter((r) => r.path === '/internal/rooms/leave').map((r) => r.body.userId)).toEqual(Array.from({ length: 20 }, (_, i) => `u${i}`));
+    expect(opsOf(peer.received).filter((op) => 'leave' in op).map(label)).toEqual(Array.from({ length: 20 }, (_, i) => `leave u${i}`));
+    expect(peer.received).toHaveLength(2);
     expect(emitter.stats.dropped).toBe(0);
+  });
+});
+
+describe('split-mode emitter: calls', () => {
+  it('sends the emits and room changes of one request as one call, in their order', async () => {
+    const peer = await stallingPeer();
+    peer.release();
+    const emitter = createHttpEmitter({ url: peer.url, secret: 's', timeoutMs: 5000 });
+    cleanup.push(peer.close, () => emitter.close());
+
+    // A channel of a big guild turning private: its channel.updated, then every reader leaves.
+    const leaves: RealtimeOp[] = Array.from({ length: 3000 }, (_, i) => ({ leave: { userId: `u${i}`, channelId: 'ch' } }));
+    emitter.send([{ emit: emit(1) }, ...leaves]);
+    emitter.publish([emit(2)]); // a later request's event waits for no round trip per leave
+    await emitter.flush();
+
+    expect(peer.received.map((r) => r.path)).toEqual(['/internal/batch']);
+    expect(opsOf(peer.received).map(label)).toEqual([1, ...leaves.map(label), 2]);
+  });
+
+  it('splits a backlog into calls under the receiver’s entry and byte limits, keeping the order', async () => {
+    const peer = await stallingPeer();
+    const callLimits = { maxEntries: 100, maxBytes: 64 * 1024 };
+    const emitter = createHttpEmitter({ url: peer.url, secret: 's', timeoutMs: 5000, callLimits });
+    cleanup.push(peer.close, () => emitter.close());
+
+    emitter.publish([emit(0)]);
+    await expect.poll(() => peer.received.length).toBe(1);
+    let n = 1;
+    for (let i = 0; i < 250; i++) emitter.publish([emit(n++)]);
+    emitter.leaveRoom('u1', 'ch');
+    for (let i = 0; i < 20; i++) emitter.publish([emitTo.channel('ch', 'message.created', { n: n++, content: 'x'.repeat(10_000) })]);
+    // Bigger than one call on its own: it goes alone.
+    emitter.publish([emitTo.channel('ch', 'message.created', { n: n++, content: 'y'.repeat(100_000) })]);
+    emitter.publish([emit(n++)]);
+    peer.release();
+    await emitter.flush();
+
+    expect(opsOf(peer.received).map(label)).toEqual([...Array.from({ length: 251 }, (_, i) => i), 'leave u1', ...Array.from({ length: n - 251 }, (_, i) => 251 + i)]);
+    for (const r of peer.received) {
+      expect((r.body.emits ?? r.body.ops).length).toBeLessThanOrEqual(callLimits.maxEntries);
+      if ((r.body.emits ?? r.body.ops).length > 1) expect(r.bytes).toBeLessThanOrEqual(callLimits.maxBytes);
+    }
+    expect(peer.received.length).toBeLessThan(12);
+    expect(emitter.stats).toMatchObject({ sent: n, failed: 0, dropped: 0 });
   });
 });

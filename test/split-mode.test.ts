@@ -8,6 +8,8 @@ import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDatabaseConfig } from '../lib/config.js';
 import { migrateToLatest, openDatabase } from '../lib/db/index.js';
+import { emitTo } from '../lib/realtime/emitter.js';
+import { createHttpEmitter } from '../lib/realtime/http-emitter.js';
 import type { DevCenter } from '../scripts/dev-center.js';
 import {
   apiClient,
@@ -178,6 +180,15 @@ describe('split mode: one API process, one realtime process', () => {
     }
     expect((await postInternal(realtime.internalUrl, '/internal/rooms/leave', '{}', SECRET)).status).toBe(400);
     expect((await postInternal(realtime.internalUrl, '/internal/emit', JSON.stringify({ emits: [] }), SECRET)).status).toBe(202);
+    const malformedBatches = [
+      JSON.stringify({ ops: 'nope' }),
+      JSON.stringify({ ops: [{ nope: {} }] }),
+      JSON.stringify({ ops: [{ leave: { userId: 'u' } }] }),
+      JSON.stringify({ ops: [{ emit: { to: { user: 'u' }, event: 'e', data: {} }, leave: { userId: 'u', channelId: 'c' } }] }),
+      JSON.stringify({ ops: [{ guild: { userId: 'u', guildId: 'g' } }] }),
+    ];
+    for (const body of malformedBatches) expect((await postInternal(realtime.internalUrl, '/internal/batch', body, SECRET)).status, body).toBe(400);
+    expect((await postInternal(realtime.internalUrl, '/internal/batch', JSON.stringify({ ops: [] }), SECRET)).status).toBe(202);
   });
 
   it('refuses, with 400 and as a whole, emits that name an event socket.io reserves', async () => {
@@ -190,6 +201,8 @@ describe('split mode: one API process, one realtime process', () => {
       const res = await postInternal(realtime.internalUrl, '/internal/emit', JSON.stringify({ emits }), SECRET);
       expect(res.status, reserved).toBe(400);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('bad_request');
+      const batch = JSON.stringify({ ops: emits.map((emit) => ({ emit })) });
+      expect((await postInternal(realtime.internalUrl, '/internal/batch', batch, SECRET)).status, reserved).toBe(400);
     }
     // Nothing of the refused calls went out: the next event is the only one.
     const barrier = nextEvent(s, 'channel.left');
@@ -197,6 +210,28 @@ describe('split mode: one API process, one realtime process', () => {
     await barrier;
     expect(seen.map((e) => e.channelId)).toEqual(['barrier']);
     expect(s.connected).toBe(true);
+  });
+
+  it('delivers, in order, a backlog bigger than one internal call may carry (over 10000 emits, over 32 MB)', async () => {
+    const { member } = await guildOf(node.api);
+    const s = await socketOn(realtime.url, member.token);
+    const received: number[] = [];
+    s.on('channel.updated', (e: { n: number }) => received.push(e.n));
+    const emitter = createHttpEmitter({ url: realtime.internalUrl, secret: SECRET, timeoutMs: 10_000 });
+    try {
+      // All queued behind the first call, so they pile up: 10001 small emits, then 400 of
+      // ~100 KB in JSON (control characters are escaped six bytes each).
+      const big = '\u0001'.repeat(16_000);
+      let n = 0;
+      for (let i = 0; i < 10_002; i++) emitter.publish([emitTo.user(member.id, 'channel.updated', { n: n++ })]);
+      for (let i = 0; i < 400; i++) emitter.publish([emitTo.user(member.id, 'channel.updated', { n: n++, big })]);
+      await emitter.flush();
+      expect(emitter.stats).toMatchObject({ sent: n, failed: 0, dropped: 0 });
+      await expect.poll(() => received.length, { timeout: 10_000 }).toBe(n);
+      expect(received).toEqual(Array.from({ length: n }, (_, i) => i));
+    } finally {
+      await emitter.close();
+    }
   });
 
   it('moves the sockets of a user added to a guild into its room (POST /internal/rooms/guild)', async () => {
@@ -276,8 +311,13 @@ describe('split mode: two realtime processes sharing rooms through Redis', () =>
     const post = async (path: string, body: unknown) => expect((await postInternal(redisA.internalUrl, path, JSON.stringify(body), SECRET)).status).toBe(202);
     for (let round = 0; round < 30; round++) {
       for (const x of removed) expect(await emitAck(x, 'join_channel', { channelId })).toEqual({ ok: true });
-      await post('/internal/rooms/leave', { userId: member.id, channelId });
-      await post('/internal/emit', { emits: [emit(round)] });
+      // Alternately as two calls (as an older API process sends them) and as one batch.
+      if (round % 2 === 0) {
+        await post('/internal/rooms/leave', { userId: member.id, channelId });
+        await post('/internal/emit', { emits: [emit(round)] });
+      } else {
+        await post('/internal/batch', { ops: [{ leave: { userId: member.id, channelId } }, { emit: emit(round) }] });
+      }
       // A later event through the same process reaches each socket after anything sent before
       // it; only then may the sockets join again (the other process receives the broadcast
       // through Redis, possibly after a join the client sent straight to it).
@@ -287,6 +327,39 @@ describe('split mode: two realtime processes sharing rooms through Redis', () =>
       await Promise.all(barriers);
     }
     expect(leaked).toEqual([[], []]);
+  });
+
+  it('sends a removal through the API so that the removed member gets nothing of the channel after its channel.left', async () => {
+    const { owner, member, guildId } = await guildOf(redisNode.api);
+    const ch = await redisNode.api('POST', '/api/channels', { token: owner.token, body: { guildId, name: 'removal', xType: 'general', memberUserIds: [member.id] } });
+    const channelId: string = ch.body.channel.id;
+    const witness = await socketOn(redisA.url, owner.token);
+    expect(await emitAck(witness, 'join_channel', { channelId })).toEqual({ ok: true });
+    const s = await socketOn(redisA.url, member.token);
+    let left = false;
+    const afterLeft: unknown[] = [];
+    s.on('channel.left', () => (left = true));
+    s.on('message.created', (m: unknown) => left && afterLeft.push(m));
+    for (let round = 0; round < 6; round++) {
+      if (round > 0) {
+        const joined = nextEvent(s, 'channel.joined');
+        expect((await redisNode.api('POST', `/api/channels/${channelId}/members`, { token: owner.token, body: { userIds: [member.id] } })).status).toBe(200);
+        await joined;
+      }
+      expect(await emitAck(s, 'join_channel', { channelId })).toEqual({ ok: true });
+      left = false;
+      const posts = Array.from({ length: 6 }, (_, k) =>
+        redisNode.api('POST', `/api/channels/${channelId}/messages`, { token: owner.token, body: { content: `round ${round} post ${k}` } }),
+      );
+      const removal = redisNode.api('DELETE', `/api/channels/${channelId}/members/${member.id}`, { token: owner.token });
+      const done = await Promise.all([removal, ...posts]);
+      expect(done.map((r) => r.status)).toEqual([204, 201, 201, 201, 201, 201, 201]);
+      // The witness got every post: anything sent to the member's sockets came before.
+      const last = nextEvent(witness, 'message.created', 5000, (m: { content: string }) => m.content === `round ${round} barrier`);
+      await redisNode.api('POST', `/api/channels/${channelId}/messages`, { token: owner.token, body: { content: `round ${round} barrier` } });
+      await last;
+    }
+    expect(afterLeft).toEqual([]);
   });
 
   it('relays presence from one realtime process to guild members connected to the other', async () => {

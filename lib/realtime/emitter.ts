@@ -27,17 +27,37 @@ export const emitMessageSchema = z.object({
 });
 export type EmitMessage = z.infer<typeof emitMessageSchema>;
 
-export const emitBatchSchema = z.object({ emits: z.array(emitMessageSchema).max(10000) });
+/** Most entries one internal call may carry (emits, or operations of a batch). */
+export const MAX_ENTRIES_PER_CALL = 10000;
+/** Largest body the internal channel reads; bigger calls are refused with 413. */
+export const INTERNAL_BODY_LIMIT = 32 * 1024 * 1024;
+
+export const emitBatchSchema = z.object({ emits: z.array(emitMessageSchema).max(MAX_ENTRIES_PER_CALL) });
 export const roomLeaveSchema = z.object({ userId: z.string().min(1), channelId: z.string().min(1) });
 /** `POST /internal/rooms/guild`: a user's sockets join (member: true) or leave the guild's room. */
 export const guildRoomSchema = z.object({ userId: z.string().min(1), guildId: z.string().min(1), member: z.boolean() });
 
 /**
+ * One step of what an API request produced: an emit, or a room change (the bodies of
+ * `/internal/emit`'s entries, `/internal/rooms/leave` and `/internal/rooms/guild`).
+ */
+export const realtimeOpSchema = z.union([
+  z.object({ emit: emitMessageSchema }).strict(),
+  z.object({ leave: roomLeaveSchema }).strict(),
+  z.object({ guild: guildRoomSchema }).strict(),
+]);
+export type RealtimeOp = z.infer<typeof realtimeOpSchema>;
+/** `POST /internal/batch`: emits and room changes, applied in this order. */
+export const opBatchSchema = z.object({ ops: z.array(realtimeOpSchema).max(MAX_ENTRIES_PER_CALL) });
+
+/**
  * Where the API sends what a request produced, after commit. Two implementations: in-process
- * (all-in-one, realtime/local-emitter.ts) and HTTP to a realtime process (split mode,
- * lib/realtime/http-emitter.ts). `publish` never throws and never waits on the network.
+ * (all-in-one, realtime/dispatch.ts) and HTTP to a realtime process (split mode,
+ * lib/realtime/http-emitter.ts). Nothing here throws or waits on the network.
  */
 export interface Emitter {
+  /** Emits and room changes of one request, to be applied in this order. */
+  send(ops: RealtimeOp[]): void;
   publish(emits: EmitMessage[]): void;
   /** Takes a removed member's sockets out of the channel room. */
   leaveRoom(userId: string, channelId: string): void;
@@ -48,9 +68,20 @@ export interface Emitter {
   close(): Promise<void>;
 }
 
+/** An Emitter from its `send` alone: the other three are single-kind batches. */
+export function emitterFromSend(send: (ops: RealtimeOp[]) => void, rest: Pick<Emitter, 'flush' | 'close'>): Emitter {
+  return {
+    send,
+    publish: (emits) => send(emits.map((emit) => ({ emit }))),
+    leaveRoom: (userId, channelId) => send([{ leave: { userId, channelId } }]),
+    guildRoom: (userId, guildId, member) => send([{ guild: { userId, guildId, member } }]),
+    ...rest,
+  };
+}
+
 /** An emitter for a process with no realtime attached (a handler hosted alone without REALTIME_INTERNAL_URL). */
 export function createNullEmitter(): Emitter {
-  return { publish() {}, leaveRoom() {}, guildRoom() {}, flush: async () => {}, close: async () => {} };
+  return emitterFromSend(() => {}, { flush: async () => {}, close: async () => {} });
 }
 
 /** Builders so that call sites never assemble emit addresses by hand. */

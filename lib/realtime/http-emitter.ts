@@ -1,6 +1,7 @@
 import { Agent, request } from 'node:http';
 import { createLogger } from '../logger.js';
-import type { EmitMessage, Emitter } from './emitter.js';
+import { emitterFromSend, type Emitter, type RealtimeOp } from './emitter.js';
+import { DEFAULT_CALL_LIMITS, takeCall, type CallLimits, type QueuedSend } from './internal-calls.js';
 
 const log = createLogger('emit');
 
@@ -10,28 +11,33 @@ export interface HttpEmitterOptions {
   timeoutMs: number;
   /** Bound on what waits while the realtime process is slow; older emits are dropped (clients resync). */
   maxQueued?: number;
+  /** Size of one call (tests use small ones); the default stays well inside what the realtime process accepts. */
+  callLimits?: CallLimits;
 }
 
+const isRoomChange = (op: RealtimeOp) => !('emit' in op);
+
 /**
- * Split-mode emitter: queues emits and sends them to the realtime process with at most one
- * request in flight, so order is kept and whatever piled up meanwhile goes as one batch.
- * Keep-alive connections; a short timeout; failures are logged and counted, never thrown.
+ * Split-mode emitter: queues emits and room changes and sends them to the realtime process
+ * with at most one request in flight, so order is kept and whatever piled up meanwhile goes
+ * in as few calls as the call limits allow. Keep-alive connections; a short timeout;
+ * failures are logged and counted, never thrown.
  */
 export function createHttpEmitter(opts: HttpEmitterOptions): Emitter & { stats: { sent: number; failed: number; dropped: number } } {
   const agent = new Agent({ keepAlive: true, maxSockets: 4 });
   const base = new URL(opts.url);
   const maxQueued = opts.maxQueued ?? 50000;
+  const limits = opts.callLimits ?? DEFAULT_CALL_LIMITS;
   const stats = { sent: 0, failed: 0, dropped: 0 };
-  // `count` is the number of emits of an entry; room changes count 0: they are never dropped,
-  // or a removed member's sockets would keep receiving the channel.
-  let queue: { path: string; body: unknown; count: number }[] = [];
+  // Room changes are never dropped, or a removed member's sockets would keep receiving the channel.
+  const queue: QueuedSend[] = [];
   let queuedEmits = 0;
   let inFlight: Promise<void> | null = null;
   let idleWaiters: (() => void)[] = [];
 
-  const post = (path: string, body: unknown) =>
+  const post = (path: string, body: string) =>
     new Promise<void>((resolve, reject) => {
-      const payload = Buffer.from(JSON.stringify(body));
+      const payload = Buffer.from(body);
       const req = request(
         new URL(path, base),
         {
@@ -52,27 +58,23 @@ export function createHttpEmitter(opts: HttpEmitterOptions): Emitter & { stats: 
 
   const pump = async () => {
     while (queue.length > 0) {
-      const head = queue[0];
-      // Merge consecutive emit batches into one request.
-      if (head.path === '/internal/emit') {
-        const emits: EmitMessage[] = [];
-        while (queue.length > 0 && queue[0].path === '/internal/emit') {
-          const entry = queue.shift()!;
-          queuedEmits -= entry.count;
-          emits.push(...(entry.body as { emits: EmitMessage[] }).emits);
-        }
-        try {
-          await post('/internal/emit', { emits });
-          stats.sent += emits.length;
-        } catch (err) {
-          stats.failed += emits.length;
-          log.warn('emit failed; clients will resync', { count: emits.length, error: (err as Error).message, failed: stats.failed });
-        }
-      } else {
-        queue.shift();
-        await post(head.path, head.body).catch((err) => {
-          stats.failed += 1;
-          log.warn('room leave failed', { error: (err as Error).message });
+      const { call, tooLarge, emitsTaken } = takeCall(queue, limits);
+      queuedEmits -= emitsTaken;
+      if (tooLarge > 0) {
+        stats.failed += tooLarge;
+        log.warn('event too large for the internal channel; dropped', { count: tooLarge, failed: stats.failed });
+      }
+      if (!call) continue;
+      try {
+        await post(call.path, call.body);
+        stats.sent += call.emits;
+      } catch (err) {
+        stats.failed += call.emits + call.roomChanges;
+        log.warn('emit failed; clients will resync', {
+          count: call.emits,
+          roomChanges: call.roomChanges,
+          error: (err as Error).message,
+          failed: stats.failed,
         });
       }
     }
@@ -81,35 +83,36 @@ export function createHttpEmitter(opts: HttpEmitterOptions): Emitter & { stats: 
     idleWaiters = [];
   };
 
-  const enqueue = (path: string, body: unknown, count: number) => {
-    queue.push({ path, body, count });
-    queuedEmits += count;
-    // Over the bound: drop the oldest emit batches (never room changes, never the newest entry).
-    while (queuedEmits > maxQueued) {
-      const oldest = queue.findIndex((q, i) => q.count > 0 && i < queue.length - 1);
-      if (oldest === -1) break;
-      const [dropped] = queue.splice(oldest, 1);
-      queuedEmits -= dropped.count;
-      stats.dropped += dropped.count;
+  /** Over the bound: drops the emits of the oldest sends (never room changes, never the newest send). */
+  const dropOldestEmits = () => {
+    for (let i = 0; i < queue.length - 1 && queuedEmits > maxQueued; i++) {
+      const entry = queue[i];
+      if (entry.emits === 0) continue;
+      queuedEmits -= entry.emits;
+      stats.dropped += entry.emits;
+      entry.ops = entry.ops.slice(entry.taken).filter(isRoomChange);
+      entry.taken = 0;
+      entry.emits = 0;
     }
+  };
+
+  const send = (ops: RealtimeOp[]) => {
+    if (ops.length === 0) return;
+    const emits = ops.length - ops.filter(isRoomChange).length;
+    queue.push({ ops, taken: 0, emits });
+    queuedEmits += emits;
+    if (queuedEmits > maxQueued) dropOldestEmits();
     if (!inFlight) inFlight = Promise.resolve().then(pump);
   };
 
   return {
     stats,
-    publish(emits) {
-      if (emits.length > 0) enqueue('/internal/emit', { emits }, emits.length);
-    },
-    leaveRoom(userId, channelId) {
-      enqueue('/internal/rooms/leave', { userId, channelId }, 0);
-    },
-    guildRoom(userId, guildId, member) {
-      enqueue('/internal/rooms/guild', { userId, guildId, member }, 0);
-    },
-    flush: () => (inFlight ? new Promise<void>((r) => idleWaiters.push(r)) : Promise.resolve()),
-    async close() {
-      if (inFlight) await new Promise<void>((r) => idleWaiters.push(r));
-      agent.destroy();
-    },
+    ...emitterFromSend(send, {
+      flush: () => (inFlight ? new Promise<void>((r) => idleWaiters.push(r)) : Promise.resolve()),
+      async close() {
+        if (inFlight) await new Promise<void>((r) => idleWaiters.push(r));
+        agent.destroy();
+      },
+    }),
   };
 }

@@ -1,4 +1,4 @@
-import type { EmitMessage, Emitter } from './emitter.js';
+import type { EmitMessage, Emitter, RealtimeOp } from './emitter.js';
 
 /**
  * Collects what a write produced so it can be sent after the commit (events are never sent
@@ -6,8 +6,7 @@ import type { EmitMessage, Emitter } from './emitter.js';
  */
 export class Outbox {
   private readonly emits: EmitMessage[] = [];
-  private readonly leaves: { userId: string; channelId: string }[] = [];
-  private readonly guildRooms: { userId: string; guildId: string; member: boolean }[] = [];
+  private readonly roomChanges: RealtimeOp[] = [];
 
   push(...emits: EmitMessage[]): void {
     this.emits.push(...emits);
@@ -15,18 +14,21 @@ export class Outbox {
 
   /** Take the user's sockets out of the channel's rooms (after a removal). */
   leaveRoom(userId: string, channelId: string): void {
-    this.leaves.push({ userId, channelId });
+    this.roomChanges.push({ leave: { userId, channelId } });
   }
 
   /** Put the user's sockets into, or take them out of, a guild's room (guild membership changed). */
   guildRoom(userId: string, guildId: string, member: boolean): void {
-    this.guildRooms.push({ userId, guildId, member });
+    this.roomChanges.push({ guild: { userId, guildId, member } });
   }
 
-  /** Sends everything collected, as one batch. Call after commit. */
+  /**
+   * Sends everything collected as one batch, the emits first and then the room changes
+   * (a removed member still gets its own `channel.left`, a reader the last `channel.updated`).
+   * Call after commit.
+   */
   sendTo(emitter: Emitter): void {
-    emitter.publish(this.emits);
-    for (const l of this.leaves) emitter.leaveRoom(l.userId, l.channelId);
-    for (const g of this.guildRooms) emitter.guildRoom(g.userId, g.guildId, g.member);
+    const ops: RealtimeOp[] = this.emits.map((emit) => ({ emit }));
+    emitter.send(ops.concat(this.roomChanges));
   }
 }
