@@ -36,6 +36,11 @@ export const invalidReference = (message: string, details?: unknown) =>
 export const wrongChannelType = (message = 'not available for this channel type') =>
   new HttpError(400, 'wrong_channel_type', message);
 export const channelClosed = () => new HttpError(409, 'channel_closed', 'the channel is closed');
+/** A write that kept meeting concurrent changes of what it depends on; the client may retry. */
+export const busyConflict = (what: string) => new HttpError(409, 'conflict', `${what} kept changing while this request ran; retry`);
+
+/** How many times a write starts again after a concurrent change before it answers 409 `conflict`. */
+export const CONCURRENT_CHANGE_ATTEMPTS = 5;
 
 /** The JSON body of every error response (api.md "Errors"). */
 export function errorBody(err: HttpError) {

@@ -2,7 +2,7 @@ import type { AppContext } from '../context.js';
 import type { Db } from '../db/index.js';
 import { insertIgnore, lockChannel, lockingRead, withDeadlockRetry, withTransaction } from '../db/dialect.js';
 import type { GuildRole, GuildTable, GuildMemberTable } from '../db/schema.js';
-import { HttpError, invalidReference, notFound } from '../errors.js';
+import { busyConflict, CONCURRENT_CHANGE_ATTEMPTS, HttpError, invalidReference, notFound } from '../errors.js';
 import { isoTime, newId } from '../ids.js';
 import { removeChannelMemberships } from '../channels/membership.js';
 import { Outbox } from '../realtime/outbox.js';
@@ -96,7 +96,7 @@ export async function addGuildMembers(ctx: AppContext, guildId: string, userIds:
  */
 export async function removeGuildMember(ctx: AppContext, guildId: string, userId: string, actorId: string | null) {
   const { db, dialect } = ctx.database;
-  for (;;) {
+  for (let attempt = 1; attempt <= CONCURRENT_CHANGE_ATTEMPTS; attempt++) {
     const guildOf = await channelsOfMember(db, userId);
     // Retried on a deadlock: the membership check inside a post's seq bump may lock the
     // member's two rows in either order (the optimizer's choice).
@@ -107,6 +107,7 @@ export async function removeGuildMember(ctx: AppContext, guildId: string, userId
     }
     // It joined a channel after `guildOf` was read: nothing was written, start again with that channel.
   }
+  throw busyConflict("the member's channels");
 }
 
 /**

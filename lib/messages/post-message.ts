@@ -2,6 +2,7 @@ import type { Principal } from '../center/client.js';
 import type { AppContext } from '../context.js';
 import type { Db } from '../db/index.js';
 import { allocateSeq, insertMessageWithNextSeq, isDuplicateKeyError, withTransaction, type UnsequencedMessage } from '../db/dialect.js';
+import { busyConflict, CONCURRENT_CHANGE_ATTEMPTS } from '../errors.js';
 import { requireReadableChannel, type ChannelView } from '../guilds/standing.js';
 import { knownChannel, rememberChannel } from '../channels/channel-facts.js';
 import type { ChannelRef } from '../channels/membership.js';
@@ -62,9 +63,11 @@ const isPlainPost = (input: CreateMessageInput) =>
  * closed since `view` was read), the channel is read again and the same checks answer.
  */
 export async function createMessage(ctx: AppContext, view: ChannelView, principal: Principal, input: CreateMessageInput): Promise<CreateMessageResult> {
-  for (;;) {
+  for (let attempt = 1; ; attempt++) {
     const result = await createAsChecked(ctx, view, principal, input);
     if (result) return result;
+    // Only a membership that flips back and forth between the read and the lock gets here twice.
+    if (attempt >= CONCURRENT_CHANGE_ATTEMPTS) throw busyConflict('the channel membership');
     view = await requireReadableChannel(ctx.database.db, principal, view.channel.id);
   }
 }
