@@ -11,6 +11,7 @@ import { createLogger } from '../lib/logger.js';
 import { rooms } from '../lib/realtime/rooms.js';
 import type { ClusterLink } from './cluster.js';
 import type { Ack, ClientToServerEvents, InterServerEvents, ServerToClientEvents } from './events.js';
+import { jsonParser } from './json-parser.js';
 import { createTypingThrottle } from './typing-throttle.js';
 import { createUserSocketCounter } from './user-socket-count.js';
 
@@ -77,6 +78,7 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
       cb(null, !origin || isOriginAllowed(origin, ctx.config.corsOrigins));
     },
     maxHttpBufferSize: 64 * 1024,
+    parser: jsonParser,
   });
   const nsp = io.of('/realtime') as RealtimeNamespace;
   const db = ctx.database.db;

@@ -17,7 +17,7 @@
  *   match in case Center normalises case.
  * - Each cache holds at most 50 000 entries; past that the oldest entry is dropped.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { z } from 'zod';
 import { HttpError } from '../errors.js';
 import { createLogger } from '../logger.js';
@@ -116,7 +116,8 @@ class CenterCallError extends Error {
   }
 }
 
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+// The one-shot hash: no Hash object per request (the token cache is looked up on every call).
+const sha256 = (s: string) => hash('sha256', s, 'hex');
 const toUser = (u: { id: string; name: string; displayName?: string | null }): CenterUser =>
   u.displayName != null ? { id: u.id, name: u.name, displayName: u.displayName } : { id: u.id, name: u.name };
 const chunks = <T>(list: T[], size: number) =>

@@ -179,9 +179,8 @@ async function storedUnder(db: Db, channelId: string, authorId: string, clientMs
  * was stored (closed channel, or the author is not a member).
  */
 async function storeMessage(ctx: AppContext, xType: string, message: UnsequencedMessage, attachments: AttachmentRow[]) {
-  const { db, dialect } = ctx.database;
   const alsoRead = wakeCandidatesQuery({ id: message.channel_id, x_type: xType }) ?? undefined;
-  const at = await insertMessageWithNextSeq(db, dialect, message, attachments, { alsoRead, memberId: message.author_id });
+  const at = await insertMessageWithNextSeq(ctx.database, message, attachments, { alsoRead, memberId: message.author_id });
   if (at === null) return null;
   const candidates = toWakeCandidates(xType, at.alsoReadRows as { user_id: string }[]);
   return { row: { ...message, seq: at.seq, created_at: at.createdAt }, speakerId: null, candidates };

@@ -1,4 +1,4 @@
-import { CompiledQuery } from 'kysely';
+import type { SqlStatement } from '../db/dialect.js';
 import { computeWakeSet, type ChannelXType } from './wake.js';
 
 /** The facts the wake rule of a channel needs: its members (general) or its wake-mapped members (triage, custom). */
@@ -19,13 +19,13 @@ const MAPPED_CANDIDATES = 'select w.user_id from channel_wake_users w join chann
  * type needs none: report, discuss and work (their wake comes from the rule itself or from
  * the turn engine). The post path runs it in the same round trip as its transaction.
  */
-export function wakeCandidatesQuery(channel: { id: string; x_type: string }): CompiledQuery<{ user_id: string }> | null {
+export function wakeCandidatesQuery(channel: { id: string; x_type: string }): SqlStatement | null {
   switch (channel.x_type) {
     case 'general':
-      return CompiledQuery.raw(GENERAL_CANDIDATES, [channel.id]) as CompiledQuery<{ user_id: string }>;
+      return { sql: GENERAL_CANDIDATES, parameters: [channel.id] };
     case 'triage':
     case 'custom':
-      return CompiledQuery.raw(MAPPED_CANDIDATES, [channel.id]) as CompiledQuery<{ user_id: string }>;
+      return { sql: MAPPED_CANDIDATES, parameters: [channel.id] };
     default:
       return null;
   }
