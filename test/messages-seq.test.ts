@@ -96,4 +96,52 @@ describe('POST /api/channels/:channelId/messages — seq under concurrency', () 
     expect((await list(t, owner.token, ch.id)).messages).toHaveLength(1);
     expect(await lastSeq(t, owner.token, ch.id)).toBe(1);
   });
+  it('answers each post of a concurrent burst on its own when some are refused: the others keep gapless seqs', async () => {
+    // On MySQL, posts that are ready together share one transaction (lib/db/mysql-post-batches.ts;
+    // test/messages-post-batches.test.ts makes the batches deterministic): a refused post in
+    // such a batch must cost its batch-mates nothing but a retry.
+    const { owner, members, guildId } = await seedGuild(t, 4);
+    const [stays, leavesChannel, leavesGuild, retries] = members;
+    const ids = members.map((m) => m.id);
+    const open = await Promise.all(['a', 'b', 'c'].map((name) => createChannel(t, owner.token, { guildId, name, xType: 'general', isPublic: true, memberUserIds: ids })));
+    const closed = await createChannel(t, owner.token, { guildId, name: 'closed', xType: 'general', memberUserIds: ids });
+    // Public: a removed member still reads them, so its post is refused with 403.
+    // Each channel has been posted to, so this process takes the one-round-trip path for all of them.
+    for (const ch of [...open, closed]) expect((await t.api('POST', `/api/channels/${ch.id}/messages`, { token: owner.token, body: { content: 'first' } })).status).toBe(201);
+    const earlier = await t.api('POST', `/api/channels/${open[0].id}/messages`, { token: retries.token, body: { content: 'once', clientMsgId: 'retry-1' } });
+    expect(earlier.status).toBe(201);
+    expect((await t.api('DELETE', `/api/channels/${open[1].id}/members/${leavesChannel.id}`, { token: owner.token })).status).toBe(204);
+    expect((await t.api('DELETE', `/api/guilds/${guildId}/members/${leavesGuild.id}`, { token: owner.token })).status).toBe(204);
+    expect((await t.api('PATCH', `/api/channels/${closed.id}`, { token: owner.token, body: { closed: true } })).status).toBe(200);
+
+    const post = (channelId: string, token: string, body: object) => t.api('POST', `/api/channels/${channelId}/messages`, { token, body });
+    const valid = (i: number) => post(open[i % 3].id, [owner, stays][i % 2].token, { content: `ok-${i}` });
+    const burst = await Promise.all([
+      ...range(20).map((i) => valid(i)),
+      post(open[1].id, leavesChannel.token, { content: 'not a member any more' }),
+      post(open[2].id, leavesGuild.token, { content: 'not in the guild any more' }),
+      post(closed.id, owner.token, { content: 'closed' }),
+      post(open[0].id, retries.token, { content: 'a retry', clientMsgId: 'retry-1' }),
+      ...range(20).map((i) => valid(20 + i)),
+    ]);
+
+    const [removed, outsider, refusedClosed, retried] = burst.slice(20, 24);
+    expect(removed.status).toBe(403);
+    expect(removed.body.error.code).toBe('forbidden');
+    expect(outsider.status).toBe(404);
+    expect(refusedClosed.status).toBe(409);
+    expect(refusedClosed.body.error.code).toBe('channel_closed');
+    expect(retried.status).toBe(200);
+    expect(retried.body.message).toEqual(earlier.body.message);
+    const ok = [...burst.slice(0, 20), ...burst.slice(24)];
+    expect(ok.map((r) => r.status)).toEqual(Array(40).fill(201));
+    for (const [i, ch] of open.entries()) {
+      // 'first', the earlier clientMsgId post in channel a, then this channel's share of the 40.
+      const expected = 1 + (i === 0 ? 1 : 0) + ok.filter((r) => r.body.message.channelId === ch.id).length;
+      const page = await list(t, owner.token, ch.id, '?after=0&limit=100');
+      expect(page.messages.map((m) => m.seq)).toEqual(range(expected));
+      expect(await lastSeq(t, owner.token, ch.id)).toBe(expected);
+    }
+    expect(await lastSeq(t, owner.token, closed.id)).toBe(1);
+  });
 });

@@ -1,6 +1,5 @@
 import { CompiledQuery, sql, type SelectQueryBuilder } from 'kysely';
 import type { MessageAttachmentTable, MessageTable } from './schema.js';
-import type { Pool } from 'mysql2';
 import type { DatabaseHandle, Db, DialectName } from './index.js';
 
 /**
@@ -158,7 +157,6 @@ export type UnsequencedMessage = Omit<MessageTable, 'seq' | 'created_at'>;
 const INSERT_MESSAGE_MYSQL =
   'insert into messages (id, channel_id, guild_id, seq, author_id, content, reply_to_id, mentions, client_msg_id, created_at, edited_at, deleted_at) ' +
   'values (?, ?, ?, if(row_count() = 1, last_insert_id(), null), ?, ?, ?, ?, ?, cast(unix_timestamp(now(3)) * 1000 as unsigned), ?, ?)';
-const READ_BACK_SEQ = 'select seq, created_at from messages where id = ?';
 
 const insertMessageParams = (m: UnsequencedMessage) => [m.id, m.channel_id, m.guild_id, m.author_id, m.content, m.reply_to_id, m.mentions, m.client_msg_id, m.edited_at, m.deleted_at];
 
@@ -182,11 +180,12 @@ export interface InsertMessageOptions {
  * written (the channel is closed or missing, or `memberId` is not a member). A unique-key
  * error (repeated clientMsgId) is thrown after the rollback.
  *
- * MySQL: one round trip. The whole transaction goes as one multi-statement query, so the
- * channel's row lock is held inside the server only and not across trips through the event
- * loop — under load that hold time is what caps a channel's throughput. It goes straight to
- * the mysql2 pool: this is the node's hottest statement, and kysely's connection and
- * compiled-query objects cost more CPU per post than the rest of the batch's client side.
+ * MySQL: the post's statements join a group commit (mysql-post-batches.ts): posts that are
+ * ready together share one transaction and one multi-statement round trip, so channel locks
+ * are held inside the server only, never across trips through the event loop, and the
+ * node's costliest calls (the socket write and read of a round trip) and the database's
+ * commits are shared. A post refused under the lock (seq NULL) or a repeated clientMsgId
+ * sends every post of its batch through again alone, where each gets its own answer.
  * SQLite: BEGIN IMMEDIATE, allocateSeq, the inserts, COMMIT (no network round trips).
  */
 export async function insertMessageWithNextSeq(
@@ -195,9 +194,9 @@ export async function insertMessageWithNextSeq(
   attachments: readonly Omit<MessageAttachmentTable, 'message_id'>[],
   { alsoRead, memberId }: InsertMessageOptions = {},
 ): Promise<{ seq: number; createdAt: number; alsoReadRows: unknown[] } | null> {
-  const { db, dialect, mysqlPool } = database;
+  const { db, dialect, postBatches } = database;
   const attachmentRows = attachments.map((a) => ({ ...a, message_id: message.id }));
-  if (dialect === 'sqlite' || !mysqlPool) {
+  if (dialect === 'sqlite' || !postBatches) {
     const stored = await withTransaction(db, dialect, async (trx) => {
       const seq = await allocateSeq(trx, dialect, message.channel_id, memberId);
       if (seq === null) return null;
@@ -209,51 +208,16 @@ export async function insertMessageWithNextSeq(
     if (stored === null) return null;
     return { ...stored, alsoReadRows: alsoRead ? [...(await db.executeQuery(CompiledQuery.raw(alsoRead.sql, [...alsoRead.parameters]))).rows] : [] };
   }
-  const statements: SqlStatement[] = [
-    { sql: 'start transaction', parameters: [] },
-    seqBump(dialect, message.channel_id, memberId),
-    { sql: INSERT_MESSAGE_MYSQL, parameters: insertMessageParams(message) },
-    ...(attachmentRows.length > 0 ? [db.insertInto('message_attachments').values(attachmentRows).compile()] : []),
-    { sql: 'commit', parameters: [] },
-    { sql: READ_BACK_SEQ, parameters: [message.id] },
-    ...(alsoRead ? [alsoRead] : []),
-  ];
-  let results: unknown[];
-  try {
-    results = (await runBatchOnOneConnection(mysqlPool, statements)) as unknown[];
-  } catch (err) {
-    if ((err as { code?: unknown }).code === 'ER_BAD_NULL_ERROR') return null; // the seq bump matched nothing: seq was NULL
-    throw err;
-  }
-  const readBack = alsoRead ? results.slice(-2) : results.slice(-1);
-  const stored = (readBack[0] as { seq: number | string; created_at: number | string }[])[0];
-  return { seq: Number(stored.seq), createdAt: Number(stored.created_at), alsoReadRows: alsoRead ? (readBack[1] as unknown[]) : [] };
-}
-
-/**
- * Runs statements as one multi-statement query on one pooled connection and returns mysql2's
- * result list (one entry per statement). A failed statement stops the batch, possibly inside
- * a transaction it opened: that is rolled back on the same connection before the connection
- * goes back to the pool, so no lock outlives the call.
- */
-function runBatchOnOneConnection(pool: Pool, statements: readonly SqlStatement[]): Promise<unknown> {
-  const text = statements.map((q) => q.sql).join(';\n');
-  const params = statements.flatMap((q) => q.parameters as unknown[]);
-  return new Promise((resolve, reject) => {
-    pool.getConnection((connectError, conn) => {
-      if (connectError) return reject(connectError);
-      conn.query(text, params, (error, results) => {
-        if (!error) {
-          conn.release();
-          return resolve(results);
-        }
-        conn.query('rollback', (rollbackError) => {
-          // A connection that cannot even roll back is not handed out again.
-          if (rollbackError) conn.destroy();
-          else conn.release();
-          reject(error);
-        });
-      });
-    });
+  return postBatches.submit({
+    channelId: message.channel_id,
+    messageId: message.id,
+    statements: [
+      seqBump(dialect, message.channel_id, memberId),
+      { sql: INSERT_MESSAGE_MYSQL, parameters: insertMessageParams(message) },
+      ...(attachmentRows.length > 0 ? [db.insertInto('message_attachments').values(attachmentRows).compile()] : []),
+    ],
+    alsoRead,
   });
 }
+
+

@@ -2,10 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, MysqlDialect, SqliteDialect, sql } from 'kysely';
-import { createPool, type Pool } from 'mysql2';
+import { createPool } from 'mysql2';
 import type { Config } from '../config.js';
 import { createLogger } from '../logger.js';
 import { migrations } from './migrations/index.js';
+import { createMysqlPostBatches, postBatchesInFlight, type MysqlPostBatches } from './mysql-post-batches.js';
 import type { Database } from './schema.js';
 
 export type { Database } from './schema.js';
@@ -15,8 +16,8 @@ export type Db = Kysely<Database>;
 export interface DatabaseHandle {
   db: Db;
   dialect: DialectName;
-  /** MySQL only: the pool under `db`, for the post batch (dialect.ts runBatchOnOneConnection), which skips kysely's per-query work. */
-  mysqlPool?: Pool;
+  /** MySQL only: the group commit of the post path (dialect.ts insertMessageWithNextSeq). */
+  postBatches?: MysqlPostBatches;
   destroy(): Promise<void>;
 }
 
@@ -40,7 +41,7 @@ export async function openDatabase(dbConfig: Config['db']): Promise<DatabaseHand
       multipleStatements: true,
     });
     const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
-    return { db, dialect: 'mysql', mysqlPool: pool, destroy: () => db.destroy() };
+    return { db, dialect: 'mysql', postBatches: createMysqlPostBatches(pool, postBatchesInFlight(dbConfig.pool)), destroy: () => db.destroy() };
   }
   if (dbConfig.file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(dbConfig.file)), { recursive: true });
   const sqlite = new BetterSqlite3(dbConfig.file);

@@ -1,0 +1,172 @@
+import type { Pool, PoolConnection } from 'mysql2';
+import type { SqlStatement } from './dialect.js';
+
+/** One post of the MySQL post path, as its statements inside the shared transaction. */
+export interface BatchedPost {
+  /** Posts of one batch take their channels' row locks in ascending channel order. */
+  channelId: string;
+  messageId: string;
+  /** The seq bump, the message insert and any attachment rows, in that order. */
+  statements: readonly SqlStatement[];
+  /** A read to run after the commit (the wake candidates); identical reads of one batch run once. */
+  alsoRead?: SqlStatement;
+}
+
+export interface BatchedResult {
+  seq: number;
+  createdAt: number;
+  alsoReadRows: unknown[];
+}
+
+export interface MysqlPostBatches {
+  /** Stores the post; null when its seq bump matched nothing (closed channel, or not a member). */
+  submit(post: BatchedPost): Promise<BatchedResult | null>;
+  /** Counters since start: batches sent (of one post or more) and posts stored through them. */
+  stats(): { batches: number; posts: number };
+}
+
+interface Pending {
+  post: BatchedPost;
+  resolve(result: BatchedResult | null): void;
+  reject(err: unknown): void;
+}
+
+/** Bounds one round trip's text and the time the batch's channel locks are held. */
+const MAX_POSTS_PER_BATCH = 64;
+
+/**
+ * How many post batches one process keeps in flight: a fifth of its connection pool, at least
+ * one (two at the default pool of 10). Fewer batches in flight make larger batches under
+ * load; the rest of the pool stays free for reads and other writes.
+ */
+export const postBatchesInFlight = (poolSize: number) => Math.max(1, Math.floor(poolSize / 5));
+
+/**
+ * Group commit for the MySQL post path. A post that arrives while a batch slot is free goes
+ * out at once, alone, so a quiet node adds no latency; posts that arrive while every slot is
+ * busy wait and then go together, as one transaction in one multi-statement round trip,
+ * instead of one round trip and one commit each.
+ *
+ * Why: under load the node's single thread is the bottleneck of the HTTP path, and its
+ * costliest calls per post were the socket write and read of the post's round trip; the
+ * database, for its part, pays per round trip and per commit (docs/performance.md).
+ *
+ * Seqs stay gapless and in commit order: each post's seq bump runs under its channel's row
+ * lock inside the shared transaction, posts of one channel in arrival order. A batch of
+ * several in which anything fails — a post refused under the lock, a repeated clientMsgId, a
+ * deadlock — is rolled back whole, and each of its posts is run again alone, where it gets its
+ * own answer (so one refused post costs its batch-mates one more round trip, never a refusal).
+ */
+export function createMysqlPostBatches(pool: Pool, maxInFlight: number): MysqlPostBatches {
+  const queue: Pending[] = [];
+  let inFlight = 0;
+  let batches = 0;
+  let posts = 0;
+
+  function pump() {
+    while (inFlight < maxInFlight && queue.length > 0) {
+      const batch = queue.splice(0, MAX_POSTS_PER_BATCH);
+      inFlight++;
+      void runBatch(batch).finally(() => {
+        inFlight--;
+        pump();
+      });
+    }
+  }
+
+  async function runBatch(batch: Pending[]): Promise<void> {
+    if (batch.length === 1) return runAlone(batch[0]);
+    let stored: Map<string, BatchedResult>;
+    try {
+      stored = await storeTogether(pool, batch.map((p) => p.post));
+    } catch {
+      await Promise.all(batch.map(runAlone));
+      return;
+    }
+    batches++;
+    posts += batch.length;
+    for (const p of batch) p.resolve(stored.get(p.post.messageId)!);
+  }
+
+  async function runAlone(p: Pending): Promise<void> {
+    try {
+      const stored = await storeTogether(pool, [p.post]);
+      batches++;
+      posts++;
+      p.resolve(stored.get(p.post.messageId)!);
+    } catch (err) {
+      // The seq bump matched nothing, so the insert's seq was NULL and the transaction stopped.
+      if ((err as { code?: unknown }).code === 'ER_BAD_NULL_ERROR') p.resolve(null);
+      else p.reject(err);
+    }
+  }
+
+  return {
+    submit: (post) =>
+      new Promise((resolve, reject) => {
+        queue.push({ post, resolve, reject });
+        pump();
+      }),
+    stats: () => ({ batches, posts }),
+  };
+}
+
+/**
+ * One transaction for `batch` (its channel locks in ascending order, each channel's posts in
+ * arrival order), then the read-back of seq and created_at and the distinct extra reads, in
+ * one round trip. Throws what the first failed statement threw, after the rollback.
+ */
+async function storeTogether(pool: Pool, batch: readonly BatchedPost[]): Promise<Map<string, BatchedResult>> {
+  const ordered = batch.length === 1 ? batch : [...batch].sort((a, b) => (a.channelId < b.channelId ? -1 : a.channelId > b.channelId ? 1 : 0));
+  const ids = ordered.map((p) => p.messageId);
+  const reads = new Map<string, SqlStatement>();
+  for (const p of ordered) if (p.alsoRead) reads.set(readKey(p.alsoRead), p.alsoRead);
+  const statements: SqlStatement[] = [
+    { sql: 'start transaction', parameters: [] },
+    ...ordered.flatMap((p) => p.statements),
+    { sql: 'commit', parameters: [] },
+    { sql: `select id, seq, created_at from messages where id in (${ids.map(() => '?').join(', ')})`, parameters: ids },
+    ...reads.values(),
+  ];
+  const results = (await runOnOneConnection(pool, statements)) as unknown[];
+  const readBackAt = statements.length - reads.size - 1;
+  const rows = results[readBackAt] as { id: string; seq: number | string; created_at: number | string }[];
+  const readRows = new Map([...reads.keys()].map((key, i) => [key, results[readBackAt + 1 + i] as unknown[]]));
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return new Map(
+    ordered.map((p) => {
+      const row = byId.get(p.messageId)!;
+      return [p.messageId, { seq: Number(row.seq), createdAt: Number(row.created_at), alsoReadRows: p.alsoRead ? readRows.get(readKey(p.alsoRead))! : [] }];
+    }),
+  );
+}
+
+const readKey = (s: SqlStatement) => `${s.sql}\u0000${JSON.stringify(s.parameters)}`;
+
+/**
+ * Runs statements as one multi-statement query on one pooled connection and returns mysql2's
+ * result list (one entry per statement). A failed statement stops the query, possibly inside
+ * the transaction it opened: that is rolled back on the same connection before the connection
+ * goes back to the pool, so no lock outlives the call.
+ */
+function runOnOneConnection(pool: Pool, statements: readonly SqlStatement[]): Promise<unknown> {
+  const text = statements.map((q) => q.sql).join(';\n');
+  const params = statements.flatMap((q) => q.parameters as unknown[]);
+  return new Promise((resolve, reject) => {
+    pool.getConnection((connectError, conn: PoolConnection) => {
+      if (connectError) return reject(connectError);
+      conn.query(text, params, (error, results) => {
+        if (!error) {
+          conn.release();
+          return resolve(results);
+        }
+        conn.query('rollback', (rollbackError) => {
+          // A connection that cannot even roll back is not handed out again.
+          if (rollbackError) conn.destroy();
+          else conn.release();
+          reject(error);
+        });
+      });
+    });
+  });
+}

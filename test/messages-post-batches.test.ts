@@ -1,0 +1,114 @@
+/**
+ * The post transaction as `lib/` runs it (`insertMessageWithNextSeq`), with posts submitted
+ * in one tick so that, on MySQL, all but the first few wait and then share one transaction
+ * (lib/db/mysql-post-batches.ts). Whatever the batch holds — posts into several channels, a
+ * post refused under the lock, a repeated clientMsgId — each post gets its own answer and
+ * every channel keeps gapless seqs. On SQLite the same calls run one
+ * transaction each, and the same answers must come out.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertMessageWithNextSeq, isDuplicateKeyError, type UnsequencedMessage } from '../lib/db/dialect.js';
+import { newId } from '../lib/ids.js';
+import { createChannel, seedGuild, startTestNode, type TestNode } from './helpers/harness.js';
+import { lastSeq, list } from './helpers/messages.js';
+
+let t: TestNode;
+beforeAll(async () => {
+  t = await startTestNode();
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+const candidates = (channelId: string) => ({ sql: 'select user_id from channel_members where channel_id = ?', parameters: [channelId] });
+
+function message(channel: { id: string; guildId: string }, authorId: string, content: string, clientMsgId: string | null = null): UnsequencedMessage {
+  return {
+    id: newId(),
+    channel_id: channel.id,
+    guild_id: channel.guildId,
+    author_id: authorId,
+    content,
+    reply_to_id: null,
+    mentions: '[]',
+    client_msg_id: clientMsgId,
+    edited_at: null,
+    deleted_at: null,
+  };
+}
+
+describe('insertMessageWithNextSeq with many posts ready at once', () => {
+  it('stores posts that are ready together in shared transactions, gapless per channel', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 1);
+    const channels = await Promise.all(['x', 'y'].map((name) => createChannel(t, owner.token, { guildId, name, xType: 'general', memberUserIds: [members[0].id] })));
+    const { database } = t.node.ctx;
+    const before = database.postBatches?.stats();
+    const messages = Array.from({ length: 30 }, (_, i) => message(channels[i % 2], i % 3 ? owner.id : members[0].id, `p${i}`));
+    const results = await Promise.all(messages.map((m) => insertMessageWithNextSeq(database, m, [], { memberId: m.author_id })));
+    for (const ch of channels) {
+      const seqs = results.filter((_, i) => messages[i].channel_id === ch.id).map((r) => r!.seq);
+      expect(seqs.sort((a, b) => a - b)).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
+      expect(await lastSeq(t, owner.token, ch.id)).toBe(15);
+    }
+    if (database.dialect === 'mysql') {
+      const after = database.postBatches!.stats();
+      expect(after.posts - before!.posts).toBe(30);
+      // All but the first few waited for a slot and went together.
+      expect(after.batches - before!.batches).toBeLessThan(10);
+    }
+  });
+
+  it('gives each post its own answer and each channel gapless seqs', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 2);
+    const [member, outsider] = members;
+    const channels = await Promise.all(
+      ['one', 'two', 'three'].map((name) => createChannel(t, owner.token, { guildId, name, xType: 'general', memberUserIds: [member.id] })),
+    );
+    const closed = await createChannel(t, owner.token, { guildId, name: 'closed', xType: 'general', memberUserIds: [member.id] });
+    expect((await t.api('PATCH', `/api/channels/${closed.id}`, { token: owner.token, body: { closed: true } })).status).toBe(200);
+    const { database } = t.node.ctx;
+    const post = (m: UnsequencedMessage) => insertMessageWithNextSeq(database, m, [], { memberId: m.author_id, alsoRead: candidates(m.channel_id) });
+    const stored = await post(message(channels[0], owner.id, 'before', 'client-1'));
+    expect(stored?.seq).toBe(1);
+
+    // Submitted in one tick: on MySQL the first ones go out alone, the rest wait and go together.
+    const valid = Array.from({ length: 30 }, (_, i) => message(channels[i % 3], i % 2 ? owner.id : member.id, `post ${i}`));
+    const attempts = [
+      ...valid.slice(0, 12).map((m) => post(m)),
+      post(message(channels[1], outsider.id, 'not a member')),
+      post(message(closed, member.id, 'closed channel')),
+      post(message(channels[0], owner.id, 'same clientMsgId', 'client-1')).then(
+        () => 'stored again',
+        (err: unknown) => (isDuplicateKeyError(err) ? 'duplicate key' : err),
+      ),
+      ...valid.slice(12).map((m) => post(m)),
+    ];
+    const answers = await Promise.all(attempts);
+
+    expect(answers[12]).toBeNull(); // not a member: nothing stored
+    expect(answers[13]).toBeNull(); // closed: nothing stored
+    expect(answers[14]).toBe('duplicate key');
+    const results = [...answers.slice(0, 12), ...answers.slice(15)] as { seq: number; createdAt: number; alsoReadRows: { user_id: string }[] }[];
+    for (const [c, ch] of channels.entries()) {
+      const mine = valid.map((m, i) => ({ m, r: results[i] })).filter(({ m }) => m.channel_id === ch.id);
+      const first = c === 0 ? 2 : 1; // channel one already holds 'before'
+      // Gapless seqs after the ones already there (concurrent posts have no order among them).
+      expect(mine.map(({ r }) => r.seq).sort((a, b) => a - b)).toEqual(mine.map((_, i) => first + i));
+      // The post-commit read of each post is its own channel's members.
+      for (const { r } of mine) expect(r.alsoReadRows.map((row) => row.user_id).sort()).toEqual([member.id, owner.id].sort());
+      // What each answer says is what is stored under its seq, and createdAt never decreases along seq.
+      const page = await list(t, owner.token, ch.id, '?after=0&limit=100');
+      const bySeq = new Map(page.messages.map((m) => [m.seq as number, m]));
+      for (const { m, r } of mine) {
+        expect(bySeq.get(r.seq)?.content).toBe(m.content);
+        expect(Date.parse(bySeq.get(r.seq)!.createdAt as string)).toBe(r.createdAt);
+      }
+      expect(page.messages.map((m) => m.seq)).toEqual(page.messages.map((_, i) => i + 1));
+      const times = page.messages.map((m) => Date.parse(m.createdAt as string));
+      expect([...times].sort((a, b) => a - b)).toEqual(times);
+      expect(await lastSeq(t, owner.token, ch.id)).toBe(first + mine.length - 1);
+    }
+    expect(await lastSeq(t, owner.token, closed.id)).toBe(0);
+
+  });
+});
