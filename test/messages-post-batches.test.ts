@@ -58,6 +58,24 @@ describe('insertMessageWithNextSeq with many posts ready at once', () => {
     }
   });
 
+  it('splits a backlog of long posts into batches of bounded size, and stores every one', async () => {
+    const { owner, guildId } = await seedGuild(t, 0);
+    const ch = await createChannel(t, owner.token, { guildId, name: 'long', xType: 'general' });
+    const { database } = t.node.ctx;
+    const before = database.postBatches?.stats();
+    const messages = Array.from({ length: 100 }, (_, i) => message(ch, owner.id, `${i}:`.padEnd(16000, 'x')));
+    const results = await Promise.all(messages.map((m) => insertMessageWithNextSeq(database, m, [], { memberId: owner.id })));
+    expect(results.map((r) => r!.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    const page = await list(t, owner.token, ch.id, '?after=0&limit=100');
+    expect(page.messages.map((m) => (m.content as string).length)).toEqual(Array(100).fill(16000));
+    if (database.dialect === 'mysql') {
+      const after = database.postBatches!.stats();
+      expect(after.posts - before!.posts).toBe(100);
+      // Two alone, then at most about half a million characters per batch (32 such posts), not 64 posts at once.
+      expect(after.batches - before!.batches).toBeGreaterThanOrEqual(5);
+    }
+  });
+
   it('gives each post its own answer and each channel gapless seqs', async () => {
     const { owner, members, guildId } = await seedGuild(t, 2);
     const [member, outsider] = members;

@@ -31,8 +31,13 @@ interface Pending {
   reject(err: unknown): void;
 }
 
-/** Bounds one round trip's text and the time the batch's channel locks are held. */
+/**
+ * Bound one batch: its posts (the time its channel locks are held) and the characters of its
+ * parameters (one query must stay well under the server's max_allowed_packet, 4 MiB by default
+ * on older MySQL; a post's content alone may be 16000 characters).
+ */
 const MAX_POSTS_PER_BATCH = 64;
+const MAX_BATCH_CHARS = 512 * 1024;
 
 /**
  * How many post batches one process keeps in flight: a fifth of its connection pool, at least
@@ -65,7 +70,7 @@ export function createMysqlPostBatches(pool: Pool, maxInFlight: number): MysqlPo
 
   function pump() {
     while (inFlight < maxInFlight && queue.length > 0) {
-      const batch = queue.splice(0, MAX_POSTS_PER_BATCH);
+      const batch = queue.splice(0, batchLength(queue));
       inFlight++;
       void runBatch(batch).finally(() => {
         inFlight--;
@@ -139,6 +144,16 @@ async function storeTogether(pool: Pool, batch: readonly BatchedPost[]): Promise
       return [p.messageId, { seq: Number(row.seq), createdAt: Number(row.created_at), alsoReadRows: p.alsoRead ? readRows.get(readKey(p.alsoRead))! : [] }];
     }),
   );
+}
+
+/** How many posts from the head of the queue go together: at least one, within both bounds. */
+function batchLength(queue: readonly Pending[]): number {
+  let chars = 0;
+  for (let n = 0; n < queue.length && n < MAX_POSTS_PER_BATCH; n++) {
+    for (const q of queue[n].post.statements) for (const v of q.parameters) if (typeof v === 'string') chars += v.length;
+    if (chars > MAX_BATCH_CHARS) return Math.max(1, n);
+  }
+  return Math.min(queue.length, MAX_POSTS_PER_BATCH);
 }
 
 const readKey = (s: SqlStatement) => `${s.sql}\u0000${JSON.stringify(s.parameters)}`;
