@@ -11,6 +11,7 @@ import { createLogger } from '../lib/logger.js';
 import { rooms } from '../lib/realtime/rooms.js';
 import type { ClusterLink } from './cluster.js';
 import type { Ack, ClientToServerEvents, InterServerEvents, ServerToClientEvents } from './events.js';
+import { coalesceFrames } from './frame-coalescing.js';
 import { jsonParser } from './json-parser.js';
 import { createTypingThrottle } from './typing-throttle.js';
 import { createUserSocketCounter } from './user-socket-count.js';
@@ -80,6 +81,7 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
     maxHttpBufferSize: 64 * 1024,
     parser: jsonParser,
   });
+  coalesceFrames(io);
   const nsp = io.of('/realtime') as RealtimeNamespace;
   const db = ctx.database.db;
   const countUserSockets = createUserSocketCounter(nsp, opts.cluster);

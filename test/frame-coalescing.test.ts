@@ -1,0 +1,107 @@
+/**
+ * realtime/frame-coalescing.ts on a real socket.io server and real clients: events emitted to
+ * a client in one wave leave in one socket write, arrive complete and in order, over a
+ * websocket from the start and after an upgrade from long-polling; acks still work.
+ */
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Server, type Socket as ServerSocket } from 'socket.io';
+import { io as ioClient, type Socket as ClientSocket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { coalesceFrames } from '../realtime/frame-coalescing.js';
+import { jsonParser } from '../realtime/json-parser.js';
+
+let http: HttpServer;
+let io: Server;
+let url: string;
+const clients: ClientSocket[] = [];
+
+beforeAll(async () => {
+  http = createServer();
+  io = new Server(http, { parser: jsonParser });
+  coalesceFrames(io);
+  io.on('connection', (socket) => socket.on('echo', (value: unknown, ack: (v: unknown) => void) => ack(value)));
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  for (const c of clients) c.disconnect();
+  await new Promise<void>((resolve) => io.close(() => resolve()));
+});
+
+/** Connects a client and returns it with the server side of its connection. */
+async function connect(transports: ('websocket' | 'polling')[]): Promise<{ client: ClientSocket; server: ServerSocket }> {
+  const serverSide = new Promise<ServerSocket>((resolve) => io.once('connection', resolve));
+  const client = ioClient(url, { transports, forceNew: true, reconnection: false });
+  clients.push(client);
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', resolve);
+    client.once('connect_error', reject);
+  });
+  return { client, server: await serverSide };
+}
+
+/** Counts the writes handed to the TCP socket under a websocket connection (one per syscall batch). */
+function countTcpWrites(server: ServerSocket): () => number {
+  const tcp = (server.conn.transport as unknown as { socket: { _socket: Record<string, (...a: unknown[]) => unknown> } }).socket._socket;
+  let writes = 0;
+  for (const method of ['_write', '_writev']) {
+    const original = tcp[method];
+    tcp[method] = function (this: unknown, ...args: unknown[]) {
+      writes++;
+      return original.apply(this, args);
+    };
+  }
+  return () => writes;
+}
+
+function receive(client: ClientSocket, count: number): Promise<number[]> {
+  const seen: number[] = [];
+  return new Promise((resolve) =>
+    client.on('burst', (n: number) => {
+      seen.push(n);
+      if (seen.length === count) resolve(seen);
+    }),
+  );
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+describe('frame coalescing', () => {
+  it('sends the events of one wave in one socket write, complete and in order', async () => {
+    const { client, server } = await connect(['websocket']);
+    const writes = countTcpWrites(server);
+    const received = receive(client, 300);
+    for (const n of range(300)) server.emit('burst', n);
+    expect(await received).toEqual(range(300));
+    expect(writes()).toBe(1);
+  });
+
+  it('sends broadcasts to a room the same way, and a later wave in a write of its own', async () => {
+    const { client, server } = await connect(['websocket']);
+    server.join('room');
+    const writes = countTcpWrites(server);
+    const received = receive(client, 100);
+    for (const n of range(50)) io.to('room').emit('burst', n);
+    await new Promise((r) => setImmediate(r));
+    for (const n of range(50)) io.to('room').emit('burst', 50 + n);
+    expect(await received).toEqual(range(100));
+    expect(writes()).toBe(2);
+  });
+
+  it('keeps acks working', async () => {
+    const { client } = await connect(['websocket']);
+    const answers = await Promise.all(range(20).map((n) => client.emitWithAck('echo', n)));
+    expect(answers).toEqual(range(20));
+  });
+
+  it('coalesces after an upgrade from long-polling too', async () => {
+    const { client, server } = await connect(['polling', 'websocket']);
+    await new Promise<void>((resolve) => (server.conn.transport.name === 'websocket' ? resolve() : server.conn.once('upgrade', () => resolve())));
+    const writes = countTcpWrites(server);
+    const received = receive(client, 200);
+    for (const n of range(200)) server.emit('burst', n);
+    expect(await received).toEqual(range(200));
+    expect(writes()).toBe(1);
+  });
+});
