@@ -196,7 +196,8 @@ export async function insertMessageWithNextSeq(
 ): Promise<{ seq: number; createdAt: number; alsoReadRows: unknown[] } | null> {
   const { db, dialect, postBatches } = database;
   const attachmentRows = attachments.map((a) => ({ ...a, message_id: message.id }));
-  if (dialect === 'sqlite' || !postBatches) {
+  if (!postBatches) {
+    // SQLite: one IMMEDIATE transaction in-process.
     const stored = await withTransaction(db, dialect, async (trx) => {
       const seq = await allocateSeq(trx, dialect, message.channel_id, memberId);
       if (seq === null) return null;
@@ -219,5 +220,3 @@ export async function insertMessageWithNextSeq(
     alsoRead,
   });
 }
-
-
