@@ -1,9 +1,13 @@
 import type { Server } from 'socket.io';
+import { createLogger } from '../lib/logger.js';
+
+const log = createLogger('realtime');
 
 /** What this module touches of an engine.io connection and its transport. */
 interface EngineConnection {
   transport: EngineTransport;
   flush(): void;
+  close(discard?: boolean): void;
   on(event: 'upgrade', listener: (transport: EngineTransport) => void): unknown;
 }
 interface EngineTransport {
@@ -23,8 +27,9 @@ interface EngineTransport {
  * post path's fan-out (docs/performance.md). So, per connection, the buffer is flushed in a
  * microtask queued by the first packet: after the other continuations already queued (the
  * posts of one group commit resume together and emit in the same wave), but still before the
- * continuations that write their HTTP responses, so a poster still gets its events before its
- * response. The websocket transport's frames of one flush are corked into one write. Frames
+ * continuations that write their HTTP responses, so a poster gets its events before its
+ * response whenever its socket is not still busy with an earlier write (then, as with stock
+ * engine.io, they follow when that write completes). The websocket transport's frames of one flush are corked into one write. Frames
  * stay separate websocket frames in the same order; nothing waits for a timer.
  *
  * Relies on engine.io's `Socket.flush` and `Transport.send` and on `ws` keeping its TCP socket in
@@ -46,7 +51,13 @@ function flushOncePerWave(conn: EngineConnection): void {
     scheduled = true;
     queueMicrotask(() => {
       scheduled = false;
-      flushNow();
+      try {
+        flushNow();
+      } catch (err) {
+        // Thrown here it would be an uncaught exception; the connection is what failed.
+        log.warn('closing a realtime connection whose write failed', { error: err instanceof Error ? err.message : String(err) });
+        conn.close(true);
+      }
     });
   };
 }

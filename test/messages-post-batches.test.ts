@@ -6,6 +6,7 @@
  * every channel keeps gapless seqs. On SQLite the same calls run one
  * transaction each, and the same answers must come out.
  */
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertMessageWithNextSeq, isDuplicateKeyError, type UnsequencedMessage } from '../lib/db/dialect.js';
 import { newId } from '../lib/ids.js';
@@ -128,5 +129,52 @@ describe('insertMessageWithNextSeq with many posts ready at once', () => {
     }
     expect(await lastSeq(t, owner.token, closed.id)).toBe(0);
 
+  });
+  it('lets posts to other channels pass a batch that waits for a channel lock', async () => {
+    const { owner, guildId } = await seedGuild(t, 0);
+    const [locked, free] = await Promise.all(['locked', 'free'].map((name) => createChannel(t, owner.token, { guildId, name, xType: 'general' })));
+    const { database } = t.node.ctx;
+    if (database.dialect !== 'mysql') {
+      // SQLite serialises every write through one file lock; there is no group commit to test.
+      expect(database.postBatches).toBeUndefined();
+      return;
+    }
+    const post = (ch: { id: string; guildId: string }, content: string) => insertMessageWithNextSeq(database, message(ch, owner.id, content), [], { memberId: owner.id });
+    // Another transaction holds the channel's row lock until we let it go.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let lockTaken!: () => void;
+    const taken = new Promise<void>((resolve) => (lockTaken = resolve));
+    const holder = database.db.transaction().execute(async (trx) => {
+      await sql`select id from channels where id = ${locked.id} for update`.execute(trx);
+      lockTaken();
+      await held;
+    });
+    await taken;
+    // Enough posts to the locked channel to fill every batch slot: each waits for the lock.
+    const waiting = [post(locked, 'w1'), post(locked, 'w2'), post(locked, 'w3')];
+    let waitingDone = false;
+    void Promise.all(waiting).then(() => (waitingDone = true));
+    // Posts to the other channel still get through while the lock is held.
+    const passed = await Promise.all([post(free, 'f1'), post(free, 'f2'), post(free, 'f3')]);
+    expect(passed.map((r) => r!.seq).sort()).toEqual([1, 2, 3]);
+    expect(waitingDone).toBe(false);
+    release();
+    await holder;
+    expect((await Promise.all(waiting)).map((r) => r!.seq).sort()).toEqual([1, 2, 3]);
+  });
+  it('answers a post that an earlier attempt already committed with what that attempt stored', async () => {
+    // On MySQL a batch that fails after its COMMIT (the connection drops during the read-back)
+    // is tried again; its posts then meet their own ids and must not be stored twice.
+    const { owner, guildId } = await seedGuild(t, 0);
+    const ch = await createChannel(t, owner.token, { guildId, name: 'again', xType: 'general' });
+    const { database } = t.node.ctx;
+    const m = message(ch, owner.id, 'once');
+    const first = await insertMessageWithNextSeq(database, m, [], { memberId: owner.id, alsoRead: candidates(ch.id) });
+    const again = insertMessageWithNextSeq(database, m, [], { memberId: owner.id, alsoRead: candidates(ch.id) });
+    if (database.dialect === 'mysql') expect(await again).toEqual(first);
+    else await expect(again).rejects.toSatisfy(isDuplicateKeyError);
+    expect(await lastSeq(t, owner.token, ch.id)).toBe(1);
+    expect((await list(t, owner.token, ch.id)).messages.map((x) => x.content)).toEqual(['once']);
   });
 });

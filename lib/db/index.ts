@@ -40,8 +40,11 @@ export async function openDatabase(dbConfig: Config['db']): Promise<DatabaseHand
       // Every query is parameterised: no text from a request is ever spliced into SQL.
       multipleStatements: true,
     });
+    // mysql2 escapes parameters with backslashes: a server whose sql_mode has
+    // NO_BACKSLASH_ESCAPES would read them differently, so every connection turns it off.
+    pool.on('connection', (conn) => conn.query("set session sql_mode = replace(@@sql_mode, 'NO_BACKSLASH_ESCAPES', '')"));
     const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
-    return { db, dialect: 'mysql', postBatches: createMysqlPostBatches(pool, postBatchesInFlight(dbConfig.pool)), destroy: () => db.destroy() };
+    return { db, dialect: 'mysql', postBatches: createMysqlPostBatches(pool, postBatchesInFlight(dbConfig.pool), dbConfig.pool), destroy: () => db.destroy() };
   }
   if (dbConfig.file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(dbConfig.file)), { recursive: true });
   const sqlite = new BetterSqlite3(dbConfig.file);

@@ -38,6 +38,8 @@ interface Pending {
  */
 const MAX_POSTS_PER_BATCH = 64;
 const MAX_BATCH_CHARS = 512 * 1024;
+/** A batch in flight this long no longer holds back the next one (see `pump`). */
+const STALLED_MS = 100;
 
 /**
  * How many post batches one process keeps in flight: a fifth of its connection pool, at least
@@ -59,38 +61,80 @@ export const postBatchesInFlight = (poolSize: number) => Math.max(1, Math.floor(
  * Seqs stay gapless and in commit order: each post's seq bump runs under its channel's row
  * lock inside the shared transaction, posts of one channel in arrival order. A batch of
  * several in which anything fails — a post refused under the lock, a repeated clientMsgId, a
- * deadlock — is rolled back whole, and each of its posts is run again alone, where it gets its
- * own answer (so one refused post costs its batch-mates one more round trip, never a refusal).
+ * deadlock — is rolled back whole and tried again in halves, down to single posts, each of
+ * which gets its own answer: a refused post costs its batch-mates a few round trips, never a
+ * refusal. At most `maxInFlight` batches that are not stalled, and `maxConnections` in all,
+ * are in flight at once.
  */
-export function createMysqlPostBatches(pool: Pool, maxInFlight: number): MysqlPostBatches {
+export function createMysqlPostBatches(pool: Pool, maxInFlight: number, maxConnections: number): MysqlPostBatches {
   const queue: Pending[] = [];
-  let inFlight = 0;
+  /** The batches in flight: when each started, and its channels. */
+  const inFlight = new Set<{ since: number; channels: Set<string> }>();
+  let wakeUp: NodeJS.Timeout | undefined;
   let batches = 0;
   let posts = 0;
 
+  /**
+   * Starts batches while slots are free. A batch in flight for longer than STALLED_MS (one
+   * waiting for a channel lock, say) stops counting against the limit, and posts to its
+   * channels stay queued until it ends, so posts to other channels do not wait behind it; the
+   * pool's size stays the bound.
+   */
   function pump() {
-    while (inFlight < maxInFlight && queue.length > 0) {
-      const batch = queue.splice(0, batchLength(queue));
-      inFlight++;
-      void runBatch(batch).finally(() => {
-        inFlight--;
+    for (;;) {
+      const now = Date.now();
+      let fresh = 0;
+      let oldestFresh = Infinity;
+      const stalledChannels = new Set<string>();
+      for (const b of inFlight) {
+        if (now - b.since < STALLED_MS) {
+          fresh++;
+          oldestFresh = Math.min(oldestFresh, b.since);
+        } else {
+          for (const c of b.channels) stalledChannels.add(c);
+        }
+      }
+      if (queue.length === 0) return;
+      if (fresh >= maxInFlight || inFlight.size >= maxConnections) {
+        if (!wakeUp && oldestFresh !== Infinity) {
+          wakeUp = setTimeout(() => {
+            wakeUp = undefined;
+            pump();
+          }, oldestFresh + STALLED_MS - now);
+          wakeUp.unref();
+        }
+        return;
+      }
+      const batch = takeBatch(queue, stalledChannels);
+      if (batch.length === 0) return; // only posts to channels of stalled batches: they wait for those
+      const slot = { since: now, channels: new Set(batch.map((p) => p.post.channelId)) };
+      inFlight.add(slot);
+      void runGroup(batch).finally(() => {
+        inFlight.delete(slot);
         pump();
       });
     }
   }
 
-  async function runBatch(batch: Pending[]): Promise<void> {
-    if (batch.length === 1) return runAlone(batch[0]);
+  /**
+   * Stores `group` in one transaction. When anything in it fails, the halves are tried in
+   * turn, down to single posts, which get their own answers: one refused post costs its
+   * batch-mates about two round trips per halving, on this slot's connection only.
+   */
+  async function runGroup(group: Pending[]): Promise<void> {
+    if (group.length === 1) return runAlone(group[0]);
     let stored: Map<string, BatchedResult>;
     try {
-      stored = await storeTogether(pool, batch.map((p) => p.post));
+      stored = await storeTogether(pool, group.map((p) => p.post));
     } catch {
-      await Promise.all(batch.map(runAlone));
+      const half = Math.ceil(group.length / 2);
+      await runGroup(group.slice(0, half));
+      await runGroup(group.slice(half));
       return;
     }
     batches++;
-    posts += batch.length;
-    for (const p of batch) p.resolve(stored.get(p.post.messageId)!);
+    posts += group.length;
+    for (const p of group) p.resolve(stored.get(p.post.messageId)!);
   }
 
   async function runAlone(p: Pending): Promise<void> {
@@ -100,9 +144,19 @@ export function createMysqlPostBatches(pool: Pool, maxInFlight: number): MysqlPo
       posts++;
       p.resolve(stored.get(p.post.messageId)!);
     } catch (err) {
+      const code = (err as { code?: unknown }).code;
       // The seq bump matched nothing, so the insert's seq was NULL and the transaction stopped.
-      if ((err as { code?: unknown }).code === 'ER_BAD_NULL_ERROR') p.resolve(null);
-      else p.reject(err);
+      if (code === 'ER_BAD_NULL_ERROR') return p.resolve(null);
+      // The message's own id is taken: an earlier attempt of this very post committed (its
+      // batch failed after the commit, e.g. the connection dropped during the read-back).
+      if (code === 'ER_DUP_ENTRY' && /'PRIMARY'/.test(String((err as { sqlMessage?: unknown }).sqlMessage))) {
+        try {
+          return p.resolve(await readStored(pool, p.post));
+        } catch (readError) {
+          return p.reject(readError);
+        }
+      }
+      p.reject(err);
     }
   }
 
@@ -141,19 +195,39 @@ async function storeTogether(pool: Pool, batch: readonly BatchedPost[]): Promise
   return new Map(
     ordered.map((p) => {
       const row = byId.get(p.messageId)!;
-      return [p.messageId, { seq: Number(row.seq), createdAt: Number(row.created_at), alsoReadRows: p.alsoRead ? readRows.get(readKey(p.alsoRead))! : [] }];
+      return [p.messageId, { seq: Number(row.seq), createdAt: Number(row.created_at), alsoReadRows: p.alsoRead ? [...readRows.get(readKey(p.alsoRead))!] : [] }];
     }),
   );
 }
 
-/** How many posts from the head of the queue go together: at least one, within both bounds. */
-function batchLength(queue: readonly Pending[]): number {
+/** What an earlier, committed attempt of `post` stored: its seq and created_at, and its read. */
+async function readStored(pool: Pool, post: BatchedPost): Promise<BatchedResult> {
+  const statements: SqlStatement[] = [{ sql: 'select seq, created_at from messages where id = ?', parameters: [post.messageId] }, ...(post.alsoRead ? [post.alsoRead] : [])];
+  const results = (await runOnOneConnection(pool, statements)) as unknown[];
+  const lists = statements.length === 1 ? [results] : results;
+  const row = (lists[0] as { seq: number | string; created_at: number | string }[])[0];
+  return { seq: Number(row.seq), createdAt: Number(row.created_at), alsoReadRows: post.alsoRead ? [...(lists[1] as unknown[])] : [] };
+}
+
+/**
+ * Takes the next batch off the queue, in queue order: posts to `skipChannels` stay queued, and
+ * the batch stops at either bound (at least one post when any is eligible).
+ */
+function takeBatch(queue: Pending[], skipChannels: ReadonlySet<string>): Pending[] {
+  const taken: Pending[] = [];
   let chars = 0;
-  for (let n = 0; n < queue.length && n < MAX_POSTS_PER_BATCH; n++) {
-    for (const q of queue[n].post.statements) for (const v of q.parameters) if (typeof v === 'string') chars += v.length;
-    if (chars > MAX_BATCH_CHARS) return Math.max(1, n);
+  for (let i = 0; i < queue.length && taken.length < MAX_POSTS_PER_BATCH; ) {
+    const p = queue[i];
+    if (skipChannels.has(p.post.channelId)) {
+      i++;
+      continue;
+    }
+    for (const q of p.post.statements) for (const v of q.parameters) if (typeof v === 'string') chars += v.length;
+    if (chars > MAX_BATCH_CHARS && taken.length > 0) break;
+    taken.push(p);
+    queue.splice(i, 1);
   }
-  return Math.min(queue.length, MAX_POSTS_PER_BATCH);
+  return taken;
 }
 
 const readKey = (s: SqlStatement) => `${s.sql}\u0000${JSON.stringify(s.parameters)}`;

@@ -99,7 +99,8 @@ export async function removeGuildMember(ctx: AppContext, guildId: string, userId
   for (let attempt = 1; attempt <= CONCURRENT_CHANGE_ATTEMPTS; attempt++) {
     const guildOf = await channelsOfMember(db, userId);
     // Retried on a deadlock: the membership check inside a post's seq bump may lock the
-    // member's two rows in either order (the optimizer's choice).
+    // member's two rows in either order (the optimizer's choice), and a MySQL group commit of
+    // posts holds the rows of several channels (ascending) while it waits for the next one.
     const outbox = await withDeadlockRetry(db, dialect, (trx) => removeUnderLocks(trx, ctx, guildId, userId, actorId, guildOf));
     if (outbox) {
       outbox.sendTo(ctx.emitter);
@@ -111,8 +112,9 @@ export async function removeGuildMember(ctx: AppContext, guildId: string, userId
 }
 
 /**
- * The removal's transaction. Locks in the order every post and membership change uses: the
- * rows of the channels to leave (by id; `guildOf`, read before the transaction, says which),
+ * The removal's transaction. Locks in the order single posts and membership changes use (a
+ * group commit of posts can still cross it; the caller retries deadlocks): the rows of the
+ * channels to leave (by id; `guildOf`, read before the transaction, says which),
  * then the user's channel memberships, then its guild membership. The memberships are read
  * with a locking read, which also keeps new ones from being inserted until commit: when that
  * read finds a channel missing from `guildOf`, nothing is written and the answer is null.
