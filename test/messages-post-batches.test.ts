@@ -9,6 +9,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertMessageWithNextSeq, isDuplicateKeyError, type UnsequencedMessage } from '../lib/db/dialect.js';
+import { openDatabase } from '../lib/db/index.js';
 import { newId } from '../lib/ids.js';
 import { createChannel, seedGuild, startTestNode, type TestNode } from './helpers/harness.js';
 import { lastSeq, list } from './helpers/messages.js';
@@ -20,6 +21,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.close();
 });
+
+/** A second handle on the test node's database, opened the way the node opens its own. */
+const openDatabaseLike = (node: TestNode) => openDatabase(node.node.ctx.config.db);
 
 const candidates = (channelId: string) => ({ sql: 'select user_id from channel_members where channel_id = ?', parameters: [channelId] });
 
@@ -176,5 +180,36 @@ describe('insertMessageWithNextSeq with many posts ready at once', () => {
     else await expect(again).rejects.toSatisfy(isDuplicateKeyError);
     expect(await lastSeq(t, owner.token, ch.id)).toBe(1);
     expect((await list(t, owner.token, ch.id)).messages.map((x) => x.content)).toEqual(['once']);
+  });
+  it('stores backslashes and quotes verbatim, even where the server reads backslashes literally', async () => {
+    const { owner, guildId } = await seedGuild(t, 0);
+    const ch = await createChannel(t, owner.token, { guildId, name: 'escapes', xType: 'general' });
+    const content = String.raw`a \' b \\ c \" d'); select 1; -- e`;
+    const post = async () => {
+      const r = await t.api('POST', `/api/channels/${ch.id}/messages`, { token: owner.token, body: { content } });
+      expect(r.status).toBe(201);
+      return r.body.message;
+    };
+    if (t.node.ctx.database.dialect !== 'mysql') {
+      expect((await post()).content).toBe(content);
+      return;
+    }
+    // mysql2 escapes with backslashes: a server in NO_BACKSLASH_ESCAPES mode must not be able
+    // to read them otherwise. New connections take the global mode; the node turns it off.
+    const { db } = t.node.ctx.database;
+    const before = (await sql<{ m: string }>`select @@global.sql_mode as m`.execute(db)).rows[0].m;
+    await sql`set global sql_mode = ${`${before},NO_BACKSLASH_ESCAPES`.replace(/^,/, '')}`.execute(db);
+    try {
+      const fresh = await openDatabaseLike(t);
+      try {
+        const modes = (await sql<{ m: string }>`select @@session.sql_mode as m`.execute(fresh.db)).rows[0].m;
+        expect(modes).not.toContain('NO_BACKSLASH_ESCAPES');
+      } finally {
+        await fresh.destroy();
+      }
+    } finally {
+      await sql`set global sql_mode = ${before}`.execute(db);
+    }
+    expect((await post()).content).toBe(content);
   });
 });

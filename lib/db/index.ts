@@ -42,7 +42,12 @@ export async function openDatabase(dbConfig: Config['db']): Promise<DatabaseHand
     });
     // mysql2 escapes parameters with backslashes: a server whose sql_mode has
     // NO_BACKSLASH_ESCAPES would read them differently, so every connection turns it off.
-    pool.on('connection', (conn) => conn.query("set session sql_mode = replace(@@sql_mode, 'NO_BACKSLASH_ESCAPES', '')"));
+    pool.on('connection', (conn) =>
+      conn.query("set session sql_mode = replace(@@sql_mode, 'NO_BACKSLASH_ESCAPES', '')", (err) => {
+        // A connection that fails here fails its first real query too; that one reports it.
+        if (err) log.warn('could not set the session sql_mode', { code: err.code });
+      }),
+    );
     const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
     return { db, dialect: 'mysql', postBatches: createMysqlPostBatches(pool, postBatchesInFlight(dbConfig.pool), dbConfig.pool), destroy: () => db.destroy() };
   }
