@@ -116,6 +116,31 @@ describe('a handler bundle hosted alone', () => {
     expect(theirs.status).toBe(404);
     expect(none.status).toBe(401);
   });
+
+  it('answers what is not its own like the router: 405 with Allow for another method, 404 for another path, and changes nothing', async () => {
+    const member = await centerClient(center).user('member');
+    const [created] = await host('handlers/guilds/create.js', [{ method: 'POST', path: '/api/guilds', token: owner.token, body: { name: 'Kept' } }]);
+    const guildId = created.body.guild.id as string;
+    const membersPath = `/api/guilds/${guildId}/members`;
+    const [added] = await host('handlers/guilds/members-add.js', [{ method: 'POST', path: membersPath, token: owner.token, body: { userIds: [member.id] } }]);
+    expect(added.status).toBe(200);
+    const [wrongMethod, otherPath, preflight] = await host('handlers/guilds/members-remove.js', [
+      { method: 'GET', path: `${membersPath}/${member.id}`, token: owner.token },
+      { method: 'DELETE', path: `/api/channels/c1/members/${member.id}`, token: owner.token },
+      { method: 'OPTIONS', path: `${membersPath}/${member.id}` },
+    ]);
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.body.error).toMatchObject({ code: 'method_not_allowed', requestId: expect.any(String) });
+    expect(otherPath.status).toBe(404);
+    expect(otherPath.body.error.code).toBe('not_found');
+    expect(preflight.status).toBe(204);
+    const [put] = await host('handlers/guilds/create.js', [{ method: 'PUT', path: '/api/guilds', token: owner.token, body: { name: 'Not created' } }]);
+    expect(put.status).toBe(405);
+    const [members] = await host('handlers/guilds/members-list.js', [{ method: 'GET', path: membersPath, token: owner.token }]);
+    expect(members.body.members.map((m: { userId: string }) => m.userId)).toContain(member.id);
+    const [guilds] = await host('handlers/guilds/list.js', [{ method: 'GET', path: '/api/guilds', token: owner.token }]);
+    expect(guilds.body.guilds.map((g: { name: string }) => g.name)).not.toContain('Not created');
+  });
 });
 
 // Separate processes that exit by themselves: run them side by side.
