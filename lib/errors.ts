@@ -47,13 +47,16 @@ export const busyConflict = (what: string) => new HttpError(409, 'conflict', `${
 /** How many times a write starts again after a concurrent change before it answers 409 `conflict`. */
 export const CONCURRENT_CHANGE_ATTEMPTS = 5;
 
+/** Most entries of `details` an answer lists (api.md "Errors": at most 20 invalid fields). */
+export const MAX_ERROR_DETAILS = 20;
+
 /** The JSON body of every error response (api.md "Errors"), with the id of the request being answered. */
 export function errorBody(err: HttpError, requestId = currentRequestId()) {
   return {
     error: {
       code: err.code,
       message: err.message,
-      ...(err.details !== undefined ? { details: err.details } : {}),
+      ...(err.details !== undefined ? { details: Array.isArray(err.details) ? err.details.slice(0, MAX_ERROR_DETAILS) : err.details } : {}),
       ...(requestId !== undefined ? { requestId } : {}),
     },
   };
