@@ -37,7 +37,11 @@ const DB_DOWN = new Set(['ECONNREFUSED', 'PROTOCOL_CONNECTION_LOST', 'ETIMEDOUT'
  * and answered 500 `internal` with no internals in the body.
  */
 export function errorResponse(err: unknown, request?: Request): Response {
-  if (err instanceof HttpError) return json(errorBody(err), err.status);
+  if (err instanceof HttpError) {
+    const res = json(errorBody(err), err.status);
+    for (const [name, value] of Object.entries(err.headers ?? {})) res.headers.set(name, value);
+    return res;
+  }
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && DB_DOWN.has(code)) {
     log.warn('database unavailable', { code });
