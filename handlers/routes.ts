@@ -23,6 +23,7 @@ import channelsJoin from './channels/join.js';
 import channelsLeave from './channels/leave.js';
 import wakeMappingGet from './channels/wake-mapping-get.js';
 import wakeMappingPut from './channels/wake-mapping-put.js';
+import channelsReadPut from './channels/read-put.js';
 import filesUpload from './files/upload.js';
 import filesDownload from './files/download.js';
 import filesHead from './files/head.js';
@@ -66,6 +67,7 @@ export const routes: readonly Handler[] = [
   channelsLeave,
   wakeMappingGet,
   wakeMappingPut,
+  channelsReadPut,
   // Messages
   messagesCreate,
   messagesList,
