@@ -20,6 +20,8 @@ export interface ServerToClientEvents {
   'channel.left': (e: ChannelMembershipEvent) => void;
   typing: (e: { channelId: string; userId: string }) => void;
   presence: (e: { userId: string; status: 'online' | 'offline' }) => void;
+  /** The server is about to close the socket (realtime.md); `code` says why. */
+  'session.ended': (e: { code: string; message: string }) => void;
 }
 
 export interface ClientToServerEvents {
