@@ -15,7 +15,7 @@ import type { Ack, ClientToServerEvents, InterServerEvents, ServerToClientEvents
 import { coalesceFrames } from './frame-coalescing.js';
 import { jsonParser } from './json-parser.js';
 import { createTypingThrottle } from './typing-throttle.js';
-import { createUserSocketCounter } from './user-socket-count.js';
+import { createOnlineUsersQuery, createUserSocketCounter } from './user-socket-count.js';
 
 const log = createLogger('realtime');
 
@@ -34,6 +34,8 @@ const channelPayload = z.object({ channelId: z.string().min(1).max(64) });
 export interface RealtimeApp {
   io: Server;
   nsp: RealtimeNamespace;
+  /** Which of these users hold a socket on this node now (across realtime processes with Redis). */
+  onlineAmong(userIds: readonly string[]): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -86,6 +88,7 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
   const nsp = io.of('/realtime') as RealtimeNamespace;
   const db = ctx.database.db;
   const countUserSockets = createUserSocketCounter(nsp, opts.cluster);
+  const onlineAmong = createOnlineUsersQuery(nsp, opts.cluster);
   const mayRelayTyping = createTypingThrottle(opts.cluster);
   /** Offline announcements in progress: `close()` lets them finish while the database is still open. */
   const offlineChecks = new Set<Promise<void>>();
@@ -228,6 +231,7 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
   return {
     io,
     nsp,
+    onlineAmong,
     async close() {
       // Disconnecting starts the offline announcements; they finish before the adapter (Redis)
       // and the database close, so users of this process are announced offline to the others.

@@ -4,6 +4,7 @@ import { HttpError } from '../lib/errors.js';
 import { readTextLimited } from '../lib/http/body.js';
 import { errorResponse, json } from '../lib/http/respond.js';
 import { emitBatchSchema, guildRoomSchema, INTERNAL_BODY_LIMIT, opBatchSchema, roomLeaveSchema } from '../lib/realtime/emitter.js';
+import { presenceQuerySchema, type PresenceSource } from '../lib/realtime/presence.js';
 import { applyOps, dispatchEmits, leaveChannelRooms, setGuildRoom } from './dispatch.js';
 import type { RealtimeNamespace } from './app.js';
 
@@ -15,7 +16,8 @@ const sameSecret = (given: string, secret: string) => {
 
 interface InternalRoute<S extends z.ZodType> {
   schema: S;
-  run(nsp: RealtimeNamespace, body: z.infer<S>): void;
+  /** Applied before the 202 answer; a route that returns an answer (a query) is answered 200 with it. */
+  run(nsp: RealtimeNamespace, body: z.infer<S>, presence: PresenceSource): void | Promise<object>;
 }
 const route = <S extends z.ZodType>(r: InternalRoute<S>) => r as InternalRoute<z.ZodType>;
 
@@ -25,15 +27,17 @@ const ROUTES: Record<string, InternalRoute<z.ZodType>> = {
   '/internal/rooms/leave': route({ schema: roomLeaveSchema, run: (nsp, b) => leaveChannelRooms(nsp as never, b.userId, b.channelId) }),
   '/internal/rooms/guild': route({ schema: guildRoomSchema, run: (nsp, b) => setGuildRoom(nsp as never, b.userId, b.guildId, b.member) }),
   '/internal/batch': route({ schema: opBatchSchema, run: (nsp, b) => applyOps(nsp as never, b.ops) }),
+  '/internal/presence': route({ schema: presenceQuerySchema, run: async (_nsp, b, presence) => ({ online: await presence.onlineAmong(b.userIds) }) }),
 };
 
 /**
  * The internal channel of a realtime process (realtime.md, split mode), as a fetch handler:
  * `POST /internal/emit`, `POST /internal/rooms/leave`, `POST /internal/rooms/guild`
- * (sockets of a user added to / removed from a guild) and `POST /internal/batch` (emits and
- * room changes in one ordered list), Bearer = the shared secret. 202 on success.
+ * (sockets of a user added to / removed from a guild), `POST /internal/batch` (emits and
+ * room changes in one ordered list) and `POST /internal/presence` ({userIds} → 200 {online}:
+ * who of them holds a socket on the node), Bearer = the shared secret. 202 on success.
  */
-export function createInternalChannel(nsp: RealtimeNamespace, secret: string) {
+export function createInternalChannel(nsp: RealtimeNamespace, secret: string, presence: PresenceSource) {
   return async function fetch(request: Request): Promise<Response> {
     try {
       const path = new URL(request.url).pathname;
@@ -50,8 +54,8 @@ export function createInternalChannel(nsp: RealtimeNamespace, secret: string) {
       }
       const parsed = target.schema.safeParse(body);
       if (!parsed.success) throw new HttpError(400, 'bad_request', `malformed body for ${path}`);
-      target.run(nsp, parsed.data);
-      return json({ ok: true }, 202);
+      const answer = await target.run(nsp, parsed.data, presence);
+      return answer ? json(answer, 200) : json({ ok: true }, 202);
     } catch (err) {
       return errorResponse(err, request);
     }

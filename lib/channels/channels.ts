@@ -166,6 +166,12 @@ export async function updateChannel(ctx: AppContext, view: ChannelView, patch: {
   return channel;
 }
 
+/** The user ids of a channel's members. */
+export async function channelMemberIds(db: Db, channelId: string): Promise<string[]> {
+  const rows = await db.selectFrom('channel_members').select('user_id').where('channel_id', '=', channelId).execute();
+  return rows.map((r) => r.user_id);
+}
+
 /** The members of a channel, by join time. */
 export async function listChannelMembers(db: Db, channelId: string) {
   const rows = await db.selectFrom('channel_members').select(['user_id', 'joined_at']).where('channel_id', '=', channelId).orderBy('joined_at').orderBy('user_id').execute();
