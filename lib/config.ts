@@ -54,6 +54,12 @@ export interface Config {
   emitTimeoutMs: number;
   /** Interval between heartbeats to Center (center.md: 30 s). A test/tuning knob. */
   heartbeatSeconds: number;
+  /** Posts per second refilling each user's bucket in a channel; 0 turns the post limit off (agent-rooms.md). */
+  postRatePerSecond: number;
+  /** How many posts a full bucket holds. */
+  postBurst: number;
+  /** Client events one socket may send in any 10 s; 0 turns the limit off. */
+  socketEventsPer10s: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -139,6 +145,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     tokenCacheSeconds: read(env, 'TOKEN_CACHE_SECONDS', z.coerce.number().positive().max(60), 60),
     emitTimeoutMs: read(env, 'EMIT_TIMEOUT_MS', positiveInt, 1000),
     heartbeatSeconds: read(env, 'HEARTBEAT_SECONDS', z.coerce.number().positive().max(3600), 30),
+    // At most 1000000 per second: the bucket keeps time in microseconds (one post = 1e6 / rate).
+    postRatePerSecond: read(env, 'POST_RATE_PER_SECOND', z.coerce.number().min(0).max(1_000_000), 5),
+    postBurst: read(env, 'POST_BURST', positiveInt.max(1_000_000), 60),
+    socketEventsPer10s: read(env, 'SOCKET_EVENTS_PER_10S', z.coerce.number().int().min(0).max(1_000_000_000), 1000),
   };
   if (config.realtimeInternalUrl && !config.internalSecret) {
     throw new ConfigError(`${P}INTERNAL_SECRET is required in split mode (REALTIME_INTERNAL_URL is set)`);

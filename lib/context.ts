@@ -4,6 +4,7 @@ import { migrateToLatest, openDatabase, type DatabaseHandle } from './db/index.j
 import { createLogger, setLogLevel } from './logger.js';
 import { createNullEmitter, type Emitter } from './realtime/emitter.js';
 import { createHttpEmitter } from './realtime/http-emitter.js';
+import { createHttpPresence, createNullPresence, type PresenceSource } from './realtime/presence.js';
 import type { RandomSource } from './turns/engine.js';
 import { VERSION } from './version.js';
 
@@ -18,6 +19,8 @@ export interface AppContext {
   database: DatabaseHandle;
   center: CenterClient;
   emitter: Emitter;
+  /** Who is connected to this node's realtime side now. */
+  presence: PresenceSource;
   random: RandomSource;
   version: string;
   close(): Promise<void>;
@@ -26,6 +29,8 @@ export interface AppContext {
 export interface ContextOptions {
   /** Overrides the emitter chosen by config (all-in-one passes its in-process emitter). */
   emitter?: Emitter;
+  /** Overrides the presence source chosen by config (all-in-one passes its in-process one). */
+  presence?: PresenceSource;
   random?: RandomSource;
   /** Register with Center and heartbeat (servers do; CLIs do not). */
   heartbeat?: boolean;
@@ -58,11 +63,17 @@ export async function createContext(config: Readonly<Config>, opts: ContextOptio
     (config.realtimeInternalUrl && config.internalSecret
       ? createHttpEmitter({ url: config.realtimeInternalUrl, secret: config.internalSecret, timeoutMs: config.emitTimeoutMs })
       : createNullEmitter());
+  const presence =
+    opts.presence ??
+    (config.realtimeInternalUrl && config.internalSecret
+      ? createHttpPresence({ url: config.realtimeInternalUrl, secret: config.internalSecret, timeoutMs: config.emitTimeoutMs })
+      : createNullPresence());
   return {
     config,
     database,
     center,
     emitter,
+    presence,
     random: opts.random ?? Math.random,
     version: VERSION,
     async close() {

@@ -178,8 +178,9 @@ describe(`fuzz (seed ${SEED}, ${N} requests)`, () => {
   it('the internal channel: no 5xx, error JSON on every 4xx, with or without the secret', async () => {
     const r = prng(SEED + 2);
     const secret = 'fuzz-internal-secret';
-    const internal = createInternalChannel((t.node as unknown as { realtime: RealtimeApp }).realtime.nsp, secret);
-    const paths = ['/internal/emit', '/internal/batch', '/internal/rooms/leave', '/internal/rooms/guild', '/internal/nope', '/'];
+    const { realtime } = t.node as unknown as { realtime: RealtimeApp };
+    const internal = createInternalChannel(realtime.nsp, secret, realtime);
+    const paths = ['/internal/emit', '/internal/batch', '/internal/rooms/leave', '/internal/rooms/guild', '/internal/presence', '/internal/nope', '/'];
     for (let i = 0; i < INTERNAL_CALLS; i++) {
       const path = r.pick(paths);
       const method = r.chance(0.8) ? 'POST' : r.pick(METHODS.filter((m) => m !== 'HEAD'));
