@@ -194,8 +194,8 @@ describe('the hosting contract of a bundle', () => {
     });
     afterAll(() => new Promise<void>((resolve) => recorder.close(() => resolve())));
 
-    for (const mode of ['waitUntil', 'settled'] as const) {
-      it(`a host that awaits ${mode === 'waitUntil' ? 'what it got through waitUntil' : 'settled()'} sees the event delivered before it exits`, async () => {
+    for (const [runtime, mode] of [['node', 'waitUntil'], ['node', 'settled'], ['bun', 'waitUntil'], ['bun', 'settled']] as const) {
+      it(`a host under ${runtime} that awaits ${mode === 'waitUntil' ? 'what it got through waitUntil' : 'settled()'} sees the event delivered before it exits`, async () => {
         calls = [];
         const splitEnv = { ...env, FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_URL: recorderUrl, FABRIC_BACKEND_GUILD_INTERNAL_SECRET: 'hosting-secret' };
         const users = centerClient(center);
@@ -206,7 +206,7 @@ describe('the hosting contract of a bundle', () => {
         const hosted = await hostRun(
           'handlers/guilds/members-add.js',
           [{ method: 'POST', path: `/api/guilds/${guild.body.guild.id}/members`, token: owner.token, body: { userIds: [member.id] } }],
-          { mode, env: splitEnv },
+          { mode, runtime, env: splitEnv },
         );
         expect(hosted.responses[0].status).toBe(200);
         if (mode === 'waitUntil') expect(hosted.handedToWaitUntil).toBe(1);
