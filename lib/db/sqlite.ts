@@ -30,7 +30,7 @@ export async function openSqliteFile(file: string): Promise<SqliteDatabase> {
   return sqlite;
 }
 
-/** What this adapter uses of `bun:sqlite` (declared in bun-sqlite.d.ts). */
+/** Bun's built-in driver (its types, as far as used here: bun-sqlite.d.ts), adapted to kysely. */
 async function openBunSqlite(file: string): Promise<SqliteDatabase> {
   const { Database } = await import('bun:sqlite');
   const sqlite = new Database(file, { create: true });
