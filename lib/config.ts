@@ -99,8 +99,13 @@ export function loadDatabaseConfig(env: Env = process.env): Config['db'] {
     : { type: 'sqlite', file: read(env, 'DB_FILE', z.string(), './data/guild.sqlite') };
 }
 
+/** Defaults that differ by kind of process (a handler bundle does not migrate unless told to). */
+export interface ConfigDefaults {
+  dbSync?: boolean;
+}
+
 /** Parses the environment into a frozen Config; throws ConfigError naming the variable. */
-export function loadConfig(env: Env = process.env): Readonly<Config> {
+export function loadConfig(env: Env = process.env, defaults: ConfigDefaults = {}): Readonly<Config> {
   const centerBaseUrl = required(env, 'CENTER_BASE_URL');
   const centerApiKey = required(env, 'CENTER_API_KEY');
   const nodeId = required(env, 'NODE_ID');
@@ -123,7 +128,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     port: portValue,
     publicUrl: read(env, 'PUBLIC_URL', url, `http://localhost:${portValue}`),
     db,
-    dbSync: read(env, 'DB_SYNC', bool, true),
+    dbSync: read(env, 'DB_SYNC', bool, defaults.dbSync ?? true),
     fileDir: read(env, 'FILE_DIR', z.string(), './data/files'),
     fileMaxBytes: read(env, 'FILE_MAX_BYTES', positiveInt, 104857600),
     fileTtlDays: read(env, 'FILE_TTL_DAYS', z.coerce.number().positive(), 7),

@@ -39,6 +39,13 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(c)).toBe(true);
   });
 
+  it('DB_SYNC: true by default for servers, false for a handler bundle, and what the environment says in both', () => {
+    expect(loadConfig(base).dbSync).toBe(true);
+    expect(loadConfig(base, { dbSync: false }).dbSync).toBe(false);
+    expect(loadConfig({ ...base, [`${P}DB_SYNC`]: 'true' }, { dbSync: false }).dbSync).toBe(true);
+    expect(loadConfig({ ...base, [`${P}DB_SYNC`]: 'false' }).dbSync).toBe(false);
+  });
+
   it('chooses mysql when DB_HOST is set, with its defaults', () => {
     expect(loadConfig({ ...base, [`${P}DB_HOST`]: 'db' }).db).toEqual({
       type: 'mysql', host: 'db', port: 3306, user: 'root', password: '', database: 'fabric_guild', pool: 10,

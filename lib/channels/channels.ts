@@ -2,7 +2,7 @@ import { isGuildAdmin, type GuildStanding } from '../access.js';
 import type { Principal } from '../center/client.js';
 import type { AppContext } from '../context.js';
 import type { Db } from '../db/index.js';
-import { lockChannel, withTransaction } from '../db/dialect.js';
+import { lockChannel, withDeadlockRetry, withTransaction } from '../db/dialect.js';
 import { badRequest, notFound, wrongChannelType } from '../errors.js';
 import type { ChannelRow, ChannelView } from '../guilds/standing.js';
 import { isoTime, newId } from '../ids.js';
@@ -205,11 +205,14 @@ async function replaceWakeRows(trx: Db, channelId: string, userIds: readonly str
 /** Replaces the wake mapping; users not yet in the channel become members (with `channel.joined`). */
 export async function replaceWakeMapping(ctx: AppContext, view: ChannelView, userIds: string[], actorId: string | null): Promise<string[]> {
   const { db, dialect } = ctx.database;
-  const outbox = new Outbox();
-  await withTransaction(db, dialect, async (trx) => {
+  // The delete-and-insert of the wake rows takes gap locks that can cross those of another
+  // channel's replacement on MySQL: a deadlock victim runs again, with a fresh outbox.
+  const outbox = await withDeadlockRetry(db, dialect, async (trx) => {
+    const attempt = new Outbox();
     await lockChannel(trx, dialect, view.channel.id);
     await replaceWakeRows(trx, view.channel.id, userIds);
-    await addChannelMembers(trx, ctx, outbox, view.channel, userIds, { actorId });
+    await addChannelMembers(trx, ctx, attempt, view.channel, userIds, { actorId });
+    return attempt;
   });
   outbox.sendTo(ctx.emitter);
   return getWakeMapping(db, view.channel.id);

@@ -280,10 +280,17 @@ export interface ChildRun {
   stop(): Promise<void>;
 }
 
-/** Spawns `node [--import tsx] <file> …args` in the repository with exactly `env` (plus PATH etc. from cleanEnv). */
-export function spawnNode(file: string, env: Record<string, string>, opts: { args?: string[]; tsx?: boolean } = {}): ChildRun {
-  const tsx = opts.tsx ?? file.endsWith('.ts');
-  const proc = spawn(process.execPath, [...(tsx ? ['--import', 'tsx'] : []), file, ...(opts.args ?? [])], {
+/** The Bun binary of the `bun` devDependency. */
+export const BUN = path.join(REPO_ROOT, 'node_modules/.bin/bun');
+
+/**
+ * Spawns `node [--import tsx] <file> …args` (or `bun <file> …args` with runtime 'bun') in the
+ * repository with exactly `env` (plus PATH etc. from cleanEnv).
+ */
+export function spawnNode(file: string, env: Record<string, string>, opts: { args?: string[]; tsx?: boolean; runtime?: 'node' | 'bun' } = {}): ChildRun {
+  const tsx = opts.runtime !== 'bun' && (opts.tsx ?? file.endsWith('.ts'));
+  const command = opts.runtime === 'bun' ? BUN : process.execPath;
+  const proc = spawn(command, [...(tsx ? ['--import', 'tsx'] : []), file, ...(opts.args ?? [])], {
     cwd: REPO_ROOT,
     env: cleanEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
