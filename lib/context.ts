@@ -70,7 +70,11 @@ export async function createContext(config: Readonly<Config>, opts: ContextOptio
   const presence =
     opts.presence ??
     (config.realtimeInternalUrl && config.internalSecret
-      ? createHttpPresence({ url: config.realtimeInternalUrl, secret: config.internalSecret, timeoutMs: config.emitTimeoutMs })
+      ? createHttpPresence({
+          url: config.realtimeInternalUrl,
+          secret: config.internalSecret,
+          timeoutMs: config.emitTimeoutMs,
+        })
       : createNullPresence());
   return {
     config,

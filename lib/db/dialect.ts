@@ -269,12 +269,21 @@ export async function takeBucketToken(
     ),
   );
   if (r.rows.length > 0) return 0;
-  const row = await db.selectFrom('post_rate_buckets').select('tat_us').where('channel_id', '=', key.channelId).where('user_id', '=', key.userId).executeTakeFirst();
+  const row = await db
+    .selectFrom('post_rate_buckets')
+    .select('tat_us')
+    .where('channel_id', '=', key.channelId)
+    .where('user_id', '=', key.userId)
+    .executeTakeFirst();
   return Math.max(1, Math.max(Number(row?.tat_us ?? now), now) + intervalUs - now - capacityUs);
 }
 
 /** Gives back a post taken with `takeBucketToken` (a post that stored nothing). */
-export async function returnBucketToken(database: Pick<DatabaseHandle, 'db'>, key: { channelId: string; userId: string }, intervalUs: number): Promise<void> {
+export async function returnBucketToken(
+  database: Pick<DatabaseHandle, 'db'>,
+  key: { channelId: string; userId: string },
+  intervalUs: number,
+): Promise<void> {
   await database.db
     .updateTable('post_rate_buckets')
     .set((eb) => ({ tat_us: eb('tat_us', '-', intervalUs) }))
