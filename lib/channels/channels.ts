@@ -2,12 +2,12 @@ import { isGuildAdmin, type GuildStanding } from '../access.js';
 import type { Principal } from '../center/client.js';
 import type { AppContext } from '../context.js';
 import type { Db } from '../db/index.js';
-import { lockChannel, withTransaction } from '../db/dialect.js';
+import { lockChannel } from '../db/dialect.js';
 import { badRequest, notFound, wrongChannelType } from '../errors.js';
 import type { ChannelRow, ChannelView } from '../guilds/standing.js';
 import { isoTime, newId } from '../ids.js';
 import { emitTo } from '../realtime/emitter.js';
-import { Outbox } from '../realtime/outbox.js';
+import { inTransaction, type Outbox } from '../realtime/outbox.js';
 import { createTurnState, hasTurnEngine } from '../turns/turn-store.js';
 import { addChannelMembers } from './membership.js';
 
@@ -27,6 +27,8 @@ export const toChannel = (c: ChannelRow, memberCount: number) => ({
   createdBy: c.created_by,
   createdAt: isoTime(c.created_at),
   lastSeq: Number(c.last_seq),
+  /** The channel stream's last position (realtime.md "Streams, positions and resume"). */
+  eventPos: Number(c.last_pos),
   memberCount,
 });
 export type Channel = ReturnType<typeof toChannel>;
@@ -67,12 +69,11 @@ export async function createChannel(ctx: AppContext, principal: Principal, input
   const bypass = [...new Set(input.turn?.bypass ?? (creator && !order.includes(creator) ? [creator] : []))];
   if (order.some((u) => bypass.includes(u))) throw badRequest('turn.order and turn.bypass must be disjoint', [{ field: 'turn', message: 'order and bypass overlap' }]);
   const seeded = [...new Set([...(creator ? [creator] : []), ...input.memberUserIds, ...input.wakeUserIds, ...order, ...bypass])];
-  const { db, dialect } = ctx.database;
+  const { db } = ctx.database;
   const now = Date.now();
   const id = newId();
-  const outbox = new Outbox();
   const channel = { id, guild_id: input.guildId, x_type: input.xType };
-  await withTransaction(db, dialect, async (trx) => {
+  await inTransaction(ctx, async (trx, outbox) => {
     await trx
       .insertInto('channels')
       .values({
@@ -92,7 +93,6 @@ export async function createChannel(ctx: AppContext, principal: Principal, input
     await addChannelMembers(trx, ctx, outbox, channel, seeded, { now, turnState: false });
     if (hasWakeMapping(input.xType)) await replaceWakeRows(trx, id, input.wakeUserIds);
   });
-  outbox.sendTo(ctx.emitter);
   return loadChannel(db, id);
 }
 
@@ -122,16 +122,25 @@ export async function updateChannel(ctx: AppContext, view: ChannelView, patch: {
   if (patch.topic !== undefined) set.topic = patch.topic;
   if (patch.isPublic !== undefined) set.is_public = patch.isPublic ? 1 : 0;
   if (patch.closed !== undefined) set.closed = patch.closed ? 1 : 0;
-  const { db } = ctx.database;
-  if (Object.keys(set).length > 0) await db.updateTable('channels').set(set).where('id', '=', view.channel.id).execute();
-  const channel = await loadChannel(db, view.channel.id);
-  if (Object.keys(set).length === 0) return channel;
-  const outbox = new Outbox();
-  outbox.push(emitTo.channel(channel.id, 'channel.updated', { channel }));
-  if (view.channel.is_public && patch.isPublic === false) {
-    // Plain guild members who were reading it without being members lose access: after this
-    // last channel.updated, their sockets leave the room (admins and members keep reading).
-    const readers = await db
+  if (Object.keys(set).length === 0) return loadChannel(ctx.database.db, view.channel.id);
+  // The change and its channel.updated commit together (the event is logged with it).
+  return inTransaction(ctx, async (trx, outbox) => {
+    await trx.updateTable('channels').set(set).where('id', '=', view.channel.id).execute();
+    const channel = await loadChannel(trx, view.channel.id);
+    outbox.push(emitTo.channel(channel.id, 'channel.updated', { channel }));
+    if (view.channel.is_public && patch.isPublic === false) await leaveReaderRooms(trx, outbox, channel);
+    return channel;
+  });
+}
+
+/**
+ * Plain guild members who were reading a channel that stopped being public without being
+ * members lose access: after its last channel.updated, their sockets leave the room (admins
+ * and members keep reading).
+ */
+async function leaveReaderRooms(trx: Db, outbox: Outbox, channel: Channel) {
+  {
+    const readers = await trx
       .selectFrom('guild_members as gm')
       .leftJoin('channel_members as cm', (j) => j.onRef('cm.user_id', '=', 'gm.user_id').on('cm.channel_id', '=', channel.id))
       .select('gm.user_id')
@@ -141,8 +150,6 @@ export async function updateChannel(ctx: AppContext, view: ChannelView, patch: {
       .execute();
     for (const r of readers) outbox.leaveRoom(r.user_id, channel.id);
   }
-  outbox.sendTo(ctx.emitter);
-  return channel;
 }
 
 /** The members of a channel, by join time. */
@@ -153,14 +160,11 @@ export async function listChannelMembers(db: Db, channelId: string) {
 
 /** Adds members (each must be a guild member); returns the ids actually added. */
 export async function addMembersToChannel(ctx: AppContext, view: ChannelView, userIds: string[], bypass: boolean, actorId: string | null): Promise<string[]> {
-  const { db, dialect } = ctx.database;
-  const outbox = new Outbox();
-  const added = await withTransaction(db, dialect, async (trx) => {
+  const { dialect } = ctx.database;
+  return inTransaction(ctx, async (trx, outbox) => {
     await lockChannel(trx, dialect, view.channel.id);
     return addChannelMembers(trx, ctx, outbox, view.channel, userIds, { bypass, actorId });
   });
-  outbox.sendTo(ctx.emitter);
-  return added;
 }
 
 /** The wake mapping of a channel, in the order it was given. */
@@ -178,12 +182,10 @@ async function replaceWakeRows(trx: Db, channelId: string, userIds: readonly str
 /** Replaces the wake mapping; users not yet in the channel become members (with `channel.joined`). */
 export async function replaceWakeMapping(ctx: AppContext, view: ChannelView, userIds: string[], actorId: string | null): Promise<string[]> {
   const { db, dialect } = ctx.database;
-  const outbox = new Outbox();
-  await withTransaction(db, dialect, async (trx) => {
+  await inTransaction(ctx, async (trx, outbox) => {
     await lockChannel(trx, dialect, view.channel.id);
     await replaceWakeRows(trx, view.channel.id, userIds);
     await addChannelMembers(trx, ctx, outbox, view.channel, userIds, { actorId });
   });
-  outbox.sendTo(ctx.emitter);
   return getWakeMapping(db, view.channel.id);
 }
