@@ -4,8 +4,7 @@ import { HttpError } from '../lib/errors.js';
 import { readTextLimited } from '../lib/http/body.js';
 import { errorResponse, json } from '../lib/http/respond.js';
 import { emitBatchSchema, guildRoomSchema, INTERNAL_BODY_LIMIT, opBatchSchema, roomLeaveSchema } from '../lib/realtime/emitter.js';
-import { applyOps, dispatchEmits, leaveChannelRooms, setGuildRoom } from './dispatch.js';
-import type { RealtimeNamespace } from './app.js';
+import type { OpsSink } from './dispatch.js';
 
 const sameSecret = (given: string, secret: string) => {
   const a = Buffer.from(given);
@@ -15,16 +14,16 @@ const sameSecret = (given: string, secret: string) => {
 
 interface InternalRoute<S extends z.ZodType> {
   schema: S;
-  run(nsp: RealtimeNamespace, body: z.infer<S>): void;
+  run(sink: OpsSink, body: z.infer<S>): void;
 }
 const route = <S extends z.ZodType>(r: InternalRoute<S>) => r as InternalRoute<z.ZodType>;
 
 /** Every internal call, by path; each body is validated with the same schema the API side builds it with. */
 const ROUTES: Record<string, InternalRoute<z.ZodType>> = {
-  '/internal/emit': route({ schema: emitBatchSchema, run: (nsp, b) => dispatchEmits(nsp as never, b.emits) }),
-  '/internal/rooms/leave': route({ schema: roomLeaveSchema, run: (nsp, b) => leaveChannelRooms(nsp as never, b.userId, b.channelId) }),
-  '/internal/rooms/guild': route({ schema: guildRoomSchema, run: (nsp, b) => setGuildRoom(nsp as never, b.userId, b.guildId, b.member) }),
-  '/internal/batch': route({ schema: opBatchSchema, run: (nsp, b) => applyOps(nsp as never, b.ops) }),
+  '/internal/emit': route({ schema: emitBatchSchema, run: (sink, b) => sink.apply(b.emits.map((emit) => ({ emit }))) }),
+  '/internal/rooms/leave': route({ schema: roomLeaveSchema, run: (sink, b) => sink.apply([{ leave: b }]) }),
+  '/internal/rooms/guild': route({ schema: guildRoomSchema, run: (sink, b) => sink.apply([{ guild: b }]) }),
+  '/internal/batch': route({ schema: opBatchSchema, run: (sink, b) => sink.apply(b.ops) }),
 };
 
 /**
@@ -33,7 +32,7 @@ const ROUTES: Record<string, InternalRoute<z.ZodType>> = {
  * (sockets of a user added to / removed from a guild) and `POST /internal/batch` (emits and
  * room changes in one ordered list), Bearer = the shared secret. 202 on success.
  */
-export function createInternalChannel(nsp: RealtimeNamespace, secret: string) {
+export function createInternalChannel(sink: OpsSink, secret: string) {
   return async function fetch(request: Request): Promise<Response> {
     try {
       const path = new URL(request.url).pathname;
@@ -50,7 +49,7 @@ export function createInternalChannel(nsp: RealtimeNamespace, secret: string) {
       }
       const parsed = target.schema.safeParse(body);
       if (!parsed.success) throw new HttpError(400, 'bad_request', `malformed body for ${path}`);
-      target.run(nsp, parsed.data);
+      target.run(sink, parsed.data);
       return json({ ok: true }, 202);
     } catch (err) {
       return errorResponse(err, request);

@@ -126,7 +126,9 @@ export async function updateChannel(ctx: AppContext, view: ChannelView, patch: {
   // The change and its channel.updated commit together (the event is logged with it).
   return inTransaction(ctx, async (trx, outbox) => {
     await trx.updateTable('channels').set(set).where('id', '=', view.channel.id).execute();
-    const channel = await loadChannel(trx, view.channel.id);
+    // Its channel.updated is the channel stream's next event: the channel as of that event.
+    const loaded = await loadChannel(trx, view.channel.id);
+    const channel = { ...loaded, eventPos: loaded.eventPos + 1 };
     outbox.push(emitTo.channel(channel.id, 'channel.updated', { channel }));
     if (view.channel.is_public && patch.isPublic === false) await leaveReaderRooms(trx, outbox, channel);
     return channel;

@@ -138,3 +138,20 @@ export async function trimLog(db: Db, rules: RetentionRules, now = Date.now()): 
     .executeTakeFirst();
   return Number(c.numDeletedRows) + Number(u.numDeletedRows);
 }
+
+/** The current heads of several streams, by stream key (0 for a stream with no event yet). */
+export async function streamHeads(db: Db, streams: readonly StreamRef[]): Promise<Map<string, number>> {
+  const heads = new Map<string, number>();
+  const channels = streams.filter((s): s is { channel: string } => 'channel' in s).map((s) => s.channel);
+  const users = streams.filter((s): s is { user: string } => 'user' in s).map((s) => s.user);
+  for (let i = 0; i < channels.length; i += HEADS_PER_QUERY) {
+    const rows = await db.selectFrom('channels').select(['id', 'last_pos']).where('id', 'in', channels.slice(i, i + HEADS_PER_QUERY)).execute();
+    for (const r of rows) heads.set(streamKey({ channel: r.id }), Number(r.last_pos));
+  }
+  for (let i = 0; i < users.length; i += HEADS_PER_QUERY) {
+    const rows = await db.selectFrom('user_streams').select(['user_id', 'last_pos']).where('user_id', 'in', users.slice(i, i + HEADS_PER_QUERY)).execute();
+    for (const r of rows) heads.set(streamKey({ user: r.user_id }), Number(r.last_pos));
+  }
+  return heads;
+}
+const HEADS_PER_QUERY = 500;

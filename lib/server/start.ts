@@ -32,7 +32,7 @@ export interface StartOptions {
 /** All-in-one: API and socket.io on one port; emits go straight to the in-process server. */
 export async function startAllInOne(config: Readonly<Config>, opts: StartOptions = {}): Promise<RunningProcess & { realtime: RealtimeApp }> {
   let realtime: RealtimeApp | undefined;
-  const emitter = createLocalEmitter(() => realtime?.nsp as never);
+  const emitter = createLocalEmitter(() => realtime);
   const ctx = await createContext(config, { emitter, random: opts.random, heartbeat: opts.heartbeat ?? true });
   const http = await listenFetch(createApiRouter(routes, ctx), config.port);
   realtime = createRealtimeApp(http.server, ctx);
@@ -80,7 +80,7 @@ export async function startRealtimeProcess(config: Readonly<Config>): Promise<Ru
   const cluster = config.redisUrl ? await connectRedisCluster(config.redisUrl, config.nodeId) : undefined;
   const publicHttp = await listenFetch(async () => new Response('not found', { status: 404 }), config.realtimePort);
   const realtime = createRealtimeApp(publicHttp.server, ctx, { cluster });
-  const internal = await listenFetch(createInternalChannel(realtime.nsp, config.internalSecret), config.realtimeInternalPort, config.realtimeInternalHost);
+  const internal = await listenFetch(createInternalChannel(realtime, config.internalSecret), config.realtimeInternalPort, config.realtimeInternalHost);
   log.info('guild node realtime listening', { port: publicHttp.port, internalPort: internal.port, redis: !!config.redisUrl });
   return {
     url: `http://127.0.0.1:${publicHttp.port}`,
