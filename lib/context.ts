@@ -55,7 +55,7 @@ export async function createContext(config: Readonly<Config>, opts: ContextOptio
   if (opts.heartbeat) center.startHeartbeat();
   const emitter =
     opts.emitter ??
-    (config.realtimeInternalUrl && config.internalSecret
+    (config.realtimeInternalUrl && config.realtimeInternalUrl !== 'none' && config.internalSecret
       ? createHttpEmitter({ url: config.realtimeInternalUrl, secret: config.internalSecret, timeoutMs: config.emitTimeoutMs })
       : createNullEmitter());
   return {

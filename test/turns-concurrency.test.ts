@@ -20,7 +20,7 @@ beforeAll(async () => {
   t = await startTestNode({ random: seededRandom(SEED) });
   // A second API process on the same database, as in split mode. Its own random source
   // would make a discuss replay ambiguous, so it serves a work channel (which never shuffles).
-  second = await startApiProcess({ ...t.node.ctx.config, port: 0 }, { heartbeat: false, jobs: false, random: noRandom });
+  second = await startApiProcess({ ...t.node.ctx.config, port: 0, realtimeInternalUrl: 'none' }, { heartbeat: false, jobs: false, random: noRandom });
 });
 afterAll(async () => {
   await second?.close();
