@@ -69,7 +69,7 @@ export async function createContext(config: Readonly<Config>, opts: ContextOptio
   const emitter = opts.emitter ?? (await defaultEmitter(config));
   const presence =
     opts.presence ??
-    (config.realtimeInternalUrl && config.internalSecret
+    (config.realtimeInternalUrl && config.realtimeInternalUrl !== 'none' && config.internalSecret
       ? createHttpPresence({
           url: config.realtimeInternalUrl,
           secret: config.internalSecret,
@@ -94,7 +94,7 @@ export async function createContext(config: Readonly<Config>, opts: ContextOptio
 
 /** Split mode's HTTP emitter when REALTIME_INTERNAL_URL is set (loaded only then), else none. */
 async function defaultEmitter(config: Readonly<Config>): Promise<Emitter> {
-  if (!config.realtimeInternalUrl || !config.internalSecret) return createNullEmitter();
+  if (!config.realtimeInternalUrl || config.realtimeInternalUrl === 'none' || !config.internalSecret) return createNullEmitter();
   const { createHttpEmitter } = await import('./realtime/http-emitter.js');
   return createHttpEmitter({ url: config.realtimeInternalUrl, secret: config.internalSecret, timeoutMs: config.emitTimeoutMs });
 }

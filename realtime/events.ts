@@ -1,8 +1,11 @@
+import type { EmitMessage } from '../lib/realtime/emitter.js';
+
 /**
  * The typed event map of realtime.md: every server→client and client→server event with its
  * payload. The server, the emit builders and the tests use these types.
  */
-export interface AckOk { ok: true }
+/** `pos` and `resync` answer `join_channel` and `resume_user` (realtime.md "Streams, positions and resume"). */
+export interface AckOk { ok: true; pos?: number; resync?: true }
 export interface AckError { ok: false; error: { code: string; message: string } }
 export type Ack = AckOk | AckError;
 
@@ -25,7 +28,8 @@ export interface ServerToClientEvents {
 }
 
 export interface ClientToServerEvents {
-  join_channel: (payload: { channelId: string }, ack?: (a: Ack) => void) => void;
+  join_channel: (payload: { channelId: string; since?: number }, ack?: (a: Ack) => void) => void;
+  resume_user: (payload: { since: number }, ack?: (a: Ack) => void) => void;
   leave_channel: (payload: { channelId: string }, ack?: (a: Ack) => void) => void;
   typing: (payload: { channelId: string }) => void;
 }
@@ -36,4 +40,6 @@ export interface InterServerEvents {
   user_socket_count: (userId: string, reply: (count: number) => void) => void;
   /** Which of these users hold at least one socket on the answering process. */
   users_online: (userIds: string[], reply: (online: string[]) => void) => void;
+  /** Positioned emits one process received from an API process, for the others' sockets (realtime/stream-delivery.ts). */
+  stream_emits: (emits: EmitMessage[]) => void;
 }

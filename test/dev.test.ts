@@ -54,7 +54,7 @@ describe('npm run dev', () => {
     expect((await api('GET', `/api/channels/${triage.id}/wake-mapping`, { token: agent.token })).body).toEqual({ userIds: [agent.id] });
 
     const socket = await connectSocket(nodeUrl, agent.token);
-    expect(await emitAck(socket, 'join_channel', { channelId: channels[0].id })).toEqual({ ok: true });
+    expect(await emitAck(socket, 'join_channel', { channelId: channels[0].id })).toEqual({ ok: true, pos: expect.any(Number) });
     socket.close();
 
     child.proc.kill('SIGINT');

@@ -217,7 +217,7 @@ describe('socket event payloads', () => {
 describe('the internal channel with hostile bodies', () => {
   const secret = 'internal-test-secret';
   const call = (body: string) =>
-    createInternalChannel((t.node as unknown as { realtime: RealtimeApp }).realtime.nsp, secret, (t.node as unknown as { realtime: RealtimeApp }).realtime)(
+    createInternalChannel((t.node as unknown as { realtime: RealtimeApp }).realtime, secret)(
       new Request('http://internal.test/internal/emit', { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body }),
     );
 

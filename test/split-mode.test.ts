@@ -148,7 +148,7 @@ describe('split mode: one API process, one realtime process', () => {
     expect(created.status).toBe(201);
     expect(await joined).toMatchObject({ channelId: created.body.channel.id, userId: member.id, xType: 'general' });
     // The realtime process reads the same database: the member may subscribe to the channel.
-    expect(await emitAck(s, 'join_channel', { channelId: created.body.channel.id })).toEqual({ ok: true });
+    expect(await emitAck(s, 'join_channel', { channelId: created.body.channel.id })).toEqual({ ok: true, pos: expect.any(Number) });
     const updated = nextEvent(s, 'channel.updated');
     expect((await node.api('PATCH', `/api/channels/${created.body.channel.id}`, { token: owner.token, body: { topic: 'now split' } })).status).toBe(200);
     expect(await updated).toMatchObject({ channel: { id: created.body.channel.id, topic: 'now split' } });
@@ -310,7 +310,7 @@ describe('split mode: two realtime processes sharing rooms through Redis', () =>
     const emit = (round: number) => ({ to: { channel: channelId }, event: 'message.created', data: { round }, wake: [] });
     const post = async (path: string, body: unknown) => expect((await postInternal(redisA.internalUrl, path, JSON.stringify(body), SECRET)).status).toBe(202);
     for (let round = 0; round < 30; round++) {
-      for (const x of removed) expect(await emitAck(x, 'join_channel', { channelId })).toEqual({ ok: true });
+      for (const x of removed) expect(await emitAck(x, 'join_channel', { channelId })).toEqual({ ok: true, pos: expect.any(Number) });
       // Alternately as two calls (as an older API process sends them) and as one batch.
       if (round % 2 === 0) {
         await post('/internal/rooms/leave', { userId: member.id, channelId });
@@ -334,7 +334,7 @@ describe('split mode: two realtime processes sharing rooms through Redis', () =>
     const ch = await redisNode.api('POST', '/api/channels', { token: owner.token, body: { guildId, name: 'removal', xType: 'general', memberUserIds: [member.id] } });
     const channelId: string = ch.body.channel.id;
     const witness = await socketOn(redisA.url, owner.token);
-    expect(await emitAck(witness, 'join_channel', { channelId })).toEqual({ ok: true });
+    expect(await emitAck(witness, 'join_channel', { channelId })).toEqual({ ok: true, pos: expect.any(Number) });
     const s = await socketOn(redisA.url, member.token);
     let left = false;
     const afterLeft: unknown[] = [];
@@ -346,7 +346,7 @@ describe('split mode: two realtime processes sharing rooms through Redis', () =>
         expect((await redisNode.api('POST', `/api/channels/${channelId}/members`, { token: owner.token, body: { userIds: [member.id] } })).status).toBe(200);
         await joined;
       }
-      expect(await emitAck(s, 'join_channel', { channelId })).toEqual({ ok: true });
+      expect(await emitAck(s, 'join_channel', { channelId })).toEqual({ ok: true, pos: expect.any(Number) });
       left = false;
       const posts = Array.from({ length: 6 }, (_, k) =>
         redisNode.api('POST', `/api/channels/${channelId}/messages`, { token: owner.token, body: { content: `round ${round} post ${k}` } }),
@@ -460,7 +460,7 @@ describe('split mode: two realtime processes sharing rooms through Redis', () =>
     const watcher = await socketOn(redisA.url, owner.token);
     const onA = await socketOn(redisA.url, member.token);
     const onB = await socketOn(redisB.url, member.token);
-    for (const x of [watcher, onA, onB]) expect(await emitAck(x, 'join_channel', { channelId })).toEqual({ ok: true });
+    for (const x of [watcher, onA, onB]) expect(await emitAck(x, 'join_channel', { channelId })).toEqual({ ok: true, pos: expect.any(Number) });
     const relayed = recordEvents(watcher, 'typing');
     const first = nextEvent(watcher, 'typing');
     onA.emit('typing', { channelId });

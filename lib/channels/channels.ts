@@ -2,12 +2,12 @@ import { isGuildAdmin, type GuildStanding } from '../access.js';
 import type { Principal } from '../center/client.js';
 import type { AppContext } from '../context.js';
 import type { Db } from '../db/index.js';
-import { lockChannel, withDeadlockRetry, withTransaction } from '../db/dialect.js';
+import { lockChannel, withTransaction } from '../db/dialect.js';
 import { badRequest, notFound, wrongChannelType } from '../errors.js';
 import type { ChannelRow, ChannelView } from '../guilds/standing.js';
 import { isoTime, newId } from '../ids.js';
 import { emitTo } from '../realtime/emitter.js';
-import { Outbox } from '../realtime/outbox.js';
+import { inTransaction, type Outbox } from '../realtime/outbox.js';
 import { createTurnState, hasTurnEngine } from '../turns/turn-store.js';
 import { addChannelMembers } from './membership.js';
 import { NO_READ_STATE } from './read-positions.js';
@@ -28,6 +28,8 @@ export const toChannel = (c: ChannelRow, memberCount: number) => ({
   createdBy: c.created_by,
   createdAt: isoTime(c.created_at),
   lastSeq: Number(c.last_seq),
+  /** The channel stream's last position (realtime.md "Streams, positions and resume"). */
+  eventPos: Number(c.last_pos),
   memberCount,
 });
 export type Channel = ReturnType<typeof toChannel>;
@@ -68,12 +70,11 @@ export async function createChannel(ctx: AppContext, principal: Principal, input
   const bypass = [...new Set(input.turn?.bypass ?? (creator && !order.includes(creator) ? [creator] : []))];
   if (order.some((u) => bypass.includes(u))) throw badRequest('turn.order and turn.bypass must be disjoint', [{ field: 'turn', message: 'order and bypass overlap' }]);
   const seeded = [...new Set([...(creator ? [creator] : []), ...input.memberUserIds, ...input.wakeUserIds, ...order, ...bypass])];
-  const { db, dialect } = ctx.database;
+  const { db } = ctx.database;
   const now = Date.now();
   const id = newId();
-  const outbox = new Outbox();
   const channel = { id, guild_id: input.guildId, x_type: input.xType };
-  await withTransaction(db, dialect, async (trx) => {
+  await inTransaction(ctx, async (trx, outbox) => {
     await trx
       .insertInto('channels')
       .values({
@@ -93,7 +94,6 @@ export async function createChannel(ctx: AppContext, principal: Principal, input
     await addChannelMembers(trx, ctx, outbox, channel, seeded, { now, turnState: false });
     if (hasWakeMapping(input.xType)) await replaceWakeRows(trx, id, input.wakeUserIds);
   });
-  outbox.sendTo(ctx.emitter);
   return loadChannel(db, id);
 }
 
@@ -143,16 +143,27 @@ export async function updateChannel(ctx: AppContext, view: ChannelView, patch: {
   if (patch.topic !== undefined) set.topic = patch.topic;
   if (patch.isPublic !== undefined) set.is_public = patch.isPublic ? 1 : 0;
   if (patch.closed !== undefined) set.closed = patch.closed ? 1 : 0;
-  const { db } = ctx.database;
-  if (Object.keys(set).length > 0) await db.updateTable('channels').set(set).where('id', '=', view.channel.id).execute();
-  const channel = await loadChannel(db, view.channel.id);
-  if (Object.keys(set).length === 0) return channel;
-  const outbox = new Outbox();
-  outbox.push(emitTo.channel(channel.id, 'channel.updated', { channel }));
-  if (view.channel.is_public && patch.isPublic === false) {
-    // Plain guild members who were reading it without being members lose access: after this
-    // last channel.updated, their sockets leave the room (admins and members keep reading).
-    const readers = await db
+  if (Object.keys(set).length === 0) return loadChannel(ctx.database.db, view.channel.id);
+  // The change and its channel.updated commit together (the event is logged with it).
+  return inTransaction(ctx, async (trx, outbox) => {
+    await trx.updateTable('channels').set(set).where('id', '=', view.channel.id).execute();
+    // Its channel.updated is the channel stream's next event: the channel as of that event.
+    const loaded = await loadChannel(trx, view.channel.id);
+    const channel = { ...loaded, eventPos: loaded.eventPos + 1 };
+    outbox.push(emitTo.channel(channel.id, 'channel.updated', { channel }));
+    if (view.channel.is_public && patch.isPublic === false) await leaveReaderRooms(trx, outbox, channel);
+    return channel;
+  });
+}
+
+/**
+ * Plain guild members who were reading a channel that stopped being public without being
+ * members lose access: after its last channel.updated, their sockets leave the room (admins
+ * and members keep reading).
+ */
+async function leaveReaderRooms(trx: Db, outbox: Outbox, channel: Channel) {
+  {
+    const readers = await trx
       .selectFrom('guild_members as gm')
       .leftJoin('channel_members as cm', (j) => j.onRef('cm.user_id', '=', 'gm.user_id').on('cm.channel_id', '=', channel.id))
       .select('gm.user_id')
@@ -162,8 +173,6 @@ export async function updateChannel(ctx: AppContext, view: ChannelView, patch: {
       .execute();
     for (const r of readers) outbox.leaveRoom(r.user_id, channel.id);
   }
-  outbox.sendTo(ctx.emitter);
-  return channel;
 }
 
 /** The user ids of a channel's members. */
@@ -180,14 +189,11 @@ export async function listChannelMembers(db: Db, channelId: string) {
 
 /** Adds members (each must be a guild member); returns the ids actually added. */
 export async function addMembersToChannel(ctx: AppContext, view: ChannelView, userIds: string[], bypass: boolean, actorId: string | null): Promise<string[]> {
-  const { db, dialect } = ctx.database;
-  const outbox = new Outbox();
-  const added = await withTransaction(db, dialect, async (trx) => {
+  const { dialect } = ctx.database;
+  return inTransaction(ctx, async (trx, outbox) => {
     await lockChannel(trx, dialect, view.channel.id);
     return addChannelMembers(trx, ctx, outbox, view.channel, userIds, { bypass, actorId });
   });
-  outbox.sendTo(ctx.emitter);
-  return added;
 }
 
 /** The wake mapping of a channel, in the order it was given. */
@@ -207,13 +213,14 @@ export async function replaceWakeMapping(ctx: AppContext, view: ChannelView, use
   const { db, dialect } = ctx.database;
   // The delete-and-insert of the wake rows takes gap locks that can cross those of another
   // channel's replacement on MySQL: a deadlock victim runs again, with a fresh outbox.
-  const outbox = await withDeadlockRetry(db, dialect, async (trx) => {
-    const attempt = new Outbox();
-    await lockChannel(trx, dialect, view.channel.id);
-    await replaceWakeRows(trx, view.channel.id, userIds);
-    await addChannelMembers(trx, ctx, attempt, view.channel, userIds, { actorId });
-    return attempt;
-  });
-  outbox.sendTo(ctx.emitter);
+  await inTransaction(
+    ctx,
+    async (trx, outbox) => {
+      await lockChannel(trx, dialect, view.channel.id);
+      await replaceWakeRows(trx, view.channel.id, userIds);
+      await addChannelMembers(trx, ctx, outbox, view.channel, userIds, { actorId });
+    },
+    { deadlockRetry: true },
+  );
   return getWakeMapping(db, view.channel.id);
 }

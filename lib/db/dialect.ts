@@ -1,4 +1,5 @@
 import { CompiledQuery, sql, type SelectQueryBuilder } from 'kysely';
+import { isoTime } from '../ids.js';
 import type { MessageAttachmentTable, MessageTable } from './schema.js';
 import type { DatabaseHandle, Db, DialectName } from './index.js';
 
@@ -35,14 +36,59 @@ export async function withTransaction<T>(db: Db, dialect: DialectName, fn: (trx:
 const OPEN_CHANNEL = 'id = ? and closed = 0';
 const OPEN_CHANNEL_WITH_MEMBER = `${OPEN_CHANNEL} and exists (select 1 from channel_members m join guild_members g on g.guild_id = channels.guild_id and g.user_id = m.user_id where m.channel_id = channels.id and m.user_id = ?)`;
 
-/** The seq-bump statement of a dialect, and its parameters. MySQL hands the new value back through LAST_INSERT_ID(expr). */
-function seqBump(dialect: DialectName, channelId: string, memberId?: string): CompiledQuery {
+/**
+ * The seq-bump statement of a dialect, and its parameters. MySQL hands the new value back
+ * through LAST_INSERT_ID(expr). `withPos`: the same statement also takes the channel stream's
+ * next position, for the event the post logs (the MySQL post path).
+ */
+function seqBump(dialect: DialectName, channelId: string, memberId?: string, withPos = false): CompiledQuery {
   const where = memberId === undefined ? OPEN_CHANNEL : OPEN_CHANNEL_WITH_MEMBER;
   const params = memberId === undefined ? [channelId] : [channelId, memberId];
+  const pos = withPos ? ', last_pos = last_pos + 1' : '';
   return dialect === 'mysql'
-    ? CompiledQuery.raw(`update channels set last_seq = last_insert_id(last_seq + 1) where ${where}`, params)
-    : CompiledQuery.raw(`update channels set last_seq = last_seq + 1 where ${where} returning last_seq`, params);
+    ? CompiledQuery.raw(`update channels set last_seq = last_insert_id(last_seq + 1)${pos} where ${where}`, params)
+    : CompiledQuery.raw(`update channels set last_seq = last_seq + 1${pos} where ${where} returning last_seq`, params);
 }
+
+/** A stream of the event log: a channel's, or a user's (realtime.md "Streams, positions and resume"). */
+export type StreamRef = { channel: string } | { user: string };
+
+/**
+ * Takes the next `count` positions of a stream inside the caller's transaction and returns
+ * the last of them; null when the channel does not exist. A channel's position is on its row
+ * (so this takes its row lock, which orders positions by commit); a user's on its
+ * `user_streams` row, created on first use.
+ */
+export async function takeStreamPositions(trx: Db, dialect: DialectName, stream: StreamRef, count: number): Promise<number | null> {
+  if ('channel' in stream) {
+    if (dialect === 'mysql') {
+      const r = await trx.executeQuery(CompiledQuery.raw('update channels set last_pos = last_insert_id(last_pos + ?) where id = ?', [count, stream.channel]));
+      return r.numAffectedRows && r.numAffectedRows > 0n && r.insertId !== undefined ? Number(r.insertId) : null;
+    }
+    const r = await trx.executeQuery<{ last_pos: number }>(CompiledQuery.raw('update channels set last_pos = last_pos + ? where id = ? returning last_pos', [count, stream.channel]));
+    return r.rows[0] ? Number(r.rows[0].last_pos) : null;
+  }
+  if (dialect === 'mysql') {
+    const r = await trx.executeQuery(
+      CompiledQuery.raw('insert into user_streams (user_id, last_pos) values (?, last_insert_id(?)) on duplicate key update last_pos = last_insert_id(last_pos + ?)', [
+        stream.user,
+        count,
+        count,
+      ]),
+    );
+    return Number(r.insertId);
+  }
+  const r = await trx.executeQuery<{ last_pos: number }>(
+    CompiledQuery.raw('insert into user_streams (user_id, last_pos) values (?, ?) on conflict (user_id) do update set last_pos = last_pos + excluded.last_pos returning last_pos', [
+      stream.user,
+      count,
+    ]),
+  );
+  return Number(r.rows[0].last_pos);
+}
+
+/** The JSON aggregate of a dialect (a JSON array of the values, NULL over no rows). */
+export const jsonArrayAgg = (dialect: DialectName, column: string) => (dialect === 'mysql' ? `json_arrayagg(${column})` : `json_group_array(${column})`);
 
 /**
  * Takes the channel's row lock and bumps its `last_seq` in one statement; returns the new seq,
@@ -171,6 +217,40 @@ export interface InsertMessageOptions {
   alsoRead?: SqlStatement;
   /** Store only while this user is a member of the channel and of its guild (checked under the lock). */
   memberId?: string;
+  /** Log the post's `message.created` in the same transaction (lib/realtime/event-log.ts). */
+  event?: PostEventLog;
+}
+
+/** The `message.created` a post logs: built before the seq is known, completed under the channel lock. */
+export interface PostEventLog {
+  /** The payload; its `seq` and `createdAt` are set from the stored row. */
+  data: Record<string, unknown>;
+  /** A scalar subquery: the JSON array of the users it wakes, read under the lock. */
+  wake: SqlStatement;
+}
+
+/** The logged event of a post: its position in the channel stream and its delivery information (JSON text). */
+export interface LoggedPostEvent {
+  pos: number;
+  delivery: string | null;
+}
+
+/** An epoch-milliseconds column as the ISO text of `isoTime` (UTC, milliseconds), in MySQL. */
+const ISO_TIME_MYSQL = (col: string) =>
+  `concat(date_format(date_add('1970-01-01', interval ${col} div 1000 second), '%Y-%m-%dT%H:%i:%s.'), lpad(${col} mod 1000, 3, '0'), 'Z')`;
+
+/**
+ * The event insert of the MySQL post batch: runs after the seq bump (which took the position)
+ * and the message insert, reading both back under the lock.
+ */
+function postEventInsertMysql(message: UnsequencedMessage, event: PostEventLog): SqlStatement {
+  return {
+    sql:
+      'insert into channel_events (channel_id, pos, event, data, delivery, ref, created_at) ' +
+      `select c.id, c.last_pos, 'message.created', json_set(?, '$.seq', m.seq, '$.createdAt', ${ISO_TIME_MYSQL('m.created_at')}), ` +
+      `concat('{"wake":', (${event.wake.sql}), '}'), m.id, m.created_at from channels c join messages m on m.id = ? where c.id = ?`,
+    parameters: [JSON.stringify(event.data), ...event.wake.parameters, message.id, message.channel_id],
+  };
 }
 
 /**
@@ -192,8 +272,8 @@ export async function insertMessageWithNextSeq(
   database: DatabaseHandle,
   message: UnsequencedMessage,
   attachments: readonly Omit<MessageAttachmentTable, 'message_id'>[],
-  { alsoRead, memberId }: InsertMessageOptions = {},
-): Promise<{ seq: number; createdAt: number; alsoReadRows: unknown[] } | null> {
+  { alsoRead, memberId, event }: InsertMessageOptions = {},
+): Promise<{ seq: number; createdAt: number; alsoReadRows: unknown[]; event?: LoggedPostEvent } | null> {
   const { db, dialect, postBatches } = database;
   const attachmentRows = attachments.map((a) => ({ ...a, message_id: message.id }));
   if (!postBatches) {
@@ -204,7 +284,16 @@ export async function insertMessageWithNextSeq(
       const createdAt = Date.now();
       await trx.insertInto('messages').values({ ...message, seq, created_at: createdAt }).execute();
       if (attachmentRows.length > 0) await trx.insertInto('message_attachments').values(attachmentRows).execute();
-      return { seq, createdAt };
+      if (!event) return { seq, createdAt };
+      const pos = (await takeStreamPositions(trx, dialect, { channel: message.channel_id }, 1))!;
+      const wake = await trx.executeQuery<{ wake: string }>(CompiledQuery.raw(`select (${event.wake.sql}) as wake`, [...event.wake.parameters]));
+      const delivery = `{"wake":${wake.rows[0].wake}}`;
+      const data = JSON.stringify({ ...event.data, seq, createdAt: isoTime(createdAt) });
+      await trx
+        .insertInto('channel_events')
+        .values({ channel_id: message.channel_id, pos, event: 'message.created', data, delivery, ref: message.id, created_at: createdAt })
+        .execute();
+      return { seq, createdAt, event: { pos, delivery } };
     });
     if (stored === null) return null;
     return { ...stored, alsoReadRows: alsoRead ? [...(await db.executeQuery(CompiledQuery.raw(alsoRead.sql, [...alsoRead.parameters]))).rows] : [] };
@@ -213,11 +302,13 @@ export async function insertMessageWithNextSeq(
     channelId: message.channel_id,
     messageId: message.id,
     statements: [
-      seqBump(dialect, message.channel_id, memberId),
+      seqBump(dialect, message.channel_id, memberId, !!event),
       { sql: INSERT_MESSAGE_MYSQL, parameters: insertMessageParams(message) },
       ...(attachmentRows.length > 0 ? [db.insertInto('message_attachments').values(attachmentRows).compile()] : []),
+      ...(event ? [postEventInsertMysql(message, event)] : []),
     ],
     alsoRead,
+    logsEvent: !!event,
   });
 }
 

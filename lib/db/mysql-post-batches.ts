@@ -1,5 +1,5 @@
 import type { Pool, PoolConnection } from 'mysql2';
-import type { SqlStatement } from './dialect.js';
+import type { LoggedPostEvent, SqlStatement } from './dialect.js';
 
 /** One post of the MySQL post path, as its statements inside the shared transaction. */
 export interface BatchedPost {
@@ -10,12 +10,16 @@ export interface BatchedPost {
   statements: readonly SqlStatement[];
   /** A read to run after the commit (the wake candidates); identical reads of one batch run once. */
   alsoRead?: SqlStatement;
+  /** Its statements log its `message.created` (ref = messageId): the read-back includes the event's position. */
+  logsEvent?: boolean;
 }
+
 
 export interface BatchedResult {
   seq: number;
   createdAt: number;
   alsoReadRows: unknown[];
+  event?: LoggedPostEvent;
 }
 
 export interface MysqlPostBatches {
@@ -183,30 +187,50 @@ async function storeTogether(pool: Pool, batch: readonly BatchedPost[]): Promise
   const statements: SqlStatement[] = [
     { sql: 'start transaction', parameters: [] },
     ...ordered.flatMap((p) => p.statements),
+    // Before the commit, under the channel locks: a logged post's event is among its channel's last MAX_POSTS_PER_BATCH.
+    {
+      sql:
+        'select m.id, m.seq, m.created_at, e.pos, e.delivery from messages m join channels c on c.id = m.channel_id ' +
+        "left join channel_events e on e.channel_id = m.channel_id and e.pos > c.last_pos - ? and e.event = 'message.created' and e.ref = m.id " +
+        `where m.id in (${ids.map(() => '?').join(', ')})`,
+      parameters: [MAX_POSTS_PER_BATCH, ...ids],
+    },
     { sql: 'commit', parameters: [] },
-    { sql: `select id, seq, created_at from messages where id in (${ids.map(() => '?').join(', ')})`, parameters: ids },
     ...reads.values(),
   ];
   const results = (await runOnOneConnection(pool, statements)) as unknown[];
-  const readBackAt = statements.length - reads.size - 1;
-  const rows = results[readBackAt] as { id: string; seq: number | string; created_at: number | string }[];
-  const readRows = new Map([...reads.keys()].map((key, i) => [key, results[readBackAt + 1 + i] as unknown[]]));
+  const readBackAt = statements.length - reads.size - 2;
+  const rows = results[readBackAt] as { id: string; seq: number | string; created_at: number | string; pos: number | string | null; delivery: string | null }[];
+  const readRows = new Map([...reads.keys()].map((key, i) => [key, results[readBackAt + 2 + i] as unknown[]]));
   const byId = new Map(rows.map((r) => [r.id, r]));
   return new Map(
     ordered.map((p) => {
       const row = byId.get(p.messageId)!;
-      return [p.messageId, { seq: Number(row.seq), createdAt: Number(row.created_at), alsoReadRows: p.alsoRead ? [...readRows.get(readKey(p.alsoRead))!] : [] }];
+      const result: BatchedResult = { seq: Number(row.seq), createdAt: Number(row.created_at), alsoReadRows: p.alsoRead ? [...readRows.get(readKey(p.alsoRead))!] : [] };
+      if (p.logsEvent && row.pos !== null) result.event = { pos: Number(row.pos), delivery: row.delivery };
+      return [p.messageId, result];
     }),
   );
 }
 
-/** What an earlier, committed attempt of `post` stored: its seq and created_at, and its read. */
+/** What an earlier, committed attempt of `post` stored: its seq and created_at, its read, its event. */
 async function readStored(pool: Pool, post: BatchedPost): Promise<BatchedResult> {
-  const statements: SqlStatement[] = [{ sql: 'select seq, created_at from messages where id = ?', parameters: [post.messageId] }, ...(post.alsoRead ? [post.alsoRead] : [])];
+  const statements: SqlStatement[] = [
+    { sql: 'select seq, created_at from messages where id = ?', parameters: [post.messageId] },
+    ...(post.alsoRead ? [post.alsoRead] : []),
+    ...(post.logsEvent
+      ? [{ sql: "select pos, delivery from channel_events where channel_id = ? and event = 'message.created' and ref = ?", parameters: [post.channelId, post.messageId] }]
+      : []),
+  ];
   const results = (await runOnOneConnection(pool, statements)) as unknown[];
   const lists = statements.length === 1 ? [results] : results;
   const row = (lists[0] as { seq: number | string; created_at: number | string }[])[0];
-  return { seq: Number(row.seq), createdAt: Number(row.created_at), alsoReadRows: post.alsoRead ? [...(lists[1] as unknown[])] : [] };
+  const result: BatchedResult = { seq: Number(row.seq), createdAt: Number(row.created_at), alsoReadRows: post.alsoRead ? [...(lists[1] as unknown[])] : [] };
+  if (post.logsEvent) {
+    const e = (lists[lists.length - 1] as { pos: number | string; delivery: string | null }[])[0];
+    if (e) result.event = { pos: Number(e.pos), delivery: e.delivery };
+  }
+  return result;
 }
 
 /**

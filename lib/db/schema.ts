@@ -15,6 +15,9 @@ export interface Database {
   commands: CommandTable;
   leases: LeaseTable;
   post_rate_buckets: PostRateBucketTable;
+  user_streams: UserStreamTable;
+  channel_events: ChannelEventTable;
+  user_events: UserEventTable;
 }
 
 export interface GuildTable {
@@ -45,6 +48,8 @@ export interface ChannelTable {
   created_by: string;
   created_at: number;
   last_seq: Generated<number>;
+  /** Position of the channel's last event in its stream (0 before the first). */
+  last_pos: Generated<number>;
 }
 
 export interface ChannelMemberTable {
@@ -137,4 +142,29 @@ export interface PostRateBucketTable {
   user_id: string;
   /** Epoch microseconds at which the bucket is full again (a token bucket kept as one time). */
   tat_us: number;
+}
+
+export interface UserStreamTable {
+  user_id: string;
+  last_pos: number;
+}
+
+/** One event of a stream, as handed to the realtime side (JSON text columns). */
+interface StreamEventColumns {
+  pos: number;
+  event: string;
+  /** JSON of the event's payload. */
+  data: string;
+  /** JSON of the emit's delivery information (per-recipient wake), null when it has none. */
+  delivery: string | null;
+  ref: string | null;
+  created_at: number;
+}
+
+export interface ChannelEventTable extends StreamEventColumns {
+  channel_id: string;
+}
+
+export interface UserEventTable extends StreamEventColumns {
+  user_id: string;
 }

@@ -145,6 +145,7 @@ async function removeUnderLocks(trx: Db, ctx: AppContext, guildId: string, userI
   for (const { id } of await readable.execute()) if (!memberOf.has(id)) outbox.leaveRoom(userId, id);
   await trx.deleteFrom('guild_members').where('guild_id', '=', guildId).where('user_id', '=', userId).execute();
   outbox.guildRoom(userId, guildId, false);
+  await outbox.logIn(trx, dialect);
   return outbox;
 }
 

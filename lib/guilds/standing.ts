@@ -25,7 +25,7 @@ export async function requireGuildStanding(db: Db, principal: Principal, guildId
   return standing;
 }
 
-export type ChannelRow = Omit<ChannelTable, 'last_seq'> & { last_seq: number };
+export type ChannelRow = Omit<ChannelTable, 'last_seq' | 'last_pos'> & { last_seq: number; last_pos: number };
 
 /** A channel as one principal sees it: the row, the caller's standing, membership and rights. */
 export interface ChannelView {

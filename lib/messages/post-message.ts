@@ -1,7 +1,7 @@
 import type { Principal } from '../center/client.js';
 import type { AppContext } from '../context.js';
 import type { Db } from '../db/index.js';
-import { allocateSeq, insertMessageWithNextSeq, isDuplicateKeyError, withTransaction, type UnsequencedMessage } from '../db/dialect.js';
+import { allocateSeq, insertMessageWithNextSeq, isDuplicateKeyError, jsonArrayAgg, type UnsequencedMessage } from '../db/dialect.js';
 import { busyConflict, CONCURRENT_CHANGE_ATTEMPTS, HttpError } from '../errors.js';
 import { requireReadableChannel, type ChannelView } from '../guilds/standing.js';
 import { knownChannel, rememberChannel } from '../channels/channel-facts.js';
@@ -9,8 +9,8 @@ import type { ChannelRef } from '../channels/membership.js';
 import { fileUrl, requireUsableAttachments, type Attachment } from '../files/attachments.js';
 import type { MessageAttachmentTable } from '../db/schema.js';
 import { newId } from '../ids.js';
-import { emitTo } from '../realtime/emitter.js';
-import { Outbox } from '../realtime/outbox.js';
+import { emitTo, type EmitMessage } from '../realtime/emitter.js';
+import { inTransaction, type Outbox } from '../realtime/outbox.js';
 import { applyTurnEvents, hasTurnEngine, type Turn } from '../turns/turn-store.js';
 import { applyInterceptedCommand } from './intercepted-commands.js';
 import { requireAuthorInChannel } from './message-access.js';
@@ -19,7 +19,7 @@ import { interceptedCommand, type InterceptedCommand } from './message-rules.js'
 import { toMessage, type Message, type MessageRow } from './message-shape.js';
 import { takePostToken } from './post-rate-limit.js';
 import { resolveMentions } from './resolve-mentions.js';
-import { toWakeCandidates, wakeCandidatesQuery, wakeRecipients, type WakeCandidates } from './wake-recipients.js';
+import { toWakeCandidates, wakeRecipients, wakeSetSubquery } from './wake-recipients.js';
 
 type AttachmentRow = Omit<MessageAttachmentTable, 'message_id'>;
 
@@ -152,7 +152,7 @@ async function storeAndAnnounce(ctx: AppContext, input: PostMessageInput): Promi
   }
   const token = taken.value;
   const [{ content, mentions }, attachmentRows] = checks.value;
-  const turnOutbox = new Outbox();
+  const attachments: Attachment[] = attachmentRows.map((a) => ({ id: a.file_id, name: a.name, size: a.size, mime: a.mime, url: fileUrl(a.file_id), expired: false }));
   const unsequenced: UnsequencedMessage = {
     id: newId(),
     channel_id: channel.id,
@@ -165,11 +165,12 @@ async function storeAndAnnounce(ctx: AppContext, input: PostMessageInput): Promi
     edited_at: null,
     deleted_at: null,
   };
-  let stored: { row: MessageRow; speakerId: string | null; candidates: WakeCandidates } | null;
+  let stored: Message | null;
   try {
+    // The turn path sends its events itself (after its commit); this one hands `message.created` over here.
     stored = hasTurnEngine(channel.x_type)
-      ? await storeInTurnChannel(ctx, turnOutbox, channel, unsequenced, attachmentRows, mentions)
-      : await storeMessage(ctx, channel.x_type, unsequenced, attachmentRows);
+      ? await storeInTurnChannel(ctx, channel, unsequenced, attachmentRows, attachments, mentions)
+      : await storeMessage(ctx, channel, unsequenced, attachmentRows, attachments);
   } catch (err) {
     await token.giveBack();
     // A duplicate key means the seq bump matched (a NULL seq fails first), so the author passed the checks.
@@ -181,12 +182,7 @@ async function storeAndAnnounce(ctx: AppContext, input: PostMessageInput): Promi
     await token.giveBack();
     return null;
   }
-  const attachments: Attachment[] = attachmentRows.map((a) => ({ id: a.file_id, name: a.name, size: a.size, mime: a.mime, url: fileUrl(a.file_id), expired: false }));
-  const message = toMessage(stored.row, attachments);
-  const wake = wakeRecipients(channel.x_type, authorId, stored.candidates, stored.speakerId);
-  ctx.emitter.publish([emitTo.channel(channel.id, 'message.created', message, wake)]);
-  turnOutbox.sendTo(ctx.emitter);
-  return { created: true, message };
+  return { created: true, message: stored };
 }
 
 /** What an earlier post of this author stored in this channel under `clientMsgId` (the answer to a retry), if any. */
@@ -197,16 +193,24 @@ async function storedUnder(db: Db, channelId: string, authorId: string, clientMs
 }
 
 /**
- * Channels without a turn engine: seq, message and attachments in one transaction, and the
- * wake candidates read right after it — all in one round trip on MySQL. Null when nothing
- * was stored (closed channel, or the author is not a member).
+ * Channels without a turn engine: seq, message, attachments and the logged `message.created`
+ * (whose wake set is read under the lock) in one transaction — one round trip on MySQL; then
+ * the event as logged is handed over. Null when nothing was stored (closed channel, or the
+ * author is not a member).
  */
-async function storeMessage(ctx: AppContext, xType: string, message: UnsequencedMessage, attachments: AttachmentRow[]) {
-  const alsoRead = wakeCandidatesQuery({ id: message.channel_id, x_type: xType }) ?? undefined;
-  const at = await insertMessageWithNextSeq(ctx.database, message, attachments, { alsoRead, memberId: message.author_id });
+async function storeMessage(ctx: AppContext, channel: ChannelRef, message: UnsequencedMessage, rows: AttachmentRow[], attachments: Attachment[]) {
+  const { dialect } = ctx.database;
+  // seq and createdAt are placeholders here, set from the stored row.
+  const data = toMessage({ ...message, seq: 0, created_at: 0 }, attachments);
+  const event = { data, wake: wakeSetSubquery(channel, message.author_id, (column) => jsonArrayAgg(dialect, column)) };
+  const at = await insertMessageWithNextSeq(ctx.database, message, rows, { memberId: message.author_id, event });
   if (at === null) return null;
-  const candidates = toWakeCandidates(xType, at.alsoReadRows as { user_id: string }[]);
-  return { row: { ...message, seq: at.seq, created_at: at.createdAt }, speakerId: null, candidates };
+  const stored = toMessage({ ...message, seq: at.seq, created_at: at.createdAt }, attachments);
+  const emit: EmitMessage = at.event
+    ? { ...(JSON.parse(at.event.delivery ?? '{}') as object), to: { channel: channel.id }, event: 'message.created', data: stored, pos: at.event.pos }
+    : emitTo.channel(channel.id, 'message.created', stored, []);
+  ctx.emitter.publish([emit]);
+  return stored;
 }
 
 /**
@@ -216,22 +220,26 @@ async function storeMessage(ctx: AppContext, xType: string, message: Unsequenced
  */
 async function storeInTurnChannel(
   ctx: AppContext,
-  outbox: Outbox,
   channel: { id: string; x_type: string },
   message: UnsequencedMessage,
-  attachments: AttachmentRow[],
+  rows: AttachmentRow[],
+  attachments: Attachment[],
   mentions: readonly string[],
-) {
-  const { db, dialect } = ctx.database;
-  return withTransaction(db, dialect, async (trx) => {
+): Promise<Message | null> {
+  const { dialect } = ctx.database;
+  return inTransaction(ctx, async (trx, outbox) => {
     const seq = await allocateSeq(trx, dialect, channel.id, message.author_id);
     if (seq === null) return null;
     // Taken under the lock, so createdAt never decreases along seq (on one clock).
     const row: MessageRow = { ...message, seq, created_at: Date.now() };
     await trx.insertInto('messages').values(row).execute();
-    if (attachments.length > 0) await trx.insertInto('message_attachments').values(attachments.map((a) => ({ ...a, message_id: row.id }))).execute();
-    // Discuss and work wake only the speaker: no candidates to read.
-    return { row, speakerId: await applyMessageToTurn(trx, ctx, outbox, channel, message.author_id, mentions), candidates: toWakeCandidates(channel.x_type, []) };
+    if (rows.length > 0) await trx.insertInto('message_attachments').values(rows.map((a) => ({ ...a, message_id: row.id }))).execute();
+    const speakerId = await applyMessageToTurn(trx, ctx, outbox, channel, message.author_id, mentions);
+    // Discuss and work wake only the speaker: no candidates to read. The message comes before the turn.updated it caused.
+    const stored = toMessage(row, attachments);
+    const wake = wakeRecipients(channel.x_type, message.author_id, toWakeCandidates(channel.x_type, []), speakerId);
+    outbox.pushFirst(emitTo.channel(channel.id, 'message.created', stored, wake));
+    return stored;
   });
 }
 

@@ -31,6 +31,28 @@ export function wakeCandidatesQuery(channel: { id: string; x_type: string }): Sq
   }
 }
 
+/**
+ * `computeWakeSet` for a channel without a turn engine, as a scalar subquery: the JSON array
+ * of the users a post of `authorId` wakes (members or mapped members, never the author;
+ * nobody in report). The post path logs its event with it, read under the channel lock in the
+ * post's own transaction, so the live event and a replay wake the same users. `agg` is the
+ * dialect's JSON aggregate (dialect.ts jsonArrayAgg).
+ */
+export function wakeSetSubquery(channel: { id: string; x_type: string }, authorId: string, agg: (column: string) => string): SqlStatement {
+  switch (channel.x_type) {
+    case 'general':
+      return { sql: `select coalesce(${agg('user_id')}, '[]') from channel_members where channel_id = ? and user_id <> ?`, parameters: [channel.id, authorId] };
+    case 'triage':
+    case 'custom':
+      return {
+        sql: `select coalesce(${agg('w.user_id')}, '[]') from (${MAPPED_CANDIDATES}) w where w.user_id <> ?`,
+        parameters: [channel.id, authorId],
+      };
+    default:
+      return { sql: "select '[]'", parameters: [] };
+  }
+}
+
 /** The rows of `wakeCandidatesQuery` as the candidates of the channel's wake rule. */
 export function toWakeCandidates(xType: string, rows: readonly { user_id: string }[]): WakeCandidates {
   const ids = rows.map((r) => r.user_id);

@@ -24,6 +24,8 @@ export const emitMessageSchema = z.object({
     .refine((name) => !RESERVED_EVENT_NAMES.has(name), 'reserved socket.io event name'),
   data: z.record(z.string(), z.unknown()),
   wake: z.array(z.string().min(1)).optional(),
+  /** The event's position in its stream (channel and user rooms; realtime.md "Streams, positions and resume"). */
+  pos: z.number().int().positive().optional(),
 });
 export type EmitMessage = z.infer<typeof emitMessageSchema>;
 

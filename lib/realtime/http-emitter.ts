@@ -1,5 +1,6 @@
 import { Agent, request } from 'node:http';
 import { createLogger } from '../logger.js';
+import { createRepeatedWarning } from '../repeated-warning.js';
 import { emitterFromSend, type Emitter, type RealtimeOp } from './emitter.js';
 import { DEFAULT_CALL_LIMITS, takeCall, type CallLimits, type QueuedSend } from './internal-calls.js';
 
@@ -13,6 +14,8 @@ export interface HttpEmitterOptions {
   maxQueued?: number;
   /** Size of one call (tests use small ones); the default stays well inside what the realtime process accepts. */
   callLimits?: CallLimits;
+  /** Identical failures are logged once per this period (default 10 s). */
+  warnPeriodMs?: number;
 }
 
 const isRoomChange = (op: RealtimeOp) => !('emit' in op);
@@ -29,6 +32,8 @@ export function createHttpEmitter(opts: HttpEmitterOptions): Emitter & { stats: 
   const maxQueued = opts.maxQueued ?? 50000;
   const limits = opts.callLimits ?? DEFAULT_CALL_LIMITS;
   const stats = { sent: 0, failed: 0, dropped: 0 };
+  // A realtime process that is down fails every call the same way: one line per period, with a count.
+  const emitFailed = createRepeatedWarning(log, 'emit failed; the events are delivered from the event log', opts.warnPeriodMs);
   // Room changes are never dropped, or a removed member's sockets would keep receiving the channel.
   const queue: QueuedSend[] = [];
   let queuedEmits = 0;
@@ -70,12 +75,8 @@ export function createHttpEmitter(opts: HttpEmitterOptions): Emitter & { stats: 
         stats.sent += call.emits;
       } catch (err) {
         stats.failed += call.emits + call.roomChanges;
-        log.warn('emit failed; clients will resync', {
-          count: call.emits,
-          roomChanges: call.roomChanges,
-          error: (err as Error).message,
-          failed: stats.failed,
-        });
+        const error = (err as Error).message;
+        emitFailed.warn(error, { error, failed: stats.failed });
       }
     }
     inFlight = null;
@@ -111,6 +112,7 @@ export function createHttpEmitter(opts: HttpEmitterOptions): Emitter & { stats: 
       flush: () => (inFlight ? new Promise<void>((r) => idleWaiters.push(r)) : Promise.resolve()),
       async close() {
         if (inFlight) await new Promise<void>((r) => idleWaiters.push(r));
+        emitFailed.flush();
         agent.destroy();
       },
     }),

@@ -2,6 +2,7 @@ import { Cron } from 'croner';
 import type { AppContext } from '../context.js';
 import { runSweep, type SweepResult } from '../files/sweep.js';
 import { createLogger } from '../logger.js';
+import { runLogTrim } from '../realtime/log-trim.js';
 
 const log = createLogger('jobs');
 
@@ -16,8 +17,9 @@ export interface BackgroundJobOptions {
 }
 
 /**
- * Background jobs of an API process: the retention sweep on FILE_SWEEP_CRON. Every API
- * process schedules it; the sweep's lease lets only one of them work at a time.
+ * Background jobs of an API process: the retention sweep on FILE_SWEEP_CRON and the event
+ * log trim on EVENT_TRIM_CRON. Every API process schedules them; their leases let only one
+ * process work on each at a time.
  */
 export function startBackgroundJobs(ctx: AppContext, opts: BackgroundJobOptions = {}): BackgroundJobs {
   const abort = new AbortController();
@@ -41,8 +43,17 @@ export function startBackgroundJobs(ctx: AppContext, opts: BackgroundJobOptions 
   } catch (err) {
     throw new Error(`FABRIC_BACKEND_GUILD_FILE_SWEEP_CRON is invalid: ${err instanceof Error ? err.message : String(err)}`);
   }
+  const trim = new Cron(
+    ctx.config.eventTrimCron,
+    { protect: true, catch: (err) => log.error('event log trim failed', { error: err instanceof Error ? err.message : String(err) }) },
+    async () => {
+      const result = await runLogTrim(ctx);
+      if (result.deleted > 0) log.info('event log trimmed', { deleted: result.deleted });
+    },
+  );
   return {
     async stop() {
+      trim.stop();
       job.stop();
       abort.abort();
       await running.catch(() => undefined);

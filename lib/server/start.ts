@@ -7,6 +7,7 @@ import { routes } from '../../handlers/routes.js';
 import { createRealtimeApp, type RealtimeApp } from '../../realtime/app.js';
 import { createLocalEmitter } from '../../realtime/dispatch.js';
 import { createInternalChannel } from '../../realtime/internal-channel.js';
+import { createRealtimeEndpoints } from '../../realtime/public-endpoints.js';
 import { connectRedisCluster } from '../../realtime/redis-cluster.js';
 import { listenFetch } from './node.js';
 import { createApiRouter } from './router.js';
@@ -33,7 +34,7 @@ export interface StartOptions {
 /** All-in-one: API and socket.io on one port; emits go straight to the in-process server. */
 export async function startAllInOne(config: Readonly<Config>, opts: StartOptions = {}): Promise<RunningProcess & { realtime: RealtimeApp }> {
   let realtime: RealtimeApp | undefined;
-  const emitter = createLocalEmitter(() => realtime?.nsp as never);
+  const emitter = createLocalEmitter(() => realtime);
   const presence = { onlineAmong: async (userIds: readonly string[]) => (realtime ? realtime.onlineAmong(userIds) : []) };
   const ctx = await createContext(config, { emitter, presence, random: opts.random, heartbeat: opts.heartbeat ?? true });
   const http = await listenFetch(createApiRouter(routes, ctx), config.port);
@@ -57,6 +58,9 @@ export async function startAllInOne(config: Readonly<Config>, opts: StartOptions
 
 /** Split mode, API process: REST only; emits go to REALTIME_INTERNAL_URL. */
 export async function startApiProcess(config: Readonly<Config>, opts: StartOptions = {}): Promise<RunningProcess> {
+  if (!config.realtimeInternalUrl) {
+    throw new Error('FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_URL is required for an API process in split mode (set it to "none" to run without realtime)');
+  }
   const ctx = await createContext(config, { random: opts.random, heartbeat: opts.heartbeat ?? true });
   const http = await listenFetch(createApiRouter(routes, ctx), config.port);
   const jobs = opts.jobs === false ? undefined : startBackgroundJobs(ctx);
@@ -80,11 +84,9 @@ export async function startRealtimeProcess(config: Readonly<Config>): Promise<Ru
   // Connected before the public port listens: a socket accepted under a provisional adapter
   // would lose its rooms when the Redis one replaced it.
   const cluster = config.redisUrl ? await connectRedisCluster(config.redisUrl, config.nodeId) : undefined;
-  // No REST here: every request that socket.io does not take gets the pipeline's 404 JSON.
-  const noRoutes = createPipeline([]);
-  const publicHttp = await listenFetch((request) => noRoutes(request, ctx), config.realtimePort);
+  const publicHttp = await listenFetch(createRealtimeEndpoints(ctx, cluster), config.realtimePort);
   const realtime = createRealtimeApp(publicHttp.server, ctx, { cluster });
-  const internal = await listenFetch(createInternalChannel(realtime.nsp, config.internalSecret, realtime), config.realtimeInternalPort, config.realtimeInternalHost);
+  const internal = await listenFetch(createInternalChannel(realtime, config.internalSecret), config.realtimeInternalPort, config.realtimeInternalHost);
   log.info('guild node realtime listening', { port: publicHttp.port, internalPort: internal.port, redis: !!config.redisUrl });
   return {
     url: `http://127.0.0.1:${publicHttp.port}`,
