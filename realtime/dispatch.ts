@@ -3,18 +3,25 @@ import { emitterFromSend, type EmitMessage, type Emitter, type RealtimeOp } from
 import { rooms } from '../lib/realtime/rooms.js';
 
 /**
- * Sends emits to rooms. An emit with `wake` goes out as two room broadcasts (realtime.md):
- * `wakeup: true` to the woken users' per-channel rooms, `wakeup: false` to the channel room
- * except those rooms — so it works unchanged across realtime processes (Redis adapter).
+ * Sends emits to rooms. An emit with `wake` goes out as room broadcasts (realtime.md):
+ * `wakeup: true` with its `wakeReason` to the woken users' per-channel rooms (one broadcast
+ * per distinct reason), `wakeup: false, wakeReason: null` to the channel room except those
+ * rooms — so it works unchanged across realtime processes (Redis adapter).
  */
 export function dispatchEmits(nsp: Namespace, emits: readonly EmitMessage[]): void {
   for (const e of emits) {
     if ('channel' in e.to) {
-      const channelRoom = rooms.channel(e.to.channel);
+      const channelId = e.to.channel;
+      const channelRoom = rooms.channel(channelId);
       if (e.wake) {
-        const wokenRooms = e.wake.map((u) => rooms.channelUser((e.to as { channel: string }).channel, u));
-        if (wokenRooms.length > 0) nsp.to(wokenRooms).emit(e.event, { ...e.data, wakeup: true });
-        nsp.to(channelRoom).except(wokenRooms).emit(e.event, { ...e.data, wakeup: false });
+        const byReason = new Map<string | null, string[]>();
+        for (const u of e.wake) {
+          const reason = e.wakeReasons?.[u] ?? null;
+          byReason.set(reason, [...(byReason.get(reason) ?? []), rooms.channelUser(channelId, u)]);
+        }
+        for (const [wakeReason, woken] of byReason) nsp.to(woken).emit(e.event, { ...e.data, wakeup: true, wakeReason });
+        const wokenRooms = [...byReason.values()].flat();
+        nsp.to(channelRoom).except(wokenRooms).emit(e.event, { ...e.data, wakeup: false, wakeReason: null });
       } else {
         nsp.to(channelRoom).emit(e.event, e.data);
       }

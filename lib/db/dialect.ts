@@ -35,9 +35,12 @@ export async function withTransaction<T>(db: Db, dialect: DialectName, fn: (trx:
 const OPEN_CHANNEL = 'id = ? and closed = 0';
 const OPEN_CHANNEL_WITH_MEMBER = `${OPEN_CHANNEL} and exists (select 1 from channel_members m join guild_members g on g.guild_id = channels.guild_id and g.user_id = m.user_id where m.channel_id = channels.id and m.user_id = ?)`;
 
+/** A channel with an agent loop limit counts posts under its lock (lib/channels/loop-guard.ts): not in a one-trip post. */
+const UNGUARDED = ' and agent_loop_limit is null';
+
 /** The seq-bump statement of a dialect, and its parameters. MySQL hands the new value back through LAST_INSERT_ID(expr). */
-function seqBump(dialect: DialectName, channelId: string, memberId?: string): CompiledQuery {
-  const where = memberId === undefined ? OPEN_CHANNEL : OPEN_CHANNEL_WITH_MEMBER;
+function seqBump(dialect: DialectName, channelId: string, memberId?: string, unguardedOnly = false): CompiledQuery {
+  const where = (memberId === undefined ? OPEN_CHANNEL : OPEN_CHANNEL_WITH_MEMBER) + (unguardedOnly ? UNGUARDED : '');
   const params = memberId === undefined ? [channelId] : [channelId, memberId];
   return dialect === 'mysql'
     ? CompiledQuery.raw(`update channels set last_seq = last_insert_id(last_seq + 1) where ${where}`, params)
@@ -50,8 +53,8 @@ function seqBump(dialect: DialectName, channelId: string, memberId?: string): Co
  * a member). Must run inside `withTransaction`: the lock is held until commit, which is what
  * orders seqs by commit order.
  */
-export async function allocateSeq(trx: Db, dialect: DialectName, channelId: string, memberId?: string): Promise<number | null> {
-  const r = await trx.executeQuery<{ last_seq: number }>(seqBump(dialect, channelId, memberId));
+export async function allocateSeq(trx: Db, dialect: DialectName, channelId: string, memberId?: string, unguardedOnly = false): Promise<number | null> {
+  const r = await trx.executeQuery<{ last_seq: number }>(seqBump(dialect, channelId, memberId, unguardedOnly));
   if (dialect === 'mysql') return r.numAffectedRows && r.numAffectedRows > 0n && r.insertId !== undefined ? Number(r.insertId) : null;
   return r.rows[0] ? Number(r.rows[0].last_seq) : null;
 }
@@ -171,6 +174,8 @@ export interface InsertMessageOptions {
   alsoRead?: SqlStatement;
   /** Store only while this user is a member of the channel and of its guild (checked under the lock). */
   memberId?: string;
+  /** Store only while the channel has no agent loop limit (checked under the lock). */
+  unguardedOnly?: boolean;
 }
 
 /**
@@ -192,14 +197,14 @@ export async function insertMessageWithNextSeq(
   database: DatabaseHandle,
   message: UnsequencedMessage,
   attachments: readonly Omit<MessageAttachmentTable, 'message_id'>[],
-  { alsoRead, memberId }: InsertMessageOptions = {},
+  { alsoRead, memberId, unguardedOnly }: InsertMessageOptions = {},
 ): Promise<{ seq: number; createdAt: number; alsoReadRows: unknown[] } | null> {
   const { db, dialect, postBatches } = database;
   const attachmentRows = attachments.map((a) => ({ ...a, message_id: message.id }));
   if (!postBatches) {
     // SQLite: one IMMEDIATE transaction in-process.
     const stored = await withTransaction(db, dialect, async (trx) => {
-      const seq = await allocateSeq(trx, dialect, message.channel_id, memberId);
+      const seq = await allocateSeq(trx, dialect, message.channel_id, memberId, unguardedOnly);
       if (seq === null) return null;
       const createdAt = Date.now();
       await trx.insertInto('messages').values({ ...message, seq, created_at: createdAt }).execute();
@@ -213,7 +218,7 @@ export async function insertMessageWithNextSeq(
     channelId: message.channel_id,
     messageId: message.id,
     statements: [
-      seqBump(dialect, message.channel_id, memberId),
+      seqBump(dialect, message.channel_id, memberId, unguardedOnly),
       { sql: INSERT_MESSAGE_MYSQL, parameters: insertMessageParams(message) },
       ...(attachmentRows.length > 0 ? [db.insertInto('message_attachments').values(attachmentRows).compile()] : []),
     ],

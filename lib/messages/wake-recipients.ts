@@ -1,5 +1,5 @@
 import type { SqlStatement } from '../db/dialect.js';
-import { computeWakeSet, type ChannelXType } from './wake.js';
+import { computeWakes, type ChannelXType, type WakeReason, type Wakes } from './wake.js';
 
 /** The facts the wake rule of a channel needs: its members (general) or its wake-mapped members (triage, custom). */
 export interface WakeCandidates {
@@ -40,12 +40,19 @@ export function toWakeCandidates(xType: string, rows: readonly { user_id: string
 }
 
 /**
- * Who gets `wakeup: true` on the `message.created` of `authorId`. For discuss/work,
+ * Who gets `wakeup: true` on the `message.created` of `authorId`, and why. For discuss/work,
  * `speakerId` is the speaker after the message was applied to the turn engine; it is always
  * a channel member, because the membership hooks keep turn lists and frame queues to
  * members under the same channel lock.
  */
-export function wakeRecipients(xType: string, authorId: string, candidates: WakeCandidates, speakerId: string | null): string[] {
+export function wakeRecipients(
+  xType: string,
+  authorId: string,
+  candidates: WakeCandidates,
+  speaker: { id: string | null; reason: WakeReason | null } = { id: null, reason: null },
+): Wakes {
+  const speakerId = speaker.id;
   const memberIds = speakerId !== null && (xType === 'discuss' || xType === 'work') ? [speakerId] : candidates.memberIds;
-  return computeWakeSet({ xType: xType as ChannelXType, authorId, memberIds, wakeMappingIds: candidates.wakeMappingIds, speakerId });
+  const input = { xType: xType as ChannelXType, authorId, memberIds, wakeMappingIds: candidates.wakeMappingIds, speakerId };
+  return computeWakes(input, speaker.reason);
 }

@@ -12,6 +12,11 @@ export class Outbox {
     this.emits.push(...emits);
   }
 
+  /** Queues an emit ahead of everything queued so far (a result known only after the transaction). */
+  pushFirst(emit: EmitMessage): void {
+    this.emits.unshift(emit);
+  }
+
   /** Take the user's sockets out of the channel's rooms (after a removal). */
   leaveRoom(userId: string, channelId: string): void {
     this.roomChanges.push({ leave: { userId, channelId } });

@@ -4,6 +4,7 @@ import * as messages from './2026112402_messages.js';
 import * as turns from './2026112403_turns.js';
 import * as filesCanvasCommands from './2026112404_files_canvas_commands.js';
 import * as mentionsMediumtext from './2026120101_mentions_mediumtext.js';
+import * as agentRooms from './2026120620_agent_rooms.js';
 
 /** Every migration, by name, in order. Static so that bundles carry them. */
 export const migrations: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '2026112403_turns': turns,
   '2026112404_files_canvas_commands': filesCanvasCommands,
   '2026120101_mentions_mediumtext': mentionsMediumtext,
+  '2026120620_agent_rooms': agentRooms,
 };
