@@ -12,6 +12,7 @@ import guildsUpdate from './guilds/update.js';
 import guildMembersList from './guilds/members-list.js';
 import guildMembersAdd from './guilds/members-add.js';
 import guildMembersRemove from './guilds/members-remove.js';
+import guildMembersUpdate from './guilds/members-update.js';
 import channelsCreate from './channels/create.js';
 import channelsList from './channels/list.js';
 import channelsGet from './channels/get.js';
@@ -23,6 +24,7 @@ import channelsJoin from './channels/join.js';
 import channelsLeave from './channels/leave.js';
 import wakeMappingGet from './channels/wake-mapping-get.js';
 import wakeMappingPut from './channels/wake-mapping-put.js';
+import loopGuardReset from './channels/loop-guard-reset.js';
 import filesUpload from './files/upload.js';
 import filesDownload from './files/download.js';
 import filesHead from './files/head.js';
@@ -53,6 +55,7 @@ export const routes: readonly Handler[] = [
   guildsUpdate,
   guildMembersList,
   guildMembersAdd,
+  guildMembersUpdate,
   guildMembersRemove,
   // Channels
   channelsCreate,
@@ -66,6 +69,7 @@ export const routes: readonly Handler[] = [
   channelsLeave,
   wakeMappingGet,
   wakeMappingPut,
+  loopGuardReset,
   // Messages
   messagesCreate,
   messagesList,

@@ -7,7 +7,7 @@ import type { Outbox } from '../realtime/outbox.js';
 import { withoutAgents } from '../channels/loop-guard.js';
 import type { WakeReason, Wakes } from '../messages/wake.js';
 import { applyTurnEvent, deriveSpeaker, initialTurnState, type TurnChannelType, type TurnEvent, type TurnState } from './engine.js';
-import { nextSpeakerClock, NO_CLOCK, type SpeakerClock } from './speaker-clock.js';
+import { nextSpeakerClock, NO_CLOCK, withTimeout, type SpeakerClock } from './speaker-clock.js';
 
 /**
  * Persistence of the turn engine: one `channel_turn_state` row per discuss/work channel,
@@ -138,6 +138,13 @@ export async function applyTurnEvents(
     outbox.push(emitTo.channel(channel.id, 'turn.updated', { ...turn, reason }, reason === 'message' ? {} : wakes));
   }
   return { turn: toTurn(channel.id, state, at, clock), changed, wakes };
+}
+
+/** A changed speaker timeout: the current speaker's clock restarts from `now` under the new timeout. Caller holds the lock. */
+export async function rearmSpeakerClock(trx: Db, dialect: DialectName, channelId: string, timeoutSeconds: number | null, now: number): Promise<void> {
+  const { state, updatedAt } = await loadTurnState(trx, channelId, dialect);
+  const clock = deriveSpeaker(state) === null ? NO_CLOCK : withTimeout(now, timeoutSeconds);
+  await saveTurnState(trx, channelId, state, updatedAt, clock);
 }
 
 /** Membership hook (rule 5): joins and leaves of a discuss/work channel. */
