@@ -31,7 +31,7 @@ const SPEAKER_LEASE_MS = 10_000;
  * in the database, so one that passed while every process was down fires at the first tick
  * after startup.
  */
-function startSpeakerTimer(ctx: AppContext, everyMs: number) {
+export function startSpeakerTimer(ctx: AppContext, everyMs = 1000): () => Promise<void> {
   const holder = `${os.hostname().slice(0, 32)}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const { db } = ctx.database;
   let held = false;
