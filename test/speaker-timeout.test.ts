@@ -7,11 +7,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../lib/config.js';
-import { startAllInOne, startApiProcess, type RunningProcess } from '../lib/server/start.js';
+import { startAllInOne, startApiProcess, startRealtimeProcess, type RunningProcess } from '../lib/server/start.js';
 import {
   apiClient,
   centerClient,
+  connectSocket,
   createTestDatabase,
+  emitAck,
   nextEvent,
   nodeEnv,
   recordEvents,
@@ -102,6 +104,41 @@ describe('speaker timeout across processes', () => {
       return room.nameOf(turn.speakerId) !== 'A' ? turn : undefined;
     }, 20_000, 50);
     expect({ speaker: room.nameOf(moved.speakerId), spoken: room.names(moved.spoken), round: moved.round }).toEqual({ speaker: 'B', spoken: ['A'], round: 1 });
+  });
+
+  it('in split mode a realtime process alone runs the timer and tells its sockets', async () => {
+    const center = await startCenter();
+    const db = await createTestDatabase();
+    const config = loadConfig(nodeEnv(center, db, { FABRIC_BACKEND_GUILD_INTERNAL_SECRET: 'timer-secret' }));
+    const realtime = await startRealtimeProcess({ ...config, realtimePort: 0, realtimeInternalPort: 0 });
+    const apiProcess = await startApiProcess(
+      { ...config, port: 0, realtimeInternalUrl: `http://127.0.0.1:${realtime.internalPort}` },
+      { heartbeat: false, jobs: false }, // no timer in the API process
+    );
+    const centerApi = centerClient(center);
+    let socket: Awaited<ReturnType<typeof connectSocket>> | undefined;
+    try {
+      const api = apiClient(apiProcess.url);
+      const [h, a, b] = [await centerApi.user('h'), await centerApi.user('a'), await centerApi.user('b')];
+      const guild = await api('POST', '/api/guilds', { token: h.token, body: { name: 'g' } });
+      await api('POST', `/api/guilds/${guild.body.guild.id}/members`, { token: h.token, body: { userIds: [a.id, b.id] } });
+      const ch = await api('POST', '/api/channels', {
+        token: h.token,
+        body: { guildId: guild.body.guild.id, name: 'r', xType: 'discuss', turn: { order: [a.id, b.id], timeoutSeconds: 1 } },
+      });
+      const channelId = ch.body.channel.id;
+      socket = await connectSocket(realtime.url, b.token);
+      expect(await emitAck(socket, 'join_channel', { channelId })).toEqual({ ok: true });
+      const timedOut = nextEvent<any>(socket, 'turn.updated', 15_000, (e) => e.reason === 'timeout');
+      expect((await api('POST', `/api/channels/${channelId}/messages`, { token: h.token, body: { content: 'topic' } })).status).toBe(201);
+      expect(await timedOut).toMatchObject({ reason: 'timeout', speakerId: b.id, spoken: [a.id], wakeup: true, wakeReason: 'timeout' });
+    } finally {
+      socket?.close();
+      await apiProcess.close();
+      await realtime.close();
+      await center.close();
+      await db.drop();
+    }
   });
 
   it('a deadline that passed while the node was down fires after the restart', async () => {
