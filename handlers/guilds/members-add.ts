@@ -12,7 +12,11 @@ import { readJson } from '../../lib/http/body.js';
 import { defineHandler } from '../../lib/http/handler.js';
 import { userIdListSchema } from '../../lib/validation.js';
 
-const body = z.object({ userIds: userIdListSchema, role: z.enum(['member', 'admin']).default('member'), kind: z.enum(MEMBER_KINDS).default('person') });
+const body = z.object({
+  userIds: userIdListSchema,
+  role: z.enum(['member', 'admin']).default('member'),
+  kind: z.enum(MEMBER_KINDS).default('person'),
+});
 
 export default defineHandler({ method: 'POST', path: '/api/guilds/:guildId/members' }, async ({ request, ctx, principal, params }) => {
   const standing = await requireGuildStanding(ctx.database.db, principal, params.guildId);

@@ -78,7 +78,9 @@ export interface ChannelSettings {
 function requireSettingsFit(xType: string, s: ChannelSettings): void {
   if (hasTurnEngine(xType)) return;
   if (s.repliesWake) throw wrongChannelType('repliesWake applies to discuss and work channels only');
-  if (s.turnTimeoutSeconds !== undefined && s.turnTimeoutSeconds !== null) throw wrongChannelType('the speaker timeout applies to discuss and work channels only');
+  if (s.turnTimeoutSeconds !== undefined && s.turnTimeoutSeconds !== null) {
+    throw wrongChannelType('the speaker timeout applies to discuss and work channels only');
+  }
 }
 
 /**
@@ -172,7 +174,9 @@ export async function updateChannel(ctx: AppContext, view: ChannelView, patch: C
     await withTransaction(db, dialect, async (trx) => {
       if (!(await lockChannel(trx, dialect, view.channel.id))) throw notFound('channel');
       await trx.updateTable('channels').set(set).where('id', '=', view.channel.id).execute();
-      if (patch.turnTimeoutSeconds !== undefined && hasTurnEngine(view.channel.x_type)) await rearmSpeakerClock(trx, dialect, view.channel.id, patch.turnTimeoutSeconds, Date.now());
+      if (patch.turnTimeoutSeconds !== undefined && hasTurnEngine(view.channel.x_type)) {
+        await rearmSpeakerClock(trx, dialect, view.channel.id, patch.turnTimeoutSeconds, Date.now());
+      }
     });
   }
   const channel = await loadChannel(db, view.channel.id);

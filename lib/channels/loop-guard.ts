@@ -50,8 +50,13 @@ export async function countMessageInLoopGuard(trx: Db, outbox: Outbox, channelId
   return guard;
 }
 
+/** Writes the guard of a channel (caller holds its lock). */
 export async function saveLoopGuard(trx: Db, channelId: string, guard: LoopGuard): Promise<void> {
-  await trx.updateTable('channels').set({ loop_tripped: guard.tripped ? 1 : 0, agent_streak: guard.agentStreak }).where('id', '=', channelId).execute();
+  await trx
+    .updateTable('channels')
+    .set({ loop_tripped: guard.tripped ? 1 : 0, agent_streak: guard.agentStreak })
+    .where('id', '=', channelId)
+    .execute();
 }
 
 /** `wakes` without the members of kind agent (the guard is tripped). */

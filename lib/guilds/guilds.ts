@@ -114,7 +114,9 @@ export async function updateGuildMember(ctx: AppContext, guildId: string, userId
       throw new HttpError(409, 'conflict', "the guild owner's role cannot change");
     }
     const set = { ...(patch.role !== undefined ? { role: patch.role } : {}), ...(patch.kind !== undefined ? { kind: patch.kind } : {}) };
-    if (Object.keys(set).length > 0) await trx.updateTable('guild_members').set(set).where('guild_id', '=', guildId).where('user_id', '=', userId).execute();
+    if (Object.keys(set).length > 0) {
+      await trx.updateTable('guild_members').set(set).where('guild_id', '=', guildId).where('user_id', '=', userId).execute();
+    }
     if (member.role === 'admin' && patch.role === 'member') {
       // A demoted admin stops reading the private channels it is not a member of.
       const unreadable = await trx
