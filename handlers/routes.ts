@@ -12,6 +12,7 @@ import guildsUpdate from './guilds/update.js';
 import guildMembersList from './guilds/members-list.js';
 import guildMembersAdd from './guilds/members-add.js';
 import guildMembersRemove from './guilds/members-remove.js';
+import guildMembersUpdate from './guilds/members-update.js';
 import channelsCreate from './channels/create.js';
 import channelsList from './channels/list.js';
 import channelsGet from './channels/get.js';
@@ -25,6 +26,7 @@ import wakeMappingGet from './channels/wake-mapping-get.js';
 import wakeMappingPut from './channels/wake-mapping-put.js';
 import channelsReadPut from './channels/read-put.js';
 import channelsPresenceGet from './channels/presence-get.js';
+import loopGuardReset from './channels/loop-guard-reset.js';
 import filesUpload from './files/upload.js';
 import filesDownload from './files/download.js';
 import filesHead from './files/head.js';
@@ -55,6 +57,7 @@ export const routes: readonly Handler[] = [
   guildsUpdate,
   guildMembersList,
   guildMembersAdd,
+  guildMembersUpdate,
   guildMembersRemove,
   // Channels
   channelsCreate,
@@ -70,6 +73,7 @@ export const routes: readonly Handler[] = [
   wakeMappingPut,
   channelsReadPut,
   channelsPresenceGet,
+  loopGuardReset,
   // Messages
   messagesCreate,
   messagesList,

@@ -9,27 +9,36 @@ export interface Broadcaster {
 
 /**
  * The payload one recipient gets: the event's data, its stream position, and for an emit with
- * `wake` the recipient's own `wakeup` (the one place that turns an emit into what a socket
+ * `wake` the recipient's own `wakeup` and `wakeReason` (the one place that turns an emit into what a socket
  * receives, live or replayed). `userId` null: a socket of no user (a guild token).
  */
 export function payloadFor(emit: EmitMessage, userId: string | null): Record<string, unknown> {
   const base = emit.pos === undefined ? emit.data : { ...emit.data, pos: emit.pos };
-  return emit.wake ? { ...base, wakeup: userId !== null && emit.wake.includes(userId) } : base;
+  if (!emit.wake) return base;
+  const woken = userId !== null && emit.wake.includes(userId);
+  return { ...base, wakeup: woken, wakeReason: woken ? (emit.wakeReasons?.[userId!] ?? null) : null };
 }
 
 /**
- * Sends emits to rooms. An emit with `wake` goes out as two room broadcasts (realtime.md):
- * `wakeup: true` to the woken users' per-channel rooms, `wakeup: false` to the channel room
- * except those rooms — so it works unchanged across realtime processes (Redis adapter).
+ * Sends emits to rooms. An emit with `wake` goes out as room broadcasts (realtime.md):
+ * `wakeup: true` with its `wakeReason` to the woken users' per-channel rooms (one broadcast
+ * per distinct reason), `wakeup: false, wakeReason: null` to the channel room except those
+ * rooms — so it works unchanged across realtime processes (Redis adapter).
  */
 export function dispatchEmits(nsp: Broadcaster, emits: readonly EmitMessage[]): void {
   for (const e of emits) {
     if ('channel' in e.to) {
-      const channelRoom = rooms.channel(e.to.channel);
+      const channelId = e.to.channel;
+      const channelRoom = rooms.channel(channelId);
       if (e.wake) {
-        const wokenRooms = e.wake.map((u) => rooms.channelUser((e.to as { channel: string }).channel, u));
-        if (wokenRooms.length > 0) nsp.to(wokenRooms).emit(e.event, { ...payloadFor(e, null), wakeup: true });
-        nsp.to(channelRoom).except(wokenRooms).emit(e.event, payloadFor(e, null));
+        const byReason = new Map<string | null, string[]>();
+        for (const u of e.wake) {
+          const reason = e.wakeReasons?.[u] ?? null;
+          byReason.set(reason, [...(byReason.get(reason) ?? []), rooms.channelUser(channelId, u)]);
+        }
+        const unwoken = payloadFor(e, null);
+        for (const [wakeReason, woken] of byReason) nsp.to(woken).emit(e.event, { ...unwoken, wakeup: true, wakeReason });
+        nsp.to(channelRoom).except([...byReason.values()].flat()).emit(e.event, unwoken);
       } else {
         nsp.to(channelRoom).emit(e.event, payloadFor(e, null));
       }

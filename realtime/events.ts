@@ -4,6 +4,8 @@ import type { EmitMessage } from '../lib/realtime/emitter.js';
  * The typed event map of realtime.md: every server→client and client→server event with its
  * payload. The server, the emit builders and the tests use these types.
  */
+import type { WakeReason } from '../lib/messages/wake.js';
+
 /** `pos` and `resync` answer `join_channel` and `resume_user` (realtime.md "Streams, positions and resume"). */
 export interface AckOk { ok: true; pos?: number; resync?: true }
 export interface AckError { ok: false; error: { code: string; message: string } }
@@ -11,11 +13,15 @@ export type Ack = AckOk | AckError;
 
 export interface ChannelMembershipEvent { channelId: string; userId: string; xType: string; occurredAt: string }
 
+/** Why a recipient is woken (agent-rooms.md "Wake reasons"); null with `wakeup: false`. */
+export type WakeReasonField = { wakeup: boolean; wakeReason: WakeReason | null };
+
 export interface ServerToClientEvents {
-  'message.created': (m: Record<string, unknown> & { wakeup: boolean }) => void;
+  'message.created': (m: Record<string, unknown> & WakeReasonField) => void;
   'message.updated': (m: Record<string, unknown>) => void;
   'message.deleted': (m: { id: string; channelId: string; seq: number; deletedAt: string }) => void;
-  'turn.updated': (t: Record<string, unknown> & { reason: string; wakeup: boolean }) => void;
+  'turn.updated': (t: Record<string, unknown> & { reason: string } & WakeReasonField) => void;
+  'channel.loop_guard': (e: { channelId: string; tripped: boolean; agentStreak: number }) => void;
   'canvas.updated': (e: { channelId: string; canvas: Record<string, unknown> }) => void;
   'canvas.removed': (e: { channelId: string }) => void;
   'channel.updated': (e: { channel: Record<string, unknown> }) => void;

@@ -46,6 +46,10 @@ describe('POST /api/channels', () => {
       lastSeq: 0,
       eventPos: 0,
       memberCount: 1,
+      repliesWake: false,
+      turnTimeoutSeconds: null,
+      agentLoopLimit: null,
+      loopGuard: { tripped: false, agentStreak: 0 },
     });
     expect(await memberIds(r.body.channel.id, w.m1.token)).toEqual([w.m1.id]);
     const got = await t.api('GET', `/api/channels/${r.body.channel.id}`, { token: w.m1.token });

@@ -39,7 +39,7 @@ describe('POST /api/guilds', () => {
       createdAt: expect.stringMatching(ISO_MS),
     });
     const members = await t.api('GET', `/api/guilds/${r.body.guild.id}/members`, { token: user.token });
-    expect(members.body.members).toEqual([{ userId: user.id, role: 'owner', joinedAt: expect.stringMatching(ISO_MS) }]);
+    expect(members.body.members).toEqual([{ userId: user.id, role: 'owner', kind: 'person', joinedAt: expect.stringMatching(ISO_MS) }]);
   });
 
   it('defaults the description to an empty string and ignores unknown fields', async () => {

@@ -1,10 +1,11 @@
 /**
- * POST /api/channels — create a channel with its seeded members, wake mapping and turn lists.
+ * POST /api/channels — create a channel with its seeded members, wake mapping, turn lists and
+ * agent-room settings (turn.timeoutSeconds, repliesWake, agentLoopLimit).
  * Who: guild members and the guild token. 201 {channel}.
  * Errors: 400 bad_request / invalid_reference (ids not in the guild) / wrong_channel_type, 401, 404 (guild).
  */
 import { z } from 'zod';
-import { CHANNEL_TYPES, createChannel } from '../../lib/channels/channels.js';
+import { agentLoopLimitSchema, CHANNEL_TYPES, createChannel, turnTimeoutSchema } from '../../lib/channels/channels.js';
 import { requireGuildStanding } from '../../lib/guilds/standing.js';
 import { readJson, validate } from '../../lib/http/body.js';
 import { defineHandler } from '../../lib/http/handler.js';
@@ -20,7 +21,9 @@ const body = z.object({
   topic: storedText().check(chars(0, 1000)).default(''),
   memberUserIds: ids.default([]),
   wakeUserIds: ids.default([]),
-  turn: z.object({ order: ids.optional(), bypass: ids.optional() }).optional(),
+  turn: z.object({ order: ids.optional(), bypass: ids.optional(), timeoutSeconds: turnTimeoutSchema.optional() }).optional(),
+  repliesWake: z.boolean().default(false),
+  agentLoopLimit: agentLoopLimitSchema.optional(),
 });
 
 export default defineHandler({ method: 'POST', path: '/api/channels' }, async ({ request, ctx, principal }) => {

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { isGuildAdmin, type GuildStanding } from '../access.js';
 import type { Principal } from '../center/client.js';
 import type { AppContext } from '../context.js';
@@ -8,12 +9,17 @@ import type { ChannelRow, ChannelView } from '../guilds/standing.js';
 import { isoTime, newId } from '../ids.js';
 import { emitTo } from '../realtime/emitter.js';
 import { inTransaction, type Outbox } from '../realtime/outbox.js';
-import { createTurnState, hasTurnEngine } from '../turns/turn-store.js';
+import { createTurnState, hasTurnEngine, rearmSpeakerClock } from '../turns/turn-store.js';
+import { pushLoopGuardEvent, saveLoopGuard } from './loop-guard.js';
 import { addChannelMembers } from './membership.js';
 import { NO_READ_STATE } from './read-positions.js';
 
 export const CHANNEL_TYPES = ['general', 'work', 'report', 'discuss', 'triage', 'custom'] as const;
 export type ChannelType = (typeof CHANNEL_TYPES)[number];
+/** Speaker timeout in seconds (agent-rooms.md): 1–86400, or null = off. */
+export const turnTimeoutSchema = z.number().int().min(1).max(86400).nullable();
+/** Agent messages in a row before the loop guard trips: 1–1000, or null = off. */
+export const agentLoopLimitSchema = z.number().int().min(1).max(1000).nullable();
 export const hasWakeMapping = (xType: string) => xType === 'triage' || xType === 'custom';
 
 /** The API shape of a channel (api.md "Channels"). */
@@ -31,6 +37,10 @@ export const toChannel = (c: ChannelRow, memberCount: number) => ({
   /** The channel stream's last position (realtime.md "Streams, positions and resume"). */
   eventPos: Number(c.last_pos),
   memberCount,
+  repliesWake: !!c.replies_wake,
+  turnTimeoutSeconds: c.turn_timeout_seconds === null ? null : Number(c.turn_timeout_seconds),
+  agentLoopLimit: c.agent_loop_limit === null ? null : Number(c.agent_loop_limit),
+  loopGuard: { tripped: !!c.loop_tripped, agentStreak: Number(c.agent_streak) },
 });
 export type Channel = ReturnType<typeof toChannel>;
 
@@ -55,7 +65,25 @@ export interface CreateChannelInput {
   topic: string;
   memberUserIds: string[];
   wakeUserIds: string[];
-  turn?: { order?: string[]; bypass?: string[] };
+  turn?: { order?: string[]; bypass?: string[]; timeoutSeconds?: number | null };
+  repliesWake?: boolean;
+  agentLoopLimit?: number | null;
+}
+
+/** The agent-room settings of a channel (agent-rooms.md), as a create or a PATCH gives them. */
+export interface ChannelSettings {
+  repliesWake?: boolean;
+  turnTimeoutSeconds?: number | null;
+  agentLoopLimit?: number | null;
+}
+
+/** 400 wrong_channel_type for a turn-engine setting on a channel without the turn engine. */
+function requireSettingsFit(xType: string, s: ChannelSettings): void {
+  if (hasTurnEngine(xType)) return;
+  if (s.repliesWake) throw wrongChannelType('repliesWake applies to discuss and work channels only');
+  if (s.turnTimeoutSeconds !== undefined && s.turnTimeoutSeconds !== null) {
+    throw wrongChannelType('the speaker timeout applies to discuss and work channels only');
+  }
 }
 
 /**
@@ -65,6 +93,7 @@ export interface CreateChannelInput {
 export async function createChannel(ctx: AppContext, principal: Principal, input: CreateChannelInput): Promise<Channel> {
   if (input.wakeUserIds.length > 0 && !hasWakeMapping(input.xType)) throw wrongChannelType('wakeUserIds applies to triage and custom channels only');
   if (input.turn && !hasTurnEngine(input.xType)) throw wrongChannelType('turn applies to discuss and work channels only');
+  requireSettingsFit(input.xType, input);
   const creator = principal.kind === 'user' ? principal.userId : null;
   const order = [...new Set(input.turn?.order ?? input.memberUserIds)];
   const bypass = [...new Set(input.turn?.bypass ?? (creator && !order.includes(creator) ? [creator] : []))];
@@ -87,6 +116,9 @@ export async function createChannel(ctx: AppContext, principal: Principal, input
         closed: 0,
         created_by: creator ?? `guild:${input.guildId}`,
         created_at: now,
+        replies_wake: input.repliesWake ? 1 : 0,
+        turn_timeout_seconds: input.turn?.timeoutSeconds ?? null,
+        agent_loop_limit: input.agentLoopLimit ?? null,
       })
       .execute();
     if (hasTurnEngine(input.xType)) await createTurnState(trx, id, order, bypass, now);
@@ -136,17 +168,33 @@ export async function listReadableChannels(db: Db, principal: Principal, standin
     }));
 }
 
-/** Applies a PATCH and emits `channel.updated`. */
-export async function updateChannel(ctx: AppContext, view: ChannelView, patch: { name?: string; topic?: string; isPublic?: boolean; closed?: boolean }) {
-  const set: Record<string, string | number> = {};
+export interface ChannelPatch extends ChannelSettings {
+  name?: string;
+  topic?: string;
+  isPublic?: boolean;
+  closed?: boolean;
+}
+
+/**
+ * Applies a PATCH under the channel lock and emits `channel.updated`. A new speaker timeout
+ * re-arms the current speaker's clock from now; a loop limit turned off also clears the guard.
+ */
+export async function updateChannel(ctx: AppContext, view: ChannelView, patch: ChannelPatch) {
+  requireSettingsFit(view.channel.x_type, patch);
+  const set: Record<string, string | number | null> = {};
   if (patch.name !== undefined) set.name = patch.name;
   if (patch.topic !== undefined) set.topic = patch.topic;
   if (patch.isPublic !== undefined) set.is_public = patch.isPublic ? 1 : 0;
   if (patch.closed !== undefined) set.closed = patch.closed ? 1 : 0;
   if (Object.keys(set).length === 0) return loadChannel(ctx.database.db, view.channel.id);
+  const { dialect } = ctx.database;
   // The change and its channel.updated commit together (the event is logged with it).
   return inTransaction(ctx, async (trx, outbox) => {
+    if (!(await lockChannel(trx, dialect, view.channel.id))) throw notFound('channel');
     await trx.updateTable('channels').set(set).where('id', '=', view.channel.id).execute();
+    if (patch.turnTimeoutSeconds !== undefined && hasTurnEngine(view.channel.x_type)) {
+      await rearmSpeakerClock(trx, dialect, view.channel.id, patch.turnTimeoutSeconds, Date.now());
+    }
     // Its channel.updated is the channel stream's next event: the channel as of that event.
     const loaded = await loadChannel(trx, view.channel.id);
     const channel = { ...loaded, eventPos: loaded.eventPos + 1 };
@@ -179,6 +227,23 @@ async function leaveReaderRooms(trx: Db, outbox: Outbox, channel: Channel) {
 export async function channelMemberIds(db: Db, channelId: string): Promise<string[]> {
   const rows = await db.selectFrom('channel_members').select('user_id').where('channel_id', '=', channelId).execute();
   return rows.map((r) => r.user_id);
+}
+
+/**
+ * `POST /api/channels/:channelId/loop-guard/reset`: the guard is cleared (streak 0) under the
+ * channel lock; `channel.loop_guard` tells the channel when it was tripped or counting.
+ */
+export async function resetLoopGuard(ctx: AppContext, channelId: string): Promise<Channel> {
+  const { db, dialect } = ctx.database;
+  await inTransaction(ctx, async (trx, outbox) => {
+    if (!(await lockChannel(trx, dialect, channelId))) throw notFound('channel');
+    const row = await trx.selectFrom('channels').select(['loop_tripped', 'agent_streak']).where('id', '=', channelId).executeTakeFirstOrThrow();
+    if (!row.loop_tripped && Number(row.agent_streak) === 0) return;
+    const guard = { tripped: false, agentStreak: 0 };
+    await saveLoopGuard(trx, channelId, guard);
+    pushLoopGuardEvent(outbox, channelId, guard);
+  });
+  return loadChannel(db, channelId);
 }
 
 /** The members of a channel, by join time. */

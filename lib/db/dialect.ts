@@ -36,13 +36,18 @@ export async function withTransaction<T>(db: Db, dialect: DialectName, fn: (trx:
 const OPEN_CHANNEL = 'id = ? and closed = 0';
 const OPEN_CHANNEL_WITH_MEMBER = `${OPEN_CHANNEL} and exists (select 1 from channel_members m join guild_members g on g.guild_id = channels.guild_id and g.user_id = m.user_id where m.channel_id = channels.id and m.user_id = ?)`;
 
+/** A channel with an agent loop limit counts posts under its lock (lib/channels/loop-guard.ts): not in a one-trip post. */
+const UNGUARDED = ' and agent_loop_limit is null';
+
 /**
  * The seq-bump statement of a dialect, and its parameters. MySQL hands the new value back
  * through LAST_INSERT_ID(expr). `withPos`: the same statement also takes the channel stream's
- * next position, for the event the post logs (the MySQL post path).
+ * next position, for the event the post logs (the MySQL post path). `unguardedOnly`: only
+ * while the channel has no agent loop limit.
  */
-function seqBump(dialect: DialectName, channelId: string, memberId?: string, withPos = false): CompiledQuery {
-  const where = memberId === undefined ? OPEN_CHANNEL : OPEN_CHANNEL_WITH_MEMBER;
+function seqBump(dialect: DialectName, channelId: string, memberId?: string, opts: { withPos?: boolean; unguardedOnly?: boolean } = {}): CompiledQuery {
+  const where = (memberId === undefined ? OPEN_CHANNEL : OPEN_CHANNEL_WITH_MEMBER) + (opts.unguardedOnly ? UNGUARDED : '');
+  const withPos = !!opts.withPos;
   const params = memberId === undefined ? [channelId] : [channelId, memberId];
   const pos = withPos ? ', last_pos = last_pos + 1' : '';
   return dialect === 'mysql'
@@ -87,8 +92,16 @@ export async function takeStreamPositions(trx: Db, dialect: DialectName, stream:
   return Number(r.rows[0].last_pos);
 }
 
-/** The JSON aggregate of a dialect (a JSON array of the values, NULL over no rows). */
-export const jsonArrayAgg = (dialect: DialectName, column: string) => (dialect === 'mysql' ? `json_arrayagg(${column})` : `json_group_array(${column})`);
+/**
+ * The delivery object of a wake set as one SQL aggregate over `column`: the JSON text
+ * `{"wake": [ids], "wakeReasons": {id: reason}}`, every id with the same `reason` (a string
+ * literal of the code's own), also over no rows.
+ */
+export function wakeDeliveryAgg(dialect: DialectName, column: string, reason: string): string {
+  return dialect === 'mysql'
+    ? `json_object('wake', coalesce(json_arrayagg(${column}), json_array()), 'wakeReasons', coalesce(json_objectagg(${column}, '${reason}'), json_object()))`
+    : `json_object('wake', json_group_array(${column}), 'wakeReasons', json_group_object(${column}, '${reason}'))`;
+}
 
 /**
  * Takes the channel's row lock and bumps its `last_seq` in one statement; returns the new seq,
@@ -96,8 +109,8 @@ export const jsonArrayAgg = (dialect: DialectName, column: string) => (dialect =
  * a member). Must run inside `withTransaction`: the lock is held until commit, which is what
  * orders seqs by commit order.
  */
-export async function allocateSeq(trx: Db, dialect: DialectName, channelId: string, memberId?: string): Promise<number | null> {
-  const r = await trx.executeQuery<{ last_seq: number }>(seqBump(dialect, channelId, memberId));
+export async function allocateSeq(trx: Db, dialect: DialectName, channelId: string, memberId?: string, unguardedOnly = false): Promise<number | null> {
+  const r = await trx.executeQuery<{ last_seq: number }>(seqBump(dialect, channelId, memberId, { unguardedOnly }));
   if (dialect === 'mysql') return r.numAffectedRows && r.numAffectedRows > 0n && r.insertId !== undefined ? Number(r.insertId) : null;
   return r.rows[0] ? Number(r.rows[0].last_seq) : null;
 }
@@ -219,13 +232,15 @@ export interface InsertMessageOptions {
   memberId?: string;
   /** Log the post's `message.created` in the same transaction (lib/realtime/event-log.ts). */
   event?: PostEventLog;
+  /** Store only while the channel has no agent loop limit (checked under the lock). */
+  unguardedOnly?: boolean;
 }
 
 /** The `message.created` a post logs: built before the seq is known, completed under the channel lock. */
 export interface PostEventLog {
   /** The payload; its `seq` and `createdAt` are set from the stored row. */
   data: Record<string, unknown>;
-  /** A scalar subquery: the JSON array of the users it wakes, read under the lock. */
+  /** A scalar subquery: the JSON delivery object (`{wake, wakeReasons}`) of the users it wakes, read under the lock. */
   wake: SqlStatement;
 }
 
@@ -248,7 +263,7 @@ function postEventInsertMysql(message: UnsequencedMessage, event: PostEventLog):
     sql:
       'insert into channel_events (channel_id, pos, event, data, delivery, ref, created_at) ' +
       `select c.id, c.last_pos, 'message.created', json_set(?, '$.seq', m.seq, '$.createdAt', ${ISO_TIME_MYSQL('m.created_at')}), ` +
-      `concat('{"wake":', (${event.wake.sql}), '}'), m.id, m.created_at from channels c join messages m on m.id = ? where c.id = ?`,
+      `(${event.wake.sql}), m.id, m.created_at from channels c join messages m on m.id = ? where c.id = ?`,
     parameters: [JSON.stringify(event.data), ...event.wake.parameters, message.id, message.channel_id],
   };
 }
@@ -272,14 +287,14 @@ export async function insertMessageWithNextSeq(
   database: DatabaseHandle,
   message: UnsequencedMessage,
   attachments: readonly Omit<MessageAttachmentTable, 'message_id'>[],
-  { alsoRead, memberId, event }: InsertMessageOptions = {},
+  { alsoRead, memberId, event, unguardedOnly }: InsertMessageOptions = {},
 ): Promise<{ seq: number; createdAt: number; alsoReadRows: unknown[]; event?: LoggedPostEvent } | null> {
   const { db, dialect, postBatches } = database;
   const attachmentRows = attachments.map((a) => ({ ...a, message_id: message.id }));
   if (!postBatches) {
     // SQLite: one IMMEDIATE transaction in-process.
     const stored = await withTransaction(db, dialect, async (trx) => {
-      const seq = await allocateSeq(trx, dialect, message.channel_id, memberId);
+      const seq = await allocateSeq(trx, dialect, message.channel_id, memberId, unguardedOnly);
       if (seq === null) return null;
       const createdAt = Date.now();
       await trx.insertInto('messages').values({ ...message, seq, created_at: createdAt }).execute();
@@ -287,7 +302,7 @@ export async function insertMessageWithNextSeq(
       if (!event) return { seq, createdAt };
       const pos = (await takeStreamPositions(trx, dialect, { channel: message.channel_id }, 1))!;
       const wake = await trx.executeQuery<{ wake: string }>(CompiledQuery.raw(`select (${event.wake.sql}) as wake`, [...event.wake.parameters]));
-      const delivery = `{"wake":${wake.rows[0].wake}}`;
+      const delivery = wake.rows[0].wake;
       const data = JSON.stringify({ ...event.data, seq, createdAt: isoTime(createdAt) });
       await trx
         .insertInto('channel_events')
@@ -302,7 +317,7 @@ export async function insertMessageWithNextSeq(
     channelId: message.channel_id,
     messageId: message.id,
     statements: [
-      seqBump(dialect, message.channel_id, memberId, !!event),
+      seqBump(dialect, message.channel_id, memberId, { withPos: !!event, unguardedOnly }),
       { sql: INSERT_MESSAGE_MYSQL, parameters: insertMessageParams(message) },
       ...(attachmentRows.length > 0 ? [db.insertInto('message_attachments').values(attachmentRows).compile()] : []),
       ...(event ? [postEventInsertMysql(message, event)] : []),

@@ -35,7 +35,11 @@ export interface GuildMemberTable {
   user_id: string;
   role: GuildRole;
   joined_at: number;
+  kind: Generated<MemberKind>;
 }
+
+/** Whether a member is a person or an agent (agent-rooms.md); the loop guard counts agents. */
+export type MemberKind = 'person' | 'agent';
 
 export interface ChannelTable {
   id: string;
@@ -50,6 +54,13 @@ export interface ChannelTable {
   last_seq: Generated<number>;
   /** Position of the channel's last event in its stream (0 before the first). */
   last_pos: Generated<number>;
+  /** Speaker timeout in seconds (discuss/work), null = off. */
+  turn_timeout_seconds: Generated<number | null>;
+  replies_wake: Generated<number>;
+  /** Agent messages in a row before the loop guard trips, null = off. */
+  agent_loop_limit: Generated<number | null>;
+  loop_tripped: Generated<number>;
+  agent_streak: Generated<number>;
 }
 
 export interface ChannelMemberTable {
@@ -97,6 +108,10 @@ export interface ChannelTurnStateTable {
   /** JSON of lib/turns/engine TurnState. */
   state: string;
   updated_at: number;
+  /** When the current speaker became speaker (null without a speaker). */
+  speaker_since: Generated<number | null>;
+  /** speaker_since + the channel's timeout, or null (no timeout, no speaker). */
+  deadline: Generated<number | null>;
 }
 
 export interface FileTable {

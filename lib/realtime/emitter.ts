@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { WAKE_REASONS, type Wakes } from '../messages/wake.js';
 
 /**
  * Event names socket.io reserves for itself: emitting one throws, so the realtime process
@@ -9,7 +10,8 @@ const RESERVED_EVENT_NAMES = new Set(['connect', 'connect_error', 'disconnect', 
 /**
  * One emit, mirroring socket.io's `io.to(room).emit(event, data)`. `wake` present means the
  * event carries a per-recipient `wakeup` flag: true for the sockets of those users, false
- * for every other socket of the channel room (realtime.md).
+ * for every other socket of the channel room (realtime.md), and a `wakeReason`: the user's
+ * entry of `wakeReasons` for the woken, null for the rest (agent-rooms.md).
  */
 export const emitMessageSchema = z.object({
   to: z.union([
@@ -26,6 +28,7 @@ export const emitMessageSchema = z.object({
   wake: z.array(z.string().min(1)).optional(),
   /** The event's position in its stream (channel and user rooms; realtime.md "Streams, positions and resume"). */
   pos: z.number().int().positive().optional(),
+  wakeReasons: z.record(z.string(), z.enum(WAKE_REASONS)).optional(),
 });
 export type EmitMessage = z.infer<typeof emitMessageSchema>;
 
@@ -85,8 +88,11 @@ export function createNullEmitter(): Emitter {
 
 /** Builders so that call sites never assemble emit addresses by hand. */
 export const emitTo = {
-  channel: (channelId: string, event: string, data: Record<string, unknown>, wake?: string[]): EmitMessage =>
-    wake ? { to: { channel: channelId }, event, data, wake } : { to: { channel: channelId }, event, data },
+  /** With `wakes`, every socket of the room gets `wakeup` and `wakeReason` (an empty object wakes nobody). */
+  channel: (channelId: string, event: string, data: Record<string, unknown>, wakes?: Wakes): EmitMessage =>
+    wakes
+      ? { to: { channel: channelId }, event, data, wake: Object.keys(wakes), wakeReasons: wakes }
+      : { to: { channel: channelId }, event, data },
   user: (userId: string, event: string, data: Record<string, unknown>): EmitMessage => ({ to: { user: userId }, event, data }),
   guild: (guildId: string, event: string, data: Record<string, unknown>): EmitMessage => ({ to: { guild: guildId }, event, data }),
 };

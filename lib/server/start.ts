@@ -11,7 +11,7 @@ import { createRealtimeEndpoints } from '../../realtime/public-endpoints.js';
 import { connectRedisCluster } from '../../realtime/redis-cluster.js';
 import { listenFetch } from './node.js';
 import { createApiRouter } from './router.js';
-import { startBackgroundJobs } from './jobs.js';
+import { startBackgroundJobs, startSpeakerTimer } from './jobs.js';
 
 const log = createLogger('server');
 
@@ -80,12 +80,16 @@ export async function startApiProcess(config: Readonly<Config>, opts: StartOptio
 /** Split mode, realtime process: socket.io on REALTIME_PORT, the internal emit channel on REALTIME_INTERNAL_HOST:PORT. */
 export async function startRealtimeProcess(config: Readonly<Config>): Promise<RunningProcess & { internalPort: number }> {
   if (!config.internalSecret) throw new Error('FABRIC_BACKEND_GUILD_INTERNAL_SECRET is required for a realtime process');
-  const ctx = await createContext(config, { heartbeat: false });
+  let app: RealtimeApp | undefined;
+  // Its own events (speaker timeouts it fires) go through its own stream delivery.
+  const ctx = await createContext(config, { heartbeat: false, emitter: createLocalEmitter(() => app) });
   // Connected before the public port listens: a socket accepted under a provisional adapter
   // would lose its rooms when the Redis one replaced it.
   const cluster = config.redisUrl ? await connectRedisCluster(config.redisUrl, config.nodeId) : undefined;
   const publicHttp = await listenFetch(createRealtimeEndpoints(ctx, cluster), config.realtimePort);
   const realtime = createRealtimeApp(publicHttp.server, ctx, { cluster });
+  app = realtime;
+  const stopSpeakerTimer = startSpeakerTimer(ctx);
   const internal = await listenFetch(createInternalChannel(realtime, config.internalSecret), config.realtimeInternalPort, config.realtimeInternalHost);
   log.info('guild node realtime listening', { port: publicHttp.port, internalPort: internal.port, redis: !!config.redisUrl });
   return {
@@ -94,6 +98,7 @@ export async function startRealtimeProcess(config: Readonly<Config>): Promise<Ru
     internalPort: internal.port,
     ctx,
     async close() {
+      await stopSpeakerTimer();
       await internal.close();
       await Promise.all([realtime.close(), publicHttp.close()]); // see startAllInOne
       await cluster?.close();

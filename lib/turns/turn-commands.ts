@@ -34,8 +34,8 @@ export function mayMoveTurnUser(view: Pick<ChannelView, 'canAdmin' | 'isMember'>
 
 /** The current turn of a discuss/work channel. */
 export async function getTurn(db: Db, channel: TurnChannel): Promise<Turn> {
-  const { state, updatedAt } = await loadTurnState(db, channel.id);
-  return toTurn(channel.id, state, updatedAt);
+  const { state, updatedAt, clock } = await loadTurnState(db, channel.id);
+  return toTurn(channel.id, state, updatedAt, clock);
 }
 
 /**
