@@ -142,7 +142,9 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
     };
     for (const op of ops) {
       if ('emit' in op) {
-        if (op.emit.pos === undefined) dispatchEmits(nsp, [op.emit]);
+        const to = op.emit.to;
+        // Unpositioned (a raw internal call): still after what is queued on its channel, such as a room leave.
+        if (op.emit.pos === undefined) delivery.after('channel' in to ? { channel: to.channel } : null, () => dispatchEmits(nsp, [op.emit]));
         else {
           delivery.receive(op.emit);
           forward.push(op.emit);

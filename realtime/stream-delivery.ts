@@ -172,8 +172,8 @@ export function createStreamDelivery(opts: StreamDeliveryOptions) {
     },
 
     /** Runs `step` after what is queued on the stream (a room change that must follow its events). */
-    after(stream: StreamRef, step: () => void) {
-      const t = tracker(stream, false);
+    after(stream: StreamRef | null, step: () => void) {
+      const t = stream && tracker(stream, false);
       if (t) void enqueue(t, step);
       else step();
     },
