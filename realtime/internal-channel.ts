@@ -21,10 +21,10 @@ const route = <S extends z.ZodType>(r: InternalRoute<S>) => r as InternalRoute<z
 
 /** Every internal call, by path; each body is validated with the same schema the API side builds it with. */
 const ROUTES: Record<string, InternalRoute<z.ZodType>> = {
-  '/internal/emit': route({ schema: emitBatchSchema, run: (nsp, b) => dispatchEmits(nsp as never, b.emits) }),
-  '/internal/rooms/leave': route({ schema: roomLeaveSchema, run: (nsp, b) => leaveChannelRooms(nsp as never, b.userId, b.channelId) }),
-  '/internal/rooms/guild': route({ schema: guildRoomSchema, run: (nsp, b) => setGuildRoom(nsp as never, b.userId, b.guildId, b.member) }),
-  '/internal/batch': route({ schema: opBatchSchema, run: (nsp, b) => applyOps(nsp as never, b.ops) }),
+  '/internal/emit': route({ schema: emitBatchSchema, run: (nsp, b) => dispatchEmits(nsp, b.emits) }),
+  '/internal/rooms/leave': route({ schema: roomLeaveSchema, run: (nsp, b) => leaveChannelRooms(nsp, b.userId, b.channelId) }),
+  '/internal/rooms/guild': route({ schema: guildRoomSchema, run: (nsp, b) => setGuildRoom(nsp, b.userId, b.guildId, b.member) }),
+  '/internal/batch': route({ schema: opBatchSchema, run: (nsp, b) => applyOps(nsp, b.ops) }),
 };
 
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ChannelStreamEvent, EmitPayload, UserStreamEvent } from './events.js';
 
 /**
  * Event names socket.io reserves for itself: emitting one throws, so the realtime process
@@ -84,10 +85,25 @@ export function createNullEmitter(): Emitter {
   return emitterFromSend(() => {}, { flush: async () => {}, close: async () => {} });
 }
 
-/** Builders so that call sites never assemble emit addresses by hand. */
+/**
+ * Builders so that call sites never assemble emit addresses by hand, typed by the event map:
+ * each event goes to its stream's room with its exact payload (the fields added at delivery,
+ * `pos`, `replayed`, `wakeup` and `wakeReason`, are not the caller's).
+ */
 export const emitTo = {
-  channel: (channelId: string, event: string, data: Record<string, unknown>, wake?: string[]): EmitMessage =>
-    wake ? { to: { channel: channelId }, event, data, wake } : { to: { channel: channelId }, event, data },
-  user: (userId: string, event: string, data: Record<string, unknown>): EmitMessage => ({ to: { user: userId }, event, data }),
-  guild: (guildId: string, event: string, data: Record<string, unknown>): EmitMessage => ({ to: { guild: guildId }, event, data }),
+  channel: <E extends ChannelStreamEvent>(channelId: string, event: E, data: EmitPayload<E>, wake?: string[]): EmitMessage =>
+    wake ? { to: { channel: channelId }, event, data: wireData(data), wake } : { to: { channel: channelId }, event, data: wireData(data) },
+  user: <E extends UserStreamEvent>(userId: string, event: E, data: EmitPayload<E>): EmitMessage => ({
+    to: { user: userId },
+    event,
+    data: wireData(data),
+  }),
+  guild: <E extends 'presence'>(guildId: string, event: E, data: EmitPayload<E>): EmitMessage => ({
+    to: { guild: guildId },
+    event,
+    data: wireData(data),
+  }),
 };
+
+/** A payload as the wire message's JSON object (every payload of the map is one). */
+const wireData = (data: object): Record<string, unknown> => ({ ...data });

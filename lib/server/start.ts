@@ -32,7 +32,7 @@ export interface StartOptions {
 /** All-in-one: API and socket.io on one port; emits go straight to the in-process server. */
 export async function startAllInOne(config: Readonly<Config>, opts: StartOptions = {}): Promise<RunningProcess & { realtime: RealtimeApp }> {
   let realtime: RealtimeApp | undefined;
-  const emitter = createLocalEmitter(() => realtime?.nsp as never);
+  const emitter = createLocalEmitter(() => realtime?.nsp);
   const ctx = await createContext(config, { emitter, random: opts.random, heartbeat: opts.heartbeat ?? true });
   const http = await listenFetch(createApiRouter(routes, ctx), config.port);
   realtime = createRealtimeApp(http.server, ctx);
