@@ -94,8 +94,11 @@ interface ChannelState {
   /** The join in flight, so that a listing and a channel.joined do not subscribe twice. */
   joining: Promise<void> | null;
   gapTimer?: ReturnType<typeof setTimeout>;
-  /** Latest time (ISO) a wakeup was delivered here: a re-read turn older than it was already told. */
-  lastWakeAt: string | null;
+  /** The last turn.updated delivered, and whether a woken message.created followed it. */
+  lastTurn: Turn | null;
+  wokenSinceTurn: boolean;
+  /** `updatedAt` of the turn state the agent was last told is its turn: a re-read of the same state is not told again. */
+  toldTurnAt: string | null;
 }
 
 type Payload = { pos?: number; replayed?: true } & Record<string, unknown>;
@@ -361,7 +364,7 @@ export class FabricClient {
   private channelState(id: string, xType: ChannelXType | null, lastSeq?: number): ChannelState {
     let state = this.channels.get(id);
     if (!state) {
-      state = { id, xType, stream: new StreamOrder(), lastSeq: lastSeq ?? 0, seen: new RecentKeys(), joined: false, joining: null, lastWakeAt: null };
+      state = { id, xType, stream: new StreamOrder(), lastSeq: lastSeq ?? 0, seen: new RecentKeys(), joined: false, joining: null, lastTurn: null, wokenSinceTurn: false, toldTurnAt: null };
       this.channels.set(id, state);
     }
     state.xType ??= xType;
@@ -442,8 +445,8 @@ export class FabricClient {
         .map(async (c) => {
           const turn = await this.rest.turn(c.id).catch(() => null);
           if (!turn || turn.status !== 'active' || turn.speakerId !== me) return;
-          if (c.lastWakeAt !== null && c.lastWakeAt >= turn.updatedAt) return;
-          c.lastWakeAt = turn.updatedAt;
+          if (c.toldTurnAt === turn.updatedAt) return;
+          c.toldTurnAt = turn.updatedAt;
           this.call('turn', turn, { wakeup: true, wakeReason: null, reason: 'reconnect', replayed: false });
         }),
     );
@@ -485,18 +488,35 @@ export class FabricClient {
       if (state) {
         state.lastSeq = Math.max(state.lastSeq, m.seq);
         if (!state.seen.add(m.id)) return;
-        if (m.wakeup) state.lastWakeAt = later(state.lastWakeAt, m.createdAt);
+        if (m.wakeup) this.noteMessageWake(state);
       }
       const info = { wakeup: m.wakeup === true, wakeReason: m.wakeReason ?? null, replayed, source: replayed ? 'replay' : 'live' } as const;
       this.call('message', m, info);
     } else if (event === 'turn.updated') {
       const t = payload as unknown as TurnUpdatedEvent;
-      if (state && t.wakeup) state.lastWakeAt = later(state.lastWakeAt, t.updatedAt);
+      if (state) this.noteTurn(state, t);
       this.call('turn', t, { wakeup: t.wakeup === true, wakeReason: t.wakeReason ?? null, reason: t.reason, replayed });
     } else if (state && (event === 'message.updated' || event === 'message.deleted')) {
       state.lastSeq = Math.max(state.lastSeq, Number(payload.seq));
     }
     this.emitEvent(event, payload as never);
+  }
+
+  /**
+   * What the agent was told about its turn: a turn.updated that wakes it, or a woken
+   * message.created next to the turn.updated of the same post (either order), marks that
+   * turn state as told.
+   */
+  private noteMessageWake(state: ChannelState): void {
+    state.wokenSinceTurn = true;
+    if (state.lastTurn && state.lastTurn.speakerId === this.userId) state.toldTurnAt = state.lastTurn.updatedAt;
+  }
+
+  private noteTurn(state: ChannelState, t: TurnUpdatedEvent): void {
+    const mine = t.speakerId !== null && t.speakerId === this.userId;
+    if (mine && (t.wakeup || (t.reason === 'message' && state.wokenSinceTurn))) state.toldTurnAt = t.updatedAt;
+    state.lastTurn = t;
+    state.wokenSinceTurn = false;
   }
 
   private onUserEvent(event: 'channel.joined' | 'channel.left', payload: StreamEvent['payload']): void {
@@ -530,5 +550,3 @@ export class FabricClient {
     }
   }
 }
-
-const later = (a: string | null, b: string) => (a === null || b > a ? b : a);

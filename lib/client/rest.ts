@@ -40,7 +40,7 @@ export interface PostInput {
 /** `message`: stored (201) or already stored under this `clientMsgId` (200, `created: false`). */
 export type PostResult =
   | { message: Message; created: boolean; intercepted?: undefined }
-  | { intercepted: 'no-reply' | 'force-proceed'; turn: Turn | null; message?: undefined };
+  | { intercepted: 'no-reply' | 'force-proceed'; turn: Turn | null; message?: undefined; created?: undefined };
 
 export interface MessagePage {
   messages: Message[];
