@@ -30,7 +30,28 @@ function scriptEntries(): Record<string, string> {
   return Object.fromEntries(names.filter((n) => fs.existsSync(`scripts/${n}.ts`)).map((n) => [n, `scripts/${n}.ts`]));
 }
 
-export default defineConfig({
+/**
+ * The public client side, for agent plugins and UIs (Node 20+ and browsers): the SDK and the
+ * typed event map, with their .d.ts, offered by package.json `exports` as
+ * `fabric-guild-node/client` and `fabric-guild-node/events`. Platform-neutral; socket.io-client
+ * stays an import of the consumer's.
+ */
+const clientBuild = {
+  entry: { 'client/index': 'lib/client/index.ts', 'client/events': 'lib/realtime/events.ts' },
+  outDir: 'dist',
+  format: ['esm' as const],
+  platform: 'neutral' as const,
+  target: 'es2022',
+  splitting: false,
+  external: ['socket.io-client'],
+  sourcemap: true,
+  // `npm run build` empties dist/ once before both builds, which run side by side.
+  clean: false,
+  dts: true,
+  shims: false,
+};
+
+export default defineConfig([{
   entry: { ...handlerEntries(), ...scriptEntries() },
   outDir: 'dist',
   format: ['esm'],
@@ -39,7 +60,7 @@ export default defineConfig({
   splitting: false,
   skipNodeModulesBundle: true,
   sourcemap: true,
-  clean: true,
+  clean: false,
   dts: false,
   shims: false,
-});
+}, clientBuild]);

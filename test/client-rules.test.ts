@@ -177,3 +177,16 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter('Sun, 06 Dec 2026 07:00:05 GMT', now)).toBe(5000);
   });
 });
+
+describe('lib/client imports', () => {
+  it('imports nothing of the server but the event map (it ships to browsers and plugins)', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const allowed = new Set(['socket.io-client', '../realtime/events.js']);
+    for (const file of readdirSync('lib/client')) {
+      const source = readFileSync(`lib/client/${file}`, 'utf8');
+      for (const [, spec] of source.matchAll(/from '([^']+)'/g)) {
+        expect(allowed.has(spec) || /^\.\/[\w-]+\.js$/.test(spec), `${file} imports ${spec}`).toBe(true);
+      }
+    }
+  });
+});

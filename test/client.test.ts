@@ -39,6 +39,9 @@ async function post(user: TestUser, channelId: string, content: string) {
   return r.body.message as Message;
 }
 
+/** Conditions are awaited, never timed: generous for a loaded machine. */
+const WAIT = { timeout: 15_000 };
+
 /** The keys of api.md's Message: what the event map types `message.created` as. */
 const MESSAGE_KEYS = ['id', 'channelId', 'guildId', 'seq', 'authorId', 'content', 'replyToId', 'mentions', 'attachments', 'clientMsgId', 'createdAt', 'editedAt', 'deletedAt'];
 
@@ -55,7 +58,7 @@ describe('FabricClient: connect and join', () => {
 
     const inGeneral = await post(owner, general.id, 'hello all');
     const inTriage = await post(owner, triage.id, 'for the on-duty member');
-    await expect.poll(() => seen.length).toBe(2);
+    await expect.poll(() => seen.length, WAIT).toBe(2);
     expect(seen.map((s) => [s.message.id, s.info.wakeup, s.info.replayed, s.info.source])).toEqual([
       [inGeneral.id, true, false, 'live'],
       [inTriage.id, false, false, 'live'],
@@ -77,14 +80,14 @@ describe('FabricClient: connect and join', () => {
     await c.connect();
 
     const ch = await createChannel(t, owner.token, { guildId, name: 'later', xType: 'general', memberUserIds: [agent.id] });
-    await expect.poll(() => joined).toEqual([ch.id]);
-    await expect.poll(() => c.positions()).toHaveProperty(ch.id);
-    await expect.poll(async () => (await post(owner, ch.id, 'after the join'), seen.length), { timeout: 5000 }).toBeGreaterThan(0);
+    await expect.poll(() => joined, WAIT).toEqual([ch.id]);
+    await expect.poll(() => c.positions(), WAIT).toHaveProperty(ch.id);
+    await expect.poll(async () => (await post(owner, ch.id, 'after the join'), seen.length), WAIT).toBeGreaterThan(0);
     expect(seen[0].message.channelId).toBe(ch.id);
 
     const r = await t.api('DELETE', `/api/channels/${ch.id}/members/${agent.id}`, { token: owner.token });
     expect(r.status).toBe(204);
-    await expect.poll(() => left).toEqual([ch.id]);
+    await expect.poll(() => left, WAIT).toEqual([ch.id]);
     expect(c.positions()).not.toHaveProperty(ch.id);
   });
 
@@ -196,15 +199,15 @@ describe('FabricClient: reconnecting', () => {
     c.onConnected((e) => void reconnects.push(e.reconnect));
     await c.connect();
     const before = await post(owner, ch.id, 'before');
-    await expect.poll(() => seen.length).toBe(1);
+    await expect.poll(() => seen.length, WAIT).toBe(1);
 
     t.node.realtime.nsp.disconnectSockets(true);
     const during: Message[] = [];
     for (let i = 0; i < 5; i++) during.push(await post(owner, ch.id, `during ${i}`));
-    await expect.poll(() => reconnects).toEqual([false, true]);
+    await expect.poll(() => reconnects, WAIT).toEqual([false, true]);
     const after = await post(owner, ch.id, 'after');
     const expected = [before, ...during, after].map((m) => m.id);
-    await expect.poll(() => seen.map((s) => s.message.id), { timeout: 5000 }).toEqual(expected);
+    await expect.poll(() => seen.map((s) => s.message.id), WAIT).toEqual(expected);
     expect(seen.map((s) => s.message.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
   });
 
@@ -223,13 +226,14 @@ describe('FabricClient: reconnecting', () => {
     expect(turns).toEqual([]);
 
     t.node.realtime.nsp.disconnectSockets(true);
-    await expect.poll(() => turns.length, { timeout: 5000 }).toBe(1);
+    await expect.poll(() => turns.length, WAIT).toBe(1);
     expect(turns[0]).toMatchObject({ reason: 'reconnect', wakeup: true, turn: { channelId: ch.id, speakerId: agent.id, status: 'active' } });
 
     // Same turn state after another reconnect: not told twice.
     t.node.realtime.nsp.disconnectSockets(true);
-    await expect.poll(() => reconnects).toEqual([false, true, true]);
-    await expect.poll(() => turns.length, { timeout: 1000 }).toBe(1);
+    // 'connected' is reported after the re-read of the turns is done.
+    await expect.poll(() => reconnects, WAIT).toEqual([false, true, true]);
+    expect(turns).toHaveLength(1);
   });
 
   it('does not tell the agent again after a reconnect when it was woken live for that turn', async () => {
@@ -244,13 +248,12 @@ describe('FabricClient: reconnecting', () => {
     c.onConnected((e) => void reconnects.push(e.reconnect));
     await c.connect();
     await post(owner, ch.id, 'topic');
-    await expect.poll(() => seen.map((s) => s.info.wakeup)).toEqual([true]);
-    await expect.poll(() => turns).toEqual(['message:false']);
+    await expect.poll(() => seen.map((s) => s.info.wakeup), WAIT).toEqual([true]);
+    await expect.poll(() => turns, WAIT).toEqual(['message:false']);
 
     t.node.realtime.nsp.disconnectSockets(true);
-    await expect.poll(() => reconnects).toEqual([false, true]);
-    // The re-read runs after the rejoin; give it time to (wrongly) tell the agent.
-    await new Promise((r) => setTimeout(r, 300));
+    // 'connected' is reported after the re-read of the turns is done.
+    await expect.poll(() => reconnects, WAIT).toEqual([false, true]);
     expect(turns).toEqual(['message:false']);
   });
 });
