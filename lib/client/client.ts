@@ -69,7 +69,8 @@ export interface FabricClientOptions extends RestOptions {
   socket?: Record<string, unknown>;
 }
 
-type Handler<A extends unknown[]> = (...args: A) => void | Promise<void>;
+/** A handler may return a promise: its rejection is reported to onError. */
+type Handler<A extends unknown[]> = (...args: A) => unknown;
 interface Handlers {
   message: Handler<[Message, MessageInfo]>;
   turn: Handler<[Turn, TurnInfo]>;
@@ -124,6 +125,7 @@ export class FabricClient {
   private readonly backoff: BackoffOptions;
   private readonly abort = new AbortController();
   private connects = 0;
+  private connecting: Promise<void> | null = null;
   private reconnectAttempt = 0;
   private reconnectTimer?: ReturnType<typeof setTimeout>;
   private ended: SessionEnd | null = null;
@@ -207,6 +209,11 @@ export class FabricClient {
    */
   connect(): Promise<void> {
     if (this.ended) return Promise.reject(new SessionEndedError(this.ended.code, this.ended.message));
+    this.connecting ??= this.open();
+    return this.connecting;
+  }
+
+  private open(): Promise<void> {
     const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(`${this.rest.baseUrl}/realtime`, {
       transports: ['websocket'],
       ...this.opts.socket,
@@ -221,13 +228,14 @@ export class FabricClient {
       socket.on('connect', () => {
         this.reconnectAttempt = 0;
         const reconnect = this.connects++ > 0;
-        this.onConnect(reconnect).then(
-          () => {
-            this.call('connected', { reconnect });
-            if (!settled) (settled = true), resolve();
-          },
-          (err: unknown) => this.fail(err),
-        );
+        void this.syncUntilDone(socket, reconnect).then((done) => {
+          if (!done) {
+            if (this.ended && !settled) (settled = true), reject(new SessionEndedError(this.ended.code, this.ended.message));
+            return;
+          }
+          this.call('connected', { reconnect });
+          if (!settled) (settled = true), resolve();
+        });
       });
       socket.on('connect_error', (err) => {
         // A refused token ends the session; anything else (node restarting, Center down) is retried.
@@ -319,6 +327,27 @@ export class FabricClient {
   }
 
   // ------------------------------------------------------------ (re)connect
+
+  /**
+   * Runs the (re)connect work until it succeeds, with backoff (the node may answer 503 while
+   * it restarts); false when the connection or the session ended first.
+   */
+  private async syncUntilDone(socket: Socket, reconnect: boolean): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.onConnect(reconnect);
+        return socket.connected;
+      } catch (err) {
+        if (err instanceof FabricApiError && err.status === 401) {
+          this.end({ code: 'unauthorized', message: 'the node refused the token' });
+          return false;
+        }
+        this.fail(err);
+      }
+      await new Promise((r) => setTimeout(r, backoffDelay(attempt, this.backoff)));
+      if (!socket.connected || this.ended) return false;
+    }
+  }
 
   private async onConnect(reconnect: boolean): Promise<void> {
     const socket = this.socket!;
