@@ -7,11 +7,12 @@ import { badRequest, notFound, wrongChannelType } from '../errors.js';
 import type { ChannelRow, ChannelView } from '../guilds/standing.js';
 import { isoTime, newId } from '../ids.js';
 import { emitTo } from '../realtime/emitter.js';
+import type { ChannelXType } from '../realtime/events.js';
 import { Outbox } from '../realtime/outbox.js';
 import { createTurnState, hasTurnEngine } from '../turns/turn-store.js';
 import { addChannelMembers } from './membership.js';
 
-export const CHANNEL_TYPES = ['general', 'work', 'report', 'discuss', 'triage', 'custom'] as const;
+export const CHANNEL_TYPES = ['general', 'work', 'report', 'discuss', 'triage', 'custom'] as const satisfies readonly ChannelXType[];
 export type ChannelType = (typeof CHANNEL_TYPES)[number];
 export const hasWakeMapping = (xType: string) => xType === 'triage' || xType === 'custom';
 

@@ -3,7 +3,9 @@
  * Pure. Everyone else in the channel room, readers who are not members included, gets false.
  */
 
-export type ChannelXType = 'general' | 'work' | 'report' | 'discuss' | 'triage' | 'custom';
+import type { ChannelXType } from '../realtime/events.js';
+
+export type { ChannelXType };
 
 export interface WakeInput {
   xType: ChannelXType;
