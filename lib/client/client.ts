@@ -119,7 +119,15 @@ export class FabricClient {
   private readonly channels = new Map<string, ChannelState>();
   private readonly userStream = new StreamOrder<StreamEvent>();
   private readonly handlers: { [K in keyof Handlers]: Handlers[K][] } = {
-    message: [], turn: [], channelJoined: [], channelLeft: [], sessionEnded: [], resync: [], connected: [], disconnected: [], error: [],
+    message: [],
+    turn: [],
+    channelJoined: [],
+    channelLeft: [],
+    sessionEnded: [],
+    resync: [],
+    connected: [],
+    disconnected: [],
+    error: [],
   };
   private readonly eventHandlers = new Map<ServerEventName, ((payload: never) => void)[]>();
   private readonly backoff: BackoffOptions;
@@ -261,8 +269,9 @@ export class FabricClient {
           if (!settled) (settled = true), reject(new SessionEndedError(e.code, e.message));
         }
       });
-      for (const name of CHANNEL_STREAM_EVENTS) socket.on(name, (p: unknown) => this.onChannelEvent(name, p as StreamEvent['payload']));
-      for (const name of USER_STREAM_EVENTS) socket.on(name, (p: unknown) => this.onUserEvent(name, p as StreamEvent['payload']));
+      // Payloads are read as loosely as the node may send them (no `pos` before the event log).
+      for (const name of CHANNEL_STREAM_EVENTS) socket.on(name, (p: unknown) => this.onChannelEvent(name, p as Payload));
+      for (const name of USER_STREAM_EVENTS) socket.on(name, (p: unknown) => this.onUserEvent(name, p as Payload));
       socket.on('typing', (e) => this.emitEvent('typing', e));
       socket.on('presence', (e) => this.emitEvent('presence', e));
     });
@@ -323,7 +332,7 @@ export class FabricClient {
     const state = this.channels.get(channelId);
     if (state) clearTimeout(state.gapTimer);
     this.channels.delete(channelId);
-    this.socket?.emit('leave_channel', { channelId });
+    this.socket?.emit('leave_channel', { channelId }, () => undefined);
   }
 
   // ------------------------------------------------------------ (re)connect
@@ -393,7 +402,18 @@ export class FabricClient {
   private channelState(id: string, xType: ChannelXType | null, lastSeq?: number): ChannelState {
     let state = this.channels.get(id);
     if (!state) {
-      state = { id, xType, stream: new StreamOrder(), lastSeq: lastSeq ?? 0, seen: new RecentKeys(), joined: false, joining: null, lastTurn: null, wokenSinceTurn: false, toldTurnAt: null };
+      state = {
+        id,
+        xType,
+        stream: new StreamOrder(),
+        lastSeq: lastSeq ?? 0,
+        seen: new RecentKeys(),
+        joined: false,
+        joining: null,
+        lastTurn: null,
+        wokenSinceTurn: false,
+        toldTurnAt: null,
+      };
       this.channels.set(id, state);
     }
     state.xType ??= xType;
@@ -440,7 +460,8 @@ export class FabricClient {
 
   private retryJoin(state: ChannelState, reconnect: boolean): void {
     if (!this.socket?.connected || !this.channels.has(state.id)) return;
-    setTimeout(() => void this.subscribe(state, reconnect).catch((err: unknown) => this.fail(err)), backoffDelay(2, this.backoff));
+    const again = () => void this.subscribe(state, reconnect).catch((err: unknown) => this.fail(err));
+    setTimeout(again, backoffDelay(2, this.backoff));
   }
 
   /** Pages `GET …/messages?after=` from the last seq seen, holding live events until done. */
@@ -481,20 +502,24 @@ export class FabricClient {
     );
   }
 
-  private emitAck<E extends 'join_channel' | 'resume_user'>(event: E, payload: Parameters<ClientToServerEvents[E]>[0]): Promise<StreamAck | null> {
+  /** `join_channel` or `resume_user` with their ack; null when not connected or no ack came in time. */
+  private emitAck(
+    event: 'join_channel' | 'resume_user',
+    payload: { channelId: string; since?: number } | { since: number },
+  ): Promise<StreamAck | null> {
     const socket = this.socket;
     if (!socket?.connected) return Promise.resolve(null);
-    const timeout = this.opts.ackTimeoutMs ?? 5000;
+    const timed = socket.timeout(this.opts.ackTimeoutMs ?? 5000);
     return new Promise((resolve) => {
-      // Untyped view: the ack's arity differs per event; the answer is a StreamAck for both.
-      const emit = socket.timeout(timeout).emit.bind(socket.timeout(timeout)) as (e: string, p: unknown, cb: (err: Error | null, a?: StreamAck) => void) => void;
-      emit(event, payload, (err, ack) => resolve(err ? null : (ack ?? null)));
+      const done = (err: Error | null, ack?: StreamAck) => resolve(err ? null : (ack ?? null));
+      if (event === 'join_channel') timed.emit('join_channel', payload as { channelId: string; since?: number }, done);
+      else timed.emit('resume_user', payload as { since: number }, done);
     });
   }
 
   // ------------------------------------------------------------ delivery
 
-  private onChannelEvent(event: ChannelStreamEvent, payload: StreamEvent['payload']): void {
+  private onChannelEvent(event: ChannelStreamEvent, payload: Payload): void {
     const channelId = (event === 'channel.updated' ? (payload.channel as { id: string }).id : payload.channelId) as string;
     const state = this.channels.get(channelId);
     if (!state) return this.deliver({ event, payload }, null);
@@ -519,8 +544,8 @@ export class FabricClient {
         if (!state.seen.add(m.id)) return;
         if (m.wakeup) this.noteMessageWake(state);
       }
-      const info = { wakeup: m.wakeup === true, wakeReason: m.wakeReason ?? null, replayed, source: replayed ? 'replay' : 'live' } as const;
-      this.call('message', m, info);
+      const source = replayed ? 'replay' : 'live';
+      this.call('message', m, { wakeup: m.wakeup === true, wakeReason: m.wakeReason ?? null, replayed, source });
     } else if (event === 'turn.updated') {
       const t = payload as unknown as TurnUpdatedEvent;
       if (state) this.noteTurn(state, t);
@@ -548,7 +573,7 @@ export class FabricClient {
     state.wokenSinceTurn = false;
   }
 
-  private onUserEvent(event: 'channel.joined' | 'channel.left', payload: StreamEvent['payload']): void {
+  private onUserEvent(event: 'channel.joined' | 'channel.left', payload: Payload): void {
     this.deliverUser(this.userStream.push({ event, pos: payload.pos, payload }));
   }
 

@@ -99,7 +99,8 @@ export class FabricRest {
   }
 
   async channels(guildId: string): Promise<ChannelListItem[]> {
-    return (await this.request<{ channels: ChannelListItem[] }>('GET', `/api/channels?guildId=${encodeURIComponent(guildId)}`)).body.channels;
+    const path = `/api/channels?guildId=${encodeURIComponent(guildId)}`;
+    return (await this.request<{ channels: ChannelListItem[] }>('GET', path)).body.channels;
   }
 
   async channel(channelId: string): Promise<Channel> {

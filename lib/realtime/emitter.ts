@@ -92,7 +92,9 @@ export function createNullEmitter(): Emitter {
  */
 export const emitTo = {
   channel: <E extends ChannelStreamEvent>(channelId: string, event: E, data: EmitPayload<E>, wake?: string[]): EmitMessage =>
-    wake ? { to: { channel: channelId }, event, data: wireData(data), wake } : { to: { channel: channelId }, event, data: wireData(data) },
+    wake
+      ? { to: { channel: channelId }, event, data: wireData(data), wake }
+      : { to: { channel: channelId }, event, data: wireData(data) },
   user: <E extends UserStreamEvent>(userId: string, event: E, data: EmitPayload<E>): EmitMessage => ({
     to: { user: userId },
     event,

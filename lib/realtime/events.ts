@@ -238,10 +238,11 @@ export interface ServerToClientEvents {
   'session.ended': (e: SessionEndedEvent) => void;
 }
 
+/** Each ack is the last argument, as socket.io's typed acks (and `socket.timeout()`) expect; the node answers every one. */
 export interface ClientToServerEvents {
-  join_channel: (payload: { channelId: string; since?: number }, ack?: (a: StreamAck) => void) => void;
-  leave_channel: (payload: { channelId: string }, ack?: (a: Ack) => void) => void;
-  resume_user: (payload: { since: number }, ack?: (a: StreamAck) => void) => void;
+  join_channel: (payload: { channelId: string; since?: number }, ack: (a: StreamAck) => void) => void;
+  leave_channel: (payload: { channelId: string }, ack: (a: Ack) => void) => void;
+  resume_user: (payload: { since: number }, ack: (a: StreamAck) => void) => void;
   typing: (payload: { channelId: string }) => void;
 }
 
