@@ -211,6 +211,26 @@ describe('FabricClient: reconnecting', () => {
     expect(seen.map((s) => s.message.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
   });
 
+  it('keeps a channel joined by hand (a reader of a public channel) across a reconnect', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 1);
+    const [reader] = members;
+    const ch = await createChannel(t, owner.token, { guildId, name: 'pub', xType: 'general', isPublic: true });
+    const c = clientFor(reader);
+    const seen = recordMessages(c);
+    const reconnects: boolean[] = [];
+    c.onConnected((e) => void reconnects.push(e.reconnect));
+    await c.connect();
+    expect(c.positions()).toEqual({});
+    await c.join(ch.id);
+    await post(owner, ch.id, 'one');
+    await expect.poll(() => seen.length, WAIT).toBe(1);
+
+    t.node.realtime.nsp.disconnectSockets(true);
+    await expect.poll(() => reconnects, WAIT).toEqual([false, true]);
+    await post(owner, ch.id, 'two');
+    await expect.poll(() => seen.map((s) => [s.message.content, s.info.wakeup]), WAIT).toEqual([['one', false], ['two', false]]);
+  });
+
   it('re-reads the turn after a reconnect and tells the agent it is its turn, once per turn state', async () => {
     const { owner, members, guildId } = await seedGuild(t, 2);
     const [agent, other] = members;

@@ -100,6 +100,8 @@ interface ChannelState {
   wokenSinceTurn: boolean;
   /** `updatedAt` of the turn state the agent was last told is its turn: a re-read of the same state is not told again. */
   toldTurnAt: string | null;
+  /** Joined with `join()`: kept on reconnect even when not in the member listing. */
+  byHand: boolean;
 }
 
 type Payload = { pos?: number; replayed?: true } & Record<string, unknown>;
@@ -315,8 +317,16 @@ export class FabricClient {
     return (await this.rest.messages(channelId, { limit })).messages;
   }
 
-  /** Subscribes to a channel (a reader may follow a public channel it is not a member of). */
-  async join(channelId: string, xType: ChannelXType | null = null): Promise<void> {
+  /**
+   * Subscribes to a channel by hand (a reader may follow a public channel it is not a member
+   * of); it stays followed across reconnects until `leave`.
+   */
+  async join(channelId: string): Promise<void> {
+    const state = await this.follow(channelId, null);
+    state.byHand = true;
+  }
+
+  private async follow(channelId: string, xType: ChannelXType | null): Promise<ChannelState> {
     let state = this.channels.get(channelId);
     if (!state) {
       // Where a later REST resync of this channel would start.
@@ -325,6 +335,7 @@ export class FabricClient {
     }
     state.xType ??= xType;
     await this.subscribe(state, false);
+    return state;
   }
 
   /** Unsubscribes from a channel and forgets its position. */
@@ -384,11 +395,15 @@ export class FabricClient {
     }
     const member = await this.memberChannels();
     for (const [id, c] of this.channels) {
-      if (member.has(id)) continue;
+      if (member.has(id) || c.byHand) continue;
       clearTimeout(c.gapTimer);
       this.channels.delete(id);
     }
-    await Promise.all([...member].map(([id, ch]) => this.subscribe(this.channelState(id, ch.xType, ch.lastSeq), reconnect)));
+    const byHand = [...this.channels.values()].filter((c) => c.byHand && !member.has(c.id));
+    await Promise.all([
+      ...[...member].map(([id, ch]) => this.subscribe(this.channelState(id, ch.xType, ch.lastSeq), reconnect)),
+      ...byHand.map((c) => this.subscribe(c, reconnect)),
+    ]);
   }
 
   private async memberChannels(): Promise<Map<string, { xType: ChannelXType; lastSeq: number }>> {
@@ -413,6 +428,7 @@ export class FabricClient {
         lastTurn: null,
         wokenSinceTurn: false,
         toldTurnAt: null,
+        byHand: false,
       };
       this.channels.set(id, state);
     }
@@ -584,7 +600,7 @@ export class FabricClient {
       if (event === 'channel.joined') {
         this.call('channelJoined', e);
         if (this.opts.autoJoin !== false && !this.channels.get(e.channelId)?.joined) {
-          void this.join(e.channelId, e.xType).catch((err: unknown) => this.fail(err));
+          void this.follow(e.channelId, e.xType).catch((err: unknown) => this.fail(err));
         }
       } else {
         this.call('channelLeft', e);
