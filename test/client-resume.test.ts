@@ -84,9 +84,16 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-async function setup(opts: { retainFrom?: number } = {}) {
+async function setup(opts: { retainFrom?: number; rateLimitedPauseMs?: number } = {}) {
   const peer = await startPeer(opts);
-  const client = new FabricClient({ url: peer.url, token: 't', userId: 'me', backoff: { baseMs: 50, maxMs: 200 }, ackTimeoutMs: 1000 });
+  const client = new FabricClient({
+    url: peer.url,
+    token: 't',
+    userId: 'me',
+    backoff: { baseMs: 50, maxMs: 200 },
+    ackTimeoutMs: 1000,
+    rateLimitedPauseMs: opts.rateLimitedPauseMs,
+  });
   cleanup.push(peer.close, () => client.close());
   const seen: { seq: number; info: MessageInfo }[] = [];
   client.onMessage((m, info) => void seen.push({ seq: m.seq, info }));
@@ -165,12 +172,14 @@ describe('FabricClient and session.ended', () => {
     expect(peer.connections()).toBe(1);
   });
 
-  it('comes back after rate_limited', async () => {
-    const { peer, client, connected } = await setup();
+  it('comes back after rate_limited, not before its pause', async () => {
+    const { peer, client, connected } = await setup({ rateLimitedPauseMs: 1500 });
     const ended: string[] = [];
     client.onSessionEnded((e) => void ended.push(e.code));
+    const endedAt = Date.now();
     peer.endSession('rate_limited');
     await expect.poll(() => connected, WAIT).toEqual([false, true]);
+    expect(Date.now() - endedAt).toBeGreaterThanOrEqual(1400);
     expect(ended).toEqual(['rate_limited']);
     expect(client.sessionEnded).toBeNull();
   });

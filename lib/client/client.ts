@@ -65,6 +65,8 @@ export interface FabricClientOptions extends RestOptions {
   gapTimeoutMs?: number;
   /** How long to wait for a join or resume ack (ms). */
   ackTimeoutMs?: number;
+  /** Wait before reconnecting after `session.ended {code: "rate_limited"}` (ms; the node counts socket events per 10 s). */
+  rateLimitedPauseMs?: number;
   /** Passed to socket.io-client (e.g. `transports`); `auth` and reconnection are the client's. */
   socket?: Record<string, unknown>;
 }
@@ -136,6 +138,8 @@ export class FabricClient {
   private readonly abort = new AbortController();
   private connects = 0;
   private connecting: Promise<void> | null = null;
+  /** No reconnect before this time (after a rate_limited session end). */
+  private pauseUntil = 0;
   private reconnectAttempt = 0;
   private reconnectTimer?: ReturnType<typeof setTimeout>;
   private ended: SessionEnd | null = null;
@@ -266,6 +270,7 @@ export class FabricClient {
       });
       socket.on('session.ended', (e) => {
         this.call('sessionEnded', e);
+        if (e.code === 'rate_limited') this.pauseUntil = Date.now() + (this.opts.rateLimitedPauseMs ?? 10_000);
         if (ENDS_FOR_GOOD.has(e.code)) {
           this.end(e);
           if (!settled) (settled = true), reject(new SessionEndedError(e.code, e.message));
@@ -296,7 +301,8 @@ export class FabricClient {
   private scheduleReconnect(): void {
     if (this.ended || this.abort.signal.aborted) return;
     clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = setTimeout(() => this.socket?.connect(), backoffDelay(++this.reconnectAttempt, this.backoff));
+    const delay = Math.max(backoffDelay(++this.reconnectAttempt, this.backoff), this.pauseUntil - Date.now());
+    this.reconnectTimer = setTimeout(() => this.socket?.connect(), delay);
   }
 
   // ------------------------------------------------------------ posting and reading
