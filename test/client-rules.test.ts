@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { backoffDelay } from '../lib/client/backoff.js';
 import { decideRetry, DEFAULT_RETRY_POLICY, parseRetryAfter, type TryOutcome } from '../lib/client/retry-policy.js';
 import { RecentKeys, StreamOrder } from '../lib/client/stream-order.js';
+import { initialTurnWake, noteMessageWake, noteTurn, tellOnReread } from '../lib/client/turn-wake.js';
 
 const ev = (pos?: number, tag = '') => ({ pos, tag });
 const positions = (events: { pos?: number }[]) => events.map((e) => e.pos);
@@ -175,6 +176,60 @@ describe('parseRetryAfter', () => {
   it('reads an HTTP date relative to now', () => {
     const now = Date.parse('2026-12-06T07:00:00Z');
     expect(parseRetryAfter('Sun, 06 Dec 2026 07:00:05 GMT', now)).toBe(5000);
+  });
+});
+
+describe('turn wake bookkeeping (re-read after a reconnect)', () => {
+  const me = 'me';
+  const turn = (updatedAt: string, speakerId: string | null = me) => ({ status: 'active' as const, speakerId, updatedAt });
+  const event = (updatedAt: string, wakeup: boolean, reason: 'message' | 'ack' = 'message', speakerId: string | null = me) => ({
+    speakerId, updatedAt, wakeup, reason,
+  });
+
+  it('tells about a turn nobody told the agent about, once', () => {
+    const s = initialTurnWake();
+    expect(tellOnReread(s, turn('t1'), me)).toBe(true);
+    expect(tellOnReread(s, turn('t1'), me)).toBe(false);
+    expect(tellOnReread(s, turn('t2'), me)).toBe(true);
+  });
+
+  it("never tells about someone else's turn, an idle turn, or without knowing who the agent is", () => {
+    const s = initialTurnWake();
+    expect(tellOnReread(s, turn('t1', 'other'), me)).toBe(false);
+    expect(tellOnReread(s, { ...turn('t1'), status: 'idle' }, me)).toBe(false);
+    expect(tellOnReread(s, turn('t1'), null)).toBe(false);
+  });
+
+  it('counts a turn.updated with wakeup as told', () => {
+    const s = initialTurnWake();
+    noteTurn(s, event('t1', true, 'ack'), me);
+    expect(tellOnReread(s, turn('t1'), me)).toBe(false);
+  });
+
+  it('counts a woken message.created next to its turn.updated as told, in either order', () => {
+    const before = initialTurnWake();
+    noteMessageWake(before, me);
+    noteTurn(before, event('t1', false), me);
+    expect(tellOnReread(before, turn('t1'), me)).toBe(false);
+
+    const after = initialTurnWake();
+    noteTurn(after, event('t1', false), me);
+    noteMessageWake(after, me);
+    expect(tellOnReread(after, turn('t1'), me)).toBe(false);
+  });
+
+  it('does not count a turn.updated without wakeup and without a woken message', () => {
+    const s = initialTurnWake();
+    noteTurn(s, event('t1', false), me);
+    expect(tellOnReread(s, turn('t1'), me)).toBe(true);
+  });
+
+  it('does not carry a woken message over to a later turn change', () => {
+    const s = initialTurnWake();
+    noteMessageWake(s, me);
+    noteTurn(s, event('t1', false, 'message', 'other'), me);
+    noteTurn(s, event('t2', false, 'message'), me);
+    expect(tellOnReread(s, turn('t2'), me)).toBe(true);
   });
 });
 

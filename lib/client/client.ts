@@ -27,6 +27,7 @@ import { CHANNEL_STREAM_EVENTS, USER_STREAM_EVENTS } from '../realtime/events.js
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { FabricApiError, FabricRest, type PostInput, type PostResult, type RestOptions } from './rest.js';
 import { RecentKeys, StreamOrder } from './stream-order.js';
+import { initialTurnWake, noteMessageWake, noteTurn, tellOnReread, type TurnWakeState } from './turn-wake.js';
 
 /** Where a delivered message came from. */
 export type DeliverySource = 'live' | 'replay' | 'resync';
@@ -97,11 +98,8 @@ interface ChannelState {
   /** The join in flight, so that a listing and a channel.joined do not subscribe twice. */
   joining: Promise<void> | null;
   gapTimer?: ReturnType<typeof setTimeout>;
-  /** The last turn.updated delivered, and whether a woken message.created followed it. */
-  lastTurn: Turn | null;
-  wokenSinceTurn: boolean;
-  /** `updatedAt` of the turn state the agent was last told is its turn: a re-read of the same state is not told again. */
-  toldTurnAt: string | null;
+  /** What the agent was told about its turn here (turn-wake.ts). */
+  turnWake: TurnWakeState;
   /** Joined with `join()`: kept on reconnect even when not in the member listing. */
   byHand: boolean;
 }
@@ -431,9 +429,7 @@ export class FabricClient {
         seen: new RecentKeys(),
         joined: false,
         joining: null,
-        lastTurn: null,
-        wokenSinceTurn: false,
-        toldTurnAt: null,
+        turnWake: initialTurnWake(),
         byHand: false,
       };
       this.channels.set(id, state);
@@ -516,9 +512,7 @@ export class FabricClient {
         .filter((c) => hasTurnEngine(c.xType))
         .map(async (c) => {
           const turn = await this.rest.turn(c.id).catch(() => null);
-          if (!turn || turn.status !== 'active' || turn.speakerId !== me) return;
-          if (c.toldTurnAt === turn.updatedAt) return;
-          c.toldTurnAt = turn.updatedAt;
+          if (!turn || !tellOnReread(c.turnWake, turn, me)) return;
           this.call('turn', turn, { wakeup: true, wakeReason: null, reason: 'reconnect', replayed: false });
         }),
     );
@@ -564,35 +558,18 @@ export class FabricClient {
       if (state) {
         state.lastSeq = Math.max(state.lastSeq, m.seq);
         if (!state.seen.add(m.id)) return;
-        if (m.wakeup) this.noteMessageWake(state);
+        if (m.wakeup) noteMessageWake(state.turnWake, this.userId);
       }
       const source = replayed ? 'replay' : 'live';
       this.call('message', m, { wakeup: m.wakeup === true, wakeReason: m.wakeReason ?? null, replayed, source });
     } else if (event === 'turn.updated') {
       const t = payload as unknown as TurnUpdatedEvent;
-      if (state) this.noteTurn(state, t);
+      if (state) noteTurn(state.turnWake, t, this.userId);
       this.call('turn', t, { wakeup: t.wakeup === true, wakeReason: t.wakeReason ?? null, reason: t.reason, replayed });
     } else if (state && (event === 'message.updated' || event === 'message.deleted')) {
       state.lastSeq = Math.max(state.lastSeq, Number(payload.seq));
     }
     this.emitEvent(event, payload as never);
-  }
-
-  /**
-   * What the agent was told about its turn: a turn.updated that wakes it, or a woken
-   * message.created next to the turn.updated of the same post (either order), marks that
-   * turn state as told.
-   */
-  private noteMessageWake(state: ChannelState): void {
-    state.wokenSinceTurn = true;
-    if (state.lastTurn && state.lastTurn.speakerId === this.userId) state.toldTurnAt = state.lastTurn.updatedAt;
-  }
-
-  private noteTurn(state: ChannelState, t: TurnUpdatedEvent): void {
-    const mine = t.speakerId !== null && t.speakerId === this.userId;
-    if (mine && (t.wakeup || (t.reason === 'message' && state.wokenSinceTurn))) state.toldTurnAt = t.updatedAt;
-    state.lastTurn = t;
-    state.wokenSinceTurn = false;
   }
 
   private onUserEvent(event: 'channel.joined' | 'channel.left', payload: Payload): void {
