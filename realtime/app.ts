@@ -16,7 +16,7 @@ import { rooms } from '../lib/realtime/rooms.js';
 import { createSocketEventBudget } from '../lib/realtime/socket-event-budget.js';
 import type { ClusterLink } from './cluster.js';
 import { dispatchEmits, leaveChannelRooms, payloadFor, setGuildRoom, type OpsSink } from './dispatch.js';
-import type { Ack, ClientToServerEvents, InterServerEvents, ServerToClientEvents } from './events.js';
+import type { Ack, ClientToServerEvents, StreamAck, InterServerEvents, ServerToClientEvents } from './events.js';
 import { coalesceFrames } from './frame-coalescing.js';
 import { jsonParser } from './json-parser.js';
 import { watchSession } from './session-watch.js';
@@ -289,7 +289,7 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
       requireReadableChannel(db, principal, channelId)
         // In the stream's queue: every event up to `pos` is replayed (or was before), every later one arrives live.
         .then(() =>
-          delivery.subscribe(stream, async (pos): Promise<Ack | null> => {
+          delivery.subscribe(stream, async (pos): Promise<StreamAck | null> => {
             if (!socket.connected) return null;
             if (since !== undefined && since > pos) throw badRequest(`since is above the channel stream's position ${pos}`);
             const replayed = since === undefined || (await replay(socket, stream, since, pos));
@@ -318,7 +318,7 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
       const { since } = parsed.data;
       const stream = { user: userId };
       delivery
-        .subscribe(stream, async (pos): Promise<Ack> => {
+        .subscribe(stream, async (pos): Promise<StreamAck> => {
           if (since > pos) throw badRequest(`since is above the user stream's position ${pos}`);
           // Events after `userBase` reach this socket live (it is in its user room since it connected).
           const replayed = await replay(socket, stream, since, Math.min(pos, socket.data.userBase));

@@ -234,9 +234,10 @@ describe('the flood limit across two API servers on one database', () => {
     center = await startCenter();
     db = await createTestDatabase();
     const config = loadConfig(nodeEnv(center, db, TIGHT));
-    servers = [await startAllInOne(config, { heartbeat: false }), await startAllInOne(config, { heartbeat: false })];
+    const started = [await startAllInOne(config, { heartbeat: false }), await startAllInOne(config, { heartbeat: false })];
+    servers = started;
     const url = servers[0].url;
-    a = { url, node: servers[0], center, api: apiClient(url), centerApi: centerClient(center), socket: () => Promise.reject(new Error('unused')), close: async () => {} };
+    a = { url, node: started[0], center, api: apiClient(url), centerApi: centerClient(center), socket: () => Promise.reject(new Error('unused')), close: async () => {} };
   });
   afterAll(async () => {
     for (const s of servers) await s.close();

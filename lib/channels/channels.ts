@@ -11,10 +11,11 @@ import { emitTo } from '../realtime/emitter.js';
 import { inTransaction, type Outbox } from '../realtime/outbox.js';
 import { createTurnState, hasTurnEngine, rearmSpeakerClock } from '../turns/turn-store.js';
 import { pushLoopGuardEvent, saveLoopGuard } from './loop-guard.js';
+import type { ChannelXType } from '../realtime/events.js';
 import { addChannelMembers } from './membership.js';
 import { NO_READ_STATE } from './read-positions.js';
 
-export const CHANNEL_TYPES = ['general', 'work', 'report', 'discuss', 'triage', 'custom'] as const;
+export const CHANNEL_TYPES = ['general', 'work', 'report', 'discuss', 'triage', 'custom'] as const satisfies readonly ChannelXType[];
 export type ChannelType = (typeof CHANNEL_TYPES)[number];
 /** Speaker timeout in seconds (agent-rooms.md): 1–86400, or null = off. */
 export const turnTimeoutSchema = z.number().int().min(1).max(86400).nullable();

@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { ChannelXType } from '../realtime/events.js';
 
 /** Table → row types. Timestamps are epoch milliseconds; booleans are 0/1. */
 export interface Database {
@@ -46,7 +47,8 @@ export interface ChannelTable {
   guild_id: string;
   name: string;
   topic: string;
-  x_type: string;
+  /** Only the values of CHANNEL_TYPES are ever written (validated on create). */
+  x_type: ChannelXType;
   is_public: number;
   closed: number;
   created_by: string;

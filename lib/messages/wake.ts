@@ -3,7 +3,9 @@
  * Pure. Everyone else in the channel room, readers who are not members included, gets false.
  */
 
-export type ChannelXType = 'general' | 'work' | 'report' | 'discuss' | 'triage' | 'custom';
+import type { ChannelXType } from '../realtime/events.js';
+
+export type { ChannelXType };
 
 /** Why a user gets `wakeup: true` (agent-rooms.md "Wake reasons"). */
 export const WAKE_REASONS = ['general', 'on_duty', 'listener', 'speaker', 'mention', 'reply', 'frame', 'timeout'] as const;

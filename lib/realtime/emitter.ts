@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { WAKE_REASONS, type Wakes } from '../messages/wake.js';
+import type { ChannelStreamEvent, EmitPayload, UserStreamEvent } from './events.js';
 
 /**
  * Event names socket.io reserves for itself: emitting one throws, so the realtime process
@@ -86,13 +87,28 @@ export function createNullEmitter(): Emitter {
   return emitterFromSend(() => {}, { flush: async () => {}, close: async () => {} });
 }
 
-/** Builders so that call sites never assemble emit addresses by hand. */
+/**
+ * Builders so that call sites never assemble emit addresses by hand, typed by the event map:
+ * each event goes to its stream's room with its exact payload (the fields added at delivery,
+ * `pos`, `replayed`, `wakeup` and `wakeReason`, are not the caller's).
+ */
 export const emitTo = {
   /** With `wakes`, every socket of the room gets `wakeup` and `wakeReason` (an empty object wakes nobody). */
-  channel: (channelId: string, event: string, data: Record<string, unknown>, wakes?: Wakes): EmitMessage =>
+  channel: <E extends ChannelStreamEvent>(channelId: string, event: E, data: EmitPayload<E>, wakes?: Wakes): EmitMessage =>
     wakes
-      ? { to: { channel: channelId }, event, data, wake: Object.keys(wakes), wakeReasons: wakes }
-      : { to: { channel: channelId }, event, data },
-  user: (userId: string, event: string, data: Record<string, unknown>): EmitMessage => ({ to: { user: userId }, event, data }),
-  guild: (guildId: string, event: string, data: Record<string, unknown>): EmitMessage => ({ to: { guild: guildId }, event, data }),
+      ? { to: { channel: channelId }, event, data: wireData(data), wake: Object.keys(wakes), wakeReasons: wakes }
+      : { to: { channel: channelId }, event, data: wireData(data) },
+  user: <E extends UserStreamEvent>(userId: string, event: E, data: EmitPayload<E>): EmitMessage => ({
+    to: { user: userId },
+    event,
+    data: wireData(data),
+  }),
+  guild: <E extends 'presence'>(guildId: string, event: E, data: EmitPayload<E>): EmitMessage => ({
+    to: { guild: guildId },
+    event,
+    data: wireData(data),
+  }),
 };
+
+/** A payload as the wire message's JSON object (every payload of the map is one). */
+const wireData = (data: object): Record<string, unknown> => ({ ...data });

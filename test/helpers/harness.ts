@@ -196,7 +196,7 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface TestNode {
   url: string;
-  node: RunningProcess;
+  node: RunningProcess & Pick<Awaited<ReturnType<typeof startAllInOne>>, 'realtime'>;
   center: DevCenter;
   api: ReturnType<typeof apiClient>;
   centerApi: ReturnType<typeof centerClient>;
