@@ -2,10 +2,22 @@ import { timingSafeEqual } from 'node:crypto';
 import type { z } from 'zod';
 import { HttpError } from '../lib/errors.js';
 import { readTextLimited } from '../lib/http/body.js';
+import { runWithRequestId } from '../lib/http/request-context.js';
+import { createLogger } from '../lib/logger.js';
 import { errorResponse, json } from '../lib/http/respond.js';
 import { emitBatchSchema, guildRoomSchema, INTERNAL_BODY_LIMIT, opBatchSchema, roomLeaveSchema } from '../lib/realtime/emitter.js';
 import { applyOps, dispatchEmits, leaveChannelRooms, setGuildRoom } from './dispatch.js';
 import type { RealtimeNamespace } from './app.js';
+
+const log = createLogger('internal');
+
+/** The request ids the API process stamped on a call's emits (lib/realtime/http-emitter.ts), each once. */
+function requestIdsOf(body: { emits?: { requestId?: string }[]; ops?: ({ emit?: { requestId?: string } } | object)[] }): string[] {
+  const ids = new Set<string>();
+  for (const e of body.emits ?? []) if (e.requestId) ids.add(e.requestId);
+  for (const op of body.ops ?? []) if ('emit' in op && op.emit?.requestId) ids.add(op.emit.requestId);
+  return [...ids];
+}
 
 const sameSecret = (given: string, secret: string) => {
   const a = Buffer.from(given);
@@ -50,7 +62,15 @@ export function createInternalChannel(nsp: RealtimeNamespace, secret: string) {
       }
       const parsed = target.schema.safeParse(body);
       if (!parsed.success) throw new HttpError(400, 'bad_request', `malformed body for ${path}`);
-      target.run(nsp, parsed.data);
+      // A call carries what several requests produced: its lines name them all, and a call of
+      // one request runs as that request (any line it causes carries its id).
+      const requestIds = requestIdsOf(parsed.data as never);
+      const apply = () => {
+        target.run(nsp, parsed.data);
+        log.debug('internal call applied', { path, ...(requestIds.length > 1 ? { requestIds } : {}) });
+      };
+      if (requestIds.length === 1) runWithRequestId(requestIds[0], apply);
+      else apply();
       return json({ ok: true }, 202);
     } catch (err) {
       return errorResponse(err, request);

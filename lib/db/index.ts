@@ -19,6 +19,8 @@ export interface DatabaseHandle {
   /** MySQL only: the group commit of the post path (dialect.ts insertMessageWithNextSeq). */
   postBatches?: MysqlPostBatches;
   destroy(): Promise<void>;
+  /** MySQL only: the connection pool now (the metrics). */
+  poolStats?(): { open: number; idle: number; waiting: number };
 }
 
 const log = createLogger('db');
@@ -49,7 +51,15 @@ export async function openDatabase(dbConfig: Config['db']): Promise<DatabaseHand
       }),
     );
     const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
-    return { db, dialect: 'mysql', postBatches: createMysqlPostBatches(pool, postBatchesInFlight(dbConfig.pool), dbConfig.pool), destroy: () => db.destroy() };
+    // mysql2 keeps its pool's state in these fields (no public accessor).
+    const state = pool as unknown as Record<'_allConnections' | '_freeConnections' | '_connectionQueue', { length: number }>;
+    return {
+      db,
+      dialect: 'mysql',
+      postBatches: createMysqlPostBatches(pool, postBatchesInFlight(dbConfig.pool), dbConfig.pool),
+      destroy: () => db.destroy(),
+      poolStats: () => ({ open: state._allConnections.length, idle: state._freeConnections.length, waiting: state._connectionQueue.length }),
+    };
   }
   if (dbConfig.file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(dbConfig.file)), { recursive: true });
   const sqlite = new BetterSqlite3(dbConfig.file);

@@ -2,6 +2,7 @@ import type { Principal } from '../center/client.js';
 import { defaultContext, type AppContext } from '../context.js';
 import { authenticateToken, tokenOf } from './auth.js';
 import { errorResponse, isResponse, json } from './respond.js';
+import type { RouteDoc } from './route-doc.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
 
@@ -13,6 +14,8 @@ export interface RouteSpec<Auth extends boolean> {
   auth?: Auth;
   /** Accept `?access_token=` as well as the Bearer header (file downloads only). */
   queryToken?: boolean;
+  /** The endpoint's entry in the API reference (lib/openapi.ts). */
+  doc?: RouteDoc;
 }
 
 export interface HandlerInput<Auth extends boolean> {
@@ -24,7 +27,9 @@ export interface HandlerInput<Auth extends boolean> {
 }
 
 /** A standalone endpoint: a web Request in, a web Response out. `ctx` is optional so it can be hosted alone. */
-export type Handler = ((request: Request, ctx?: AppContext) => Promise<Response>) & { route: { method: Method; path: string } };
+export type Handler = ((request: Request, ctx?: AppContext) => Promise<Response>) & {
+  route: { method: Method; path: string; auth: boolean; queryToken: boolean; doc?: RouteDoc };
+};
 
 /** Turns `/api/x/:id` into a matcher returning the decoded params, or null. */
 export function compilePath(path: string): (pathname: string) => Record<string, string> | null {
@@ -69,5 +74,6 @@ export function defineHandler<Auth extends boolean = true>(
       return errorResponse(err, request);
     }
   };
-  return Object.assign(handler, { route: { method: spec.method, path: spec.path } });
+  const route = { method: spec.method, path: spec.path, auth: spec.auth !== false, queryToken: spec.queryToken ?? false, doc: spec.doc };
+  return Object.assign(handler, { route });
 }

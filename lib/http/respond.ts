@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { errorBody, HttpError } from '../errors.js';
 import { createLogger } from '../logger.js';
+import { currentRequestId } from './request-context.js';
 
 const log = createLogger('http');
 
@@ -43,9 +44,11 @@ export function errorResponse(err: unknown, request?: Request): Response {
     log.warn('database unavailable', { code });
     return json(errorBody(new HttpError(503, 'db_unavailable', 'the database is unavailable; retry later')), 503);
   }
-  const requestId = randomUUID();
+  const current = currentRequestId();
+  const requestId = current ?? randomUUID();
   log.error('unhandled error', {
-    requestId,
+    ...(current ? {} : { requestId }), // a request's lines carry its id already
+
     method: request?.method,
     path: request ? new URL(request.url).pathname : undefined,
     error: err instanceof Error ? (err.stack ?? err.message) : String(err),

@@ -24,6 +24,8 @@ export const emitMessageSchema = z.object({
     .refine((name) => !RESERVED_EVENT_NAMES.has(name), 'reserved socket.io event name'),
   data: z.record(z.string(), z.unknown()),
   wake: z.array(z.string().min(1)).optional(),
+  /** The REST request that caused the emit (its `x-request-id`), for the realtime process's log lines. */
+  requestId: z.string().max(128).optional(),
 });
 export type EmitMessage = z.infer<typeof emitMessageSchema>;
 

@@ -10,6 +10,7 @@ import { connectRedisCluster } from '../../realtime/redis-cluster.js';
 import { listenFetch } from './node.js';
 import { createApiRouter } from './router.js';
 import { startBackgroundJobs } from './jobs.js';
+import { startMetricsListener } from './metrics-listener.js';
 
 const log = createLogger('server');
 
@@ -36,6 +37,7 @@ export async function startAllInOne(config: Readonly<Config>, opts: StartOptions
   const ctx = await createContext(config, { emitter, random: opts.random, heartbeat: opts.heartbeat ?? true });
   const http = await listenFetch(createApiRouter(routes, ctx), config.port);
   realtime = createRealtimeApp(http.server, ctx);
+  const metrics = await startMetricsListener(config, { ctx, nsp: realtime.nsp as never });
   const jobs = opts.jobs === false ? undefined : startBackgroundJobs(ctx);
   log.info('guild node listening (all-in-one)', { port: http.port, db: config.db.type, nodeId: config.nodeId });
   return {
@@ -47,7 +49,7 @@ export async function startAllInOne(config: Readonly<Config>, opts: StartOptions
       await jobs?.stop();
       // socket.io's close also closes the HTTP server, which waits for busy connections (a
       // response a client stopped reading): close it together with ours, which drops them.
-      await Promise.all([realtime!.close(), http.close()]);
+      await Promise.all([realtime!.close(), http.close(), metrics?.close()]);
       await ctx.close();
     },
   };
@@ -57,6 +59,7 @@ export async function startAllInOne(config: Readonly<Config>, opts: StartOptions
 export async function startApiProcess(config: Readonly<Config>, opts: StartOptions = {}): Promise<RunningProcess> {
   const ctx = await createContext(config, { random: opts.random, heartbeat: opts.heartbeat ?? true });
   const http = await listenFetch(createApiRouter(routes, ctx), config.port);
+  const metrics = await startMetricsListener(config, { ctx });
   const jobs = opts.jobs === false ? undefined : startBackgroundJobs(ctx);
   log.info('guild node API listening (split mode)', { port: http.port, emitsTo: config.realtimeInternalUrl ?? 'nowhere' });
   return {
@@ -65,7 +68,7 @@ export async function startApiProcess(config: Readonly<Config>, opts: StartOptio
     ctx,
     async close() {
       await jobs?.stop();
-      await http.close();
+      await Promise.all([http.close(), metrics?.close()]);
       await ctx.close();
     },
   };
@@ -81,6 +84,7 @@ export async function startRealtimeProcess(config: Readonly<Config>): Promise<Ru
   const publicHttp = await listenFetch(async () => new Response('not found', { status: 404 }), config.realtimePort);
   const realtime = createRealtimeApp(publicHttp.server, ctx, { cluster });
   const internal = await listenFetch(createInternalChannel(realtime.nsp, config.internalSecret), config.realtimeInternalPort, config.realtimeInternalHost);
+  const metrics = await startMetricsListener(config, { ctx, nsp: realtime.nsp as never });
   log.info('guild node realtime listening', { port: publicHttp.port, internalPort: internal.port, redis: !!config.redisUrl });
   return {
     url: `http://127.0.0.1:${publicHttp.port}`,
@@ -88,7 +92,7 @@ export async function startRealtimeProcess(config: Readonly<Config>): Promise<Ru
     internalPort: internal.port,
     ctx,
     async close() {
-      await internal.close();
+      await Promise.all([internal.close(), metrics?.close()]);
       await Promise.all([realtime.close(), publicHttp.close()]); // see startAllInOne
       await cluster?.close();
       await ctx.close();
