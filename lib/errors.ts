@@ -1,3 +1,5 @@
+import { currentRequestId } from './http/request-context.js';
+
 /** The error codes of api.md; a typo does not compile. */
 export type ErrorCode =
   | 'bad_request'
@@ -6,6 +8,7 @@ export type ErrorCode =
   | 'unauthorized'
   | 'forbidden'
   | 'not_found'
+  | 'method_not_allowed'
   | 'channel_closed'
   | 'edit_window_expired'
   | 'conflict'
@@ -22,6 +25,8 @@ export class HttpError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly details?: unknown,
+    /** Headers the answer carries (e.g. `Allow` on a 405). */
+    readonly headers?: Readonly<Record<string, string>>,
   ) {
     super(message);
     this.name = 'HttpError';
@@ -42,13 +47,14 @@ export const busyConflict = (what: string) => new HttpError(409, 'conflict', `${
 /** How many times a write starts again after a concurrent change before it answers 409 `conflict`. */
 export const CONCURRENT_CHANGE_ATTEMPTS = 5;
 
-/** The JSON body of every error response (api.md "Errors"). */
-export function errorBody(err: HttpError) {
+/** The JSON body of every error response (api.md "Errors"), with the id of the request being answered. */
+export function errorBody(err: HttpError, requestId = currentRequestId()) {
   return {
     error: {
       code: err.code,
       message: err.message,
       ...(err.details !== undefined ? { details: err.details } : {}),
+      ...(requestId !== undefined ? { requestId } : {}),
     },
   };
 }

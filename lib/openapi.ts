@@ -116,7 +116,9 @@ function responses(doc: RouteDoc, path: string): Record<string, JsonSchema> {
 
 /** One operation of the document. A route without a doc is still listed, marked `x-undocumented` (test/openapi.test.ts fails on it). */
 function operation(h: Handler): JsonSchema {
-  const { method, path, auth, queryToken } = h.route;
+  const { method, path } = h.route;
+  const auth = h.route.auth !== false;
+  const queryToken = h.route.queryToken ?? false;
   const doc: RouteDoc = h.route.doc ?? { tag: 'Undocumented', summary: `${method} ${path}`, success: {}, errors: {} };
   const pathParams = [...path.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
   const parameters = [...pathParams, ...(doc.query ? queryParameters(doc.query) : [])];

@@ -4,7 +4,8 @@ import { z } from 'zod';
 import type { Principal } from '../lib/center/client.js';
 import type { AppContext } from '../lib/context.js';
 import { HttpError } from '../lib/errors.js';
-import { authenticateToken } from '../lib/http/auth.js';
+import { authenticateSession } from '../lib/http/auth.js';
+import { jsonBoundsProblem } from '../lib/http/json-bounds.js';
 import { isOriginAllowed } from '../lib/http/cors.js';
 import { requireReadableChannel } from '../lib/guilds/standing.js';
 import { createLogger } from '../lib/logger.js';
@@ -13,6 +14,7 @@ import type { ClusterLink } from './cluster.js';
 import type { Ack, ClientToServerEvents, InterServerEvents, ServerToClientEvents } from './events.js';
 import { coalesceFrames } from './frame-coalescing.js';
 import { jsonParser } from './json-parser.js';
+import { watchSession } from './session-watch.js';
 import { createTypingThrottle } from './typing-throttle.js';
 import { createUserSocketCounter } from './user-socket-count.js';
 
@@ -48,6 +50,12 @@ function splitArgs(args: unknown[]): { payload: unknown; reply: (a: Ack) => void
   const payload = args.length > 0 && typeof args[0] !== 'function' ? args[0] : undefined;
   return { payload, reply };
 }
+
+/**
+ * The payload of a client event, or undefined when it breaks the bounds of every body
+ * (api.md "Errors": 32 levels, 100,000 values); such a payload is malformed, like any other.
+ */
+const boundedPayload = (payload: unknown) => (jsonBoundsProblem(payload) === null ? payload : undefined);
 
 /** What an error thrown while handling a client event becomes in its ack (no internals). */
 function ackFor(err: unknown): Ack {
@@ -88,6 +96,8 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
   const mayRelayTyping = createTypingThrottle(opts.cluster);
   /** Offline announcements in progress: `close()` lets them finish while the database is still open. */
   const offlineChecks = new Set<Promise<void>>();
+  /** Each accepted socket's token and its first introspection, for the session watch (kept off socket.data, which the Redis adapter shares). */
+  const sessions = new WeakMap<RealtimeSocket, { token: string; expiresAt?: number; cachedUntil: number }>();
 
   // Everything asynchronous happens here, before the connection is accepted, so that the
   // socket is in its user and guild rooms by the time the client sees `connect`: an event
@@ -97,7 +107,9 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
     const fromQuery = socket.handshake.query.access_token;
     const token = typeof auth?.token === 'string' ? auth.token : typeof fromQuery === 'string' ? fromQuery : null;
     (async () => {
-      const principal = await authenticateToken(ctx, token);
+      const session = await authenticateSession(ctx, token);
+      const principal = session.principal;
+      sessions.set(socket, { token: token!, expiresAt: session.expiresAt, cachedUntil: session.cachedUntil });
       socket.data.principal = principal;
       if (principal.kind === 'guild') {
         socket.data.guildIds = [principal.guildId];
@@ -123,6 +135,15 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
   nsp.on('connection', (socket: RealtimeSocket) => {
     registerClientEvents(socket);
     const { principal, guildIds } = socket.data;
+    const session = sessions.get(socket);
+    if (session) {
+      const deps = { center: ctx.center, db, cacheMs: ctx.config.tokenCacheSeconds * 1000 };
+      const stopWatching = watchSession(deps, session.token, principal, session, (code, message) => {
+        socket.emit('session.ended', { code, message });
+        socket.disconnect(true);
+      });
+      socket.on('disconnect', stopWatching);
+    }
     if (principal.kind === 'guild') {
       void socket.join(rooms.guild(principal.guildId));
       return;
@@ -152,7 +173,7 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
 
     socket.on('join_channel', (...args: unknown[]) => {
       const { payload, reply } = splitArgs(args);
-      const parsed = channelPayload.safeParse(payload);
+      const parsed = channelPayload.safeParse(boundedPayload(payload));
       if (!parsed.success) return reply(errorAck('bad_request', 'expected {channelId}'));
       const { channelId } = parsed.data;
       const channelRooms = userId ? [rooms.channel(channelId), rooms.channelUser(channelId, userId)] : [rooms.channel(channelId)];
@@ -176,7 +197,7 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
 
     socket.on('leave_channel', (...args: unknown[]) => {
       const { payload, reply } = splitArgs(args);
-      const parsed = channelPayload.safeParse(payload);
+      const parsed = channelPayload.safeParse(boundedPayload(payload));
       if (!parsed.success) return reply(errorAck('bad_request', 'expected {channelId}'));
       const { channelId } = parsed.data;
       void socket.leave(rooms.channel(channelId));
@@ -185,7 +206,7 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
     });
 
     socket.on('typing', (payload) => {
-      const parsed = channelPayload.safeParse(payload);
+      const parsed = channelPayload.safeParse(boundedPayload(payload));
       if (!parsed.success || !userId) return;
       const { channelId } = parsed.data;
       mayRelayTyping(userId, channelId)

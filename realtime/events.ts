@@ -20,6 +20,8 @@ export interface ServerToClientEvents {
   'channel.left': (e: ChannelMembershipEvent) => void;
   typing: (e: { channelId: string; userId: string }) => void;
   presence: (e: { userId: string; status: 'online' | 'offline' }) => void;
+  /** Sent just before the server closes the socket (realtime.md "Client → server"). */
+  'session.ended': (e: { code: 'token_revoked' | 'token_expired' | 'removed' | 'rate_limited'; message: string }) => void;
 }
 
 export interface ClientToServerEvents {

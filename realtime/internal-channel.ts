@@ -1,17 +1,18 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { z } from 'zod';
 import { HttpError } from '../lib/errors.js';
-import { readTextLimited } from '../lib/http/body.js';
-import { runWithRequestId } from '../lib/http/request-context.js';
+import { parseBoundedJson, readTextLimited } from '../lib/http/body.js';
+import { MAX_JSON_DEPTH, refuseOversizedArrays } from '../lib/http/json-bounds.js';
+import { requestIdFor, runWithRequestId } from '../lib/http/request-context.js';
 import { createLogger } from '../lib/logger.js';
-import { errorResponse, json } from '../lib/http/respond.js';
+import { errorResponse, json, withHeaders } from '../lib/http/respond.js';
 import { emitBatchSchema, guildRoomSchema, INTERNAL_BODY_LIMIT, opBatchSchema, roomLeaveSchema } from '../lib/realtime/emitter.js';
 import { applyOps, dispatchEmits, leaveChannelRooms, setGuildRoom } from './dispatch.js';
 import type { RealtimeNamespace } from './app.js';
 
 const log = createLogger('internal');
 
-/** The request ids the API process stamped on a call's emits (lib/realtime/http-emitter.ts), each once. */
+/** The ids of the API requests whose emits a call carries (stamped by lib/realtime/http-emitter.ts), each once. */
 function requestIdsOf(body: { emits?: { requestId?: string }[]; ops?: ({ emit?: { requestId?: string } } | object)[] }): string[] {
   const ids = new Set<string>();
   for (const e of body.emits ?? []) if (e.requestId) ids.add(e.requestId);
@@ -31,6 +32,13 @@ interface InternalRoute<S extends z.ZodType> {
 }
 const route = <S extends z.ZodType>(r: InternalRoute<S>) => r as InternalRoute<z.ZodType>;
 
+/**
+ * Each event's `data` may nest as deep as a REST body (32 levels) under the call's own
+ * envelope (`{ops: [{emit: {data: …}}]}`, 4 levels). The number of values is bounded by the
+ * body limit and MAX_ENTRIES_PER_CALL rather than counted: a call carries thousands of events.
+ */
+const INTERNAL_JSON_LIMITS = { maxDepth: MAX_JSON_DEPTH + 4, maxValues: Infinity };
+
 /** Every internal call, by path; each body is validated with the same schema the API side builds it with. */
 const ROUTES: Record<string, InternalRoute<z.ZodType>> = {
   '/internal/emit': route({ schema: emitBatchSchema, run: (nsp, b) => dispatchEmits(nsp as never, b.emits) }),
@@ -46,24 +54,25 @@ const ROUTES: Record<string, InternalRoute<z.ZodType>> = {
  * room changes in one ordered list), Bearer = the shared secret. 202 on success.
  */
 export function createInternalChannel(nsp: RealtimeNamespace, secret: string) {
-  return async function fetch(request: Request): Promise<Response> {
+  return (request: Request): Promise<Response> => {
+    const requestId = requestIdFor(request.headers);
+    return runWithRequestId(requestId, async () => withHeaders(await answer(request), { 'x-request-id': requestId }));
+  };
+
+  async function answer(request: Request): Promise<Response> {
     try {
+      if (!URL.canParse(request.url)) throw new HttpError(400, 'bad_request', 'malformed request target');
       const path = new URL(request.url).pathname;
       const target = request.method === 'POST' ? ROUTES[path] : undefined;
       if (!target) throw new HttpError(404, 'not_found', 'no such endpoint');
       const m = /^Bearer\s+(\S+)$/i.exec(request.headers.get('authorization') ?? '');
       if (!m || !sameSecret(m[1], secret)) throw new HttpError(401, 'unauthorized', 'wrong or missing internal secret');
-      let body: unknown;
-      try {
-        body = JSON.parse(await readTextLimited(request, INTERNAL_BODY_LIMIT));
-      } catch (err) {
-        if (err instanceof HttpError) throw err;
-        throw new HttpError(400, 'bad_request', 'malformed JSON body');
-      }
+      const body = parseBoundedJson(await readTextLimited(request, INTERNAL_BODY_LIMIT), INTERNAL_JSON_LIMITS);
+      refuseOversizedArrays(target.schema, body);
       const parsed = target.schema.safeParse(body);
       if (!parsed.success) throw new HttpError(400, 'bad_request', `malformed body for ${path}`);
-      // A call carries what several requests produced: its lines name them all, and a call of
-      // one request runs as that request (any line it causes carries its id).
+      // A call carries what several API requests produced: its line names them all; a call of
+      // one request runs as that request, so every line it causes carries that request's id.
       const requestIds = requestIdsOf(parsed.data as never);
       const apply = () => {
         target.run(nsp, parsed.data);
@@ -75,5 +84,5 @@ export function createInternalChannel(nsp: RealtimeNamespace, secret: string) {
     } catch (err) {
       return errorResponse(err, request);
     }
-  };
+  }
 }

@@ -27,6 +27,15 @@ export type Principal =
   | { kind: 'user'; userId: string; name: string; displayName?: string }
   | { kind: 'guild'; guildId: string };
 
+/** An active token as Center described it, and until when that answer is cached. */
+export interface TokenSession {
+  principal: Principal;
+  /** When the token expires (ms since the epoch), when Center said. */
+  expiresAt?: number;
+  /** When this answer leaves the cache: asking again from then on reaches Center. */
+  cachedUntil: number;
+}
+
 export interface CenterUser {
   id: string;
   name: string;
@@ -52,6 +61,8 @@ export interface CenterClientOptions {
 export interface CenterClient {
   /** null when Center says inactive. Throws HttpError(503,'center_unavailable') when Center is unreachable / 5xx / times out and the answer is not cached. */
   introspect(token: string): Promise<Principal | null>;
+  /** Like `introspect`, with the token's expiry and the cache's schedule (open sockets re-check on it). */
+  session(token: string): Promise<TokenSession | null>;
   /** name → user for the names Center knows; cached 60 s per name (misses too); one batched call for the uncached ones. 503 on failure. */
   resolveNames(names: readonly string[]): Promise<Map<string, CenterUser>>;
   /** id → user for known ids; cached 60 s; one batched call for uncached ones. 503 on failure. */
@@ -94,7 +105,7 @@ class TtlCache<V> {
   private readonly entries = new Map<string, { value: V; expiresAt: number }>();
   constructor(private readonly maxEntries = CACHE_MAX_ENTRIES) {}
 
-  get(key: string): { value: V } | undefined {
+  get(key: string): { value: V; expiresAt: number } | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     if (entry.expiresAt <= Date.now()) {
@@ -133,10 +144,10 @@ export function createCenterClient(opts: CenterClientOptions): CenterClient {
   const timeoutMs = opts.timeoutMs ?? 2000;
   const heartbeatMs = opts.heartbeatMs ?? 30_000;
 
-  const tokens = new TtlCache<Principal | null>();
+  const tokens = new TtlCache<Omit<TokenSession, 'cachedUntil'> | null>();
   const byName = new TtlCache<CenterUser | null>();
   const byId = new TtlCache<CenterUser | null>();
-  const tokensInFlight = new Map<string, Promise<Principal | null>>();
+  const tokensInFlight = new Map<string, Promise<TokenSession | null>>();
   const namesInFlight = new Map<string, Promise<CenterUser | null>>();
   const idsInFlight = new Map<string, Promise<CenterUser | null>>();
 
@@ -212,7 +223,7 @@ export function createCenterClient(opts: CenterClientOptions): CenterClient {
     return parsed.data;
   }
 
-  async function fetchPrincipal(key: string, token: string): Promise<Principal | null> {
+  async function fetchSession(key: string, token: string): Promise<TokenSession | null> {
     const answer = await callCenter('/api/auth/introspect', { token }, introspectAnswer);
     if (!answer.active) {
       tokens.set(key, null, INACTIVE_CACHE_MS);
@@ -224,22 +235,33 @@ export function createCenterClient(opts: CenterClientOptions): CenterClient {
         : { kind: 'user', userId: answer.userId, name: answer.name, ...(answer.displayName != null ? { displayName: answer.displayName } : {}) };
     const expiresAt = answer.expiresAt ? Date.parse(answer.expiresAt) : NaN;
     const ttlMs = Number.isNaN(expiresAt) ? tokenCacheMs : Math.min(tokenCacheMs, expiresAt - Date.now());
-    tokens.set(key, principal, ttlMs);
-    return principal;
+    const entry = Number.isNaN(expiresAt) ? { principal } : { principal, expiresAt };
+    tokens.set(key, entry, ttlMs);
+    return { ...entry, cachedUntil: Date.now() + Math.max(0, ttlMs) };
   }
 
-  async function introspect(token: string): Promise<Principal | null> {
+  async function session(token: string): Promise<TokenSession | null> {
     if (!token) return null;
     const key = sha256(token);
     const cached = tokens.get(key);
     (cached ? CACHE.tokenHit : CACHE.tokenMiss).inc();
-    if (cached) return cached.value;
+    if (cached) return cached.value && { ...cached.value, cachedUntil: cached.expiresAt };
     let pending = tokensInFlight.get(key);
     if (!pending) {
-      pending = fetchPrincipal(key, token).finally(() => tokensInFlight.delete(key));
+      pending = fetchSession(key, token).finally(() => tokensInFlight.delete(key));
       tokensInFlight.set(key, pending);
     }
     return pending;
+  }
+
+  async function introspect(token: string): Promise<Principal | null> {
+    if (!token) return null;
+    const cached = tokens.get(sha256(token));
+    if (cached) {
+      CACHE.tokenHit.inc();
+      return cached.value && cached.value.principal;
+    }
+    return (await session(token))?.principal ?? null;
   }
 
   function remember(users: CenterUser[]) {
@@ -343,6 +365,7 @@ export function createCenterClient(opts: CenterClientOptions): CenterClient {
 
   return {
     introspect,
+    session,
     resolveNames: (names) => batchedLookup(names, byName, namesInFlight, resolveBatch),
     lookupIds: (ids) => batchedLookup(ids, byId, idsInFlight, lookupBatch),
     startHeartbeat() {

@@ -3,6 +3,7 @@
  * built-ins, the name grammar, the limits and how a name prefix is read.
  */
 import { badRequest, HttpError } from '../errors.js';
+import { jsonBoundsProblem } from '../http/json-bounds.js';
 
 export const COMMAND_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 export const DESCRIPTION_MAX = 200;
@@ -17,24 +18,31 @@ export const BUILTIN_COMMANDS = [
 ] as const;
 const RESERVED = new Set<string>(BUILTIN_COMMANDS.map((c) => c.name));
 
+/** Deepest nesting of one spec (the spec object itself is one level); what is stored must render back. */
+export const SPEC_MAX_DEPTH = 16;
+
+/** Whether a spec nests no deeper than SPEC_MAX_DEPTH (checked iteratively: safe at any depth). */
+export const isSpecWithinDepth = (spec: unknown) => jsonBoundsProblem(spec, { maxDepth: SPEC_MAX_DEPTH, maxValues: Infinity }) === null;
+
 export type CommandSpec = Record<string, unknown> & { name: string; description?: string };
 
 /** Size of one spec as stored. */
 export const specBytes = (spec: CommandSpec) => Buffer.byteLength(JSON.stringify(spec), 'utf8');
 
 /**
- * Checks a caller's whole set beyond the shape of each spec: reserved names and duplicates
- * (400, every offending entry listed), then the total size (413).
+ * Checks a caller's whole set beyond the shape of each spec: nesting, reserved names and
+ * duplicates (400, the offending entries listed, at most 20), then the total size (413).
  */
 export function requireValidCommandSet(specs: readonly CommandSpec[]): void {
   const details: { field: string; message: string }[] = [];
   const seen = new Set<string>();
   specs.forEach((spec, i) => {
-    if (RESERVED.has(spec.name)) details.push({ field: `commands.${i}.name`, message: `"${spec.name}" is a built-in command and cannot be registered` });
+    if (!isSpecWithinDepth(spec)) details.push({ field: `commands.${i}`, message: `nests deeper than ${SPEC_MAX_DEPTH} levels` });
+    else if (RESERVED.has(spec.name)) details.push({ field: `commands.${i}.name`, message: `"${spec.name}" is a built-in command and cannot be registered` });
     else if (seen.has(spec.name)) details.push({ field: `commands.${i}.name`, message: `"${spec.name}" appears more than once` });
     seen.add(spec.name);
   });
-  if (details.length > 0) throw badRequest('invalid command names', details);
+  if (details.length > 0) throw badRequest('invalid commands', details.slice(0, 20));
   const bytes = specs.reduce((sum, s) => sum + specBytes(s), 0);
   if (bytes > COMMANDS_BYTES_MAX) {
     throw new HttpError(413, 'payload_too_large', `the commands take ${bytes} bytes; at most ${COMMANDS_BYTES_MAX} per user`);

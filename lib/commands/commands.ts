@@ -1,7 +1,10 @@
 import type { AppContext } from '../context.js';
 import type { Db } from '../db/index.js';
 import { withDeadlockRetry } from '../db/dialect.js';
-import { BUILTIN_COMMANDS, compareCommands, specBytes, type CommandSpec } from './command-rules.js';
+import { createLogger } from '../logger.js';
+import { BUILTIN_COMMANDS, compareCommands, isSpecWithinDepth, specBytes, type CommandSpec } from './command-rules.js';
+
+const log = createLogger('commands');
 
 /** A catalog entry as GET /api/commands lists it. */
 export interface CommandEntry {
@@ -39,7 +42,12 @@ export async function listCommands(db: Db, prefix: string): Promise<CommandEntry
   // Names are [a-z0-9_-] and '{' sorts right after 'z': a range scan on the name index.
   if (prefix !== '') q = q.where('name', '>=', prefix).where('name', '<', `${prefix}{`);
   const rows = await q.execute();
-  const registered: CommandEntry[] = rows.map((r) => ({ name: r.name, description: r.description, source: r.user_id, spec: JSON.parse(r.spec) }));
+  const registered: CommandEntry[] = [];
+  for (const r of rows) {
+    const spec = renderableSpec(r.spec);
+    if (spec) registered.push({ name: r.name, description: r.description, source: r.user_id, spec });
+    else log.warn('stored command spec cannot be rendered; left out of the catalog', { name: r.name, userId: r.user_id });
+  }
   const builtins: CommandEntry[] = BUILTIN_COMMANDS.filter((c) => c.name.startsWith(prefix)).map((c) => ({
     name: c.name,
     description: c.description,
@@ -47,4 +55,18 @@ export async function listCommands(db: Db, prefix: string): Promise<CommandEntry
     spec: { name: c.name, description: c.description },
   }));
   return [...builtins, ...registered].sort(compareCommands);
+}
+
+/**
+ * A stored spec as an object, or null when it cannot be sent back: unparsable, or nested
+ * beyond SPEC_MAX_DEPTH (stored before that bound existed). It stays stored; its owner's next
+ * PUT replaces it.
+ */
+function renderableSpec(text: string): Record<string, unknown> | null {
+  try {
+    const spec: unknown = JSON.parse(text);
+    return typeof spec === 'object' && spec !== null && isSpecWithinDepth(spec) ? (spec as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
 }

@@ -1,4 +1,4 @@
-import type { Principal } from '../center/client.js';
+import type { Principal, TokenSession } from '../center/client.js';
 import type { AppContext } from '../context.js';
 import { HttpError } from '../errors.js';
 
@@ -28,4 +28,12 @@ export async function authenticateToken(ctx: AppContext, token: string | null): 
 export function requireUser(principal: Principal, action = 'this action'): UserPrincipal {
   if (principal.kind !== 'user') throw new HttpError(403, 'forbidden', `${action} needs a user token`);
   return principal;
+}
+
+/** Like `authenticateToken`, with the token's expiry and the cache's schedule (for sockets that stay open). */
+export async function authenticateSession(ctx: AppContext, token: string | null): Promise<TokenSession> {
+  if (!token) throw unauthorized();
+  const session = await ctx.center.session(token);
+  if (!session) throw unauthorized();
+  return session;
 }

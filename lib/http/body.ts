@@ -1,13 +1,31 @@
 import { z } from 'zod';
 import { badRequest, HttpError } from '../errors.js';
+import { createLogger } from '../logger.js';
+import { MAX_ERROR_DETAILS, refuseOversizedArrays, requireJsonBounds, type JsonLimits } from './json-bounds.js';
+
+const log = createLogger('http');
 
 /** JSON bodies are limited to 1 MiB (api.md "Errors"). */
 export const JSON_BODY_LIMIT = 1024 * 1024;
 
 const tooLarge = (limit: number) => new HttpError(413, 'payload_too_large', `the body is larger than ${limit} bytes`);
 
-/** Reads the body as text, refusing (413) more than `limit` bytes without buffering past it. */
+/**
+ * Reads the body as text, refusing (413) more than `limit` bytes without buffering past it.
+ * A body that stops arriving (the client went away mid-body) is a 400 nobody will read,
+ * logged at debug: a client can end its own request whenever it likes.
+ */
 export async function readTextLimited(request: Request, limit: number): Promise<string> {
+  try {
+    return await readText(request, limit);
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
+    log.debug('request body not received', { error: err instanceof Error ? err.message : String(err) });
+    throw badRequest('the request body was not received completely');
+  }
+}
+
+async function readText(request: Request, limit: number): Promise<string> {
   const declared = Number(request.headers.get('content-length') ?? NaN);
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
   // A declared length within the limit: let the runtime read it in one go (much cheaper than
@@ -31,13 +49,20 @@ export async function readTextLimited(request: Request, limit: number): Promise<
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** zod issues → the `details` list of a 400: one entry per invalid field. */
+/** zod issues → the `details` list of a 400: one entry per invalid field, at most MAX_ERROR_DETAILS. */
 export function issuesToDetails(error: z.ZodError) {
-  return error.issues.map((i) => ({ field: i.path.length ? i.path.join('.') : '(body)', message: i.message }));
+  return error.issues
+    .slice(0, MAX_ERROR_DETAILS)
+    .map((i) => ({ field: i.path.length ? i.path.join('.') : '(body)', message: i.message }));
 }
 
-/** Validates `value` with `schema`, or throws 400 `bad_request` listing every invalid field. */
+/**
+ * Validates `value` with `schema`, or throws 400 `bad_request` listing the invalid fields
+ * (at most MAX_ERROR_DETAILS). An array longer than its schema allows is refused on its
+ * length, before any element is looked at.
+ */
 export function validate<S extends z.ZodType>(schema: S, value: unknown, what = 'body'): z.infer<S> {
+  refuseOversizedArrays(schema, value);
   const r = schema.safeParse(value);
   if (!r.success) throw badRequest(`invalid ${what}`, issuesToDetails(r.error));
   return r.data;
@@ -46,7 +71,8 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, what = 
 /**
  * Parses a JSON body and validates it. An empty body counts as `{}` (for endpoints whose
  * fields are all optional); a non-JSON content type → 415; malformed JSON → 400;
- * over 1 MiB → 413. Unknown fields are dropped by the (non-strict) schema.
+ * over 1 MiB → 413; nested deeper than 32 levels → 400; more than 100,000 values → 413
+ * (lib/http/json-bounds.ts). Unknown fields are dropped by the (non-strict) schema.
  *
  * `outranking`: checks whose errors come before the body's in api.md's order (404, 403, 409
  * before 400/413/415). They run only when the body is refused, so a valid body costs nothing.
@@ -60,16 +86,24 @@ export async function readJson<S extends z.ZodType>(request: Request, schema: S,
   }
 }
 
+/** Parses JSON text within `limits` (depth, number of values): 400 when malformed or too deep, 413 when too many values. */
+export function parseBoundedJson(text: string, limits?: JsonLimits): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw badRequest('malformed JSON body');
+  }
+  requireJsonBounds(value, limits);
+  return value;
+}
+
 function parseJsonText(text: string, type: string | null): unknown {
   if (text.trim() === '') return {};
   if (type && !/^application\/([\w.+-]*\+)?json\b/i.test(type.trim())) {
     throw new HttpError(415, 'unsupported_media_type', 'the body must be application/json');
   }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw badRequest('malformed JSON body');
-  }
+  return parseBoundedJson(text);
 }
 
 /** Validates the query string (as a plain object of its first values). */

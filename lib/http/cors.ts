@@ -2,7 +2,7 @@
  * CORS (api.md "Errors" › CORS). Empty allow-list = every origin; the `null` origin
  * (file:// desktop clients) is always allowed; an allowed origin is reflected with Vary: Origin.
  */
-import { response as newResponse } from './respond.js';
+import { response as newResponse, withHeaders } from './respond.js';
 
 const ALLOW_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
 const ALLOW_HEADERS = 'Authorization, Content-Type, Range';
@@ -30,16 +30,7 @@ export function preflightResponse(origin: string | null, allowList: readonly str
   return newResponse(null, { status: 204, headers });
 }
 
-/** Adds CORS headers to a response (copying it when its headers are immutable). */
-export function withCors(response: Response, origin: string | null, allowList: readonly string[]): Response {
-  const extra = corsHeaders(origin, allowList);
-  if (Object.keys(extra).length === 0) return response;
-  let res = response;
-  try {
-    for (const [k, v] of Object.entries(extra)) res.headers.set(k, v);
-  } catch {
-    res = newResponse(response.body, response);
-    for (const [k, v] of Object.entries(extra)) res.headers.set(k, v);
-  }
-  return res;
+/** Adds CORS headers to a response. */
+export function withCors(res: Response, origin: string | null, allowList: readonly string[]): Response {
+  return withHeaders(res, corsHeaders(origin, allowList));
 }

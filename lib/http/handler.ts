@@ -1,7 +1,8 @@
 import type { Principal } from '../center/client.js';
 import { defaultContext, type AppContext } from '../context.js';
 import { authenticateToken, tokenOf } from './auth.js';
-import { errorResponse, isResponse, json } from './respond.js';
+import { createPipeline, type Endpoint } from './pipeline.js';
+import { isResponse, json } from './respond.js';
 import type { RouteDoc } from './route-doc.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
@@ -26,54 +27,35 @@ export interface HandlerInput<Auth extends boolean> {
   principal: Auth extends false ? null : Principal;
 }
 
-/** A standalone endpoint: a web Request in, a web Response out. `ctx` is optional so it can be hosted alone. */
+/**
+ * A standalone endpoint: a web Request in, a web Response out, through the same pipeline as
+ * the router (lib/http/pipeline.ts) with this one route. `ctx` is optional so it can be
+ * hosted alone. `endpoint` is what the router mounts.
+ */
 export type Handler = ((request: Request, ctx?: AppContext) => Promise<Response>) & {
-  route: { method: Method; path: string; auth: boolean; queryToken: boolean; doc?: RouteDoc };
+  route: RouteSpec<boolean>;
+  endpoint: Endpoint;
 };
 
-/** Turns `/api/x/:id` into a matcher returning the decoded params, or null. */
-export function compilePath(path: string): (pathname: string) => Record<string, string> | null {
-  const names: string[] = [];
-  const pattern = path.replace(/[.+*?^$()[\]{}|\\]/g, '\\$&').replace(/:(\w+)/g, (_, name: string) => {
-    names.push(name);
-    return '([^/]+)';
-  });
-  const re = new RegExp(`^${pattern}/?$`);
-  return (pathname) => {
-    const m = re.exec(pathname);
-    if (!m) return null;
-    const params: Record<string, string> = {};
-    try {
-      names.forEach((n, i) => (params[n] = decodeURIComponent(m[i + 1])));
-    } catch {
-      return null;
-    }
-    return params;
-  };
-}
-
 /**
- * Wraps an endpoint: matches its own path (so it needs no router), authenticates, runs it,
- * and renders any thrown error through `errorResponse`. A plain object result is sent as
- * 200 JSON; return a Response for any other status.
+ * Declares an endpoint: the pipeline matches its method and path, then this authenticates
+ * and runs it. A plain object result is sent as 200 JSON; return a Response for any other
+ * status. Thrown errors are rendered by the pipeline's catch stage.
  */
 export function defineHandler<Auth extends boolean = true>(
   spec: RouteSpec<Auth>,
   run: (input: HandlerInput<Auth>) => Promise<Response | object>,
 ): Handler {
-  const match = compilePath(spec.path);
-  const handler = async (request: Request, ctx?: AppContext): Promise<Response> => {
-    try {
+  const endpoint: Endpoint = {
+    route: spec,
+    async serve(request, params, ctx) {
       const url = new URL(request.url);
-      const params = match(url.pathname) ?? {};
-      const context = ctx ?? (await defaultContext());
-      const principal = spec.auth === false ? null : await authenticateToken(context, tokenOf(request, url, spec.queryToken ?? false));
-      const result = await run({ request, url, params, ctx: context, principal: principal as HandlerInput<Auth>['principal'] });
+      const principal = spec.auth === false ? null : await authenticateToken(ctx, tokenOf(request, url, spec.queryToken ?? false));
+      const result = await run({ request, url, params, ctx, principal: principal as HandlerInput<Auth>['principal'] });
       return isResponse(result) ? result : json(result);
-    } catch (err) {
-      return errorResponse(err, request);
-    }
+    },
   };
-  const route = { method: spec.method, path: spec.path, auth: spec.auth !== false, queryToken: spec.queryToken ?? false, doc: spec.doc };
-  return Object.assign(handler, { route });
+  const pipeline = createPipeline([endpoint], { defaultContext });
+  const handler = (request: Request, ctx?: AppContext) => pipeline(request, ctx);
+  return Object.assign(handler, { route: spec, endpoint });
 }

@@ -1,26 +1,27 @@
+/**
+ * The request being answered, for whoever needs it below the pipeline (the error renderer,
+ * later a logger): its id, carried through async calls with AsyncLocalStorage.
+ */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 
-/**
- * The id of the REST request (or internal call) being served, kept across awaits so every
- * log line it causes can carry it without passing it down by hand.
- */
-const storage = new AsyncLocalStorage<string>();
-
-/** Runs `fn` with `id` as the current request id. */
-export function runWithRequestId<T>(id: string, fn: () => T): T {
-  return storage.run(id, fn);
+interface RequestContext {
+  requestId: string;
 }
 
-/** The id of the request being served here, if any. */
-export function currentRequestId(): string | undefined {
-  return storage.getStore();
+const storage = new AsyncLocalStorage<RequestContext>();
+
+/** A client's own id is kept when it is 1–128 visible ASCII characters (api.md "Errors"). */
+const CLIENT_ID = /^[\x21-\x7e]{1,128}$/;
+
+/** The id of a request: its `x-request-id` header when acceptable, else a new one. */
+export function requestIdFor(headers: Headers): string {
+  const given = headers.get('x-request-id');
+  return given !== null && CLIENT_ID.test(given) ? given : randomUUID();
 }
 
-const CLIENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Runs `fn` as the handling of the request with id `requestId`. */
+export const runWithRequestId = <T>(requestId: string, fn: () => T): T => storage.run({ requestId }, fn);
 
-/** The client's `x-request-id` when it is a sane token (letters, digits, `._:-`, ≤ 128), else a new UUID. */
-export function requestIdOf(request: Request): string {
-  const given = request.headers.get('x-request-id');
-  return given && CLIENT_ID.test(given) ? given : randomUUID();
-}
+/** The id of the request being answered, if any. */
+export const currentRequestId = (): string | undefined => storage.getStore()?.requestId;

@@ -32,26 +32,53 @@ export const isResponse = (value: unknown): value is Response => value instanceo
 
 const DB_DOWN = new Set(['ECONNREFUSED', 'PROTOCOL_CONNECTION_LOST', 'ETIMEDOUT', 'ER_CON_COUNT_ERROR', 'SQLITE_BUSY', 'EHOSTUNREACH']);
 
+/** The path of a request for a log line; never throws (the request target may not parse). */
+function pathOf(request: Request): string {
+  try {
+    return new URL(request.url).pathname;
+  } catch {
+    return String(request.url).slice(0, 200);
+  }
+}
+
 /**
  * The one place where errors become responses: HttpError as api.md says, a database that
- * does not answer as 503 `db_unavailable`, anything else logged once (with a request id)
- * and answered 500 `internal` with no internals in the body.
+ * does not answer as 503 `db_unavailable`, anything else logged once (with the request id)
+ * and answered 500 `internal` with no internals in the body. Every error body carries the
+ * id of the request being answered (lib/http/request-context.ts).
  */
 export function errorResponse(err: unknown, request?: Request): Response {
-  if (err instanceof HttpError) return json(errorBody(err), err.status);
+  const requestId = currentRequestId() ?? randomUUID();
+  const answer = (e: HttpError) => {
+    const res = json(errorBody(e, requestId), e.status);
+    for (const [name, value] of Object.entries(e.headers ?? {})) res.headers.set(name, value);
+    return res;
+  };
+  if (err instanceof HttpError) return answer(err);
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && DB_DOWN.has(code)) {
-    log.warn('database unavailable', { code });
-    return json(errorBody(new HttpError(503, 'db_unavailable', 'the database is unavailable; retry later')), 503);
+    log.warn('database unavailable', { code, requestId });
+    return answer(new HttpError(503, 'db_unavailable', 'the database is unavailable; retry later'));
   }
-  const current = currentRequestId();
-  const requestId = current ?? randomUUID();
   log.error('unhandled error', {
-    ...(current ? {} : { requestId }), // a request's lines carry its id already
-
+    requestId,
     method: request?.method,
-    path: request ? new URL(request.url).pathname : undefined,
+    path: request ? pathOf(request) : undefined,
     error: err instanceof Error ? (err.stack ?? err.message) : String(err),
   });
-  return json(errorBody(new HttpError(500, 'internal', `internal error (request ${requestId})`)), 500);
+  return answer(new HttpError(500, 'internal', `internal error (request ${requestId})`));
+}
+
+/** Sets `headers` on a response, copying it first when its headers are immutable (a fetched or redirected one). */
+export function withHeaders(res: Response, headers: Readonly<Record<string, string>>): Response {
+  const entries = Object.entries(headers);
+  if (entries.length === 0) return res;
+  try {
+    for (const [k, v] of entries) res.headers.set(k, v);
+    return res;
+  } catch {
+    const copy = response(res.body, res);
+    for (const [k, v] of entries) copy.headers.set(k, v);
+    return copy;
+  }
 }

@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import { createContext, type AppContext } from '../context.js';
+import { createPipeline } from '../http/pipeline.js';
 import { createLogger } from '../logger.js';
 import type { RandomSource } from '../turns/engine.js';
 import { routes } from '../../handlers/routes.js';
@@ -81,7 +82,9 @@ export async function startRealtimeProcess(config: Readonly<Config>): Promise<Ru
   // Connected before the public port listens: a socket accepted under a provisional adapter
   // would lose its rooms when the Redis one replaced it.
   const cluster = config.redisUrl ? await connectRedisCluster(config.redisUrl, config.nodeId) : undefined;
-  const publicHttp = await listenFetch(async () => new Response('not found', { status: 404 }), config.realtimePort);
+  // No REST here: every request that socket.io does not take gets the pipeline's 404 JSON.
+  const noRoutes = createPipeline([]);
+  const publicHttp = await listenFetch((request) => noRoutes(request, ctx), config.realtimePort);
   const realtime = createRealtimeApp(publicHttp.server, ctx, { cluster });
   const internal = await listenFetch(createInternalChannel(realtime.nsp, config.internalSecret), config.realtimeInternalPort, config.realtimeInternalHost);
   const metrics = await startMetricsListener(config, { ctx, nsp: realtime.nsp as never });

@@ -1,0 +1,222 @@
+/**
+ * Hostile input (api.md "Errors"): one pipeline for the router and every handler hosted alone
+ * (405 with Allow, 404 JSON), request ids, the error JSON for requests Node's HTTP parser
+ * refuses or whose target does not parse, bounds on every JSON body before any work, and
+ * command specs that can always be rendered back. Real server on port 0, real HTTP and raw TCP.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import guildsCreate from '../handlers/guilds/create.js';
+import guildMembersRemove from '../handlers/guilds/members-remove.js';
+import messagesDelete from '../handlers/messages/delete.js';
+import type { RealtimeApp } from '../realtime/app.js';
+import { createInternalChannel } from '../realtime/internal-channel.js';
+import { expectBadRequest, expectError } from './helpers/expect-error.js';
+import { createChannel, seedGuild, startTestNode, type TestNode, type TestUser } from './helpers/harness.js';
+import { rawRequest } from './helpers/raw-http.js';
+
+let t: TestNode;
+let owner: TestUser;
+let member: TestUser;
+let guildId: string;
+beforeAll(async () => {
+  t = await startTestNode();
+  ({ owner, members: [member], guildId } = await seedGuild(t, 1));
+});
+afterAll(async () => t?.close());
+
+/** `{"a": {"a": … 1}}` with `levels` objects. */
+const nested = (levels: number): unknown => {
+  let v: unknown = 1;
+  for (let i = 0; i < levels; i++) v = { a: v };
+  return v;
+};
+/** The JSON text of `nested(levels)`, for depths JSON.stringify cannot reach. */
+const nestedText = (levels: number) => '{"a":'.repeat(levels) + '1' + '}'.repeat(levels);
+const json = { 'content-type': 'application/json' };
+const memberIds = async () => (await t.api('GET', `/api/guilds/${guildId}/members`, { token: owner.token })).body.members.map((m: { userId: string }) => m.userId);
+const guildCount = async (token: string) => (await t.api('GET', '/api/guilds', { token })).body.guilds.length;
+
+describe('the routed server', () => {
+  it('answers another method on a known path with 405 method_not_allowed and an Allow header', async () => {
+    const res = await t.api('PUT', '/api/guilds', { token: owner.token });
+    expectError(res, 405, 'method_not_allowed');
+    expect(res.headers.get('allow')?.split(', ').sort()).toEqual(['GET', 'OPTIONS', 'POST']);
+    const one = await t.api('POST', `/api/guilds/${guildId}`, { token: owner.token, body: {} });
+    expectError(one, 405, 'method_not_allowed');
+    expect(one.headers.get('allow')?.split(', ').sort()).toEqual(['GET', 'OPTIONS', 'PATCH']);
+  });
+
+  it('answers an unknown path with 404 not_found as JSON, token or not', async () => {
+    expectError(await t.api('GET', '/api/nothing-here'), 404, 'not_found');
+    expectError(await t.api('POST', '/nope', { token: owner.token, body: {} }), 404, 'not_found');
+  });
+
+  it('puts a request id on every answer: the client one when acceptable, else a generated one', async () => {
+    const given = await t.api('GET', '/api/guilds/none', { token: owner.token, headers: { 'x-request-id': 'trace-123' } });
+    expect(given.status).toBe(404);
+    expect(given.body.error.requestId).toBe('trace-123');
+    expect(given.headers.get('x-request-id')).toBe('trace-123');
+    for (const bad of ['x'.repeat(129), 'has space']) {
+      const res = await t.api('GET', '/api/guilds/none', { token: owner.token, headers: { 'x-request-id': bad } });
+      expect(res.body.error.requestId).toMatch(/^[\x21-\x7e]{1,128}$/);
+      expect(res.body.error.requestId).not.toBe(bad);
+      expect(res.headers.get('x-request-id')).toBe(res.body.error.requestId);
+    }
+    const ok = await t.api('GET', '/api/health');
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('x-request-id')).toBeTruthy();
+    const anonymous = await t.api('GET', '/api/guilds');
+    expectError(anonymous, 401, 'unauthorized');
+    expect(anonymous.body.error.requestId).toBe(anonymous.headers.get('x-request-id'));
+  });
+});
+
+describe('a handler hosted alone', () => {
+  const at = (method: string, path: string, token?: string) =>
+    new Request(`http://hosted.test${path}`, { method, headers: token ? { authorization: `Bearer ${token}` } : {} });
+
+  it('answers another method on its own path with 405 and Allow, and changes nothing', async () => {
+    const res = await guildMembersRemove(at('GET', `/api/guilds/${guildId}/members/${member.id}`, owner.token), t.node.ctx);
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('DELETE, OPTIONS');
+    expect((await res.json()).error).toMatchObject({ code: 'method_not_allowed', requestId: expect.any(String) });
+    expect(await memberIds()).toContain(member.id);
+
+    const before = await guildCount(owner.token);
+    const put = await guildsCreate(
+      new Request('http://hosted.test/api/guilds', {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${owner.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'not created' }),
+      }),
+      t.node.ctx,
+    );
+    expect(put.status).toBe(405);
+    expect(await guildCount(owner.token)).toBe(before);
+  });
+
+  it('answers another path with 404 as JSON, a preflight with 204, and its own route as usual', async () => {
+    const other = await guildMembersRemove(at('DELETE', `/api/channels/x/members/${member.id}`, owner.token), t.node.ctx);
+    expect(other.status).toBe(404);
+    expect((await other.json()).error.code).toBe('not_found');
+    expect(await memberIds()).toContain(member.id);
+
+    const pre = await messagesDelete(
+      new Request('http://hosted.test/api/messages/m1', { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'DELETE' } }),
+      t.node.ctx,
+    );
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-origin')).toBe('https://app.example');
+
+    const ch = await createChannel(t, owner.token, { guildId, name: 'hosted', xType: 'general' });
+    const posted = await t.api('POST', `/api/channels/${ch.id}/messages`, { token: owner.token, body: { content: 'keep me' } });
+    expect(posted.status).toBe(201);
+    const getDelete = await messagesDelete(at('GET', `/api/messages/${posted.body.message.id}`, owner.token), t.node.ctx);
+    expect(getDelete.status).toBe(405);
+    expect((await t.api('GET', `/api/messages/${posted.body.message.id}`, { token: owner.token })).body.message.deletedAt ?? null).toBeNull();
+    const removed = await guildMembersRemove(at('DELETE', `/api/guilds/${guildId}/members/${member.id}`, owner.token), t.node.ctx);
+    expect(removed.status).toBe(204);
+    expect(await memberIds()).not.toContain(member.id);
+    await t.api('POST', `/api/guilds/${guildId}/members`, { token: owner.token, body: { userIds: [member.id] } });
+  });
+});
+
+describe('requests that do not parse', () => {
+  const port = () => new URL(t.url).port;
+  const expectErrorJson = (res: Awaited<ReturnType<typeof rawRequest>>, status: number) => {
+    expect(res.status).toBe(status);
+    expect(res.headers['content-type']).toContain('application/json');
+    expect(res.json?.error).toMatchObject({ code: 'bad_request', requestId: expect.any(String) });
+    expect(res.headers['x-request-id']).toBe(res.json.error.requestId);
+    expect(res.body).not.toMatch(/at .*\.(js|ts)/);
+  };
+
+  it('answers a request target that is not a URL path (GET *) with 400 bad_request JSON', async () => {
+    expectErrorJson(await rawRequest(Number(port()), `GET * HTTP/1.1\r\nHost: 127.0.0.1:${port()}\r\nConnection: close\r\n\r\n`), 400);
+  });
+
+  it('answers what the HTTP parser refuses with the error JSON: 400, or 431 for oversized headers', async () => {
+    const p = Number(port());
+    expectErrorJson(await rawRequest(p, 'FROB /api/health HTTP/1.1\r\nHost: x\r\n\r\n'), 400);
+    expectErrorJson(await rawRequest(p, Buffer.concat([Buffer.from('GET /api/h'), Buffer.from([0xc3, 0xa9]), Buffer.from(' HTTP/1.1\r\nHost: x\r\n\r\n')])), 400);
+    expectErrorJson(await rawRequest(p, `GET /api/health?q=${'a'.repeat(16 * 1024)} HTTP/1.1\r\nHost: x\r\n\r\n`), 431);
+    expectErrorJson(await rawRequest(p, `GET /api/health HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(20 * 1024)}\r\n\r\n`), 431);
+    expectErrorJson(await rawRequest(p, 'POST /api/guilds HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n'), 400);
+    expect((await t.api('GET', '/api/health')).status).toBe(200);
+  });
+});
+
+describe('JSON bounds', () => {
+  it('refuses a body nested deeper than 32 levels with 400 and stores nothing; 32 levels pass', async () => {
+    const before = await guildCount(owner.token);
+    expectError(await t.api('POST', '/api/guilds', { token: owner.token, body: { name: 'deep', extra: nested(32) } }), 400, 'bad_request');
+    expectError(await t.api('POST', '/api/guilds', { token: owner.token, rawBody: '['.repeat(20_000) + ']'.repeat(20_000), headers: json }), 400, 'bad_request');
+    expect(await guildCount(owner.token)).toBe(before);
+    expect((await t.api('POST', '/api/guilds', { token: owner.token, body: { name: 'deep enough', extra: nested(31) } })).status).toBe(201);
+  });
+
+  it('refuses more than 100,000 values with 413', async () => {
+    const res = await t.api('POST', '/api/guilds', { token: owner.token, body: { name: 'many', extra: new Array(100_000).fill(0) } });
+    expectError(res, 413, 'payload_too_large');
+  });
+
+  it('lists at most 20 fields in details, and refuses an array over its maximum on its length alone', async () => {
+    const many = await t.api('POST', `/api/guilds/${guildId}/members`, { token: owner.token, body: { userIds: new Array(100).fill('') } });
+    expectError(many, 400, 'bad_request');
+    expect(many.body.error.details.length).toBeLessThanOrEqual(20);
+
+    const ch = await createChannel(t, owner.token, { guildId, name: 'turns', xType: 'discuss' });
+    const turn = await t.api('PUT', `/api/channels/${ch.id}/turn`, { token: owner.token, body: { order: new Array(90_000).fill(''), bypass: [] } });
+    expectBadRequest(turn, 'order');
+    expect(turn.body.error.details).toHaveLength(1);
+    expect(JSON.stringify(turn.body).length).toBeLessThan(2000);
+
+    const post = await t.api('POST', `/api/channels/${ch.id}/messages`, { token: owner.token, body: { content: 'x', attachmentIds: new Array(90_000).fill('') } });
+    expectBadRequest(post, 'attachmentIds');
+    expect(JSON.stringify(post.body).length).toBeLessThan(2000);
+    expect((await t.api('GET', `/api/channels/${ch.id}/messages`, { token: owner.token })).body.messages).toHaveLength(0);
+  });
+});
+
+describe('PUT /api/commands and GET /api/commands with deep specs', () => {
+  it('refuses a spec nested deeper than 16 levels (400) and one past the body bound, and keeps the catalog answering', async () => {
+    const deep = `{"commands":[{"name":"deep","x":${nestedText(20_000)}}]}`;
+    expectError(await t.api('PUT', '/api/commands', { token: owner.token, rawBody: deep, headers: json }), 400, 'bad_request');
+    expectBadRequest(await t.api('PUT', '/api/commands', { token: owner.token, body: { commands: [{ name: 'deep', x: nested(16) }] } }), 'commands.0');
+    const ok = await t.api('PUT', '/api/commands', { token: owner.token, body: { commands: [{ name: 'fine', x: nested(15) }] } });
+    expect(ok.status).toBe(200);
+    const list = await t.api('GET', '/api/commands', { token: member.token });
+    expect(list.status).toBe(200);
+    expect(list.body.commands.map((c: { name: string }) => c.name)).toContain('fine');
+  });
+
+  it('leaves a stored spec that cannot be rendered out of GET, and keeps it stored', async () => {
+    const db = t.node.ctx.database.db;
+    const deep = '{"name":"legacy","x":' + '['.repeat(5000) + ']'.repeat(5000) + '}';
+    await db.insertInto('commands').values({ user_id: member.id, name: 'legacy', description: '', spec: deep, size: deep.length }).execute();
+    const list = await t.api('GET', '/api/commands', { token: owner.token });
+    expect(list.status).toBe(200);
+    const names = list.body.commands.map((c: { name: string }) => c.name);
+    expect(names).toContain('fine');
+    expect(names).not.toContain('legacy');
+    expect(await db.selectFrom('commands').select('name').where('name', '=', 'legacy').executeTakeFirst()).toBeDefined();
+  });
+});
+
+describe('the internal channel with hostile bodies', () => {
+  const secret = 'internal-test-secret';
+  const call = (body: string) =>
+    createInternalChannel((t.node as unknown as { realtime: RealtimeApp }).realtime.nsp, secret)(
+      new Request('http://internal.test/internal/emit', { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body }),
+    );
+
+  it('refuses event data nested past the bound with 400 JSON, and takes data of 32 levels', async () => {
+    const emit = (dataText: string) => `{"emits":[{"to":{"channel":"c-none"},"event":"message.created","data":{"d":${dataText}}}]}`;
+    const deep = await call(emit(nestedText(5000)));
+    expect(deep.status).toBe(400);
+    expect((await deep.json()).error).toMatchObject({ code: 'bad_request', requestId: expect.any(String) });
+    expect((await call(emit(nestedText(31)))).status).toBe(202);
+    const tooMany = await call(JSON.stringify({ emits: new Array(10_001).fill({ to: { channel: 'c' }, event: 'e', data: {} }) }));
+    expect(tooMany.status).toBe(400);
+  });
+});
