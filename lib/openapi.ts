@@ -19,22 +19,25 @@ export function jsonSchemaOf(schema: z.ZodType): JsonSchema {
   return rest;
 }
 
-const ALL_CODES: ErrorCode[] = [
-  'bad_request',
-  'wrong_channel_type',
-  'invalid_reference',
-  'unauthorized',
-  'forbidden',
-  'not_found',
-  'channel_closed',
-  'edit_window_expired',
-  'conflict',
-  'payload_too_large',
-  'unsupported_media_type',
-  'center_unavailable',
-  'db_unavailable',
-  'internal',
-];
+/** Every error code of api.md, with what it means (a code missing here does not compile). */
+const CODE_MEANING: Record<ErrorCode, string> = {
+  bad_request: 'the input is malformed or breaks a rule; `details` says what',
+  wrong_channel_type: 'the channel type does not have this feature',
+  invalid_reference: 'an id in the input names nothing usable here',
+  unauthorized: 'no token, or not an active one',
+  forbidden: 'the caller may see this but not do this',
+  not_found: 'no such thing, or not visible to the caller',
+  method_not_allowed: 'the path exists with other methods (see `Allow`)',
+  channel_closed: 'the channel is closed to writes',
+  edit_window_expired: 'the message can no longer be edited',
+  conflict: 'a concurrent change or a rule of the current state; retry or change the request',
+  payload_too_large: 'the body or a part of it is over its limit',
+  unsupported_media_type: 'the body is not of the expected content type',
+  center_unavailable: 'Center does not answer; retry later',
+  db_unavailable: 'the database does not answer; retry later',
+  internal: 'a failure of the node; the message has the request id',
+};
+const ALL_CODES = Object.keys(CODE_MEANING) as ErrorCode[];
 
 const errorSchema = (codes: readonly ErrorCode[] = ALL_CODES): JsonSchema => ({
   type: 'object',
@@ -44,7 +47,7 @@ const errorSchema = (codes: readonly ErrorCode[] = ALL_CODES): JsonSchema => ({
       type: 'object',
       required: ['code', 'message'],
       properties: {
-        code: { type: 'string', enum: [...codes] },
+        code: { type: 'string', enum: [...codes], description: codes.map((c) => `\`${c}\`: ${CODE_MEANING[c]}`).join('; ') },
         message: { type: 'string', description: 'for people; do not parse' },
         details: { description: 'what was wrong with the input, when known' },
         requestId: { type: 'string', description: 'the x-request-id of the request' },
