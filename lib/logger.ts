@@ -37,7 +37,7 @@ function prettyStream(): DestinationStream | undefined {
   try {
     const require = createRequire(import.meta.url);
     const pretty = require('pino-pretty') as (opts: object) => DestinationStream;
-    return pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY === true, ignore: 'pid,hostname', messageKey: 'msg' });
+    return pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY === true, singleLine: true, ignore: 'pid,hostname', messageKey: 'msg' });
   } catch {
     return undefined; // not installed (production install): JSON it is
   }

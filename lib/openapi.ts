@@ -167,7 +167,7 @@ export function buildOpenApi(routes: readonly Handler[], opts: OpenApiOptions): 
         'Guilds, channels, messages, files, canvases, slash commands and the turn engine of a Fabric guild node. ' +
         'Every call but health, ready and this reference needs `Authorization: Bearer <token>` (a user or guild token issued by Center). ' +
         'Errors are `{"error": {"code", "message", "details?", "requestId?"}}`; every response carries `x-request-id`. ' +
-        'Realtime events (socket.io) are described in docs/realtime.md.',
+        'Realtime events (socket.io), their acks and the wake and turn rules are in the repository: docs/contract/realtime.md, docs/contract/turns.md.',
     },
     ...(opts.serverUrl ? { servers: [{ url: opts.serverUrl }] } : {}),
     tags,
