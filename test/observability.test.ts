@@ -133,7 +133,14 @@ describe('metrics', () => {
     expect(metricValue(text, 'fabric_center_cache_lookups_total', { cache: 'token', result: 'miss' })).toBeGreaterThanOrEqual(1);
     expect(metricValue(text, 'fabric_center_call_duration_seconds_count', { path: '/api/auth/introspect', outcome: 'ok' })).toBeGreaterThanOrEqual(1);
     for (const name of ['fabric_post_batch_size', 'fabric_file_sweep_runs_total', 'fabric_process_cpu_seconds_total']) expect(text).toContain(name);
-    if (db.env.FABRIC_BACKEND_GUILD_DB_TYPE === 'mysql') expect(text).toContain('fabric_db_pool_connections_in_use');
+    if (db.env.FABRIC_BACKEND_GUILD_DB_TYPE === 'mysql') {
+      // The post above went through the group commit, on the pool.
+      expect(metricValue(text, 'fabric_post_batch_size_count')).toBeGreaterThanOrEqual(1);
+      expect(metricValue(text, 'fabric_post_batch_wait_seconds_count')).toBeGreaterThanOrEqual(1);
+      expect(metricValue(text, 'fabric_db_pool_connections_open')).toBeGreaterThanOrEqual(1);
+      expect(text).toContain('fabric_db_pool_connections_in_use');
+      expect(text).toContain('fabric_db_pool_waiting');
+    }
 
     const rt = await (await fetch(realtime.metricsUrl)).text();
     expect(rt).toContain('fabric_realtime_sockets');
