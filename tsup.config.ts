@@ -3,15 +3,24 @@
  * endpoint can be hosted alone; the entry points dist/main.js (all-in-one), dist/api.js and
  * dist/realtime.js (split mode); and the CLIs (dist/migrate.js, dist/seed.js, …).
  *
- * Each output file is self-contained as far as our own code goes (no shared chunks). Every
- * package stays external and is loaded from node_modules at run time: native drivers
+ * Handler bundles are split: our own code shared by several of them lives once in
+ * dist/chunk-*.js, and what is imported lazily (the migrations, the MySQL driver and its
+ * group-commit engine, the HTTP emitter of split mode, the SQLite drivers) in chunks loaded
+ * only when used. So a bundle loads only what its endpoint uses (sizes: docs/edge-hosting.md),
+ * and a module's state (log level, caches) exists once per process. Host the dist/ folder,
+ * not one file. Servers and CLIs are one file each, as some of them check whether they are
+ * the file that was run.
+ *
+ * Every package stays external and is loaded from node_modules at run time: native drivers
  * (better-sqlite3), drivers with dynamic requires (mysql2) and CommonJS packages cannot be
  * bundled into ESM safely, and keeping the rest external keeps one copy of each on disk.
- * The bench CLI, a development tool, also imports devDependencies (socket.io-client).
+ * `bun:sqlite` is Bun's own module. The bench CLI, a development tool, also imports
+ * devDependencies (socket.io-client).
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { defineConfig } from 'tsup';
+import type { Plugin } from 'esbuild';
+import { defineConfig, type Options } from 'tsup';
 
 /** handlers/**\/*.ts except the route table → `handlers/<path without .ts>`. */
 function handlerEntries(): Record<string, string> {
@@ -30,16 +39,47 @@ function scriptEntries(): Record<string, string> {
   return Object.fromEntries(names.filter((n) => fs.existsSync(`scripts/${n}.ts`)).map((n) => [n, `scripts/${n}.ts`]));
 }
 
-export default defineConfig({
-  entry: { ...handlerEntries(), ...scriptEntries() },
+/**
+ * A handler file built as an entry point is wrapped by lib/hosting.ts (the hosting contract:
+ * `waitUntil`, `settled()`); imported by the route table it stays as it is.
+ */
+const hostedHandlerEntries: Plugin = {
+  name: 'hosted-handler-entries',
+  setup(build) {
+    const root = process.cwd();
+    build.onResolve({ filter: /^(\.\/)?handlers\/.*\.ts$/ }, (args) =>
+      args.kind === 'entry-point' ? { path: path.resolve(root, args.path), namespace: 'hosted-handler' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'hosted-handler' }, (args) => ({
+      resolveDir: root,
+      loader: 'ts',
+      contents: [
+        `import handler from ${JSON.stringify(args.path)};`,
+        `import { hosted } from ${JSON.stringify(path.resolve(root, 'lib/hosting.ts'))};`,
+        `export { settled } from ${JSON.stringify(path.resolve(root, 'lib/hosting.ts'))};`,
+        'export default hosted(handler);',
+      ].join('\n'),
+    }));
+  },
+};
+
+const common = {
   outDir: 'dist',
   format: ['esm'],
   platform: 'node',
   target: 'node20',
-  splitting: false,
+  external: ['bun:sqlite'],
   skipNodeModulesBundle: true,
   sourcemap: true,
-  clean: true,
+  // Two builds write into dist/ side by side: `npm run build` empties it first.
+  clean: false,
   dts: false,
   shims: false,
-});
+} satisfies Options;
+
+export default defineConfig([
+  // Handler bundles: split, so each loads only what its endpoint uses.
+  { ...common, entry: handlerEntries(), splitting: true, esbuildPlugins: [hostedHandlerEntries] },
+  // Servers and CLIs: one file each (what they import lazily is inlined, and loaded when reached).
+  { ...common, entry: scriptEntries(), splitting: false },
+]);

@@ -23,6 +23,8 @@ import channelsJoin from './channels/join.js';
 import channelsLeave from './channels/leave.js';
 import wakeMappingGet from './channels/wake-mapping-get.js';
 import wakeMappingPut from './channels/wake-mapping-put.js';
+import channelsReadPut from './channels/read-put.js';
+import channelsPresenceGet from './channels/presence-get.js';
 import filesUpload from './files/upload.js';
 import filesDownload from './files/download.js';
 import filesHead from './files/head.js';
@@ -69,6 +71,8 @@ export const routes: readonly Handler[] = [
   channelsLeave,
   wakeMappingGet,
   wakeMappingPut,
+  channelsReadPut,
+  channelsPresenceGet,
   // Messages
   messagesCreate,
   messagesList,

@@ -59,6 +59,12 @@ export interface Config {
   emitTimeoutMs: number;
   /** Interval between heartbeats to Center (center.md: 30 s). A test/tuning knob. */
   heartbeatSeconds: number;
+  /** Posts per second refilling each user's bucket in a channel; 0 turns the post limit off (agent-rooms.md). */
+  postRatePerSecond: number;
+  /** How many posts a full bucket holds. */
+  postBurst: number;
+  /** Client events one socket may send in any 10 s; 0 turns the limit off. */
+  socketEventsPer10s: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -98,8 +104,13 @@ export function loadDatabaseConfig(env: Env = process.env): Config['db'] {
     : { type: 'sqlite', file: read(env, 'DB_FILE', z.string(), './data/guild.sqlite') };
 }
 
+/** Defaults that differ by kind of process (a handler bundle does not migrate unless told to). */
+export interface ConfigDefaults {
+  dbSync?: boolean;
+}
+
 /** Parses the environment into a frozen Config; throws ConfigError naming the variable. */
-export function loadConfig(env: Env = process.env): Readonly<Config> {
+export function loadConfig(env: Env = process.env, defaults: ConfigDefaults = {}): Readonly<Config> {
   const centerBaseUrl = required(env, 'CENTER_BASE_URL');
   const centerApiKey = required(env, 'CENTER_API_KEY');
   const nodeId = required(env, 'NODE_ID');
@@ -122,7 +133,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     port: portValue,
     publicUrl: read(env, 'PUBLIC_URL', url, `http://localhost:${portValue}`),
     db,
-    dbSync: read(env, 'DB_SYNC', bool, true),
+    dbSync: read(env, 'DB_SYNC', bool, defaults.dbSync ?? true),
     fileDir: read(env, 'FILE_DIR', z.string(), './data/files'),
     fileMaxBytes: read(env, 'FILE_MAX_BYTES', positiveInt, 104857600),
     fileTtlDays: read(env, 'FILE_TTL_DAYS', z.coerce.number().positive(), 7),
@@ -147,6 +158,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     tokenCacheSeconds: read(env, 'TOKEN_CACHE_SECONDS', z.coerce.number().positive().max(60), 60),
     emitTimeoutMs: read(env, 'EMIT_TIMEOUT_MS', positiveInt, 1000),
     heartbeatSeconds: read(env, 'HEARTBEAT_SECONDS', z.coerce.number().positive().max(3600), 30),
+    // At most 1000000 per second: the bucket keeps time in microseconds (one post = 1e6 / rate).
+    postRatePerSecond: read(env, 'POST_RATE_PER_SECOND', z.coerce.number().min(0).max(1_000_000), 5),
+    postBurst: read(env, 'POST_BURST', positiveInt.max(1_000_000), 60),
+    socketEventsPer10s: read(env, 'SOCKET_EVENTS_PER_10S', z.coerce.number().int().min(0).max(1_000_000_000), 1000),
   };
   if (config.realtimeInternalUrl && !config.internalSecret) {
     throw new ConfigError(`${P}INTERNAL_SECRET is required in split mode (REALTIME_INTERNAL_URL is set)`);

@@ -1,9 +1,9 @@
 import { createCenterClient, type CenterClient } from './center/client.js';
 import { loadConfig, type Config } from './config.js';
-import { migrateToLatest, openDatabase, type DatabaseHandle } from './db/index.js';
+import { migrateToLatest, openDatabase, pendingMigrations, schemaBehind, type DatabaseHandle } from './db/index.js';
 import { configureLogging, createLogger } from './logger.js';
 import { createNullEmitter, type Emitter } from './realtime/emitter.js';
-import { createHttpEmitter } from './realtime/http-emitter.js';
+import { createHttpPresence, createNullPresence, type PresenceSource } from './realtime/presence.js';
 import type { RandomSource } from './turns/engine.js';
 import { VERSION } from './version.js';
 
@@ -18,6 +18,8 @@ export interface AppContext {
   database: DatabaseHandle;
   center: CenterClient;
   emitter: Emitter;
+  /** Who is connected to this node's realtime side now. */
+  presence: PresenceSource;
   random: RandomSource;
   version: string;
   close(): Promise<void>;
@@ -26,9 +28,16 @@ export interface AppContext {
 export interface ContextOptions {
   /** Overrides the emitter chosen by config (all-in-one passes its in-process emitter). */
   emitter?: Emitter;
+  /** Overrides the presence source chosen by config (all-in-one passes its in-process one). */
+  presence?: PresenceSource;
   random?: RandomSource;
   /** Register with Center and heartbeat (servers do; CLIs do not). */
   heartbeat?: boolean;
+  /**
+   * Without DB_SYNC, refuse a database whose schema is behind this build: the context is not
+   * built and the error is a 503 `db_unavailable` saying so (handler bundles).
+   */
+  requireCurrentSchema?: boolean;
 }
 
 const log = createLogger('context');
@@ -39,6 +48,10 @@ export async function createContext(config: Readonly<Config>, opts: ContextOptio
   const database = await openDatabase(config.db);
   try {
     if (config.dbSync) await migrateToLatest(database.db, (line) => log.debug(line));
+    else if (opts.requireCurrentSchema) {
+      const pending = await pendingMigrations(database.db);
+      if (pending.length > 0) throw schemaBehind(pending);
+    }
   } catch (err) {
     await database.destroy();
     throw err;
@@ -53,16 +66,18 @@ export async function createContext(config: Readonly<Config>, opts: ContextOptio
     heartbeatMs: config.heartbeatSeconds * 1000,
   });
   if (opts.heartbeat) center.startHeartbeat();
-  const emitter =
-    opts.emitter ??
+  const emitter = opts.emitter ?? (await defaultEmitter(config));
+  const presence =
+    opts.presence ??
     (config.realtimeInternalUrl && config.internalSecret
-      ? createHttpEmitter({ url: config.realtimeInternalUrl, secret: config.internalSecret, timeoutMs: config.emitTimeoutMs })
-      : createNullEmitter());
+      ? createHttpPresence({ url: config.realtimeInternalUrl, secret: config.internalSecret, timeoutMs: config.emitTimeoutMs })
+      : createNullPresence());
   return {
     config,
     database,
     center,
     emitter,
+    presence,
     random: opts.random ?? Math.random,
     version: VERSION,
     async close() {
@@ -73,13 +88,36 @@ export async function createContext(config: Readonly<Config>, opts: ContextOptio
   };
 }
 
+/** Split mode's HTTP emitter when REALTIME_INTERNAL_URL is set (loaded only then), else none. */
+async function defaultEmitter(config: Readonly<Config>): Promise<Emitter> {
+  if (!config.realtimeInternalUrl || !config.internalSecret) return createNullEmitter();
+  const { createHttpEmitter } = await import('./realtime/http-emitter.js');
+  return createHttpEmitter({ url: config.realtimeInternalUrl, secret: config.internalSecret, timeoutMs: config.emitTimeoutMs });
+}
+
 let shared: Promise<AppContext> | undefined;
 
-/** The context of a handler hosted alone: built once from process.env, on first use. */
+/**
+ * The context of a handler hosted alone: built once from process.env, on first use. A bundle
+ * migrates only when the host sets DB_SYNC=true (its default is false: `npm run migrate` is
+ * the deploy step), refuses a schema that is behind (503), and starts no timers: no Center
+ * heartbeat, no sweep. A failed build (database down, schema behind) is tried again by the
+ * next request.
+ */
 export function defaultContext(): Promise<AppContext> {
-  shared ??= createContext(loadConfig(process.env)).catch((err) => {
+  shared ??= createContext(loadConfig(process.env, { dbSync: false }), { requireCurrentSchema: true }).catch((err) => {
     shared = undefined;
     throw err;
   });
   return shared;
+}
+
+/**
+ * Resolves once the background work of the default context is done: every event handed
+ * over so far delivered to the realtime process (or given up on). Resolves at once when no
+ * context was built. What a host awaits (or passes to `waitUntil`) before freezing the instance.
+ */
+export async function settleDefaultContext(): Promise<void> {
+  const ctx = await shared?.catch(() => undefined);
+  await ctx?.emitter.flush();
 }

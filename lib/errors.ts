@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'conflict'
   | 'payload_too_large'
   | 'unsupported_media_type'
+  | 'rate_limited'
   | 'center_unavailable'
   | 'db_unavailable'
   | 'internal';
@@ -25,7 +26,7 @@ export class HttpError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly details?: unknown,
-    /** Headers the answer carries (e.g. `Allow` on a 405). */
+    /** Headers the answer carries (`Allow` on a 405, `Retry-After` on a 429). */
     readonly headers?: Readonly<Record<string, string>>,
   ) {
     super(message);
@@ -41,11 +42,17 @@ export const invalidReference = (message: string, details?: unknown) =>
 export const wrongChannelType = (message = 'not available for this channel type') =>
   new HttpError(400, 'wrong_channel_type', message);
 export const channelClosed = () => new HttpError(409, 'channel_closed', 'the channel is closed');
+/** 429: over a rate limit; `Retry-After` in whole seconds, at least 1 (api.md). */
+export const rateLimited = (message: string, retryAfterSeconds: number) =>
+  new HttpError(429, 'rate_limited', message, undefined, { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) });
 /** A write that kept meeting concurrent changes of what it depends on; the client may retry. */
 export const busyConflict = (what: string) => new HttpError(409, 'conflict', `${what} kept changing while this request ran; retry`);
 
 /** How many times a write starts again after a concurrent change before it answers 409 `conflict`. */
 export const CONCURRENT_CHANGE_ATTEMPTS = 5;
+
+/** Most entries of `details` an answer lists (api.md "Errors": at most 20 invalid fields). */
+export const MAX_ERROR_DETAILS = 20;
 
 /** The JSON body of every error response (api.md "Errors"), with the id of the request being answered. */
 export function errorBody(err: HttpError, requestId = currentRequestId()) {
@@ -53,7 +60,7 @@ export function errorBody(err: HttpError, requestId = currentRequestId()) {
     error: {
       code: err.code,
       message: err.message,
-      ...(err.details !== undefined ? { details: err.details } : {}),
+      ...(err.details !== undefined ? { details: Array.isArray(err.details) ? err.details.slice(0, MAX_ERROR_DETAILS) : err.details } : {}),
       ...(requestId !== undefined ? { requestId } : {}),
     },
   };

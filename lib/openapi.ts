@@ -35,6 +35,7 @@ const CODE_MEANING: Record<ErrorCode, string> = {
   unsupported_media_type: 'the body is not of the expected content type',
   center_unavailable: 'Center does not answer; retry later',
   db_unavailable: 'the database does not answer; retry later',
+  rate_limited: 'too many requests or events for now; retry after `Retry-After` seconds',
   internal: 'a failure of the node; the message has the request id',
 };
 const ALL_CODES = Object.keys(CODE_MEANING) as ErrorCode[];
@@ -71,6 +72,7 @@ const STATUS_TEXT: Record<number, string> = {
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
   416: 'Range Not Satisfiable',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };

@@ -10,13 +10,14 @@ import { isOriginAllowed } from '../lib/http/cors.js';
 import { requireReadableChannel } from '../lib/guilds/standing.js';
 import { createLogger } from '../lib/logger.js';
 import { rooms } from '../lib/realtime/rooms.js';
+import { createSocketEventBudget } from '../lib/realtime/socket-event-budget.js';
 import type { ClusterLink } from './cluster.js';
 import type { Ack, ClientToServerEvents, InterServerEvents, ServerToClientEvents } from './events.js';
 import { coalesceFrames } from './frame-coalescing.js';
 import { jsonParser } from './json-parser.js';
 import { watchSession } from './session-watch.js';
 import { createTypingThrottle } from './typing-throttle.js';
-import { createUserSocketCounter } from './user-socket-count.js';
+import { createOnlineUsersQuery, createUserSocketCounter } from './user-socket-count.js';
 
 const log = createLogger('realtime');
 
@@ -35,6 +36,8 @@ const channelPayload = z.object({ channelId: z.string().min(1).max(64) });
 export interface RealtimeApp {
   io: Server;
   nsp: RealtimeNamespace;
+  /** Which of these users hold a socket on this node now (across realtime processes with Redis). */
+  onlineAmong(userIds: readonly string[]): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -93,6 +96,7 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
   const nsp = io.of('/realtime') as RealtimeNamespace;
   const db = ctx.database.db;
   const countUserSockets = createUserSocketCounter(nsp, opts.cluster);
+  const onlineAmong = createOnlineUsersQuery(nsp, opts.cluster);
   const mayRelayTyping = createTypingThrottle(opts.cluster);
   /** Offline announcements in progress: `close()` lets them finish while the database is still open. */
   const offlineChecks = new Set<Promise<void>>();
@@ -167,7 +171,33 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
     if (guildIds.length > 0) nsp.to(guildIds.map(rooms.guild)).emit('presence', { userId, status });
   }
 
+  /**
+   * The per-socket flood limit (agent-rooms.md): every client event counts; over the limit an
+   * event is not handled (its ack answers `rate_limited`; typing, with no ack, is dropped);
+   * over twice it the session ends and the socket is disconnected.
+   */
+  function limitClientEvents(socket: RealtimeSocket) {
+    const budget = createSocketEventBudget(ctx.config.socketEventsPer10s);
+    let ended = false;
+    socket.use((packet, next) => {
+      const verdict = ended ? 'disconnect' : budget.count(Date.now());
+      if (verdict === 'ok') return next();
+      if (verdict === 'limited') {
+        const reply = packet[packet.length - 1];
+        if (typeof reply === 'function') reply(errorAck('rate_limited', 'too many events from this socket; slow down'));
+        return;
+      }
+      if (ended) return;
+      ended = true;
+      log.warn('socket disconnected for flooding', { limitPer10s: ctx.config.socketEventsPer10s });
+      // engine.io sends what is queued (this event) before it closes the connection.
+      socket.emit('session.ended', { code: 'rate_limited', message: 'too many events from this socket' });
+      socket.disconnect(true);
+    });
+  }
+
   function registerClientEvents(socket: RealtimeSocket) {
+    limitClientEvents(socket);
     const principal = socket.data.principal;
     const userId = principal.kind === 'user' ? principal.userId : null;
 
@@ -222,6 +252,7 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
   return {
     io,
     nsp,
+    onlineAmong,
     async close() {
       // Disconnecting starts the offline announcements; they finish before the adapter (Redis)
       // and the database close, so users of this process are announced offline to the others.

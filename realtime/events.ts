@@ -34,4 +34,6 @@ export interface ClientToServerEvents {
 export interface InterServerEvents {
   /** How many sockets of this user the answering process holds. */
   user_socket_count: (userId: string, reply: (count: number) => void) => void;
+  /** Which of these users hold at least one socket on the answering process. */
+  users_online: (userIds: string[], reply: (online: string[]) => void) => void;
 }

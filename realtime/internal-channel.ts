@@ -7,6 +7,7 @@ import { requestIdFor, runWithRequestId } from '../lib/http/request-context.js';
 import { createLogger } from '../lib/logger.js';
 import { errorResponse, json, withHeaders } from '../lib/http/respond.js';
 import { emitBatchSchema, guildRoomSchema, INTERNAL_BODY_LIMIT, opBatchSchema, roomLeaveSchema } from '../lib/realtime/emitter.js';
+import { presenceQuerySchema, type PresenceSource } from '../lib/realtime/presence.js';
 import { applyOps, dispatchEmits, leaveChannelRooms, setGuildRoom } from './dispatch.js';
 import type { RealtimeNamespace } from './app.js';
 
@@ -28,7 +29,8 @@ const sameSecret = (given: string, secret: string) => {
 
 interface InternalRoute<S extends z.ZodType> {
   schema: S;
-  run(nsp: RealtimeNamespace, body: z.infer<S>): void;
+  /** Applied before the 202 answer; a route that returns an answer (a query) is answered 200 with it. */
+  run(nsp: RealtimeNamespace, body: z.infer<S>, presence: PresenceSource): void | Promise<object>;
 }
 const route = <S extends z.ZodType>(r: InternalRoute<S>) => r as InternalRoute<z.ZodType>;
 
@@ -45,15 +47,17 @@ const ROUTES: Record<string, InternalRoute<z.ZodType>> = {
   '/internal/rooms/leave': route({ schema: roomLeaveSchema, run: (nsp, b) => leaveChannelRooms(nsp as never, b.userId, b.channelId) }),
   '/internal/rooms/guild': route({ schema: guildRoomSchema, run: (nsp, b) => setGuildRoom(nsp as never, b.userId, b.guildId, b.member) }),
   '/internal/batch': route({ schema: opBatchSchema, run: (nsp, b) => applyOps(nsp as never, b.ops) }),
+  '/internal/presence': route({ schema: presenceQuerySchema, run: async (_nsp, b, presence) => ({ online: await presence.onlineAmong(b.userIds) }) }),
 };
 
 /**
  * The internal channel of a realtime process (realtime.md, split mode), as a fetch handler:
  * `POST /internal/emit`, `POST /internal/rooms/leave`, `POST /internal/rooms/guild`
- * (sockets of a user added to / removed from a guild) and `POST /internal/batch` (emits and
- * room changes in one ordered list), Bearer = the shared secret. 202 on success.
+ * (sockets of a user added to / removed from a guild), `POST /internal/batch` (emits and
+ * room changes in one ordered list) and `POST /internal/presence` ({userIds} → 200 {online}:
+ * who of them holds a socket on the node), Bearer = the shared secret. 202 on success.
  */
-export function createInternalChannel(nsp: RealtimeNamespace, secret: string) {
+export function createInternalChannel(nsp: RealtimeNamespace, secret: string, presence: PresenceSource) {
   return (request: Request): Promise<Response> => {
     const requestId = requestIdFor(request.headers);
     return runWithRequestId(requestId, async () => withHeaders(await answer(request), { 'x-request-id': requestId }));
@@ -74,13 +78,13 @@ export function createInternalChannel(nsp: RealtimeNamespace, secret: string) {
       // A call carries what several API requests produced: its line names them all; a call of
       // one request runs as that request, so every line it causes carries that request's id.
       const requestIds = requestIdsOf(parsed.data as never);
-      const apply = () => {
-        target.run(nsp, parsed.data);
+      const apply = async () => {
+        const result = await target.run(nsp, parsed.data, presence);
         log.debug('internal call applied', { path, ...(requestIds.length > 1 ? { requestIds } : {}) });
+        return result;
       };
-      if (requestIds.length === 1) runWithRequestId(requestIds[0], apply);
-      else apply();
-      return json({ ok: true }, 202);
+      const result = requestIds.length === 1 ? await runWithRequestId(requestIds[0], apply) : await apply();
+      return result ? json(result, 200) : json({ ok: true }, 202);
     } catch (err) {
       return errorResponse(err, request);
     }

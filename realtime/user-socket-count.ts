@@ -58,3 +58,35 @@ export function createUserSocketCounter(nsp: CountingNamespace, cluster: Cluster
     return answers.counts.reduce<number>((sum, n) => sum + (typeof n === 'number' && n > 0 ? n : 0), local);
   };
 }
+
+/**
+ * Which of `userIds` hold at least one socket on this node (the presence snapshot): this
+ * process's sockets at once, then one question to the other processes (with a cluster link)
+ * for the rest, under the same rule as `createUserSocketCounter`: a process that does not
+ * answer within PEER_ANSWER_TIMEOUT_MS counts as holding none.
+ */
+export function createOnlineUsersQuery(nsp: CountingNamespace, cluster: ClusterLink | undefined): (userIds: readonly string[]) => Promise<string[]> {
+  const here = (userIds: readonly string[]) => userIds.filter((id) => (nsp.adapter.rooms.get(rooms.user(id))?.size ?? 0) > 0);
+
+  if (cluster) {
+    nsp.on('users_online', (userIds, reply) => {
+      if (typeof reply !== 'function') return;
+      reply(Array.isArray(userIds) ? here(userIds.filter((id): id is string => typeof id === 'string')) : []);
+    });
+  }
+
+  return async function onlineAmong(userIds) {
+    const local = here(userIds);
+    if (!cluster || !cluster.isConnected() || local.length === userIds.length) return local;
+    const found = new Set(local);
+    const rest = userIds.filter((id) => !found.has(id));
+    const asked = nsp.serverSideEmitWithAck('users_online', rest).then(
+      (answers) => answers,
+      // On timeout socket.io passes on the answers that did arrive.
+      (err: Error & { responses?: unknown[] }) => err.responses ?? [],
+    );
+    const answers = await withDeadline(asked as Promise<unknown[]>, HARD_DEADLINE_MS, []);
+    for (const answer of answers) if (Array.isArray(answer)) for (const id of answer) if (typeof id === 'string') found.add(id);
+    return userIds.filter((id) => found.has(id));
+  };
+}

@@ -37,6 +37,8 @@ const HELP = `Usage: npm run bench -- [options]
                           over minutes, so a ratio only compares runs next to each other)
   --db-host/--db-port/--db-user/--db-password   MySQL server (default 127.0.0.1:3306 root, empty)
   --pool <N>              MySQL pool size of the node and of the raw run (default 10)
+  --post-limit            keep the post flood limit on, with a bucket no loop empties (its
+                          statement runs on every post); without it the limit is off (rate 0)
   --url <URL>             use a running node instead of starting one (needs --center-url, --center-key)
   --center-url <URL>      the Center emulator of that node
   --center-key <KEY>      its API key
@@ -59,6 +61,7 @@ const { values } = parseArgs({
     'db-user': { type: 'string', default: 'root' },
     'db-password': { type: 'string', default: '' },
     pool: { type: 'string', default: '10' },
+    'post-limit': { type: 'boolean', default: false },
     url: { type: 'string' },
     'center-url': { type: 'string' },
     'center-key': { type: 'string' },
@@ -237,6 +240,9 @@ async function startTarget(settings: Settings): Promise<Target> {
     FABRIC_BACKEND_GUILD_DB_PASSWORD: server.password,
     FABRIC_BACKEND_GUILD_DB_NAME: dbName,
     FABRIC_BACKEND_GUILD_DB_POOL: String(settings.pool),
+    // The benchmark measures posting, not the flood limit: off, or on with a bucket no loop empties.
+    FABRIC_BACKEND_GUILD_POST_RATE_PER_SECOND: values['post-limit'] ? '1000000' : '0',
+    FABRIC_BACKEND_GUILD_POST_BURST: '1000000',
     FABRIC_BACKEND_GUILD_LOG_LEVEL: 'warn',
   };
   const child: ChildProcess = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', 'scripts/main.ts'], {
@@ -538,7 +544,7 @@ async function main() {
     );
     return;
   }
-  console.log(`\nsettings: concurrency ${settings.concurrency}, channels ${settings.channels}, users ${settings.users}, subscribers/channel ${settings.subscribers}, ${settings.duration}s (+${settings.warmup}s warm-up), pool ${settings.pool}`);
+  console.log(`\nsettings: concurrency ${settings.concurrency}, channels ${settings.channels}, users ${settings.users}, subscribers/channel ${settings.subscribers}, ${settings.duration}s (+${settings.warmup}s warm-up), pool ${settings.pool}, post limit ${values['post-limit'] ? 'on' : 'off'}`);
   for (const r of results) {
     console.log(
       `${r.mode.padEnd(4)}  ${String(r.throughput).padStart(8)} msgs/s  POST p50 ${r.postLatencyMs.p50} ms  p95 ${r.postLatencyMs.p95} ms  p99 ${r.postLatencyMs.p99} ms  errors ${r.errors}  seq duplicates ${r.seq.duplicates} gaps ${r.seq.gaps}`,

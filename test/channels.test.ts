@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChannel, emitAck, nextEvent, recordEvents, seedGuild, startTestNode, type TestNode } from './helpers/harness.js';
-import { laterJoin, seedWorld } from './helpers/world.js';
+import { laterJoin, seedWorld, type World } from './helpers/world.js';
 import { expectBadRequest, expectError, ISO_MS } from './helpers/expect-error.js';
 
 /** One character (code point) that takes two UTF-16 units. */
@@ -20,6 +20,10 @@ afterAll(async () => t?.close());
 /** The channel's member ids, sorted (members seeded together share one join time). */
 const memberIds = async (channelId: string, token: string): Promise<string[]> =>
   (await t.api('GET', `/api/channels/${channelId}/members`, { token })).body.members.map((m: { userId: string }) => m.userId).sort();
+
+/** GET and list items add the caller's read state (agent-rooms.md): 0/0 for a user in a channel without messages, null for a guild token. */
+const UNREAD_NONE = { readSeq: 0, unreadCount: 0 };
+const readStateFor = (w: World, token: string) => (token === w.guildToken ? { readSeq: null, unreadCount: null } : UNREAD_NONE);
 
 const getTurn = async (channelId: string, token: string) => (await t.api('GET', `/api/channels/${channelId}/turn`, { token })).body.turn;
 
@@ -44,7 +48,7 @@ describe('POST /api/channels', () => {
     });
     expect(await memberIds(r.body.channel.id, w.m1.token)).toEqual([w.m1.id]);
     const got = await t.api('GET', `/api/channels/${r.body.channel.id}`, { token: w.m1.token });
-    expect(got.body.channel).toEqual(r.body.channel);
+    expect(got.body.channel).toEqual({ ...r.body.channel, ...UNREAD_NONE });
   });
 
   it('seeds the members (creator ∪ memberUserIds ∪ wakeUserIds) and emits channel.joined to each of them', async () => {
@@ -196,8 +200,8 @@ describe('GET /api/channels?guildId=', () => {
     const r = await t.api('GET', `/api/channels?guildId=${w.guildId}`, { token: w.m3.token });
     expect(r.status).toBe(200);
     expect(r.body.channels.map((c: { id: string }) => c.id)).toEqual([privIn.id, pubOut.id]);
-    expect(r.body.channels[0]).toEqual({ ...privIn, memberCount: 2, isMember: true });
-    expect(r.body.channels[1]).toEqual({ ...pubOut, isMember: false });
+    expect(r.body.channels[0]).toEqual({ ...privIn, memberCount: 2, isMember: true, ...UNREAD_NONE });
+    expect(r.body.channels[1]).toEqual({ ...pubOut, isMember: false, ...UNREAD_NONE });
   });
 
   it('lists every channel, private ones included, to guild owner, admin and the guild token', async () => {
@@ -208,8 +212,8 @@ describe('GET /api/channels?guildId=', () => {
       const r = await t.api('GET', `/api/channels?guildId=${w.guildId}`, { token });
       expect(r.status).toBe(200);
       expect(r.body.channels).toEqual([
-        { ...a, isMember: false },
-        { ...b, isMember: false },
+        { ...a, isMember: false, ...readStateFor(w, token) },
+        { ...b, isMember: false, ...readStateFor(w, token) },
       ]);
     }
   });
@@ -258,7 +262,7 @@ describe('private channels', () => {
     for (const token of [w.owner.token, w.admin.token, w.guildToken]) {
       const got = await t.api('GET', `/api/channels/${ch.id}`, { token });
       expect(got.status).toBe(200);
-      expect(got.body.channel).toEqual(ch);
+      expect(got.body.channel).toEqual({ ...ch, ...readStateFor(w, token) });
       expect(await memberIds(ch.id, token)).toEqual([w.m1.id, w.m2.id].sort());
       expect((await t.api('GET', `/api/channels/${ch.id}/wake-mapping`, { token })).body).toEqual({ userIds: [w.m2.id] });
     }
@@ -276,7 +280,7 @@ describe('public channels', () => {
   it('are readable by a guild member who is not in it', async () => {
     const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'open', xType: 'triage', isPublic: true, memberUserIds: [w.m2.id], wakeUserIds: [w.m2.id] });
-    expect((await t.api('GET', `/api/channels/${ch.id}`, { token: w.m3.token })).body.channel).toEqual(ch);
+    expect((await t.api('GET', `/api/channels/${ch.id}`, { token: w.m3.token })).body.channel).toEqual({ ...ch, ...UNREAD_NONE });
     expect(await memberIds(ch.id, w.m3.token)).toEqual([w.m1.id, w.m2.id].sort());
     expect((await t.api('GET', `/api/channels/${ch.id}/wake-mapping`, { token: w.m3.token })).body).toEqual({ userIds: [w.m2.id] });
   });
@@ -326,7 +330,7 @@ describe('PATCH /api/channels/:channelId', () => {
     expect(r.status).toBe(200);
     expect(r.body.channel).toEqual({ ...ch, name: 'new', topic: 'news', isPublic: true, closed: true });
     expect(await updated).toEqual({ channel: r.body.channel });
-    expect((await t.api('GET', `/api/channels/${ch.id}`, { token: w.m3.token })).body.channel).toEqual(r.body.channel);
+    expect((await t.api('GET', `/api/channels/${ch.id}`, { token: w.m3.token })).body.channel).toEqual({ ...r.body.channel, ...UNREAD_NONE });
   });
 
   it('sets closed back to false', async () => {
@@ -377,7 +381,7 @@ describe('PATCH /api/channels/:channelId', () => {
     expectBadRequest(await patch({ name: 'n'.repeat(101) }), 'name');
     expectBadRequest(await patch({ topic: 't'.repeat(1001) }), 'topic');
     expectBadRequest(await patch({ isPublic: 'yes', closed: 1 }), 'isPublic', 'closed');
-    expect((await t.api('GET', `/api/channels/${ch.id}`, { token: w.m1.token })).body.channel).toEqual(ch);
+    expect((await t.api('GET', `/api/channels/${ch.id}`, { token: w.m1.token })).body.channel).toEqual({ ...ch, ...UNREAD_NONE });
   });
 
   it('counts name and topic in characters (code points): 100 and 1000 emoji fit, one more is 400', async () => {

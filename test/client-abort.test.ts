@@ -34,6 +34,8 @@ describe('a client that aborts mid-body', () => {
       const head = `${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n`;
       await abortMidBody(port, head, '{"name": "half');
     }
+    const upload = `POST /api/files HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${token}\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: 100000\r\n\r\n`;
+    await abortMidBody(port, upload, '--x\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nhalf a file');
     await waitFor('the debug line of an unread body', async () => (child.stderr().includes('request body not received') ? true : undefined), 10_000);
     expect(child.stderr()).not.toMatch(/\bERROR\b/);
     expect((await fetch(`http://127.0.0.1:${port}/api/health`)).status).toBe(200);

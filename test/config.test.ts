@@ -32,8 +32,18 @@ describe('loadConfig', () => {
       realtimeInternalHost: '127.0.0.1',
       realtimeInternalPort: 7013,
       logLevel: 'info',
+      postRatePerSecond: 5,
+      postBurst: 60,
+      socketEventsPer10s: 1000,
     });
     expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('DB_SYNC: true by default for servers, false for a handler bundle, and what the environment says in both', () => {
+    expect(loadConfig(base).dbSync).toBe(true);
+    expect(loadConfig(base, { dbSync: false }).dbSync).toBe(false);
+    expect(loadConfig({ ...base, [`${P}DB_SYNC`]: 'true' }, { dbSync: false }).dbSync).toBe(true);
+    expect(loadConfig({ ...base, [`${P}DB_SYNC`]: 'false' }).dbSync).toBe(false);
   });
 
   it('chooses mysql when DB_HOST is set, with its defaults', () => {
@@ -61,8 +71,18 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'loud'],
     ['REDIS_URL', 'http://x'],
     ['CANVAS_MAX_BYTES', String(16 * 1024 * 1024)],
+    ['POST_RATE_PER_SECOND', '-1'],
+    ['POST_BURST', '0'],
+    ['POST_BURST', '2.5'],
+    ['SOCKET_EVENTS_PER_10S', '-5'],
   ])('refuses an invalid %s (%s), naming it', (name, value) => {
     expect(() => loadConfig({ ...base, [`${P}${name}`]: value })).toThrow(`${P}${name}`);
+  });
+
+  it('takes 0 to turn the post and socket limits off, and fractional post rates', () => {
+    const c = loadConfig({ ...base, [`${P}POST_RATE_PER_SECOND`]: '0', [`${P}SOCKET_EVENTS_PER_10S`]: '0' });
+    expect([c.postRatePerSecond, c.socketEventsPer10s]).toEqual([0, 0]);
+    expect(loadConfig({ ...base, [`${P}POST_RATE_PER_SECOND`]: '0.5' }).postRatePerSecond).toBe(0.5);
   });
 
   it('requires INTERNAL_SECRET in split mode (REALTIME_INTERNAL_URL set)', () => {

@@ -11,7 +11,7 @@ import messagesDelete from '../handlers/messages/delete.js';
 import type { RealtimeApp } from '../realtime/app.js';
 import { createInternalChannel } from '../realtime/internal-channel.js';
 import { expectBadRequest, expectError } from './helpers/expect-error.js';
-import { createChannel, seedGuild, startTestNode, type TestNode, type TestUser } from './helpers/harness.js';
+import { createChannel, emitAck, seedGuild, startTestNode, type TestNode, type TestUser } from './helpers/harness.js';
 import { rawRequest } from './helpers/raw-http.js';
 
 let t: TestNode;
@@ -203,10 +203,21 @@ describe('PUT /api/commands and GET /api/commands with deep specs', () => {
   });
 });
 
+describe('socket event payloads', () => {
+  it('refuses a payload nested deeper than 32 levels with bad_request, whatever else it holds', async () => {
+    const ch = await createChannel(t, owner.token, { guildId, name: 'sockets', xType: 'general', isPublic: true });
+    const socket = await t.socket(owner.token);
+    expect(await emitAck(socket, 'join_channel', { channelId: ch.id, extra: nested(31) })).toEqual({ ok: true });
+    const deep = await emitAck(socket, 'join_channel', { channelId: ch.id, extra: nested(32) });
+    expect(deep).toMatchObject({ ok: false, error: { code: 'bad_request' } });
+    expect(socket.connected).toBe(true);
+  });
+});
+
 describe('the internal channel with hostile bodies', () => {
   const secret = 'internal-test-secret';
   const call = (body: string) =>
-    createInternalChannel((t.node as unknown as { realtime: RealtimeApp }).realtime.nsp, secret)(
+    createInternalChannel((t.node as unknown as { realtime: RealtimeApp }).realtime.nsp, secret, (t.node as unknown as { realtime: RealtimeApp }).realtime)(
       new Request('http://internal.test/internal/emit', { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body }),
     );
 

@@ -62,7 +62,7 @@ describe('split-mode emitter while the realtime process is slow', () => {
     emitter.publish([emit(1)]); // goes out at once and stalls
     await expect.poll(() => peer.received.length).toBe(1);
     emitter.publish([emit(2), emit(3)]);
-    emitter.leaveRoom('u1', 'ch');
+    emitter.send([{ leave: { userId: 'u1', channelId: 'ch' } }]);
     emitter.publish([emit(4)]);
     emitter.guildRoom('u2', 'g', false);
     emitter.publish([emit(5), emit(6)]); // 5 queued emits > 3: the oldest batch (2, 3) goes
@@ -89,7 +89,7 @@ describe('split-mode emitter while the realtime process is slow', () => {
 
     emitter.publish([emit(1)]);
     await expect.poll(() => peer.received.length).toBe(1);
-    for (let i = 0; i < 20; i++) emitter.leaveRoom(`u${i}`, 'ch');
+    for (let i = 0; i < 20; i++) emitter.send([{ leave: { userId: `u${i}`, channelId: 'ch' } }]);
     peer.release();
     await emitter.flush();
     expect(opsOf(peer.received).filter((op) => 'leave' in op).map(label)).toEqual(Array.from({ length: 20 }, (_, i) => `leave u${i}`));
@@ -125,7 +125,7 @@ describe('split-mode emitter: calls', () => {
     await expect.poll(() => peer.received.length).toBe(1);
     let n = 1;
     for (let i = 0; i < 250; i++) emitter.publish([emit(n++)]);
-    emitter.leaveRoom('u1', 'ch');
+    emitter.send([{ leave: { userId: 'u1', channelId: 'ch' } }]);
     for (let i = 0; i < 20; i++) emitter.publish([emitTo.channel('ch', 'message.created', { n: n++, content: 'x'.repeat(10_000) })]);
     // Bigger than one call on its own: it goes alone.
     emitter.publish([emitTo.channel('ch', 'message.created', { n: n++, content: 'y'.repeat(100_000) })]);

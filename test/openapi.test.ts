@@ -19,7 +19,7 @@ const operationOf = (method: string, routePath: string) => document.paths[openAp
 /** Statuses every operation may answer whatever its header says: a failure, and a database that does not answer. */
 const COMMON = new Set(['500', '503']);
 
-const HTTP_STATUSES = new Set(['200', '201', '202', '204', '206', '304', '400', '401', '403', '404', '409', '413', '415', '416', '500', '503']);
+const HTTP_STATUSES = new Set(['200', '201', '202', '204', '206', '304', '400', '401', '403', '404', '409', '413', '415', '416', '429', '500', '503']);
 
 /** handlers/**: the method, path and statuses of each file's header comment. */
 function headerComments() {

@@ -74,6 +74,17 @@ describe('a socket whose token ends', () => {
     expect((await ending).ended.code).toBe('token_revoked');
   });
 
+  it('closes a guild token socket with removed once its guild is gone', async () => {
+    const { guildId: doomed } = await seedGuild(t, 0);
+    const socket = await t.socket(await t.centerApi.guildToken(doomed));
+    const ending = sessionEnd(socket);
+    // No endpoint deletes a guild yet: the row goes away as an operator's deletion would.
+    const db = t.node.ctx.database.db;
+    await db.deleteFrom('guild_members').where('guild_id', '=', doomed).execute();
+    await db.deleteFrom('guilds').where('id', '=', doomed).execute();
+    expect((await ending).ended.code).toBe('removed');
+  });
+
   it('keeps sockets connected while Center is unreachable, and still ends them once Center says the token is gone', async () => {
     const token = await tokenFor(member.id);
     const socket = await t.socket(token);

@@ -6,11 +6,14 @@
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DevCenter } from '../scripts/dev-center.js';
-import { centerClient, cleanEnv, createTestDatabase, nodeEnv, REPO_ROOT, startCenter, type TestDatabase, type TestUser } from './helpers/harness.js';
+import { handlerBundles, modulesLoaded, staticClosure, staticSize } from './helpers/bundles.js';
+import { BUN, CENTER_KEY, centerClient, cleanEnv, createTestDatabase, nodeEnv, REPO_ROOT, startCenter, type TestDatabase, type TestUser } from './helpers/harness.js';
 
 const run = promisify(execFile);
 const DIST = path.join(REPO_ROOT, 'dist');
@@ -38,23 +41,35 @@ beforeAll(async () => {
   center = await startCenter();
   db = await createTestDatabase();
   env = { ...nodeEnv(center, db), FABRIC_BACKEND_GUILD_NODE_ID: NODE_ID };
+  // The deploy step: a bundle does not migrate unless DB_SYNC=true.
+  await run(process.execPath, [path.join(DIST, 'migrate.js')], { cwd: REPO_ROOT, env: cleanEnv(env) });
 }, 180_000);
 afterAll(async () => {
   await center?.close();
   await db?.drop();
 });
 
-/** Imports `bundle` (relative to dist/) alone in a fresh plain-node process and sends it `requests`, in order. */
-async function host(bundle: string, requests: HostedRequest[]): Promise<HostedResponse[]> {
+interface HostOptions {
+  /** How the host waits before it exits (test/helpers/host-handler.mjs). */
+  mode?: 'exit' | 'waitUntil' | 'settled';
+  runtime?: 'node' | 'bun';
+  env?: Record<string, string>;
+}
+
+/** Imports `bundle` (relative to dist/) alone in a fresh process (plain node by default) and sends it `requests`, in order. */
+async function hostRun(bundle: string, requests: HostedRequest[], opts: HostOptions = {}): Promise<{ responses: HostedResponse[]; waitedAt: number; handedToWaitUntil: number }> {
   const wire = requests.map((r) => ({
     method: r.method,
     url: `http://standalone.test${r.path}`,
     headers: { ...(r.token ? { authorization: `Bearer ${r.token}` } : {}), ...(r.body !== undefined ? { 'content-type': 'application/json' } : {}) },
     body: r.body === undefined ? undefined : JSON.stringify(r.body),
   }));
-  const { stdout } = await run(process.execPath, [HOST, path.join(DIST, bundle), JSON.stringify(wire)], { cwd: REPO_ROOT, env: cleanEnv(env) });
+  const command = opts.runtime === 'bun' ? BUN : process.execPath;
+  const { stdout } = await run(command, [HOST, path.join(DIST, bundle), JSON.stringify(wire), opts.mode ?? 'exit'], { cwd: REPO_ROOT, env: cleanEnv(opts.env ?? env) });
   return JSON.parse(stdout.trim().split('\n').pop()!);
 }
+
+const host = async (bundle: string, requests: HostedRequest[], opts: HostOptions = {}) => (await hostRun(bundle, requests, opts)).responses;
 
 describe('a handler bundle hosted alone', () => {
   let owner: TestUser;
@@ -63,13 +78,20 @@ describe('a handler bundle hosted alone', () => {
     owner = await centerClient(center).user('owner');
   });
 
-  it('is one self-contained file: no route table, no Node adapter, none of our modules imported from elsewhere', () => {
-    for (const bundle of ['handlers/health.js', 'handlers/guilds/create.js', 'handlers/guilds/get.js']) {
-      const code = fs.readFileSync(path.join(DIST, bundle), 'utf8');
-      expect(code, bundle).not.toMatch(/@whatwg-node\/server/);
-      expect(code, bundle).not.toMatch(/from ["']\.{1,2}\//);
-      expect(code, bundle).not.toMatch(/import\(["']\.{1,2}\//);
+  it('loads only files of dist/ and no route table or Node adapter; health loads no migrations, MySQL engine or HTTP emitter', () => {
+    for (const bundle of handlerBundles(DIST)) {
+      for (const file of staticClosure(path.join(DIST, bundle))) {
+        expect(file.startsWith(DIST + path.sep), `${bundle} loads ${file}`).toBe(true);
+        const code = fs.readFileSync(file, 'utf8');
+        expect(code, bundle).not.toMatch(/@whatwg-node\/server/);
+      }
     }
+    const health = modulesLoaded(path.join(DIST, 'handlers/health.js'));
+    expect(health).toContain('handlers/health.ts');
+    for (const lazy of ['lib/db/migrations/index.ts', 'lib/db/mysql.ts', 'lib/db/mysql-post-batches.ts', 'lib/realtime/http-emitter.ts', 'lib/server/router.ts']) {
+      expect(health, lazy).not.toContain(lazy);
+    }
+    expect(staticSize(path.join(DIST, 'handlers/health.js'))).toBeLessThan(40 * 1024);
     expect(fs.existsSync(path.join(DIST, 'handlers/routes.js'))).toBe(false);
   });
 
@@ -115,6 +137,117 @@ describe('a handler bundle hosted alone', () => {
     expect(mine.body.guild).toEqual(created.body.guild);
     expect(theirs.status).toBe(404);
     expect(none.status).toBe(401);
+  });
+
+  it('answers what is not its own like the router: 405 with Allow for another method, 404 for another path, and changes nothing', async () => {
+    const member = await centerClient(center).user('member');
+    const [created] = await host('handlers/guilds/create.js', [{ method: 'POST', path: '/api/guilds', token: owner.token, body: { name: 'Kept' } }]);
+    const guildId = created.body.guild.id as string;
+    const membersPath = `/api/guilds/${guildId}/members`;
+    const [added] = await host('handlers/guilds/members-add.js', [{ method: 'POST', path: membersPath, token: owner.token, body: { userIds: [member.id] } }]);
+    expect(added.status).toBe(200);
+    const [wrongMethod, otherPath, preflight] = await host('handlers/guilds/members-remove.js', [
+      { method: 'GET', path: `${membersPath}/${member.id}`, token: owner.token },
+      { method: 'DELETE', path: `/api/channels/c1/members/${member.id}`, token: owner.token },
+      { method: 'OPTIONS', path: `${membersPath}/${member.id}` },
+    ]);
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.body.error).toMatchObject({ code: 'method_not_allowed', requestId: expect.any(String) });
+    expect(otherPath.status).toBe(404);
+    expect(otherPath.body.error.code).toBe('not_found');
+    expect(preflight.status).toBe(204);
+    const [put] = await host('handlers/guilds/create.js', [{ method: 'PUT', path: '/api/guilds', token: owner.token, body: { name: 'Not created' } }]);
+    expect(put.status).toBe(405);
+    const [members] = await host('handlers/guilds/members-list.js', [{ method: 'GET', path: membersPath, token: owner.token }]);
+    expect(members.body.members.map((m: { userId: string }) => m.userId)).toContain(member.id);
+    const [guilds] = await host('handlers/guilds/list.js', [{ method: 'GET', path: '/api/guilds', token: owner.token }]);
+    expect(guilds.body.guilds.map((g: { name: string }) => g.name)).not.toContain('Not created');
+  });
+});
+
+describe('the hosting contract of a bundle', () => {
+  it('does not migrate by default: on an empty database it answers 503 db_unavailable saying the schema is behind, and serves once migrated', async () => {
+    const fresh = await createTestDatabase();
+    try {
+      const freshEnv = { ...nodeEnv(center, fresh), FABRIC_BACKEND_GUILD_NODE_ID: NODE_ID };
+      const owner = await centerClient(center).user('early');
+      const [behind] = await host('handlers/guilds/list.js', [{ method: 'GET', path: '/api/guilds', token: owner.token }], { env: freshEnv });
+      expect(behind.status).toBe(503);
+      expect(behind.body.error.code).toBe('db_unavailable');
+      expect(behind.body.error.message).toMatch(/schema is behind.*npm run migrate/);
+      await run(process.execPath, [path.join(DIST, 'migrate.js')], { cwd: REPO_ROOT, env: cleanEnv(freshEnv) });
+      const [served] = await host('handlers/guilds/list.js', [{ method: 'GET', path: '/api/guilds', token: owner.token }], { env: freshEnv });
+      expect(served.status).toBe(200);
+      expect(served.body).toEqual({ guilds: [] });
+    } finally {
+      await fresh.drop();
+    }
+  });
+
+  it('migrates on first use when the host sets DB_SYNC=true', async () => {
+    const fresh = await createTestDatabase();
+    try {
+      const freshEnv = { ...nodeEnv(center, fresh), FABRIC_BACKEND_GUILD_NODE_ID: NODE_ID, FABRIC_BACKEND_GUILD_DB_SYNC: 'true' };
+      const owner = await centerClient(center).user('synced');
+      const [created] = await host('handlers/guilds/create.js', [{ method: 'POST', path: '/api/guilds', token: owner.token, body: { name: 'Synced' } }], { env: freshEnv });
+      expect(created.status).toBe(201);
+    } finally {
+      await fresh.drop();
+    }
+  });
+
+  describe('background work: the event hand-over', () => {
+    /** A stand-in realtime process: records internal calls and answers each only after a pause. */
+    let recorder: Server;
+    let calls: { path: string; body: any; answeredAt: number }[];
+    let recorderUrl: string;
+
+    beforeAll(async () => {
+      recorder = createServer((req, res) => {
+        let body = '';
+        req.setEncoding('utf8').on('data', (d: string) => (body += d));
+        req.on('end', () =>
+          setTimeout(() => {
+            calls.push({ path: req.url ?? '', body: JSON.parse(body), answeredAt: Date.now() });
+            res.writeHead(202).end();
+          }, 300),
+        );
+      });
+      await new Promise<void>((resolve) => recorder.listen(0, '127.0.0.1', resolve));
+      recorderUrl = `http://127.0.0.1:${(recorder.address() as AddressInfo).port}`;
+    });
+    afterAll(() => new Promise<void>((resolve) => recorder.close(() => resolve())));
+
+    for (const [runtime, mode] of [['node', 'waitUntil'], ['node', 'settled'], ['bun', 'waitUntil'], ['bun', 'settled']] as const) {
+      it(`a host under ${runtime} that awaits ${mode === 'waitUntil' ? 'what it got through waitUntil' : 'settled()'} sees the event delivered before it exits`, async () => {
+        calls = [];
+        const splitEnv = { ...env, FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_URL: recorderUrl, FABRIC_BACKEND_GUILD_INTERNAL_SECRET: 'hosting-secret' };
+        const users = centerClient(center);
+        const owner = await users.user('hand-over-owner');
+        const member = await users.user('hand-over-member');
+        const [guild] = await host('handlers/guilds/create.js', [{ method: 'POST', path: '/api/guilds', token: owner.token, body: { name: 'Hand-over' } }]);
+        expect(guild.status).toBe(201);
+        const hosted = await hostRun(
+          'handlers/guilds/members-add.js',
+          [{ method: 'POST', path: `/api/guilds/${guild.body.guild.id}/members`, token: owner.token, body: { userIds: [member.id] } }],
+          { mode, runtime, env: splitEnv },
+        );
+        expect(hosted.responses[0].status).toBe(200);
+        if (mode === 'waitUntil') expect(hosted.handedToWaitUntil).toBe(1);
+        const delivered = calls.find((c) => JSON.stringify(c.body).includes(member.id));
+        expect(delivered, JSON.stringify(calls)).toBeDefined();
+        expect(JSON.stringify(delivered!.body)).toContain(guild.body.guild.id);
+        // The host was done waiting only once the realtime process had answered.
+        expect(hosted.waitedAt).toBeGreaterThanOrEqual(delivered!.answeredAt);
+      });
+    }
+  });
+
+  it('runs no timers: a bundle never registers with Center (no heartbeat)', async () => {
+    const [res] = await host('handlers/health.js', [{ method: 'GET', path: '/api/health' }], { env: { ...env, FABRIC_BACKEND_GUILD_NODE_ID: 'never-registers' } });
+    expect(res.status).toBe(200);
+    const nodes = (await (await fetch(`${center.url}/api/dev/nodes`, { headers: { 'x-api-key': CENTER_KEY } })).json()) as unknown;
+    expect(JSON.stringify(nodes)).not.toContain('never-registers');
   });
 });
 

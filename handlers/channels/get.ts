@@ -1,20 +1,27 @@
 /**
- * GET /api/channels/:channelId — one channel. Who: its readers (api.md "Who sees what"). 200 {channel}. Errors: 401, 404.
+ * GET /api/channels/:channelId — one channel, with the caller's readSeq and unreadCount (null for a guild token).
+ * Who: its readers (api.md "Who sees what"). 200 {channel}. Errors: 401, 404.
  */
 import { loadChannel } from '../../lib/channels/channels.js';
+import { loadReadState, NO_READ_STATE } from '../../lib/channels/read-positions.js';
 import { requireReadableChannel } from '../../lib/guilds/standing.js';
 import { defineHandler } from '../../lib/http/handler.js';
 import type { RouteDoc } from '../../lib/http/route-doc.js';
 
 const doc: RouteDoc = {
   tag: 'Channels',
-  summary: 'One channel',
-  who: 'its readers (api',
+  summary: "One channel, with the caller's readSeq and unreadCount",
+  who: 'its readers',
   success: { 200: '{channel}' },
   errors: { 401: ['unauthorized'], 404: ['not_found'] },
 };
 
 export default defineHandler({ method: 'GET', path: '/api/channels/:channelId', doc }, async ({ ctx, principal, params }) => {
-  await requireReadableChannel(ctx.database.db, principal, params.channelId);
-  return { channel: await loadChannel(ctx.database.db, params.channelId) };
+  const { db } = ctx.database;
+  await requireReadableChannel(db, principal, params.channelId);
+  const [channel, readState] = await Promise.all([
+    loadChannel(db, params.channelId),
+    principal.kind === 'user' ? loadReadState(db, params.channelId, principal.userId) : NO_READ_STATE,
+  ]);
+  return { channel: { ...channel, ...readState } };
 });

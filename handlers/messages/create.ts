@@ -3,7 +3,8 @@
  * Who: channel members (users). 201 {message}; 200 {message} for a repeated clientMsgId (no new seq, no event);
  * 200 {intercepted, turn} for the two commands. Emits message.created (per-recipient wakeup), turn.updated.
  * Errors: 400 bad_request / invalid_reference (replyToId, attachmentIds), 401, 403 (not a member, guild token),
- * 404, 409 channel_closed, 413, 415, 503 center_unavailable (name mentions while Center is down).
+ * 404, 409 channel_closed, 413, 415, 429 rate_limited (the post flood limit, with Retry-After),
+ * 503 center_unavailable (name mentions while Center is down).
  */
 import { z } from 'zod';
 import { requireReadableChannel } from '../../lib/guilds/standing.js';
@@ -35,7 +36,7 @@ const doc: RouteDoc = {
   who: 'channel members (users)',
   body,
   success: { 201: '{message}', 200: '{message}' },
-  errors: { 400: ['bad_request', 'invalid_reference'], 401: ['unauthorized'], 403: ['forbidden'], 404: ['not_found'], 409: ['channel_closed'], 413: ['payload_too_large'], 415: ['unsupported_media_type'], 503: ['center_unavailable'] },
+  errors: { 400: ['bad_request', 'invalid_reference'], 401: ['unauthorized'], 403: ['forbidden'], 404: ['not_found'], 409: ['channel_closed'], 413: ['payload_too_large'], 415: ['unsupported_media_type'], 429: ['rate_limited'], 503: ['center_unavailable'] },
 };
 
 export default defineHandler({ method: 'POST', path: '/api/channels/:channelId/messages', doc }, async ({ request, ctx, principal, params }) => {

@@ -2,7 +2,7 @@ import { isGuildAdmin, type GuildStanding } from '../access.js';
 import type { Principal } from '../center/client.js';
 import type { AppContext } from '../context.js';
 import type { Db } from '../db/index.js';
-import { lockChannel, withTransaction } from '../db/dialect.js';
+import { lockChannel, withDeadlockRetry, withTransaction } from '../db/dialect.js';
 import { badRequest, notFound, wrongChannelType } from '../errors.js';
 import type { ChannelRow, ChannelView } from '../guilds/standing.js';
 import { isoTime, newId } from '../ids.js';
@@ -10,6 +10,7 @@ import { emitTo } from '../realtime/emitter.js';
 import { Outbox } from '../realtime/outbox.js';
 import { createTurnState, hasTurnEngine } from '../turns/turn-store.js';
 import { addChannelMembers } from './membership.js';
+import { NO_READ_STATE } from './read-positions.js';
 
 export const CHANNEL_TYPES = ['general', 'work', 'report', 'discuss', 'triage', 'custom'] as const;
 export type ChannelType = (typeof CHANNEL_TYPES)[number];
@@ -96,15 +97,31 @@ export async function createChannel(ctx: AppContext, principal: Principal, input
   return loadChannel(db, id);
 }
 
-/** Channels of a guild the caller can read, by name, each with `isMember`. */
+/**
+ * Channels of a guild the caller can read, by name, each with `isMember` and, for a user
+ * caller, its read state (null for a guild token). One query: member counts and unread
+ * counts are correlated counts over their indexes, not a query per channel.
+ */
 export async function listReadableChannels(db: Db, principal: Principal, standing: GuildStanding) {
-  const userId = principal.kind === 'user' ? principal.userId : '';
+  const userId = principal.kind === 'user' ? principal.userId : null;
   const rows = await db
     .selectFrom('channels as c')
-    .leftJoin('channel_members as cm', (j) => j.onRef('cm.channel_id', '=', 'c.id').on('cm.user_id', '=', userId))
+    .leftJoin('channel_members as cm', (j) => j.onRef('cm.channel_id', '=', 'c.id').on('cm.user_id', '=', userId ?? ''))
     .selectAll('c')
-    .select('cm.user_id as member')
+    .select(['cm.user_id as member', 'cm.read_seq as read_seq'])
     .select((eb) => eb.selectFrom('channel_members as m').select((e2) => e2.fn.countAll<number>().as('n')).whereRef('m.channel_id', '=', 'c.id').as('member_count'))
+    .$if(userId !== null, (qb) =>
+      qb.select((eb) =>
+        eb
+          .selectFrom('messages as um')
+          .select((e2) => e2.fn.countAll<number>().as('n'))
+          .whereRef('um.channel_id', '=', 'c.id')
+          .where((e2) => e2('um.seq', '>', e2.fn.coalesce('cm.read_seq', e2.lit(0))))
+          .where('um.deleted_at', 'is', null)
+          .where('um.author_id', '<>', userId ?? '')
+          .as('unread_count'),
+      ),
+    )
     .where('c.guild_id', '=', standing.guildId)
     .orderBy('c.name')
     .orderBy('c.id')
@@ -112,7 +129,11 @@ export async function listReadableChannels(db: Db, principal: Principal, standin
   const admin = isGuildAdmin(standing);
   return rows
     .filter((r) => admin || r.is_public || r.member != null)
-    .map(({ member, member_count, ...c }) => ({ ...toChannel({ ...c, last_seq: Number(c.last_seq) }, Number(member_count ?? 0)), isMember: member != null }));
+    .map(({ member, member_count, read_seq, unread_count, ...c }) => ({
+      ...toChannel({ ...c, last_seq: Number(c.last_seq) }, Number(member_count ?? 0)),
+      isMember: member != null,
+      ...(userId === null ? NO_READ_STATE : { readSeq: Number(read_seq ?? 0), unreadCount: Number(unread_count ?? 0) }),
+    }));
 }
 
 /** Applies a PATCH and emits `channel.updated`. */
@@ -143,6 +164,12 @@ export async function updateChannel(ctx: AppContext, view: ChannelView, patch: {
   }
   outbox.sendTo(ctx.emitter);
   return channel;
+}
+
+/** The user ids of a channel's members. */
+export async function channelMemberIds(db: Db, channelId: string): Promise<string[]> {
+  const rows = await db.selectFrom('channel_members').select('user_id').where('channel_id', '=', channelId).execute();
+  return rows.map((r) => r.user_id);
 }
 
 /** The members of a channel, by join time. */
@@ -178,11 +205,14 @@ async function replaceWakeRows(trx: Db, channelId: string, userIds: readonly str
 /** Replaces the wake mapping; users not yet in the channel become members (with `channel.joined`). */
 export async function replaceWakeMapping(ctx: AppContext, view: ChannelView, userIds: string[], actorId: string | null): Promise<string[]> {
   const { db, dialect } = ctx.database;
-  const outbox = new Outbox();
-  await withTransaction(db, dialect, async (trx) => {
+  // The delete-and-insert of the wake rows takes gap locks that can cross those of another
+  // channel's replacement on MySQL: a deadlock victim runs again, with a fresh outbox.
+  const outbox = await withDeadlockRetry(db, dialect, async (trx) => {
+    const attempt = new Outbox();
     await lockChannel(trx, dialect, view.channel.id);
     await replaceWakeRows(trx, view.channel.id, userIds);
-    await addChannelMembers(trx, ctx, outbox, view.channel, userIds, { actorId });
+    await addChannelMembers(trx, ctx, attempt, view.channel, userIds, { actorId });
+    return attempt;
   });
   outbox.sendTo(ctx.emitter);
   return getWakeMapping(db, view.channel.id);

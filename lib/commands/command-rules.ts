@@ -31,7 +31,7 @@ export const specBytes = (spec: CommandSpec) => Buffer.byteLength(JSON.stringify
 
 /**
  * Checks a caller's whole set beyond the shape of each spec: nesting, reserved names and
- * duplicates (400, the offending entries listed, at most 20), then the total size (413).
+ * duplicates (400, the offending entries listed), then the total size (413).
  */
 export function requireValidCommandSet(specs: readonly CommandSpec[]): void {
   const details: { field: string; message: string }[] = [];
@@ -42,7 +42,7 @@ export function requireValidCommandSet(specs: readonly CommandSpec[]): void {
     else if (seen.has(spec.name)) details.push({ field: `commands.${i}.name`, message: `"${spec.name}" appears more than once` });
     seen.add(spec.name);
   });
-  if (details.length > 0) throw badRequest('invalid commands', details.slice(0, 20));
+  if (details.length > 0) throw badRequest('invalid commands', details);
   const bytes = specs.reduce((sum, s) => sum + specBytes(s), 0);
   if (bytes > COMMANDS_BYTES_MAX) {
     throw new HttpError(413, 'payload_too_large', `the commands take ${bytes} bytes; at most ${COMMANDS_BYTES_MAX} per user`);

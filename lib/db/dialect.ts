@@ -220,3 +220,65 @@ export async function insertMessageWithNextSeq(
     alsoRead,
   });
 }
+
+/** The database clock in epoch microseconds, as SQL (MySQL: every API process on one clock). */
+const MYSQL_NOW_US = 'cast(unix_timestamp(now(6)) * 1000000 as signed)';
+
+/**
+ * Takes one post from a token bucket kept as its theoretical arrival time (`tat_us`, see
+ * lib/messages/post-rate-limit.ts), in one statement that is atomic on both databases; a
+ * missing bucket is a full one. Returns 0 when taken, else how many microseconds until one
+ * post fits (the bucket is left unchanged).
+ *
+ * MySQL: an upsert whose update hands back the wait through LAST_INSERT_ID(expr) when it
+ * refuses (the row stays as it was); a fresh insert or a taken post leave the insert id 0.
+ * SQLite: an upsert whose update applies only when the post fits; a refusal returns no row,
+ * and the wait is read from the bucket then (the refused path only).
+ */
+export async function takeBucketToken(
+  database: Pick<DatabaseHandle, 'db' | 'dialect'>,
+  key: { channelId: string; userId: string },
+  intervalUs: number,
+  capacityUs: number,
+): Promise<number> {
+  const { db, dialect } = database;
+  if (dialect === 'mysql') {
+    const n = MYSQL_NOW_US;
+    const next = `greatest(tat_us, ${n}) + ?`;
+    const statement = CompiledQuery.raw(
+      `insert into post_rate_buckets (channel_id, user_id, tat_us) values (?, ?, ${n} + ?) on duplicate key update tat_us = ` +
+        `if(${next} - ${n} <= ?, ${next}, tat_us + 0 * last_insert_id(${next} - ${n} - ?))`,
+      [key.channelId, key.userId, intervalUs, intervalUs, capacityUs, intervalUs, intervalUs, capacityUs],
+    );
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const r = await db.executeQuery(statement);
+        return Number(r.insertId ?? 0n);
+      } catch (err) {
+        // Two first posts of one key at once can meet as a deadlock on the new key; the victim asks again.
+        if (!isDeadlockError(err) || attempt >= 5) throw err;
+      }
+    }
+  }
+  const now = Date.now() * 1000;
+  const r = await db.executeQuery<{ tat_us: number }>(
+    CompiledQuery.raw(
+      'insert into post_rate_buckets (channel_id, user_id, tat_us) values (?, ?, ?) on conflict (channel_id, user_id) do update ' +
+        'set tat_us = max(tat_us, ?) + ? where max(tat_us, ?) + ? - ? <= ? returning tat_us',
+      [key.channelId, key.userId, now + intervalUs, now, intervalUs, now, intervalUs, now, capacityUs],
+    ),
+  );
+  if (r.rows.length > 0) return 0;
+  const row = await db.selectFrom('post_rate_buckets').select('tat_us').where('channel_id', '=', key.channelId).where('user_id', '=', key.userId).executeTakeFirst();
+  return Math.max(1, Math.max(Number(row?.tat_us ?? now), now) + intervalUs - now - capacityUs);
+}
+
+/** Gives back a post taken with `takeBucketToken` (a post that stored nothing). */
+export async function returnBucketToken(database: Pick<DatabaseHandle, 'db'>, key: { channelId: string; userId: string }, intervalUs: number): Promise<void> {
+  await database.db
+    .updateTable('post_rate_buckets')
+    .set((eb) => ({ tat_us: eb('tat_us', '-', intervalUs) }))
+    .where('channel_id', '=', key.channelId)
+    .where('user_id', '=', key.userId)
+    .execute();
+}

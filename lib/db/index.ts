@@ -1,13 +1,11 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, MysqlDialect, SqliteDialect, sql } from 'kysely';
-import { createPool } from 'mysql2';
+import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
 import type { Config } from '../config.js';
+import { HttpError } from '../errors.js';
 import { createLogger } from '../logger.js';
-import { migrations } from './migrations/index.js';
-import { createMysqlPostBatches, postBatchesInFlight, type MysqlPostBatches } from './mysql-post-batches.js';
+import { MIGRATION_NAMES } from './migrations/names.js';
+import type { MysqlPostBatches } from './mysql-post-batches.js';
 import type { Database } from './schema.js';
+import { openSqliteFile } from './sqlite.js';
 
 export type { Database } from './schema.js';
 export type DialectName = 'mysql' | 'sqlite';
@@ -25,59 +23,56 @@ export interface DatabaseHandle {
 
 const log = createLogger('db');
 
-/** Opens the database chosen by config: a mysql2 pool, or an embedded SQLite file. */
+/**
+ * Opens the database chosen by config: a mysql2 pool, or an embedded SQLite file through the
+ * runtime's driver (sqlite.ts). The MySQL side, with its group-commit engine, is loaded only
+ * when chosen, so a process on SQLite never loads it.
+ */
 export async function openDatabase(dbConfig: Config['db']): Promise<DatabaseHandle> {
   if (dbConfig.type === 'mysql') {
-    const pool = createPool({
-      host: dbConfig.host,
-      port: dbConfig.port,
-      user: dbConfig.user,
-      password: dbConfig.password,
-      database: dbConfig.database,
-      connectionLimit: dbConfig.pool,
-      charset: 'utf8mb4_bin',
-      timezone: 'Z',
-      enableKeepAlive: true,
-      // The post transaction goes as one multi-statement batch (dialect.ts insertMessageWithNextSeq).
-      // Every query is parameterised: no text from a request is ever spliced into SQL.
-      multipleStatements: true,
-    });
-    // mysql2 escapes parameters with backslashes: a server whose sql_mode has
-    // NO_BACKSLASH_ESCAPES would read them differently, so every connection turns it off.
-    pool.on('connection', (conn) =>
-      conn.query("set session sql_mode = replace(@@sql_mode, 'NO_BACKSLASH_ESCAPES', '')", (err) => {
-        // A connection that fails here fails its first real query too; that one reports it.
-        if (err) log.warn('could not set the session sql_mode', { code: err.code });
-      }),
-    );
-    const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
-    // mysql2 keeps its pool's state in these fields (no public accessor).
-    const state = pool as unknown as Record<'_allConnections' | '_freeConnections' | '_connectionQueue', { length: number }>;
-    return {
-      db,
-      dialect: 'mysql',
-      postBatches: createMysqlPostBatches(pool, postBatchesInFlight(dbConfig.pool), dbConfig.pool),
-      destroy: () => db.destroy(),
-      poolStats: () => ({ open: state._allConnections.length, idle: state._freeConnections.length, waiting: state._connectionQueue.length }),
-    };
+    const { openMysql } = await import('./mysql.js');
+    return openMysql(dbConfig);
   }
-  if (dbConfig.file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(dbConfig.file)), { recursive: true });
-  const sqlite = new BetterSqlite3(dbConfig.file);
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
-  // Several processes may share the file: wait for the write lock instead of failing.
-  sqlite.pragma('busy_timeout = 10000');
+  const sqlite = await openSqliteFile(dbConfig.file);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   return { db, dialect: 'sqlite', destroy: () => db.destroy() };
 }
 
-/** Applies pending migrations; prints one line per migration; throws on the first failure. */
+/**
+ * Applies pending migrations; prints one line per migration; throws on the first failure.
+ * The migrations' code is loaded here only: processes that do not migrate never load it.
+ */
 export async function migrateToLatest(db: Kysely<any>, print: (line: string) => void = (l) => log.info(l)) {
+  const { migrations } = await import('./migrations/index.js');
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
   const { error, results } = await migrator.migrateToLatest();
   for (const r of results ?? []) print(`${r.status === 'Success' ? 'applied' : r.status.toLowerCase()} ${r.migrationName}`);
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return results ?? [];
+}
+
+/** The migrations this build knows that the database has not applied (all of them on an empty database). */
+export async function pendingMigrations(db: Kysely<any>): Promise<string[]> {
+  let applied: Set<string>;
+  try {
+    const rows = await sql<{ name: string }>`select name from kysely_migration`.execute(db);
+    applied = new Set(rows.rows.map((r) => r.name));
+  } catch (err) {
+    const code = (err as { code?: unknown } | null)?.code;
+    const missingTable = code === 'ER_NO_SUCH_TABLE' || /no such table/i.test(err instanceof Error ? err.message : '');
+    if (!missingTable) throw err;
+    applied = new Set();
+  }
+  return MIGRATION_NAMES.filter((name) => !applied.has(name));
+}
+
+/** 503 db_unavailable for a process that does not migrate and finds the schema behind its code. */
+export function schemaBehind(pending: readonly string[]): HttpError {
+  return new HttpError(
+    503,
+    'db_unavailable',
+    `the database schema is behind this build (${pending.length} migration(s) not applied, e.g. ${pending[0]}); run npm run migrate`,
+  );
 }
 
 /** True when the database answers a trivial query. */

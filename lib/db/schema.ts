@@ -14,6 +14,7 @@ export interface Database {
   canvases: CanvasTable;
   commands: CommandTable;
   leases: LeaseTable;
+  post_rate_buckets: PostRateBucketTable;
 }
 
 export interface GuildTable {
@@ -50,6 +51,8 @@ export interface ChannelMemberTable {
   channel_id: string;
   user_id: string;
   joined_at: number;
+  /** The member's read position (a seq, 0 until set); only ever moves forward. */
+  read_seq: Generated<number>;
 }
 
 export interface ChannelWakeUserTable {
@@ -127,4 +130,11 @@ export interface LeaseTable {
   name: string;
   holder: string;
   expires_at: number;
+}
+
+export interface PostRateBucketTable {
+  channel_id: string;
+  user_id: string;
+  /** Epoch microseconds at which the bucket is full again (a token bucket kept as one time). */
+  tat_us: number;
 }

@@ -14,6 +14,7 @@ import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import formidable, { errors as formidableErrors, multipart, type Part } from 'formidable';
 import { badRequest, HttpError } from '../errors.js';
+import { failParse, storePart } from './formidable-internals.js';
 import { normalizeMime, sanitizeFileName } from './upload-metadata.js';
 
 export interface ReceivedFile {
@@ -135,7 +136,7 @@ export async function receiveUpload(request: Request, limits: UploadLimits): Pro
     if (!part.mimetype) part.mimetype = 'application/octet-stream';
     part.on('data', (chunk: Buffer) => (budget.file += chunk.length));
     // Returned, so that the parser waits until the part's listeners are attached; a failure fails the parse.
-    return (form._handlePart(part) as unknown as Promise<void>).catch((err: unknown) => formError(form, err));
+    return storePart(form, part).catch((err: unknown) => failParse(form, err));
   };
 
   let files: formidable.Files;
@@ -210,11 +211,6 @@ async function drain(body: Readable): Promise<void> {
   body.on('data', () => undefined);
   body.resume();
   await finished(body).catch(() => undefined);
-}
-
-/** Fails the parse from outside formidable's own event handlers (its error path, typed loosely). */
-function formError(form: object, err: unknown): void {
-  (form as unknown as { _error(err: unknown): void })._error(err);
 }
 
 /** formidable's and the stream's failures → the API's errors. */

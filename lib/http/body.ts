@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { badRequest, HttpError } from '../errors.js';
+import { badRequest, HttpError, MAX_ERROR_DETAILS } from '../errors.js';
 import { createLogger } from '../logger.js';
-import { MAX_ERROR_DETAILS, refuseOversizedArrays, requireJsonBounds, type JsonLimits } from './json-bounds.js';
+import { refuseOversizedArrays, requireJsonBounds, type JsonLimits } from './json-bounds.js';
 
 const log = createLogger('http');
 

@@ -10,8 +10,6 @@ import { badRequest, HttpError } from '../errors.js';
 export const MAX_JSON_DEPTH = 32;
 /** Most values (objects, arrays and scalars, counted alike) in one body. */
 export const MAX_JSON_VALUES = 100_000;
-/** Most invalid fields a 400 lists in `details`. */
-export const MAX_ERROR_DETAILS = 20;
 
 export interface JsonLimits {
   maxDepth: number;

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { ErrorCode } from '../errors.js';
 
 export type SuccessStatus = 200 | 201 | 202 | 204 | 206 | 304;
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 416 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 416 | 429 | 503;
 
 /**
  * What the API reference (lib/openapi.ts, served at GET /api/openapi.json) says about one

@@ -2,7 +2,7 @@ import type { Principal } from '../center/client.js';
 import type { AppContext } from '../context.js';
 import type { Db } from '../db/index.js';
 import { allocateSeq, insertMessageWithNextSeq, isDuplicateKeyError, withTransaction, type UnsequencedMessage } from '../db/dialect.js';
-import { busyConflict, CONCURRENT_CHANGE_ATTEMPTS } from '../errors.js';
+import { busyConflict, CONCURRENT_CHANGE_ATTEMPTS, HttpError } from '../errors.js';
 import { requireReadableChannel, type ChannelView } from '../guilds/standing.js';
 import { knownChannel, rememberChannel } from '../channels/channel-facts.js';
 import type { ChannelRef } from '../channels/membership.js';
@@ -17,6 +17,7 @@ import { requireAuthorInChannel } from './message-access.js';
 import { findByClientMsgId, requireReplyTarget, toMessages } from './message-queries.js';
 import { interceptedCommand, type InterceptedCommand } from './message-rules.js';
 import { toMessage, type Message, type MessageRow } from './message-shape.js';
+import { takePostToken } from './post-rate-limit.js';
 import { resolveMentions } from './resolve-mentions.js';
 import { toWakeCandidates, wakeCandidatesQuery, wakeRecipients, type WakeCandidates } from './wake-recipients.js';
 
@@ -44,7 +45,11 @@ export type CreateMessageResult = PostMessageResult | { intercepted: Intercepted
 export async function postToChannel(ctx: AppContext, principal: Principal, channelId: string, input: CreateMessageInput): Promise<CreateMessageResult> {
   const known = knownChannel(channelId);
   if (principal.kind === 'user' && known && !hasTurnEngine(known.x_type) && isPlainPost(input)) {
-    const posted = await storeAndAnnounce(ctx, { ...input, channel: known, authorId: principal.userId });
+    // Over the flood limit here, the access checks below still answer first (a 404 or 403 before a 429).
+    const posted = await storeAndAnnounce(ctx, { ...input, channel: known, authorId: principal.userId }).catch((err: unknown) => {
+      if (err instanceof HttpError && err.code === 'rate_limited') return null;
+      throw err;
+    });
     if (posted) return posted;
   }
   const view = await requireReadableChannel(ctx.database.db, principal, channelId);
@@ -79,7 +84,15 @@ async function createAsChecked(ctx: AppContext, view: ChannelView, principal: Pr
   if (command) {
     const earlier = await storedUnder(ctx.database.db, view.channel.id, author.userId, input.clientMsgId);
     if (earlier) return earlier; // a retry of a stored message, whatever its content says now
-    return applyInterceptedCommand(ctx, view.channel, author.userId, command);
+    const token = await takePostToken(ctx.database, ctx.config, view.channel.id, author.userId);
+    try {
+      const applied = await applyInterceptedCommand(ctx, view.channel, author.userId, command);
+      if (!applied) await token.giveBack();
+      return applied;
+    } catch (err) {
+      await token.giveBack();
+      throw err;
+    }
   }
   return storeAndAnnounce(ctx, { ...input, channel: view.channel, authorId: author.userId, attachmentIds: input.attachmentIds ?? [] });
 }
@@ -119,20 +132,26 @@ async function storeAndAnnounce(ctx: AppContext, input: PostMessageInput): Promi
   const { db } = ctx.database;
   const { channel, authorId } = input;
   const now = Date.now();
-  let checked;
-  try {
-    checked = await Promise.all([
+  // The flood limit's statement runs alongside the checks (docs/operating-limits.md); a post
+  // that stores nothing gives its token back, and an input error answers before a 429.
+  const [checks, taken] = await Promise.allSettled([
+    Promise.all([
       resolveMentions(ctx.center, input.content),
       requireUsableAttachments(db, authorId, input.attachmentIds ?? [], now),
       input.replyToId ? requireReplyTarget(db, channel.id, input.replyToId) : undefined,
-    ]);
-  } catch (err) {
-    // A retry gets what its first attempt stored, even where the retry alone would now be refused (expired attachment, Center down).
+    ]),
+    takePostToken(ctx.database, ctx.config, channel.id, authorId),
+  ]);
+  if (checks.status === 'rejected' || taken.status === 'rejected') {
+    if (taken.status === 'fulfilled') await taken.value.giveBack();
+    // A retry gets what its first attempt stored, even where the retry alone would now be
+    // refused (expired attachment, Center down, over the flood limit: a retry takes no token).
     const earlier = await storedUnder(db, channel.id, authorId, input.clientMsgId);
     if (earlier) return earlier;
-    throw err;
+    throw checks.status === 'rejected' ? checks.reason : (taken as PromiseRejectedResult).reason;
   }
-  const [{ content, mentions }, attachmentRows] = checked;
+  const token = taken.value;
+  const [{ content, mentions }, attachmentRows] = checks.value;
   const turnOutbox = new Outbox();
   const unsequenced: UnsequencedMessage = {
     id: newId(),
@@ -152,12 +171,16 @@ async function storeAndAnnounce(ctx: AppContext, input: PostMessageInput): Promi
       ? await storeInTurnChannel(ctx, turnOutbox, channel, unsequenced, attachmentRows, mentions)
       : await storeMessage(ctx, channel.x_type, unsequenced, attachmentRows);
   } catch (err) {
+    await token.giveBack();
     // A duplicate key means the seq bump matched (a NULL seq fails first), so the author passed the checks.
     const earlier = isDuplicateKeyError(err) ? await storedUnder(db, channel.id, authorId, input.clientMsgId) : undefined;
     if (earlier) return earlier;
     throw err;
   }
-  if (!stored) return null;
+  if (!stored) {
+    await token.giveBack();
+    return null;
+  }
   const attachments: Attachment[] = attachmentRows.map((a) => ({ id: a.file_id, name: a.name, size: a.size, mime: a.mime, url: fileUrl(a.file_id), expired: false }));
   const message = toMessage(stored.row, attachments);
   const wake = wakeRecipients(channel.x_type, authorId, stored.candidates, stored.speakerId);

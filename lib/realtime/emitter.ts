@@ -61,8 +61,6 @@ export interface Emitter {
   /** Emits and room changes of one request, to be applied in this order. */
   send(ops: RealtimeOp[]): void;
   publish(emits: EmitMessage[]): void;
-  /** Takes a removed member's sockets out of the channel room. */
-  leaveRoom(userId: string, channelId: string): void;
   /** Puts a user's connected sockets into (or takes them out of) a guild's room, after a guild membership change. */
   guildRoom(userId: string, guildId: string, member: boolean): void;
   /** Resolves when everything queued so far was delivered or given up on (tests, shutdown). */
@@ -70,12 +68,11 @@ export interface Emitter {
   close(): Promise<void>;
 }
 
-/** An Emitter from its `send` alone: the other three are single-kind batches. */
+/** An Emitter from its `send` alone: the other two are single-kind batches. */
 export function emitterFromSend(send: (ops: RealtimeOp[]) => void, rest: Pick<Emitter, 'flush' | 'close'>): Emitter {
   return {
     send,
     publish: (emits) => send(emits.map((emit) => ({ emit }))),
-    leaveRoom: (userId, channelId) => send([{ leave: { userId, channelId } }]),
     guildRoom: (userId, guildId, member) => send([{ guild: { userId, guildId, member } }]),
     ...rest,
   };

@@ -54,7 +54,10 @@ const REASONS: Record<number, string> = { 400: 'Bad Request', 408: 'Request Time
  */
 function answerRefusedRequest(err: Error & { code?: string }, socket: Socket): void {
   log.debug('request refused by the HTTP parser', { code: err.code });
-  if (err.code === 'ECONNRESET' || !socket.writable) {
+  // Node's own handler makes the same checks: a response already on its way on this
+  // connection (`_httpMessage`, no public equivalent) must not be cut into by raw bytes.
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
     socket.destroy();
     return;
   }

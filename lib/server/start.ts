@@ -35,7 +35,8 @@ export interface StartOptions {
 export async function startAllInOne(config: Readonly<Config>, opts: StartOptions = {}): Promise<RunningProcess & { realtime: RealtimeApp }> {
   let realtime: RealtimeApp | undefined;
   const emitter = createLocalEmitter(() => realtime?.nsp as never);
-  const ctx = await createContext(config, { emitter, random: opts.random, heartbeat: opts.heartbeat ?? true });
+  const presence = { onlineAmong: async (userIds: readonly string[]) => (realtime ? realtime.onlineAmong(userIds) : []) };
+  const ctx = await createContext(config, { emitter, presence, random: opts.random, heartbeat: opts.heartbeat ?? true });
   const http = await listenFetch(createApiRouter(routes, ctx), config.port);
   realtime = createRealtimeApp(http.server, ctx);
   const metrics = await startMetricsListener(config, { ctx, nsp: realtime.nsp as never });
@@ -86,7 +87,7 @@ export async function startRealtimeProcess(config: Readonly<Config>): Promise<Ru
   const noRoutes = createPipeline([]);
   const publicHttp = await listenFetch((request) => noRoutes(request, ctx), config.realtimePort);
   const realtime = createRealtimeApp(publicHttp.server, ctx, { cluster });
-  const internal = await listenFetch(createInternalChannel(realtime.nsp, config.internalSecret), config.realtimeInternalPort, config.realtimeInternalHost);
+  const internal = await listenFetch(createInternalChannel(realtime.nsp, config.internalSecret, realtime), config.realtimeInternalPort, config.realtimeInternalHost);
   const metrics = await startMetricsListener(config, { ctx, nsp: realtime.nsp as never });
   log.info('guild node realtime listening', { port: publicHttp.port, internalPort: internal.port, redis: !!config.redisUrl });
   return {

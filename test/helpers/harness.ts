@@ -77,6 +77,9 @@ export function nodeEnv(center: DevCenter, db: TestDatabase, extra: Record<strin
     FABRIC_BACKEND_GUILD_PORT: '0',
     FABRIC_BACKEND_GUILD_LOG_LEVEL: process.env.FABRIC_TEST_LOG_LEVEL ?? 'error',
     FABRIC_BACKEND_GUILD_FILE_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'fabric-files-')),
+    // Many suites post faster than a person would: the post flood limit is off unless a suite
+    // turns it on (test/messages-flood.test.ts runs it at its defaults and tighter).
+    FABRIC_BACKEND_GUILD_POST_RATE_PER_SECOND: '0',
     ...db.env,
     ...extra,
   };
@@ -277,10 +280,17 @@ export interface ChildRun {
   stop(): Promise<void>;
 }
 
-/** Spawns `node [--import tsx] <file> …args` in the repository with exactly `env` (plus PATH etc. from cleanEnv). */
-export function spawnNode(file: string, env: Record<string, string>, opts: { args?: string[]; tsx?: boolean } = {}): ChildRun {
-  const tsx = opts.tsx ?? file.endsWith('.ts');
-  const proc = spawn(process.execPath, [...(tsx ? ['--import', 'tsx'] : []), file, ...(opts.args ?? [])], {
+/** The Bun binary of the `bun` devDependency. */
+export const BUN = path.join(REPO_ROOT, 'node_modules/.bin/bun');
+
+/**
+ * Spawns `node [--import tsx] <file> …args` (or `bun <file> …args` with runtime 'bun') in the
+ * repository with exactly `env` (plus PATH etc. from cleanEnv).
+ */
+export function spawnNode(file: string, env: Record<string, string>, opts: { args?: string[]; tsx?: boolean; runtime?: 'node' | 'bun' } = {}): ChildRun {
+  const tsx = opts.runtime !== 'bun' && (opts.tsx ?? file.endsWith('.ts'));
+  const command = opts.runtime === 'bun' ? BUN : process.execPath;
+  const proc = spawn(command, [...(tsx ? ['--import', 'tsx'] : []), file, ...(opts.args ?? [])], {
     cwd: REPO_ROOT,
     env: cleanEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,13 @@
+/**
+ * The names of every migration, in order, without their code: enough to tell whether a
+ * database is up to date, so a process that does not migrate (a handler bundle) need not
+ * load the migrations themselves. `index.ts` holds the code under the same names (a unit
+ * test keeps the two lists equal).
+ */
+export const MIGRATION_NAMES: readonly string[] = [
+  '2026112401_foundation',
+  '2026112402_messages',
+  '2026112403_turns',
+  '2026112404_files_canvas_commands',
+  '2026120101_mentions_mediumtext',
+];

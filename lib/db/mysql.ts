@@ -1,0 +1,45 @@
+import { Kysely, MysqlDialect } from 'kysely';
+import { createPool } from 'mysql2';
+import type { Config } from '../config.js';
+import { createLogger } from '../logger.js';
+import { createMysqlPostBatches, postBatchesInFlight } from './mysql-post-batches.js';
+import type { Database } from './schema.js';
+import type { DatabaseHandle } from './index.js';
+
+const log = createLogger('db');
+
+/** A mysql2 pool behind kysely, with the group commit of the post path. Loaded only when DB_TYPE is mysql. */
+export function openMysql(dbConfig: Extract<Config['db'], { type: 'mysql' }>): DatabaseHandle {
+  const pool = createPool({
+    host: dbConfig.host,
+    port: dbConfig.port,
+    user: dbConfig.user,
+    password: dbConfig.password,
+    database: dbConfig.database,
+    connectionLimit: dbConfig.pool,
+    charset: 'utf8mb4_bin',
+    timezone: 'Z',
+    enableKeepAlive: true,
+    // The post transaction goes as one multi-statement batch (dialect.ts insertMessageWithNextSeq).
+    // Every query is parameterised: no text from a request is ever spliced into SQL.
+    multipleStatements: true,
+  });
+  // mysql2 escapes parameters with backslashes: a server whose sql_mode has
+  // NO_BACKSLASH_ESCAPES would read them differently, so every connection turns it off.
+  pool.on('connection', (conn) =>
+    conn.query("set session sql_mode = replace(@@sql_mode, 'NO_BACKSLASH_ESCAPES', '')", (err) => {
+      // A connection that fails here fails its first real query too; that one reports it.
+      if (err) log.warn('could not set the session sql_mode', { code: err.code });
+    }),
+  );
+  const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
+  // mysql2 keeps its pool's state in these fields (no public accessor).
+  const state = pool as unknown as Record<'_allConnections' | '_freeConnections' | '_connectionQueue', { length: number }>;
+  return {
+    db,
+    dialect: 'mysql',
+    postBatches: createMysqlPostBatches(pool, postBatchesInFlight(dbConfig.pool), dbConfig.pool),
+    destroy: () => db.destroy(),
+    poolStats: () => ({ open: state._allConnections.length, idle: state._freeConnections.length, waiting: state._connectionQueue.length }),
+  };
+}
