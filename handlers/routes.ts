@@ -46,6 +46,9 @@ import turnUpdate from './turns/update.js';
 import turnMoveToBypass from './turns/move-to-bypass.js';
 import turnMoveToOrder from './turns/move-to-order.js';
 import turnAck from './turns/ack.js';
+import openApi from './reference/openapi.js';
+import docsPage from './reference/docs.js';
+import docsAsset from './reference/docs-asset.js';
 
 export const routes: readonly Handler[] = [
   health,
@@ -98,4 +101,8 @@ export const routes: readonly Handler[] = [
   // Slash-command registry
   commandsPut,
   commandsList,
+  // The API reference (no token)
+  openApi,
+  docsPage,
+  docsAsset,
 ];

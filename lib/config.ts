@@ -49,6 +49,11 @@ export interface Config {
   internalSecret: string | undefined;
   redisUrl: string | undefined;
   logLevel: LogLevel;
+  /** `json` lines, or `pretty`; unset: pretty when stderr is a terminal. */
+  logFormat: 'json' | 'pretty' | undefined;
+  /** Port of the Prometheus listener (`GET /metrics`); unset: no listener. */
+  metricsPort: number | undefined;
+  metricsHost: string;
   /** Introspection cache TTL for active tokens (center.md: 60 s). Tests shorten it. */
   tokenCacheSeconds: number;
   /** Timeout of one internal emit call in split mode. */
@@ -165,6 +170,9 @@ export function loadConfig(env: Env = process.env, defaults: ConfigDefaults = {}
     internalSecret: read(env, 'INTERNAL_SECRET', z.string()),
     redisUrl: read(env, 'REDIS_URL', z.string().trim().regex(/^rediss?:\/\//, 'must be a redis:// URL')),
     logLevel: read(env, 'LOG_LEVEL', z.enum(['debug', 'info', 'warn', 'error', 'silent']), 'info'),
+    logFormat: read(env, 'LOG_FORMAT', z.enum(['json', 'pretty'])),
+    metricsPort: read(env, 'METRICS_PORT', port),
+    metricsHost: read(env, 'METRICS_HOST', z.string().trim(), '127.0.0.1'),
     tokenCacheSeconds: read(env, 'TOKEN_CACHE_SECONDS', z.coerce.number().positive().max(60), 60),
     emitTimeoutMs: read(env, 'EMIT_TIMEOUT_MS', positiveInt, 1000),
     heartbeatSeconds: read(env, 'HEARTBEAT_SECONDS', z.coerce.number().positive().max(3600), 30),

@@ -1,7 +1,7 @@
 import { createCenterClient, type CenterClient } from './center/client.js';
 import { loadConfig, type Config } from './config.js';
 import { migrateToLatest, openDatabase, pendingMigrations, schemaBehind, type DatabaseHandle } from './db/index.js';
-import { createLogger, setLogLevel } from './logger.js';
+import { configureLogging, createLogger } from './logger.js';
 import { createNullEmitter, type Emitter } from './realtime/emitter.js';
 import { createHttpPresence, createNullPresence, type PresenceSource } from './realtime/presence.js';
 import type { RandomSource } from './turns/engine.js';
@@ -44,7 +44,7 @@ const log = createLogger('context');
 
 /** Opens the database (applying migrations when DB_SYNC), builds the Center client and the emitter. */
 export async function createContext(config: Readonly<Config>, opts: ContextOptions = {}): Promise<AppContext> {
-  setLogLevel(config.logLevel);
+  configureLogging(config.logLevel, config.logFormat);
   const database = await openDatabase(config.db);
   try {
     if (config.dbSync) await migrateToLatest(database.db, (line) => log.debug(line));

@@ -4,6 +4,7 @@ import { HttpError } from '../lib/errors.js';
 import { parseBoundedJson, readTextLimited } from '../lib/http/body.js';
 import { MAX_JSON_DEPTH, refuseOversizedArrays } from '../lib/http/json-bounds.js';
 import { requestIdFor, runWithRequestId } from '../lib/http/request-context.js';
+import { createLogger } from '../lib/logger.js';
 import { errorResponse, json, withHeaders } from '../lib/http/respond.js';
 import { emitBatchSchema, guildRoomSchema, INTERNAL_BODY_LIMIT, opBatchSchema, roomLeaveSchema } from '../lib/realtime/emitter.js';
 import { presenceQuerySchema, type PresenceSource } from '../lib/realtime/presence.js';
@@ -11,6 +12,16 @@ import type { OpsSink } from './dispatch.js';
 
 /** What the internal channel acts on: the realtime app (room changes and emits, presence queries). */
 export type InternalTarget = OpsSink & PresenceSource;
+
+const log = createLogger('internal');
+
+/** The ids of the API requests whose emits a call carries (stamped by lib/realtime/http-emitter.ts), each once. */
+function requestIdsOf(body: { emits?: { requestId?: string }[]; ops?: ({ emit?: { requestId?: string } } | object)[] }): string[] {
+  const ids = new Set<string>();
+  for (const e of body.emits ?? []) if (e.requestId) ids.add(e.requestId);
+  for (const op of body.ops ?? []) if ('emit' in op && op.emit?.requestId) ids.add(op.emit.requestId);
+  return [...ids];
+}
 
 const sameSecret = (given: string, secret: string) => {
   const a = Buffer.from(given);
@@ -66,7 +77,15 @@ export function createInternalChannel(app: InternalTarget, secret: string) {
       refuseOversizedArrays(target.schema, body);
       const parsed = target.schema.safeParse(body);
       if (!parsed.success) throw new HttpError(400, 'bad_request', `malformed body for ${path}`);
-      const result = await target.run(app, parsed.data);
+      // A call carries what several API requests produced: its line names them all; a call of
+      // one request runs as that request, so every line it causes carries that request's id.
+      const requestIds = requestIdsOf(parsed.data as never);
+      const apply = async () => {
+        const result = await target.run(app, parsed.data);
+        log.debug('internal call applied', { path, ...(requestIds.length > 1 ? { requestIds } : {}) });
+        return result;
+      };
+      const result = requestIds.length === 1 ? await runWithRequestId(requestIds[0], apply) : await apply();
       return result ? json(result, 200) : json({ ok: true }, 202);
     } catch (err) {
       return errorResponse(err, request);

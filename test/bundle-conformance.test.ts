@@ -57,6 +57,9 @@ interface Row {
 const TABLE: Row[] = [
   { bundle: 'health', method: 'GET', path: () => '/api/health', as: 'nobody' },
   { bundle: 'ready', method: 'GET', path: () => '/api/ready', as: 'nobody' },
+  { bundle: 'reference/openapi', method: 'GET', path: () => '/api/openapi.json', as: 'nobody' },
+  { bundle: 'reference/docs', method: 'GET', path: () => '/api/docs', as: 'nobody' },
+  { bundle: 'reference/docs-asset', method: 'GET', path: () => '/api/docs/init.js', as: 'nobody' },
   { bundle: 'guilds/create', method: 'POST', path: () => '/api/guilds', body: () => ({ name: 'Another' }) },
   { bundle: 'guilds/list', method: 'GET', path: () => '/api/guilds' },
   { bundle: 'guilds/get', method: 'GET', path: (w) => `/api/guilds/${w.guildId}` },
@@ -72,6 +75,8 @@ const TABLE: Row[] = [
   { bundle: 'channels/wake-mapping-get', method: 'GET', path: (w) => `/api/channels/${w.triageId}/wake-mapping` },
   { bundle: 'channels/wake-mapping-put', method: 'PUT', path: (w) => `/api/channels/${w.triageId}/wake-mapping`, body: (w) => ({ userIds: [w.member.id] }) },
   { bundle: 'messages/create', method: 'POST', path: (w) => `/api/channels/${w.channelId}/messages`, body: () => ({ content: 'hello' }) },
+  { bundle: 'channels/presence-get', method: 'GET', path: (w) => `/api/channels/${w.channelId}/presence` },
+  { bundle: 'channels/read-put', method: 'PUT', path: (w) => `/api/channels/${w.channelId}/read`, body: () => ({ seq: 1 }) },
   { bundle: 'messages/list', method: 'GET', path: (w) => `/api/channels/${w.channelId}/messages` },
   { bundle: 'messages/get', method: 'GET', path: (w) => `/api/messages/${w.messageId}` },
   { bundle: 'messages/update', method: 'PATCH', path: (w) => `/api/messages/${w.messageId}`, body: () => ({ content: 'edited' }) },

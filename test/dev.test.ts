@@ -43,6 +43,9 @@ describe('npm run dev', () => {
     expect(users.map((u) => u.name)).toEqual(['demo-owner', 'demo-agent-1', 'demo-agent-2']);
     expect(channels.map((c) => c.xType).sort()).toEqual(['custom', 'discuss', 'general', 'report', 'triage', 'work']);
     expect(out).toContain('curl ');
+    const docsUrl = /API reference:\s+(\S+)/.exec(out)?.[1];
+    expect(docsUrl).toMatch(/\/api\/docs$/);
+    expect((await fetch(docsUrl!.replace('localhost', '127.0.0.1'))).status).toBe(200);
     expect(out).toContain("from 'socket.io-client'");
 
     const api = apiClient(nodeUrl);

@@ -10,6 +10,7 @@ import { forbidden } from '../../lib/errors.js';
 import { requireReadableChannel } from '../../lib/guilds/standing.js';
 import { readJson } from '../../lib/http/body.js';
 import { defineHandler } from '../../lib/http/handler.js';
+import type { RouteDoc } from '../../lib/http/route-doc.js';
 import { chars, storedText } from '../../lib/validation.js';
 
 const body = z.object({
@@ -22,7 +23,16 @@ const body = z.object({
   agentLoopLimit: agentLoopLimitSchema.optional(),
 });
 
-export default defineHandler({ method: 'PATCH', path: '/api/channels/:channelId' }, async ({ request, ctx, principal, params }) => {
+const doc: RouteDoc = {
+  tag: 'Channels',
+  summary: 'Change a channel (name, topic, isPublic, closed)',
+  who: "the channel's creator, guild owner/admin, guild token",
+  body,
+  success: { 200: '{channel}' },
+  errors: { 400: ['bad_request'], 401: ['unauthorized'], 403: ['forbidden'], 404: ['not_found'] },
+};
+
+export default defineHandler({ method: 'PATCH', path: '/api/channels/:channelId', doc }, async ({ request, ctx, principal, params }) => {
   const view = await requireReadableChannel(ctx.database.db, principal, params.channelId);
   if (!view.canAdmin) throw forbidden('only the creator, a guild owner/admin or the guild token may change the channel');
   const patch = await readJson(request, body);

@@ -1,4 +1,5 @@
 import type { Pool, PoolConnection } from 'mysql2';
+import { postBatchRetries, postBatchSize, postBatchWait } from '../metrics.js';
 import type { LoggedPostEvent, SqlStatement } from './dialect.js';
 
 /** One post of the MySQL post path, as its statements inside the shared transaction. */
@@ -31,6 +32,8 @@ export interface MysqlPostBatches {
 
 interface Pending {
   post: BatchedPost;
+  /** Date.now() when queued (the wait metric). */
+  queuedAt: number;
   resolve(result: BatchedResult | null): void;
   reject(err: unknown): void;
 }
@@ -111,6 +114,8 @@ export function createMysqlPostBatches(pool: Pool, maxInFlight: number, maxConne
       }
       const batch = takeBatch(queue, stalledChannels);
       if (batch.length === 0) return; // only posts to channels of stalled batches: they wait for those
+      postBatchSize.observe(batch.length);
+      for (const p of batch) postBatchWait.observe((now - p.queuedAt) / 1000);
       const slot = { since: now, channels: new Set(batch.map((p) => p.post.channelId)) };
       inFlight.add(slot);
       void runGroup(batch).finally(() => {
@@ -131,6 +136,7 @@ export function createMysqlPostBatches(pool: Pool, maxInFlight: number, maxConne
     try {
       stored = await storeTogether(pool, group.map((p) => p.post));
     } catch {
+      postBatchRetries.inc();
       const half = Math.ceil(group.length / 2);
       await runGroup(group.slice(0, half));
       await runGroup(group.slice(half));
@@ -167,7 +173,7 @@ export function createMysqlPostBatches(pool: Pool, maxInFlight: number, maxConne
   return {
     submit: (post) =>
       new Promise((resolve, reject) => {
-        queue.push({ post, resolve, reject });
+        queue.push({ post, queuedAt: Date.now(), resolve, reject });
         pump();
       }),
     stats: () => ({ batches, posts }),

@@ -30,6 +30,8 @@ export const emitMessageSchema = z.object({
   /** The event's position in its stream (channel and user rooms; realtime.md "Streams, positions and resume"). */
   pos: z.number().int().positive().optional(),
   wakeReasons: z.record(z.string(), z.enum(WAKE_REASONS)).optional(),
+  /** The REST request that caused the emit (its `x-request-id`), for the realtime process's log lines. */
+  requestId: z.string().max(128).optional(),
 });
 export type EmitMessage = z.infer<typeof emitMessageSchema>;
 

@@ -1,6 +1,8 @@
 import { Agent, request } from 'node:http';
+import { currentRequestId } from '../http/request-context.js';
 import { createLogger } from '../logger.js';
 import { createRepeatedWarning } from '../repeated-warning.js';
+import { handoverBacklog, handoverFailed, handoverLatency, handoverQueued, handoverSent, stopwatch } from '../metrics.js';
 import { emitterFromSend, type Emitter, type RealtimeOp } from './emitter.js';
 import { DEFAULT_CALL_LIMITS, takeCall, type CallLimits, type QueuedSend } from './internal-calls.js';
 
@@ -19,6 +21,10 @@ export interface HttpEmitterOptions {
 }
 
 const isRoomChange = (op: RealtimeOp) => !('emit' in op);
+
+/** Stamps the request that caused them on the emits, so the realtime process's log lines name it. */
+const withRequestId = (ops: RealtimeOp[], requestId: string | undefined): RealtimeOp[] =>
+  requestId ? ops.map((op) => ('emit' in op ? { emit: { ...op.emit, requestId } } : op)) : ops;
 
 /**
  * Split-mode emitter: queues emits and room changes and sends them to the realtime process
@@ -65,16 +71,23 @@ export function createHttpEmitter(opts: HttpEmitterOptions): Emitter & { stats: 
     while (queue.length > 0) {
       const { call, tooLarge, emitsTaken } = takeCall(queue, limits);
       queuedEmits -= emitsTaken;
+      handoverBacklog.set(queuedEmits);
       if (tooLarge > 0) {
         stats.failed += tooLarge;
+        handoverFailed.inc({ reason: 'too_large' }, tooLarge);
         log.warn('event too large for the internal channel; dropped', { count: tooLarge, failed: stats.failed });
       }
       if (!call) continue;
+      const elapsed = stopwatch();
       try {
         await post(call.path, call.body);
         stats.sent += call.emits;
+        handoverLatency.observe({ outcome: 'ok' }, elapsed());
+        handoverSent.inc(call.emits);
       } catch (err) {
         stats.failed += call.emits + call.roomChanges;
+        handoverLatency.observe({ outcome: 'error' }, elapsed());
+        handoverFailed.inc({ reason: 'call_failed' }, call.emits + call.roomChanges);
         const error = (err as Error).message;
         emitFailed.warn(error, { error, failed: stats.failed });
       }
@@ -91,18 +104,22 @@ export function createHttpEmitter(opts: HttpEmitterOptions): Emitter & { stats: 
       if (entry.emits === 0) continue;
       queuedEmits -= entry.emits;
       stats.dropped += entry.emits;
+      handoverFailed.inc({ reason: 'dropped' }, entry.emits);
       entry.ops = entry.ops.slice(entry.taken).filter(isRoomChange);
       entry.taken = 0;
       entry.emits = 0;
     }
   };
 
-  const send = (ops: RealtimeOp[]) => {
-    if (ops.length === 0) return;
+  const send = (given: RealtimeOp[]) => {
+    if (given.length === 0) return;
+    const ops = withRequestId(given, currentRequestId());
     const emits = ops.length - ops.filter(isRoomChange).length;
+    handoverQueued.inc(emits);
     queue.push({ ops, taken: 0, emits });
     queuedEmits += emits;
     if (queuedEmits > maxQueued) dropOldestEmits();
+    handoverBacklog.set(queuedEmits);
     if (!inFlight) inFlight = Promise.resolve().then(pump);
   };
 

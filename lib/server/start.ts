@@ -12,6 +12,7 @@ import { connectRedisCluster } from '../../realtime/redis-cluster.js';
 import { listenFetch } from './node.js';
 import { createApiRouter } from './router.js';
 import { startBackgroundJobs, startSpeakerTimer } from './jobs.js';
+import { startMetricsListener } from './metrics-listener.js';
 
 const log = createLogger('server');
 
@@ -39,6 +40,7 @@ export async function startAllInOne(config: Readonly<Config>, opts: StartOptions
   const ctx = await createContext(config, { emitter, presence, random: opts.random, heartbeat: opts.heartbeat ?? true });
   const http = await listenFetch(createApiRouter(routes, ctx), config.port);
   realtime = createRealtimeApp(http.server, ctx);
+  const metrics = await startMetricsListener(config, { ctx, nsp: realtime.nsp as never });
   const jobs = opts.jobs === false ? undefined : startBackgroundJobs(ctx);
   log.info('guild node listening (all-in-one)', { port: http.port, db: config.db.type, nodeId: config.nodeId });
   return {
@@ -50,7 +52,7 @@ export async function startAllInOne(config: Readonly<Config>, opts: StartOptions
       await jobs?.stop();
       // socket.io's close also closes the HTTP server, which waits for busy connections (a
       // response a client stopped reading): close it together with ours, which drops them.
-      await Promise.all([realtime!.close(), http.close()]);
+      await Promise.all([realtime!.close(), http.close(), metrics?.close()]);
       await ctx.close();
     },
   };
@@ -63,6 +65,7 @@ export async function startApiProcess(config: Readonly<Config>, opts: StartOptio
   }
   const ctx = await createContext(config, { random: opts.random, heartbeat: opts.heartbeat ?? true });
   const http = await listenFetch(createApiRouter(routes, ctx), config.port);
+  const metrics = await startMetricsListener(config, { ctx });
   const jobs = opts.jobs === false ? undefined : startBackgroundJobs(ctx);
   log.info('guild node API listening (split mode)', { port: http.port, emitsTo: config.realtimeInternalUrl ?? 'nowhere' });
   return {
@@ -71,7 +74,7 @@ export async function startApiProcess(config: Readonly<Config>, opts: StartOptio
     ctx,
     async close() {
       await jobs?.stop();
-      await http.close();
+      await Promise.all([http.close(), metrics?.close()]);
       await ctx.close();
     },
   };
@@ -91,6 +94,7 @@ export async function startRealtimeProcess(config: Readonly<Config>): Promise<Ru
   app = realtime;
   const stopSpeakerTimer = startSpeakerTimer(ctx);
   const internal = await listenFetch(createInternalChannel(realtime, config.internalSecret), config.realtimeInternalPort, config.realtimeInternalHost);
+  const metrics = await startMetricsListener(config, { ctx, nsp: realtime.nsp });
   log.info('guild node realtime listening', { port: publicHttp.port, internalPort: internal.port, redis: !!config.redisUrl });
   return {
     url: `http://127.0.0.1:${publicHttp.port}`,
@@ -99,7 +103,7 @@ export async function startRealtimeProcess(config: Readonly<Config>): Promise<Ru
     ctx,
     async close() {
       await stopSpeakerTimer();
-      await internal.close();
+      await Promise.all([internal.close(), metrics?.close()]);
       await Promise.all([realtime.close(), publicHttp.close()]); // see startAllInOne
       await cluster?.close();
       await ctx.close();
