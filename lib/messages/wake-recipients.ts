@@ -9,27 +9,8 @@ export interface WakeCandidates {
 
 const NONE: WakeCandidates = { memberIds: [], wakeMappingIds: [] };
 
-// Fixed text (the post path runs one of these per message: no query building per post).
-const GENERAL_CANDIDATES = 'select user_id from channel_members where channel_id = ?';
-// Mapped users who are (still) members: a mapped non-member is never woken.
+// Mapped users who are (still) members: a mapped non-member is never woken. Fixed text: the post path runs it per message.
 const MAPPED_CANDIDATES = 'select w.user_id from channel_wake_users w join channel_members m on m.channel_id = w.channel_id and m.user_id = w.user_id where w.channel_id = ?';
-
-/**
- * The one query that reads the wake candidates of a channel (user ids), or null when its
- * type needs none: report, discuss and work (their wake comes from the rule itself or from
- * the turn engine). The post path runs it in the same round trip as its transaction.
- */
-export function wakeCandidatesQuery(channel: { id: string; x_type: string }): SqlStatement | null {
-  switch (channel.x_type) {
-    case 'general':
-      return { sql: GENERAL_CANDIDATES, parameters: [channel.id] };
-    case 'triage':
-    case 'custom':
-      return { sql: MAPPED_CANDIDATES, parameters: [channel.id] };
-    default:
-      return null;
-  }
-}
 
 /**
  * `computeWakeSet` for a channel without a turn engine, as a scalar subquery: the JSON array
@@ -53,7 +34,7 @@ export function wakeSetSubquery(channel: { id: string; x_type: string }, authorI
   }
 }
 
-/** The rows of `wakeCandidatesQuery` as the candidates of the channel's wake rule. */
+/** Rows of wake candidates (`user_id`) as the candidates of the channel's wake rule. */
 export function toWakeCandidates(xType: string, rows: readonly { user_id: string }[]): WakeCandidates {
   const ids = rows.map((r) => r.user_id);
   if (xType === 'general') return { memberIds: ids, wakeMappingIds: [] };
