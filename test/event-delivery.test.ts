@@ -183,14 +183,16 @@ describe('faults', () => {
       // Subscribers on the process that does not receive the hand-overs: only Redis (or the log) brings them.
       const subs = [follow(b.url, w.owner.token, ch.id), follow(b.url, w.m1.token, ch.id), follow(a.url, w.m2.token, ch.id)];
       await Promise.all(subs.map((s) => s.joined));
-      let killed = false;
+      let restarted: Promise<void> | undefined;
       await postLoad([apiClient(api.url)], ch.id, writers, 30, (done) => {
-        if (done === 40 && !killed) {
-          killed = true;
+        if (done === 40 && !restarted) {
           redis.kill('SIGKILL');
-          setTimeout(() => (redis = startRedis()), 2000);
+          restarted = sleep(2000).then(() => {
+            redis = startRedis();
+          });
         }
       });
+      await restarted;
       const last = await head(t, ch.id, w.owner.token);
       expect(last).toBe(120);
       await waitFor('every event', async () => (subs.every((s) => s.last() >= last) ? true : undefined), 20_000);

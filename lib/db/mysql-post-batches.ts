@@ -182,8 +182,9 @@ export function createMysqlPostBatches(pool: Pool, maxInFlight: number, maxConne
 
 /**
  * One transaction for `batch` (its channel locks in ascending order, each channel's posts in
- * arrival order), then the read-back of seq and created_at and the distinct extra reads, in
- * one round trip. Throws what the first failed statement threw, after the rollback.
+ * arrival order) ending with the read-back of seq, created_at and, for a logged post, its
+ * event's position and wake set; then the distinct extra reads, all in one round trip.
+ * Throws what the first failed statement threw, after the rollback.
  */
 async function storeTogether(pool: Pool, batch: readonly BatchedPost[]): Promise<Map<string, BatchedResult>> {
   const ordered = batch.length === 1 ? batch : [...batch].sort((a, b) => (a.channelId < b.channelId ? -1 : a.channelId > b.channelId ? 1 : 0));

@@ -10,9 +10,7 @@ export interface WakeCandidates {
 
 const NONE: WakeCandidates = { memberIds: [], wakeMappingIds: [] };
 
-// Fixed text (the post path runs one of these per message: no query building per post).
-const GENERAL_CANDIDATES = 'select user_id from channel_members where channel_id = ?';
-// Mapped users who are (still) members: a mapped non-member is never woken.
+// Mapped users who are (still) members: a mapped non-member is never woken. Fixed text: the post path runs it per message.
 const MAPPED_CANDIDATES = 'select w.user_id from channel_wake_users w join channel_members m on m.channel_id = w.channel_id and m.user_id = w.user_id where w.channel_id = ?';
 
 /**
@@ -55,7 +53,7 @@ export function wakeDeliverySubquery(channel: { id: string; x_type: string }, au
   }
 }
 
-/** The rows of `wakeCandidatesQuery` as the candidates of the channel's wake rule. */
+/** Rows of wake candidates (`user_id`) as the candidates of the channel's wake rule. */
 export function toWakeCandidates(xType: string, rows: readonly { user_id: string }[]): WakeCandidates {
   const ids = rows.map((r) => r.user_id);
   if (xType === 'general') return { memberIds: ids, wakeMappingIds: [] };

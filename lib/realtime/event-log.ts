@@ -67,15 +67,6 @@ export async function appendToLog(trx: Db, dialect: DialectName, emits: readonly
   return out;
 }
 
-/** The stream's current last position (0 before its first event). */
-export async function streamHead(db: Db, stream: StreamRef): Promise<number> {
-  const row =
-    'channel' in stream
-      ? await db.selectFrom('channels').select('last_pos').where('id', '=', stream.channel).executeTakeFirst()
-      : await db.selectFrom('user_streams').select('last_pos').where('user_id', '=', stream.user).executeTakeFirst();
-  return row ? Number(row.last_pos) : 0;
-}
-
 /** Events of a stream with `after < pos <= upTo`, in order (those still retained). */
 export async function readStream(db: Db, stream: StreamRef, after: number, upTo: number): Promise<StoredEvent[]> {
   if (upTo <= after) return [];
