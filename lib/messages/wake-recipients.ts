@@ -11,6 +11,7 @@ export interface WakeCandidates {
 const NONE: WakeCandidates = { memberIds: [], wakeMappingIds: [] };
 
 // Mapped users who are (still) members: a mapped non-member is never woken. Fixed text: the post path runs it per message.
+const GENERAL_CANDIDATES = 'select user_id from channel_members where channel_id = ?';
 const MAPPED_CANDIDATES = 'select w.user_id from channel_wake_users w join channel_members m on m.channel_id = w.channel_id and m.user_id = w.user_id where w.channel_id = ?';
 
 /**
