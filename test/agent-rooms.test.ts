@@ -105,7 +105,7 @@ describe('agent loop guard', () => {
     const sockets: Record<string, Socket> = {};
     for (const [n, u] of [['person', person], ['a1', a1], ['a2', a2]] as const) {
       sockets[n] = await t.socket(u.token);
-      expect(await emitAck(sockets[n], 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+      expect(await emitAck(sockets[n], 'join_channel', { channelId: ch.id })).toEqual({ ok: true, pos: expect.any(Number) });
     }
     return { owner, person, a1, a2, channelId: ch.id, sockets, guildId };
   }

@@ -128,7 +128,7 @@ describe('speaker timeout across processes', () => {
       });
       const channelId = ch.body.channel.id;
       socket = await connectSocket(realtime.url, b.token);
-      expect(await emitAck(socket, 'join_channel', { channelId })).toEqual({ ok: true });
+      expect(await emitAck(socket, 'join_channel', { channelId })).toEqual({ ok: true, pos: expect.any(Number) });
       const timedOut = nextEvent<any>(socket, 'turn.updated', 15_000, (e) => e.reason === 'timeout');
       expect((await api('POST', `/api/channels/${channelId}/messages`, { token: h.token, body: { content: 'topic' } })).status).toBe(201);
       expect(await timedOut).toMatchObject({ reason: 'timeout', speakerId: b.id, spoken: [a.id], wakeup: true, wakeReason: 'timeout' });
