@@ -112,7 +112,7 @@ describe('join_channel {channelId, since}', () => {
       // Replayed events are what the live ones were: same message, same createdAt.
       const listed = (await t.api('GET', `/api/channels/${ch.id}/messages?after=0`, { token: w.m1.token })).body.messages;
       const missed = listed.find((m: any) => m.content === 'missed 2');
-      const { replayed: _r, wakeup: _w, pos: _p, ...replayedMessage } = events[1].data;
+      const { replayed: _r, wakeup: _w, wakeReason: _wr, pos: _p, ...replayedMessage } = events[1].data;
       expect(replayedMessage).toEqual(missed);
     }
   });

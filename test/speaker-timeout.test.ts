@@ -93,7 +93,7 @@ describe('speaker timeout across processes', () => {
   });
 
   it('fires once with two more API processes (timers on) sharing the database', async () => {
-    for (let i = 0; i < 2; i++) extra.push(await startApiProcess({ ...t.node.ctx.config, port: 0 }, { heartbeat: false }));
+    for (let i = 0; i < 2; i++) extra.push(await startApiProcess({ ...t.node.ctx.config, port: 0, realtimeInternalUrl: 'none' }, { heartbeat: false }));
     const room = await seedTurnRoom(t);
     await setTimeoutSeconds(room, 2);
     await post(t, room.users.H.token, room.channelId, 'topic');

@@ -187,6 +187,10 @@ export async function updateChannel(ctx: AppContext, view: ChannelView, patch: C
   if (patch.topic !== undefined) set.topic = patch.topic;
   if (patch.isPublic !== undefined) set.is_public = patch.isPublic ? 1 : 0;
   if (patch.closed !== undefined) set.closed = patch.closed ? 1 : 0;
+  if (patch.repliesWake !== undefined) set.replies_wake = patch.repliesWake ? 1 : 0;
+  if (patch.turnTimeoutSeconds !== undefined) set.turn_timeout_seconds = patch.turnTimeoutSeconds;
+  if (patch.agentLoopLimit !== undefined) set.agent_loop_limit = patch.agentLoopLimit;
+  if (patch.agentLoopLimit === null) Object.assign(set, { loop_tripped: 0, agent_streak: 0 });
   if (Object.keys(set).length === 0) return loadChannel(ctx.database.db, view.channel.id);
   const { dialect } = ctx.database;
   // The change and its channel.updated commit together (the event is logged with it).
