@@ -25,11 +25,11 @@ const body = z.object({
 
 const doc: RouteDoc = {
   tag: 'Channels',
-  summary: 'Change a channel (name, topic, isPublic, closed)',
+  summary: 'Change a channel (name, topic, isPublic, closed, agent-room settings)',
   who: "the channel's creator, guild owner/admin, guild token",
   body,
   success: { 200: '{channel}' },
-  errors: { 400: ['bad_request'], 401: ['unauthorized'], 403: ['forbidden'], 404: ['not_found'] },
+  errors: { 400: ['bad_request', 'wrong_channel_type'], 401: ['unauthorized'], 403: ['forbidden'], 404: ['not_found'] },
 };
 
 export default defineHandler({ method: 'PATCH', path: '/api/channels/:channelId', doc }, async ({ request, ctx, principal, params }) => {

@@ -10,10 +10,20 @@ import { MEMBER_KINDS, toGuildMember, updateGuildMember } from '../../lib/guilds
 import { requireGuildStanding } from '../../lib/guilds/standing.js';
 import { readJson } from '../../lib/http/body.js';
 import { defineHandler } from '../../lib/http/handler.js';
+import type { RouteDoc } from '../../lib/http/route-doc.js';
 
 const body = z.object({ role: z.enum(['member', 'admin']).optional(), kind: z.enum(MEMBER_KINDS).optional() });
 
-export default defineHandler({ method: 'PATCH', path: '/api/guilds/:guildId/members/:userId' }, async ({ request, ctx, principal, params }) => {
+const doc: RouteDoc = {
+  tag: 'Guilds',
+  summary: "Change a member's role or kind (person or agent)",
+  who: 'owner, admin, guild token',
+  body,
+  success: { 200: '{member}' },
+  errors: { 400: ['bad_request'], 401: ['unauthorized'], 403: ['forbidden'], 404: ['not_found'], 409: ['conflict'] },
+};
+
+export default defineHandler({ method: 'PATCH', path: '/api/guilds/:guildId/members/:userId', doc }, async ({ request, ctx, principal, params }) => {
   const standing = await requireGuildStanding(ctx.database.db, principal, params.guildId);
   if (!isGuildAdmin(standing)) throw forbidden('only the owner, an admin or the guild token may change a member');
   const patch = await readJson(request, body);
