@@ -80,7 +80,7 @@ async function mainFlows(apiUrl: string, socketUrl: string) {
   const posted = await api('POST', `/api/channels/${channelId}/messages`, { token: owner.token, body: { content: 'hello from under Bun' } });
   expect(posted.status, JSON.stringify(posted.body)).toBe(201);
   expect(posted.body.message).toMatchObject({ seq: 1, content: 'hello from under Bun', authorId: owner.id });
-  expect(await delivered).toEqual({ ...posted.body.message, wakeup: true });
+  expect(await delivered).toEqual({ ...posted.body.message, wakeup: true, wakeReason: 'general', pos: expect.any(Number) });
 
   const history = await api('GET', `/api/channels/${channelId}/messages`, { token: member.token });
   expect(history.status).toBe(200);

@@ -78,7 +78,7 @@ describe('the event map against the server', () => {
       emitTo.guild('g', 'presence', { userId: 'u', status: 'online' }),
     ];
     for (const w of wire) expect(emitMessageSchema.safeParse(w).success).toBe(true);
-    expect(wire[0]).toEqual({ to: { channel: 'c' }, event: 'message.created', data: message, wake: ['u1'] });
+    expect(wire[0]).toEqual({ to: { channel: 'c' }, event: 'message.created', data: message, wake: ['u1'], wakeReasons: { u1: 'general' } });
   });
 
   it('lists each stream event once, in one stream only', () => {

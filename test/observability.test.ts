@@ -149,7 +149,7 @@ describe('metrics', () => {
   });
 
   it('opens no metrics listener without METRICS_PORT', async () => {
-    const child = spawnNode('scripts/api.ts', { ...env({}), FABRIC_BACKEND_GUILD_METRICS_PORT: '' });
+    const child = spawnNode('scripts/api.ts', { ...env({}), FABRIC_BACKEND_GUILD_METRICS_PORT: '', FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_URL: 'none' });
     children.push(child);
     await child.waitForLog('guild node API listening');
     expect(child.stderr()).not.toContain('metrics listening');
