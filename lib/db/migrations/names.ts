@@ -10,4 +10,8 @@ export const MIGRATION_NAMES: readonly string[] = [
   '2026112403_turns',
   '2026112404_files_canvas_commands',
   '2026120101_mentions_mediumtext',
+  '2026120610_event_log',
+  '2026120620_agent_rooms',
+  '2026120630_post_rate_limits',
+  '2026120631_read_positions',
 ];
