@@ -40,13 +40,30 @@ function scriptEntries(): Record<string, string> {
 }
 
 /**
+ * Method and path of every route of handlers/routes.ts, read from each handler's
+ * `defineHandler({ method, path })`: what a bundle needs to answer a 405 with the routed
+ * server's `Allow` (lib/hosting.ts) without carrying the other handlers.
+ */
+function apiRoutes(): string[] {
+  const table = fs.readFileSync('handlers/routes.ts', 'utf8');
+  return [...table.matchAll(/^import \w+ from '\.\/([\w/-]+)\.js';$/gm)].map(([, file]) => {
+    const source = fs.readFileSync(`handlers/${file}.ts`, 'utf8');
+    const m = /defineHandler\(\s*\{\s*method:\s*'([A-Z]+)',\s*path:\s*'([^']+)'/.exec(source);
+    if (!m) throw new Error(`handlers/${file}.ts: no defineHandler({ method: '…', path: '…' }) to read its route from`);
+    return `${m[1]} ${m[2]}`;
+  });
+}
+
+/**
  * A handler file built as an entry point is wrapped by lib/hosting.ts (the hosting contract:
- * `waitUntil`, `settled()`); imported by the route table it stays as it is.
+ * `waitUntil`, `settled()`, the API's routes for `Allow`); imported by the route table it
+ * stays as it is.
  */
 const hostedHandlerEntries: Plugin = {
   name: 'hosted-handler-entries',
   setup(build) {
     const root = process.cwd();
+    const routes = JSON.stringify(apiRoutes());
     build.onResolve({ filter: /^(\.\/)?handlers\/.*\.ts$/ }, (args) =>
       args.kind === 'entry-point' ? { path: path.resolve(root, args.path), namespace: 'hosted-handler' } : undefined,
     );
@@ -57,7 +74,7 @@ const hostedHandlerEntries: Plugin = {
         `import handler from ${JSON.stringify(args.path)};`,
         `import { hosted } from ${JSON.stringify(path.resolve(root, 'lib/hosting.ts'))};`,
         `export { settled } from ${JSON.stringify(path.resolve(root, 'lib/hosting.ts'))};`,
-        'export default hosted(handler);',
+        `export default hosted(handler, ${routes});`,
       ].join('\n'),
     }));
   },
