@@ -23,6 +23,7 @@ import { loadConfig } from '../lib/config.js';
 import { createContext, type AppContext } from '../lib/context.js';
 import { newId } from '../lib/ids.js';
 import { postToChannel } from '../lib/messages/post-message.js';
+import { deliveryIntegrity, type DeliveryIntegrity } from './bench-integrity.js';
 import { cpuSnapshot, cpuUsage, formatCpu, localDatabasePid, type CpuProcess, type CpuUsage } from './bench-cpu.js';
 import { startDevCenter, type DevCenter } from './dev-center.js';
 
@@ -145,25 +146,6 @@ function seqIntegrity(seqsByChannel: Map<string, number[]>) {
     }
   }
   return { duplicates, gaps };
-}
-
-/** What subscribers missed, received twice, or received after a later seq of the same channel. */
-interface DeliveryIntegrity {
-  lost: number;
-  duplicated: number;
-  outOfOrder: number;
-}
-
-/** `received[i]`: the seqs subscriber i got, in arrival order; `posted`: the seqs its channel's posts returned. */
-function deliveryIntegrity(received: readonly number[][], channelOf: (subscriber: number) => string, posted: ReadonlyMap<string, number[]>): DeliveryIntegrity {
-  const result = { lost: 0, duplicated: 0, outOfOrder: 0 };
-  received.forEach((seqs, i) => {
-    const got = new Set(seqs);
-    result.duplicated += seqs.length - got.size;
-    for (let j = 1; j < seqs.length; j++) if (seqs[j] < seqs[j - 1]) result.outOfOrder++;
-    for (const seq of posted.get(channelOf(i)) ?? []) if (!got.has(seq)) result.lost++;
-  });
-  return result;
 }
 
 /** Runs `loops` workers until the deadline; each call returns the seq and channel of a stored post. */
