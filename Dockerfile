@@ -33,8 +33,8 @@ RUN mkdir -p /app/data && chown node:node /app/data
 VOLUME ["/app/data"]
 USER node
 EXPOSE 7002
-# Probes /api/health on the configured port (the realtime command has no /api/health: run it
-# with --no-healthcheck or its own probe).
+# Probes /api/health on the API port or /health on the realtime port, whichever shape the
+# container runs (all-in-one and API processes answer the first, realtime processes the second).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.FABRIC_BACKEND_GUILD_PORT || 7002) + '/api/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "const e = process.env, ok = (u) => fetch(u).then((r) => (r.ok ? true : Promise.reject())); Promise.any([ok('http://127.0.0.1:' + (e.FABRIC_BACKEND_GUILD_PORT || 7002) + '/api/health'), ok('http://127.0.0.1:' + (e.FABRIC_BACKEND_GUILD_REALTIME_PORT || 7012) + '/health')]).then(() => process.exit(0), () => process.exit(1))"]
 CMD ["node", "dist/main.js"]

@@ -80,6 +80,27 @@ const hostedHandlerEntries: Plugin = {
   },
 };
 
+/**
+ * The public client side, for agent plugins and UIs (Node 20+ and browsers): the SDK and the
+ * typed event map, with their .d.ts, offered by package.json `exports` as
+ * `fabric-guild-node/client` and `fabric-guild-node/events`. Platform-neutral; socket.io-client
+ * stays an import of the consumer's.
+ */
+const clientBuild = {
+  entry: { 'client/index': 'lib/client/index.ts', 'client/events': 'lib/realtime/events.ts' },
+  outDir: 'dist',
+  format: ['esm' as const],
+  platform: 'neutral' as const,
+  target: 'es2022',
+  splitting: false,
+  external: ['socket.io-client'],
+  sourcemap: true,
+  // `npm run build` empties dist/ once before both builds, which run side by side.
+  clean: false,
+  dts: true,
+  shims: false,
+};
+
 const common = {
   outDir: 'dist',
   format: ['esm'],
@@ -95,6 +116,7 @@ const common = {
 } satisfies Options;
 
 export default defineConfig([
+  clientBuild,
   // Handler bundles: split, so each loads only what its endpoint uses.
   { ...common, entry: handlerEntries(), splitting: true, esbuildPlugins: [hostedHandlerEntries] },
   // Servers and CLIs: one file each (what they import lazily is inlined, and loaded when reached).

@@ -4,8 +4,16 @@
 import { pingDatabase } from '../lib/db/index.js';
 import { HttpError } from '../lib/errors.js';
 import { defineHandler } from '../lib/http/handler.js';
+import type { RouteDoc } from '../lib/http/route-doc.js';
 
-export default defineHandler({ method: 'GET', path: '/api/ready', auth: false }, async ({ ctx }) => {
+const doc: RouteDoc = {
+  tag: 'Health',
+  summary: 'Readiness: the database answers',
+  success: { 200: '{status: "ready"}' },
+  errors: { 503: ['db_unavailable'] },
+};
+
+export default defineHandler({ method: 'GET', path: '/api/ready', auth: false, doc }, async ({ ctx }) => {
   if (!(await pingDatabase(ctx.database.db))) throw new HttpError(503, 'db_unavailable', 'the database is unreachable');
   return { status: 'ready' };
 });

@@ -12,6 +12,7 @@ import guildsUpdate from './guilds/update.js';
 import guildMembersList from './guilds/members-list.js';
 import guildMembersAdd from './guilds/members-add.js';
 import guildMembersRemove from './guilds/members-remove.js';
+import guildMembersUpdate from './guilds/members-update.js';
 import channelsCreate from './channels/create.js';
 import channelsList from './channels/list.js';
 import channelsGet from './channels/get.js';
@@ -25,6 +26,7 @@ import wakeMappingGet from './channels/wake-mapping-get.js';
 import wakeMappingPut from './channels/wake-mapping-put.js';
 import channelsReadPut from './channels/read-put.js';
 import channelsPresenceGet from './channels/presence-get.js';
+import loopGuardReset from './channels/loop-guard-reset.js';
 import filesUpload from './files/upload.js';
 import filesDownload from './files/download.js';
 import filesHead from './files/head.js';
@@ -44,6 +46,9 @@ import turnUpdate from './turns/update.js';
 import turnMoveToBypass from './turns/move-to-bypass.js';
 import turnMoveToOrder from './turns/move-to-order.js';
 import turnAck from './turns/ack.js';
+import openApi from './reference/openapi.js';
+import docsPage from './reference/docs.js';
+import docsAsset from './reference/docs-asset.js';
 
 export const routes: readonly Handler[] = [
   health,
@@ -55,6 +60,7 @@ export const routes: readonly Handler[] = [
   guildsUpdate,
   guildMembersList,
   guildMembersAdd,
+  guildMembersUpdate,
   guildMembersRemove,
   // Channels
   channelsCreate,
@@ -70,6 +76,7 @@ export const routes: readonly Handler[] = [
   wakeMappingPut,
   channelsReadPut,
   channelsPresenceGet,
+  loopGuardReset,
   // Messages
   messagesCreate,
   messagesList,
@@ -94,4 +101,8 @@ export const routes: readonly Handler[] = [
   // Slash-command registry
   commandsPut,
   commandsList,
+  // The API reference (no token)
+  openApi,
+  docsPage,
+  docsAsset,
 ];

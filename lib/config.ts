@@ -41,6 +41,7 @@ export interface Config {
   corsOrigins: string[];
   editWindowSeconds: number;
   canvasMaxBytes: number;
+  /** Split-mode API processes: the realtime process's internal listener, or 'none' (no realtime at all). */
   realtimeInternalUrl: string | undefined;
   realtimePort: number;
   realtimeInternalHost: string;
@@ -48,6 +49,11 @@ export interface Config {
   internalSecret: string | undefined;
   redisUrl: string | undefined;
   logLevel: LogLevel;
+  /** `json` lines, or `pretty`; unset: pretty when stderr is a terminal. */
+  logFormat: 'json' | 'pretty' | undefined;
+  /** Port of the Prometheus listener (`GET /metrics`); unset: no listener. */
+  metricsPort: number | undefined;
+  metricsHost: string;
   /** Introspection cache TTL for active tokens (center.md: 60 s). Tests shorten it. */
   tokenCacheSeconds: number;
   /** Timeout of one internal emit call in split mode. */
@@ -60,6 +66,12 @@ export interface Config {
   postBurst: number;
   /** Client events one socket may send in any 10 s; 0 turns the limit off. */
   socketEventsPer10s: number;
+  /** Event log retention (realtime.md): events younger than this many hours are kept (0: rule off). */
+  eventRetentionHours: number;
+  /** … and the last this many events of every stream (0: rule off). */
+  eventRetentionEvents: number;
+  /** When the event log is trimmed (croner syntax). */
+  eventTrimCron: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -80,6 +92,17 @@ function required(env: Env, name: string): string {
   const raw = env[P + name];
   if (raw === undefined || raw.trim() === '') throw new ConfigError(`${P}${name} is required but missing or empty`);
   return raw.trim();
+}
+
+/** A cron pattern, checked by croner's own parser without scheduling anything (paused). */
+function readCron(env: Env, name: string, fallback: string): string {
+  const cron = read(env, name, z.string().trim(), fallback);
+  try {
+    new Cron(cron, { paused: true }).stop();
+  } catch (err) {
+    throw new ConfigError(`${P}${name} is invalid: ${err instanceof Error ? err.message : 'not a cron pattern'} (got "${cron}")`);
+  }
+  return cron;
 }
 
 /** The database part of the config alone (for CLIs such as `npm run migrate` that need no Center). */
@@ -114,12 +137,12 @@ export function loadConfig(env: Env = process.env, defaults: ConfigDefaults = {}
   }
   const portValue = read(env, 'PORT', port, 7002);
   const db = loadDatabaseConfig(env);
-  const cron = read(env, 'FILE_SWEEP_CRON', z.string().trim(), '17 * * * *');
-  try {
-    // croner parses the pattern without scheduling anything (paused): the same parser the sweep uses.
-    new Cron(cron, { paused: true }).stop();
-  } catch (err) {
-    throw new ConfigError(`${P}FILE_SWEEP_CRON is invalid: ${err instanceof Error ? err.message : 'not a cron pattern'} (got "${cron}")`);
+  const cron = readCron(env, 'FILE_SWEEP_CRON', '17 * * * *');
+  const eventTrimCron = readCron(env, 'EVENT_TRIM_CRON', '41 */10 * * * *');
+  const eventRetentionHours = read(env, 'EVENT_RETENTION_HOURS', z.coerce.number().min(0), 24);
+  const eventRetentionEvents = read(env, 'EVENT_RETENTION_EVENTS', z.coerce.number().int().min(0), 10000);
+  if (eventRetentionHours === 0 && eventRetentionEvents === 0) {
+    throw new ConfigError(`${P}EVENT_RETENTION_HOURS and ${P}EVENT_RETENTION_EVENTS are both 0: at least one retention rule must stay on`);
   }
   const config: Config = {
     centerBaseUrl: url.parse(centerBaseUrl),
@@ -140,13 +163,16 @@ export function loadConfig(env: Env = process.env, defaults: ConfigDefaults = {}
     editWindowSeconds: read(env, 'EDIT_WINDOW_SECONDS', z.coerce.number().int().min(0), 900),
     // At most what a MySQL MEDIUMTEXT column (the canvas content) can hold.
     canvasMaxBytes: read(env, 'CANVAS_MAX_BYTES', positiveInt.max(16 * 1024 * 1024 - 1), 1048576),
-    realtimeInternalUrl: read(env, 'REALTIME_INTERNAL_URL', url),
+    realtimeInternalUrl: read(env, 'REALTIME_INTERNAL_URL', z.union([z.literal('none'), url])),
     realtimePort: read(env, 'REALTIME_PORT', port, 7012),
     realtimeInternalHost: read(env, 'REALTIME_INTERNAL_HOST', z.string().trim(), '127.0.0.1'),
     realtimeInternalPort: read(env, 'REALTIME_INTERNAL_PORT', port, 7013),
     internalSecret: read(env, 'INTERNAL_SECRET', z.string()),
     redisUrl: read(env, 'REDIS_URL', z.string().trim().regex(/^rediss?:\/\//, 'must be a redis:// URL')),
     logLevel: read(env, 'LOG_LEVEL', z.enum(['debug', 'info', 'warn', 'error', 'silent']), 'info'),
+    logFormat: read(env, 'LOG_FORMAT', z.enum(['json', 'pretty'])),
+    metricsPort: read(env, 'METRICS_PORT', port),
+    metricsHost: read(env, 'METRICS_HOST', z.string().trim(), '127.0.0.1'),
     tokenCacheSeconds: read(env, 'TOKEN_CACHE_SECONDS', z.coerce.number().positive().max(60), 60),
     emitTimeoutMs: read(env, 'EMIT_TIMEOUT_MS', positiveInt, 1000),
     heartbeatSeconds: read(env, 'HEARTBEAT_SECONDS', z.coerce.number().positive().max(3600), 30),
@@ -154,8 +180,11 @@ export function loadConfig(env: Env = process.env, defaults: ConfigDefaults = {}
     postRatePerSecond: read(env, 'POST_RATE_PER_SECOND', z.coerce.number().min(0).max(1_000_000), 5),
     postBurst: read(env, 'POST_BURST', positiveInt.max(1_000_000), 60),
     socketEventsPer10s: read(env, 'SOCKET_EVENTS_PER_10S', z.coerce.number().int().min(0).max(1_000_000_000), 1000),
+    eventRetentionHours,
+    eventRetentionEvents,
+    eventTrimCron,
   };
-  if (config.realtimeInternalUrl && !config.internalSecret) {
+  if (config.realtimeInternalUrl && config.realtimeInternalUrl !== 'none' && !config.internalSecret) {
     throw new ConfigError(`${P}INTERNAL_SECRET is required in split mode (REALTIME_INTERNAL_URL is set)`);
   }
   return Object.freeze(config);

@@ -1,7 +1,7 @@
 import { createCenterClient, type CenterClient } from './center/client.js';
 import { loadConfig, type Config } from './config.js';
 import { migrateToLatest, openDatabase, pendingMigrations, schemaBehind, type DatabaseHandle } from './db/index.js';
-import { createLogger, setLogLevel } from './logger.js';
+import { configureLogging, createLogger } from './logger.js';
 import { createNullEmitter, type Emitter } from './realtime/emitter.js';
 import { createHttpPresence, createNullPresence, type PresenceSource } from './realtime/presence.js';
 import type { RandomSource } from './turns/engine.js';
@@ -44,7 +44,7 @@ const log = createLogger('context');
 
 /** Opens the database (applying migrations when DB_SYNC), builds the Center client and the emitter. */
 export async function createContext(config: Readonly<Config>, opts: ContextOptions = {}): Promise<AppContext> {
-  setLogLevel(config.logLevel);
+  configureLogging(config.logLevel, config.logFormat);
   const database = await openDatabase(config.db);
   try {
     if (config.dbSync) await migrateToLatest(database.db, (line) => log.debug(line));
@@ -69,8 +69,12 @@ export async function createContext(config: Readonly<Config>, opts: ContextOptio
   const emitter = opts.emitter ?? (await defaultEmitter(config));
   const presence =
     opts.presence ??
-    (config.realtimeInternalUrl && config.internalSecret
-      ? createHttpPresence({ url: config.realtimeInternalUrl, secret: config.internalSecret, timeoutMs: config.emitTimeoutMs })
+    (config.realtimeInternalUrl && config.realtimeInternalUrl !== 'none' && config.internalSecret
+      ? createHttpPresence({
+          url: config.realtimeInternalUrl,
+          secret: config.internalSecret,
+          timeoutMs: config.emitTimeoutMs,
+        })
       : createNullPresence());
   return {
     config,
@@ -90,7 +94,7 @@ export async function createContext(config: Readonly<Config>, opts: ContextOptio
 
 /** Split mode's HTTP emitter when REALTIME_INTERNAL_URL is set (loaded only then), else none. */
 async function defaultEmitter(config: Readonly<Config>): Promise<Emitter> {
-  if (!config.realtimeInternalUrl || !config.internalSecret) return createNullEmitter();
+  if (!config.realtimeInternalUrl || config.realtimeInternalUrl === 'none' || !config.internalSecret) return createNullEmitter();
   const { createHttpEmitter } = await import('./realtime/http-emitter.js');
   return createHttpEmitter({ url: config.realtimeInternalUrl, secret: config.internalSecret, timeoutMs: config.emitTimeoutMs });
 }

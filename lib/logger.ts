@@ -1,11 +1,79 @@
+import { createRequire } from 'node:module';
+import pino, { type DestinationStream, type Logger as PinoLogger } from 'pino';
 import type { LogLevel } from './config.js';
+import { currentRequestId } from './http/request-context.js';
 
-const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
-let threshold = RANK.info;
+/**
+ * Structured logs: one JSON object per line on stderr (pino), with `time`, `level` (a word),
+ * `ns` (the module), `msg`, the entry's fields, and `requestId` when the line is caused by a
+ * request. Pretty, human-readable lines when stderr is a terminal or LOG_FORMAT=pretty, if
+ * the dev-only pino-pretty is installed (production never needs it).
+ */
 
-/** Sets the process-wide log level (from config, once at startup). */
+/** Field names whose values never reach a log line, whatever a call site passes (a safety net). */
+export const REDACTED_PATHS = [
+  'token',
+  'accessToken',
+  'access_token',
+  'authorization',
+  'secret',
+  'password',
+  'apiKey',
+  '*.token',
+  '*.accessToken',
+  '*.authorization',
+  '*.secret',
+  '*.password',
+  '*.apiKey',
+  'headers.authorization',
+  'headers["x-api-key"]',
+];
+
+export type LogFormat = 'json' | 'pretty';
+
+let root: PinoLogger = build('info', 'json');
+
+function prettyStream(): DestinationStream | undefined {
+  try {
+    const require = createRequire(import.meta.url);
+    const pretty = require('pino-pretty') as (opts: object) => DestinationStream;
+    return pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY === true, singleLine: true, ignore: 'pid,hostname', messageKey: 'msg' });
+  } catch {
+    return undefined; // not installed (production install): JSON it is
+  }
+}
+
+function build(level: LogLevel, format: LogFormat): PinoLogger {
+  const stream = (format === 'pretty' ? prettyStream() : undefined) ?? pino.destination({ fd: 2, sync: true });
+  return pino(
+    {
+      level,
+      base: undefined,
+      formatters: { level: (label) => ({ level: label }) },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      mixin: () => {
+        const requestId = currentRequestId();
+        return requestId ? { requestId } : {};
+      },
+    },
+    stream,
+  );
+}
+
+/** The format when none is configured: pretty on a terminal, JSON lines otherwise. */
+export const defaultLogFormat = (): LogFormat => (process.stderr.isTTY ? 'pretty' : 'json');
+
+/** Sets the process-wide level and format (from config, once at startup; CLIs may lower the level). */
+export function configureLogging(level: LogLevel, format: LogFormat = defaultLogFormat()) {
+  root = build(level, format);
+  children.clear();
+}
+
+/** Sets the process-wide log level, keeping the format. */
 export function setLogLevel(level: LogLevel) {
-  threshold = RANK[level];
+  root.level = level;
+  for (const child of children.values()) child.level = level;
 }
 
 export interface Logger {
@@ -15,12 +83,21 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-/** One namespaced logger per module; one JSON-ish line per entry on stderr. Never log tokens or secrets. */
+const children = new Map<string, PinoLogger>();
+const child = (namespace: string) => {
+  let c = children.get(namespace);
+  if (!c) children.set(namespace, (c = root.child({ ns: namespace })));
+  return c;
+};
+
+/** One namespaced logger per module. Never pass tokens or secrets; known secret fields are redacted anyway. */
 export function createLogger(namespace: string): Logger {
-  const write = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
-    if (RANK[level] < threshold) return;
-    const extra = fields ? ' ' + JSON.stringify(fields) : '';
-    process.stderr.write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} [${namespace}] ${msg}${extra}\n`);
+  // Resolved per call: configureLogging may replace the root after the module-level loggers exist.
+  const write = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => {
+    const c = child(namespace);
+    if (!c.isLevelEnabled(level)) return;
+    if (fields) c[level](fields, msg);
+    else c[level](msg);
   };
   return {
     debug: (m, f) => write('debug', m, f),

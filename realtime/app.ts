@@ -3,19 +3,24 @@ import { Server, type Namespace, type Socket } from 'socket.io';
 import { z } from 'zod';
 import type { Principal } from '../lib/center/client.js';
 import type { AppContext } from '../lib/context.js';
-import { HttpError } from '../lib/errors.js';
+import type { StreamRef } from '../lib/db/dialect.js';
+import { badRequest, HttpError } from '../lib/errors.js';
 import { authenticateSession } from '../lib/http/auth.js';
 import { jsonBoundsProblem } from '../lib/http/json-bounds.js';
 import { isOriginAllowed } from '../lib/http/cors.js';
 import { requireReadableChannel } from '../lib/guilds/standing.js';
 import { createLogger } from '../lib/logger.js';
+import type { EmitMessage, RealtimeOp } from '../lib/realtime/emitter.js';
+import { readStream, streamHeads, streamKey, toEmit } from '../lib/realtime/event-log.js';
 import { rooms } from '../lib/realtime/rooms.js';
 import { createSocketEventBudget } from '../lib/realtime/socket-event-budget.js';
 import type { ClusterLink } from './cluster.js';
-import type { Ack, ClientToServerEvents, InterServerEvents, ServerToClientEvents } from './events.js';
+import { dispatchEmits, leaveChannelRooms, payloadFor, setGuildRoom, type OpsSink } from './dispatch.js';
+import type { Ack, ClientToServerEvents, StreamAck, InterServerEvents, ServerToClientEvents } from './events.js';
 import { coalesceFrames } from './frame-coalescing.js';
 import { jsonParser } from './json-parser.js';
 import { watchSession } from './session-watch.js';
+import { createStreamDelivery } from './stream-delivery.js';
 import { createTypingThrottle } from './typing-throttle.js';
 import { createOnlineUsersQuery, createUserSocketCounter } from './user-socket-count.js';
 
@@ -27,19 +32,27 @@ interface SocketData {
   guildIds: string[];
   /** No other socket of this user was connected when this one was accepted. */
   firstSocket: boolean;
+  /** The user stream's head when the socket was accepted, and the position after which it receives user events live. */
+  userHead: number;
+  userBase: number;
 }
 type RealtimeSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 export type RealtimeNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
 const channelPayload = z.object({ channelId: z.string().min(1).max(64) });
+const joinPayload = z.object({ channelId: z.string().min(1).max(64), since: z.number().int().min(0).optional() });
+const resumePayload = z.object({ since: z.number().int().min(0) });
 
-export interface RealtimeApp {
+export interface RealtimeApp extends OpsSink {
   io: Server;
   nsp: RealtimeNamespace;
   /** Which of these users hold a socket on this node now (across realtime processes with Redis). */
   onlineAmong(userIds: readonly string[]): Promise<string[]>;
   close(): Promise<void>;
 }
+
+/** Interval of the catch-up poll of the streams a realtime process delivers (realtime/stream-delivery.ts). */
+export const STREAM_POLL_MS = 1000;
 
 const errorAck = (code: string, message: string): Ack => ({ ok: false, error: { code, message } });
 
@@ -70,6 +83,8 @@ function ackFor(err: unknown): Ack {
 export interface RealtimeOptions {
   /** The other realtime processes of the node (Redis); part of the server from its first connection on. */
   cluster?: ClusterLink;
+  /** Interval of the catch-up poll (default STREAM_POLL_MS). */
+  streamPollMs?: number;
 }
 
 /**
@@ -102,6 +117,63 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
   const offlineChecks = new Set<Promise<void>>();
   /** Each accepted socket's token and its first introspection, for the session watch (kept off socket.data, which the Redis adapter shares). */
   const sessions = new WeakMap<RealtimeSocket, { token: string; expiresAt?: number; cachedUntil: number }>();
+  const roomOf = (s: StreamRef) => ('channel' in s ? rooms.channel(s.channel) : rooms.user(s.user));
+  const delivery = createStreamDelivery({
+    db,
+    // Each process delivers streams to its own sockets; the others get the emits through `stream_emits` (or the log).
+    deliverLocally: (emit) => dispatchEmits(nsp.local, [emit]),
+    hasSubscribers: (s) => nsp.adapter.rooms.has(roomOf(s)),
+    pollMs: opts.streamPollMs ?? STREAM_POLL_MS,
+  });
+  nsp.on('stream_emits', (emits: unknown) => {
+    if (Array.isArray(emits)) for (const e of emits as EmitMessage[]) delivery.receive(e);
+  });
+
+  /**
+   * Applies what API requests produced, in order: positioned emits go through the stream
+   * delivery here and are passed to the other processes; others are broadcast. A channel
+   * room change waits for the events queued before it on that channel.
+   */
+  function apply(ops: readonly RealtimeOp[]) {
+    let forward: EmitMessage[] = [];
+    const passOn = () => {
+      if (forward.length > 0 && opts.cluster) nsp.serverSideEmit('stream_emits', forward);
+      forward = [];
+    };
+    for (const op of ops) {
+      if ('emit' in op) {
+        const to = op.emit.to;
+        // Unpositioned (a raw internal call): still after what is queued on its channel, such as a room leave.
+        if (op.emit.pos === undefined) delivery.after('channel' in to ? { channel: to.channel } : null, () => dispatchEmits(nsp, [op.emit]));
+        else {
+          delivery.receive(op.emit);
+          forward.push(op.emit);
+        }
+        continue;
+      }
+      passOn();
+      if ('leave' in op) {
+        const { userId, channelId } = op.leave;
+        delivery.after({ channel: channelId }, () => leaveChannelRooms(nsp, userId, channelId));
+      } else setGuildRoom(nsp, op.guild.userId, op.guild.guildId, op.guild.member);
+    }
+    passOn();
+  }
+
+  /**
+   * Sends `socket` the events of `stream` with `since < pos <= upTo`, marked `replayed`; false
+   * (and nothing sent) when some of them are no longer retained.
+   */
+  async function replay(socket: RealtimeSocket, stream: StreamRef, since: number, upTo: number): Promise<boolean> {
+    if (since >= upTo) return true;
+    const events = await readStream(db, stream, since, upTo);
+    if (events.length !== upTo - since) return false;
+    const userId = socket.data.principal.kind === 'user' ? socket.data.principal.userId : null;
+    // Stored events are typed by name only here: the log holds what the server emitted.
+    const send = socket.emit.bind(socket) as (event: string, data: Record<string, unknown>) => boolean;
+    for (const e of events) send(e.event, { ...payloadFor(toEmit(stream, e), userId), replayed: true });
+    return true;
+  }
 
   // Everything asynchronous happens here, before the connection is accepted, so that the
   // socket is in its user and guild rooms by the time the client sees `connect`: an event
@@ -120,8 +192,13 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
         socket.data.firstSocket = false;
         return;
       }
-      const guilds = await db.selectFrom('guild_members').select('guild_id').where('user_id', '=', principal.userId).execute();
+      const stream = { user: principal.userId };
+      const [guilds, heads] = await Promise.all([
+        db.selectFrom('guild_members').select('guild_id').where('user_id', '=', principal.userId).execute(),
+        streamHeads(db, [stream]),
+      ]);
       socket.data.guildIds = guilds.map((g) => g.guild_id);
+      socket.data.userHead = heads.get(streamKey(stream)) ?? 0;
       // Counted before joining: two first sockets connecting at once may both announce
       // online, but a user who comes online is never left unannounced. Bounded in time: the
       // connection never waits on a realtime process that does not answer.
@@ -152,6 +229,7 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
       void socket.join(rooms.guild(principal.guildId));
       return;
     }
+    socket.data.userBase = delivery.track({ user: principal.userId }, socket.data.userHead);
     void socket.join([rooms.user(principal.userId), ...guildIds.map(rooms.guild)]);
     if (socket.data.firstSocket) announcePresence(principal.userId, guildIds, 'online');
     socket.on('disconnect', () => {
@@ -203,25 +281,50 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
 
     socket.on('join_channel', (...args: unknown[]) => {
       const { payload, reply } = splitArgs(args);
-      const parsed = channelPayload.safeParse(boundedPayload(payload));
-      if (!parsed.success) return reply(errorAck('bad_request', 'expected {channelId}'));
-      const { channelId } = parsed.data;
+      const parsed = joinPayload.safeParse(boundedPayload(payload));
+      if (!parsed.success) return reply(errorAck('bad_request', 'expected {channelId, since?} with since an integer >= 0'));
+      const { channelId, since } = parsed.data;
+      const stream = { channel: channelId };
       const channelRooms = userId ? [rooms.channel(channelId), rooms.channelUser(channelId, userId)] : [rooms.channel(channelId)];
       requireReadableChannel(db, principal, channelId)
-        .then(async () => {
-          if (!socket.connected) return;
-          await socket.join(channelRooms);
-          // A removal that committed between the check and the join sent its room leave too
-          // early: check again now that the socket is in the room (a later removal's leave
-          // arrives after this join and takes it out as usual).
-          try {
-            await requireReadableChannel(db, principal, channelId);
-          } catch (err) {
-            for (const room of channelRooms) void socket.leave(room);
-            throw err;
-          }
-          reply({ ok: true });
+        // In the stream's queue: every event up to `pos` is replayed (or was before), every later one arrives live.
+        .then(() =>
+          delivery.subscribe(stream, async (pos): Promise<StreamAck | null> => {
+            if (!socket.connected) return null;
+            if (since !== undefined && since > pos) throw badRequest(`since is above the channel stream's position ${pos}`);
+            const replayed = since === undefined || (await replay(socket, stream, since, pos));
+            await socket.join(channelRooms);
+            // A removal that committed between the check and the join sent its room leave too
+            // early: check again now that the socket is in the room (a later removal's leave
+            // arrives after this join and takes it out as usual).
+            try {
+              await requireReadableChannel(db, principal, channelId);
+            } catch (err) {
+              for (const room of channelRooms) void socket.leave(room);
+              throw err;
+            }
+            return replayed ? { ok: true, pos } : { ok: true, pos, resync: true };
+          }),
+        )
+        .then((ack) => ack && reply(ack))
+        .catch((err: unknown) => reply(ackFor(err)));
+    });
+
+    socket.on('resume_user', (...args: unknown[]) => {
+      const { payload, reply } = splitArgs(args);
+      const parsed = resumePayload.safeParse(boundedPayload(payload));
+      if (!parsed.success) return reply(errorAck('bad_request', 'expected {since} with since an integer >= 0'));
+      if (!userId) return reply(errorAck('bad_request', 'a guild token has no user stream'));
+      const { since } = parsed.data;
+      const stream = { user: userId };
+      delivery
+        .subscribe(stream, async (pos): Promise<StreamAck> => {
+          if (since > pos) throw badRequest(`since is above the user stream's position ${pos}`);
+          // Events after `userBase` reach this socket live (it is in its user room since it connected).
+          const replayed = await replay(socket, stream, since, Math.min(pos, socket.data.userBase));
+          return replayed ? { ok: true, pos } : { ok: true, pos, resync: true };
         })
+        .then(reply)
         .catch((err: unknown) => reply(ackFor(err)));
     });
 
@@ -253,7 +356,9 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
     io,
     nsp,
     onlineAmong,
+    apply,
     async close() {
+      delivery.close();
       // Disconnecting starts the offline announcements; they finish before the adapter (Redis)
       // and the database close, so users of this process are announced offline to the others.
       // `local`: with the Redis adapter a plain disconnectSockets() reaches every process's sockets.

@@ -1,27 +1,51 @@
-import type { Namespace } from 'socket.io';
+import type { BroadcastOperator, Namespace } from 'socket.io';
 import { emitterFromSend, type EmitMessage, type Emitter, type RealtimeOp } from '../lib/realtime/emitter.js';
 import { rooms } from '../lib/realtime/rooms.js';
 
+/** Where broadcasts go: a namespace (every process, with the Redis adapter) or `nsp.local` (this process). */
+export interface Broadcaster {
+  to(room: string | string[]): BroadcastOperator<any, any>;
+}
+
 /**
- * Sends emits to rooms. An emit with `wake` goes out as two room broadcasts (realtime.md):
- * `wakeup: true` to the woken users' per-channel rooms, `wakeup: false` to the channel room
- * except those rooms — so it works unchanged across realtime processes (Redis adapter).
+ * The payload one recipient gets: the event's data, its stream position, and for an emit with
+ * `wake` the recipient's own `wakeup` and `wakeReason` (the one place that turns an emit into what a socket
+ * receives, live or replayed). `userId` null: a socket of no user (a guild token).
  */
-export function dispatchEmits(nsp: Namespace, emits: readonly EmitMessage[]): void {
+export function payloadFor(emit: EmitMessage, userId: string | null): Record<string, unknown> {
+  const base = emit.pos === undefined ? emit.data : { ...emit.data, pos: emit.pos };
+  if (!emit.wake) return base;
+  const woken = userId !== null && emit.wake.includes(userId);
+  return { ...base, wakeup: woken, wakeReason: woken ? (emit.wakeReasons?.[userId!] ?? null) : null };
+}
+
+/**
+ * Sends emits to rooms. An emit with `wake` goes out as room broadcasts (realtime.md):
+ * `wakeup: true` with its `wakeReason` to the woken users' per-channel rooms (one broadcast
+ * per distinct reason), `wakeup: false, wakeReason: null` to the channel room except those
+ * rooms — so it works unchanged across realtime processes (Redis adapter).
+ */
+export function dispatchEmits(nsp: Broadcaster, emits: readonly EmitMessage[]): void {
   for (const e of emits) {
     if ('channel' in e.to) {
-      const channelRoom = rooms.channel(e.to.channel);
+      const channelId = e.to.channel;
+      const channelRoom = rooms.channel(channelId);
       if (e.wake) {
-        const wokenRooms = e.wake.map((u) => rooms.channelUser((e.to as { channel: string }).channel, u));
-        if (wokenRooms.length > 0) nsp.to(wokenRooms).emit(e.event, { ...e.data, wakeup: true });
-        nsp.to(channelRoom).except(wokenRooms).emit(e.event, { ...e.data, wakeup: false });
+        const byReason = new Map<string | null, string[]>();
+        for (const u of e.wake) {
+          const reason = e.wakeReasons?.[u] ?? null;
+          byReason.set(reason, [...(byReason.get(reason) ?? []), rooms.channelUser(channelId, u)]);
+        }
+        const unwoken = payloadFor(e, null);
+        for (const [wakeReason, woken] of byReason) nsp.to(woken).emit(e.event, { ...unwoken, wakeup: true, wakeReason });
+        nsp.to(channelRoom).except([...byReason.values()].flat()).emit(e.event, unwoken);
       } else {
-        nsp.to(channelRoom).emit(e.event, e.data);
+        nsp.to(channelRoom).emit(e.event, payloadFor(e, null));
       }
     } else if ('user' in e.to) {
-      nsp.to(rooms.user(e.to.user)).emit(e.event, e.data);
+      nsp.to(rooms.user(e.to.user)).emit(e.event, payloadFor(e, null));
     } else {
-      nsp.to(rooms.guild(e.to.guild)).emit(e.event, e.data);
+      nsp.to(rooms.guild(e.to.guild)).emit(e.event, payloadFor(e, null));
     }
   }
 }
@@ -51,22 +75,12 @@ export function setGuildRoom(nsp: Namespace, userId: string, guildId: string, me
   changeUserRooms(nsp, userId, [rooms.guild(guildId)], member);
 }
 
-/** Applies emits and room changes in their order. */
-export function applyOps(nsp: Namespace, ops: readonly RealtimeOp[]): void {
-  for (const op of ops) {
-    if ('emit' in op) dispatchEmits(nsp, [op.emit]);
-    else if ('leave' in op) leaveChannelRooms(nsp, op.leave.userId, op.leave.channelId);
-    else setGuildRoom(nsp, op.guild.userId, op.guild.guildId, op.guild.member);
-  }
+/** What receives the operations of API requests: a realtime app (realtime/app.ts `apply`). */
+export interface OpsSink {
+  apply(ops: readonly RealtimeOp[]): void;
 }
 
-/** The all-in-one emitter: straight to the in-process socket.io namespace, once it is attached. */
-export function createLocalEmitter(getNamespace: () => Namespace | undefined): Emitter {
-  return emitterFromSend(
-    (ops) => {
-      const nsp = getNamespace();
-      if (nsp) applyOps(nsp, ops);
-    },
-    { flush: async () => {}, close: async () => {} },
-  );
+/** The all-in-one emitter: straight to the in-process realtime app, once it is attached. */
+export function createLocalEmitter(getSink: () => OpsSink | undefined): Emitter {
+  return emitterFromSend((ops) => getSink()?.apply(ops), { flush: async () => {}, close: async () => {} });
 }

@@ -4,11 +4,24 @@ import { HttpError } from '../lib/errors.js';
 import { parseBoundedJson, readTextLimited } from '../lib/http/body.js';
 import { MAX_JSON_DEPTH, refuseOversizedArrays } from '../lib/http/json-bounds.js';
 import { requestIdFor, runWithRequestId } from '../lib/http/request-context.js';
+import { createLogger } from '../lib/logger.js';
 import { errorResponse, json, withHeaders } from '../lib/http/respond.js';
 import { emitBatchSchema, guildRoomSchema, INTERNAL_BODY_LIMIT, opBatchSchema, roomLeaveSchema } from '../lib/realtime/emitter.js';
 import { presenceQuerySchema, type PresenceSource } from '../lib/realtime/presence.js';
-import { applyOps, dispatchEmits, leaveChannelRooms, setGuildRoom } from './dispatch.js';
-import type { RealtimeNamespace } from './app.js';
+import type { OpsSink } from './dispatch.js';
+
+/** What the internal channel acts on: the realtime app (room changes and emits, presence queries). */
+export type InternalTarget = OpsSink & PresenceSource;
+
+const log = createLogger('internal');
+
+/** The ids of the API requests whose emits a call carries (stamped by lib/realtime/http-emitter.ts), each once. */
+function requestIdsOf(body: { emits?: { requestId?: string }[]; ops?: ({ emit?: { requestId?: string } } | object)[] }): string[] {
+  const ids = new Set<string>();
+  for (const e of body.emits ?? []) if (e.requestId) ids.add(e.requestId);
+  for (const op of body.ops ?? []) if ('emit' in op && op.emit?.requestId) ids.add(op.emit.requestId);
+  return [...ids];
+}
 
 const sameSecret = (given: string, secret: string) => {
   const a = Buffer.from(given);
@@ -19,7 +32,7 @@ const sameSecret = (given: string, secret: string) => {
 interface InternalRoute<S extends z.ZodType> {
   schema: S;
   /** Applied before the 202 answer; a route that returns an answer (a query) is answered 200 with it. */
-  run(nsp: RealtimeNamespace, body: z.infer<S>, presence: PresenceSource): void | Promise<object>;
+  run(app: InternalTarget, body: z.infer<S>): void | Promise<object>;
 }
 const route = <S extends z.ZodType>(r: InternalRoute<S>) => r as InternalRoute<z.ZodType>;
 
@@ -32,11 +45,11 @@ const INTERNAL_JSON_LIMITS = { maxDepth: MAX_JSON_DEPTH + 4, maxValues: Infinity
 
 /** Every internal call, by path; each body is validated with the same schema the API side builds it with. */
 const ROUTES: Record<string, InternalRoute<z.ZodType>> = {
-  '/internal/emit': route({ schema: emitBatchSchema, run: (nsp, b) => dispatchEmits(nsp as never, b.emits) }),
-  '/internal/rooms/leave': route({ schema: roomLeaveSchema, run: (nsp, b) => leaveChannelRooms(nsp as never, b.userId, b.channelId) }),
-  '/internal/rooms/guild': route({ schema: guildRoomSchema, run: (nsp, b) => setGuildRoom(nsp as never, b.userId, b.guildId, b.member) }),
-  '/internal/batch': route({ schema: opBatchSchema, run: (nsp, b) => applyOps(nsp as never, b.ops) }),
-  '/internal/presence': route({ schema: presenceQuerySchema, run: async (_nsp, b, presence) => ({ online: await presence.onlineAmong(b.userIds) }) }),
+  '/internal/emit': route({ schema: emitBatchSchema, run: (app, b) => app.apply(b.emits.map((emit) => ({ emit }))) }),
+  '/internal/rooms/leave': route({ schema: roomLeaveSchema, run: (app, b) => app.apply([{ leave: b }]) }),
+  '/internal/rooms/guild': route({ schema: guildRoomSchema, run: (app, b) => app.apply([{ guild: b }]) }),
+  '/internal/batch': route({ schema: opBatchSchema, run: (app, b) => app.apply(b.ops) }),
+  '/internal/presence': route({ schema: presenceQuerySchema, run: async (app, b) => ({ online: await app.onlineAmong(b.userIds) }) }),
 };
 
 /**
@@ -46,7 +59,7 @@ const ROUTES: Record<string, InternalRoute<z.ZodType>> = {
  * room changes in one ordered list) and `POST /internal/presence` ({userIds} → 200 {online}:
  * who of them holds a socket on the node), Bearer = the shared secret. 202 on success.
  */
-export function createInternalChannel(nsp: RealtimeNamespace, secret: string, presence: PresenceSource) {
+export function createInternalChannel(app: InternalTarget, secret: string) {
   return (request: Request): Promise<Response> => {
     const requestId = requestIdFor(request.headers);
     return runWithRequestId(requestId, async () => withHeaders(await answer(request), { 'x-request-id': requestId }));
@@ -64,7 +77,15 @@ export function createInternalChannel(nsp: RealtimeNamespace, secret: string, pr
       refuseOversizedArrays(target.schema, body);
       const parsed = target.schema.safeParse(body);
       if (!parsed.success) throw new HttpError(400, 'bad_request', `malformed body for ${path}`);
-      const result = await target.run(nsp, parsed.data, presence);
+      // A call carries what several API requests produced: its line names them all; a call of
+      // one request runs as that request, so every line it causes carries that request's id.
+      const requestIds = requestIdsOf(parsed.data as never);
+      const apply = async () => {
+        const result = await target.run(app, parsed.data);
+        log.debug('internal call applied', { path, ...(requestIds.length > 1 ? { requestIds } : {}) });
+        return result;
+      };
+      const result = requestIds.length === 1 ? await runWithRequestId(requestIds[0], apply) : await apply();
       return result ? json(result, 200) : json({ ok: true }, 202);
     } catch (err) {
       return errorResponse(err, request);

@@ -245,19 +245,20 @@ async function main() {
   const { values } = parseArgs({
     options: {
       port: { type: 'string', default: '7100' },
+      host: { type: 'string', default: '127.0.0.1' },
       'api-key': { type: 'string', default: 'dev-center-key' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    console.log('Usage: npm run center:dev -- [--port 7100] [--api-key dev-center-key]\n\nThe Center emulator, for development and tests only.');
+    console.log('Usage: npm run center:dev -- [--port 7100] [--host 127.0.0.1] [--api-key dev-center-key]\n\nThe Center emulator, for development and tests only.');
     return;
   }
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number (got "${values.port}")`);
   const apiKey = values['api-key'];
   if (!apiKey) throw new Error('--api-key must not be empty');
-  const center = await startDevCenter({ port, apiKey });
+  const center = await startDevCenter({ port, host: values.host, apiKey });
   console.log(
     [
       '*** Fabric Center EMULATOR — for development and tests only; never use it in production. ***',

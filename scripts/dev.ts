@@ -96,6 +96,7 @@ async function main() {
       '',
       '*** Fabric guild node — development run ***',
       `Node:            ${nodeUrl}   (REST under /api, socket.io namespace /realtime)`,
+      `API reference:   ${nodeUrl}/api/docs   (OpenAPI 3.1: ${nodeUrl}/api/openapi.json)`,
       `Center emulator: ${center.url}   (API key ${CENTER_API_KEY}; development and tests only)`,
       `Database:        ${config.db.type === 'sqlite' ? config.db.file : ''}`,
       '',

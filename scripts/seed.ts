@@ -2,7 +2,9 @@
  * `npm run seed` — seeds a demo guild on a running node, through its REST API, with
  * identities from the Center emulator (its development endpoints; a real Center does not
  * have them): an owner, two agent users, and one channel of each xType. Prints the tokens
- * and ready-to-paste curl and socket.io examples. `npm run dev` calls `seedDemo` itself.
+ * and ready-to-paste curl, socket.io and client SDK examples. `npm run dev` calls `seedDemo`
+ * itself. Calls to the node go through the client SDK's REST side (lib/client), as any
+ * client of the node would.
  *
  * Every run creates a new demo guild with new users (the emulator keeps its state in
  * memory, so identities from an earlier run are gone once it restarts). User names that
@@ -11,6 +13,8 @@
 import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { FabricApiError, FabricRest } from '../lib/client/index.js';
+import type { Channel, Guild } from '../lib/realtime/events.js';
 
 export interface DemoUser {
   id: string;
@@ -35,6 +39,7 @@ export interface SeedOptions {
   guildName?: string;
 }
 
+/** Calls to the Center emulator's development endpoints (not the node's API). */
 async function call(url: string, init: { method: string; headers: Record<string, string>; body?: unknown }): Promise<{ status: number; body: any }> {
   const res = await fetch(url, {
     method: init.method,
@@ -71,26 +76,27 @@ async function createUser(opts: SeedOptions, name: string, displayName: string):
   throw new Error(`no free user name for ${name}`);
 }
 
+/** One call to the node as `rest`'s user; a refusal says what was being done. */
+async function nodeCall<T>(what: string, rest: FabricRest, method: string, path: string, body: unknown): Promise<T> {
+  try {
+    return (await rest.request<T>(method, path, body)).body;
+  } catch (err) {
+    if (err instanceof FabricApiError) throw new Error(`${what} failed: ${err.status} ${err.code}: ${err.message}`);
+    throw err;
+  }
+}
+
 /** Seeds the demo guild over HTTP: users on the emulator, guild and channels through the node's REST API. */
 export async function seedDemo(opts: SeedOptions): Promise<DemoSeed> {
   const owner = await createUser(opts, 'demo-owner', 'Demo Owner');
   const agents: [DemoUser, DemoUser] = [await createUser(opts, 'demo-agent-1', 'Agent One'), await createUser(opts, 'demo-agent-2', 'Agent Two')];
-  const asOwner = { authorization: `Bearer ${owner.token}` };
+  const asOwner = new FabricRest({ url: opts.nodeUrl, token: owner.token });
 
-  const g = await call(`${opts.nodeUrl}/api/guilds`, {
-    method: 'POST',
-    headers: asOwner,
-    body: { name: opts.guildName ?? 'Demo guild', description: 'Seeded by npm run dev / npm run seed' },
+  const { guild } = await nodeCall<{ guild: Guild }>('creating the demo guild', asOwner, 'POST', '/api/guilds', {
+    name: opts.guildName ?? 'Demo guild',
+    description: 'Seeded by npm run dev / npm run seed',
   });
-  expectStatus('creating the demo guild', g, 201);
-  const guild = g.body.guild as { id: string; name: string };
-
-  const m = await call(`${opts.nodeUrl}/api/guilds/${guild.id}/members`, {
-    method: 'POST',
-    headers: asOwner,
-    body: { userIds: agents.map((a) => a.id) },
-  });
-  expectStatus('adding the agents to the guild', m, 200);
+  await nodeCall('adding the agents to the guild', asOwner, 'POST', `/api/guilds/${guild.id}/members`, { userIds: agents.map((a) => a.id) });
 
   const both = agents.map((a) => a.id);
   const specs: Record<string, unknown>[] = [
@@ -103,9 +109,11 @@ export async function seedDemo(opts: SeedOptions): Promise<DemoSeed> {
   ];
   const channels: DemoSeed['channels'] = [];
   for (const spec of specs) {
-    const c = await call(`${opts.nodeUrl}/api/channels`, { method: 'POST', headers: asOwner, body: { guildId: guild.id, ...spec } });
-    expectStatus(`creating channel ${String(spec.name)}`, c, 201);
-    channels.push({ id: c.body.channel.id, name: c.body.channel.name, xType: c.body.channel.xType });
+    const { channel } = await nodeCall<{ channel: Channel }>(`creating channel ${String(spec.name)}`, asOwner, 'POST', '/api/channels', {
+      guildId: guild.id,
+      ...spec,
+    });
+    channels.push({ id: channel.id, name: channel.name, xType: channel.xType });
   }
   return { owner, agents, guild: { id: guild.id, name: guild.name }, channels };
 }
@@ -141,6 +149,13 @@ export function describeDemo(seed: DemoSeed, nodeUrl: string): string {
     `    s.on('channel.joined', (m) => s.emit('join_channel', { channelId: m.channelId }));`,
     `    s.onAny((event, data) => console.log(event, JSON.stringify(data)));`,
     `    s.on('connect_error', (e) => { console.error(e.message); process.exit(1); });"`,
+    '',
+    `Or run ${a1.name} as an agent with the client SDK (docs/realtime-client.md), from this folder:`,
+    `  npx tsx --input-type=module -e "`,
+    `    import { FabricClient } from './lib/client/index.ts';`,
+    `    const c = new FabricClient({ url: '${nodeUrl}', token: '${a1.token}', userId: '${a1.id}' });`,
+    `    c.onMessage(async (m, { wakeup }) => { if (wakeup) await c.post(m.channelId, 'Heard you, <@' + m.authorId + '>'); });`,
+    `    await c.connect(); console.log('listening');"`,
   ].join('\n');
 }
 

@@ -75,7 +75,7 @@ async function mainFlows(apiUrl: string, socketUrl: string) {
 
   const socket = await connectSocket(socketUrl, member.token);
   sockets.push(socket);
-  expect(await emitAck(socket, 'join_channel', { channelId })).toEqual({ ok: true });
+  expect(await emitAck(socket, 'join_channel', { channelId })).toEqual({ ok: true, pos: expect.any(Number) });
   const delivered = nextEvent(socket, 'message.created', 10_000);
   const posted = await api('POST', `/api/channels/${channelId}/messages`, { token: owner.token, body: { content: 'hello from under Bun' } });
   expect(posted.status, JSON.stringify(posted.body)).toBe(201);

@@ -54,14 +54,14 @@ describe('PUT /api/channels/:channelId/canvas', () => {
   it('shares a canvas: 201 with version 1 and sharedBy, and emits canvas.updated to the channel after commit', async () => {
     const r = await room();
     const socket = await t.socket(r.mate.token);
-    expect(await emitAck(socket, 'join_channel', { channelId: r.channelId })).toEqual({ ok: true });
+    expect(await emitAck(socket, 'join_channel', { channelId: r.channelId })).toEqual({ ok: true, pos: expect.any(Number) });
     const event = nextEvent(socket, 'canvas.updated');
     const res = await put(r, r.sharer.token, { format: 'md', title: 'Plan', content: '# Plan\n- ship' });
     expect(res.status).toBe(201);
     expect(res.body.canvas).toMatchObject({ channelId: r.channelId, format: 'md', title: 'Plan', content: '# Plan\n- ship', sharedBy: r.sharer.id, version: 1 });
     expect(res.body.canvas.createdAt).toBe(res.body.canvas.updatedAt);
     const e = await event;
-    expect(e).toEqual({ channelId: r.channelId, canvas: res.body.canvas });
+    expect(e).toEqual({ channelId: r.channelId, canvas: res.body.canvas, pos: expect.any(Number) });
     expect((await t.api('GET', canvasPath(r), { token: r.mate.token })).body.canvas).toEqual(e.canvas);
   });
 
@@ -226,7 +226,7 @@ describe('DELETE /api/channels/:channelId/canvas', () => {
     const removed = nextEvent(socket, 'canvas.removed');
     const res = await t.api('DELETE', canvasPath(r), { token: r.sharer.token });
     expect(res.status).toBe(204);
-    expect(await removed).toEqual({ channelId: r.channelId });
+    expect(await removed).toEqual({ channelId: r.channelId, pos: expect.any(Number) });
     expect((await t.api('GET', canvasPath(r), { token: r.mate.token })).status).toBe(404);
     const again = await put(r, r.mate.token, { format: 'text', content: 'mine now' });
     expect(again.status).toBe(201);

@@ -44,7 +44,12 @@ describe('POST /api/channels', () => {
       createdBy: w.m1.id,
       createdAt: expect.stringMatching(ISO_MS),
       lastSeq: 0,
+      eventPos: 0,
       memberCount: 1,
+      repliesWake: false,
+      turnTimeoutSeconds: null,
+      agentLoopLimit: null,
+      loopGuard: { tripped: false, agentStreak: 0 },
     });
     expect(await memberIds(r.body.channel.id, w.m1.token)).toEqual([w.m1.id]);
     const got = await t.api('GET', `/api/channels/${r.body.channel.id}`, { token: w.m1.token });
@@ -63,7 +68,7 @@ describe('POST /api/channels', () => {
     expect(r.body.channel).toMatchObject({ isPublic: true, topic: 'on call', xType: 'triage', memberCount: 3 });
     const events = await Promise.all(joined);
     expect(events.map((e) => e.userId)).toEqual([w.m1.id, w.m2.id, w.m3.id]);
-    for (const e of events) expect(e).toEqual({ channelId: r.body.channel.id, userId: e.userId, xType: 'triage', occurredAt: expect.stringMatching(ISO_MS) });
+    for (const e of events) expect(e).toEqual({ channelId: r.body.channel.id, userId: e.userId, xType: 'triage', occurredAt: expect.stringMatching(ISO_MS), pos: expect.any(Number) });
     expect(await memberIds(r.body.channel.id, w.m1.token)).toEqual([w.m1.id, w.m2.id, w.m3.id].sort());
     expect((await t.api('GET', `/api/channels/${r.body.channel.id}/wake-mapping`, { token: w.m1.token })).body).toEqual({ userIds: [w.m3.id, w.m2.id] });
   });
@@ -324,12 +329,12 @@ describe('PATCH /api/channels/:channelId', () => {
     const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'old', xType: 'general', memberUserIds: [w.m2.id] });
     const s = await t.socket(w.m2.token);
-    expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+    expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true, pos: expect.any(Number) });
     const updated = nextEvent(s, 'channel.updated');
     const r = await t.api('PATCH', `/api/channels/${ch.id}`, { token: w.m1.token, body: { name: 'new', topic: 'news', isPublic: true, closed: true } });
     expect(r.status).toBe(200);
-    expect(r.body.channel).toEqual({ ...ch, name: 'new', topic: 'news', isPublic: true, closed: true });
-    expect(await updated).toEqual({ channel: r.body.channel });
+    expect(r.body.channel).toEqual({ ...ch, name: 'new', topic: 'news', isPublic: true, closed: true, eventPos: Number(ch.eventPos) + 1 });
+    expect(await updated).toEqual({ channel: r.body.channel, pos: r.body.channel.eventPos });
     expect((await t.api('GET', `/api/channels/${ch.id}`, { token: w.m3.token })).body.channel).toEqual({ ...r.body.channel, ...UNREAD_NONE });
   });
 
@@ -349,7 +354,7 @@ describe('PATCH /api/channels/:channelId', () => {
       body: { xType: 'general', guildId: 'elsewhere', createdBy: w.m3.id, lastSeq: 99, color: 'red', topic: 'kept' },
     });
     expect(r.status).toBe(200);
-    expect(r.body.channel).toEqual({ ...ch, topic: 'kept' });
+    expect(r.body.channel).toEqual({ ...ch, topic: 'kept', eventPos: Number(ch.eventPos) + 1 });
     expect((await t.api('GET', `/api/channels/${ch.id}/wake-mapping`, { token: w.m1.token })).status).toBe(200);
   });
 
@@ -439,7 +444,7 @@ describe('POST /api/channels/:channelId/members', () => {
     expect(r.status).toBe(200);
     expect(r.body).toEqual({ added: [w.m3.id] });
     for (const e of await Promise.all([joinedA, joinedB])) {
-      expect(e).toEqual({ channelId: ch.id, userId: w.m3.id, xType: 'general', occurredAt: expect.stringMatching(ISO_MS) });
+      expect(e).toEqual({ channelId: ch.id, userId: w.m3.id, xType: 'general', occurredAt: expect.stringMatching(ISO_MS), pos: expect.any(Number) });
     }
     await laterJoin(t, w, w.m1, [m1s]);
     expect(m1Joined.filter((e) => e.channelId === ch.id)).toEqual([]);
@@ -500,7 +505,7 @@ describe('DELETE /api/channels/:channelId/members/:userId', () => {
     const left = [nextEvent(a, 'channel.left'), nextEvent(b, 'channel.left')];
     expect((await t.api('DELETE', `/api/channels/${ch.id}/members/${w.m2.id}`, { token: w.m2.token })).status).toBe(204);
     for (const e of await Promise.all(left)) {
-      expect(e).toEqual({ channelId: ch.id, userId: w.m2.id, xType: 'report', occurredAt: expect.stringMatching(ISO_MS) });
+      expect(e).toEqual({ channelId: ch.id, userId: w.m2.id, xType: 'report', occurredAt: expect.stringMatching(ISO_MS), pos: expect.any(Number) });
     }
     expect(await memberIds(ch.id, w.m1.token)).toEqual([w.m1.id]);
     expectError(await t.api('GET', `/api/channels/${ch.id}`, { token: w.m2.token }), 404, 'not_found');
@@ -550,7 +555,7 @@ describe('POST /api/channels/:channelId/join', () => {
     const seen = recordEvents(s, 'channel.joined');
     const first = nextEvent(s, 'channel.joined');
     expect((await t.api('POST', `/api/channels/${ch.id}/join`, { token: w.m3.token })).body).toEqual({ joined: true });
-    expect(await first).toEqual({ channelId: ch.id, userId: w.m3.id, xType: 'general', occurredAt: expect.stringMatching(ISO_MS) });
+    expect(await first).toEqual({ channelId: ch.id, userId: w.m3.id, xType: 'general', occurredAt: expect.stringMatching(ISO_MS), pos: expect.any(Number) });
     const again = await t.api('POST', `/api/channels/${ch.id}/join`, { token: w.m3.token, body: {} });
     expect(again.status).toBe(200);
     expect(again.body).toEqual({ joined: false });
@@ -596,7 +601,7 @@ describe('POST /api/channels/:channelId/leave', () => {
     const seen = recordEvents(s, 'channel.left');
     const left = nextEvent(s, 'channel.left');
     expect((await t.api('POST', `/api/channels/${ch.id}/leave`, { token: w.m2.token })).body).toEqual({ left: true });
-    expect(await left).toEqual({ channelId: ch.id, userId: w.m2.id, xType: 'custom', occurredAt: expect.stringMatching(ISO_MS) });
+    expect(await left).toEqual({ channelId: ch.id, userId: w.m2.id, xType: 'custom', occurredAt: expect.stringMatching(ISO_MS), pos: expect.any(Number) });
     expect((await t.api('POST', `/api/channels/${ch.id}/leave`, { token: w.m2.token })).body).toEqual({ left: false });
     const other = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'other', xType: 'general', memberUserIds: [w.m2.id] });
     const later = nextEvent(s, 'channel.left', 3000, (e) => e.channelId === other.id);
@@ -665,7 +670,7 @@ describe('PUT /api/channels/:channelId/wake-mapping', () => {
     const r = await t.api('PUT', `/api/channels/${ch.id}/wake-mapping`, { token: w.m1.token, body: { userIds: [w.m3.id, w.m2.id] } });
     expect(r.status).toBe(200);
     expect(r.body).toEqual({ userIds: [w.m3.id, w.m2.id] });
-    expect(await joined).toEqual({ channelId: ch.id, userId: w.m3.id, xType: 'triage', occurredAt: expect.stringMatching(ISO_MS) });
+    expect(await joined).toEqual({ channelId: ch.id, userId: w.m3.id, xType: 'triage', occurredAt: expect.stringMatching(ISO_MS), pos: expect.any(Number) });
     expect((await t.api('GET', `/api/channels/${ch.id}/wake-mapping`, { token: w.m3.token })).body).toEqual({ userIds: [w.m3.id, w.m2.id] });
     expect(await memberIds(ch.id, w.m1.token)).toEqual([w.m1.id, w.m2.id, w.m3.id].sort());
     await laterJoin(t, w, w.m2, [m2s]);

@@ -88,4 +88,17 @@ describe('loadConfig', () => {
   it('requires INTERNAL_SECRET in split mode (REALTIME_INTERNAL_URL set)', () => {
     expect(() => loadConfig({ ...base, [`${P}REALTIME_INTERNAL_URL`]: 'http://127.0.0.1:7013' })).toThrow(`${P}INTERNAL_SECRET`);
   });
+
+  it('keeps 24 h and 10000 events of every stream by default, accepts one rule turned off, refuses both off', () => {
+    expect(loadConfig(base)).toMatchObject({ eventRetentionHours: 24, eventRetentionEvents: 10000 });
+    expect(loadConfig({ ...base, [`${P}EVENT_RETENTION_HOURS`]: '0' })).toMatchObject({ eventRetentionHours: 0, eventRetentionEvents: 10000 });
+    expect(loadConfig({ ...base, [`${P}EVENT_RETENTION_EVENTS`]: '0' })).toMatchObject({ eventRetentionHours: 24, eventRetentionEvents: 0 });
+    expect(() => loadConfig({ ...base, [`${P}EVENT_RETENTION_HOURS`]: '0', [`${P}EVENT_RETENTION_EVENTS`]: '0' })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...base, [`${P}EVENT_RETENTION_EVENTS`]: '-1' })).toThrow(`${P}EVENT_RETENTION_EVENTS`);
+    expect(() => loadConfig({ ...base, [`${P}EVENT_TRIM_CRON`]: 'often' })).toThrow(`${P}EVENT_TRIM_CRON`);
+  });
+
+  it("accepts REALTIME_INTERNAL_URL=none (no realtime) without INTERNAL_SECRET", () => {
+    expect(loadConfig({ ...base, [`${P}REALTIME_INTERNAL_URL`]: 'none' }).realtimeInternalUrl).toBe('none');
+  });
 });

@@ -43,6 +43,9 @@ describe('npm run dev', () => {
     expect(users.map((u) => u.name)).toEqual(['demo-owner', 'demo-agent-1', 'demo-agent-2']);
     expect(channels.map((c) => c.xType).sort()).toEqual(['custom', 'discuss', 'general', 'report', 'triage', 'work']);
     expect(out).toContain('curl ');
+    const docsUrl = /API reference:\s+(\S+)/.exec(out)?.[1];
+    expect(docsUrl).toMatch(/\/api\/docs$/);
+    expect((await fetch(docsUrl!.replace('localhost', '127.0.0.1'))).status).toBe(200);
     expect(out).toContain("from 'socket.io-client'");
 
     const api = apiClient(nodeUrl);
@@ -54,7 +57,7 @@ describe('npm run dev', () => {
     expect((await api('GET', `/api/channels/${triage.id}/wake-mapping`, { token: agent.token })).body).toEqual({ userIds: [agent.id] });
 
     const socket = await connectSocket(nodeUrl, agent.token);
-    expect(await emitAck(socket, 'join_channel', { channelId: channels[0].id })).toEqual({ ok: true });
+    expect(await emitAck(socket, 'join_channel', { channelId: channels[0].id })).toEqual({ ok: true, pos: expect.any(Number) });
     socket.close();
 
     child.proc.kill('SIGINT');

@@ -39,7 +39,7 @@ describe('POST /api/guilds', () => {
       createdAt: expect.stringMatching(ISO_MS),
     });
     const members = await t.api('GET', `/api/guilds/${r.body.guild.id}/members`, { token: user.token });
-    expect(members.body.members).toEqual([{ userId: user.id, role: 'owner', joinedAt: expect.stringMatching(ISO_MS) }]);
+    expect(members.body.members).toEqual([{ userId: user.id, role: 'owner', kind: 'person', joinedAt: expect.stringMatching(ISO_MS) }]);
   });
 
   it('defaults the description to an empty string and ignores unknown fields', async () => {
@@ -355,7 +355,7 @@ describe('DELETE /api/guilds/:guildId/members/:userId', () => {
     for (const seen of [left1, left2]) {
       expect(seen.map((e) => e.channelId).sort()).toEqual([pub.id, priv.id].sort());
       for (const e of seen) {
-        expect(e).toEqual({ channelId: e.channelId, userId: member.id, xType: e.channelId === pub.id ? 'general' : 'discuss', occurredAt: expect.stringMatching(ISO_MS) });
+        expect(e).toEqual({ channelId: e.channelId, userId: member.id, xType: e.channelId === pub.id ? 'general' : 'discuss', occurredAt: expect.stringMatching(ISO_MS), pos: expect.any(Number) });
       }
     }
     const pubMembers = (await t.api('GET', `/api/channels/${pub.id}/members`, { token: owner.token })).body.members.map((m: { userId: string }) => m.userId);
@@ -375,9 +375,9 @@ describe('DELETE /api/guilds/:guildId/members/:userId', () => {
     const mine = await createChannel(t, owner.token, { guildId, name: 'mine', xType: 'general', memberUserIds: [member.id] });
     const s = await t.socket(member.token);
     const ownerSocket = await t.socket(owner.token);
-    expect(await emitAck(s, 'join_channel', { channelId: pub.id })).toEqual({ ok: true });
-    expect(await emitAck(s, 'join_channel', { channelId: mine.id })).toEqual({ ok: true });
-    expect(await emitAck(ownerSocket, 'join_channel', { channelId: pub.id })).toEqual({ ok: true });
+    expect(await emitAck(s, 'join_channel', { channelId: pub.id })).toEqual({ ok: true, pos: expect.any(Number) });
+    expect(await emitAck(s, 'join_channel', { channelId: mine.id })).toEqual({ ok: true, pos: expect.any(Number) });
+    expect(await emitAck(ownerSocket, 'join_channel', { channelId: pub.id })).toEqual({ ok: true, pos: expect.any(Number) });
     const updates = recordEvents(s, 'channel.updated');
 
     expect((await t.api('DELETE', `/api/guilds/${guildId}/members/${member.id}`, { token: owner.token })).status).toBe(204);

@@ -207,7 +207,7 @@ describe('socket event payloads', () => {
   it('refuses a payload nested deeper than 32 levels with bad_request, whatever else it holds', async () => {
     const ch = await createChannel(t, owner.token, { guildId, name: 'sockets', xType: 'general', isPublic: true });
     const socket = await t.socket(owner.token);
-    expect(await emitAck(socket, 'join_channel', { channelId: ch.id, extra: nested(31) })).toEqual({ ok: true });
+    expect(await emitAck(socket, 'join_channel', { channelId: ch.id, extra: nested(31) })).toEqual({ ok: true, pos: expect.any(Number) });
     const deep = await emitAck(socket, 'join_channel', { channelId: ch.id, extra: nested(32) });
     expect(deep).toMatchObject({ ok: false, error: { code: 'bad_request' } });
     expect(socket.connected).toBe(true);
@@ -217,7 +217,7 @@ describe('socket event payloads', () => {
 describe('the internal channel with hostile bodies', () => {
   const secret = 'internal-test-secret';
   const call = (body: string) =>
-    createInternalChannel((t.node as unknown as { realtime: RealtimeApp }).realtime.nsp, secret, (t.node as unknown as { realtime: RealtimeApp }).realtime)(
+    createInternalChannel((t.node as unknown as { realtime: RealtimeApp }).realtime, secret)(
       new Request('http://internal.test/internal/emit', { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body }),
     );
 

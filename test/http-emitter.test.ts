@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { emitTo, type RealtimeOp } from '../lib/realtime/emitter.js';
+import type { EmitMessage, RealtimeOp } from '../lib/realtime/emitter.js';
 import { createHttpEmitter } from '../lib/realtime/http-emitter.js';
 
 interface Received {
@@ -51,7 +51,9 @@ afterEach(async () => {
   cleanup = [];
 });
 
-const emit = (n: number) => emitTo.channel('ch', 'message.created', { n });
+/** Wire messages built by hand: these tests are about the transport, not the payloads. */
+const wire = (data: Record<string, unknown>): EmitMessage => ({ to: { channel: 'ch' }, event: 'message.created', data });
+const emit = (n: number) => wire({ n });
 
 describe('split-mode emitter while the realtime process is slow', () => {
   it('drops the oldest emits beyond the bound, keeps every room change, and keeps the order', async () => {
@@ -126,9 +128,9 @@ describe('split-mode emitter: calls', () => {
     let n = 1;
     for (let i = 0; i < 250; i++) emitter.publish([emit(n++)]);
     emitter.send([{ leave: { userId: 'u1', channelId: 'ch' } }]);
-    for (let i = 0; i < 20; i++) emitter.publish([emitTo.channel('ch', 'message.created', { n: n++, content: 'x'.repeat(10_000) })]);
+    for (let i = 0; i < 20; i++) emitter.publish([wire({ n: n++, content: 'x'.repeat(10_000) })]);
     // Bigger than one call on its own: it goes alone.
-    emitter.publish([emitTo.channel('ch', 'message.created', { n: n++, content: 'y'.repeat(100_000) })]);
+    emitter.publish([wire({ n: n++, content: 'y'.repeat(100_000) })]);
     emitter.publish([emit(n++)]);
     peer.release();
     await emitter.flush();

@@ -4,6 +4,7 @@
  * - formidable's `_handlePart` and `_error` (lib/files/formidable-internals.ts);
  * - socket.io-parser's `Encoder.prototype.encodeAsString` (realtime/json-parser.ts; its output
  *   is compared with the stock encoder's in test/json-parser.test.ts);
+ * - mysql2 pool fields `_allConnections`, `_freeConnections`, `_connectionQueue` (lib/db/mysql.ts, the pool gauges);
  * - engine.io's `Socket.flush`/`Transport.send` and ws's `_socket` (realtime/frame-coalescing.ts,
  *   exercised on real connections in test/frame-coalescing.test.ts);
  * - @whatwg-node/fetch's Response `bodyType`/`bodyInit` and @whatwg-node/server writing a string
@@ -104,6 +105,20 @@ describe('the Response class swap of the Node adapter (@whatwg-node internals)',
       expect(await res.json()).toEqual({ ok: true });
     } finally {
       await listening.close();
+    }
+  });
+});
+
+describe('mysql2 pool internals (lib/db/mysql.ts poolStats, the pool gauges of docs/operations.md)', () => {
+  it('a pool has _allConnections, _freeConnections and _connectionQueue with a length', async () => {
+    const { createPool } = await import('mysql2');
+    const pool = createPool({ host: '127.0.0.1', port: 9, connectionLimit: 1 });
+    try {
+      for (const field of ['_allConnections', '_freeConnections', '_connectionQueue']) {
+        expect((pool as unknown as Record<string, { length: number }>)[field].length, field).toBe(0);
+      }
+    } finally {
+      await new Promise<void>((resolve) => pool.end(() => resolve()));
     }
   });
 });

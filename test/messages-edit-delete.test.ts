@@ -47,7 +47,7 @@ describe('PATCH /api/messages/:messageId', () => {
       mentions: [outsider.id, member.id],
       editedAt: expect.stringMatching(ISO_MS),
     });
-    expect(await updated).toEqual(r.body.message);
+    expect(await updated).toEqual({ ...r.body.message, pos: expect.any(Number) });
     expect((await t.api('GET', `/api/messages/${m.id}`, { token: member.token })).body.message).toEqual(r.body.message);
     // The next post is the only message.created the socket saw.
     const next = nextEvent(s, 'message.created');
@@ -132,7 +132,7 @@ describe('DELETE /api/messages/:messageId', () => {
     const deleted = nextEvent(s, 'message.deleted');
     expect((await del(author.token, m.id)).status).toBe(204);
     const event = await deleted;
-    expect(event).toEqual({ id: m.id, channelId, seq: 2, deletedAt: expect.stringMatching(ISO_MS) });
+    expect(event).toEqual({ id: m.id, channelId, seq: 2, deletedAt: expect.stringMatching(ISO_MS), pos: expect.any(Number) });
     expect((await t.api('GET', `/api/messages/${m.id}`, { token: member.token })).body.message).toEqual({
       ...m,
       content: '',

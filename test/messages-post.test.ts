@@ -80,7 +80,7 @@ describe('POST /api/channels/:channelId/messages', () => {
     await joinRoom(s, channelId);
     const created = nextEvent(s, 'message.created');
     const m = await post(t, author.token, channelId, 'live');
-    expect(await created).toEqual({ ...m, wakeup: true });
+    expect(await created).toEqual({ ...m, wakeup: true, wakeReason: 'general', pos: expect.any(Number) });
   });
 
   describe('who may post', () => {

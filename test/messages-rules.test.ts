@@ -111,15 +111,16 @@ describe('wakeRecipients (the wake of one message.created)', () => {
   const general = { memberIds: ['author', 'a', 'b'], wakeMappingIds: [] };
   const mapped = { memberIds: ['w', 'author'], wakeMappingIds: ['w', 'author'] };
   it.each([
-    ['general', general, null, ['a', 'b']],
-    ['report', none, null, []],
-    ['triage', mapped, null, ['w']],
-    ['custom', mapped, null, ['w']],
-    ['discuss', none, 'a', ['a']],
-    ['discuss', none, 'author', []],
-    ['discuss', none, null, []],
-    ['work', none, 'b', ['b']],
+    ['general', general, null, { a: 'general', b: 'general' }],
+    ['report', none, null, {}],
+    ['triage', mapped, null, { w: 'on_duty' }],
+    ['custom', mapped, null, { w: 'listener' }],
+    ['discuss', none, 'a', { a: 'speaker' }],
+    ['discuss', none, 'author', {}],
+    ['discuss', none, null, {}],
+    ['work', none, 'b', { b: 'speaker' }],
   ] as const)('%s channel, speaker %s', (xType, candidates, speakerId, woken) => {
-    expect(wakeRecipients(xType, 'author', { memberIds: [...candidates.memberIds], wakeMappingIds: [...candidates.wakeMappingIds] }, speakerId)).toEqual(woken);
+    const speaker = { id: speakerId, reason: speakerId === null ? null : ('speaker' as const) };
+    expect(wakeRecipients(xType, 'author', { memberIds: [...candidates.memberIds], wakeMappingIds: [...candidates.wakeMappingIds] }, speaker)).toEqual(woken);
   });
 });

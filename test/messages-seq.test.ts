@@ -14,7 +14,7 @@ let second: RunningProcess;
 beforeAll(async () => {
   t = await startTestNode({ random: seededRandom(3) });
   // A second, stateless API process on the same database (split mode without realtime).
-  second = await startApiProcess({ ...t.node.ctx.config, port: 0 }, { heartbeat: false, jobs: false });
+  second = await startApiProcess({ ...t.node.ctx.config, port: 0, realtimeInternalUrl: 'none' }, { heartbeat: false, jobs: false });
 });
 afterAll(async () => {
   await second?.close();

@@ -52,14 +52,14 @@ function channelBody(xType: string, guildId: string, member: TestUser, mapped: T
   return base; // discuss/work: order [member, mapped], bypass [author]
 }
 
-const matrix: [xType: string, woken: Who[]][] = [
-  ['general', ['member', 'member (second socket)', 'wake-mapped']],
-  ['report', []],
-  ['triage', ['wake-mapped']],
-  ['custom', ['wake-mapped']],
+const matrix: [xType: string, woken: Who[], wakeReason: string | null][] = [
+  ['general', ['member', 'member (second socket)', 'wake-mapped'], 'general'],
+  ['report', [], null],
+  ['triage', ['wake-mapped'], 'on_duty'],
+  ['custom', ['wake-mapped'], 'listener'],
   // The author's topic starts round 1: the first of the order (member) is the speaker.
-  ['discuss', ['member', 'member (second socket)']],
-  ['work', ['member', 'member (second socket)']],
+  ['discuss', ['member', 'member (second socket)'], 'speaker'],
+  ['work', ['member', 'member (second socket)'], 'speaker'],
 ];
 
 describe.each(modes)('message.created wakeup (%s)', (_, deployment) => {
@@ -70,7 +70,7 @@ describe.each(modes)('message.created wakeup (%s)', (_, deployment) => {
     return s;
   }
 
-  it.each(matrix)('%s channel wakes exactly %j', async (xType, woken) => {
+  it.each(matrix)('%s channel wakes exactly %j with wakeReason %s', async (xType, woken, wakeReason) => {
     const d = deployment();
     const { owner, members, guildId } = await seedGuild(t, 4);
     const [author, member, mapped, reader] = members;
@@ -102,7 +102,8 @@ describe.each(modes)('message.created wakeup (%s)', (_, deployment) => {
     for (const { who, events } of seen) {
       const first = events.filter((e) => e.id === r.body.message.id);
       expect(first, `${who} gets the message exactly once`).toHaveLength(1);
-      expect({ who, ...first[0] }).toEqual({ who, ...r.body.message, wakeup: woken.includes(who) });
+      const wakeup = woken.includes(who);
+      expect({ who, ...first[0] }).toEqual({ who, ...r.body.message, wakeup, wakeReason: wakeup ? wakeReason : null, pos: expect.any(Number) });
     }
   });
 });

@@ -59,7 +59,7 @@ describe('socket events over the default limit (1000 per 10 s)', () => {
     for (let i = 0; i < 2500; i++) flooding.emit('leave_channel', { channelId: ch.id }, () => undefined);
     await end;
     expect(calm.connected).toBe(true);
-    expect(await emitAck(calm, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+    expect(await emitAck(calm, 'join_channel', { channelId: ch.id })).toEqual({ ok: true, pos: expect.any(Number) });
   });
 });
 
@@ -76,7 +76,7 @@ describe('socket events over a small limit (20 per 10 s)', () => {
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'small', xType: 'general', memberUserIds: [w.m2.id] });
     const typist = await t.socket(w.m1.token);
     const watcher = await t.socket(w.m2.token);
-    expect(await emitAck(watcher, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+    expect(await emitAck(watcher, 'join_channel', { channelId: ch.id })).toEqual({ ok: true, pos: expect.any(Number) });
     const typing = recordEvents(watcher, 'typing');
     for (let i = 0; i < 20; i++) expect(await emitAck(typist, 'leave_channel', { channelId: ch.id })).toEqual({ ok: true });
     const refused = await emitAck(typist, 'join_channel', { channelId: ch.id });

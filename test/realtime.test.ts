@@ -99,11 +99,11 @@ describe('channel.joined and channel.left', () => {
 
     const joined = mine.map((s) => nextEvent(s, 'channel.joined'));
     await t.api('POST', `/api/channels/${ch.id}/members`, { token: w.m1.token, body: { userIds: [w.m2.id] } });
-    for (const e of await Promise.all(joined)) expect(e).toEqual({ channelId: ch.id, userId: w.m2.id, xType: 'work', occurredAt: expect.any(String) });
+    for (const e of await Promise.all(joined)) expect(e).toEqual({ channelId: ch.id, userId: w.m2.id, xType: 'work', occurredAt: expect.any(String), pos: expect.any(Number) });
 
     const left = mine.map((s) => nextEvent(s, 'channel.left'));
     await t.api('DELETE', `/api/channels/${ch.id}/members/${w.m2.id}`, { token: w.m1.token });
-    for (const e of await Promise.all(left)) expect(e).toEqual({ channelId: ch.id, userId: w.m2.id, xType: 'work', occurredAt: expect.any(String) });
+    for (const e of await Promise.all(left)) expect(e).toEqual({ channelId: ch.id, userId: w.m2.id, xType: 'work', occurredAt: expect.any(String), pos: expect.any(Number) });
 
     await laterJoin(t, w, w.m3, [other]);
     expect(otherJoined.filter((e) => e.channelId === ch.id)).toEqual([]);
@@ -116,7 +116,7 @@ describe('join_channel', () => {
     const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'general', memberUserIds: [w.m2.id] });
     const s = await t.socket(w.m2.token);
-    expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+    expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true, pos: expect.any(Number) });
     await patchAndWitness(ch.id, w.m1.token, s);
   });
 
@@ -131,7 +131,7 @@ describe('join_channel', () => {
     }
     const updates3 = recordEvents(s3, 'channel.updated');
     const witness = await t.socket(w.m2.token);
-    expect(await emitAck(witness, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+    expect(await emitAck(witness, 'join_channel', { channelId: ch.id })).toEqual({ ok: true, pos: expect.any(Number) });
     await patchAndWitness(ch.id, w.m1.token, witness);
     await laterJoin(t, w, w.m3, [s3]);
     expect(updates3).toEqual([]);
@@ -149,7 +149,7 @@ describe('join_channel', () => {
     const w = await seedWorld(t);
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'open', xType: 'general', isPublic: true });
     const s = await t.socket(w.m3.token);
-    expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+    expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true, pos: expect.any(Number) });
     await patchAndWitness(ch.id, w.m1.token, s);
     // Reading does not make it a member.
     const members = (await t.api('GET', `/api/channels/${ch.id}/members`, { token: w.m1.token })).body.members;
@@ -161,7 +161,7 @@ describe('join_channel', () => {
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'secret', xType: 'general' });
     for (const token of [w.owner.token, w.admin.token, w.guildToken]) {
       const s = await t.socket(token);
-      expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+      expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true, pos: expect.any(Number) });
       await patchAndWitness(ch.id, w.m1.token, s);
     }
   });
@@ -172,7 +172,7 @@ describe('join_channel', () => {
     const reader = await t.socket(w.m3.token);
     const admin = await t.socket(w.admin.token);
     const member = await t.socket(w.m2.token);
-    for (const s of [reader, admin, member]) expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+    for (const s of [reader, admin, member]) expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true, pos: expect.any(Number) });
     const readerUpdates = recordEvents(reader, 'channel.updated');
     const closing = nextEvent(reader, 'channel.updated');
     await t.api('PATCH', `/api/channels/${ch.id}`, { token: w.m1.token, body: { isPublic: false } });
@@ -191,8 +191,8 @@ describe('leave_channel', () => {
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'general', memberUserIds: [w.m2.id] });
     const s = await t.socket(w.m2.token);
     const witness = await t.socket(w.m1.token);
-    expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
-    expect(await emitAck(witness, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+    expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true, pos: expect.any(Number) });
+    expect(await emitAck(witness, 'join_channel', { channelId: ch.id })).toEqual({ ok: true, pos: expect.any(Number) });
     expect(await emitAck(s, 'leave_channel', { channelId: ch.id })).toEqual({ ok: true });
     const updates = recordEvents(s, 'channel.updated');
     await patchAndWitness(ch.id, w.m1.token, witness);
@@ -210,7 +210,7 @@ describe('removed members', () => {
     const a = await t.socket(w.m2.token);
     const b = await t.socket(w.m2.token);
     const witness = await t.socket(w.m1.token);
-    for (const s of [a, b, witness]) expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+    for (const s of [a, b, witness]) expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true, pos: expect.any(Number) });
     const updates = [recordEvents(a, 'channel.updated'), recordEvents(b, 'channel.updated')];
     const left = [nextEvent(a, 'channel.left'), nextEvent(b, 'channel.left')];
     expect((await t.api('DELETE', `/api/channels/${ch.id}/members/${w.m2.id}`, { token: w.m1.token })).status).toBe(204);
@@ -225,7 +225,7 @@ describe('removed members', () => {
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'discuss', memberUserIds: [w.m2.id] });
     const s = await t.socket(w.m2.token);
     const witness = await t.socket(w.m1.token);
-    for (const x of [s, witness]) expect(await emitAck(x, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+    for (const x of [s, witness]) expect(await emitAck(x, 'join_channel', { channelId: ch.id })).toEqual({ ok: true, pos: expect.any(Number) });
     const updates = recordEvents(s, 'channel.updated');
     const left = nextEvent(s, 'channel.left');
     expect((await t.api('POST', `/api/channels/${ch.id}/leave`, { token: w.m2.token })).body).toEqual({ left: true });
@@ -243,7 +243,7 @@ describe('typing', () => {
     const sender = [await t.socket(w.m1.token), await t.socket(w.m1.token)];
     const receiver = await t.socket(w.m2.token);
     const third = await t.socket(w.m3.token);
-    for (const s of [...sender, receiver, third]) expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+    for (const s of [...sender, receiver, third]) expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true, pos: expect.any(Number) });
     const senderSaw = sender.map((s) => recordEvents(s, 'typing'));
     const receiverSaw = recordEvents(receiver, 'typing');
 
@@ -274,12 +274,12 @@ describe('typing', () => {
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'open', xType: 'general', isPublic: true, memberUserIds: [w.m2.id] });
     const reader = await t.socket(w.m3.token);
     const receiver = await t.socket(w.m2.token);
-    for (const s of [reader, receiver]) expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+    for (const s of [reader, receiver]) expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true, pos: expect.any(Number) });
     const saw = recordEvents(receiver, 'typing');
     reader.emit('typing', { channelId: ch.id });
     await sleep(300); // settle
     const member = await t.socket(w.m1.token);
-    expect(await emitAck(member, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+    expect(await emitAck(member, 'join_channel', { channelId: ch.id })).toEqual({ ok: true, pos: expect.any(Number) });
     const fromMember = nextEvent(receiver, 'typing');
     member.emit('typing', { channelId: ch.id });
     await fromMember;
@@ -368,7 +368,7 @@ describe('malformed payloads', () => {
       expect(await emitAck(s, 'join_channel', payload)).toEqual(BAD);
       expect(await emitAck(s, 'leave_channel', payload)).toEqual(BAD);
     }
-    expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+    expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true, pos: expect.any(Number) });
     expect(s.connected).toBe(true);
   });
 
@@ -394,10 +394,10 @@ describe('malformed payloads', () => {
     s.emit('typing');
     s.emit('typing', { channelId: { $gt: '' } });
     s.emit('no_such_event', { channelId: ch.id }, () => undefined);
-    expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+    expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true, pos: expect.any(Number) });
     // Other clients are served too.
     const other = await t.socket(w.m1.token);
-    expect(await emitAck(other, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+    expect(await emitAck(other, 'join_channel', { channelId: ch.id })).toEqual({ ok: true, pos: expect.any(Number) });
     expect(s.connected).toBe(true);
     expect((await t.api('GET', '/api/health')).status).toBe(200);
   });

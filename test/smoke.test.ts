@@ -17,7 +17,7 @@ describe('smoke', () => {
     const joined = nextEvent(s, 'channel.joined');
     const ch = await createChannel(t, owner.token, { guildId, name: 'general', xType: 'general', memberUserIds: [members[0].id] });
     expect(await joined).toMatchObject({ channelId: ch.id, userId: members[0].id, xType: 'general' });
-    expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+    expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true, pos: expect.any(Number) });
     const list = await t.api('GET', `/api/channels?guildId=${guildId}`, { token: members[0].token });
     expect(list.body.channels[0]).toMatchObject({ id: ch.id, memberCount: 2, isMember: true, lastSeq: 0 });
   });

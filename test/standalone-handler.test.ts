@@ -297,3 +297,20 @@ describe.concurrent('built entry points and CLIs', () => {
     expect(err!.stderr).toMatch(/^migrate: /);
   });
 });
+
+describe('the client SDK and event map as built (package exports ./client and ./events)', () => {
+  it('load by package name under plain node, with their .d.ts, importing nothing but socket.io-client', async () => {
+    const script = [
+      "const c = await import('fabric-guild-node/client');",
+      "const e = await import('fabric-guild-node/events');",
+      'console.log(JSON.stringify({ client: typeof c.FabricClient, rest: typeof c.FabricRest, streams: e.CHANNEL_STREAM_EVENTS }));',
+    ].join('\n');
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: REPO_ROOT, env: cleanEnv() });
+    expect(JSON.parse(stdout.trim())).toMatchObject({ client: 'function', rest: 'function', streams: expect.arrayContaining(['message.created', 'turn.updated']) });
+
+    const bundle = fs.readFileSync(path.join(DIST, 'client/index.js'), 'utf8');
+    expect([...bundle.matchAll(/^import .* from "([^"]+)"/gm)].map((m) => m[1])).toEqual(['socket.io-client']);
+    expect(fs.readFileSync(path.join(DIST, 'client/index.d.ts'), 'utf8')).toMatch(/declare class FabricClient/);
+    expect(fs.readFileSync(path.join(DIST, 'client/events.d.ts'), 'utf8')).toMatch(/interface ServerToClientEvents/);
+  });
+});

@@ -130,7 +130,7 @@ describe('retention sweep', () => {
     expect(second).toMatchObject({ skipped: true, files: 0, bytes: 0 });
     expect(second!.heldBy).toMatch(/:\d+:[0-9a-f]{8}$/);
     expect(first).toMatchObject({ skipped: false, files: 3 });
-    expect(await ctx.database.db.selectFrom('leases').selectAll().execute()).toEqual([]);
+    expect(await ctx.database.db.selectFrom('leases').selectAll().where('name', '=', SWEEP_LEASE).execute()).toEqual([]);
   });
 
   it('does nothing while another process holds the lease, and takes over a lease whose holder died', async () => {
@@ -145,7 +145,7 @@ describe('retention sweep', () => {
     await db.updateTable('leases').set({ expires_at: Date.now() - 1 }).where('name', '=', SWEEP_LEASE).execute();
     expect(await runSweep(ctx)).toMatchObject({ skipped: false, files: 1 });
     expect(await rowExists(f.id)).toBe(false);
-    expect(await db.selectFrom('leases').selectAll().execute()).toEqual([]);
+    expect(await db.selectFrom('leases').selectAll().where('name', '=', SWEEP_LEASE).execute()).toEqual([]);
   });
 
   it('removes stored bytes that no row knows of once they are older than the TTL, and nothing else in FILE_DIR', async () => {

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { isDue, nextSpeakerClock, NO_CLOCK } from '../lib/turns/speaker-clock.js';
 import {
   applyTurnEvent,
   deriveSpeaker,
@@ -32,6 +33,10 @@ const event: fc.Arbitrary<TurnEvent> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ type: fc.constant('move-to-bypass' as const), userId: user, actorId: actor }, { requiredKeys: ['type', 'userId'] }) },
   { weight: 1, arbitrary: fc.record({ type: fc.constant('move-to-order' as const), userId: user, actorId: actor }, { requiredKeys: ['type', 'userId'] }) },
   { weight: 1, arbitrary: fc.record({ type: fc.constant('set-lists' as const), order: users, bypass: users, actorId: actor }, { requiredKeys: ['type', 'order', 'bypass'] }) },
+  // a reply (repliesWake on): its target's author counts as a mention
+  { weight: 2, arbitrary: fc.record({ type: fc.constant('message' as const), actorId: actor, mentions: fc.constant<string[]>([]), replyToAuthorId: user }) },
+  // a timeout of whoever speaks now, or a stale one (of someone who no longer speaks)
+  { weight: 2, arbitrary: fc.record({ type: fc.constant('timeout' as const), speakerId: actor }) },
 );
 
 const scenario = fc.record({
@@ -44,6 +49,7 @@ const scenario = fc.record({
 type Scenario = typeof scenario extends fc.Arbitrary<infer T> ? T : never;
 
 function resolveSpeaker(ev: TurnEvent, state: TurnState): TurnEvent {
+  if (ev.type === 'timeout') return ev.speakerId === SPEAKER ? { ...ev, speakerId: deriveSpeaker(state) ?? 'H' } : ev;
   if (!('actorId' in ev) || ev.actorId !== SPEAKER) return ev;
   return { ...ev, actorId: deriveSpeaker(state) ?? 'H' };
 }
@@ -154,6 +160,60 @@ describe('turn engine invariants over random event sequences', () => {
     fc.assert(
       fc.property(scenario, (s) => {
         expect(run(s, () => {})).toEqual(run(s, () => {}));
+      }),
+      { numRuns: NUM_RUNS },
+    );
+  });
+});
+
+describe('wake reasons and timeouts over random event sequences', () => {
+  it('gives a reason exactly when someone is woken; a timeout wakes for timeout', () => {
+    holdsAfterEveryEvent((_b, ev, { wake, wakeReason }) => {
+      expect(wakeReason === null).toBe(wake.length === 0);
+      if (ev.type === 'timeout' && wake.length > 0) expect(wakeReason).toBe('timeout');
+      if (ev.type !== 'message' && ev.type !== 'timeout' && wakeReason !== null) expect(['speaker', 'frame']).toContain(wakeReason);
+    });
+  });
+
+  it('a timeout of someone who is not the speaker changes nothing', () => {
+    holdsAfterEveryEvent((before, ev, { changed }) => {
+      if (ev.type === 'timeout' && deriveSpeaker(before) !== ev.speakerId) expect(changed).toBe(false);
+    });
+  });
+
+  it('the timer never skips a speaker that answered, with timeouts and replies interleaved', () => {
+    const timed = fc.record({ s: scenario, timeoutSeconds: fc.integer({ min: 1, max: 5 }), steps: fc.array(fc.integer({ min: 1, max: 4000 }), { minLength: 40, maxLength: 40 }) });
+    fc.assert(
+      fc.property(timed, ({ s, timeoutSeconds, steps }) => {
+        const random = seededRandom(s.seed);
+        let state = initialTurnState(s.order, s.bypass);
+        let clock = NO_CLOCK;
+        let now = 0;
+        const lastAnswer = new Map<string, number>();
+        const apply = (ev: TurnEvent) => {
+          const before = deriveSpeaker(state);
+          const r = applyTurnEvent(state, ev, s.channelType, random);
+          clock = nextSpeakerClock(clock, ev, before, r.speakerId, r.changed, timeoutSeconds, now);
+          state = r.state;
+          return r;
+        };
+        s.events.forEach((generated, i) => {
+          now += steps[i];
+          if (isDue(clock, now)) {
+            const speaker = deriveSpeaker(state)!;
+            // The speaker whose deadline passed did not answer since its turn (or its clock) started.
+            expect(lastAnswer.get(speaker) ?? -1).toBeLessThanOrEqual(clock.speakerSince!);
+            const r = apply({ type: 'timeout', speakerId: speaker });
+            expect(r.changed).toBe(true);
+          }
+          const ev = resolveSpeaker(generated, state);
+          if (ev.type === 'timeout') return; // the timer alone fires timeouts here
+          if (ev.type === 'message' || ev.type === 'no-reply') lastAnswer.set(ev.actorId, now);
+          apply(ev);
+          // The invariants hold between timeouts too.
+          expect(clock.speakerSince === null).toBe(deriveSpeaker(state) === null);
+          if (clock.deadline !== null) expect(clock.deadline).toBe(clock.speakerSince! + timeoutSeconds * 1000);
+        });
       }),
       { numRuns: NUM_RUNS },
     );

@@ -20,7 +20,7 @@ beforeAll(async () => {
   t = await startTestNode({ random: seededRandom(SEED) });
   // A second API process on the same database, as in split mode. Its own random source
   // would make a discuss replay ambiguous, so it serves a work channel (which never shuffles).
-  second = await startApiProcess({ ...t.node.ctx.config, port: 0 }, { heartbeat: false, jobs: false, random: noRandom });
+  second = await startApiProcess({ ...t.node.ctx.config, port: 0, realtimeInternalUrl: 'none' }, { heartbeat: false, jobs: false, random: noRandom });
 });
 afterAll(async () => {
   await second?.close();
@@ -164,7 +164,7 @@ describe('membership changes racing other writes to one work channel', () => {
       const C = await t.centerApi.user('c');
       expect((await t.api('POST', `/api/guilds/${guildId}/members`, { token: owner.token, body: { userIds: [C.id] } })).status).toBe(200);
       const ch = await createChannel(t, H.token, { guildId, name: 'r', xType: 'work', turn: { order: [A.id, B.id, C.id] } });
-      expect(await emitAck(watcher, 'join_channel', { channelId: ch.id })).toEqual({ ok: true });
+      expect(await emitAck(watcher, 'join_channel', { channelId: ch.id })).toEqual({ ok: true, pos: expect.any(Number) });
       const topicSeen = nextEvent(watcher, 'turn.updated', 5000, (d) => d.channelId === ch.id);
       expect((await t.api('POST', `/api/channels/${ch.id}/messages`, { token: H.token, body: { content: 'topic' } })).status).toBe(201);
       await topicSeen;

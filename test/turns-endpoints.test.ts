@@ -58,6 +58,8 @@ describe('GET /api/channels/:channelId/turn', () => {
       spoken: [],
       passed: [],
       frames: [],
+      speakerSince: null,
+      deadline: null,
       updatedAt: expect.stringMatching(ISO_MS),
     });
   });

@@ -7,9 +7,18 @@ import { findCanvas, removeCanvas, requireCanvasWrite } from '../../lib/canvas/c
 import { notFound } from '../../lib/errors.js';
 import { requireReadableChannel } from '../../lib/guilds/standing.js';
 import { defineHandler } from '../../lib/http/handler.js';
+import type { RouteDoc } from '../../lib/http/route-doc.js';
 import { noContent } from '../../lib/http/respond.js';
 
-export default defineHandler({ method: 'DELETE', path: '/api/channels/:channelId/canvas' }, async ({ ctx, principal, params }) => {
+const doc: RouteDoc = {
+  tag: 'Canvas',
+  summary: "Remove the channel's canvas",
+  who: 'its sharer only (a guild token or anyone else gets 403)',
+  success: { 204: 'no content' },
+  errors: { 403: ['forbidden'], 401: ['unauthorized'], 404: ['not_found'], 409: ['channel_closed'] },
+};
+
+export default defineHandler({ method: 'DELETE', path: '/api/channels/:channelId/canvas', doc }, async ({ ctx, principal, params }) => {
   const { db } = ctx.database;
   const view = await requireReadableChannel(db, principal, params.channelId);
   const current = await findCanvas(db, view.channel.id);

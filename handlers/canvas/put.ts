@@ -14,6 +14,7 @@ import { requireReadableChannel } from '../../lib/guilds/standing.js';
 import { requireUser } from '../../lib/http/auth.js';
 import { readJson } from '../../lib/http/body.js';
 import { defineHandler } from '../../lib/http/handler.js';
+import type { RouteDoc } from '../../lib/http/route-doc.js';
 import { isWellFormedText, WELL_FORMED_MESSAGE } from '../../lib/unicode.js';
 import { json } from '../../lib/http/respond.js';
 import { chars, storedText } from '../../lib/validation.js';
@@ -24,7 +25,16 @@ const body = z.object({
   title: storedText().check(chars(0, CANVAS_TITLE_MAX)).default(''),
 });
 
-export default defineHandler({ method: 'PUT', path: '/api/channels/:channelId/canvas' }, async ({ request, ctx, principal, params }) => {
+const doc: RouteDoc = {
+  tag: 'Canvas',
+  summary: "Share or replace the channel's canvas",
+  who: 'channel members (users); once shared, only its sharer',
+  body,
+  success: { 201: '{canvas}: shared (version 1)', 200: '{canvas}: replaced (version + 1)' },
+  errors: { 400: ['bad_request'], 401: ['unauthorized'], 403: ['forbidden'], 404: ['not_found'], 409: ['channel_closed'], 413: ['payload_too_large'], 415: ['unsupported_media_type'] },
+};
+
+export default defineHandler({ method: 'PUT', path: '/api/channels/:channelId/canvas', doc }, async ({ request, ctx, principal, params }) => {
   const { db } = ctx.database;
   const view = await requireReadableChannel(db, principal, params.channelId);
   const user = requireUser(principal, 'sharing a canvas');

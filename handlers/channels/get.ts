@@ -6,8 +6,17 @@ import { loadChannel } from '../../lib/channels/channels.js';
 import { loadReadState, NO_READ_STATE } from '../../lib/channels/read-positions.js';
 import { requireReadableChannel } from '../../lib/guilds/standing.js';
 import { defineHandler } from '../../lib/http/handler.js';
+import type { RouteDoc } from '../../lib/http/route-doc.js';
 
-export default defineHandler({ method: 'GET', path: '/api/channels/:channelId' }, async ({ ctx, principal, params }) => {
+const doc: RouteDoc = {
+  tag: 'Channels',
+  summary: "One channel, with the caller's readSeq and unreadCount",
+  who: 'its readers',
+  success: { 200: '{channel}' },
+  errors: { 401: ['unauthorized'], 404: ['not_found'] },
+};
+
+export default defineHandler({ method: 'GET', path: '/api/channels/:channelId', doc }, async ({ ctx, principal, params }) => {
   const { db } = ctx.database;
   await requireReadableChannel(db, principal, params.channelId);
   const [channel, readState] = await Promise.all([

@@ -1,5 +1,5 @@
 /**
- * POST /api/channels/:channelId/members — {userIds, bypass?} → {added}; channel.joined per inserted row.
+ * POST /api/channels/:channelId/members — {userIds, bypass?} → 200 {added}; channel.joined per inserted row.
  * Who: any channel member, guild owner/admin, guild token. Errors: 400 bad_request / invalid_reference, 401, 403, 404.
  */
 import { z } from 'zod';
@@ -9,11 +9,21 @@ import { forbidden } from '../../lib/errors.js';
 import { requireReadableChannel } from '../../lib/guilds/standing.js';
 import { readJson } from '../../lib/http/body.js';
 import { defineHandler } from '../../lib/http/handler.js';
+import type { RouteDoc } from '../../lib/http/route-doc.js';
 import { userIdListSchema } from '../../lib/validation.js';
 
 const body = z.object({ userIds: userIdListSchema, bypass: z.boolean().default(false) });
 
-export default defineHandler({ method: 'POST', path: '/api/channels/:channelId/members' }, async ({ request, ctx, principal, params }) => {
+const doc: RouteDoc = {
+  tag: 'Channels',
+  summary: 'Add channel members',
+  who: 'any channel member, guild owner/admin, guild token',
+  body,
+  success: { 200: '{added}' },
+  errors: { 400: ['bad_request', 'invalid_reference'], 401: ['unauthorized'], 403: ['forbidden'], 404: ['not_found'] },
+};
+
+export default defineHandler({ method: 'POST', path: '/api/channels/:channelId/members', doc }, async ({ request, ctx, principal, params }) => {
   const view = await requireReadableChannel(ctx.database.db, principal, params.channelId);
   if (!view.isMember && !view.isGuildAdmin) throw forbidden('only channel members and guild admins may add members');
   const input = await readJson(request, body);

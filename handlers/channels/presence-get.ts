@@ -5,8 +5,17 @@
 import { channelMemberIds } from '../../lib/channels/channels.js';
 import { requireReadableChannel } from '../../lib/guilds/standing.js';
 import { defineHandler } from '../../lib/http/handler.js';
+import type { RouteDoc } from '../../lib/http/route-doc.js';
 
-export default defineHandler({ method: 'GET', path: '/api/channels/:channelId/presence' }, async ({ ctx, principal, params }) => {
+const doc: RouteDoc = {
+  tag: 'Channels',
+  summary: 'The channel members online on this node',
+  who: "the channel's readers",
+  success: { 200: '{online}' },
+  errors: { 401: ['unauthorized'], 404: ['not_found'] },
+};
+
+export default defineHandler({ method: 'GET', path: '/api/channels/:channelId/presence', doc }, async ({ ctx, principal, params }) => {
   const { db } = ctx.database;
   await requireReadableChannel(db, principal, params.channelId);
   const online = await ctx.presence.onlineAmong(await channelMemberIds(db, params.channelId));

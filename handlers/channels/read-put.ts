@@ -11,15 +11,25 @@ import { requireReadableChannel, type ChannelView } from '../../lib/guilds/stand
 import type { Principal } from '../../lib/center/client.js';
 import { readJson } from '../../lib/http/body.js';
 import { defineHandler } from '../../lib/http/handler.js';
+import type { RouteDoc } from '../../lib/http/route-doc.js';
 
 const body = z.object({ seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
+
+const doc: RouteDoc = {
+  tag: 'Channels',
+  summary: "Move the caller's read position forward",
+  who: 'channel members (users)',
+  body,
+  success: { 200: '{readSeq}' },
+  errors: { 400: ['bad_request'], 401: ['unauthorized'], 403: ['forbidden'], 404: ['not_found'] },
+};
 
 function requireMember(view: ChannelView, principal: Principal): string {
   if (principal.kind !== 'user' || !view.isMember) throw forbidden('only channel members keep a read position');
   return principal.userId;
 }
 
-export default defineHandler({ method: 'PUT', path: '/api/channels/:channelId/read' }, async ({ request, ctx, principal, params }) => {
+export default defineHandler({ method: 'PUT', path: '/api/channels/:channelId/read', doc }, async ({ request, ctx, principal, params }) => {
   const { db } = ctx.database;
   const view = await requireReadableChannel(db, principal, params.channelId);
   const userId = requireMember(view, principal);

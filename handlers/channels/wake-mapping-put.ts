@@ -1,5 +1,5 @@
 /**
- * PUT /api/channels/:channelId/wake-mapping — {userIds: [0–100]} replaces the list; ids not yet
+ * PUT /api/channels/:channelId/wake-mapping — {userIds: [0–100]} replaces the list → 200 {userIds}; ids not yet
  * in the channel become members (channel.joined). Who: creator, guild owner/admin, guild token.
  * Errors: 400 bad_request / invalid_reference / wrong_channel_type, 401, 403, 404.
  */
@@ -10,11 +10,21 @@ import { forbidden, wrongChannelType } from '../../lib/errors.js';
 import { requireReadableChannel } from '../../lib/guilds/standing.js';
 import { readJson } from '../../lib/http/body.js';
 import { defineHandler } from '../../lib/http/handler.js';
+import type { RouteDoc } from '../../lib/http/route-doc.js';
 import { userIdSchema } from '../../lib/validation.js';
 
 const body = z.object({ userIds: z.array(userIdSchema).max(100) });
 
-export default defineHandler({ method: 'PUT', path: '/api/channels/:channelId/wake-mapping' }, async ({ request, ctx, principal, params }) => {
+const doc: RouteDoc = {
+  tag: 'Channels',
+  summary: 'Replace the wake mapping of a triage/custom channel',
+  who: 'creator, guild owner/admin, guild token',
+  body,
+  success: { 200: '{userIds}' },
+  errors: { 400: ['bad_request', 'wrong_channel_type', 'invalid_reference'], 401: ['unauthorized'], 403: ['forbidden'], 404: ['not_found'] },
+};
+
+export default defineHandler({ method: 'PUT', path: '/api/channels/:channelId/wake-mapping', doc }, async ({ request, ctx, principal, params }) => {
   const view = await requireReadableChannel(ctx.database.db, principal, params.channelId);
   if (!view.canAdmin) throw forbidden('only the creator or a guild admin may change the wake mapping');
   const input = await readJson(request, body);

@@ -12,6 +12,7 @@ import { replaceCommands } from '../../lib/commands/commands.js';
 import { requireUser } from '../../lib/http/auth.js';
 import { readJson } from '../../lib/http/body.js';
 import { defineHandler } from '../../lib/http/handler.js';
+import type { RouteDoc } from '../../lib/http/route-doc.js';
 import { chars, storedText } from '../../lib/validation.js';
 
 const knownFields = z.object({
@@ -28,7 +29,16 @@ const spec = z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v
 
 const body = z.object({ commands: z.array(spec).max(COMMANDS_MAX) });
 
-export default defineHandler({ method: 'PUT', path: '/api/commands' }, async ({ request, ctx, principal }) => {
+const doc: RouteDoc = {
+  tag: 'Slash commands',
+  summary: "Replace the caller's registered slash commands",
+  who: 'users (a guild token gets 403)',
+  body,
+  success: { 200: '{count}' },
+  errors: { 403: ['forbidden'], 400: ['bad_request'], 401: ['unauthorized'], 413: ['payload_too_large'], 415: ['unsupported_media_type'] },
+};
+
+export default defineHandler({ method: 'PUT', path: '/api/commands', doc }, async ({ request, ctx, principal }) => {
   const user = requireUser(principal, 'registering commands');
   const input = await readJson(request, body);
   const specs = input.commands as CommandSpec[];

@@ -6,9 +6,18 @@
 import { notFound } from '../../lib/errors.js';
 import { deleteOwnFile } from '../../lib/files/files.js';
 import { defineHandler } from '../../lib/http/handler.js';
+import type { RouteDoc } from '../../lib/http/route-doc.js';
 import { noContent } from '../../lib/http/respond.js';
 
-export default defineHandler({ method: 'DELETE', path: '/api/files/:fileId' }, async ({ ctx, principal, params }) => {
+const doc: RouteDoc = {
+  tag: 'Files',
+  summary: 'Delete an uploaded file now',
+  who: 'the uploader only',
+  success: { 204: 'no content' },
+  errors: { 401: ['unauthorized'], 404: ['not_found'] },
+};
+
+export default defineHandler({ method: 'DELETE', path: '/api/files/:fileId', doc }, async ({ ctx, principal, params }) => {
   const deleted = principal.kind === 'user' && (await deleteOwnFile(ctx, principal.userId, params.fileId));
   if (!deleted) throw notFound('file');
   return noContent();

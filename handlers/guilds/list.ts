@@ -4,8 +4,16 @@
  */
 import { listGuildsOfUser, toGuild } from '../../lib/guilds/guilds.js';
 import { defineHandler } from '../../lib/http/handler.js';
+import type { RouteDoc } from '../../lib/http/route-doc.js';
 
-export default defineHandler({ method: 'GET', path: '/api/guilds' }, async ({ ctx, principal }) => {
+const doc: RouteDoc = {
+  tag: 'Guilds',
+  summary: "The caller's guilds",
+  success: { 200: '{guilds}' },
+  errors: { 401: ['unauthorized'] },
+};
+
+export default defineHandler({ method: 'GET', path: '/api/guilds', doc }, async ({ ctx, principal }) => {
   const { db } = ctx.database;
   const rows =
     principal.kind === 'user'

@@ -3,12 +3,14 @@
  * Who: channel members (users). 201 {message}; 200 {message} for a repeated clientMsgId (no new seq, no event);
  * 200 {intercepted, turn} for the two commands. Emits message.created (per-recipient wakeup), turn.updated.
  * Errors: 400 bad_request / invalid_reference (replyToId, attachmentIds), 401, 403 (not a member, guild token),
- * 404, 409 channel_closed, 413, 415, 503 center_unavailable (name mentions while Center is down).
+ * 404, 409 channel_closed, 413, 415, 429 rate_limited (the post flood limit, with Retry-After),
+ * 503 center_unavailable (name mentions while Center is down).
  */
 import { z } from 'zod';
 import { requireReadableChannel } from '../../lib/guilds/standing.js';
 import { readJson } from '../../lib/http/body.js';
 import { defineHandler } from '../../lib/http/handler.js';
+import type { RouteDoc } from '../../lib/http/route-doc.js';
 import { json } from '../../lib/http/respond.js';
 import { contentSchema, nodeIdSchema } from '../../lib/messages/content-schema.js';
 import { requireAuthorInChannel } from '../../lib/messages/message-access.js';
@@ -28,7 +30,16 @@ const body = z
     message: 'content may be empty only when there are attachments',
   });
 
-export default defineHandler({ method: 'POST', path: '/api/channels/:channelId/messages' }, async ({ request, ctx, principal, params }) => {
+const doc: RouteDoc = {
+  tag: 'Messages',
+  summary: 'Post a message, or an intercepted `/no-reply` / `/force-proceed`',
+  who: 'channel members (users)',
+  body,
+  success: { 201: '{message}', 200: '{message}' },
+  errors: { 400: ['bad_request', 'invalid_reference'], 401: ['unauthorized'], 403: ['forbidden'], 404: ['not_found'], 409: ['channel_closed'], 413: ['payload_too_large'], 415: ['unsupported_media_type'], 429: ['rate_limited'], 503: ['center_unavailable'] },
+};
+
+export default defineHandler({ method: 'POST', path: '/api/channels/:channelId/messages', doc }, async ({ request, ctx, principal, params }) => {
   // 404/403/409 answer before a bad body's 400/413/415, so the access check runs first when the body is refused.
   const input = await readJson(request, body, undefined, async () => {
     requireAuthorInChannel(await requireReadableChannel(ctx.database.db, principal, params.channelId), principal, 'posting a message');

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { requireReadableChannel } from '../../lib/guilds/standing.js';
 import { readQuery } from '../../lib/http/body.js';
 import { defineHandler } from '../../lib/http/handler.js';
+import type { RouteDoc } from '../../lib/http/route-doc.js';
 import { listMessagePage } from '../../lib/messages/message-queries.js';
 
 const seq = z.string().regex(/^\d{1,15}$/, 'must be a seq (a non-negative integer)').transform(Number);
@@ -19,7 +20,16 @@ const query = z
   })
   .refine((q) => q.before === undefined || q.after === undefined, { path: ['before'], message: 'before and after cannot be combined' });
 
-export default defineHandler({ method: 'GET', path: '/api/channels/:channelId/messages' }, async ({ url, ctx, principal, params }) => {
+const doc: RouteDoc = {
+  tag: 'Messages',
+  summary: 'A page of history, ascending seq',
+  who: 'readers of the channel',
+  query,
+  success: { 200: '{messages, hasMore}' },
+  errors: { 400: ['bad_request'], 401: ['unauthorized'], 404: ['not_found'] },
+};
+
+export default defineHandler({ method: 'GET', path: '/api/channels/:channelId/messages', doc }, async ({ url, ctx, principal, params }) => {
   const { db } = ctx.database;
   const view = await requireReadableChannel(db, principal, params.channelId);
   const page = readQuery(url, query);

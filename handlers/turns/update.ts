@@ -1,5 +1,5 @@
 /**
- * PUT /api/channels/:channelId/turn — {order, bypass} replaces both lists → {turn}; turn.updated
+ * PUT /api/channels/:channelId/turn — {order, bypass} replaces both lists → 200 {turn}; turn.updated
  * (reason `order`) when the state changed. Who: the channel's creator, guild owner/admin, guild token.
  * Errors: 400 bad_request (overlapping lists, duplicates) / invalid_reference (not a channel member) /
  * wrong_channel_type, 401, 403, 404.
@@ -9,6 +9,7 @@ import { forbidden } from '../../lib/errors.js';
 import { requireReadableChannel } from '../../lib/guilds/standing.js';
 import { readJson } from '../../lib/http/body.js';
 import { defineHandler } from '../../lib/http/handler.js';
+import type { RouteDoc } from '../../lib/http/route-doc.js';
 import { requireTurnChannel, setTurnLists, turnActorOf } from '../../lib/turns/turn-commands.js';
 import { userIdSchema } from '../../lib/validation.js';
 
@@ -27,7 +28,16 @@ const body = z
     if (both.length > 0) ctx.addIssue({ code: 'custom', path: ['bypass'], message: `ids also in order: ${[...new Set(both)].join(', ')}` });
   });
 
-export default defineHandler({ method: 'PUT', path: '/api/channels/:channelId/turn' }, async ({ request, ctx, principal, params }) => {
+const doc: RouteDoc = {
+  tag: 'Turn engine',
+  summary: 'Replace the turn order and bypass lists',
+  who: "the channel's creator, guild owner/admin, guild token",
+  body,
+  success: { 200: '{turn}' },
+  errors: { 400: ['bad_request', 'wrong_channel_type', 'invalid_reference'], 401: ['unauthorized'], 403: ['forbidden'], 404: ['not_found'] },
+};
+
+export default defineHandler({ method: 'PUT', path: '/api/channels/:channelId/turn', doc }, async ({ request, ctx, principal, params }) => {
   const view = await requireReadableChannel(ctx.database.db, principal, params.channelId);
   if (!view.canAdmin) throw forbidden('only the creator, a guild owner/admin or the guild token may set the turn lists');
   const input = await readJson(request, body);

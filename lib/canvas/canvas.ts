@@ -1,12 +1,12 @@
 import type { AppContext } from '../context.js';
 import type { Db } from '../db/index.js';
-import { lockChannel, withTransaction } from '../db/dialect.js';
+import { lockChannel } from '../db/dialect.js';
 import type { CanvasTable } from '../db/schema.js';
 import { notFound } from '../errors.js';
 import type { ChannelView } from '../guilds/standing.js';
 import { isoTime } from '../ids.js';
 import { emitTo } from '../realtime/emitter.js';
-import { Outbox } from '../realtime/outbox.js';
+import { inTransaction } from '../realtime/outbox.js';
 import { canvasWriteRefusal, type CANVAS_FORMATS } from './canvas-rules.js';
 
 export type CanvasFormat = (typeof CANVAS_FORMATS)[number];
@@ -62,10 +62,9 @@ export interface CanvasInput {
  * `canvas.updated`.
  */
 export async function putCanvas(ctx: AppContext, view: ChannelView, userId: string, input: CanvasInput): Promise<{ canvas: Canvas; created: boolean }> {
-  const { db, dialect } = ctx.database;
+  const { dialect } = ctx.database;
   const channelId = view.channel.id;
-  const outbox = new Outbox();
-  const result = await withTransaction(db, dialect, async (trx) => {
+  return inTransaction(ctx, async (trx, outbox) => {
     await lockChannel(trx, dialect, channelId);
     const current = await findCanvas(trx, channelId);
     requireCanvasWrite('put', view, userId, current, await isClosed(trx, channelId));
@@ -82,16 +81,13 @@ export async function putCanvas(ctx: AppContext, view: ChannelView, userId: stri
     outbox.push(emitTo.channel(channelId, 'canvas.updated', { channelId, canvas }));
     return { canvas, created: !current };
   });
-  outbox.sendTo(ctx.emitter);
-  return result;
 }
 
 /** Removes the channel's canvas (its sharer only) and emits `canvas.removed`. */
 export async function removeCanvas(ctx: AppContext, view: ChannelView, userId: string | null): Promise<void> {
-  const { db, dialect } = ctx.database;
+  const { dialect } = ctx.database;
   const channelId = view.channel.id;
-  const outbox = new Outbox();
-  await withTransaction(db, dialect, async (trx) => {
+  await inTransaction(ctx, async (trx, outbox) => {
     await lockChannel(trx, dialect, channelId);
     const current = await findCanvas(trx, channelId);
     if (!current) throw notFound('canvas');
@@ -99,5 +95,4 @@ export async function removeCanvas(ctx: AppContext, view: ChannelView, userId: s
     await trx.deleteFrom('canvases').where('channel_id', '=', channelId).execute();
     outbox.push(emitTo.channel(channelId, 'canvas.removed', { channelId }));
   });
-  outbox.sendTo(ctx.emitter);
 }

@@ -21,6 +21,7 @@ import { hash } from 'node:crypto';
 import { z } from 'zod';
 import { HttpError } from '../errors.js';
 import { createLogger } from '../logger.js';
+import { centerCache, centerCalls, stopwatch } from '../metrics.js';
 
 export type Principal =
   | { kind: 'user'; userId: string; name: string; displayName?: string }
@@ -73,6 +74,8 @@ export interface CenterClient {
 }
 
 const log = createLogger('center');
+// Pre-labelled: the token cache is looked up on every request.
+const CACHE = { tokenHit: centerCache.labels('token', 'hit'), tokenMiss: centerCache.labels('token', 'miss') };
 
 const INACTIVE_CACHE_MS = 5_000;
 const LOOKUP_CACHE_MS = 60_000;
@@ -150,6 +153,18 @@ export function createCenterClient(opts: CenterClientOptions): CenterClient {
 
   /** POSTs JSON to Center and returns the parsed JSON body; throws CenterCallError. */
   async function post(path: string, body: unknown, signal?: AbortSignal): Promise<unknown> {
+    const elapsed = stopwatch();
+    let outcome: 'ok' | 'error' = 'error';
+    try {
+      const answer = await postOnce(path, body, signal);
+      outcome = 'ok';
+      return answer;
+    } finally {
+      centerCalls.observe({ path, outcome }, elapsed());
+    }
+  }
+
+  async function postOnce(path: string, body: unknown, signal?: AbortSignal): Promise<unknown> {
     const timeout = AbortSignal.timeout(timeoutMs);
     let res: Response;
     try {
@@ -229,6 +244,7 @@ export function createCenterClient(opts: CenterClientOptions): CenterClient {
     if (!token) return null;
     const key = sha256(token);
     const cached = tokens.get(key);
+    (cached ? CACHE.tokenHit : CACHE.tokenMiss).inc();
     if (cached) return cached.value && { ...cached.value, cachedUntil: cached.expiresAt };
     let pending = tokensInFlight.get(key);
     if (!pending) {
@@ -241,7 +257,10 @@ export function createCenterClient(opts: CenterClientOptions): CenterClient {
   async function introspect(token: string): Promise<Principal | null> {
     if (!token) return null;
     const cached = tokens.get(sha256(token));
-    if (cached) return cached.value && cached.value.principal;
+    if (cached) {
+      CACHE.tokenHit.inc();
+      return cached.value && cached.value.principal;
+    }
     return (await session(token))?.principal ?? null;
   }
 
@@ -265,6 +284,7 @@ export function createCenterClient(opts: CenterClientOptions): CenterClient {
     for (const key of new Set(keys)) {
       if (!key) continue;
       const cached = cache.get(key);
+      centerCache.labels(cache === byId ? 'id' : 'name', cached ? 'hit' : 'miss').inc();
       if (cached) {
         if (cached.value) found.set(key, cached.value);
       } else if (inFlight.has(key)) {

@@ -1,19 +1,26 @@
+import { z } from 'zod';
 import { isGuildAdmin, type GuildStanding } from '../access.js';
 import type { Principal } from '../center/client.js';
 import type { AppContext } from '../context.js';
 import type { Db } from '../db/index.js';
-import { lockChannel, withDeadlockRetry, withTransaction } from '../db/dialect.js';
+import { lockChannel, withTransaction } from '../db/dialect.js';
 import { badRequest, notFound, wrongChannelType } from '../errors.js';
 import type { ChannelRow, ChannelView } from '../guilds/standing.js';
 import { isoTime, newId } from '../ids.js';
 import { emitTo } from '../realtime/emitter.js';
-import { Outbox } from '../realtime/outbox.js';
-import { createTurnState, hasTurnEngine } from '../turns/turn-store.js';
+import { inTransaction, type Outbox } from '../realtime/outbox.js';
+import { createTurnState, hasTurnEngine, rearmSpeakerClock } from '../turns/turn-store.js';
+import { pushLoopGuardEvent, saveLoopGuard } from './loop-guard.js';
+import type { ChannelXType } from '../realtime/events.js';
 import { addChannelMembers } from './membership.js';
 import { NO_READ_STATE } from './read-positions.js';
 
-export const CHANNEL_TYPES = ['general', 'work', 'report', 'discuss', 'triage', 'custom'] as const;
+export const CHANNEL_TYPES = ['general', 'work', 'report', 'discuss', 'triage', 'custom'] as const satisfies readonly ChannelXType[];
 export type ChannelType = (typeof CHANNEL_TYPES)[number];
+/** Speaker timeout in seconds (agent-rooms.md): 1–86400, or null = off. */
+export const turnTimeoutSchema = z.number().int().min(1).max(86400).nullable();
+/** Agent messages in a row before the loop guard trips: 1–1000, or null = off. */
+export const agentLoopLimitSchema = z.number().int().min(1).max(1000).nullable();
 export const hasWakeMapping = (xType: string) => xType === 'triage' || xType === 'custom';
 
 /** The API shape of a channel (api.md "Channels"). */
@@ -28,7 +35,13 @@ export const toChannel = (c: ChannelRow, memberCount: number) => ({
   createdBy: c.created_by,
   createdAt: isoTime(c.created_at),
   lastSeq: Number(c.last_seq),
+  /** The channel stream's last position (realtime.md "Streams, positions and resume"). */
+  eventPos: Number(c.last_pos),
   memberCount,
+  repliesWake: !!c.replies_wake,
+  turnTimeoutSeconds: c.turn_timeout_seconds === null ? null : Number(c.turn_timeout_seconds),
+  agentLoopLimit: c.agent_loop_limit === null ? null : Number(c.agent_loop_limit),
+  loopGuard: { tripped: !!c.loop_tripped, agentStreak: Number(c.agent_streak) },
 });
 export type Channel = ReturnType<typeof toChannel>;
 
@@ -53,7 +66,25 @@ export interface CreateChannelInput {
   topic: string;
   memberUserIds: string[];
   wakeUserIds: string[];
-  turn?: { order?: string[]; bypass?: string[] };
+  turn?: { order?: string[]; bypass?: string[]; timeoutSeconds?: number | null };
+  repliesWake?: boolean;
+  agentLoopLimit?: number | null;
+}
+
+/** The agent-room settings of a channel (agent-rooms.md), as a create or a PATCH gives them. */
+export interface ChannelSettings {
+  repliesWake?: boolean;
+  turnTimeoutSeconds?: number | null;
+  agentLoopLimit?: number | null;
+}
+
+/** 400 wrong_channel_type for a turn-engine setting on a channel without the turn engine. */
+function requireSettingsFit(xType: string, s: ChannelSettings): void {
+  if (hasTurnEngine(xType)) return;
+  if (s.repliesWake) throw wrongChannelType('repliesWake applies to discuss and work channels only');
+  if (s.turnTimeoutSeconds !== undefined && s.turnTimeoutSeconds !== null) {
+    throw wrongChannelType('the speaker timeout applies to discuss and work channels only');
+  }
 }
 
 /**
@@ -63,17 +94,17 @@ export interface CreateChannelInput {
 export async function createChannel(ctx: AppContext, principal: Principal, input: CreateChannelInput): Promise<Channel> {
   if (input.wakeUserIds.length > 0 && !hasWakeMapping(input.xType)) throw wrongChannelType('wakeUserIds applies to triage and custom channels only');
   if (input.turn && !hasTurnEngine(input.xType)) throw wrongChannelType('turn applies to discuss and work channels only');
+  requireSettingsFit(input.xType, input);
   const creator = principal.kind === 'user' ? principal.userId : null;
   const order = [...new Set(input.turn?.order ?? input.memberUserIds)];
   const bypass = [...new Set(input.turn?.bypass ?? (creator && !order.includes(creator) ? [creator] : []))];
   if (order.some((u) => bypass.includes(u))) throw badRequest('turn.order and turn.bypass must be disjoint', [{ field: 'turn', message: 'order and bypass overlap' }]);
   const seeded = [...new Set([...(creator ? [creator] : []), ...input.memberUserIds, ...input.wakeUserIds, ...order, ...bypass])];
-  const { db, dialect } = ctx.database;
+  const { db } = ctx.database;
   const now = Date.now();
   const id = newId();
-  const outbox = new Outbox();
   const channel = { id, guild_id: input.guildId, x_type: input.xType };
-  await withTransaction(db, dialect, async (trx) => {
+  await inTransaction(ctx, async (trx, outbox) => {
     await trx
       .insertInto('channels')
       .values({
@@ -86,6 +117,9 @@ export async function createChannel(ctx: AppContext, principal: Principal, input
         closed: 0,
         created_by: creator ?? `guild:${input.guildId}`,
         created_at: now,
+        replies_wake: input.repliesWake ? 1 : 0,
+        turn_timeout_seconds: input.turn?.timeoutSeconds ?? null,
+        agent_loop_limit: input.agentLoopLimit ?? null,
       })
       .execute();
     if (hasTurnEngine(input.xType)) await createTurnState(trx, id, order, bypass, now);
@@ -93,7 +127,6 @@ export async function createChannel(ctx: AppContext, principal: Principal, input
     await addChannelMembers(trx, ctx, outbox, channel, seeded, { now, turnState: false });
     if (hasWakeMapping(input.xType)) await replaceWakeRows(trx, id, input.wakeUserIds);
   });
-  outbox.sendTo(ctx.emitter);
   return loadChannel(db, id);
 }
 
@@ -136,23 +169,50 @@ export async function listReadableChannels(db: Db, principal: Principal, standin
     }));
 }
 
-/** Applies a PATCH and emits `channel.updated`. */
-export async function updateChannel(ctx: AppContext, view: ChannelView, patch: { name?: string; topic?: string; isPublic?: boolean; closed?: boolean }) {
-  const set: Record<string, string | number> = {};
+export interface ChannelPatch extends ChannelSettings {
+  name?: string;
+  topic?: string;
+  isPublic?: boolean;
+  closed?: boolean;
+}
+
+/**
+ * Applies a PATCH under the channel lock and emits `channel.updated`. A new speaker timeout
+ * re-arms the current speaker's clock from now; a loop limit turned off also clears the guard.
+ */
+export async function updateChannel(ctx: AppContext, view: ChannelView, patch: ChannelPatch) {
+  requireSettingsFit(view.channel.x_type, patch);
+  const set: Record<string, string | number | null> = {};
   if (patch.name !== undefined) set.name = patch.name;
   if (patch.topic !== undefined) set.topic = patch.topic;
   if (patch.isPublic !== undefined) set.is_public = patch.isPublic ? 1 : 0;
   if (patch.closed !== undefined) set.closed = patch.closed ? 1 : 0;
-  const { db } = ctx.database;
-  if (Object.keys(set).length > 0) await db.updateTable('channels').set(set).where('id', '=', view.channel.id).execute();
-  const channel = await loadChannel(db, view.channel.id);
-  if (Object.keys(set).length === 0) return channel;
-  const outbox = new Outbox();
-  outbox.push(emitTo.channel(channel.id, 'channel.updated', { channel }));
-  if (view.channel.is_public && patch.isPublic === false) {
-    // Plain guild members who were reading it without being members lose access: after this
-    // last channel.updated, their sockets leave the room (admins and members keep reading).
-    const readers = await db
+  if (Object.keys(set).length === 0) return loadChannel(ctx.database.db, view.channel.id);
+  const { dialect } = ctx.database;
+  // The change and its channel.updated commit together (the event is logged with it).
+  return inTransaction(ctx, async (trx, outbox) => {
+    if (!(await lockChannel(trx, dialect, view.channel.id))) throw notFound('channel');
+    await trx.updateTable('channels').set(set).where('id', '=', view.channel.id).execute();
+    if (patch.turnTimeoutSeconds !== undefined && hasTurnEngine(view.channel.x_type)) {
+      await rearmSpeakerClock(trx, dialect, view.channel.id, patch.turnTimeoutSeconds, Date.now());
+    }
+    // Its channel.updated is the channel stream's next event: the channel as of that event.
+    const loaded = await loadChannel(trx, view.channel.id);
+    const channel = { ...loaded, eventPos: loaded.eventPos + 1 };
+    outbox.push(emitTo.channel(channel.id, 'channel.updated', { channel }));
+    if (view.channel.is_public && patch.isPublic === false) await leaveReaderRooms(trx, outbox, channel);
+    return channel;
+  });
+}
+
+/**
+ * Plain guild members who were reading a channel that stopped being public without being
+ * members lose access: after its last channel.updated, their sockets leave the room (admins
+ * and members keep reading).
+ */
+async function leaveReaderRooms(trx: Db, outbox: Outbox, channel: Channel) {
+  {
+    const readers = await trx
       .selectFrom('guild_members as gm')
       .leftJoin('channel_members as cm', (j) => j.onRef('cm.user_id', '=', 'gm.user_id').on('cm.channel_id', '=', channel.id))
       .select('gm.user_id')
@@ -162,14 +222,29 @@ export async function updateChannel(ctx: AppContext, view: ChannelView, patch: {
       .execute();
     for (const r of readers) outbox.leaveRoom(r.user_id, channel.id);
   }
-  outbox.sendTo(ctx.emitter);
-  return channel;
 }
 
 /** The user ids of a channel's members. */
 export async function channelMemberIds(db: Db, channelId: string): Promise<string[]> {
   const rows = await db.selectFrom('channel_members').select('user_id').where('channel_id', '=', channelId).execute();
   return rows.map((r) => r.user_id);
+}
+
+/**
+ * `POST /api/channels/:channelId/loop-guard/reset`: the guard is cleared (streak 0) under the
+ * channel lock; `channel.loop_guard` tells the channel when it was tripped or counting.
+ */
+export async function resetLoopGuard(ctx: AppContext, channelId: string): Promise<Channel> {
+  const { db, dialect } = ctx.database;
+  await inTransaction(ctx, async (trx, outbox) => {
+    if (!(await lockChannel(trx, dialect, channelId))) throw notFound('channel');
+    const row = await trx.selectFrom('channels').select(['loop_tripped', 'agent_streak']).where('id', '=', channelId).executeTakeFirstOrThrow();
+    if (!row.loop_tripped && Number(row.agent_streak) === 0) return;
+    const guard = { tripped: false, agentStreak: 0 };
+    await saveLoopGuard(trx, channelId, guard);
+    pushLoopGuardEvent(outbox, channelId, guard);
+  });
+  return loadChannel(db, channelId);
 }
 
 /** The members of a channel, by join time. */
@@ -180,14 +255,11 @@ export async function listChannelMembers(db: Db, channelId: string) {
 
 /** Adds members (each must be a guild member); returns the ids actually added. */
 export async function addMembersToChannel(ctx: AppContext, view: ChannelView, userIds: string[], bypass: boolean, actorId: string | null): Promise<string[]> {
-  const { db, dialect } = ctx.database;
-  const outbox = new Outbox();
-  const added = await withTransaction(db, dialect, async (trx) => {
+  const { dialect } = ctx.database;
+  return inTransaction(ctx, async (trx, outbox) => {
     await lockChannel(trx, dialect, view.channel.id);
     return addChannelMembers(trx, ctx, outbox, view.channel, userIds, { bypass, actorId });
   });
-  outbox.sendTo(ctx.emitter);
-  return added;
 }
 
 /** The wake mapping of a channel, in the order it was given. */
@@ -207,13 +279,14 @@ export async function replaceWakeMapping(ctx: AppContext, view: ChannelView, use
   const { db, dialect } = ctx.database;
   // The delete-and-insert of the wake rows takes gap locks that can cross those of another
   // channel's replacement on MySQL: a deadlock victim runs again, with a fresh outbox.
-  const outbox = await withDeadlockRetry(db, dialect, async (trx) => {
-    const attempt = new Outbox();
-    await lockChannel(trx, dialect, view.channel.id);
-    await replaceWakeRows(trx, view.channel.id, userIds);
-    await addChannelMembers(trx, ctx, attempt, view.channel, userIds, { actorId });
-    return attempt;
-  });
-  outbox.sendTo(ctx.emitter);
+  await inTransaction(
+    ctx,
+    async (trx, outbox) => {
+      await lockChannel(trx, dialect, view.channel.id);
+      await replaceWakeRows(trx, view.channel.id, userIds);
+      await addChannelMembers(trx, ctx, outbox, view.channel, userIds, { actorId });
+    },
+    { deadlockRetry: true },
+  );
   return getWakeMapping(db, view.channel.id);
 }

@@ -3,13 +3,14 @@ import type { Db } from '../db/index.js';
 import { insertIgnore, lockingRead } from '../db/dialect.js';
 import { invalidReference, type HttpError } from '../errors.js';
 import { emitTo } from '../realtime/emitter.js';
+import type { ChannelXType } from '../realtime/events.js';
 import type { Outbox } from '../realtime/outbox.js';
 import { applyTurnMembership } from '../turns/turn-store.js';
 
 export interface ChannelRef {
   id: string;
   guild_id: string;
-  x_type: string;
+  x_type: ChannelXType;
 }
 
 const membershipEvent = (channel: ChannelRef, userId: string, now: number) => ({

@@ -22,7 +22,8 @@ export const NO_READ_STATE: ReadState = { readSeq: null, unreadCount: null };
 export async function markRead(db: Db, channelId: string, userId: string, seq: number): Promise<number | null> {
   // Both databases: the target is read from the channel row in the statement itself, so a
   // concurrent post or a second call can never move the position back or past lastSeq.
-  const target = sql<number>`(select case when c.last_seq < ${seq} then c.last_seq else ${seq} end from channels c where c.id = ${channelId})`;
+  const target = sql<number>`(select case when c.last_seq < ${seq} then c.last_seq else ${seq} end
+    from channels c where c.id = ${channelId})`;
   await db
     .updateTable('channel_members')
     .set({ read_seq: target })
@@ -30,13 +31,16 @@ export async function markRead(db: Db, channelId: string, userId: string, seq: n
     .where('user_id', '=', userId)
     .where('read_seq', '<', target)
     .execute();
-  const row = await db.selectFrom('channel_members').select('read_seq').where('channel_id', '=', channelId).where('user_id', '=', userId).executeTakeFirst();
+  const row = await memberRow(db, channelId, userId);
   return row ? Number(row.read_seq) : null;
 }
 
+const memberRow = (db: Db, channelId: string, userId: string) =>
+  db.selectFrom('channel_members').select('read_seq').where('channel_id', '=', channelId).where('user_id', '=', userId).executeTakeFirst();
+
 /** One user's read state in one channel (0 and every other member's live message when it never read it or is no member). */
 export async function loadReadState(db: Db, channelId: string, userId: string): Promise<ReadState> {
-  const member = await db.selectFrom('channel_members').select('read_seq').where('channel_id', '=', channelId).where('user_id', '=', userId).executeTakeFirst();
+  const member = await memberRow(db, channelId, userId);
   const readSeq = Number(member?.read_seq ?? 0);
   const r = await db
     .selectFrom('messages')

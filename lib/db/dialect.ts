@@ -1,4 +1,5 @@
 import { CompiledQuery, sql, type SelectQueryBuilder } from 'kysely';
+import { isoTime } from '../ids.js';
 import type { MessageAttachmentTable, MessageTable } from './schema.js';
 import type { DatabaseHandle, Db, DialectName } from './index.js';
 
@@ -35,13 +36,71 @@ export async function withTransaction<T>(db: Db, dialect: DialectName, fn: (trx:
 const OPEN_CHANNEL = 'id = ? and closed = 0';
 const OPEN_CHANNEL_WITH_MEMBER = `${OPEN_CHANNEL} and exists (select 1 from channel_members m join guild_members g on g.guild_id = channels.guild_id and g.user_id = m.user_id where m.channel_id = channels.id and m.user_id = ?)`;
 
-/** The seq-bump statement of a dialect, and its parameters. MySQL hands the new value back through LAST_INSERT_ID(expr). */
-function seqBump(dialect: DialectName, channelId: string, memberId?: string): CompiledQuery {
-  const where = memberId === undefined ? OPEN_CHANNEL : OPEN_CHANNEL_WITH_MEMBER;
+/** A channel with an agent loop limit counts posts under its lock (lib/channels/loop-guard.ts): not in a one-trip post. */
+const UNGUARDED = ' and agent_loop_limit is null';
+
+/**
+ * The seq-bump statement of a dialect, and its parameters. MySQL hands the new value back
+ * through LAST_INSERT_ID(expr). `withPos`: the same statement also takes the channel stream's
+ * next position, for the event the post logs (the MySQL post path). `unguardedOnly`: only
+ * while the channel has no agent loop limit.
+ */
+function seqBump(dialect: DialectName, channelId: string, memberId?: string, opts: { withPos?: boolean; unguardedOnly?: boolean } = {}): CompiledQuery {
+  const where = (memberId === undefined ? OPEN_CHANNEL : OPEN_CHANNEL_WITH_MEMBER) + (opts.unguardedOnly ? UNGUARDED : '');
+  const withPos = !!opts.withPos;
   const params = memberId === undefined ? [channelId] : [channelId, memberId];
+  const pos = withPos ? ', last_pos = last_pos + 1' : '';
   return dialect === 'mysql'
-    ? CompiledQuery.raw(`update channels set last_seq = last_insert_id(last_seq + 1) where ${where}`, params)
-    : CompiledQuery.raw(`update channels set last_seq = last_seq + 1 where ${where} returning last_seq`, params);
+    ? CompiledQuery.raw(`update channels set last_seq = last_insert_id(last_seq + 1)${pos} where ${where}`, params)
+    : CompiledQuery.raw(`update channels set last_seq = last_seq + 1${pos} where ${where} returning last_seq`, params);
+}
+
+/** A stream of the event log: a channel's, or a user's (realtime.md "Streams, positions and resume"). */
+export type StreamRef = { channel: string } | { user: string };
+
+/**
+ * Takes the next `count` positions of a stream inside the caller's transaction and returns
+ * the last of them; null when the channel does not exist. A channel's position is on its row
+ * (so this takes its row lock, which orders positions by commit); a user's on its
+ * `user_streams` row, created on first use.
+ */
+export async function takeStreamPositions(trx: Db, dialect: DialectName, stream: StreamRef, count: number): Promise<number | null> {
+  if ('channel' in stream) {
+    if (dialect === 'mysql') {
+      const r = await trx.executeQuery(CompiledQuery.raw('update channels set last_pos = last_insert_id(last_pos + ?) where id = ?', [count, stream.channel]));
+      return r.numAffectedRows && r.numAffectedRows > 0n && r.insertId !== undefined ? Number(r.insertId) : null;
+    }
+    const r = await trx.executeQuery<{ last_pos: number }>(CompiledQuery.raw('update channels set last_pos = last_pos + ? where id = ? returning last_pos', [count, stream.channel]));
+    return r.rows[0] ? Number(r.rows[0].last_pos) : null;
+  }
+  if (dialect === 'mysql') {
+    const r = await trx.executeQuery(
+      CompiledQuery.raw('insert into user_streams (user_id, last_pos) values (?, last_insert_id(?)) on duplicate key update last_pos = last_insert_id(last_pos + ?)', [
+        stream.user,
+        count,
+        count,
+      ]),
+    );
+    return Number(r.insertId);
+  }
+  const r = await trx.executeQuery<{ last_pos: number }>(
+    CompiledQuery.raw('insert into user_streams (user_id, last_pos) values (?, ?) on conflict (user_id) do update set last_pos = last_pos + excluded.last_pos returning last_pos', [
+      stream.user,
+      count,
+    ]),
+  );
+  return Number(r.rows[0].last_pos);
+}
+
+/**
+ * The delivery object of a wake set as one SQL aggregate over `column`: the JSON text
+ * `{"wake": [ids], "wakeReasons": {id: reason}}`, every id with the same `reason` (a string
+ * literal of the code's own), also over no rows.
+ */
+export function wakeDeliveryAgg(dialect: DialectName, column: string, reason: string): string {
+  return dialect === 'mysql'
+    ? `json_object('wake', coalesce(json_arrayagg(${column}), json_array()), 'wakeReasons', coalesce(json_objectagg(${column}, '${reason}'), json_object()))`
+    : `json_object('wake', json_group_array(${column}), 'wakeReasons', json_group_object(${column}, '${reason}'))`;
 }
 
 /**
@@ -50,8 +109,8 @@ function seqBump(dialect: DialectName, channelId: string, memberId?: string): Co
  * a member). Must run inside `withTransaction`: the lock is held until commit, which is what
  * orders seqs by commit order.
  */
-export async function allocateSeq(trx: Db, dialect: DialectName, channelId: string, memberId?: string): Promise<number | null> {
-  const r = await trx.executeQuery<{ last_seq: number }>(seqBump(dialect, channelId, memberId));
+export async function allocateSeq(trx: Db, dialect: DialectName, channelId: string, memberId?: string, unguardedOnly = false): Promise<number | null> {
+  const r = await trx.executeQuery<{ last_seq: number }>(seqBump(dialect, channelId, memberId, { unguardedOnly }));
   if (dialect === 'mysql') return r.numAffectedRows && r.numAffectedRows > 0n && r.insertId !== undefined ? Number(r.insertId) : null;
   return r.rows[0] ? Number(r.rows[0].last_seq) : null;
 }
@@ -171,6 +230,42 @@ export interface InsertMessageOptions {
   alsoRead?: SqlStatement;
   /** Store only while this user is a member of the channel and of its guild (checked under the lock). */
   memberId?: string;
+  /** Log the post's `message.created` in the same transaction (lib/realtime/event-log.ts). */
+  event?: PostEventLog;
+  /** Store only while the channel has no agent loop limit (checked under the lock). */
+  unguardedOnly?: boolean;
+}
+
+/** The `message.created` a post logs: built before the seq is known, completed under the channel lock. */
+export interface PostEventLog {
+  /** The payload; its `seq` and `createdAt` are set from the stored row. */
+  data: Record<string, unknown>;
+  /** A scalar subquery: the JSON delivery object (`{wake, wakeReasons}`) of the users it wakes, read under the lock. */
+  wake: SqlStatement;
+}
+
+/** The logged event of a post: its position in the channel stream and its delivery information (JSON text). */
+export interface LoggedPostEvent {
+  pos: number;
+  delivery: string | null;
+}
+
+/** An epoch-milliseconds column as the ISO text of `isoTime` (UTC, milliseconds), in MySQL. */
+const ISO_TIME_MYSQL = (col: string) =>
+  `concat(date_format(date_add('1970-01-01', interval ${col} div 1000 second), '%Y-%m-%dT%H:%i:%s.'), lpad(${col} mod 1000, 3, '0'), 'Z')`;
+
+/**
+ * The event insert of the MySQL post batch: runs after the seq bump (which took the position)
+ * and the message insert, reading both back under the lock.
+ */
+function postEventInsertMysql(message: UnsequencedMessage, event: PostEventLog): SqlStatement {
+  return {
+    sql:
+      'insert into channel_events (channel_id, pos, event, data, delivery, ref, created_at) ' +
+      `select c.id, c.last_pos, 'message.created', json_set(?, '$.seq', m.seq, '$.createdAt', ${ISO_TIME_MYSQL('m.created_at')}), ` +
+      `(${event.wake.sql}), m.id, m.created_at from channels c join messages m on m.id = ? where c.id = ?`,
+    parameters: [JSON.stringify(event.data), ...event.wake.parameters, message.id, message.channel_id],
+  };
 }
 
 /**
@@ -192,19 +287,28 @@ export async function insertMessageWithNextSeq(
   database: DatabaseHandle,
   message: UnsequencedMessage,
   attachments: readonly Omit<MessageAttachmentTable, 'message_id'>[],
-  { alsoRead, memberId }: InsertMessageOptions = {},
-): Promise<{ seq: number; createdAt: number; alsoReadRows: unknown[] } | null> {
+  { alsoRead, memberId, event, unguardedOnly }: InsertMessageOptions = {},
+): Promise<{ seq: number; createdAt: number; alsoReadRows: unknown[]; event?: LoggedPostEvent } | null> {
   const { db, dialect, postBatches } = database;
   const attachmentRows = attachments.map((a) => ({ ...a, message_id: message.id }));
   if (!postBatches) {
     // SQLite: one IMMEDIATE transaction in-process.
     const stored = await withTransaction(db, dialect, async (trx) => {
-      const seq = await allocateSeq(trx, dialect, message.channel_id, memberId);
+      const seq = await allocateSeq(trx, dialect, message.channel_id, memberId, unguardedOnly);
       if (seq === null) return null;
       const createdAt = Date.now();
       await trx.insertInto('messages').values({ ...message, seq, created_at: createdAt }).execute();
       if (attachmentRows.length > 0) await trx.insertInto('message_attachments').values(attachmentRows).execute();
-      return { seq, createdAt };
+      if (!event) return { seq, createdAt };
+      const pos = (await takeStreamPositions(trx, dialect, { channel: message.channel_id }, 1))!;
+      const wake = await trx.executeQuery<{ wake: string }>(CompiledQuery.raw(`select (${event.wake.sql}) as wake`, [...event.wake.parameters]));
+      const delivery = wake.rows[0].wake;
+      const data = JSON.stringify({ ...event.data, seq, createdAt: isoTime(createdAt) });
+      await trx
+        .insertInto('channel_events')
+        .values({ channel_id: message.channel_id, pos, event: 'message.created', data, delivery, ref: message.id, created_at: createdAt })
+        .execute();
+      return { seq, createdAt, event: { pos, delivery } };
     });
     if (stored === null) return null;
     return { ...stored, alsoReadRows: alsoRead ? [...(await db.executeQuery(CompiledQuery.raw(alsoRead.sql, [...alsoRead.parameters]))).rows] : [] };
@@ -213,11 +317,13 @@ export async function insertMessageWithNextSeq(
     channelId: message.channel_id,
     messageId: message.id,
     statements: [
-      seqBump(dialect, message.channel_id, memberId),
+      seqBump(dialect, message.channel_id, memberId, { withPos: !!event, unguardedOnly }),
       { sql: INSERT_MESSAGE_MYSQL, parameters: insertMessageParams(message) },
       ...(attachmentRows.length > 0 ? [db.insertInto('message_attachments').values(attachmentRows).compile()] : []),
+      ...(event ? [postEventInsertMysql(message, event)] : []),
     ],
     alsoRead,
+    logsEvent: !!event,
   });
 }
 
@@ -269,12 +375,21 @@ export async function takeBucketToken(
     ),
   );
   if (r.rows.length > 0) return 0;
-  const row = await db.selectFrom('post_rate_buckets').select('tat_us').where('channel_id', '=', key.channelId).where('user_id', '=', key.userId).executeTakeFirst();
+  const row = await db
+    .selectFrom('post_rate_buckets')
+    .select('tat_us')
+    .where('channel_id', '=', key.channelId)
+    .where('user_id', '=', key.userId)
+    .executeTakeFirst();
   return Math.max(1, Math.max(Number(row?.tat_us ?? now), now) + intervalUs - now - capacityUs);
 }
 
 /** Gives back a post taken with `takeBucketToken` (a post that stored nothing). */
-export async function returnBucketToken(database: Pick<DatabaseHandle, 'db'>, key: { channelId: string; userId: string }, intervalUs: number): Promise<void> {
+export async function returnBucketToken(
+  database: Pick<DatabaseHandle, 'db'>,
+  key: { channelId: string; userId: string },
+  intervalUs: number,
+): Promise<void> {
   await database.db
     .updateTable('post_rate_buckets')
     .set((eb) => ({ tat_us: eb('tat_us', '-', intervalUs) }))

@@ -17,6 +17,8 @@ export interface DatabaseHandle {
   /** MySQL only: the group commit of the post path (dialect.ts insertMessageWithNextSeq). */
   postBatches?: MysqlPostBatches;
   destroy(): Promise<void>;
+  /** MySQL only: the connection pool now (the metrics). */
+  poolStats?(): { open: number; idle: number; waiting: number };
 }
 
 const log = createLogger('db');

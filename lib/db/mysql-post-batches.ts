@@ -1,5 +1,6 @@
 import type { Pool, PoolConnection } from 'mysql2';
-import type { SqlStatement } from './dialect.js';
+import { postBatchRetries, postBatchSize, postBatchWait } from '../metrics.js';
+import type { LoggedPostEvent, SqlStatement } from './dialect.js';
 
 /** One post of the MySQL post path, as its statements inside the shared transaction. */
 export interface BatchedPost {
@@ -10,12 +11,16 @@ export interface BatchedPost {
   statements: readonly SqlStatement[];
   /** A read to run after the commit (the wake candidates); identical reads of one batch run once. */
   alsoRead?: SqlStatement;
+  /** Its statements log its `message.created` (ref = messageId): the read-back includes the event's position. */
+  logsEvent?: boolean;
 }
+
 
 export interface BatchedResult {
   seq: number;
   createdAt: number;
   alsoReadRows: unknown[];
+  event?: LoggedPostEvent;
 }
 
 export interface MysqlPostBatches {
@@ -27,6 +32,8 @@ export interface MysqlPostBatches {
 
 interface Pending {
   post: BatchedPost;
+  /** Date.now() when queued (the wait metric). */
+  queuedAt: number;
   resolve(result: BatchedResult | null): void;
   reject(err: unknown): void;
 }
@@ -107,6 +114,8 @@ export function createMysqlPostBatches(pool: Pool, maxInFlight: number, maxConne
       }
       const batch = takeBatch(queue, stalledChannels);
       if (batch.length === 0) return; // only posts to channels of stalled batches: they wait for those
+      postBatchSize.observe(batch.length);
+      for (const p of batch) postBatchWait.observe((now - p.queuedAt) / 1000);
       const slot = { since: now, channels: new Set(batch.map((p) => p.post.channelId)) };
       inFlight.add(slot);
       void runGroup(batch).finally(() => {
@@ -127,6 +136,7 @@ export function createMysqlPostBatches(pool: Pool, maxInFlight: number, maxConne
     try {
       stored = await storeTogether(pool, group.map((p) => p.post));
     } catch {
+      postBatchRetries.inc();
       const half = Math.ceil(group.length / 2);
       await runGroup(group.slice(0, half));
       await runGroup(group.slice(half));
@@ -163,7 +173,7 @@ export function createMysqlPostBatches(pool: Pool, maxInFlight: number, maxConne
   return {
     submit: (post) =>
       new Promise((resolve, reject) => {
-        queue.push({ post, resolve, reject });
+        queue.push({ post, queuedAt: Date.now(), resolve, reject });
         pump();
       }),
     stats: () => ({ batches, posts }),
@@ -172,8 +182,9 @@ export function createMysqlPostBatches(pool: Pool, maxInFlight: number, maxConne
 
 /**
  * One transaction for `batch` (its channel locks in ascending order, each channel's posts in
- * arrival order), then the read-back of seq and created_at and the distinct extra reads, in
- * one round trip. Throws what the first failed statement threw, after the rollback.
+ * arrival order) ending with the read-back of seq, created_at and, for a logged post, its
+ * event's position and wake set; then the distinct extra reads, all in one round trip.
+ * Throws what the first failed statement threw, after the rollback.
  */
 async function storeTogether(pool: Pool, batch: readonly BatchedPost[]): Promise<Map<string, BatchedResult>> {
   const ordered = batch.length === 1 ? batch : [...batch].sort((a, b) => (a.channelId < b.channelId ? -1 : a.channelId > b.channelId ? 1 : 0));
@@ -183,30 +194,50 @@ async function storeTogether(pool: Pool, batch: readonly BatchedPost[]): Promise
   const statements: SqlStatement[] = [
     { sql: 'start transaction', parameters: [] },
     ...ordered.flatMap((p) => p.statements),
+    // Before the commit, under the channel locks: a logged post's event is among its channel's last MAX_POSTS_PER_BATCH.
+    {
+      sql:
+        'select m.id, m.seq, m.created_at, e.pos, e.delivery from messages m join channels c on c.id = m.channel_id ' +
+        "left join channel_events e on e.channel_id = m.channel_id and e.pos > c.last_pos - ? and e.event = 'message.created' and e.ref = m.id " +
+        `where m.id in (${ids.map(() => '?').join(', ')})`,
+      parameters: [MAX_POSTS_PER_BATCH, ...ids],
+    },
     { sql: 'commit', parameters: [] },
-    { sql: `select id, seq, created_at from messages where id in (${ids.map(() => '?').join(', ')})`, parameters: ids },
     ...reads.values(),
   ];
   const results = (await runOnOneConnection(pool, statements)) as unknown[];
-  const readBackAt = statements.length - reads.size - 1;
-  const rows = results[readBackAt] as { id: string; seq: number | string; created_at: number | string }[];
-  const readRows = new Map([...reads.keys()].map((key, i) => [key, results[readBackAt + 1 + i] as unknown[]]));
+  const readBackAt = statements.length - reads.size - 2;
+  const rows = results[readBackAt] as { id: string; seq: number | string; created_at: number | string; pos: number | string | null; delivery: string | null }[];
+  const readRows = new Map([...reads.keys()].map((key, i) => [key, results[readBackAt + 2 + i] as unknown[]]));
   const byId = new Map(rows.map((r) => [r.id, r]));
   return new Map(
     ordered.map((p) => {
       const row = byId.get(p.messageId)!;
-      return [p.messageId, { seq: Number(row.seq), createdAt: Number(row.created_at), alsoReadRows: p.alsoRead ? [...readRows.get(readKey(p.alsoRead))!] : [] }];
+      const result: BatchedResult = { seq: Number(row.seq), createdAt: Number(row.created_at), alsoReadRows: p.alsoRead ? [...readRows.get(readKey(p.alsoRead))!] : [] };
+      if (p.logsEvent && row.pos !== null) result.event = { pos: Number(row.pos), delivery: row.delivery };
+      return [p.messageId, result];
     }),
   );
 }
 
-/** What an earlier, committed attempt of `post` stored: its seq and created_at, and its read. */
+/** What an earlier, committed attempt of `post` stored: its seq and created_at, its read, its event. */
 async function readStored(pool: Pool, post: BatchedPost): Promise<BatchedResult> {
-  const statements: SqlStatement[] = [{ sql: 'select seq, created_at from messages where id = ?', parameters: [post.messageId] }, ...(post.alsoRead ? [post.alsoRead] : [])];
+  const statements: SqlStatement[] = [
+    { sql: 'select seq, created_at from messages where id = ?', parameters: [post.messageId] },
+    ...(post.alsoRead ? [post.alsoRead] : []),
+    ...(post.logsEvent
+      ? [{ sql: "select pos, delivery from channel_events where channel_id = ? and event = 'message.created' and ref = ?", parameters: [post.channelId, post.messageId] }]
+      : []),
+  ];
   const results = (await runOnOneConnection(pool, statements)) as unknown[];
   const lists = statements.length === 1 ? [results] : results;
   const row = (lists[0] as { seq: number | string; created_at: number | string }[])[0];
-  return { seq: Number(row.seq), createdAt: Number(row.created_at), alsoReadRows: post.alsoRead ? [...(lists[1] as unknown[])] : [] };
+  const result: BatchedResult = { seq: Number(row.seq), createdAt: Number(row.created_at), alsoReadRows: post.alsoRead ? [...(lists[1] as unknown[])] : [] };
+  if (post.logsEvent) {
+    const e = (lists[lists.length - 1] as { pos: number | string; delivery: string | null }[])[0];
+    if (e) result.event = { pos: Number(e.pos), delivery: e.delivery };
+  }
+  return result;
 }
 
 /**

@@ -33,5 +33,13 @@ export function openMysql(dbConfig: Extract<Config['db'], { type: 'mysql' }>): D
     }),
   );
   const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
-  return { db, dialect: 'mysql', postBatches: createMysqlPostBatches(pool, postBatchesInFlight(dbConfig.pool), dbConfig.pool), destroy: () => db.destroy() };
+  // mysql2 keeps its pool's state in these fields (no public accessor).
+  const state = pool as unknown as Record<'_allConnections' | '_freeConnections' | '_connectionQueue', { length: number }>;
+  return {
+    db,
+    dialect: 'mysql',
+    postBatches: createMysqlPostBatches(pool, postBatchesInFlight(dbConfig.pool), dbConfig.pool),
+    destroy: () => db.destroy(),
+    poolStats: () => ({ open: state._allConnections.length, idle: state._freeConnections.length, waiting: state._connectionQueue.length }),
+  };
 }

@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { ChannelXType } from '../realtime/events.js';
 
 /** Table → row types. Timestamps are epoch milliseconds; booleans are 0/1. */
 export interface Database {
@@ -15,6 +16,9 @@ export interface Database {
   commands: CommandTable;
   leases: LeaseTable;
   post_rate_buckets: PostRateBucketTable;
+  user_streams: UserStreamTable;
+  channel_events: ChannelEventTable;
+  user_events: UserEventTable;
 }
 
 export interface GuildTable {
@@ -32,19 +36,33 @@ export interface GuildMemberTable {
   user_id: string;
   role: GuildRole;
   joined_at: number;
+  kind: Generated<MemberKind>;
 }
+
+/** Whether a member is a person or an agent (agent-rooms.md); the loop guard counts agents. */
+export type MemberKind = 'person' | 'agent';
 
 export interface ChannelTable {
   id: string;
   guild_id: string;
   name: string;
   topic: string;
-  x_type: string;
+  /** Only the values of CHANNEL_TYPES are ever written (validated on create). */
+  x_type: ChannelXType;
   is_public: number;
   closed: number;
   created_by: string;
   created_at: number;
   last_seq: Generated<number>;
+  /** Position of the channel's last event in its stream (0 before the first). */
+  last_pos: Generated<number>;
+  /** Speaker timeout in seconds (discuss/work), null = off. */
+  turn_timeout_seconds: Generated<number | null>;
+  replies_wake: Generated<number>;
+  /** Agent messages in a row before the loop guard trips, null = off. */
+  agent_loop_limit: Generated<number | null>;
+  loop_tripped: Generated<number>;
+  agent_streak: Generated<number>;
 }
 
 export interface ChannelMemberTable {
@@ -92,6 +110,10 @@ export interface ChannelTurnStateTable {
   /** JSON of lib/turns/engine TurnState. */
   state: string;
   updated_at: number;
+  /** When the current speaker became speaker (null without a speaker). */
+  speaker_since: Generated<number | null>;
+  /** speaker_since + the channel's timeout, or null (no timeout, no speaker). */
+  deadline: Generated<number | null>;
 }
 
 export interface FileTable {
@@ -137,4 +159,29 @@ export interface PostRateBucketTable {
   user_id: string;
   /** Epoch microseconds at which the bucket is full again (a token bucket kept as one time). */
   tat_us: number;
+}
+
+export interface UserStreamTable {
+  user_id: string;
+  last_pos: number;
+}
+
+/** One event of a stream, as handed to the realtime side (JSON text columns). */
+interface StreamEventColumns {
+  pos: number;
+  event: string;
+  /** JSON of the event's payload. */
+  data: string;
+  /** JSON of the emit's delivery information (per-recipient wake), null when it has none. */
+  delivery: string | null;
+  ref: string | null;
+  created_at: number;
+}
+
+export interface ChannelEventTable extends StreamEventColumns {
+  channel_id: string;
+}
+
+export interface UserEventTable extends StreamEventColumns {
+  user_id: string;
 }

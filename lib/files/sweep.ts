@@ -9,6 +9,7 @@ import os from 'node:os';
 import type { AppContext } from '../context.js';
 import type { Db } from '../db/index.js';
 import { createLogger } from '../logger.js';
+import { sweepBytes, sweepFiles, sweepRuns } from '../metrics.js';
 import { removeBytes, retentionCutoff, storagePath } from './files.js';
 import { acquireLease, leaseHolder, releaseLease, renewLease } from './lease.js';
 import { isStorageName } from './multipart.js';
@@ -61,6 +62,19 @@ const newHolder = () => `${os.hostname().slice(0, 32)}:${process.pid}:${randomBy
  * files that no row knows of and that are as old. Never touches anything younger.
  */
 export async function runSweep(ctx: SweepContext, opts: SweepOptions = {}): Promise<SweepResult> {
+  try {
+    const result = await sweepOnce(ctx, opts);
+    sweepRuns.inc({ outcome: result.skipped ? 'skipped' : 'ok' });
+    sweepFiles.inc(result.files);
+    sweepBytes.inc(result.bytes);
+    return result;
+  } catch (err) {
+    sweepRuns.inc({ outcome: 'error' });
+    throw err;
+  }
+}
+
+async function sweepOnce(ctx: SweepContext, opts: SweepOptions): Promise<SweepResult> {
   const { db } = ctx.database;
   const now = opts.now ?? Date.now();
   const holder = newHolder();

@@ -1,7 +1,7 @@
 import type { AppContext } from '../context.js';
 import type { Db } from '../db/index.js';
 import { insertIgnore, lockChannel, lockingRead, withDeadlockRetry, withTransaction } from '../db/dialect.js';
-import type { GuildRole, GuildTable, GuildMemberTable } from '../db/schema.js';
+import type { GuildRole, GuildTable, MemberKind } from '../db/schema.js';
 import { busyConflict, CONCURRENT_CHANGE_ATTEMPTS, HttpError, invalidReference, notFound } from '../errors.js';
 import { isoTime, newId } from '../ids.js';
 import { removeChannelMemberships } from '../channels/membership.js';
@@ -18,11 +18,15 @@ export const toGuild = (g: GuildTable, nodeId: string) => ({
 });
 
 /** The API shape of a guild member. */
-export const toGuildMember = (m: Pick<GuildMemberTable, 'user_id' | 'role' | 'joined_at'>) => ({
+export const toGuildMember = (m: { user_id: string; role: GuildRole; joined_at: number; kind: string }) => ({
   userId: m.user_id,
   role: m.role,
+  kind: m.kind as MemberKind,
   joinedAt: isoTime(m.joined_at),
 });
+
+/** Whether a member is a person or an agent (agent-rooms.md); people are the default. */
+export const MEMBER_KINDS = ['person', 'agent'] as const;
 
 /** Creates a guild with the caller as owner (one transaction). */
 export async function createGuild(ctx: AppContext, ownerId: string, input: { name: string; description?: string }) {
@@ -64,12 +68,12 @@ export async function updateGuild(db: Db, guildId: string, patch: { name?: strin
 
 /** Members of a guild, owner first then by join time. */
 export async function listGuildMembers(db: Db, guildId: string) {
-  const rows = await db.selectFrom('guild_members').select(['user_id', 'role', 'joined_at']).where('guild_id', '=', guildId).orderBy('joined_at').orderBy('user_id').execute();
+  const rows = await db.selectFrom('guild_members').select(['user_id', 'role', 'joined_at', 'kind']).where('guild_id', '=', guildId).orderBy('joined_at').orderBy('user_id').execute();
   return rows.sort((a, b) => Number(b.role === 'owner') - Number(a.role === 'owner'));
 }
 
 /** Adds users that Center knows (400 invalid_reference for the others); existing members stay as they are. Returns the ids added. */
-export async function addGuildMembers(ctx: AppContext, guildId: string, userIds: string[], role: GuildRole) {
+export async function addGuildMembers(ctx: AppContext, guildId: string, userIds: string[], role: GuildRole, kind: MemberKind = 'person') {
   const ids = [...new Set(userIds)];
   const known = await ctx.center.lookupIds(ids);
   const unknown = ids.filter((id) => !known.has(id));
@@ -81,13 +85,54 @@ export async function addGuildMembers(ctx: AppContext, guildId: string, userIds:
     // One insert per id, so that only the request whose insert created the row reports it
     // (a concurrent one waits for that row and skips it); in one order, so two never deadlock.
     for (const user_id of [...ids].sort()) {
-      if ((await insertIgnore(trx, dialect, 'guild_members', [{ guild_id: guildId, user_id, role, joined_at: now }])) > 0) inserted.add(user_id);
+      if ((await insertIgnore(trx, dialect, 'guild_members', [{ guild_id: guildId, user_id, role, kind, joined_at: now }])) > 0) inserted.add(user_id);
     }
     return ids.filter((id) => inserted.has(id));
   });
   // Already-connected sockets of the new members join the guild room (presence) without reconnecting.
   for (const id of added) ctx.emitter.guildRoom(id, guildId, true);
   return added;
+}
+
+/**
+ * Changes a member's role and/or kind under a locking read; the owner's role cannot change
+ * (409 conflict), its kind can. 404 when the user is not a member.
+ */
+export async function updateGuildMember(ctx: AppContext, guildId: string, userId: string, patch: { role?: 'member' | 'admin'; kind?: MemberKind }) {
+  const { db, dialect } = ctx.database;
+  const outbox = new Outbox();
+  const updated = await withTransaction(db, dialect, async (trx) => {
+    const member = await trx
+      .selectFrom('guild_members')
+      .select(['user_id', 'role', 'joined_at', 'kind'])
+      .where('guild_id', '=', guildId)
+      .where('user_id', '=', userId)
+      .$call(lockingRead(dialect, 'update'))
+      .executeTakeFirst();
+    if (!member) throw notFound('member');
+    if (patch.role !== undefined && member.role === 'owner') {
+      throw new HttpError(409, 'conflict', "the guild owner's role cannot change");
+    }
+    const set = { ...(patch.role !== undefined ? { role: patch.role } : {}), ...(patch.kind !== undefined ? { kind: patch.kind } : {}) };
+    if (Object.keys(set).length > 0) {
+      await trx.updateTable('guild_members').set(set).where('guild_id', '=', guildId).where('user_id', '=', userId).execute();
+    }
+    if (member.role === 'admin' && patch.role === 'member') {
+      // A demoted admin stops reading the private channels it is not a member of.
+      const unreadable = await trx
+        .selectFrom('channels as c')
+        .leftJoin('channel_members as cm', (j) => j.onRef('cm.channel_id', '=', 'c.id').on('cm.user_id', '=', userId))
+        .select('c.id')
+        .where('c.guild_id', '=', guildId)
+        .where('c.is_public', '=', 0)
+        .where('cm.user_id', 'is', null)
+        .execute();
+      for (const c of unreadable) outbox.leaveRoom(userId, c.id);
+    }
+    return { ...member, ...set, joined_at: Number(member.joined_at) };
+  });
+  outbox.sendTo(ctx.emitter);
+  return updated;
 }
 
 /**
@@ -145,6 +190,7 @@ async function removeUnderLocks(trx: Db, ctx: AppContext, guildId: string, userI
   for (const { id } of await readable.execute()) if (!memberOf.has(id)) outbox.leaveRoom(userId, id);
   await trx.deleteFrom('guild_members').where('guild_id', '=', guildId).where('user_id', '=', userId).execute();
   outbox.guildRoom(userId, guildId, false);
+  await outbox.logIn(trx, dialect);
   return outbox;
 }
 

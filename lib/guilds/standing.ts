@@ -1,5 +1,6 @@
 import { canAdminChannel, canReadChannel, canSeeGuild, isGuildAdmin, type GuildStanding } from '../access.js';
 import type { Principal } from '../center/client.js';
+import type { Selectable } from 'kysely';
 import type { Db } from '../db/index.js';
 import type { ChannelTable, GuildRole } from '../db/schema.js';
 import { notFound } from '../errors.js';
@@ -25,7 +26,7 @@ export async function requireGuildStanding(db: Db, principal: Principal, guildId
   return standing;
 }
 
-export type ChannelRow = Omit<ChannelTable, 'last_seq'> & { last_seq: number };
+export type ChannelRow = Omit<Selectable<ChannelTable>, 'last_seq' | 'last_pos'> & { last_seq: number; last_pos: number };
 
 /** A channel as one principal sees it: the row, the caller's standing, membership and rights. */
 export interface ChannelView {

@@ -6,7 +6,7 @@ import { response as newResponse, withHeaders } from './respond.js';
 
 const ALLOW_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
 const ALLOW_HEADERS = 'Authorization, Content-Type, Range';
-const EXPOSE_HEADERS = 'Content-Disposition, Content-Length, Content-Range, ETag, Accept-Ranges';
+const EXPOSE_HEADERS = 'Content-Disposition, Content-Length, Content-Range, ETag, Accept-Ranges, Retry-After';
 
 /** Whether `origin` may call the API. */
 export function isOriginAllowed(origin: string, allowList: readonly string[]): boolean {

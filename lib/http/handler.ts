@@ -3,6 +3,7 @@ import { defaultContext, type AppContext } from '../context.js';
 import { authenticateToken, tokenOf } from './auth.js';
 import { createPipeline, type Endpoint } from './pipeline.js';
 import { isResponse, json } from './respond.js';
+import type { RouteDoc } from './route-doc.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
 
@@ -14,6 +15,8 @@ export interface RouteSpec<Auth extends boolean> {
   auth?: Auth;
   /** Accept `?access_token=` as well as the Bearer header (file downloads only). */
   queryToken?: boolean;
+  /** The endpoint's entry in the API reference (lib/openapi.ts). */
+  doc?: RouteDoc;
 }
 
 export interface HandlerInput<Auth extends boolean> {

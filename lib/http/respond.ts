@@ -29,7 +29,28 @@ export const noContent = () => response(null, { status: 204 });
 /** Whether a handler returned a ready response (of either class) rather than data to send as JSON. */
 export const isResponse = (value: unknown): value is Response => value instanceof globalThis.Response || value instanceof ResponseClass;
 
-const DB_DOWN = new Set(['ECONNREFUSED', 'PROTOCOL_CONNECTION_LOST', 'ETIMEDOUT', 'ER_CON_COUNT_ERROR', 'SQLITE_BUSY', 'EHOSTUNREACH']);
+const DB_DOWN = new Set([
+  'ECONNREFUSED',
+  'PROTOCOL_CONNECTION_LOST',
+  'ETIMEDOUT',
+  'ER_CON_COUNT_ERROR',
+  'SQLITE_BUSY',
+  'EHOSTUNREACH',
+  // The connection broke while a query was in flight (the server died or restarted).
+  'ECONNRESET',
+  'EPIPE',
+  'ER_SERVER_SHUTDOWN',
+  'ER_CONNECTION_KILLED',
+  'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR',
+]);
+
+/** A database that does not answer: a known code, or a mysql2 error it marks fatal to the connection. */
+function isDatabaseDown(err: unknown): boolean {
+  const e = err as { code?: unknown; fatal?: unknown; message?: unknown } | null;
+  if (typeof e?.code === 'string' && DB_DOWN.has(e.code)) return true;
+  if (e?.fatal === true) return true;
+  return typeof e?.message === 'string' && /connection is in closed state/.test(e.message);
+}
 
 /** The path of a request for a log line; never throws (the request target may not parse). */
 function pathOf(request: Request): string {
@@ -54,9 +75,8 @@ export function errorResponse(err: unknown, request?: Request): Response {
     return res;
   };
   if (err instanceof HttpError) return answer(err);
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && DB_DOWN.has(code)) {
-    log.warn('database unavailable', { code, requestId });
+  if (isDatabaseDown(err)) {
+    log.warn('database unavailable', { code: (err as { code?: unknown }).code, requestId });
     return answer(new HttpError(503, 'db_unavailable', 'the database is unavailable; retry later'));
   }
   log.error('unhandled error', {

@@ -1,6 +1,6 @@
 import type { AppContext } from '../context.js';
-import { withTransaction } from '../db/dialect.js';
 import { emitTo } from '../realtime/emitter.js';
+import { inTransaction } from '../realtime/outbox.js';
 import { toDeletedEvent, type MessageRow } from './message-shape.js';
 
 /**
@@ -10,9 +10,8 @@ import { toDeletedEvent, type MessageRow } from './message-shape.js';
  * deleted — the conditional update makes concurrent deletes emit `message.deleted` once.
  */
 export async function deleteMessage(ctx: AppContext, row: MessageRow): Promise<boolean> {
-  const { db, dialect } = ctx.database;
   const now = Date.now();
-  const deleted = await withTransaction(db, dialect, async (trx) => {
+  return inTransaction(ctx, async (trx, outbox) => {
     const r = await trx
       .updateTable('messages')
       .set({ deleted_at: now, content: '', mentions: '[]' })
@@ -21,8 +20,7 @@ export async function deleteMessage(ctx: AppContext, row: MessageRow): Promise<b
       .executeTakeFirst();
     if (Number(r.numUpdatedRows) === 0) return false;
     await trx.deleteFrom('message_attachments').where('message_id', '=', row.id).execute();
+    outbox.push(emitTo.channel(row.channel_id, 'message.deleted', toDeletedEvent(row, now)));
     return true;
   });
-  if (deleted) ctx.emitter.publish([emitTo.channel(row.channel_id, 'message.deleted', toDeletedEvent(row, now))]);
-  return deleted;
 }

@@ -2,6 +2,7 @@ import type { AppContext } from '../context.js';
 import { badRequest, notFound } from '../errors.js';
 import { loadAttachments } from '../files/attachments.js';
 import { emitTo } from '../realtime/emitter.js';
+import { inTransaction } from '../realtime/outbox.js';
 import { isBlankContent } from './message-rules.js';
 import { toMessage, type Message, type MessageRow } from './message-shape.js';
 import { resolveMentions } from './resolve-mentions.js';
@@ -20,9 +21,11 @@ export async function editMessage(ctx: AppContext, row: MessageRow, newContent: 
   }
   const { content, mentions } = await resolveMentions(ctx.center, newContent);
   const set = { content, mentions: JSON.stringify(mentions), edited_at: now };
-  const r = await db.updateTable('messages').set(set).where('id', '=', row.id).where('deleted_at', 'is', null).executeTakeFirst();
-  if (Number(r.numUpdatedRows) === 0) throw notFound('message'); // deleted meanwhile
-  const message = toMessage({ ...row, ...set }, attachments);
-  ctx.emitter.publish([emitTo.channel(row.channel_id, 'message.updated', message)]);
-  return message;
+  return inTransaction(ctx, async (trx, outbox) => {
+    const r = await trx.updateTable('messages').set(set).where('id', '=', row.id).where('deleted_at', 'is', null).executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) throw notFound('message'); // deleted meanwhile
+    const message = toMessage({ ...row, ...set }, attachments);
+    outbox.push(emitTo.channel(row.channel_id, 'message.updated', message));
+    return message;
+  });
 }

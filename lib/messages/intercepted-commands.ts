@@ -1,6 +1,6 @@
 import type { AppContext } from '../context.js';
-import { lockOpenChannelForMember, withTransaction } from '../db/dialect.js';
-import { Outbox } from '../realtime/outbox.js';
+import { lockOpenChannelForMember } from '../db/dialect.js';
+import { inTransaction } from '../realtime/outbox.js';
 import { applyTurnEvents, hasTurnEngine, type Turn } from '../turns/turn-store.js';
 import type { InterceptedCommand } from './message-rules.js';
 
@@ -19,13 +19,11 @@ export async function applyInterceptedCommand(
   command: InterceptedCommand,
 ): Promise<{ intercepted: InterceptedCommand; turn: Turn | null } | null> {
   if (!hasTurnEngine(channel.x_type)) return { intercepted: command, turn: null };
-  const { db, dialect } = ctx.database;
-  const outbox = new Outbox();
-  const applied = await withTransaction(db, dialect, async (trx) => {
+  const { dialect } = ctx.database;
+  const applied = await inTransaction(ctx, async (trx, outbox) => {
     if (!(await lockOpenChannelForMember(trx, dialect, channel.id, actorId))) return null;
     return applyTurnEvents(trx, ctx, outbox, channel, [{ type: command, actorId }], command);
   });
   if (!applied) return null;
-  outbox.sendTo(ctx.emitter);
   return { intercepted: command, turn: applied.turn };
 }

@@ -20,9 +20,10 @@ export function findByClientMsgId(db: Db, channelId: string, authorId: string, c
 }
 
 /** 400 invalid_reference unless `replyToId` is a message of this channel (a deleted one still counts: its tombstone keeps the thread). */
-export async function requireReplyTarget(db: Db, channelId: string, replyToId: string): Promise<void> {
-  const row = await db.selectFrom('messages').select('id').where('id', '=', replyToId).where('channel_id', '=', channelId).executeTakeFirst();
+export async function requireReplyTarget(db: Db, channelId: string, replyToId: string): Promise<{ authorId: string }> {
+  const row = await db.selectFrom('messages').select(['id', 'author_id']).where('id', '=', replyToId).where('channel_id', '=', channelId).executeTakeFirst();
   if (!row) throw invalidReference('replyToId must be a message of this channel', { replyToId });
+  return { authorId: row.author_id };
 }
 
 /** Rows in API shape, with their attachments (one query for all of them; none for tombstones). */

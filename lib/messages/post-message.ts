@@ -1,16 +1,17 @@
 import type { Principal } from '../center/client.js';
 import type { AppContext } from '../context.js';
+import { CompiledQuery } from 'kysely';
 import type { Db } from '../db/index.js';
-import { allocateSeq, insertMessageWithNextSeq, isDuplicateKeyError, withTransaction, type UnsequencedMessage } from '../db/dialect.js';
+import { allocateSeq, insertMessageWithNextSeq, isDuplicateKeyError, type UnsequencedMessage } from '../db/dialect.js';
 import { busyConflict, CONCURRENT_CHANGE_ATTEMPTS, HttpError } from '../errors.js';
-import { requireReadableChannel, type ChannelView } from '../guilds/standing.js';
+import { requireReadableChannel, type ChannelRow, type ChannelView } from '../guilds/standing.js';
 import { knownChannel, rememberChannel } from '../channels/channel-facts.js';
 import type { ChannelRef } from '../channels/membership.js';
 import { fileUrl, requireUsableAttachments, type Attachment } from '../files/attachments.js';
 import type { MessageAttachmentTable } from '../db/schema.js';
 import { newId } from '../ids.js';
-import { emitTo } from '../realtime/emitter.js';
-import { Outbox } from '../realtime/outbox.js';
+import { emitTo, type EmitMessage } from '../realtime/emitter.js';
+import { inTransaction, type Outbox } from '../realtime/outbox.js';
 import { applyTurnEvents, hasTurnEngine, type Turn } from '../turns/turn-store.js';
 import { applyInterceptedCommand } from './intercepted-commands.js';
 import { requireAuthorInChannel } from './message-access.js';
@@ -19,7 +20,9 @@ import { interceptedCommand, type InterceptedCommand } from './message-rules.js'
 import { toMessage, type Message, type MessageRow } from './message-shape.js';
 import { takePostToken } from './post-rate-limit.js';
 import { resolveMentions } from './resolve-mentions.js';
-import { toWakeCandidates, wakeCandidatesQuery, wakeRecipients, type WakeCandidates } from './wake-recipients.js';
+import { toWakeCandidates, wakeCandidatesQuery, wakeDeliverySubquery, wakeRecipients } from './wake-recipients.js';
+import type { Wakes } from './wake.js';
+import { countMessageInLoopGuard, withoutAgents } from '../channels/loop-guard.js';
 
 type AttachmentRow = Omit<MessageAttachmentTable, 'message_id'>;
 
@@ -97,8 +100,11 @@ async function createAsChecked(ctx: AppContext, view: ChannelView, principal: Pr
   return storeAndAnnounce(ctx, { ...input, channel: view.channel, authorId: author.userId, attachmentIds: input.attachmentIds ?? [] });
 }
 
+/** The channel of a post: its fixed facts, and (once read) the settings that change how a post is stored and wakes. */
+export type PostChannel = ChannelRef & Partial<Pick<ChannelRow, 'agent_loop_limit' | 'replies_wake'>>;
+
 export interface PostMessageInput {
-  channel: ChannelRef;
+  channel: PostChannel;
   authorId: string;
   /** Validated by the caller (length, empty only with attachments, not an intercepted command). */
   content: string;
@@ -151,8 +157,8 @@ async function storeAndAnnounce(ctx: AppContext, input: PostMessageInput): Promi
     throw checks.status === 'rejected' ? checks.reason : (taken as PromiseRejectedResult).reason;
   }
   const token = taken.value;
-  const [{ content, mentions }, attachmentRows] = checks.value;
-  const turnOutbox = new Outbox();
+  const [{ content, mentions }, attachmentRows, replyTarget] = checks.value;
+  const attachments: Attachment[] = attachmentRows.map((a) => ({ id: a.file_id, name: a.name, size: a.size, mime: a.mime, url: fileUrl(a.file_id), expired: false }));
   const unsequenced: UnsequencedMessage = {
     id: newId(),
     channel_id: channel.id,
@@ -165,11 +171,13 @@ async function storeAndAnnounce(ctx: AppContext, input: PostMessageInput): Promi
     edited_at: null,
     deleted_at: null,
   };
-  let stored: { row: MessageRow; speakerId: string | null; candidates: WakeCandidates } | null;
+  let stored: Message | null;
   try {
-    stored = hasTurnEngine(channel.x_type)
-      ? await storeInTurnChannel(ctx, turnOutbox, channel, unsequenced, attachmentRows, mentions)
-      : await storeMessage(ctx, channel.x_type, unsequenced, attachmentRows);
+    // Each path hands its events over itself, after its commit.
+    stored =
+      hasTurnEngine(channel.x_type) || isGuarded(channel)
+        ? await storeUnderLock(ctx, channel, unsequenced, attachmentRows, attachments, { mentions, replyToAuthorId: replyTarget?.authorId ?? null })
+        : await storeMessage(ctx, channel, unsequenced, attachmentRows, attachments);
   } catch (err) {
     await token.giveBack();
     // A duplicate key means the seq bump matched (a NULL seq fails first), so the author passed the checks.
@@ -181,12 +189,7 @@ async function storeAndAnnounce(ctx: AppContext, input: PostMessageInput): Promi
     await token.giveBack();
     return null;
   }
-  const attachments: Attachment[] = attachmentRows.map((a) => ({ id: a.file_id, name: a.name, size: a.size, mime: a.mime, url: fileUrl(a.file_id), expired: false }));
-  const message = toMessage(stored.row, attachments);
-  const wake = wakeRecipients(channel.x_type, authorId, stored.candidates, stored.speakerId);
-  ctx.emitter.publish([emitTo.channel(channel.id, 'message.created', message, wake)]);
-  turnOutbox.sendTo(ctx.emitter);
-  return { created: true, message };
+  return { created: true, message: stored };
 }
 
 /** What an earlier post of this author stored in this channel under `clientMsgId` (the answer to a retry), if any. */
@@ -196,48 +199,76 @@ async function storedUnder(db: Db, channelId: string, authorId: string, clientMs
   return row ? { created: false, message: (await toMessages(db, [row]))[0] } : undefined;
 }
 
+/** A channel with an agent loop limit counts its posts under the channel lock (loop-guard.ts). */
+const isGuarded = (channel: PostChannel) => channel.agent_loop_limit !== undefined && channel.agent_loop_limit !== null;
+
 /**
- * Channels without a turn engine: seq, message and attachments in one transaction, and the
- * wake candidates read right after it — all in one round trip on MySQL. Null when nothing
- * was stored (closed channel, or the author is not a member).
+ * Channels without a turn engine or a loop guard: seq, message, attachments and the logged
+ * `message.created` (whose wake set is read under the lock) in one transaction — one round
+ * trip on MySQL; then the event as logged is handed over. Null when nothing was stored (closed
+ * channel, the author is not a member, or the channel has a loop limit after all: the caller
+ * reads the channel and takes the guarded path).
  */
-async function storeMessage(ctx: AppContext, xType: string, message: UnsequencedMessage, attachments: AttachmentRow[]) {
-  const alsoRead = wakeCandidatesQuery({ id: message.channel_id, x_type: xType }) ?? undefined;
-  const at = await insertMessageWithNextSeq(ctx.database, message, attachments, { alsoRead, memberId: message.author_id });
+async function storeMessage(ctx: AppContext, channel: ChannelRef, message: UnsequencedMessage, rows: AttachmentRow[], attachments: Attachment[]) {
+  const { dialect } = ctx.database;
+  // seq and createdAt are placeholders here, set from the stored row.
+  const data = toMessage({ ...message, seq: 0, created_at: 0 }, attachments);
+  const event = { data, wake: wakeDeliverySubquery(channel, message.author_id, dialect) };
+  const at = await insertMessageWithNextSeq(ctx.database, message, rows, { memberId: message.author_id, event, unguardedOnly: true });
   if (at === null) return null;
-  const candidates = toWakeCandidates(xType, at.alsoReadRows as { user_id: string }[]);
-  return { row: { ...message, seq: at.seq, created_at: at.createdAt }, speakerId: null, candidates };
+  const stored = toMessage({ ...message, seq: at.seq, created_at: at.createdAt }, attachments);
+  const emit: EmitMessage = at.event
+    ? { ...(JSON.parse(at.event.delivery ?? '{}') as object), to: { channel: channel.id }, event: 'message.created', data: stored, pos: at.event.pos }
+    : emitTo.channel(channel.id, 'message.created', stored, {});
+  ctx.emitter.publish([emit]);
+  return stored;
 }
 
 /**
- * Discuss and work channels: the turn engine reads and writes its state under the channel
- * lock, so the message, its attachments and the new turn state share one transaction. Null
- * when nothing was stored (closed channel, or the author is not a member).
+ * Discuss and work channels, and channels with a loop guard: the turn engine and the guard
+ * read and write their state under the channel lock, so the message, its attachments, the
+ * guard and the new turn state share one transaction. The guard counts the message first (a
+ * person's message resets it before its own wakes are computed). Null when nothing was
+ * stored (closed channel, or the author is not a member).
  */
-async function storeInTurnChannel(
+async function storeUnderLock(
   ctx: AppContext,
-  outbox: Outbox,
-  channel: { id: string; x_type: string },
+  channel: PostChannel,
   message: UnsequencedMessage,
-  attachments: AttachmentRow[],
-  mentions: readonly string[],
-) {
-  const { db, dialect } = ctx.database;
-  return withTransaction(db, dialect, async (trx) => {
+  rows: AttachmentRow[],
+  attachments: Attachment[],
+  refs: { mentions: readonly string[]; replyToAuthorId: string | null },
+): Promise<Message | null> {
+  const { dialect } = ctx.database;
+  return inTransaction(ctx, async (trx, outbox) => {
     const seq = await allocateSeq(trx, dialect, channel.id, message.author_id);
     if (seq === null) return null;
     // Taken under the lock, so createdAt never decreases along seq (on one clock).
     const row: MessageRow = { ...message, seq, created_at: Date.now() };
     await trx.insertInto('messages').values(row).execute();
-    if (attachments.length > 0) await trx.insertInto('message_attachments').values(attachments.map((a) => ({ ...a, message_id: row.id }))).execute();
-    // Discuss and work wake only the speaker: no candidates to read.
-    return { row, speakerId: await applyMessageToTurn(trx, ctx, outbox, channel, message.author_id, mentions), candidates: toWakeCandidates(channel.x_type, []) };
+    if (rows.length > 0) await trx.insertInto('message_attachments').values(rows.map((a) => ({ ...a, message_id: row.id }))).execute();
+    const guard = await countMessageInLoopGuard(trx, outbox, channel.id, message.author_id);
+    let wakes: Wakes;
+    if (hasTurnEngine(channel.x_type)) {
+      const replyToAuthorId = channel.replies_wake ? refs.replyToAuthorId : null;
+      wakes = await applyMessageToTurn(trx, ctx, outbox, channel, message.author_id, refs.mentions, replyToAuthorId);
+    } else {
+      const query = wakeCandidatesQuery(channel);
+      const candidates = query ? (await trx.executeQuery(CompiledQuery.raw(query.sql, [...query.parameters]))).rows : [];
+      const typeWakes = wakeRecipients(channel.x_type, message.author_id, toWakeCandidates(channel.x_type, candidates as { user_id: string }[]));
+      wakes = guard.tripped ? await withoutAgents(trx, channel.id, typeWakes) : typeWakes;
+    }
+    // message.created first, then what the transaction queued (the loop guard's event, turn.updated).
+    const stored = toMessage(row, attachments);
+    outbox.pushFirst(emitTo.channel(channel.id, 'message.created', stored, wakes));
+    return stored;
   });
 }
 
 /**
- * Rule 1 of turns.md inside the post transaction (discuss/work only): mentions are restricted
- * to current channel members, read under the lock. Returns the speaker after the message.
+ * Rule 1 of turns.md inside the post transaction (discuss/work only): mentions, and the reply
+ * target's author where replies wake, are restricted to current channel members, read under
+ * the lock. Returns who the message wakes (the speaker after it, unless it is the author).
  */
 async function applyMessageToTurn(
   trx: Db,
@@ -246,14 +277,20 @@ async function applyMessageToTurn(
   channel: { id: string; x_type: string },
   authorId: string,
   mentions: readonly string[],
-): Promise<string | null> {
-  if (!hasTurnEngine(channel.x_type)) return null;
-  let memberMentions: string[] = [];
-  if (mentions.length > 0) {
-    const rows = await trx.selectFrom('channel_members').select('user_id').where('channel_id', '=', channel.id).where('user_id', 'in', [...mentions]).execute();
-    const members = new Set(rows.map((r) => r.user_id));
-    memberMentions = mentions.filter((id) => members.has(id));
+  replyToAuthorId: string | null,
+): Promise<Wakes> {
+  const candidates = replyToAuthorId === null ? [...mentions] : [...mentions, replyToAuthorId];
+  let members = new Set<string>();
+  if (candidates.length > 0) {
+    const rows = await trx.selectFrom('channel_members').select('user_id').where('channel_id', '=', channel.id).where('user_id', 'in', candidates).execute();
+    members = new Set(rows.map((r) => r.user_id));
   }
-  const applied = await applyTurnEvents(trx, ctx, outbox, channel, [{ type: 'message', actorId: authorId, mentions: memberMentions }], 'message');
-  return applied?.turn.speakerId ?? null;
+  const event = {
+    type: 'message' as const,
+    actorId: authorId,
+    mentions: mentions.filter((id) => members.has(id)),
+    replyToAuthorId: replyToAuthorId !== null && members.has(replyToAuthorId) ? replyToAuthorId : null,
+  };
+  const applied = await applyTurnEvents(trx, ctx, outbox, channel, [event], 'message');
+  return applied?.wakes ?? {};
 }

@@ -1,5 +1,6 @@
-import type { SqlStatement } from '../db/dialect.js';
-import { computeWakeSet, type ChannelXType } from './wake.js';
+import { wakeDeliveryAgg, type SqlStatement } from '../db/dialect.js';
+import type { DialectName } from '../db/index.js';
+import { computeWakes, TYPE_REASON, type ChannelXType, type WakeReason, type Wakes } from './wake.js';
 
 /** The facts the wake rule of a channel needs: its members (general) or its wake-mapped members (triage, custom). */
 export interface WakeCandidates {
@@ -9,9 +10,8 @@ export interface WakeCandidates {
 
 const NONE: WakeCandidates = { memberIds: [], wakeMappingIds: [] };
 
-// Fixed text (the post path runs one of these per message: no query building per post).
+// Mapped users who are (still) members: a mapped non-member is never woken. Fixed text: the post path runs it per message.
 const GENERAL_CANDIDATES = 'select user_id from channel_members where channel_id = ?';
-// Mapped users who are (still) members: a mapped non-member is never woken.
 const MAPPED_CANDIDATES = 'select w.user_id from channel_wake_users w join channel_members m on m.channel_id = w.channel_id and m.user_id = w.user_id where w.channel_id = ?';
 
 /**
@@ -31,7 +31,30 @@ export function wakeCandidatesQuery(channel: { id: string; x_type: string }): Sq
   }
 }
 
-/** The rows of `wakeCandidatesQuery` as the candidates of the channel's wake rule. */
+/**
+ * `computeWakes` for a channel without a turn engine, as a scalar subquery: the JSON delivery
+ * object `{wake, wakeReasons}` of the users a post of `authorId` wakes (members or mapped
+ * members, never the author; nobody in report), each with its channel type's reason. The post
+ * path logs its event with it, read under the channel lock in the post's own transaction, so
+ * the live event and a replay wake the same users for the same reason.
+ */
+export function wakeDeliverySubquery(channel: { id: string; x_type: string }, authorId: string, dialect: DialectName): SqlStatement {
+  const reason = TYPE_REASON[channel.x_type as ChannelXType];
+  switch (channel.x_type) {
+    case 'general':
+      return { sql: `select ${wakeDeliveryAgg(dialect, 'user_id', reason!)} from channel_members where channel_id = ? and user_id <> ?`, parameters: [channel.id, authorId] };
+    case 'triage':
+    case 'custom':
+      return {
+        sql: `select ${wakeDeliveryAgg(dialect, 'w.user_id', reason!)} from (${MAPPED_CANDIDATES}) w where w.user_id <> ?`,
+        parameters: [channel.id, authorId],
+      };
+    default:
+      return { sql: `select '{"wake":[],"wakeReasons":{}}'`, parameters: [] };
+  }
+}
+
+/** Rows of wake candidates (`user_id`) as the candidates of the channel's wake rule. */
 export function toWakeCandidates(xType: string, rows: readonly { user_id: string }[]): WakeCandidates {
   const ids = rows.map((r) => r.user_id);
   if (xType === 'general') return { memberIds: ids, wakeMappingIds: [] };
@@ -40,12 +63,19 @@ export function toWakeCandidates(xType: string, rows: readonly { user_id: string
 }
 
 /**
- * Who gets `wakeup: true` on the `message.created` of `authorId`. For discuss/work,
+ * Who gets `wakeup: true` on the `message.created` of `authorId`, and why. For discuss/work,
  * `speakerId` is the speaker after the message was applied to the turn engine; it is always
  * a channel member, because the membership hooks keep turn lists and frame queues to
  * members under the same channel lock.
  */
-export function wakeRecipients(xType: string, authorId: string, candidates: WakeCandidates, speakerId: string | null): string[] {
+export function wakeRecipients(
+  xType: string,
+  authorId: string,
+  candidates: WakeCandidates,
+  speaker: { id: string | null; reason: WakeReason | null } = { id: null, reason: null },
+): Wakes {
+  const speakerId = speaker.id;
   const memberIds = speakerId !== null && (xType === 'discuss' || xType === 'work') ? [speakerId] : candidates.memberIds;
-  return computeWakeSet({ xType: xType as ChannelXType, authorId, memberIds, wakeMappingIds: candidates.wakeMappingIds, speakerId });
+  const input = { xType: xType as ChannelXType, authorId, memberIds, wakeMappingIds: candidates.wakeMappingIds, speakerId };
+  return computeWakes(input, speaker.reason);
 }

@@ -3,7 +3,27 @@
  * Pure. Everyone else in the channel room, readers who are not members included, gets false.
  */
 
-export type ChannelXType = 'general' | 'work' | 'report' | 'discuss' | 'triage' | 'custom';
+import type { ChannelXType } from '../realtime/events.js';
+
+export type { ChannelXType };
+
+/** Why a user gets `wakeup: true` (agent-rooms.md "Wake reasons"). */
+export const WAKE_REASONS = ['general', 'on_duty', 'listener', 'speaker', 'mention', 'reply', 'frame', 'timeout'] as const;
+export type WakeReason = (typeof WAKE_REASONS)[number];
+/** Woken users and why each is woken. */
+export type Wakes = Record<string, WakeReason>;
+
+/** The reason of a wake that comes from the channel type alone (the turn engine gives discuss/work theirs). */
+export const TYPE_REASON: Partial<Record<ChannelXType, WakeReason>> = { general: 'general', triage: 'on_duty', custom: 'listener' };
+
+/** `computeWakeSet` with each user's reason; `speakerReason` is the turn engine's (discuss/work). */
+export function computeWakes(input: WakeInput, speakerReason: WakeReason | null): Wakes {
+  const reason = TYPE_REASON[input.xType] ?? speakerReason;
+  const wakes: Wakes = {};
+  if (reason === null) return wakes;
+  for (const id of computeWakeSet(input)) wakes[id] = reason;
+  return wakes;
+}
 
 export interface WakeInput {
   xType: ChannelXType;

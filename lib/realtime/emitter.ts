@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { WAKE_REASONS, type Wakes } from '../messages/wake.js';
+import type { ChannelStreamEvent, EmitPayload, UserStreamEvent } from './events.js';
 
 /**
  * Event names socket.io reserves for itself: emitting one throws, so the realtime process
@@ -9,7 +11,8 @@ const RESERVED_EVENT_NAMES = new Set(['connect', 'connect_error', 'disconnect', 
 /**
  * One emit, mirroring socket.io's `io.to(room).emit(event, data)`. `wake` present means the
  * event carries a per-recipient `wakeup` flag: true for the sockets of those users, false
- * for every other socket of the channel room (realtime.md).
+ * for every other socket of the channel room (realtime.md), and a `wakeReason`: the user's
+ * entry of `wakeReasons` for the woken, null for the rest (agent-rooms.md).
  */
 export const emitMessageSchema = z.object({
   to: z.union([
@@ -24,6 +27,11 @@ export const emitMessageSchema = z.object({
     .refine((name) => !RESERVED_EVENT_NAMES.has(name), 'reserved socket.io event name'),
   data: z.record(z.string(), z.unknown()),
   wake: z.array(z.string().min(1)).optional(),
+  /** The event's position in its stream (channel and user rooms; realtime.md "Streams, positions and resume"). */
+  pos: z.number().int().positive().optional(),
+  wakeReasons: z.record(z.string(), z.enum(WAKE_REASONS)).optional(),
+  /** The REST request that caused the emit (its `x-request-id`), for the realtime process's log lines. */
+  requestId: z.string().max(128).optional(),
 });
 export type EmitMessage = z.infer<typeof emitMessageSchema>;
 
@@ -81,10 +89,28 @@ export function createNullEmitter(): Emitter {
   return emitterFromSend(() => {}, { flush: async () => {}, close: async () => {} });
 }
 
-/** Builders so that call sites never assemble emit addresses by hand. */
+/**
+ * Builders so that call sites never assemble emit addresses by hand, typed by the event map:
+ * each event goes to its stream's room with its exact payload (the fields added at delivery,
+ * `pos`, `replayed`, `wakeup` and `wakeReason`, are not the caller's).
+ */
 export const emitTo = {
-  channel: (channelId: string, event: string, data: Record<string, unknown>, wake?: string[]): EmitMessage =>
-    wake ? { to: { channel: channelId }, event, data, wake } : { to: { channel: channelId }, event, data },
-  user: (userId: string, event: string, data: Record<string, unknown>): EmitMessage => ({ to: { user: userId }, event, data }),
-  guild: (guildId: string, event: string, data: Record<string, unknown>): EmitMessage => ({ to: { guild: guildId }, event, data }),
+  /** With `wakes`, every socket of the room gets `wakeup` and `wakeReason` (an empty object wakes nobody). */
+  channel: <E extends ChannelStreamEvent>(channelId: string, event: E, data: EmitPayload<E>, wakes?: Wakes): EmitMessage =>
+    wakes
+      ? { to: { channel: channelId }, event, data: wireData(data), wake: Object.keys(wakes), wakeReasons: wakes }
+      : { to: { channel: channelId }, event, data: wireData(data) },
+  user: <E extends UserStreamEvent>(userId: string, event: E, data: EmitPayload<E>): EmitMessage => ({
+    to: { user: userId },
+    event,
+    data: wireData(data),
+  }),
+  guild: <E extends 'presence'>(guildId: string, event: E, data: EmitPayload<E>): EmitMessage => ({
+    to: { guild: guildId },
+    event,
+    data: wireData(data),
+  }),
 };
+
+/** A payload as the wire message's JSON object (every payload of the map is one). */
+const wireData = (data: object): Record<string, unknown> => ({ ...data });

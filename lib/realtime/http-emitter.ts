@@ -1,5 +1,8 @@
 import { Agent, request } from 'node:http';
+import { currentRequestId } from '../http/request-context.js';
 import { createLogger } from '../logger.js';
+import { createRepeatedWarning } from '../repeated-warning.js';
+import { handoverBacklog, handoverFailed, handoverLatency, handoverQueued, handoverSent, stopwatch } from '../metrics.js';
 import { emitterFromSend, type Emitter, type RealtimeOp } from './emitter.js';
 import { DEFAULT_CALL_LIMITS, takeCall, type CallLimits, type QueuedSend } from './internal-calls.js';
 
@@ -13,9 +16,15 @@ export interface HttpEmitterOptions {
   maxQueued?: number;
   /** Size of one call (tests use small ones); the default stays well inside what the realtime process accepts. */
   callLimits?: CallLimits;
+  /** Identical failures are logged once per this period (default 10 s). */
+  warnPeriodMs?: number;
 }
 
 const isRoomChange = (op: RealtimeOp) => !('emit' in op);
+
+/** Stamps the request that caused them on the emits, so the realtime process's log lines name it. */
+const withRequestId = (ops: RealtimeOp[], requestId: string | undefined): RealtimeOp[] =>
+  requestId ? ops.map((op) => ('emit' in op ? { emit: { ...op.emit, requestId } } : op)) : ops;
 
 /**
  * Split-mode emitter: queues emits and room changes and sends them to the realtime process
@@ -29,6 +38,8 @@ export function createHttpEmitter(opts: HttpEmitterOptions): Emitter & { stats: 
   const maxQueued = opts.maxQueued ?? 50000;
   const limits = opts.callLimits ?? DEFAULT_CALL_LIMITS;
   const stats = { sent: 0, failed: 0, dropped: 0 };
+  // A realtime process that is down fails every call the same way: one line per period, with a count.
+  const emitFailed = createRepeatedWarning(log, 'emit failed; the events are delivered from the event log', opts.warnPeriodMs);
   // Room changes are never dropped, or a removed member's sockets would keep receiving the channel.
   const queue: QueuedSend[] = [];
   let queuedEmits = 0;
@@ -60,22 +71,25 @@ export function createHttpEmitter(opts: HttpEmitterOptions): Emitter & { stats: 
     while (queue.length > 0) {
       const { call, tooLarge, emitsTaken } = takeCall(queue, limits);
       queuedEmits -= emitsTaken;
+      handoverBacklog.set(queuedEmits);
       if (tooLarge > 0) {
         stats.failed += tooLarge;
+        handoverFailed.inc({ reason: 'too_large' }, tooLarge);
         log.warn('event too large for the internal channel; dropped', { count: tooLarge, failed: stats.failed });
       }
       if (!call) continue;
+      const elapsed = stopwatch();
       try {
         await post(call.path, call.body);
         stats.sent += call.emits;
+        handoverLatency.observe({ outcome: 'ok' }, elapsed());
+        handoverSent.inc(call.emits);
       } catch (err) {
         stats.failed += call.emits + call.roomChanges;
-        log.warn('emit failed; clients will resync', {
-          count: call.emits,
-          roomChanges: call.roomChanges,
-          error: (err as Error).message,
-          failed: stats.failed,
-        });
+        handoverLatency.observe({ outcome: 'error' }, elapsed());
+        handoverFailed.inc({ reason: 'call_failed' }, call.emits + call.roomChanges);
+        const error = (err as Error).message;
+        emitFailed.warn(error, { error, failed: stats.failed });
       }
     }
     inFlight = null;
@@ -90,18 +104,22 @@ export function createHttpEmitter(opts: HttpEmitterOptions): Emitter & { stats: 
       if (entry.emits === 0) continue;
       queuedEmits -= entry.emits;
       stats.dropped += entry.emits;
+      handoverFailed.inc({ reason: 'dropped' }, entry.emits);
       entry.ops = entry.ops.slice(entry.taken).filter(isRoomChange);
       entry.taken = 0;
       entry.emits = 0;
     }
   };
 
-  const send = (ops: RealtimeOp[]) => {
-    if (ops.length === 0) return;
+  const send = (given: RealtimeOp[]) => {
+    if (given.length === 0) return;
+    const ops = withRequestId(given, currentRequestId());
     const emits = ops.length - ops.filter(isRoomChange).length;
+    handoverQueued.inc(emits);
     queue.push({ ops, taken: 0, emits });
     queuedEmits += emits;
     if (queuedEmits > maxQueued) dropOldestEmits();
+    handoverBacklog.set(queuedEmits);
     if (!inFlight) inFlight = Promise.resolve().then(pump);
   };
 
@@ -111,6 +129,7 @@ export function createHttpEmitter(opts: HttpEmitterOptions): Emitter & { stats: 
       flush: () => (inFlight ? new Promise<void>((r) => idleWaiters.push(r)) : Promise.resolve()),
       async close() {
         if (inFlight) await new Promise<void>((r) => idleWaiters.push(r));
+        emitFailed.flush();
         agent.destroy();
       },
     }),

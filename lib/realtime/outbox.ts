@@ -1,15 +1,25 @@
+import type { AppContext } from '../context.js';
+import type { Db, DialectName } from '../db/index.js';
+import { withDeadlockRetry, withTransaction } from '../db/dialect.js';
 import type { EmitMessage, Emitter, RealtimeOp } from './emitter.js';
+import { appendToLog } from './event-log.js';
 
 /**
  * Collects what a write produced so it can be sent after the commit (events are never sent
- * before it). Filled inside the transaction, sent with `sendTo` once it committed.
+ * before it). Filled inside the transaction, written to the event log by `logIn` before the
+ * commit, sent with `sendTo` once it committed. `inTransaction` does all three.
  */
 export class Outbox {
-  private readonly emits: EmitMessage[] = [];
+  private emits: EmitMessage[] = [];
   private readonly roomChanges: RealtimeOp[] = [];
 
   push(...emits: EmitMessage[]): void {
     this.emits.push(...emits);
+  }
+
+  /** Queues emits ahead of those already queued (an event that happened first, known last). */
+  pushFirst(...emits: EmitMessage[]): void {
+    this.emits.unshift(...emits);
   }
 
   /** Take the user's sockets out of the channel's rooms (after a removal). */
@@ -22,6 +32,11 @@ export class Outbox {
     this.roomChanges.push({ guild: { userId, guildId, member } });
   }
 
+  /** Writes the stream events collected so far to the event log, inside `trx` (call last, before commit). */
+  async logIn(trx: Db, dialect: DialectName): Promise<void> {
+    this.emits = await appendToLog(trx, dialect, this.emits);
+  }
+
   /**
    * Sends everything collected as one batch, the emits first and then the room changes
    * (a removed member still gets its own `channel.left`, a reader the last `channel.updated`).
@@ -31,4 +46,23 @@ export class Outbox {
     const ops: RealtimeOp[] = this.emits.map((emit) => ({ emit }));
     emitter.send(ops.concat(this.roomChanges));
   }
+}
+
+/**
+ * The one shape of a write that produces events: `fn` runs in a transaction with a fresh
+ * outbox, whose events are logged in that same transaction and sent after its commit. With
+ * `deadlockRetry`, a deadlock victim runs again from the start (with a new outbox).
+ */
+export async function inTransaction<T>(ctx: AppContext, fn: (trx: Db, outbox: Outbox) => Promise<T>, opts: { deadlockRetry?: boolean } = {}): Promise<T> {
+  const { db, dialect } = ctx.database;
+  let outbox = new Outbox();
+  const run = async (trx: Db) => {
+    outbox = new Outbox();
+    const result = await fn(trx, outbox);
+    await outbox.logIn(trx, dialect);
+    return result;
+  };
+  const result = await (opts.deadlockRetry ? withDeadlockRetry(db, dialect, run) : withTransaction(db, dialect, run));
+  outbox.sendTo(ctx.emitter);
+  return result;
 }

@@ -45,7 +45,8 @@ export interface TurnState {
  * optional where the caller may be the guild token, which is nobody's user id.
  */
 export type TurnEvent =
-  | { type: 'message'; actorId: string; mentions: string[] } // mentions: already restricted to channel members
+  // mentions (and replyToAuthorId): already restricted to channel members
+  | { type: 'message'; actorId: string; mentions: string[]; replyToAuthorId?: string | null }
   | { type: 'no-reply'; actorId: string }
   | { type: 'force-proceed'; actorId: string }
   | { type: 'ack'; actorId?: string }
@@ -53,7 +54,11 @@ export type TurnEvent =
   | { type: 'leave'; userId: string; actorId?: string }
   | { type: 'move-to-bypass'; userId: string; actorId?: string }
   | { type: 'move-to-order'; userId: string; actorId?: string }
-  | { type: 'set-lists'; order: string[]; bypass: string[]; actorId?: string };
+  | { type: 'set-lists'; order: string[]; bypass: string[]; actorId?: string }
+  // The deadline of `speakerId` passed: `/force-proceed` with no actor, only if it still speaks.
+  | { type: 'timeout'; speakerId: string; actorId?: undefined };
+/** Why a member is woken (agent-rooms.md "Wake reasons"): the turn engine's share of them. */
+export type TurnWakeReason = 'speaker' | 'mention' | 'reply' | 'frame' | 'timeout';
 /** A number in [0, 1), like Math.random. */
 export type RandomSource = () => number;
 export interface TurnResult {
@@ -63,6 +68,8 @@ export interface TurnResult {
   changed: boolean;
   /** Users to wake: empty or exactly [speakerId]. */
   wake: string[];
+  /** Why `wake` is woken; null when `wake` is empty. */
+  wakeReason: TurnWakeReason | null;
 }
 
 /** Depth cap: at most 4 frames on the stack (root + 4 = 5 levels). */
@@ -95,10 +102,12 @@ export function applyTurnEvent(
   random: RandomSource,
 ): TurnResult {
   const s = cloneState(state); // every rule below edits this draft only
+  let opened: TurnFrame | undefined; // the frame this message pushed, if any
   switch (event.type) {
-    case 'message': rule1StoredMessage(s, event.actorId, event.mentions); break;
+    case 'message': opened = rule1StoredMessage(s, event.actorId, messageMentions(event)); break;
     case 'no-reply': rule2NoReply(s, event.actorId); break;
     case 'force-proceed': rule3ForceProceed(s); break;
+    case 'timeout': if (deriveSpeaker(s) === event.speakerId) rule3ForceProceed(s); break;
     case 'ack': rule4GuildAck(s); break;
     case 'join': case 'leave': case 'move-to-bypass': case 'move-to-order': case 'set-lists':
       rule5Membership(s, event); break;
@@ -107,12 +116,34 @@ export function applyTurnEvent(
   rule6CollapseAndAdvance(s, channelType, random);
   const speakerId = deriveSpeaker(s);
   const changed = !sameState(state, s);
-  return { state: s, speakerId, changed, wake: wakeFor(event, deriveSpeaker(state), speakerId, changed) };
+  const wake = wakeFor(event, deriveSpeaker(state), speakerId, changed);
+  return { state: s, speakerId, changed, wake, wakeReason: wake.length > 0 ? wakeReasonFor(s, event, opened) : null };
 }
 
-/** Rule 1 — stored message by A (any non-command message). */
-function rule1StoredMessage(s: TurnState, actor: string, mentions: readonly string[]): void {
-  const m = uniq(mentions).filter((u) => u !== actor); // M: without A, deduplicated, in order
+/**
+ * M of rule 1: the message's mentions, then (with repliesWake) its reply target's author;
+ * deduplicated, without the author.
+ */
+function messageMentions(event: Extract<TurnEvent, { type: 'message' }>): string[] {
+  const all = event.replyToAuthorId ? [...event.mentions, event.replyToAuthorId] : event.mentions;
+  return uniq(all).filter((u) => u !== event.actorId);
+}
+
+/**
+ * Why the speaker after `event` is woken: `timeout` after a timeout; the head of a frame this
+ * message opened by mention (`mention`) or by reply only (`reply`); the head of any other
+ * frame (`frame`); else the root speaker (`speaker`).
+ */
+function wakeReasonFor(s: TurnState, event: TurnEvent, opened: TurnFrame | undefined): TurnWakeReason {
+  if (event.type === 'timeout') return 'timeout';
+  const top = topNonEmptyFrame(s);
+  if (!top) return 'speaker';
+  if (top !== opened || event.type !== 'message') return 'frame';
+  return event.mentions.includes(top.queue[0]) ? 'mention' : 'reply';
+}
+
+/** Rule 1 — stored message by A (any non-command message); `m` is M. Returns the frame it pushed. */
+function rule1StoredMessage(s: TurnState, actor: string, m: readonly string[]): TurnFrame | undefined {
   s.passed = [];
   const frameAnswer = inAnyQueue(s, actor);
   if (frameAnswer) {
@@ -120,13 +151,15 @@ function rule1StoredMessage(s: TurnState, actor: string, mentions: readonly stri
   } else if (s.status === 'active' && s.order.includes(actor) && !s.spoken.includes(actor)) {
     s.spoken.push(actor); // A's turn when A = R, otherwise a queue-jump (R keeps the turn)
   }
-  if (m.length > 0 && s.frames.length < MAX_FRAMES) s.frames.push({ by: actor, queue: m });
+  let opened: TurnFrame | undefined;
+  if (m.length > 0 && s.frames.length < MAX_FRAMES) s.frames.push((opened = { by: actor, queue: [...m] }));
   // Activation from idle (or paused).
   if (!frameAnswer && s.status !== 'active' && m.length === 0 && s.order.length > 0) {
     s.status = 'active';
     s.round += 1;
     s.spoken = s.order.includes(actor) ? [actor] : [];
   }
+  return opened;
 }
 
 /** Rule 2 — `/no-reply` by A: a pass is a turn taken. */
@@ -219,7 +252,8 @@ function wakeFor(event: TurnEvent, before: string | null, after: string | null, 
   if (event.type === 'message') return [after]; // rides on message.created
   // Without a stored message the wake rides on turn.updated, which is sent only on change.
   if (!changed) return [];
-  return after !== before || event.type === 'ack' || event.type === 'force-proceed' ? [after] : [];
+  const forced = event.type === 'ack' || event.type === 'force-proceed' || event.type === 'timeout';
+  return after !== before || forced ? [after] : [];
 }
 
 // --- helpers -----------------------------------------------------------------------------

@@ -1,10 +1,10 @@
 import type { Principal } from '../center/client.js';
 import type { AppContext } from '../context.js';
 import type { Db } from '../db/index.js';
-import { lockChannel, withTransaction } from '../db/dialect.js';
+import { lockChannel } from '../db/dialect.js';
 import { badRequest, invalidReference, notFound, wrongChannelType } from '../errors.js';
 import type { ChannelRow, ChannelView } from '../guilds/standing.js';
-import { Outbox } from '../realtime/outbox.js';
+import { inTransaction } from '../realtime/outbox.js';
 import type { TurnChannelType, TurnEvent, TurnState } from './engine.js';
 import { applyTurnEvents, hasTurnEngine, loadTurnState, toTurn, type Turn, type TurnReason } from './turn-store.js';
 
@@ -34,8 +34,8 @@ export function mayMoveTurnUser(view: Pick<ChannelView, 'canAdmin' | 'isMember'>
 
 /** The current turn of a discuss/work channel. */
 export async function getTurn(db: Db, channel: TurnChannel): Promise<Turn> {
-  const { state, updatedAt } = await loadTurnState(db, channel.id);
-  return toTurn(channel.id, state, updatedAt);
+  const { state, updatedAt, clock } = await loadTurnState(db, channel.id);
+  return toTurn(channel.id, state, updatedAt, clock);
 }
 
 /**
@@ -48,15 +48,13 @@ async function runTurnCommand(
   reason: TurnReason,
   build: (trx: Db, state: TurnState) => Promise<TurnEvent> | TurnEvent,
 ): Promise<Turn> {
-  const { db, dialect } = ctx.database;
-  const outbox = new Outbox();
-  const applied = await withTransaction(db, dialect, async (trx) => {
+  const { dialect } = ctx.database;
+  const applied = await inTransaction(ctx, async (trx, outbox) => {
     if (!(await lockChannel(trx, dialect, channel.id))) throw notFound('channel');
     const { state } = await loadTurnState(trx, channel.id, dialect);
     const event = await build(trx, state);
     return applyTurnEvents(trx, ctx, outbox, channel, [event], reason);
   });
-  outbox.sendTo(ctx.emitter);
   // applyTurnEvents answers null only for channels without the engine, excluded by TurnChannel.
   if (!applied) throw wrongChannelType();
   return applied.turn;

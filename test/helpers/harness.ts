@@ -196,7 +196,7 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface TestNode {
   url: string;
-  node: RunningProcess;
+  node: RunningProcess & Pick<Awaited<ReturnType<typeof startAllInOne>>, 'realtime'>;
   center: DevCenter;
   api: ReturnType<typeof apiClient>;
   centerApi: ReturnType<typeof centerClient>;
@@ -320,7 +320,8 @@ export function spawnNode(file: string, env: Record<string, string>, opts: { arg
         function find() {
           const line = err.split('\n').find((l) => l.includes(message));
           if (!line) return;
-          const brace = line.indexOf('{', line.indexOf(message));
+          // A JSON log line (lib/logger.ts) is the entry; a pretty one has its fields after the message.
+          const brace = line.startsWith('{') ? 0 : line.indexOf('{', line.indexOf(message));
           settle(() => resolve(brace >= 0 ? JSON.parse(line.slice(brace)) : {}));
         }
         const timer = setTimeout(() => settle(() => reject(new Error(`no "${message}" within ${timeoutMs} ms; stderr:\n${err}`))), timeoutMs);

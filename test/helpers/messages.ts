@@ -32,7 +32,7 @@ export async function lastSeq(t: TestNode, token: string, channelId: string): Pr
 
 /** Subscribes a socket to a channel room and asserts the ack. */
 export async function joinRoom(socket: Socket, channelId: string) {
-  expect(await emitAck(socket, 'join_channel', { channelId })).toEqual({ ok: true });
+  expect(await emitAck(socket, 'join_channel', { channelId })).toEqual({ ok: true, pos: expect.any(Number) });
 }
 
 /** Uploads a small file through POST /api/files (multipart built by fetch's FormData); asserts 201. */

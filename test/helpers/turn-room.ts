@@ -45,7 +45,7 @@ export async function seedTurnRoom(t: TestNode, opts: { xType?: 'discuss' | 'wor
   const sockets = {} as Record<Name, Socket>;
   for (const n of NAMES) {
     sockets[n] = await t.socket(users[n].token);
-    expect(await emitAck(sockets[n], 'join_channel', { channelId: channel.id })).toEqual({ ok: true });
+    expect(await emitAck(sockets[n], 'join_channel', { channelId: channel.id })).toEqual({ ok: true, pos: expect.any(Number) });
   }
   const byId = new Map<string, string>(NAMES.map((n) => [users[n].id, n]));
   byId.set(owner.id, 'O').set(admin.id, 'admin').set(outsider.id, 'X');

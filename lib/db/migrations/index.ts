@@ -4,6 +4,8 @@ import * as messages from './2026112402_messages.js';
 import * as turns from './2026112403_turns.js';
 import * as filesCanvasCommands from './2026112404_files_canvas_commands.js';
 import * as mentionsMediumtext from './2026120101_mentions_mediumtext.js';
+import * as eventLog from './2026120610_event_log.js';
+import * as agentRooms from './2026120620_agent_rooms.js';
 import * as postRateLimits from './2026120630_post_rate_limits.js';
 import * as readPositions from './2026120631_read_positions.js';
 
@@ -14,6 +16,8 @@ export const migrations: Record<string, Migration> = {
   '2026112403_turns': turns,
   '2026112404_files_canvas_commands': filesCanvasCommands,
   '2026120101_mentions_mediumtext': mentionsMediumtext,
+  '2026120610_event_log': eventLog,
+  '2026120620_agent_rooms': agentRooms,
   '2026120630_post_rate_limits': postRateLimits,
   '2026120631_read_positions': readPositions,
 };

@@ -1,0 +1,605 @@
+/**
+ * `FabricClient`: one user's (or agent's) connection to a guild node, for agent plugins and
+ * UIs (Node 20+ and browsers). It joins the user's channels and follows `channel.joined/left`,
+ * delivers every stream event once and in `pos` order, resumes each stream from its last
+ * position on every reconnect (REST paging when the node answers `resync: true`), re-reads the
+ * turn after a reconnect, and stops when the node ends the session. See docs/realtime-client.md.
+ */
+import { io, type Socket } from 'socket.io-client';
+import type {
+  ChannelMembershipEvent,
+  ChannelStreamEvent,
+  ChannelXType,
+  ClientToServerEvents,
+  Message,
+  MessageCreatedEvent,
+  ServerEventName,
+  ServerEventPayload,
+  ServerToClientEvents,
+  SessionEndedEvent,
+  StreamAck,
+  Turn,
+  TurnReason,
+  TurnUpdatedEvent,
+  WakeReason,
+} from '../realtime/events.js';
+import { CHANNEL_STREAM_EVENTS, USER_STREAM_EVENTS } from '../realtime/events.js';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { FabricApiError, FabricRest, type PostInput, type PostResult, type RestOptions } from './rest.js';
+import { RecentKeys, StreamOrder } from './stream-order.js';
+import { initialTurnWake, noteMessageWake, noteTurn, tellOnReread, type TurnWakeState } from './turn-wake.js';
+
+/** Where a delivered message came from. */
+export type DeliverySource = 'live' | 'replay' | 'resync';
+
+export interface MessageInfo {
+  wakeup: boolean;
+  wakeReason: WakeReason | null;
+  /** True when sent again after a resume (`replayed: true`) or fetched through REST. */
+  replayed: boolean;
+  source: DeliverySource;
+}
+
+export interface TurnInfo {
+  /** True when it is this user's turn to speak (an event's `wakeup`, or a re-read after a reconnect). */
+  wakeup: boolean;
+  wakeReason: WakeReason | null;
+  /** The event's reason; `reconnect` when the turn was re-read after a reconnect. */
+  reason: TurnReason | 'reconnect';
+  replayed: boolean;
+}
+
+/** The session is over for good (`session.ended` with token_revoked/token_expired/removed, or a refused token). */
+export class SessionEndedError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+    this.name = 'SessionEndedError';
+  }
+}
+
+export interface FabricClientOptions extends RestOptions {
+  /** Join every channel the user is a member of, and follow channel.joined/left (default true). */
+  autoJoin?: boolean;
+  /** Reconnect and rejoin backoff (defaults: 250 ms doubling up to 10 s). */
+  backoff?: BackoffOptions;
+  /** How long a missing position may stay missing before the channel is rejoined from its last position (ms). */
+  gapTimeoutMs?: number;
+  /** How long to wait for a join or resume ack (ms). */
+  ackTimeoutMs?: number;
+  /** Wait before reconnecting after `session.ended {code: "rate_limited"}` (ms; the node counts socket events per 10 s). */
+  rateLimitedPauseMs?: number;
+  /** Passed to socket.io-client (e.g. `transports`); `auth` and reconnection are the client's. */
+  socket?: Record<string, unknown>;
+}
+
+/** A handler may return a promise: its rejection is reported to onError. */
+type Handler<A extends unknown[]> = (...args: A) => unknown;
+interface Handlers {
+  message: Handler<[Message, MessageInfo]>;
+  turn: Handler<[Turn, TurnInfo]>;
+  channelJoined: Handler<[ChannelMembershipEvent]>;
+  channelLeft: Handler<[ChannelMembershipEvent]>;
+  sessionEnded: Handler<[SessionEndedEvent]>;
+  resync: Handler<[{ channelId: string; messages: number }]>;
+  connected: Handler<[{ reconnect: boolean }]>;
+  disconnected: Handler<[{ reason: string }]>;
+  error: Handler<[Error]>;
+}
+
+interface ChannelState {
+  id: string;
+  xType: ChannelXType | null;
+  stream: StreamOrder<StreamEvent>;
+  /** Highest message seq seen: where a REST resync starts. */
+  lastSeq: number;
+  seen: RecentKeys;
+  /** Subscribed on the current connection. */
+  joined: boolean;
+  /** The join in flight, so that a listing and a channel.joined do not subscribe twice. */
+  joining: Promise<void> | null;
+  gapTimer?: ReturnType<typeof setTimeout>;
+  /** What the agent was told about its turn here (turn-wake.ts). */
+  turnWake: TurnWakeState;
+  /** Joined with `join()`: kept on reconnect even when not in the member listing. */
+  byHand: boolean;
+}
+
+type Payload = { pos?: number; replayed?: true } & Record<string, unknown>;
+type StreamEvent = { event: ServerEventName; pos?: number; payload: Payload };
+
+/** Why the client stopped: a `session.ended`, or `unauthorized` when the node refused the token on connect. */
+export type SessionEnd = { code: SessionEndedEvent['code'] | 'unauthorized'; message: string };
+
+const ENDS_FOR_GOOD = new Set(['token_revoked', 'token_expired', 'removed']);
+const hasTurnEngine = (xType: ChannelXType | null) => xType === 'discuss' || xType === 'work';
+
+export class FabricClient {
+  readonly rest: FabricRest;
+  /** The user this token acts as (learned from the first `channel.joined`, or given). */
+  userId: string | null;
+  private socket: Socket<ServerToClientEvents, ClientToServerEvents> | null = null;
+  private readonly channels = new Map<string, ChannelState>();
+  private readonly userStream = new StreamOrder<StreamEvent>();
+  private readonly handlers: { [K in keyof Handlers]: Handlers[K][] } = {
+    message: [],
+    turn: [],
+    channelJoined: [],
+    channelLeft: [],
+    sessionEnded: [],
+    resync: [],
+    connected: [],
+    disconnected: [],
+    error: [],
+  };
+  private readonly eventHandlers = new Map<ServerEventName, ((payload: never) => void)[]>();
+  private readonly backoff: BackoffOptions;
+  private readonly abort = new AbortController();
+  private connects = 0;
+  private connecting: Promise<void> | null = null;
+  /** No reconnect before this time (after a rate_limited session end). */
+  private pauseUntil = 0;
+  private reconnectAttempt = 0;
+  private reconnectTimer?: ReturnType<typeof setTimeout>;
+  private ended: SessionEnd | null = null;
+
+  constructor(private readonly opts: FabricClientOptions & { userId?: string }) {
+    this.rest = new FabricRest(opts);
+    this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
+    this.userId = opts.userId ?? null;
+  }
+
+  // ------------------------------------------------------------ handlers
+
+  /** Every `message.created`, once and in order, with its per-recipient wake. */
+  onMessage(fn: Handlers['message']) { return this.add('message', fn); }
+  /** Every `turn.updated`, and after each reconnect the re-read turn when it is this user's turn. */
+  onTurn(fn: Handlers['turn']) { return this.add('turn', fn); }
+  onChannelJoined(fn: Handlers['channelJoined']) { return this.add('channelJoined', fn); }
+  onChannelLeft(fn: Handlers['channelLeft']) { return this.add('channelLeft', fn); }
+  /** `session.ended`: with token_revoked/token_expired/removed the client has stopped. */
+  onSessionEnded(fn: Handlers['sessionEnded']) { return this.add('sessionEnded', fn); }
+  /** A channel was caught up through REST after its position fell out of the node's retention. */
+  onResync(fn: Handlers['resync']) { return this.add('resync', fn); }
+  onConnected(fn: Handlers['connected']) { return this.add('connected', fn); }
+  onDisconnected(fn: Handlers['disconnected']) { return this.add('disconnected', fn); }
+  onError(fn: Handlers['error']) { return this.add('error', fn); }
+
+  /** Any server event by name (stream events in order, once); returns the unsubscribe function. */
+  on<E extends ServerEventName>(event: E, fn: (payload: ServerEventPayload<E>) => void): () => void {
+    const list = this.eventHandlers.get(event) ?? [];
+    const handler = fn as (payload: never) => void;
+    list.push(handler);
+    this.eventHandlers.set(event, list);
+    return () => {
+      const i = list.indexOf(handler);
+      if (i >= 0) list.splice(i, 1);
+    };
+  }
+
+  private add<K extends keyof Handlers>(kind: K, fn: Handlers[K]): () => void {
+    this.handlers[kind].push(fn);
+    return () => {
+      const i = this.handlers[kind].indexOf(fn);
+      if (i >= 0) this.handlers[kind].splice(i, 1);
+    };
+  }
+
+  private call<K extends keyof Handlers>(kind: K, ...args: Parameters<Handlers[K]>): void {
+    for (const fn of this.handlers[kind]) {
+      try {
+        const r = (fn as (...a: Parameters<Handlers[K]>) => unknown)(...args);
+        if (r instanceof Promise) r.catch((err: unknown) => this.fail(err));
+      } catch (err) {
+        if (kind !== 'error') this.fail(err);
+      }
+    }
+  }
+
+  private fail(err: unknown): void {
+    this.call('error', err instanceof Error ? err : new Error(String(err)));
+  }
+
+  // ------------------------------------------------------------ lifecycle
+
+  /** The session end that stopped the client, if any. */
+  get sessionEnded(): SessionEnd | null {
+    return this.ended;
+  }
+
+  get connected(): boolean {
+    return this.socket?.connected ?? false;
+  }
+
+  /** The channels currently followed, with the last position delivered in each. */
+  positions(): Record<string, number | null> {
+    return Object.fromEntries([...this.channels].map(([id, c]) => [id, c.stream.lastPos]));
+  }
+
+  /**
+   * Connects and, with `autoJoin`, joins the user's channels. Resolves once subscribed;
+   * rejects with `SessionEndedError` for a refused token.
+   */
+  connect(): Promise<void> {
+    if (this.ended) return Promise.reject(new SessionEndedError(this.ended.code, this.ended.message));
+    this.connecting ??= this.open();
+    return this.connecting;
+  }
+
+  private open(): Promise<void> {
+    const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(`${this.rest.baseUrl}/realtime`, {
+      transports: ['websocket'],
+      ...this.opts.socket,
+      auth: { token: this.opts.token },
+      reconnection: true,
+      reconnectionDelay: this.backoff.baseMs,
+      reconnectionDelayMax: this.backoff.maxMs,
+    });
+    this.socket = socket;
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      socket.on('connect', () => {
+        this.reconnectAttempt = 0;
+        const reconnect = this.connects++ > 0;
+        void this.syncUntilDone(socket, reconnect).then((done) => {
+          if (!done) {
+            if (this.ended && !settled) (settled = true), reject(new SessionEndedError(this.ended.code, this.ended.message));
+            return;
+          }
+          this.call('connected', { reconnect });
+          if (!settled) (settled = true), resolve();
+        });
+      });
+      socket.on('connect_error', (err) => {
+        // A refused token ends the session; anything else (node restarting, Center down) is retried.
+        if (err.message === 'unauthorized') {
+          const refused = new SessionEndedError('unauthorized', 'the node refused the token');
+          this.end({ code: 'unauthorized', message: refused.message });
+          if (!settled) (settled = true), reject(refused);
+          else this.fail(refused);
+          return;
+        }
+        if (!socket.active) this.scheduleReconnect();
+      });
+      socket.on('disconnect', (reason) => {
+        for (const c of this.channels.values()) c.joined = false;
+        this.call('disconnected', { reason });
+        // The server closed the socket: socket.io does not come back by itself.
+        if (reason === 'io server disconnect' && !this.ended) this.scheduleReconnect();
+      });
+      socket.on('session.ended', (e) => {
+        this.call('sessionEnded', e);
+        if (e.code === 'rate_limited') this.pauseUntil = Date.now() + (this.opts.rateLimitedPauseMs ?? 10_000);
+        if (ENDS_FOR_GOOD.has(e.code)) {
+          this.end(e);
+          if (!settled) (settled = true), reject(new SessionEndedError(e.code, e.message));
+        }
+      });
+      // Payloads are read as loosely as the node may send them (no `pos` before the event log).
+      for (const name of CHANNEL_STREAM_EVENTS) socket.on(name, (p: unknown) => this.onChannelEvent(name, p as Payload));
+      for (const name of USER_STREAM_EVENTS) socket.on(name, (p: unknown) => this.onUserEvent(name, p as Payload));
+      socket.on('typing', (e) => this.emitEvent('typing', e));
+      socket.on('presence', (e) => this.emitEvent('presence', e));
+    });
+  }
+
+  /** Disconnects for good (no reconnect); posts in flight are aborted. */
+  close(): void {
+    clearTimeout(this.reconnectTimer);
+    for (const c of this.channels.values()) clearTimeout(c.gapTimer);
+    this.abort.abort(new Error('client closed'));
+    this.socket?.close();
+  }
+
+  private end(e: SessionEnd): void {
+    if (this.ended) return;
+    this.ended = e;
+    this.close();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.ended || this.abort.signal.aborted) return;
+    clearTimeout(this.reconnectTimer);
+    const delay = Math.max(backoffDelay(++this.reconnectAttempt, this.backoff), this.pauseUntil - Date.now());
+    this.reconnectTimer = setTimeout(() => this.socket?.connect(), delay);
+  }
+
+  // ------------------------------------------------------------ posting and reading
+
+  /** Posts a message (see FabricRest.post: `clientMsgId` and retries). */
+  post(channelId: string, input: PostInput | string): Promise<PostResult> {
+    if (this.ended) return Promise.reject(new SessionEndedError(this.ended.code, this.ended.message));
+    return this.rest.post(channelId, typeof input === 'string' ? { content: input } : input, this.abort.signal);
+  }
+
+  /** `/no-reply`: pass the turn without a message (turns.md). */
+  noReply(channelId: string, clientMsgId?: string): Promise<PostResult> {
+    return this.post(channelId, { content: '/no-reply', clientMsgId });
+  }
+
+  /** The latest `limit` messages of a channel (context for an agent), ascending seq. */
+  async recentMessages(channelId: string, limit = 50): Promise<Message[]> {
+    return (await this.rest.messages(channelId, { limit })).messages;
+  }
+
+  /**
+   * Subscribes to a channel by hand (a reader may follow a public channel it is not a member
+   * of); it stays followed across reconnects until `leave`.
+   */
+  async join(channelId: string): Promise<void> {
+    const state = await this.follow(channelId, null);
+    state.byHand = true;
+  }
+
+  private async follow(channelId: string, xType: ChannelXType | null): Promise<ChannelState> {
+    let state = this.channels.get(channelId);
+    if (!state) {
+      // Where a later REST resync of this channel would start.
+      const channel = await this.rest.channel(channelId);
+      state = this.channelState(channelId, channel.xType, channel.lastSeq);
+    }
+    state.xType ??= xType;
+    await this.subscribe(state, false);
+    return state;
+  }
+
+  /** Unsubscribes from a channel and forgets its position. */
+  leave(channelId: string): void {
+    const state = this.channels.get(channelId);
+    if (state) clearTimeout(state.gapTimer);
+    this.channels.delete(channelId);
+    this.socket?.emit('leave_channel', { channelId }, () => undefined);
+  }
+
+  // ------------------------------------------------------------ (re)connect
+
+  /**
+   * Runs the (re)connect work until it succeeds, with backoff (the node may answer 503 while
+   * it restarts); false when the connection or the session ended first.
+   */
+  private async syncUntilDone(socket: Socket, reconnect: boolean): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.onConnect(reconnect);
+        return socket.connected;
+      } catch (err) {
+        if (err instanceof FabricApiError && err.status === 401) {
+          this.end({ code: 'unauthorized', message: 'the node refused the token' });
+          return false;
+        }
+        this.fail(err);
+      }
+      await new Promise((r) => setTimeout(r, backoffDelay(attempt, this.backoff)));
+      if (!socket.connected || this.ended) return false;
+    }
+  }
+
+  private async onConnect(reconnect: boolean): Promise<void> {
+    const socket = this.socket!;
+    await Promise.all([this.resumeUser(), this.subscribeAll(reconnect)]);
+    if (reconnect && socket.connected) await this.rereadTurns();
+  }
+
+  /**
+   * The user stream from its last position (joins and leaves while away come back in order).
+   * Not sent before a first user event: `since: 0` would replay the whole retained stream,
+   * and the channel listing already says where the user is.
+   */
+  private async resumeUser(): Promise<void> {
+    const since = this.userStream.lastPos;
+    if (since === null) return;
+    const ack = await this.emitAck('resume_user', { since });
+    if (ack?.ok && ack.resync) this.deliverUser(this.userStream.startAt(ack.pos));
+  }
+
+  /** Every channel the user is a member of (the listing is the truth after time away), or the ones joined by hand. */
+  private async subscribeAll(reconnect: boolean): Promise<void> {
+    if (this.opts.autoJoin === false) {
+      await Promise.all([...this.channels.values()].map((c) => this.subscribe(c, reconnect)));
+      return;
+    }
+    const member = await this.memberChannels();
+    for (const [id, c] of this.channels) {
+      if (member.has(id) || c.byHand) continue;
+      clearTimeout(c.gapTimer);
+      this.channels.delete(id);
+    }
+    const byHand = [...this.channels.values()].filter((c) => c.byHand && !member.has(c.id));
+    await Promise.all([
+      ...[...member].map(([id, ch]) => this.subscribe(this.channelState(id, ch.xType, ch.lastSeq), reconnect)),
+      ...byHand.map((c) => this.subscribe(c, reconnect)),
+    ]);
+  }
+
+  private async memberChannels(): Promise<Map<string, { xType: ChannelXType; lastSeq: number }>> {
+    const out = new Map<string, { xType: ChannelXType; lastSeq: number }>();
+    for (const g of await this.rest.guilds()) {
+      for (const c of await this.rest.channels(g.id)) if (c.isMember) out.set(c.id, { xType: c.xType, lastSeq: c.lastSeq });
+    }
+    return out;
+  }
+
+  private channelState(id: string, xType: ChannelXType | null, lastSeq?: number): ChannelState {
+    let state = this.channels.get(id);
+    if (!state) {
+      state = {
+        id,
+        xType,
+        stream: new StreamOrder(),
+        lastSeq: lastSeq ?? 0,
+        seen: new RecentKeys(),
+        joined: false,
+        joining: null,
+        turnWake: initialTurnWake(),
+        byHand: false,
+      };
+      this.channels.set(id, state);
+    }
+    state.xType ??= xType;
+    return state;
+  }
+
+  /**
+   * `join_channel`, with `since` when a position is known (the node replays what followed).
+   * A `resync` answer, or a node that sends no positions after a reconnect, is caught up
+   * through REST from the last seq seen.
+   */
+  private subscribe(state: ChannelState, reconnect: boolean): Promise<void> {
+    state.joining ??= this.subscribeOnce(state, reconnect).finally(() => (state.joining = null));
+    return state.joining;
+  }
+
+  private async subscribeOnce(state: ChannelState, reconnect: boolean): Promise<void> {
+    const since = state.stream.lastPos;
+    // Held until the ack: replayed events may arrive before it, and they are ordered anyway.
+    const ack = await this.emitAck('join_channel', since === null ? { channelId: state.id } : { channelId: state.id, since });
+    if (!ack) return this.retryJoin(state, reconnect);
+    if (!ack.ok) {
+      if (ack.error.code === 'not_found' || ack.error.code === 'forbidden') this.channels.delete(state.id);
+      else this.fail(new FabricApiError(0, ack.error.code, `join_channel ${state.id}: ${ack.error.message}`));
+      return;
+    }
+    state.joined = true;
+    const pos = typeof ack.pos === 'number' ? ack.pos : null;
+    if (ack.resync || (reconnect && pos === null)) return this.resync(state, pos);
+    if (pos === null) return;
+    // Without `since` the ack starts the stream. With it, replayed events may still be on
+    // their way (before or after the ack): the position is not moved past them, but a
+    // replay that does not come is noticed like any other gap.
+    if (since === null) this.deliverChannel(state, state.stream.startAt(pos));
+    else this.checkCaughtUp(state, pos);
+  }
+
+  private checkCaughtUp(state: ChannelState, pos: number): void {
+    clearTimeout(state.gapTimer);
+    state.gapTimer = setTimeout(() => {
+      if ((state.stream.lastPos ?? 0) < pos && state.joined) void this.subscribe(state, false);
+    }, this.opts.gapTimeoutMs ?? 2000);
+  }
+
+  private retryJoin(state: ChannelState, reconnect: boolean): void {
+    if (!this.socket?.connected || !this.channels.has(state.id)) return;
+    const again = () => void this.subscribe(state, reconnect).catch((err: unknown) => this.fail(err));
+    setTimeout(again, backoffDelay(2, this.backoff));
+  }
+
+  /** Pages `GET …/messages?after=` from the last seq seen, holding live events until done. */
+  private async resync(state: ChannelState, pos: number | null): Promise<void> {
+    state.stream.hold();
+    let count = 0;
+    try {
+      for (let more = true; more; ) {
+        const page = await this.rest.messages(state.id, { after: state.lastSeq, limit: 100 });
+        for (const m of page.messages) {
+          state.lastSeq = Math.max(state.lastSeq, m.seq);
+          if (m.deletedAt || !state.seen.add(m.id)) continue;
+          count++;
+          this.call('message', m, { wakeup: false, wakeReason: null, replayed: true, source: 'resync' });
+        }
+        more = page.hasMore && page.messages.length > 0;
+      }
+    } finally {
+      this.deliverChannel(state, state.stream.release(pos));
+    }
+    this.call('resync', { channelId: state.id, messages: count });
+  }
+
+  /** After a reconnect: tells the agent it is its turn unless a wakeup already told it since that turn state. */
+  private async rereadTurns(): Promise<void> {
+    const me = this.userId;
+    if (!me) return;
+    await Promise.all(
+      [...this.channels.values()]
+        .filter((c) => hasTurnEngine(c.xType))
+        .map(async (c) => {
+          const turn = await this.rest.turn(c.id).catch(() => null);
+          if (!turn || !tellOnReread(c.turnWake, turn, me)) return;
+          this.call('turn', turn, { wakeup: true, wakeReason: null, reason: 'reconnect', replayed: false });
+        }),
+    );
+  }
+
+  /** `join_channel` or `resume_user` with their ack; null when not connected or no ack came in time. */
+  private emitAck(
+    event: 'join_channel' | 'resume_user',
+    payload: { channelId: string; since?: number } | { since: number },
+  ): Promise<StreamAck | null> {
+    const socket = this.socket;
+    if (!socket?.connected) return Promise.resolve(null);
+    const timed = socket.timeout(this.opts.ackTimeoutMs ?? 5000);
+    return new Promise((resolve) => {
+      const done = (err: Error | null, ack?: StreamAck) => resolve(err ? null : (ack ?? null));
+      if (event === 'join_channel') timed.emit('join_channel', payload as { channelId: string; since?: number }, done);
+      else timed.emit('resume_user', payload as { since: number }, done);
+    });
+  }
+
+  // ------------------------------------------------------------ delivery
+
+  private onChannelEvent(event: ChannelStreamEvent, payload: Payload): void {
+    const channelId = (event === 'channel.updated' ? (payload.channel as { id: string }).id : payload.channelId) as string;
+    const state = this.channels.get(channelId);
+    if (!state) return this.deliver({ event, payload }, null);
+    this.deliverChannel(state, state.stream.push({ event, pos: payload.pos, payload }));
+    clearTimeout(state.gapTimer);
+    // A position that stays missing: rejoin from the last one delivered (the node replays).
+    if (state.stream.hasGap && state.joined) {
+      state.gapTimer = setTimeout(() => state.stream.hasGap && void this.subscribe(state, false), this.opts.gapTimeoutMs ?? 2000);
+    }
+  }
+
+  private deliverChannel(state: ChannelState, events: StreamEvent[]): void {
+    for (const e of events) this.deliver(e, state);
+  }
+
+  private deliver({ event, payload }: StreamEvent, state: ChannelState | null): void {
+    const replayed = payload.replayed === true;
+    if (event === 'message.created') {
+      const m = payload as unknown as MessageCreatedEvent;
+      if (state) {
+        state.lastSeq = Math.max(state.lastSeq, m.seq);
+        if (!state.seen.add(m.id)) return;
+        if (m.wakeup) noteMessageWake(state.turnWake, this.userId);
+      }
+      const source = replayed ? 'replay' : 'live';
+      this.call('message', m, { wakeup: m.wakeup === true, wakeReason: m.wakeReason ?? null, replayed, source });
+    } else if (event === 'turn.updated') {
+      const t = payload as unknown as TurnUpdatedEvent;
+      if (state) noteTurn(state.turnWake, t, this.userId);
+      this.call('turn', t, { wakeup: t.wakeup === true, wakeReason: t.wakeReason ?? null, reason: t.reason, replayed });
+    } else if (state && (event === 'message.updated' || event === 'message.deleted')) {
+      state.lastSeq = Math.max(state.lastSeq, Number(payload.seq));
+    }
+    this.emitEvent(event, payload as never);
+  }
+
+  private onUserEvent(event: 'channel.joined' | 'channel.left', payload: Payload): void {
+    this.deliverUser(this.userStream.push({ event, pos: payload.pos, payload }));
+  }
+
+  private deliverUser(events: StreamEvent[]): void {
+    for (const { event, payload } of events) {
+      const e = payload as unknown as ChannelMembershipEvent;
+      this.userId ??= e.userId;
+      if (event === 'channel.joined') {
+        this.call('channelJoined', e);
+        if (this.opts.autoJoin !== false && !this.channels.get(e.channelId)?.joined) {
+          void this.follow(e.channelId, e.xType).catch((err: unknown) => this.fail(err));
+        }
+      } else {
+        this.call('channelLeft', e);
+        if (this.opts.autoJoin !== false) this.leave(e.channelId);
+      }
+      this.emitEvent(event, e);
+    }
+  }
+
+  private emitEvent<E extends ServerEventName>(event: E, payload: ServerEventPayload<E>): void {
+    for (const fn of this.eventHandlers.get(event) ?? []) {
+      try {
+        (fn as (p: ServerEventPayload<E>) => void)(payload);
+      } catch (err) {
+        this.fail(err);
+      }
+    }
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Ordering and deduplication of one stream (realtime.md "Streams, positions and resume"):
+ * events leave in `pos` order, each once, whatever order and how many times they arrive
+ * (live, replayed after a rejoin, or both around the seam). Pure: no timers, no I/O.
+ */
+
+export interface Positioned {
+  /** Absent on nodes without the event log: such events pass straight through. */
+  pos?: number;
+}
+
+export class StreamOrder<T extends Positioned> {
+  /** The last position delivered (or known to be covered); null until the stream's start is known. */
+  private last: number | null;
+  /** Arrived ahead of a gap, by position. */
+  private readonly ahead = new Map<number, T>();
+  /** While held (a REST resync in progress): everything that arrives, in arrival order. */
+  private held: T[] | null = null;
+
+  constructor(lastPos: number | null = null) {
+    this.last = lastPos;
+  }
+
+  /** The last position delivered, or null while unknown. */
+  get lastPos(): number | null {
+    return this.last;
+  }
+
+  /** True while events wait for a missing position. */
+  get hasGap(): boolean {
+    return this.ahead.size > 0;
+  }
+
+  /** How many events wait behind a gap. */
+  get waiting(): number {
+    return this.ahead.size;
+  }
+
+  /** Takes one arrival; returns the events now deliverable, in order (possibly none). */
+  push(event: T): T[] {
+    if (this.held) {
+      this.held.push(event);
+      return [];
+    }
+    const pos = event.pos;
+    if (pos === undefined) return [event];
+    if (this.last === null) {
+      // The first event of a stream whose start is unknown (a join without `since` whose ack
+      // has not come yet): it is live, so it starts the stream.
+      this.last = pos;
+      return [event, ...this.drain()];
+    }
+    if (pos <= this.last || this.ahead.has(pos)) return [];
+    this.ahead.set(pos, event);
+    return this.drain();
+  }
+
+  /**
+   * The stream's position is known to be `pos` (a join ack): events up to it count as
+   * delivered. Ignored when the stream is already past it. Returns what became deliverable.
+   */
+  startAt(pos: number): T[] {
+    if (this.last !== null && this.last >= pos) return this.drain();
+    this.last = pos;
+    for (const p of this.ahead.keys()) if (p <= pos) this.ahead.delete(p);
+    return this.drain();
+  }
+
+  /** Holds every arrival until `release` (while the gap is filled from elsewhere, e.g. REST). */
+  hold(): void {
+    this.held ??= [];
+  }
+
+  /** Ends a hold at position `pos`: what was held goes through the usual rules. */
+  release(pos: number | null): T[] {
+    const held = this.held ?? [];
+    this.held = null;
+    const out = pos === null ? [] : this.startAt(pos);
+    for (const e of held) out.push(...this.push(e));
+    return out;
+  }
+
+  private drain(): T[] {
+    const out: T[] = [];
+    while (this.last !== null && this.ahead.has(this.last + 1)) {
+      this.last += 1;
+      out.push(this.ahead.get(this.last)!);
+      this.ahead.delete(this.last);
+    }
+    return out;
+  }
+}
+
+/** A set that remembers the last `limit` keys (dedup of messages seen both live and through REST). */
+export class RecentKeys {
+  private readonly keys = new Set<string>();
+  constructor(private readonly limit = 2000) {}
+
+  /** Adds `key`; false when it was already there. */
+  add(key: string): boolean {
+    if (this.keys.has(key)) return false;
+    this.keys.add(key);
+    if (this.keys.size > this.limit) this.keys.delete(this.keys.values().next().value!);
+    return true;
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * The durable event log (realtime.md "Streams, positions and resume"). Every emit to a
+ * channel room or a user room is written here in the transaction of the change that caused
+ * it, with its stream position; realtime processes deliver from it what was not handed over,
+ * and replay from it to clients that resume. Emits to guild rooms are not streamed.
+ */
+import type { Db, DialectName } from '../db/index.js';
+import { takeStreamPositions, type StreamRef } from '../db/dialect.js';
+import type { EmitMessage } from './emitter.js';
+
+/** An emit as stored: what it is, and how it is delivered (everything but its address and payload, opaque here). */
+export interface StoredEvent {
+  pos: number;
+  event: string;
+  data: Record<string, unknown>;
+  /** The emit's delivery fields (`wake`, …), as given. */
+  delivery: Record<string, unknown>;
+}
+
+/** The stream an emit belongs to, if any. */
+export function streamOf(emit: EmitMessage): StreamRef | null {
+  if ('channel' in emit.to) return { channel: emit.to.channel };
+  if ('user' in emit.to) return { user: emit.to.user };
+  return null;
+}
+
+export const streamKey = (s: StreamRef) => ('channel' in s ? `channel:${s.channel}` : `user:${s.user}`);
+
+/** The fields of an emit that say how it is delivered: all but its address, name, payload and position. */
+export function deliveryOf(emit: EmitMessage): Record<string, unknown> | null {
+  const { to: _to, event: _event, data: _data, pos: _pos, ...rest } = emit;
+  return Object.keys(rest).length > 0 ? rest : null;
+}
+
+/**
+ * Writes `emits` to the log inside `trx` and returns them with their positions (emits to
+ * guild rooms, and to a channel that no longer exists, unchanged). Positions of one stream
+ * follow the order of `emits`. Streams are taken in a fixed order (channels, then users, each
+ * by id) so that two transactions never wait on each other's streams crosswise.
+ */
+export async function appendToLog(trx: Db, dialect: DialectName, emits: readonly EmitMessage[], now = Date.now()): Promise<EmitMessage[]> {
+  const byStream = new Map<string, { stream: StreamRef; indexes: number[] }>();
+  emits.forEach((emit, i) => {
+    const stream = streamOf(emit);
+    if (!stream) return;
+    const key = streamKey(stream);
+    const entry = byStream.get(key) ?? { stream, indexes: [] };
+    entry.indexes.push(i);
+    byStream.set(key, entry);
+  });
+  const out = [...emits];
+  const keys = [...byStream.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const key of keys) {
+    const { stream, indexes } = byStream.get(key)!;
+    const last = await takeStreamPositions(trx, dialect, stream, indexes.length);
+    if (last === null) continue;
+    const first = last - indexes.length + 1;
+    const rows = indexes.map((i, k) => {
+      const emit = emits[i];
+      const delivery = deliveryOf(emit);
+      out[i] = { ...emit, pos: first + k };
+      return { pos: first + k, event: emit.event, data: JSON.stringify(emit.data), delivery: delivery && JSON.stringify(delivery), ref: null, created_at: now };
+    });
+    if ('channel' in stream) await trx.insertInto('channel_events').values(rows.map((r) => ({ ...r, channel_id: stream.channel }))).execute();
+    else await trx.insertInto('user_events').values(rows.map((r) => ({ ...r, user_id: stream.user }))).execute();
+  }
+  return out;
+}
+
+/** Events of a stream with `after < pos <= upTo`, in order (those still retained). */
+export async function readStream(db: Db, stream: StreamRef, after: number, upTo: number): Promise<StoredEvent[]> {
+  if (upTo <= after) return [];
+  const rows =
+    'channel' in stream
+      ? await db
+          .selectFrom('channel_events')
+          .select(['pos', 'event', 'data', 'delivery'])
+          .where('channel_id', '=', stream.channel)
+          .where('pos', '>', after)
+          .where('pos', '<=', upTo)
+          .orderBy('pos')
+          .execute()
+      : await db
+          .selectFrom('user_events')
+          .select(['pos', 'event', 'data', 'delivery'])
+          .where('user_id', '=', stream.user)
+          .where('pos', '>', after)
+          .where('pos', '<=', upTo)
+          .orderBy('pos')
+          .execute();
+  return rows.map((r) => ({
+    pos: Number(r.pos),
+    event: r.event,
+    data: JSON.parse(r.data) as Record<string, unknown>,
+    delivery: r.delivery ? (JSON.parse(r.delivery) as Record<string, unknown>) : {},
+  }));
+}
+
+/** The emit a stored event was, addressed to its stream again. */
+export function toEmit(stream: StreamRef, e: StoredEvent): EmitMessage {
+  return { ...e.delivery, to: 'channel' in stream ? { channel: stream.channel } : { user: stream.user }, event: e.event, data: e.data, pos: e.pos } as EmitMessage;
+}
+
+export interface RetentionRules {
+  /** Keep events younger than this (0: rule off). */
+  hours: number;
+  /** Keep the last this many events of every stream (0: rule off). */
+  events: number;
+}
+
+/**
+ * Deletes what neither retention rule keeps: events older than `hours` that are not among
+ * the last `events` of their stream. Returns how many were deleted.
+ */
+export async function trimLog(db: Db, rules: RetentionRules, now = Date.now()): Promise<number> {
+  const cutoff = rules.hours > 0 ? now - rules.hours * 3600_000 : Number.MAX_SAFE_INTEGER;
+  const keep = rules.events;
+  const c = await db
+    .deleteFrom('channel_events')
+    .where('created_at', '<', cutoff)
+    .where((eb) => eb('pos', '<=', eb.selectFrom('channels').select((e2) => e2(e2.ref('last_pos'), '-', keep).as('edge')).whereRef('channels.id', '=', 'channel_events.channel_id')))
+    .executeTakeFirst();
+  const u = await db
+    .deleteFrom('user_events')
+    .where('created_at', '<', cutoff)
+    .where((eb) =>
+      eb('pos', '<=', eb.selectFrom('user_streams').select((e2) => e2(e2.ref('last_pos'), '-', keep).as('edge')).whereRef('user_streams.user_id', '=', 'user_events.user_id')),
+    )
+    .executeTakeFirst();
+  return Number(c.numDeletedRows) + Number(u.numDeletedRows);
+}
+
+/** The current heads of several streams, by stream key (0 for a stream with no event yet). */
+export async function streamHeads(db: Db, streams: readonly StreamRef[]): Promise<Map<string, number>> {
+  const heads = new Map<string, number>();
+  const channels = streams.filter((s): s is { channel: string } => 'channel' in s).map((s) => s.channel);
+  const users = streams.filter((s): s is { user: string } => 'user' in s).map((s) => s.user);
+  for (let i = 0; i < channels.length; i += HEADS_PER_QUERY) {
+    const rows = await db.selectFrom('channels').select(['id', 'last_pos']).where('id', 'in', channels.slice(i, i + HEADS_PER_QUERY)).execute();
+    for (const r of rows) heads.set(streamKey({ channel: r.id }), Number(r.last_pos));
+  }
+  for (let i = 0; i < users.length; i += HEADS_PER_QUERY) {
+    const rows = await db.selectFrom('user_streams').select(['user_id', 'last_pos']).where('user_id', 'in', users.slice(i, i + HEADS_PER_QUERY)).execute();
+    for (const r of rows) heads.set(streamKey({ user: r.user_id }), Number(r.last_pos));
+  }
+  return heads;
+}
+const HEADS_PER_QUERY = 500;

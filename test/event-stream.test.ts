@@ -1,0 +1,209 @@
+/**
+ * Streams, positions and resume (realtime.md): the durable event log behind every channel
+ * and user stream, seen through real sockets and REST on an all-in-one node, and an API
+ * process whose hand-over never arrives (the realtime process delivers from the log).
+ */
+import type { Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApiProcess, startRealtimeProcess, type RunningProcess } from '../lib/server/start.js';
+import { apiClient, connectSocket, createChannel, emitAck, recordEvents, startTestNode, waitFor, type TestNode } from './helpers/harness.js';
+import { post } from './helpers/messages.js';
+import { seedWorld, type World } from './helpers/world.js';
+
+let t: TestNode;
+let w: World;
+const extraSockets: Socket[] = [];
+
+beforeAll(async () => {
+  t = await startTestNode();
+  w = await seedWorld(t);
+}, 60_000);
+afterAll(async () => {
+  for (const s of extraSockets) s.close();
+  await t?.close();
+});
+
+/** Every event a socket receives on a channel stream, in arrival order. */
+function recordStream(socket: Socket) {
+  const seen: { event: string; data: any }[] = [];
+  for (const event of ['message.created', 'message.updated', 'message.deleted', 'turn.updated', 'canvas.updated', 'canvas.removed', 'channel.updated']) {
+    socket.on(event, (data: any) => seen.push({ event, data }));
+  }
+  return seen;
+}
+
+const eventPos = async (channelId: string, token: string) => (await t.api('GET', `/api/channels/${channelId}`, { token })).body.channel.eventPos as number;
+
+describe('stream positions', () => {
+  it('numbers every event of a channel 1, 2, 3 … across event types; the join ack and eventPos tell the current position', async () => {
+    const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'pos', xType: 'general', memberUserIds: [w.m2.id] });
+    expect(await eventPos(ch.id, w.m1.token)).toBe(0);
+    const s = await t.socket(w.m2.token);
+    expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true, pos: 0 });
+    const seen = recordStream(s);
+    const m = await post(t, w.m1.token, ch.id, 'one');
+    expect((await t.api('PATCH', `/api/messages/${m.id}`, { token: w.m1.token, body: { content: 'one, edited' } })).status).toBe(200);
+    expect((await t.api('PATCH', `/api/channels/${ch.id}`, { token: w.m1.token, body: { topic: 'numbers' } })).status).toBe(200);
+    expect((await t.api('DELETE', `/api/messages/${m.id}`, { token: w.m1.token })).status).toBe(204);
+    await waitFor('four events', async () => (seen.length >= 4 ? true : undefined), 5000);
+    expect(seen.map((e) => [e.event, e.data.pos])).toEqual([
+      ['message.created', 1],
+      ['message.updated', 2],
+      ['channel.updated', 3],
+      ['message.deleted', 4],
+    ]);
+    expect(await eventPos(ch.id, w.m1.token)).toBe(4);
+    const listed = (await t.api('GET', `/api/channels?guildId=${w.guildId}`, { token: w.m1.token })).body.channels.find((c: any) => c.id === ch.id);
+    expect(listed.eventPos).toBe(4);
+    const late = await t.socket(w.m1.token);
+    expect(await emitAck(late, 'join_channel', { channelId: ch.id })).toEqual({ ok: true, pos: 4 });
+  });
+
+  it('numbers each user stream: channel.joined and channel.left carry consecutive positions per user', async () => {
+    const s = await t.socket(w.m3.token);
+    const joined = recordEvents(s, 'channel.joined');
+    const left = recordEvents(s, 'channel.left');
+    const first = await emitAck<any>(s, 'resume_user', { since: 0 });
+    expect(first).toMatchObject({ ok: true });
+    const base = first.pos as number;
+    const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'user-stream', xType: 'general', memberUserIds: [w.m3.id] });
+    expect((await t.api('DELETE', `/api/channels/${ch.id}/members/${w.m3.id}`, { token: w.m1.token })).status).toBe(204);
+    await waitFor('joined and left', async () => (joined.length + left.length >= 2 ? true : undefined), 5000);
+    expect(joined.filter((e) => e.channelId === ch.id).map((e) => e.pos)).toEqual([base + 1]);
+    expect(left.filter((e) => e.channelId === ch.id).map((e) => e.pos)).toEqual([base + 2]);
+  });
+});
+
+describe('join_channel {channelId, since}', () => {
+  it('replays exactly the missed events (replayed: true, each recipient its own wakeup), then live ones, with no gap or duplicate', async () => {
+    const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'resume', xType: 'general', memberUserIds: [w.m2.id] });
+    const first = await t.socket(w.m2.token);
+    const before = recordStream(first);
+    await emitAck(first, 'join_channel', { channelId: ch.id });
+    await post(t, w.m1.token, ch.id, 'seen');
+    await waitFor('the first event', async () => (before.length === 1 ? true : undefined), 5000);
+    const lastSeen = before[0].data.pos as number;
+    first.close();
+    for (const c of ['missed 1', 'missed 2', 'missed 3']) await post(t, w.m1.token, ch.id, c);
+    const again = await t.socket(w.m2.token);
+    const reader = await t.socket(w.owner.token); // reads the channel without being a member: never woken
+    const seen = recordStream(again);
+    const readerSeen = recordStream(reader);
+    // Posts racing the joins: each must arrive once, replayed or live.
+    const racing = post(t, w.m1.token, ch.id, 'during the join');
+    const ack = await emitAck<any>(again, 'join_channel', { channelId: ch.id, since: lastSeen });
+    expect(ack).toEqual({ ok: true, pos: expect.any(Number) });
+    expect(await emitAck(reader, 'join_channel', { channelId: ch.id, since: lastSeen })).toEqual({ ok: true, pos: expect.any(Number) });
+    await racing;
+    await post(t, w.m1.token, ch.id, 'live');
+    await waitFor('every event', async () => (seen.length >= 5 && readerSeen.length >= 5 ? true : undefined), 5000);
+    for (const [events, woken] of [
+      [seen, true],
+      [readerSeen, false],
+    ] as const) {
+      expect(events.map((e) => e.data.pos)).toEqual([lastSeen + 1, lastSeen + 2, lastSeen + 3, lastSeen + 4, lastSeen + 5]);
+      expect(events.slice(0, 3).map((e) => [e.data.content, e.data.replayed, e.data.wakeup])).toEqual([
+        ['missed 1', true, woken],
+        ['missed 2', true, woken],
+        ['missed 3', true, woken],
+      ]);
+      expect(events[4]).toMatchObject({ event: 'message.created', data: { content: 'live', wakeup: woken } });
+      expect(events[4].data.replayed).toBeUndefined();
+      // Replayed events are what the live ones were: same message, same createdAt.
+      const listed = (await t.api('GET', `/api/channels/${ch.id}/messages?after=0`, { token: w.m1.token })).body.messages;
+      const missed = listed.find((m: any) => m.content === 'missed 2');
+      const { replayed: _r, wakeup: _w, pos: _p, ...replayedMessage } = events[1].data;
+      expect(replayedMessage).toEqual(missed);
+    }
+  });
+
+  it('answers bad_request for a since above the current position, and for a since that is not an integer >= 0', async () => {
+    const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'ahead', xType: 'general' });
+    await post(t, w.m1.token, ch.id, 'x');
+    const s = await t.socket(w.m1.token);
+    for (const since of [2, -1, 1.5, 'one']) {
+      expect(await emitAck<any>(s, 'join_channel', { channelId: ch.id, since })).toMatchObject({ ok: false, error: { code: 'bad_request' } });
+    }
+    for (const since of [5, -1]) expect(await emitAck<any>(s, 'resume_user', { since: since === 5 ? 1e9 : since })).toMatchObject({ ok: false, error: { code: 'bad_request' } });
+    expect(await emitAck(s, 'join_channel', { channelId: ch.id, since: 1 })).toEqual({ ok: true, pos: 1 });
+  });
+});
+
+describe('retention', () => {
+  let small: TestNode;
+  beforeAll(async () => {
+    // Hours rule off, the last 3 events of each stream kept, trimmed every second.
+    small = await startTestNode({
+      env: { FABRIC_BACKEND_GUILD_EVENT_RETENTION_HOURS: '0', FABRIC_BACKEND_GUILD_EVENT_RETENTION_EVENTS: '3', FABRIC_BACKEND_GUILD_EVENT_TRIM_CRON: '* * * * * *' },
+    });
+  }, 60_000);
+  afterAll(async () => small?.close());
+
+  it('answers resync: true, and replays nothing, for a position older than the retained events; replays what is retained', async () => {
+    const world = await seedWorld(small);
+    const ch = await createChannel(small, world.m1.token, { guildId: world.guildId, name: 'short', xType: 'general' });
+    for (let i = 1; i <= 6; i++) await post(small, world.m1.token, ch.id, `m${i}`);
+    const probe = await small.socket(world.m1.token);
+    await waitFor('the trim', async () => ((await emitAck<any>(probe, 'join_channel', { channelId: ch.id, since: 0 })).resync ? true : undefined), 15_000, 300);
+    const s = await small.socket(world.m1.token);
+    const seen = recordStream(s);
+    expect(await emitAck(s, 'join_channel', { channelId: ch.id, since: 0 })).toEqual({ ok: true, pos: 6, resync: true });
+    expect(seen).toEqual([]);
+    expect(await emitAck(s, 'join_channel', { channelId: ch.id, since: 3 })).toEqual({ ok: true, pos: 6 });
+    await waitFor('the replay', async () => (seen.length === 3 ? true : undefined), 5000);
+    expect(seen.map((e) => [e.data.content, e.data.pos, e.data.replayed])).toEqual([
+      ['m4', 4, true],
+      ['m5', 5, true],
+      ['m6', 6, true],
+    ]);
+  });
+});
+
+describe('delivery from the log', () => {
+  let realtime: RunningProcess & { internalPort: number };
+  let api: RunningProcess;
+  beforeAll(async () => {
+    realtime = await startRealtimeProcess({ ...t.node.ctx.config, realtimePort: 0, realtimeInternalPort: 0, internalSecret: 'log-secret' });
+    // Its hand-overs go nowhere (nothing listens on port 1): only the log can bring its events.
+    api = await startApiProcess(
+      { ...t.node.ctx.config, port: 0, realtimeInternalUrl: 'http://127.0.0.1:1', internalSecret: 'log-secret', logLevel: 'silent' },
+      { heartbeat: false, jobs: false },
+    );
+  }, 60_000);
+  afterAll(async () => {
+    await api?.close();
+    await realtime?.close();
+  });
+
+  it('delivers, in order and once, events an API process never handed over, though the channel then stays quiet', async () => {
+    const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'lost', xType: 'general', memberUserIds: [w.m2.id] });
+    const s = await connectSocket(realtime.url, w.m2.token);
+    extraSockets.push(s);
+    expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true, pos: 0 });
+    const seen = recordStream(s);
+    const viaApi = apiClient(api.url);
+    for (const c of ['a', 'b', 'c']) expect((await viaApi('POST', `/api/channels/${ch.id}/messages`, { token: w.m1.token, body: { content: c } })).status).toBe(201);
+    await waitFor('the events from the log', async () => (seen.length >= 3 ? true : undefined), 10_000);
+    expect(seen.map((e) => [e.data.content, e.data.pos, e.data.wakeup])).toEqual([
+      ['a', 1, true],
+      ['b', 2, true],
+      ['c', 3, true],
+    ]);
+  });
+
+  it('answers GET /health and GET /ready on the realtime process public port', async () => {
+    const health = await fetch(`${realtime.url}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'ok', nodeId: t.node.ctx.config.nodeId, role: 'realtime' });
+    const ready = await fetch(`${realtime.url}/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready' });
+    expect((await fetch(`${realtime.url}/nothing`)).status).toBe(404);
+  });
+
+  it('refuses to start an API process in split mode without REALTIME_INTERNAL_URL (unless it is none)', async () => {
+    await expect(startApiProcess({ ...t.node.ctx.config, port: 0, realtimeInternalUrl: undefined }, { heartbeat: false, jobs: false })).rejects.toThrow(
+      /REALTIME_INTERNAL_URL/,
+    );
+  });
+});
