@@ -39,19 +39,37 @@ function scriptEntries(): Record<string, string> {
   return Object.fromEntries(names.filter((n) => fs.existsSync(`scripts/${n}.ts`)).map((n) => [n, `scripts/${n}.ts`]));
 }
 
+interface ApiRoute {
+  file: string;
+  method: string;
+  path: string;
+}
+
 /**
  * Method and path of every route of handlers/routes.ts, read from each handler's
  * `defineHandler({ method, path })`: what a bundle needs to answer a 405 with the routed
  * server's `Allow` (lib/hosting.ts) without carrying the other handlers.
  */
-function apiRoutes(): string[] {
+function apiRoutes(): ApiRoute[] {
   const table = fs.readFileSync('handlers/routes.ts', 'utf8');
-  return [...table.matchAll(/^import \w+ from '\.\/([\w/-]+)\.js';$/gm)].map(([, file]) => {
-    const source = fs.readFileSync(`handlers/${file}.ts`, 'utf8');
-    const m = /defineHandler\(\s*\{\s*method:\s*'([A-Z]+)',\s*path:\s*'([^']+)'/.exec(source);
-    if (!m) throw new Error(`handlers/${file}.ts: no defineHandler({ method: '…', path: '…' }) to read its route from`);
-    return `${m[1]} ${m[2]}`;
+  return [...table.matchAll(/^import \w+ from '\.\/([\w/-]+)\.js';$/gm)].map(([, name]) => {
+    const file = path.resolve(`handlers/${name}.ts`);
+    const m = /defineHandler\(\s*\{\s*method:\s*'([A-Z]+)',\s*path:\s*'([^']+)'/.exec(fs.readFileSync(file, 'utf8'));
+    if (!m) throw new Error(`handlers/${name}.ts: no defineHandler({ method: '…', path: '…' }) to read its route from`);
+    return { file, method: m[1], path: m[2] };
   });
+}
+
+/** Whether one request path can match both itty-router paths (segment by segment: equal, or a `:param`). */
+function canOverlap(a: string, b: string): boolean {
+  const [x, y] = [a.split('/'), b.split('/')];
+  return x.length === y.length && x.every((s, i) => s === y[i] || s.startsWith(':') || y[i].startsWith(':'));
+}
+
+/** The routes a bundle names in `Allow`: those whose path can match a request its own route matches. */
+function routesNear(routes: readonly ApiRoute[], file: string): string[] {
+  const own = routes.find((r) => r.file === file);
+  return routes.filter((r) => !own || canOverlap(r.path, own.path)).map((r) => `${r.method} ${r.path}`);
 }
 
 /**
@@ -63,7 +81,7 @@ const hostedHandlerEntries: Plugin = {
   name: 'hosted-handler-entries',
   setup(build) {
     const root = process.cwd();
-    const routes = JSON.stringify(apiRoutes());
+    const routes = apiRoutes();
     build.onResolve({ filter: /^(\.\/)?handlers\/.*\.ts$/ }, (args) =>
       args.kind === 'entry-point' ? { path: path.resolve(root, args.path), namespace: 'hosted-handler' } : undefined,
     );
@@ -74,7 +92,7 @@ const hostedHandlerEntries: Plugin = {
         `import handler from ${JSON.stringify(args.path)};`,
         `import { hosted } from ${JSON.stringify(path.resolve(root, 'lib/hosting.ts'))};`,
         `export { settled } from ${JSON.stringify(path.resolve(root, 'lib/hosting.ts'))};`,
-        `export default hosted(handler, ${routes});`,
+        `export default hosted(handler, ${JSON.stringify(routesNear(routes, args.path))});`,
       ].join('\n'),
     }));
   },
