@@ -39,14 +39,49 @@ function scriptEntries(): Record<string, string> {
   return Object.fromEntries(names.filter((n) => fs.existsSync(`scripts/${n}.ts`)).map((n) => [n, `scripts/${n}.ts`]));
 }
 
+interface ApiRoute {
+  file: string;
+  method: string;
+  path: string;
+}
+
+/**
+ * Method and path of every route of handlers/routes.ts, read from each handler's
+ * `defineHandler({ method, path })`: what a bundle needs to answer a 405 with the routed
+ * server's `Allow` (lib/hosting.ts) without carrying the other handlers.
+ */
+function apiRoutes(): ApiRoute[] {
+  const table = fs.readFileSync('handlers/routes.ts', 'utf8');
+  return [...table.matchAll(/^import \w+ from '\.\/([\w/-]+)\.js';$/gm)].map(([, name]) => {
+    const file = path.resolve(`handlers/${name}.ts`);
+    const m = /defineHandler\(\s*\{\s*method:\s*'([A-Z]+)',\s*path:\s*'([^']+)'/.exec(fs.readFileSync(file, 'utf8'));
+    if (!m) throw new Error(`handlers/${name}.ts: no defineHandler({ method: '…', path: '…' }) to read its route from`);
+    return { file, method: m[1], path: m[2] };
+  });
+}
+
+/** Whether one request path can match both itty-router paths (segment by segment: equal, or a `:param`). */
+function canOverlap(a: string, b: string): boolean {
+  const [x, y] = [a.split('/'), b.split('/')];
+  return x.length === y.length && x.every((s, i) => s === y[i] || s.startsWith(':') || y[i].startsWith(':'));
+}
+
+/** The routes a bundle names in `Allow`: those whose path can match a request its own route matches. */
+function routesNear(routes: readonly ApiRoute[], file: string): string[] {
+  const own = routes.find((r) => r.file === file);
+  return routes.filter((r) => !own || canOverlap(r.path, own.path)).map((r) => `${r.method} ${r.path}`);
+}
+
 /**
  * A handler file built as an entry point is wrapped by lib/hosting.ts (the hosting contract:
- * `waitUntil`, `settled()`); imported by the route table it stays as it is.
+ * `waitUntil`, `settled()`, the API's routes for `Allow`); imported by the route table it
+ * stays as it is.
  */
 const hostedHandlerEntries: Plugin = {
   name: 'hosted-handler-entries',
   setup(build) {
     const root = process.cwd();
+    const routes = apiRoutes();
     build.onResolve({ filter: /^(\.\/)?handlers\/.*\.ts$/ }, (args) =>
       args.kind === 'entry-point' ? { path: path.resolve(root, args.path), namespace: 'hosted-handler' } : undefined,
     );
@@ -57,7 +92,7 @@ const hostedHandlerEntries: Plugin = {
         `import handler from ${JSON.stringify(args.path)};`,
         `import { hosted } from ${JSON.stringify(path.resolve(root, 'lib/hosting.ts'))};`,
         `export { settled } from ${JSON.stringify(path.resolve(root, 'lib/hosting.ts'))};`,
-        'export default hosted(handler);',
+        `export default hosted(handler, ${JSON.stringify(routesNear(routes, args.path))});`,
       ].join('\n'),
     }));
   },

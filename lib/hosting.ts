@@ -1,5 +1,6 @@
-import { settleDefaultContext } from './context.js';
-import type { Handler } from './http/handler.js';
+import { defaultContext, settleDefaultContext } from './context.js';
+import type { Handler, Method } from './http/handler.js';
+import { createPipeline } from './http/pipeline.js';
 
 /**
  * The hosting contract of a handler bundle (docs/edge-hosting.md). A bundle's default export
@@ -24,10 +25,16 @@ export type HostedHandler = ((request: Request, context?: unknown) => Promise<Re
 const hasWaitUntil = (context: unknown): context is ExecutionContext =>
   typeof context === 'object' && context !== null && typeof (context as Partial<ExecutionContext>).waitUntil === 'function';
 
-/** A handler as a bundle exports it: its context from the environment, its background work given to `waitUntil`. */
-export function hosted(handler: Handler): HostedHandler {
+/**
+ * A handler as a bundle exports it: its context from the environment, its background work
+ * given to `waitUntil`. `apiRoutes` (every route of the API as `METHOD /path`, written in by
+ * the build) lets its 405 name in `Allow` what the routed server allows on the same path.
+ */
+export function hosted(handler: Handler, apiRoutes: readonly string[] = []): HostedHandler {
+  const routes = apiRoutes.map((r) => ({ method: r.slice(0, r.indexOf(' ')) as Method, path: r.slice(r.indexOf(' ') + 1) }));
+  const pipeline = createPipeline([handler.endpoint], { defaultContext, apiRoutes: routes });
   const fetch = async (request: Request, context?: unknown): Promise<Response> => {
-    const response = await handler(request);
+    const response = await pipeline(request);
     if (hasWaitUntil(context)) context.waitUntil(settled());
     return response;
   };

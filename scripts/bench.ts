@@ -7,24 +7,37 @@
  * throughput, POST latency, delivery latency (send → `message.created` received), delivered vs
  * expected, and seq integrity from the responses. `--raw` runs the same post transaction
  * straight through lib/ (no HTTP, no socket.io) against the same database, so the overhead of
- * HTTP and realtime shows as a ratio; `--mode both` (the default) runs raw first, then HTTP.
+ * HTTP and realtime shows as a ratio; `--raw-ceiling` runs the bare post transaction (channel
+ * row lock and next seq, insert, commit), one per message through a mysql2 pool, with none of
+ * the node's code; `--mode both` (the default) runs raw, the raw ceiling, then HTTP. `--quick`
+ * is the regression guard of CI: a short HTTP run that fails only on a lost, duplicated or
+ * out-of-order delivery or a duplicated or missing seq, never on a timing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect as netConnect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { createConnection } from 'mysql2/promise';
+import { createConnection, createPool } from 'mysql2/promise';
 import { io as ioClient, type Socket as IoSocket } from 'socket.io-client';
 import { loadConfig } from '../lib/config.js';
 import { createContext, type AppContext } from '../lib/context.js';
+import { newId } from '../lib/ids.js';
 import { postToChannel } from '../lib/messages/post-message.js';
+import { deliveryIntegrity, type DeliveryIntegrity } from './bench-integrity.js';
 import { cpuSnapshot, cpuUsage, formatCpu, localDatabasePid, type CpuProcess, type CpuUsage } from './bench-cpu.js';
 import { startDevCenter, type DevCenter } from './dev-center.js';
 
 const HELP = `Usage: npm run bench -- [options]
 
-  --mode <both|http|raw>  what to run (default both: raw first, then http, and the ratio)
-  --raw                   same as --mode raw
+  --mode <both|http|raw|raw-ceiling>
+                          what to run (default both: raw, raw-ceiling, then http, and the ratios)
+  --raw                   same as --mode raw: the node's post code (lib/) without HTTP or socket.io
+  --raw-ceiling           same as --mode raw-ceiling: the post transaction alone (channel row lock
+                          and next seq, insert, commit), one per message through a mysql2 pool
+                          of --pool connections, no HTTP, no group commit
+  --quick                 the regression guard: a short HTTP run (8 loops, 4 channels, 2
+                          subscribers each, 2 s) that exits non-zero only when a delivery is
+                          lost, duplicated or out of order, or a seq is duplicated or missing
   --concurrency <C>       concurrent posting loops (default 32)
   --channels <M>          channels posted into (default 8)
   --users <U>             users posting, spread over the channels (default 32)
@@ -49,6 +62,8 @@ const { values } = parseArgs({
   options: {
     mode: { type: 'string', default: 'both' },
     raw: { type: 'boolean', default: false },
+    'raw-ceiling': { type: 'boolean', default: false },
+    quick: { type: 'boolean', default: false },
     concurrency: { type: 'string', default: '32' },
     channels: { type: 'string', default: '8' },
     users: { type: 'string', default: '32' },
@@ -76,8 +91,10 @@ const int = (name: string, v: string | undefined, min: number, max: number) => {
   return n;
 };
 
+type RunMode = 'http' | 'raw' | 'raw-ceiling';
+
 interface Settings {
-  mode: 'both' | 'http' | 'raw';
+  mode: 'both' | RunMode;
   concurrency: number;
   channels: number;
   users: number;
@@ -88,7 +105,7 @@ interface Settings {
 }
 
 interface RunResult {
-  mode: 'http' | 'raw';
+  mode: RunMode;
   /** Which round the run belonged to (its raw and HTTP runs ran back to back). */
   round?: number;
   posts: number;
@@ -97,6 +114,8 @@ interface RunResult {
   throughput: number;
   postLatencyMs: { p50: number; p95: number; p99: number };
   delivery?: { p50: number; p99: number; delivered: number; expected: number };
+  /** Per subscriber, against the seqs the posts of its channel returned (HTTP runs). */
+  deliveryIntegrity?: DeliveryIntegrity;
   seq: { duplicates: number; gaps: number };
   /** CPU per post during the measured window (Linux): the node, this process, a local database server. */
   cpu?: CpuUsage;
@@ -354,6 +373,7 @@ async function call<T = any>(url: string, method: string, path: string, token: s
 }
 
 interface Seeded {
+  guildId: string;
   users: { id: string; token: string }[];
   channels: { id: string; members: number[] }[];
 }
@@ -381,11 +401,16 @@ async function seed(target: Target, settings: Settings): Promise<Seeded> {
     });
     channels.push({ id: channel.id, members: members.length > 0 ? members : [0] });
   }
-  return { users, channels };
+  return { guildId: guild.id, users, channels };
 }
 
 /** Connects K subscribers per channel (channel members' tokens, round robin) and joins the channel room. */
-async function subscribe(target: Target, seeded: Seeded, settings: Settings, onMessage: (content: string) => void): Promise<IoSocket[]> {
+async function subscribe(
+  target: Target,
+  seeded: Seeded,
+  settings: Settings,
+  onMessage: (content: string, seq: number, subscriber: number, channelId: string) => void,
+): Promise<IoSocket[]> {
   const sockets: IoSocket[] = [];
   for (const ch of seeded.channels) {
     for (let k = 0; k < settings.subscribers; k++) {
@@ -397,7 +422,8 @@ async function subscribe(target: Target, seeded: Seeded, settings: Settings, onM
       });
       const ack = await new Promise<{ ok: boolean }>((resolve) => socket.emit('join_channel', { channelId: ch.id }, resolve));
       if (!ack.ok) throw new Error('join_channel refused');
-      socket.on('message.created', (m: { content: string }) => onMessage(m.content));
+      const subscriber = sockets.length;
+      socket.on('message.created', (m: { content: string; seq: number; channelId: string }) => onMessage(m.content, m.seq, subscriber, m.channelId));
       sockets.push(socket);
     }
   }
@@ -408,7 +434,14 @@ async function runHttp(target: Target, seeded: Seeded, settings: Settings): Prom
   const deliveries: number[] = [];
   let delivered = 0;
   let window: MeasureWindow = { start: Infinity, from: Infinity, to: Infinity };
-  const sockets = await subscribe(target, seeded, settings, (content) => {
+  // Every delivery and every post of the run, warm-up included, for the integrity check.
+  const received: number[][] = Array.from({ length: seeded.channels.length * settings.subscribers }, () => []);
+  const posted = new Map<string, number[]>(seeded.channels.map((ch) => [ch.id, []]));
+  const channelOf = (subscriber: number) => seeded.channels[Math.floor(subscriber / settings.subscribers)].id;
+  const sockets = await subscribe(target, seeded, settings, (content, seq, subscriber, channelId) => {
+    // A subscriber that is a member of other channels (the guild owner) gets their events too.
+    if (channelId !== channelOf(subscriber)) return;
+    received[subscriber].push(seq);
     const sent = Number(content.slice(content.indexOf(':') + 1));
     if (sent >= window.from && sent < window.to) {
       delivered++;
@@ -426,13 +459,16 @@ async function runHttp(target: Target, seeded: Seeded, settings: Settings): Prom
       const author = seeded.users[ch.members[(loop + n) % ch.members.length]];
       const sent = performance.now();
       const { message } = await connections[loop].postJson<{ message: { seq: number } }>(`/api/channels/${ch.id}/messages`, author.token, { content: `bench:${sent}` });
+      posted.get(ch.id)!.push(message.seq);
       if (sent >= window.from && sent < window.to) perChannelPosts.set(ch.id, (perChannelPosts.get(ch.id) ?? 0) + 1);
       return { channelId: ch.id, seq: message.seq };
     },
     'http',
   );
-  // Let the last deliveries arrive.
+  // Let the last deliveries arrive (up to 10 s when some are still missing).
+  const allIn = () => received.every((seqs, i) => seqs.length >= posted.get(channelOf(i))!.length);
   await new Promise((r) => setTimeout(r, 1000));
+  for (let waited = 0; !allIn() && waited < 10_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
   for (const s of sockets) s.close();
   for (const c of connections) c.close();
   deliveries.sort((a, b) => a - b);
@@ -447,6 +483,7 @@ async function runHttp(target: Target, seeded: Seeded, settings: Settings): Prom
     seq: loops.seq,
     cpu: loops.cpu,
     delivery: { p50: round(percentile(deliveries, 50)), p99: round(percentile(deliveries, 99)), delivered, expected },
+    deliveryIntegrity: deliveryIntegrity(received, channelOf, posted),
   };
 }
 
@@ -473,13 +510,67 @@ async function runRaw(target: Target, seeded: Seeded, settings: Settings): Promi
   }
 }
 
+/**
+ * The raw ceiling (docs/performance.md, "Bench modes"): the post transaction and
+ * nothing else, one transaction per message through a mysql2 pool — the node's seq bump
+ * (which takes the channel's row lock and the next seq in one statement), the message
+ * insert, commit. No HTTP, no validation, no group commit, no events.
+ */
+async function runRawCeiling(target: Target, seeded: Seeded, settings: Settings): Promise<RunResult> {
+  const env = target.nodeEnv;
+  if (!env) throw new Error('--raw-ceiling needs a node started by the benchmark (it opens the same database)');
+  const pool = createPool({
+    host: env.FABRIC_BACKEND_GUILD_DB_HOST,
+    port: Number(env.FABRIC_BACKEND_GUILD_DB_PORT),
+    user: env.FABRIC_BACKEND_GUILD_DB_USER,
+    password: env.FABRIC_BACKEND_GUILD_DB_PASSWORD,
+    database: env.FABRIC_BACKEND_GUILD_DB_NAME,
+    connectionLimit: settings.pool,
+  });
+  try {
+    const loops = await runLoops(
+      settings,
+      measureWindow(settings),
+      async (loop, n) => {
+        const ch = seeded.channels[loop % seeded.channels.length];
+        const author = seeded.users[ch.members[(loop + n) % ch.members.length]];
+        const conn = await pool.getConnection();
+        try {
+          await conn.query('begin');
+          const [bump] = await conn.query<import('mysql2').ResultSetHeader>('update channels set last_seq = last_insert_id(last_seq + 1) where id = ?', [ch.id]);
+          const seq = Number(bump.insertId);
+          await conn.query(
+            'insert into messages (id, channel_id, guild_id, seq, author_id, content, reply_to_id, mentions, client_msg_id, created_at, edited_at, deleted_at) ' +
+              "values (?, ?, ?, ?, ?, ?, null, '[]', null, ?, null, null)",
+            [newId(), ch.id, seeded.guildId, seq, author.id, `ceiling:${performance.now()}`, Date.now()],
+          );
+          await conn.query('commit');
+          return { channelId: ch.id, seq };
+        } catch (err) {
+          await conn.query('rollback').catch(() => undefined);
+          throw err;
+        } finally {
+          conn.release();
+        }
+      },
+      'ceil',
+    );
+    return { mode: 'raw-ceiling', posts: loops.posts, errors: loops.errors, seconds: loops.seconds, throughput: loops.throughput, postLatencyMs: loops.postLatencyMs, seq: loops.seq, cpu: loops.cpu };
+  } finally {
+    await pool.end();
+  }
+}
+
+/** The settings of `--quick`: a few seconds of HTTP posting with subscribers. */
+const QUICK = { mode: 'http', concurrency: 8, channels: 4, users: 8, subscribers: 2, duration: 2, warmup: 0 } as const;
+
 async function main() {
   if (values.help) {
     console.log(HELP);
     return;
   }
-  const mode = values.raw ? 'raw' : values.mode;
-  if (mode !== 'both' && mode !== 'http' && mode !== 'raw') throw new Error(`--mode must be both, http or raw (got "${mode}")`);
+  const mode = values.raw ? 'raw' : values['raw-ceiling'] ? 'raw-ceiling' : values.mode;
+  if (mode !== 'both' && mode !== 'http' && mode !== 'raw' && mode !== 'raw-ceiling') throw new Error(`--mode must be both, http, raw or raw-ceiling (got "${mode}")`);
   const settings: Settings = {
     mode,
     concurrency: int('concurrency', values.concurrency, 1, 1024),
@@ -489,8 +580,9 @@ async function main() {
     duration: int('duration', values.duration, 1, 300),
     warmup: int('warmup', values.warmup, 0, 60),
     pool: int('pool', values.pool, 1, 200),
+    ...(values.quick ? QUICK : {}),
   };
-  const rounds = int('rounds', values.rounds, 1, 10);
+  const rounds = values.quick ? 1 : int('rounds', values.rounds, 1, 10);
   let target: Target;
   if (values.url) {
     if (!values['center-url'] || !values['center-key']) throw new Error('--url needs --center-url and --center-key');
@@ -507,11 +599,10 @@ async function main() {
     const seeded = await seed(target, settings);
     for (let round = 0; round < rounds; round++) {
       // Alternate the order, so that neither mode always runs on the database the other just loaded.
-      const order: ('raw' | 'http')[] = round % 2 === 0 ? ['raw', 'http'] : ['http', 'raw'];
-      for (const m of order) {
-        if (m === 'raw' && mode !== 'http') results.push({ ...(await runRaw(target, seeded, settings)), round });
-        if (m === 'http' && mode !== 'raw') results.push({ ...(await runHttp(target, seeded, settings)), round });
-      }
+      const all: RunMode[] = ['raw', 'raw-ceiling', 'http'];
+      const order = (round % 2 === 0 ? all : [...all].reverse()).filter((m) => settings.mode === 'both' || settings.mode === m);
+      const runs = { raw: runRaw, 'raw-ceiling': runRawCeiling, http: runHttp };
+      for (const m of order) results.push({ ...(await runs[m](target, seeded, settings)), round });
     }
   } finally {
     await target.stop();
@@ -526,32 +617,49 @@ async function main() {
   const httpMedian = median(httpRuns.map((r) => r.throughput));
   // The ratio pairs each round's HTTP run with the raw run next to it, so that a machine whose
   // speed drifts over minutes weighs on both sides of each ratio alike; then the median.
-  const roundRatios = Array.from({ length: rounds }, (_, i) => {
-    const raw = rawRuns.find((r) => r.round === i);
-    const http = httpRuns.find((r) => r.round === i);
-    return raw && http && raw.throughput > 0 ? http.throughput / raw.throughput : undefined;
-  }).filter((r): r is number => r !== undefined);
+  const roundRatiosTo = (base: RunMode) =>
+    Array.from({ length: rounds }, (_, i) => {
+      const raw = results.find((r) => r.mode === base && r.round === i);
+      const http = httpRuns.find((r) => r.round === i);
+      return raw && http && raw.throughput > 0 ? http.throughput / raw.throughput : undefined;
+    }).filter((r): r is number => r !== undefined);
+  const roundRatios = roundRatiosTo('raw');
   const ratio = roundRatios.length > 0 ? round(median(roundRatios)) : undefined;
+  const ceilingRatios = roundRatiosTo('raw-ceiling');
+  const ceilingRatio = ceilingRatios.length > 0 ? round(median(ceilingRatios)) : undefined;
+  const integrity = integrityFailures(results);
   const deliveryP99 = httpRuns.length > 0 ? round(median(httpRuns.map((r) => r.delivery?.p99 ?? NaN))) : undefined;
   const verdict = barVerdict(results, ratio, deliveryP99);
   if (values.json) {
     console.log(
       JSON.stringify(
-        { settings: { ...settings, rounds }, results, medians: { raw: rawMedian, http: httpMedian, deliveryP99 }, roundRatios: roundRatios.map(round), httpToRawRatio: ratio, bar: verdict },
+        {
+          settings: { ...settings, rounds },
+          results,
+          medians: { raw: rawMedian, http: httpMedian, deliveryP99 },
+          roundRatios: roundRatios.map(round),
+          httpToRawRatio: ratio,
+          httpToRawCeilingRatio: ceilingRatio,
+          bar: verdict,
+          integrity,
+        },
         null,
         2,
       ),
     );
+    if (values.quick && integrity.length > 0) throw new Error(`integrity: ${integrity.join('; ')}`);
     return;
   }
   console.log(`\nsettings: concurrency ${settings.concurrency}, channels ${settings.channels}, users ${settings.users}, subscribers/channel ${settings.subscribers}, ${settings.duration}s (+${settings.warmup}s warm-up), pool ${settings.pool}, post limit ${values['post-limit'] ? 'on' : 'off'}`);
   for (const r of results) {
     console.log(
-      `${r.mode.padEnd(4)}  ${String(r.throughput).padStart(8)} msgs/s  POST p50 ${r.postLatencyMs.p50} ms  p95 ${r.postLatencyMs.p95} ms  p99 ${r.postLatencyMs.p99} ms  errors ${r.errors}  seq duplicates ${r.seq.duplicates} gaps ${r.seq.gaps}`,
+      `${r.mode.padEnd(11)}  ${String(r.throughput).padStart(8)} msgs/s  POST p50 ${r.postLatencyMs.p50} ms  p95 ${r.postLatencyMs.p95} ms  p99 ${r.postLatencyMs.p99} ms  errors ${r.errors}  seq duplicates ${r.seq.duplicates} gaps ${r.seq.gaps}`,
     );
     if (r.cpu) console.log(`      ${formatCpu(r.cpu)}`);
     if (r.delivery && r.delivery.expected === 0) console.log('      delivery: no subscribers');
     else if (r.delivery) console.log(`      delivery p50 ${r.delivery.p50} ms  p99 ${r.delivery.p99} ms  delivered ${r.delivery.delivered} / expected ${r.delivery.expected}`);
+    const d = r.deliveryIntegrity;
+    if (d) console.log(`      deliveries lost ${d.lost}  duplicated ${d.duplicated}  out of order ${d.outOfOrder}`);
   }
   if (rounds > 1) {
     if (rawRuns.length) console.log(`median raw   ${round(rawMedian)} msgs/s over ${rawRuns.length} runs`);
@@ -564,7 +672,32 @@ async function main() {
     const perRound = roundRatios.length > 1 ? ` (median of the rounds: ${roundRatios.map((r) => `${Math.round(r * 100)}%`).join(', ')})` : '';
     console.log(`http / raw throughput: ${Math.round(ratio * 100)}%${perRound}`);
   }
+  if (ceilingRatio !== undefined) {
+    const perRound = ceilingRatios.length > 1 ? ` (median of the rounds: ${ceilingRatios.map((r) => `${Math.round(r * 100)}%`).join(', ')})` : '';
+    console.log(`http / raw ceiling throughput: ${Math.round(ceilingRatio * 100)}%${perRound}`);
+  }
+  if (values.quick) {
+    console.log(integrity.length === 0 ? 'quick: every delivery once and in order, seqs without duplicates or gaps' : `quick: FAILED: ${integrity.join('; ')}`);
+    if (integrity.length > 0) throw new Error(`integrity: ${integrity.join('; ')}`);
+  }
   if (verdict) console.log(`performance bar: ${verdict.checks.map((c) => `${c.name} ${c.ok ? 'ok' : 'MISSED'}`).join(', ')} → ${verdict.met ? 'met' : 'not met'}`);
+}
+
+/**
+ * What `--quick` fails on, and only that: a delivery lost, duplicated or out of order, a seq
+ * duplicated or missing. Never a timing or a ratio (shared CI cores are too noisy).
+ */
+function integrityFailures(results: RunResult[]): string[] {
+  const failures: string[] = [];
+  for (const r of results) {
+    if (r.seq.duplicates > 0) failures.push(`${r.mode}: ${r.seq.duplicates} duplicated seq(s)`);
+    if (r.seq.gaps > 0) failures.push(`${r.mode}: ${r.seq.gaps} missing seq(s)`);
+    const d = r.deliveryIntegrity;
+    if (d?.lost) failures.push(`${r.mode}: ${d.lost} lost deliver(ies)`);
+    if (d?.duplicated) failures.push(`${r.mode}: ${d.duplicated} duplicated deliver(ies)`);
+    if (d?.outOfOrder) failures.push(`${r.mode}: ${d.outOfOrder} deliver(ies) out of order`);
+  }
+  return failures;
 }
 
 /**

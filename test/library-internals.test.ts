@@ -6,7 +6,9 @@
  *   is compared with the stock encoder's in test/json-parser.test.ts);
  * - mysql2 pool fields `_allConnections`, `_freeConnections`, `_connectionQueue` (lib/db/mysql.ts, the pool gauges);
  * - engine.io's `Socket.flush`/`Transport.send` and ws's `_socket` (realtime/frame-coalescing.ts,
- *   exercised on real connections in test/frame-coalescing.test.ts).
+ *   exercised on real connections in test/frame-coalescing.test.ts);
+ * - @whatwg-node/fetch's Response `bodyType`/`bodyInit` and @whatwg-node/server writing a string
+ *   body from them (lib/server/adapter-response.ts, the Response class swap).
  */
 import { Readable } from 'node:stream';
 import fs from 'node:fs';
@@ -15,7 +17,13 @@ import path from 'node:path';
 import formidable, { multipart, type Part } from 'formidable';
 import * as parser from 'socket.io-parser';
 import { describe, expect, it } from 'vitest';
+import { createServerAdapter } from '@whatwg-node/server';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { failParse, storePart } from '../lib/files/formidable-internals.js';
+import { json } from '../lib/http/respond.js';
+import { listenFetch } from '../lib/server/node.js';
+import { PonyfillResponse } from '../lib/server/adapter-response.js';
 import { filePart } from './helpers/multipart.js';
 
 function bodyStream(body: Uint8Array, contentType: string) {
@@ -60,6 +68,44 @@ describe('socket.io-parser internals', () => {
     expect(typeof encodeAsString).toBe('function');
     const packet = { type: parser.PacketType.EVENT, nsp: '/realtime', data: ['e', { a: 1 }] };
     expect(encodeAsString!.call(new parser.Encoder(), packet)).toBe('2/realtime,["e",{"a":1}]');
+  });
+});
+
+describe('the Response class swap of the Node adapter (@whatwg-node internals)', () => {
+  it("on Node the ponyfill's Response is its own class, with a string body as bodyType 'String' and bodyInit", () => {
+    expect(PonyfillResponse).not.toBe(globalThis.Response);
+    const res = new PonyfillResponse('{"a":1}', { status: 201 }) as unknown as Record<string, unknown>;
+    expect(res.bodyType).toBe('String');
+    expect(res.bodyInit).toBe('{"a":1}');
+  });
+
+  it('the adapter writes a ponyfill response with a string body without reading its body stream', async () => {
+    const server = createServer(
+      createServerAdapter(() => {
+        const res = new PonyfillResponse('written in one go', { status: 202, headers: { 'content-type': 'text/plain' } });
+        Object.defineProperty(res, 'body', { get: () => { throw new Error('the body stream was read'); } });
+        return res;
+      }),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+      expect(res.status).toBe(202);
+      expect(await res.text()).toBe('written in one go');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('once the Node adapter listens, the responses of lib/http/respond.ts are ponyfill responses', async () => {
+    const listening = await listenFetch(async () => json({ ok: true }), 0, '127.0.0.1');
+    try {
+      expect(json({})).toBeInstanceOf(PonyfillResponse);
+      const res = await fetch(`http://127.0.0.1:${listening.port}/`);
+      expect(await res.json()).toEqual({ ok: true });
+    } finally {
+      await listening.close();
+    }
   });
 });
 

@@ -40,6 +40,22 @@ function decodeParams(raw: Record<string, string>): Record<string, string> {
 export interface PipelineOptions {
   /** The context when the caller passes none (a handler hosted alone builds it from the environment). */
   defaultContext?: () => Promise<AppContext>;
+  /**
+   * Every route of the API (method and path), for a handler hosted alone: on a path its own
+   * route matches, its 405 names in `Allow` what the routed server would allow there.
+   */
+  apiRoutes?: readonly Pick<RouteSpec<boolean>, 'method' | 'path'>[];
+}
+
+/** `Allow` lists methods in this order, whatever the order of the routes. */
+const METHOD_ORDER: readonly string[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
+type Mounted = ReturnType<typeof Router>['routes'];
+
+/** The methods of `routes` whose path matches `path`, in METHOD_ORDER, without repeats. */
+function methodsAt(routes: Mounted, path: string): string[] {
+  const methods = new Set(routes.filter(([, pattern]) => pattern.test(path)).map(([method]) => method as string));
+  return METHOD_ORDER.filter((m) => methods.has(m));
 }
 
 /** The pipeline over `endpoints`: `fetch(request, ctx?)` → Response, whatever the request. */
@@ -57,10 +73,13 @@ export function createPipeline(endpoints: readonly Endpoint[], opts: PipelineOpt
     router[method](e.route.path, (request, ctx) => e.serve(request, decodeParams(request.params), ctx));
   }
   const mounted = [...router.routes];
+  // The rest of the API, matched by the same matcher, only to name what it allows.
+  const api = Router();
+  for (const r of opts.apiRoutes ?? []) api[r.method.toLowerCase() as Lowercase<Method>](r.path, () => undefined);
   router.all('*', (request) => {
     const path = new URL(request.url).pathname;
-    const allow = [...new Set(mounted.filter(([, pattern]) => pattern.test(path)).map(([method]) => method as string))];
-    if (allow.length === 0) throw notFound('endpoint');
+    if (methodsAt(mounted, path).length === 0) throw notFound('endpoint');
+    const allow = methodsAt([...mounted, ...api.routes], path);
     throw new HttpError(405, 'method_not_allowed', `${request.method} is not allowed here; allowed: ${allow.join(', ')}`, undefined, {
       allow: [...allow, 'OPTIONS'].join(', '),
     });

@@ -7,9 +7,8 @@ const log = createLogger('http');
 
 /**
  * The Response class of the responses built here: the runtime's own, so that a handler hosted
- * alone answers with a real `Response`. The Node adapter (lib/server/node.ts) swaps in the
- * class it writes out in one go; with the runtime's own it has to pump a web stream per
- * response, a measurable share of the post path (docs/performance.md).
+ * alone answers with a real `Response`. The Node adapter swaps in the class it writes out in
+ * one go (lib/server/adapter-response.ts, where what that relies on is written down).
  */
 let ResponseClass: typeof Response = globalThis.Response;
 

@@ -1,11 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { Response as AdapterResponse } from '@whatwg-node/fetch';
 import { createServerAdapter } from '@whatwg-node/server';
 import { errorBody, HttpError } from '../errors.js';
 import { requestIdFor } from '../http/request-context.js';
-import { useResponseClass } from '../http/respond.js';
 import { createLogger } from '../logger.js';
+import { useAdapterResponses } from './adapter-response.js';
 
 const log = createLogger('http');
 
@@ -21,7 +20,7 @@ export interface Listening {
 
 /** Serves `fetch` on host:port (port 0 = any free port). */
 export async function listenFetch(fetch: (request: Request) => Promise<Response>, port: number, host?: string): Promise<Listening> {
-  useResponseClass(AdapterResponse); // the adapter writes these out in one go instead of pumping a web stream
+  useAdapterResponses(); // written out in one go instead of pumping a web stream (lib/server/adapter-response.ts)
   const adapter = createServerAdapter((request: Request) => fetch(request));
   const server = createServer(adapter);
   server.on('clientError', answerRefusedRequest);
