@@ -1,4 +1,4 @@
-import { startApiProcess } from '../lib/server/start.js';
+import { startApiProcess } from './processes.js';
 import { runEntry } from './run-entry.js';
 
 await runEntry(

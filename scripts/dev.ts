@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../lib/config.js';
-import { startAllInOne } from '../lib/server/start.js';
+import { startAllInOne } from './processes.js';
 import { startDevCenter } from './dev-center.js';
 import { describeDemo, seedDemo } from './seed.js';
 

@@ -1,4 +1,4 @@
-import { startAllInOne } from '../lib/server/start.js';
+import { startAllInOne } from './processes.js';
 import { runEntry } from './run-entry.js';
 
 await runEntry(

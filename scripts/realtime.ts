@@ -1,4 +1,4 @@
-import { startRealtimeProcess } from '../lib/server/start.js';
+import { startRealtimeProcess } from './processes.js';
 import { runEntry } from './run-entry.js';
 
 await runEntry(

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../lib/config.js';
 import { migrateToLatest, openDatabase } from '../lib/db/index.js';
-import { startAllInOne } from '../lib/server/start.js';
+import { startAllInOne } from '../scripts/processes.js';
 import type { DevCenter } from '../scripts/dev-center.js';
 import { handlerBundles } from './helpers/bundles.js';
 import {

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../lib/config.js';
-import { startAllInOne, type RunningProcess } from '../lib/server/start.js';
+import { startAllInOne, type RunningProcess } from '../scripts/processes.js';
 import { apiClient, CENTER_KEY, centerClient, freePort, sleep, startCenter, waitFor, type TestNode } from './helpers/harness.js';
 import { seedWorld } from './helpers/world.js';
 

@@ -11,7 +11,7 @@ import { connect } from 'node:net';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../lib/config.js';
-import { startApiProcess, startRealtimeProcess, type RunningProcess } from '../lib/server/start.js';
+import { startApiProcess, startRealtimeProcess, type RunningProcess } from '../scripts/processes.js';
 import {
   apiClient,
   centerClient,

@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApiProcess, startRealtimeProcess, type RunningProcess } from '../lib/server/start.js';
+import { startApiProcess, startRealtimeProcess, type RunningProcess } from '../scripts/processes.js';
 import { apiClient, connectSocket, createChannel, emitAck, recordEvents, startTestNode, waitFor, type TestNode } from './helpers/harness.js';
 import { post } from './helpers/messages.js';
 import { seedWorld, type World } from './helpers/world.js';

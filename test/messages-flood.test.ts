@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../lib/config.js';
-import { startAllInOne, type RunningProcess } from '../lib/server/start.js';
+import { startAllInOne, type RunningProcess } from '../scripts/processes.js';
 import { expectError } from './helpers/expect-error.js';
 import {
   apiClient,

@@ -4,7 +4,7 @@
  * channel, into several channels at once, and from two API processes sharing the database.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApiProcess, type RunningProcess } from '../lib/server/start.js';
+import { startApiProcess, type RunningProcess } from '../scripts/processes.js';
 import { seededRandom } from '../lib/turns/engine.js';
 import { apiClient, createChannel, seedGuild, startTestNode, type TestNode } from './helpers/harness.js';
 import { lastSeq, list } from './helpers/messages.js';

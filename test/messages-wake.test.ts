@@ -7,7 +7,7 @@
  */
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApiProcess, startRealtimeProcess, type RunningProcess } from '../lib/server/start.js';
+import { startApiProcess, startRealtimeProcess, type RunningProcess } from '../scripts/processes.js';
 import { seededRandom } from '../lib/turns/engine.js';
 import { apiClient, connectSocket, nextEvent, recordEvents, seedGuild, startTestNode, type TestNode, type TestUser } from './helpers/harness.js';
 import { joinRoom } from './helpers/messages.js';

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../lib/config.js';
-import { startAllInOne, startApiProcess, startRealtimeProcess, type RunningProcess } from '../lib/server/start.js';
+import { startAllInOne, startApiProcess, startRealtimeProcess, type RunningProcess } from '../scripts/processes.js';
 import {
   apiClient,
   centerClient,

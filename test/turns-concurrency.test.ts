@@ -6,7 +6,7 @@
  */
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApiProcess, type RunningProcess } from '../lib/server/start.js';
+import { startApiProcess, type RunningProcess } from '../scripts/processes.js';
 import { applyTurnEvent, deriveSpeaker, initialTurnState, seededRandom, type RandomSource, type TurnChannelType, type TurnState } from '../lib/turns/engine.js';
 import { apiClient, createChannel, emitAck, nextEvent, seedGuild, sleep, startTestNode, type TestNode } from './helpers/harness.js';
 import { NAMES, seedTurnRoom, type TurnRoom } from './helpers/turn-room.js';

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { createConnection } from 'mysql2/promise';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import { loadConfig } from '../../lib/config.js';
-import { startAllInOne, type RunningProcess } from '../../lib/server/start.js';
+import { startAllInOne, type RunningProcess } from '../../scripts/processes.js';
 import type { RandomSource } from '../../lib/turns/engine.js';
 import { startDevCenter, type DevCenter } from '../../scripts/dev-center.js';
 

@@ -1,18 +1,23 @@
-import type { Config } from '../config.js';
-import { createContext, type AppContext } from '../context.js';
-import { createPipeline } from '../http/pipeline.js';
-import { createLogger } from '../logger.js';
-import type { RandomSource } from '../turns/engine.js';
-import { routes } from '../../handlers/routes.js';
-import { createRealtimeApp, type RealtimeApp } from '../../realtime/app.js';
-import { createLocalEmitter } from '../../realtime/dispatch.js';
-import { createInternalChannel } from '../../realtime/internal-channel.js';
-import { createRealtimeEndpoints } from '../../realtime/public-endpoints.js';
-import { connectRedisCluster } from '../../realtime/redis-cluster.js';
-import { listenFetch } from './node.js';
-import { createApiRouter } from './router.js';
-import { startBackgroundJobs, startSpeakerTimer } from './jobs.js';
-import { startMetricsListener } from './metrics-listener.js';
+/**
+ * The one composition point: the route table, the realtime app and the context wired into the
+ * three process shapes (all-in-one, API, realtime). Entry points and tests start processes
+ * from here; lib/ never imports handlers/, realtime/ or scripts/.
+ */
+import type { Config } from '../lib/config.js';
+import { createContext, type AppContext } from '../lib/context.js';
+import { createPipeline } from '../lib/http/pipeline.js';
+import { createLogger } from '../lib/logger.js';
+import type { RandomSource } from '../lib/turns/engine.js';
+import { routes } from '../handlers/routes.js';
+import { createRealtimeApp, type RealtimeApp } from '../realtime/app.js';
+import { createLocalEmitter } from '../realtime/dispatch.js';
+import { createInternalChannel } from '../realtime/internal-channel.js';
+import { createRealtimeEndpoints } from '../realtime/public-endpoints.js';
+import { connectRedisCluster } from '../realtime/redis-cluster.js';
+import { listenFetch } from '../lib/server/node.js';
+import { createApiRouter } from '../lib/server/router.js';
+import { startBackgroundJobs, startSpeakerTimer } from '../lib/server/jobs.js';
+import { startMetricsListener } from '../lib/server/metrics-listener.js';
 
 const log = createLogger('server');
 
