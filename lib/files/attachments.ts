@@ -2,15 +2,10 @@ import type { Db } from '../db/index.js';
 import type { MessageAttachmentTable } from '../db/schema.js';
 import { invalidReference } from '../errors.js';
 
-/** An attachment as messages carry it (api.md "Messages"). */
-export interface Attachment {
-  id: string;
-  name: string;
-  size: number;
-  mime: string;
-  url: string;
-  expired: boolean;
-}
+import type { Attachment } from '../realtime/events.js';
+
+/** An attachment as messages carry it (api.md "Messages"): the event map's type. */
+export type { Attachment };
 
 export const fileUrl = (fileId: string) => `/api/files/${fileId}`;
 
