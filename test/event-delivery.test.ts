@@ -4,7 +4,9 @@
  * and no duplicate — with many writers on one node (default pool: two post batches in
  * flight), in split mode with two API processes, while the Redis shared by two realtime
  * processes (a private redis-server started here) is killed and restarted, and across a
- * kill -9 and restart of the realtime process (subscribers rejoin with `since`).
+ * kill -9 and restart of the realtime process (subscribers rejoin with `since`), and across a
+ * kill -9 of one of two API processes mid-load (writers retry on the other one with the same
+ * clientMsgId).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
@@ -260,4 +262,91 @@ describe('faults', () => {
       await db.drop();
     }
   });
+});
+
+describe('kill -9 of an API process', () => {
+  it('mid-load, with writers retrying on the other API process with the same clientMsgId: 0 lost, 0 duplicated, 0 gaps, every subscriber gets each message once, in order', async () => {
+    const center = await startCenter();
+    const db = await createTestDatabase();
+    const secret = 'api-kill-secret';
+    const env = nodeEnv(center, db, { FABRIC_BACKEND_GUILD_INTERNAL_SECRET: secret, FABRIC_BACKEND_GUILD_LOG_LEVEL: 'info' });
+    // In process: migrates the database the API children then share.
+    const realtime = await startRealtimeProcess(
+      loadConfig({ ...env, FABRIC_BACKEND_GUILD_REALTIME_PORT: '0', FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_PORT: '0', FABRIC_BACKEND_GUILD_LOG_LEVEL: 'silent' }),
+    );
+    const startApiChild = async () => {
+      const child = spawnNode('scripts/api.ts', {
+        ...env,
+        FABRIC_BACKEND_GUILD_DB_SYNC: 'false',
+        FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_URL: `http://127.0.0.1:${realtime.internalPort}`,
+      });
+      const { port } = await child.waitForLog('guild node API listening', 60_000);
+      return { child, api: apiClient(`http://127.0.0.1:${port}`) };
+    };
+    const children = await Promise.all([startApiChild(), startApiChild()]);
+    const subs: ReturnType<typeof follow>[] = [];
+    try {
+      const node = { api: children[1].api, centerApi: centerClient(center) } as unknown as TestNode;
+      const { w, writers, ch } = await writersIn(node, 6);
+      subs.push(follow(realtime.url, w.owner.token, ch.id), follow(realtime.url, w.m1.token, ch.id));
+      await Promise.all(subs.map((s) => s.joined));
+
+      const perWriter = 25;
+      const total = writers.length * perWriter;
+      let done = 0;
+      let killed = false;
+      const networkErrors = { count: 0 };
+      // Each writer starts on its own API process and moves to the other one on a network error,
+      // retrying with the same clientMsgId (an answer lost with the process may hide a stored message).
+      await Promise.all(
+        writers.map(async (wr, i) => {
+          let current = i % 2;
+          for (let k = 0; k < perWriter; k++) {
+            const clientMsgId = `${wr.id}-${k}`;
+            for (let attempt = 0; ; attempt++) {
+              const r = await children[current].api('POST', `/api/channels/${ch.id}/messages`, { token: wr.token, body: { content: `w${i} ${k}`, clientMsgId } }).catch(() => null);
+              if (r && (r.status === 201 || r.status === 200)) break;
+              if (!r) (networkErrors.count++, (current = 1 - current));
+              if (attempt > 50) throw new Error(`post failed: ${r?.status} ${JSON.stringify(r?.body)}`);
+              await sleep(50);
+            }
+            if (++done === Math.floor(total / 3) && !killed) {
+              killed = true;
+              children[0].child.proc.kill('SIGKILL');
+            }
+          }
+        }),
+      );
+      expect(killed).toBe(true);
+      expect(await children[0].child.exited).toBe('SIGKILL');
+      // The writers of the killed process really did fail over.
+      expect(networkErrors.count).toBeGreaterThan(0);
+
+      const stored: { seq: number; clientMsgId: string }[] = [];
+      for (let more = true; more; ) {
+        const page = await children[1].api('GET', `/api/channels/${ch.id}/messages?after=${stored.at(-1)?.seq ?? 0}&limit=100`, { token: w.owner.token });
+        expect(page.status).toBe(200);
+        stored.push(...page.body.messages);
+        more = page.body.hasMore;
+      }
+      const expectedIds = writers.flatMap((wr) => Array.from({ length: perWriter }, (_, k) => `${wr.id}-${k}`));
+      expect(stored.map((m) => m.clientMsgId).sort(), '0 lost, 0 duplicated').toEqual(expectedIds.sort());
+      expect(stored.map((m) => m.seq), '0 seq gaps').toEqual(Array.from({ length: total }, (_, i) => i + 1));
+
+      const last = (await children[1].api('GET', `/api/channels/${ch.id}`, { token: w.owner.token })).body.channel.eventPos as number;
+      expect(last).toBe(total);
+      await waitFor('every event at every subscriber', async () => (subs.every((s) => s.last() >= last) ? true : undefined), 30_000);
+      await sleep(300);
+      subs.forEach((s, i) => {
+        expectExactStream(`subscriber ${i}`, s.got, last);
+        expect(s.got.map((e) => e.seq), `subscriber ${i}: every message once`).toEqual(Array.from({ length: total }, (_, j) => j + 1));
+      });
+    } finally {
+      for (const s of subs) s.socket.close();
+      await Promise.all(children.map((c) => c.child.stop()));
+      await realtime.close();
+      await center.close();
+      await db.drop();
+    }
+  }, 90_000);
 });

@@ -9,6 +9,9 @@ export interface TcpProxy {
   url(scheme: string): string;
   /** Drops every connection and refuses new ones, as if the server went down. */
   cut(): Promise<void>;
+  /** Drops every connection and closes new ones at once until `restore` (the network is away; the port stays). */
+  drop(): void;
+  restore(): void;
   close(): Promise<void>;
 }
 
@@ -20,8 +23,10 @@ export async function startTcpProxy(target: { host: string; port: number }, opts
     s.on('close', () => open.delete(s));
     s.on('error', () => s.destroy());
   };
+  let dropping = false;
   const server = createServer((client) => {
     track(client);
+    if (dropping) return void client.destroy();
     client.pause();
     setTimeout(() => {
       if (client.destroyed) return;
@@ -43,5 +48,10 @@ export async function startTcpProxy(target: { host: string; port: number }, opts
     for (const s of open) s.destroy();
     await done;
   };
-  return { port, url: (scheme) => `${scheme}://127.0.0.1:${port}`, cut, close: cut };
+  const drop = () => {
+    dropping = true;
+    for (const s of open) s.destroy();
+  };
+  const restore = () => void (dropping = false);
+  return { port, url: (scheme) => `${scheme}://127.0.0.1:${port}`, cut, close: cut, drop, restore };
 }
