@@ -194,13 +194,13 @@ async function storeTogether(pool: Pool, batch: readonly BatchedPost[]): Promise
   const statements: SqlStatement[] = [
     { sql: 'start transaction', parameters: [] },
     ...ordered.flatMap((p) => p.statements),
-    // Before the commit, under the channel locks: a logged post's event is among its channel's last MAX_POSTS_PER_BATCH.
+    // Before the commit, under the channel locks; a logged post's event is found by its message id (index channel_events_ref).
     {
       sql:
-        'select m.id, m.seq, m.created_at, e.pos, e.delivery from messages m join channels c on c.id = m.channel_id ' +
-        "left join channel_events e on e.channel_id = m.channel_id and e.pos > c.last_pos - ? and e.event = 'message.created' and e.ref = m.id " +
+        'select m.id, m.seq, m.created_at, e.pos, e.delivery from messages m ' +
+        "left join channel_events e on e.channel_id = m.channel_id and e.ref = m.id and e.event = 'message.created' " +
         `where m.id in (${ids.map(() => '?').join(', ')})`,
-      parameters: [MAX_POSTS_PER_BATCH, ...ids],
+      parameters: ids,
     },
     { sql: 'commit', parameters: [] },
     ...reads.values(),

@@ -14,4 +14,5 @@ export const MIGRATION_NAMES: readonly string[] = [
   '2026120620_agent_rooms',
   '2026120630_post_rate_limits',
   '2026120631_read_positions',
+  '2026120640_channel_event_refs',
 ];
