@@ -6,13 +6,14 @@
  * every channel keeps gapless seqs. On SQLite the same calls run one
  * transaction each, and the same answers must come out.
  */
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertMessageWithNextSeq, isDuplicateKeyError, type UnsequencedMessage } from '../lib/db/dialect.js';
 import { openDatabase } from '../lib/db/index.js';
+import { postReadBack } from '../lib/db/mysql-post-batches.js';
 import { newId } from '../lib/ids.js';
 import { createChannel, seedGuild, startTestNode, type TestNode } from './helpers/harness.js';
-import { lastSeq, list } from './helpers/messages.js';
+import { lastSeq, list, post as postOverHttp } from './helpers/messages.js';
 
 let t: TestNode;
 beforeAll(async () => {
@@ -211,5 +212,20 @@ describe('insertMessageWithNextSeq with many posts ready at once', () => {
       await sql`set global sql_mode = ${before}`.execute(db);
     }
     expect((await post()).content).toBe(content);
+  });
+
+  it('reads a batch back by message id, whatever the length of the channel log', async () => {
+    const { database } = t.node.ctx;
+    const { owner, guildId } = await seedGuild(t, 1);
+    const channel = await createChannel(t, owner.token, { guildId, name: 'long-log', xType: 'general' });
+    const posted = [];
+    for (let i = 0; i < 60; i++) posted.push(await postOverHttp(t, owner.token, channel.id, `m${i}`));
+    if (database.dialect !== 'mysql') return; // the read-back is MySQL's batch statement
+    // The plan, not a timing: the event side of the join must be looked up through
+    // channel_events_ref (one row per message), never through the channel's whole log.
+    const readBack = postReadBack(posted.slice(-3).map((m) => m.id as string));
+    const plan = await database.db.executeQuery<{ table: string; key: string | null; type: string }>(CompiledQuery.raw(`explain ${readBack.sql}`, [...readBack.parameters]));
+    const events = plan.rows.find((r) => r.table === 'e');
+    expect(events).toMatchObject({ key: 'channel_events_ref', type: 'ref' });
   });
 });

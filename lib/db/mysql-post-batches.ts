@@ -194,14 +194,8 @@ async function storeTogether(pool: Pool, batch: readonly BatchedPost[]): Promise
   const statements: SqlStatement[] = [
     { sql: 'start transaction', parameters: [] },
     ...ordered.flatMap((p) => p.statements),
-    // Before the commit, under the channel locks; a logged post's event is found by its message id (index channel_events_ref).
-    {
-      sql:
-        'select m.id, m.seq, m.created_at, e.pos, e.delivery from messages m ' +
-        "left join channel_events e on e.channel_id = m.channel_id and e.ref = m.id and e.event = 'message.created' " +
-        `where m.id in (${ids.map(() => '?').join(', ')})`,
-      parameters: ids,
-    },
+    // Before the commit, under the channel locks.
+    postReadBack(ids),
     { sql: 'commit', parameters: [] },
     ...reads.values(),
   ];
@@ -220,13 +214,30 @@ async function storeTogether(pool: Pool, batch: readonly BatchedPost[]): Promise
   );
 }
 
+/**
+ * The read-back of a batch: each post's seq and created_at and, for a logged post, its event's
+ * position and delivery, found by the message id (index channel_events_ref). The index is
+ * forced: with the statistics of a log that grows fast the optimizer picked the primary key's
+ * channel prefix instead and walked the channel's whole log on every batch, so posting slowed
+ * as the log grew (docs/performance.md, series 18).
+ */
+export function postReadBack(ids: readonly string[]): SqlStatement {
+  return {
+    sql:
+      'select m.id, m.seq, m.created_at, e.pos, e.delivery from messages m ' +
+      "left join channel_events e force index (channel_events_ref) on e.channel_id = m.channel_id and e.ref = m.id and e.event = 'message.created' " +
+      `where m.id in (${ids.map(() => '?').join(', ')})`,
+    parameters: ids,
+  };
+}
+
 /** What an earlier, committed attempt of `post` stored: its seq and created_at, its read, its event. */
 async function readStored(pool: Pool, post: BatchedPost): Promise<BatchedResult> {
   const statements: SqlStatement[] = [
     { sql: 'select seq, created_at from messages where id = ?', parameters: [post.messageId] },
     ...(post.alsoRead ? [post.alsoRead] : []),
     ...(post.logsEvent
-      ? [{ sql: "select pos, delivery from channel_events where channel_id = ? and event = 'message.created' and ref = ?", parameters: [post.channelId, post.messageId] }]
+      ? [{ sql: "select pos, delivery from channel_events force index (channel_events_ref) where channel_id = ? and event = 'message.created' and ref = ?", parameters: [post.channelId, post.messageId] }]
       : []),
   ];
   const results = (await runOnOneConnection(pool, statements)) as unknown[];
