@@ -168,6 +168,44 @@ describe('insertMessageWithNextSeq with many posts ready at once', () => {
     await holder;
     expect((await Promise.all(waiting)).map((r) => r!.seq).sort()).toEqual([1, 2, 3]);
   });
+  it('tries a post again when the database picks it as a deadlock victim', async () => {
+    const { owner, guildId } = await seedGuild(t, 0);
+    const ch = await createChannel(t, owner.token, { guildId, name: 'deadlock', xType: 'general' });
+    const { database } = t.node.ctx;
+    if (database.dialect !== 'mysql') {
+      expect(database.postBatches).toBeUndefined(); // SQLite queues writers on one lock: no deadlock to meet
+      return;
+    }
+    // T writes many rows (so the database picks the post, the lighter transaction, as the
+    // victim), locks the author's membership row, waits until the post holds the channel row
+    // and waits for that membership row, then asks for the channel row: a deadlock.
+    let lockedMembership!: () => void;
+    const membershipLocked = new Promise<void>((resolve) => (lockedMembership = resolve));
+    let postWaiting!: () => void;
+    const waiting = new Promise<void>((resolve) => (postWaiting = resolve));
+    await sql`create table deadlock_weight (n int)`.execute(database.db);
+    const other = database.db.transaction().execute(async (trx) => {
+      await sql`insert into deadlock_weight (n) select seq from messages union all select 1 from channel_members`.execute(trx);
+      for (let i = 0; i < 5; i++) await sql`insert into deadlock_weight (n) select n from deadlock_weight`.execute(trx);
+      await sql`update channel_members set joined_at = joined_at where channel_id = ${ch.id} and user_id = ${owner.id}`.execute(trx);
+      lockedMembership();
+      await waiting;
+      await sql`update channels set name = name where id = ${ch.id}`.execute(trx);
+    });
+    await membershipLocked;
+    const posted = insertMessageWithNextSeq(database, message(ch, owner.id, 'victim'), [], { memberId: owner.id });
+    // The post is waiting for a lock once the server lists it as such.
+    for (let i = 0; i < 200; i++) {
+      const w = await sql<{ n: number }>`select count(*) as n from information_schema.innodb_lock_waits`.execute(database.db);
+      if (Number(w.rows[0].n) > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    postWaiting();
+    await other;
+    expect((await posted)!.seq).toBe(1);
+    expect((await list(t, owner.token, ch.id)).messages.map((x) => x.content)).toEqual(['victim']);
+    await sql`drop table deadlock_weight`.execute(database.db);
+  });
   it('answers a post that an earlier attempt already committed with what that attempt stored', async () => {
     // On MySQL a batch that fails after its COMMIT (the connection drops during the read-back)
     // is tried again; its posts then meet their own ids and must not be stored twice.

@@ -45,6 +45,8 @@ interface Pending {
  */
 const MAX_POSTS_PER_BATCH = 64;
 const MAX_BATCH_CHARS = 512 * 1024;
+/** How often a single post chosen as a deadlock victim is tried in all. */
+const DEADLOCK_ATTEMPTS = 5;
 /** A batch in flight this long no longer holds back the next one (see `pump`). */
 const STALLED_MS = 100;
 
@@ -147,7 +149,7 @@ export function createMysqlPostBatches(pool: Pool, maxInFlight: number, maxConne
     for (const p of group) p.resolve(stored.get(p.post.messageId)!);
   }
 
-  async function runAlone(p: Pending): Promise<void> {
+  async function runAlone(p: Pending, attempt = 1): Promise<void> {
     try {
       const stored = await storeTogether(pool, [p.post]);
       batches++;
@@ -155,6 +157,12 @@ export function createMysqlPostBatches(pool: Pool, maxInFlight: number, maxConne
       p.resolve(stored.get(p.post.messageId)!);
     } catch (err) {
       const code = (err as { code?: unknown }).code;
+      // Chosen as a deadlock victim (say against a membership change that locks in the other
+      // order): everything was rolled back, so the post is simply tried again.
+      if (code === 'ER_LOCK_DEADLOCK' && attempt < DEADLOCK_ATTEMPTS) {
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+        return runAlone(p, attempt + 1);
+      }
       // The seq bump matched nothing, so the insert's seq was NULL and the transaction stopped.
       if (code === 'ER_BAD_NULL_ERROR') return p.resolve(null);
       // The message's own id is taken: an earlier attempt of this very post committed (its
