@@ -5,6 +5,7 @@
  */
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { trimLog } from '../lib/realtime/event-log.js';
 import { startApiProcess, startRealtimeProcess, type RunningProcess } from '../scripts/processes.js';
 import { apiClient, connectSocket, createChannel, emitAck, recordEvents, startTestNode, waitFor, type TestNode } from './helpers/harness.js';
 import { post } from './helpers/messages.js';
@@ -205,5 +206,58 @@ describe('delivery from the log', () => {
     await expect(startApiProcess({ ...t.node.ctx.config, port: 0, realtimeInternalUrl: undefined }, { heartbeat: false, jobs: false })).rejects.toThrow(
       /REALTIME_INTERNAL_URL/,
     );
+  });
+});
+
+describe('the trim', () => {
+  let node: TestNode;
+  beforeAll(async () => {
+    node = await startTestNode(); // default retention: its own schedule deletes nothing here
+  }, 60_000);
+  afterAll(async () => node?.close());
+
+  const positions = async (channelId: string) =>
+    (await node.node.ctx.database.db.selectFrom('channel_events').select('pos').where('channel_id', '=', channelId).orderBy('pos').execute()).map((r) => Number(r.pos));
+
+  it('keeps the last events of each stream and everything younger than the age rule', async () => {
+    const world = await seedWorld(node);
+    const ch = await createChannel(node, world.m1.token, { guildId: world.guildId, name: 'trimmed', xType: 'general' });
+    for (let i = 1; i <= 8; i++) await post(node, world.m1.token, ch.id, `m${i}`);
+    const { db } = node.node.ctx.database;
+    // Every event is younger than an hour: the age rule keeps them all.
+    await trimLog(db, { hours: 1, events: 3 });
+    expect(await positions(ch.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    // Two hours later, only the last 3 are kept.
+    expect(await trimLog(db, { hours: 1, events: 3 }, Date.now() + 2 * 3600_000)).toBeGreaterThanOrEqual(5);
+    expect(await positions(ch.id)).toEqual([6, 7, 8]);
+    // A later trim starts from the oldest position left.
+    await post(node, world.m1.token, ch.id, 'm9');
+    await trimLog(db, { hours: 0, events: 2 });
+    expect(await positions(ch.id)).toEqual([8, 9]);
+  });
+
+  it('lets posts append to the streams it trims while its deletes are not yet committed', async () => {
+    const world = await seedWorld(node);
+    const [a, b] = await Promise.all(['busy-a', 'busy-b'].map((name) => createChannel(node, world.m1.token, { guildId: world.guildId, name, xType: 'general' })));
+    for (let i = 1; i <= 6; i++) await Promise.all([post(node, world.m1.token, a.id, `a${i}`), post(node, world.m1.token, b.id, `b${i}`)]);
+    const { database } = node.node.ctx;
+    if (database.dialect !== 'mysql') {
+      expect(database.dialect).toBe('sqlite'); // one writer at a time: a trim and a post never overlap
+      return;
+    }
+    // The trim's deletes stay uncommitted (so their locks stay held) while both channels get a post.
+    const rolledBack = new Error('roll back');
+    const outcome = await database.db
+      .transaction()
+      .execute(async (trx) => {
+        expect(await trimLog(trx, { hours: 0, events: 2 })).toBeGreaterThanOrEqual(8);
+        const posted = Promise.all([post(node, world.m1.token, a.id, 'during'), post(node, world.m1.token, b.id, 'during')]);
+        const blocked = new Promise<'blocked'>((resolve) => setTimeout(() => resolve('blocked'), 10_000).unref());
+        expect(await Promise.race([posted.then(() => 'posted'), blocked])).toBe('posted');
+        throw rolledBack;
+      })
+      .catch((err: unknown) => err);
+    expect(outcome).toBe(rolledBack);
+    expect(await positions(a.id)).toEqual([1, 2, 3, 4, 5, 6, 7]);
   });
 });

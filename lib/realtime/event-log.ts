@@ -108,26 +108,63 @@ export interface RetentionRules {
   events: number;
 }
 
+/** Positions one trim statement deletes at most: each statement's locks stay few and short. */
+const TRIM_WINDOW = 2000;
+/** Streams read per page while a trim looks for the ones long enough to trim. */
+const TRIM_PAGE = 500;
+
+/** The two logs: a stream's table, its key column, and the table that holds each stream's head. */
+const LOGS = [
+  { events: 'channel_events', key: 'channel_id', heads: 'channels', headKey: 'id' },
+  { events: 'user_events', key: 'user_id', heads: 'user_streams', headKey: 'user_id' },
+] as const;
+
 /**
  * Deletes what neither retention rule keeps: events older than `hours` that are not among
  * the last `events` of their stream. Returns how many were deleted.
+ *
+ * Stream by stream, from each stream's oldest position up, in windows of TRIM_WINDOW
+ * positions: each delete is a range of the primary key (stream, pos) at the old end of one
+ * stream, so it locks only rows nobody writes, never the head where posts append. (One
+ * statement over the whole table locked every row it read, on MySQL, and held every post's
+ * event insert until it ended.) A stream's positions have no holes and get younger as they
+ * grow, so a window that keeps a row for its age ends that stream's trim.
  */
 export async function trimLog(db: Db, rules: RetentionRules, now = Date.now()): Promise<number> {
   const cutoff = rules.hours > 0 ? now - rules.hours * 3600_000 : Number.MAX_SAFE_INTEGER;
   const keep = rules.events;
-  const c = await db
-    .deleteFrom('channel_events')
-    .where('created_at', '<', cutoff)
-    .where((eb) => eb('pos', '<=', eb.selectFrom('channels').select((e2) => e2(e2.ref('last_pos'), '-', keep).as('edge')).whereRef('channels.id', '=', 'channel_events.channel_id')))
-    .executeTakeFirst();
-  const u = await db
-    .deleteFrom('user_events')
-    .where('created_at', '<', cutoff)
-    .where((eb) =>
-      eb('pos', '<=', eb.selectFrom('user_streams').select((e2) => e2(e2.ref('last_pos'), '-', keep).as('edge')).whereRef('user_streams.user_id', '=', 'user_events.user_id')),
-    )
-    .executeTakeFirst();
-  return Number(c.numDeletedRows) + Number(u.numDeletedRows);
+  let deleted = 0;
+  for (const log of LOGS) {
+    for (let after = ''; ; ) {
+      const page = await db
+        .selectFrom(log.heads)
+        .select([`${log.headKey} as key`, 'last_pos'])
+        .where(log.headKey, '>', after)
+        .where('last_pos', '>', keep)
+        .orderBy(log.headKey)
+        .limit(TRIM_PAGE)
+        .execute();
+      for (const head of page as { key: string; last_pos: number | string }[]) deleted += await trimStream(db, log, head.key, Number(head.last_pos) - keep, cutoff);
+      if (page.length < TRIM_PAGE) break;
+      after = (page[page.length - 1] as { key: string }).key;
+    }
+  }
+  return deleted;
+}
+
+/** Trims one stream up to position `edge` (inclusive), of events created before `cutoff`. */
+async function trimStream(db: Db, log: (typeof LOGS)[number], key: string, edge: number, cutoff: number): Promise<number> {
+  const oldest = await db.selectFrom(log.events).select((eb) => eb.fn.min('pos').as('pos')).where(log.key, '=', key).executeTakeFirst();
+  if (oldest?.pos === null || oldest?.pos === undefined) return 0;
+  let deleted = 0;
+  for (let from = Number(oldest.pos); from <= edge; from += TRIM_WINDOW) {
+    const to = Math.min(edge, from + TRIM_WINDOW - 1);
+    const r = await db.deleteFrom(log.events).where(log.key, '=', key).where('pos', '>=', from).where('pos', '<=', to).where('created_at', '<', cutoff).executeTakeFirst();
+    const n = Number(r.numDeletedRows);
+    deleted += n;
+    if (n < to - from + 1) break; // a row of this window is young enough to keep: so is everything after it
+  }
+  return deleted;
 }
 
 /** The current heads of several streams, by stream key (0 for a stream with no event yet). */
