@@ -67,27 +67,24 @@ export async function appendToLog(trx: Db, dialect: DialectName, emits: readonly
   return out;
 }
 
+/** The two logs: a stream's table, its key column, and the table that holds each stream's head. */
+const LOGS = [
+  { events: 'channel_events', key: 'channel_id', heads: 'channels', headKey: 'id' },
+  { events: 'user_events', key: 'user_id', heads: 'user_streams', headKey: 'user_id' },
+] as const;
+
 /** Events of a stream with `after < pos <= upTo`, in order (those still retained). */
 export async function readStream(db: Db, stream: StreamRef, after: number, upTo: number): Promise<StoredEvent[]> {
   if (upTo <= after) return [];
-  const rows =
-    'channel' in stream
-      ? await db
-          .selectFrom('channel_events')
-          .select(['pos', 'event', 'data', 'delivery'])
-          .where('channel_id', '=', stream.channel)
-          .where('pos', '>', after)
-          .where('pos', '<=', upTo)
-          .orderBy('pos')
-          .execute()
-      : await db
-          .selectFrom('user_events')
-          .select(['pos', 'event', 'data', 'delivery'])
-          .where('user_id', '=', stream.user)
-          .where('pos', '>', after)
-          .where('pos', '<=', upTo)
-          .orderBy('pos')
-          .execute();
+  const log = 'channel' in stream ? LOGS[0] : LOGS[1];
+  const rows = await db
+    .selectFrom(log.events)
+    .select(['pos', 'event', 'data', 'delivery'])
+    .where(log.key, '=', 'channel' in stream ? stream.channel : stream.user)
+    .where('pos', '>', after)
+    .where('pos', '<=', upTo)
+    .orderBy('pos')
+    .execute();
   return rows.map((r) => ({
     pos: Number(r.pos),
     event: r.event,
@@ -112,12 +109,6 @@ export interface RetentionRules {
 const TRIM_WINDOW = 2000;
 /** Streams read per page while a trim looks for the ones long enough to trim. */
 const TRIM_PAGE = 500;
-
-/** The two logs: a stream's table, its key column, and the table that holds each stream's head. */
-const LOGS = [
-  { events: 'channel_events', key: 'channel_id', heads: 'channels', headKey: 'id' },
-  { events: 'user_events', key: 'user_id', heads: 'user_streams', headKey: 'user_id' },
-] as const;
 
 /**
  * Deletes what neither retention rule keeps: events older than `hours` that are not among
