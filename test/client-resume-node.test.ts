@@ -12,17 +12,15 @@ import type { ChannelMembershipEvent, Message, SessionEndedEvent } from '../lib/
 import { runLogTrim } from '../lib/realtime/log-trim.js';
 import { rooms } from '../lib/realtime/rooms.js';
 import {
-  apiClient,
-  centerClient,
   createChannel,
-  createTestDatabase,
   freePort,
-  nodeEnv,
+  privateBackends,
+  restFixture,
   seedGuild,
   spawnNode,
-  startCenter,
   startTestNode,
   type ChildRun,
+  type RestFixture,
   type TestNode,
   type TestUser,
 } from './helpers/harness.js';
@@ -70,7 +68,7 @@ async function awayableClient(node: TestNode, user: TestUser) {
   return { ...s, proxy, away, back };
 }
 
-async function post(node: TestNode, user: TestUser, channelId: string, content: string) {
+async function post(node: RestFixture, user: TestUser, channelId: string, content: string) {
   return (await postAs(node, user.token, channelId, content)) as unknown as Message;
 }
 
@@ -205,10 +203,9 @@ describe('FabricClient resumes from its positions against the real node', () => 
 
 describe('FabricClient across a kill -9 and restart of the node process', () => {
   it('delivers every message posted around the restart exactly once and in order, without REST paging', async () => {
-    const center = await startCenter();
-    const db = await createTestDatabase();
+    const backends = await privateBackends();
     const port = await freePort();
-    const env = nodeEnv(center, db, { FABRIC_BACKEND_GUILD_PORT: String(port), FABRIC_BACKEND_GUILD_LOG_LEVEL: 'info' });
+    const env = backends.env({ FABRIC_BACKEND_GUILD_PORT: String(port), FABRIC_BACKEND_GUILD_LOG_LEVEL: 'info' });
     const start = async () => {
       const child = spawnNode('scripts/main.ts', env);
       await child.waitForLog('guild node listening', 60_000);
@@ -216,8 +213,7 @@ describe('FabricClient across a kill -9 and restart of the node process', () => 
     };
     let child: ChildRun = await start();
     try {
-      const url = `http://127.0.0.1:${port}`;
-      const node = { url, api: apiClient(url), centerApi: centerClient(center) } as unknown as TestNode;
+      const node = restFixture(`http://127.0.0.1:${port}`, backends.center);
       const { owner, members, guildId } = await seedGuild(node, 1);
       const [agent] = members;
       const ch = await createChannel(node, owner.token, { guildId, name: 'restart', xType: 'general', memberUserIds: [agent.id] });
@@ -246,8 +242,7 @@ describe('FabricClient across a kill -9 and restart of the node process', () => 
       expect(resyncs).toEqual([]);
     } finally {
       await child.stop();
-      await center.close();
-      await db.drop();
+      await backends.close();
     }
   }, 90_000);
 });

@@ -21,19 +21,17 @@ import { FabricRest } from '../lib/client/index.js';
 import { loadConfig } from '../lib/config.js';
 import { startApiProcess, startRealtimeProcess, type RunningProcess } from '../scripts/processes.js';
 import {
-  apiClient,
-  centerClient,
   createChannel,
-  createTestDatabase,
   emitAck,
   freePort,
-  nodeEnv,
+  privateBackends,
+  restFixture,
   sleep,
   spawnNode,
-  startCenter,
   startTestNode,
   waitFor,
   type ChildRun,
+  type RestFixture,
   type TestNode,
   type TestUser,
 } from './helpers/harness.js';
@@ -103,7 +101,7 @@ async function expectEverySubscriber(head: number, sdk: SdkClient[], wire: WireF
   wire.forEach((f, i) => expectExactWire(`wire subscriber ${i}`, f.got, head));
 }
 
-async function writersIn(node: TestNode, count: number) {
+async function writersIn(node: RestFixture, count: number) {
   const w = await seedWorld(node);
   const writers: TestUser[] = [w.m1, w.m2, w.m3, w.admin];
   for (let i = writers.length; i < count; i++) {
@@ -115,7 +113,7 @@ async function writersIn(node: TestNode, count: number) {
   return { w, writers: writers.slice(0, count), ch };
 }
 
-const head = async (node: TestNode, channelId: string, token: string) => (await node.api('GET', `/api/channels/${channelId}`, { token })).body.channel.eventPos as number;
+const head = async (node: RestFixture, channelId: string, token: string) => (await node.api('GET', `/api/channels/${channelId}`, { token })).body.channel.eventPos as number;
 
 describe('in order with many writers', () => {
   it('on one node (default pool): every subscriber gets each position once, in order', async () => {
@@ -206,11 +204,9 @@ describe('faults', () => {
   });
 
   it('kill -9 of the realtime process and a restart: every SDK subscriber gets every event exactly once, in order, without REST paging', async () => {
-    const center = await startCenter();
-    const db = await createTestDatabase();
+    const backends = await privateBackends();
     const [port, internalPort] = [await freePort(), await freePort()];
-    const secret = 'restart-secret';
-    const env = nodeEnv(center, db, { FABRIC_BACKEND_GUILD_INTERNAL_SECRET: secret, FABRIC_BACKEND_GUILD_LOG_LEVEL: 'info' });
+    const env = backends.env({ FABRIC_BACKEND_GUILD_INTERNAL_SECRET: 'restart-secret', FABRIC_BACKEND_GUILD_LOG_LEVEL: 'info' });
     // In process: migrates the database the realtime child then shares.
     const api = await startApiProcess(loadConfig({ ...env, FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_URL: `http://127.0.0.1:${internalPort}`, FABRIC_BACKEND_GUILD_LOG_LEVEL: 'silent' }), {
       heartbeat: false,
@@ -227,8 +223,7 @@ describe('faults', () => {
       return child;
     };
     let child: ChildRun = await startChild();
-    // The fixture helpers need only REST and the emulator's client.
-    const node = { api: apiClient(api.url), centerApi: centerClient(center) } as unknown as TestNode;
+    const node = restFixture(api.url, backends.center);
     try {
       const w = await seedWorld(node);
       const writers = [w.m1, w.m2, w.m3];
@@ -252,8 +247,7 @@ describe('faults', () => {
       closeClients();
       await child.stop();
       await api.close();
-      await center.close();
-      await db.drop();
+      await backends.close();
     }
   });
 });
@@ -281,10 +275,8 @@ function failoverFetch(urls: string[], first: number, onFailover: () => void): t
 
 describe('kill -9 of an API process', () => {
   it('mid-load, with SDK writers retrying on the other API process with the same clientMsgId: 0 lost, 0 duplicated, 0 gaps, every subscriber gets each message once, in order', async () => {
-    const center = await startCenter();
-    const db = await createTestDatabase();
-    const secret = 'api-kill-secret';
-    const env = nodeEnv(center, db, { FABRIC_BACKEND_GUILD_INTERNAL_SECRET: secret, FABRIC_BACKEND_GUILD_LOG_LEVEL: 'info' });
+    const backends = await privateBackends();
+    const env = backends.env({ FABRIC_BACKEND_GUILD_INTERNAL_SECRET: 'api-kill-secret', FABRIC_BACKEND_GUILD_LOG_LEVEL: 'info' });
     // In process: migrates the database the API children then share.
     const realtime = await startRealtimeProcess(
       loadConfig({ ...env, FABRIC_BACKEND_GUILD_REALTIME_PORT: '0', FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_PORT: '0', FABRIC_BACKEND_GUILD_LOG_LEVEL: 'silent' }),
@@ -301,7 +293,7 @@ describe('kill -9 of an API process', () => {
     const children = await Promise.all([startApiChild(), startApiChild()]);
     try {
       const survivor = children[1].url;
-      const node = { api: apiClient(survivor), centerApi: centerClient(center) } as unknown as TestNode;
+      const node = restFixture(survivor, backends.center);
       const { w, writers, ch } = await writersIn(node, 6);
       const sdk = [await sdkSubscriber(survivor, w.owner, { realtimeUrl: realtime.url }), await sdkSubscriber(survivor, w.m1, { realtimeUrl: realtime.url })];
 
@@ -355,8 +347,7 @@ describe('kill -9 of an API process', () => {
       closeClients();
       await Promise.all(children.map((c) => c.child.stop()));
       await realtime.close();
-      await center.close();
-      await db.drop();
+      await backends.close();
     }
   }, 90_000);
 });
