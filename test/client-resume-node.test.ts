@@ -1,84 +1,75 @@
 /**
- * The client SDK's resume against the real node (realtime.md "Streams, positions and
- * resume"): no scripted server, real HTTP and socket.io. The SDK reaches the node through a
- * TCP proxy that the test can take away and give back, so that events really happen while
- * the client is away (also across a kill -9 and restart of the node process). The test code
- * never pages REST itself: what the client sees is what the SDK delivered.
+ * The client SDK's resume, gap filling, resync and session end against the real node
+ * (realtime.md "Streams, positions and resume"): no scripted server, real HTTP and socket.io.
+ * The SDK reaches the node through a TCP proxy that the test can take away and give back, so
+ * that events really happen while the client is away (also across a kill -9 and restart of
+ * the node process). The test code never pages REST itself: what the client sees is what the
+ * SDK delivered.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FabricClient, SessionEndedError, type MessageInfo } from '../lib/client/index.js';
+import { SessionEndedError } from '../lib/client/index.js';
 import type { ChannelMembershipEvent, Message, SessionEndedEvent } from '../lib/realtime/events.js';
 import { runLogTrim } from '../lib/realtime/log-trim.js';
+import { rooms } from '../lib/realtime/rooms.js';
 import {
-  apiClient,
-  centerClient,
   createChannel,
-  createTestDatabase,
   freePort,
-  nodeEnv,
+  privateBackends,
+  restFixture,
   seedGuild,
   spawnNode,
-  startCenter,
   startTestNode,
   type ChildRun,
+  type RestFixture,
   type TestNode,
   type TestUser,
 } from './helpers/harness.js';
+import { post as postAs } from './helpers/messages.js';
+import { closeClients, sdkClient, WAIT } from './helpers/sdk.js';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 
 /** The default node, with a short token cache so that a revocation is seen within about a second. */
 let t: TestNode;
 /** A node that keeps only the last 3 events of each stream (and no time rule). */
 let short: TestNode;
+/** A node that allows 2 client events per socket and 10 s (over 4 it ends the session). */
+let strict: TestNode;
 const proxies: TcpProxy[] = [];
 beforeAll(async () => {
-  t = await startTestNode({ env: { FABRIC_BACKEND_GUILD_TOKEN_CACHE_SECONDS: '1' } });
-  short = await startTestNode({ env: { FABRIC_BACKEND_GUILD_EVENT_RETENTION_EVENTS: '3', FABRIC_BACKEND_GUILD_EVENT_RETENTION_HOURS: '0' } });
+  [t, short, strict] = await Promise.all([
+    startTestNode({ env: { FABRIC_BACKEND_GUILD_TOKEN_CACHE_SECONDS: '1' } }),
+    startTestNode({ env: { FABRIC_BACKEND_GUILD_EVENT_RETENTION_EVENTS: '3', FABRIC_BACKEND_GUILD_EVENT_RETENTION_HOURS: '0' } }),
+    startTestNode({ env: { FABRIC_BACKEND_GUILD_SOCKET_EVENTS_PER_10S: '2' } }),
+  ]);
 }, 60_000);
 afterAll(async () => {
   for (const p of proxies) await p.close();
-  await Promise.all([t?.close(), short?.close()]);
+  await Promise.all([t?.close(), short?.close(), strict?.close()]);
 });
-
-const clients: FabricClient[] = [];
-afterEach(() => {
-  for (const c of clients.splice(0)) c.close();
-});
-
-/** Conditions are awaited, never timed: generous for a loaded machine. */
-const WAIT = { timeout: 20_000 };
+afterEach(closeClients);
 
 /** A client of `user` that reaches `node` through a proxy the test can take away. */
 async function awayableClient(node: TestNode, user: TestUser) {
   const port = Number(new URL(node.url).port);
   const proxy = await startTcpProxy({ host: '127.0.0.1', port });
   proxies.push(proxy);
-  const c = new FabricClient({ url: proxy.url('http'), token: user.token, userId: user.id, backoff: { baseMs: 50, maxMs: 300 } });
-  clients.push(c);
-  const seen: { message: Message; info: MessageInfo }[] = [];
-  c.onMessage((message, info) => void seen.push({ message, info }));
-  const resyncs: { channelId: string; messages: number }[] = [];
-  c.onResync((e) => void resyncs.push(e));
-  const reconnects: boolean[] = [];
-  c.onConnected((e) => void reconnects.push(e.reconnect));
+  const s = sdkClient(proxy.url('http'), user, { backoff: { baseMs: 50, maxMs: 300 } });
   /** Takes the network away (the server sees the socket close) until `back`. */
   const away = async () => {
     proxy.drop();
-    await expect.poll(() => c.connected, WAIT).toBe(false);
+    await expect.poll(() => s.c.connected, WAIT).toBe(false);
   };
   /** Gives it back and waits until the client has reconnected and resumed. */
   const back = async () => {
-    const before = reconnects.length;
+    const before = s.reconnects.length;
     proxy.restore();
-    await expect.poll(() => reconnects.length, WAIT).toBeGreaterThan(before);
+    await expect.poll(() => s.reconnects.length, WAIT).toBeGreaterThan(before);
   };
-  return { c, seen, resyncs, reconnects, away, back };
+  return { ...s, proxy, away, back };
 }
 
-async function post(node: TestNode, user: TestUser, channelId: string, content: string) {
-  const r = await node.api('POST', `/api/channels/${channelId}/messages`, { token: user.token, body: { content } });
-  expect(r.status).toBe(201);
-  return r.body.message as Message;
+async function post(node: RestFixture, user: TestUser, channelId: string, content: string) {
+  return (await postAs(node, user.token, channelId, content)) as unknown as Message;
 }
 
 describe('FabricClient resumes from its positions against the real node', () => {
@@ -108,7 +99,49 @@ describe('FabricClient resumes from its positions against the real node', () => 
     expect(seen.map((s) => [s.info.wakeup, s.info.wakeReason])).toEqual(expected.map(() => [true, 'general']));
     expect(resyncs).toEqual([]);
     // Positions, not just ids: the stream is delivered without a gap or a repeat.
-    expect(seen.map((s) => (s.message as Message & { pos: number }).pos)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(seen.map((s) => s.message.pos)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it('joins a channel for the first time without since: starts at the node\'s current position and replays nothing', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 1);
+    const [agent] = members;
+    const ch = await createChannel(t, owner.token, { guildId, name: 'fresh', xType: 'general', memberUserIds: [agent.id] });
+    for (let i = 0; i < 3; i++) await post(t, owner, ch.id, `earlier ${i}`);
+    const { c, seen } = sdkClient(t.url, agent);
+    await c.connect();
+    expect(c.positions()).toEqual({ [ch.id]: 3 });
+    const next = await post(t, owner, ch.id, 'next');
+    await expect.poll(() => seen.map((s) => s.message.id), WAIT).toEqual([next.id]);
+    expect(seen[0].message.pos).toBe(4);
+    expect(seen[0].info.source).toBe('live');
+  });
+
+  it('rejoins from its last position when a gap in its stream does not fill, and gets the missing event as a replay', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 1);
+    const [agent] = members;
+    const ch = await createChannel(t, owner.token, { guildId, name: 'gap', xType: 'general', memberUserIds: [agent.id] });
+    const { c, seen, resyncs, reconnects } = sdkClient(t.url, agent, { gapTimeoutMs: 300 });
+    // The author's client sees every send: once it has a message, the node has sent it.
+    const witness = sdkClient(t.url, owner);
+    await Promise.all([c.connect(), witness.c.connect()]);
+    const first = await post(t, owner, ch.id, 'one');
+    await expect.poll(() => seen.length, WAIT).toBe(1);
+
+    // The node loses one delivery to this client: its sockets are out of the channel's rooms while it is sent.
+    const nsp = t.node.realtime.nsp;
+    const channelRooms = [rooms.channel(ch.id), rooms.channelUser(ch.id, agent.id)];
+    nsp.in(rooms.user(agent.id)).socketsLeave(channelRooms);
+    const lost = await post(t, owner, ch.id, 'lost');
+    await expect.poll(() => witness.seen.map((s) => s.message.id), WAIT).toContain(lost.id);
+    nsp.in(rooms.user(agent.id)).socketsJoin(channelRooms);
+    const third = await post(t, owner, ch.id, 'three');
+
+    await expect.poll(() => seen.map((s) => s.message.id), WAIT).toEqual([first.id, lost.id, third.id]);
+    expect(seen.map((s) => s.message.pos)).toEqual([1, 2, 3]);
+    expect(seen.map((s) => s.info.source)).toEqual(['live', 'replay', 'live']);
+    // A rejoin on the same connection, not a reconnect; no REST paging.
+    expect(reconnects).toEqual([false]);
+    expect(resyncs).toEqual([]);
   });
 
   it('is told to resync when its position fell out of the retention window, pages REST itself, and sees every message once', async () => {
@@ -170,10 +203,9 @@ describe('FabricClient resumes from its positions against the real node', () => 
 
 describe('FabricClient across a kill -9 and restart of the node process', () => {
   it('delivers every message posted around the restart exactly once and in order, without REST paging', async () => {
-    const center = await startCenter();
-    const db = await createTestDatabase();
+    const backends = await privateBackends();
     const port = await freePort();
-    const env = nodeEnv(center, db, { FABRIC_BACKEND_GUILD_PORT: String(port), FABRIC_BACKEND_GUILD_LOG_LEVEL: 'info' });
+    const env = backends.env({ FABRIC_BACKEND_GUILD_PORT: String(port), FABRIC_BACKEND_GUILD_LOG_LEVEL: 'info' });
     const start = async () => {
       const child = spawnNode('scripts/main.ts', env);
       await child.waitForLog('guild node listening', 60_000);
@@ -181,22 +213,14 @@ describe('FabricClient across a kill -9 and restart of the node process', () => 
     };
     let child: ChildRun = await start();
     try {
-      const url = `http://127.0.0.1:${port}`;
-      const node = { url, api: apiClient(url), centerApi: centerClient(center) } as unknown as TestNode;
+      const node = restFixture(`http://127.0.0.1:${port}`, backends.center);
       const { owner, members, guildId } = await seedGuild(node, 1);
       const [agent] = members;
       const ch = await createChannel(node, owner.token, { guildId, name: 'restart', xType: 'general', memberUserIds: [agent.id] });
       // The client comes through a proxy, so that it is surely away while the restarted node takes posts.
       const proxy = await startTcpProxy({ host: '127.0.0.1', port });
       proxies.push(proxy);
-      const c = new FabricClient({ url: proxy.url('http'), token: agent.token, userId: agent.id, backoff: { baseMs: 100, maxMs: 500 } });
-      clients.push(c);
-      const seen: { message: Message; info: MessageInfo }[] = [];
-      c.onMessage((message, info) => void seen.push({ message, info }));
-      const resyncs: unknown[] = [];
-      c.onResync((e) => void resyncs.push(e));
-      const reconnects: boolean[] = [];
-      c.onConnected((e) => void reconnects.push(e.reconnect));
+      const { c, seen, resyncs, reconnects } = sdkClient(proxy.url('http'), agent, { backoff: { baseMs: 100, maxMs: 500 } });
       await c.connect();
       const posted: Message[] = [];
       for (let i = 0; i < 5; i++) posted.push(await post(node, owner, ch.id, `before ${i}`));
@@ -213,13 +237,12 @@ describe('FabricClient across a kill -9 and restart of the node process', () => 
       posted.push(await post(node, owner, ch.id, 'last'));
 
       await expect.poll(() => seen.map((s) => s.message.id), WAIT).toEqual(posted.map((m) => m.id));
-      expect(seen.map((s) => (s.message as Message & { pos: number }).pos)).toEqual(posted.map((_, i) => i + 1));
+      expect(seen.map((s) => s.message.pos)).toEqual(posted.map((_, i) => i + 1));
       expect(seen.map((s) => s.info.source)).toEqual([...Array(5).fill('live'), ...Array(5).fill('replay'), 'live']);
       expect(resyncs).toEqual([]);
     } finally {
       await child.stop();
-      await center.close();
-      await db.drop();
+      await backends.close();
     }
   }, 90_000);
 });
@@ -229,8 +252,7 @@ describe('FabricClient and the real node’s session.ended', () => {
     const { owner, members, guildId } = await seedGuild(t, 1);
     const [agent] = members;
     await createChannel(t, owner.token, { guildId, name: 'rev', xType: 'general', memberUserIds: [agent.id] });
-    const c = new FabricClient({ url: t.url, token: agent.token, userId: agent.id, backoff: { baseMs: 50, maxMs: 300 } });
-    clients.push(c);
+    const { c } = sdkClient(t.url, agent);
     const ended: SessionEndedEvent[] = [];
     c.onSessionEnded((e) => void ended.push(e));
     await c.connect();
@@ -244,14 +266,38 @@ describe('FabricClient and the real node’s session.ended', () => {
   });
 });
 
+describe('FabricClient and the real node’s flood limit', () => {
+  it('comes back after session.ended rate_limited, once its pause is over, and goes on delivering', async () => {
+    const { owner, members, guildId } = await seedGuild(strict, 1);
+    const [agent] = members;
+    const ch = await createChannel(strict, owner.token, { guildId, name: 'flood', xType: 'general', memberUserIds: [agent.id] });
+    const { c, seen, reconnects } = sdkClient(strict.url, agent, { rateLimitedPauseMs: 500, ackTimeoutMs: 1000 });
+    const ended: string[] = [];
+    c.onSessionEnded((e) => void ended.push(e.code));
+    const refused: string[] = [];
+    c.onError((err) => void refused.push((err as Error & { code?: string }).code ?? err.message));
+    await c.connect();
+
+    // Every join is a client event: the connect's join and one more are within the limit of 2,
+    // the next two are refused (rate_limited acks), the fifth ends the session.
+    for (let i = 0; i < 4 && ended.length === 0; i++) await c.join(ch.id);
+    await expect.poll(() => ended, WAIT).toEqual(['rate_limited']);
+    expect(refused).toEqual(['rate_limited', 'rate_limited']);
+    await expect.poll(() => reconnects, WAIT).toEqual([false, true]);
+    expect(c.sessionEnded).toBeNull();
+
+    const m = await post(strict, owner, ch.id, 'after the pause');
+    await expect.poll(() => seen.map((s) => s.message.id), WAIT).toEqual([m.id]);
+  });
+});
+
 describe('FabricClient delivers the wake reason', () => {
   it('passes the per-recipient wakeReason of message.created to onMessage', async () => {
     const { owner, members, guildId } = await seedGuild(t, 2);
     const [onDuty, other] = members;
     const triage = await createChannel(t, owner.token, { guildId, name: 'tri', xType: 'triage', memberUserIds: [onDuty.id, other.id], wakeUserIds: [onDuty.id] });
     const clientOf = async (u: TestUser) => {
-      const c = new FabricClient({ url: t.url, token: u.token, userId: u.id });
-      clients.push(c);
+      const { c } = sdkClient(t.url, u);
       const got: [string, boolean, string | null][] = [];
       c.onMessage((m, info) => void got.push([m.content, info.wakeup, info.wakeReason]));
       await c.connect();

@@ -5,42 +5,24 @@
  * SDK is given; everything behind it is the real node.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FabricApiError, FabricClient, SessionEndedError, type MessageInfo } from '../lib/client/index.js';
+import { FabricApiError, SessionEndedError, type FabricClientOptions } from '../lib/client/index.js';
 import type { Message, Turn } from '../lib/realtime/events.js';
 import { createChannel, seedGuild, startTestNode, type TestNode, type TestUser } from './helpers/harness.js';
+import { post as postAs } from './helpers/messages.js';
+import { closeClients, sdkClient, WAIT } from './helpers/sdk.js';
 
 let t: TestNode;
 beforeAll(async () => {
   t = await startTestNode();
 });
 afterAll(async () => t?.close());
+afterEach(closeClients);
 
-const clients: FabricClient[] = [];
-afterEach(() => {
-  for (const c of clients.splice(0)) c.close();
-});
-
-function clientFor(user: TestUser, opts: Partial<ConstructorParameters<typeof FabricClient>[0]> = {}) {
-  const c = new FabricClient({ url: t.url, token: user.token, userId: user.id, backoff: { baseMs: 50, maxMs: 500 }, ...opts });
-  clients.push(c);
-  return c;
-}
-
-/** Every message delivered to `c`, with its info. */
-function recordMessages(c: FabricClient) {
-  const seen: { message: Message; info: MessageInfo }[] = [];
-  c.onMessage((message, info) => void seen.push({ message, info }));
-  return seen;
-}
+const clientFor = (user: TestUser, opts: Partial<FabricClientOptions> = {}) => sdkClient(t.url, user, opts);
 
 async function post(user: TestUser, channelId: string, content: string) {
-  const r = await t.api('POST', `/api/channels/${channelId}/messages`, { token: user.token, body: { content } });
-  expect(r.status).toBe(201);
-  return r.body.message as Message;
+  return (await postAs(t, user.token, channelId, content)) as unknown as Message;
 }
-
-/** Conditions are awaited, never timed: generous for a loaded machine. */
-const WAIT = { timeout: 15_000 };
 
 /** The keys of api.md's Message: what the event map types `message.created` as. */
 const MESSAGE_KEYS = ['id', 'channelId', 'guildId', 'seq', 'authorId', 'content', 'replyToId', 'mentions', 'attachments', 'clientMsgId', 'createdAt', 'editedAt', 'deletedAt'];
@@ -51,8 +33,7 @@ describe('FabricClient: connect and join', () => {
     const [agent, other] = members;
     const general = await createChannel(t, owner.token, { guildId, name: 'general', xType: 'general', memberUserIds: [agent.id, other.id] });
     const triage = await createChannel(t, owner.token, { guildId, name: 'triage', xType: 'triage', memberUserIds: [agent.id, other.id], wakeUserIds: [other.id] });
-    const c = clientFor(agent);
-    const seen = recordMessages(c);
+    const { c, seen } = clientFor(agent);
     await c.connect();
     expect(Object.keys(c.positions()).sort()).toEqual([general.id, triage.id].sort());
 
@@ -71,12 +52,11 @@ describe('FabricClient: connect and join', () => {
   it('follows channel.joined and channel.left', async () => {
     const { owner, members, guildId } = await seedGuild(t, 1);
     const [agent] = members;
-    const c = clientFor(agent);
+    const { c, seen } = clientFor(agent);
     const joined: string[] = [];
     const left: string[] = [];
     c.onChannelJoined((e) => void joined.push(e.channelId));
     c.onChannelLeft((e) => void left.push(e.channelId));
-    const seen = recordMessages(c);
     await c.connect();
 
     const ch = await createChannel(t, owner.token, { guildId, name: 'later', xType: 'general', memberUserIds: [agent.id] });
@@ -94,7 +74,7 @@ describe('FabricClient: connect and join', () => {
   it('rejects connect with SessionEndedError when the node refuses the token, and then refuses to post', async () => {
     const user = await t.centerApi.user();
     await t.centerApi.revoke(user.token);
-    const c = clientFor(user);
+    const { c } = clientFor(user);
     await expect(c.connect()).rejects.toBeInstanceOf(SessionEndedError);
     expect(c.sessionEnded?.code).toBe('unauthorized');
     await expect(c.post('any', 'x')).rejects.toBeInstanceOf(SessionEndedError);
@@ -122,7 +102,7 @@ describe('FabricClient: posting with clientMsgId', () => {
       }
       return res;
     };
-    const c = clientFor(agent, { fetch: lossy, retry: { backoff: { baseMs: 10, maxMs: 20 } } });
+    const c = clientFor(agent, { fetch: lossy, retry: { backoff: { baseMs: 10, maxMs: 20 } } }).c;
     const result = await c.post(ch.id, { content: 'only once', clientMsgId: 'cm-lost-1' });
     expect(posts).toBe(2);
     expect(result.message).toMatchObject({ content: 'only once', clientMsgId: 'cm-lost-1' });
@@ -141,7 +121,7 @@ describe('FabricClient: posting with clientMsgId', () => {
       }
       return fetch(input, init);
     };
-    const c = clientFor(agent, { fetch: flaky, retry: { backoff: { baseMs: 10, maxMs: 20 } } });
+    const c = clientFor(agent, { fetch: flaky, retry: { backoff: { baseMs: 10, maxMs: 20 } } }).c;
     const result = await c.post(ch.id, 'through a 503');
     expect(result.created).toBe(true);
     expect(bodies).toHaveLength(3);
@@ -162,13 +142,13 @@ describe('FabricClient: posting with clientMsgId', () => {
       return { f, at };
     };
     const once = limited(1);
-    const result = await clientFor(agent, { fetch: once.f }).post(ch.id, 'after the wait');
+    const result = await clientFor(agent, { fetch: once.f }).c.post(ch.id, 'after the wait');
     expect(result.created).toBe(true);
     expect(once.at).toHaveLength(2);
     expect(once.at[1] - once.at[0]).toBeGreaterThanOrEqual(990);
 
     const twice = limited(2);
-    const err = await clientFor(agent, { fetch: twice.f }).post(ch.id, 'refused').catch((e: unknown) => e);
+    const err = await clientFor(agent, { fetch: twice.f }).c.post(ch.id, 'refused').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FabricApiError);
     expect(err).toMatchObject({ status: 429, code: 'rate_limited', retryAfterMs: 1000 });
     expect(twice.at).toHaveLength(2);
@@ -182,7 +162,7 @@ describe('FabricClient: posting with clientMsgId', () => {
       if (init?.method === 'POST') posts++;
       return fetch(input, init);
     };
-    const err = await clientFor(agent, { fetch: counting }).post(ch.id, { content: '' }).catch((e: unknown) => e);
+    const err = await clientFor(agent, { fetch: counting }).c.post(ch.id, { content: '' }).catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 400, code: 'bad_request' });
     expect(posts).toBe(1);
   });
@@ -193,10 +173,7 @@ describe('FabricClient: reconnecting', () => {
     const { owner, members, guildId } = await seedGuild(t, 1);
     const [agent] = members;
     const ch = await createChannel(t, owner.token, { guildId, name: 'r', xType: 'general', memberUserIds: [agent.id] });
-    const c = clientFor(agent);
-    const seen = recordMessages(c);
-    const reconnects: boolean[] = [];
-    c.onConnected((e) => void reconnects.push(e.reconnect));
+    const { c, seen, reconnects } = clientFor(agent);
     await c.connect();
     const before = await post(owner, ch.id, 'before');
     await expect.poll(() => seen.length, WAIT).toBe(1);
@@ -215,10 +192,7 @@ describe('FabricClient: reconnecting', () => {
     const { owner, members, guildId } = await seedGuild(t, 1);
     const [reader] = members;
     const ch = await createChannel(t, owner.token, { guildId, name: 'pub', xType: 'general', isPublic: true });
-    const c = clientFor(reader);
-    const seen = recordMessages(c);
-    const reconnects: boolean[] = [];
-    c.onConnected((e) => void reconnects.push(e.reconnect));
+    const { c, seen, reconnects } = clientFor(reader);
     await c.connect();
     expect(c.positions()).toEqual({});
     await c.join(ch.id);
@@ -237,11 +211,9 @@ describe('FabricClient: reconnecting', () => {
     const ch = await createChannel(t, owner.token, { guildId, name: 'd', xType: 'discuss', memberUserIds: [agent.id, other.id] });
     // The owner opens the round: the agent (first in the order) is the speaker, woken while offline.
     await post(owner, ch.id, 'topic');
-    const c = clientFor(agent);
+    const { c, reconnects } = clientFor(agent);
     const turns: { turn: Turn; reason: string; wakeup: boolean }[] = [];
     c.onTurn((turn, info) => void turns.push({ turn, reason: info.reason, wakeup: info.wakeup }));
-    const reconnects: boolean[] = [];
-    c.onConnected((e) => void reconnects.push(e.reconnect));
     await c.connect();
     expect(turns).toEqual([]);
 
@@ -260,8 +232,7 @@ describe('FabricClient: reconnecting', () => {
     const { owner, members, guildId } = await seedGuild(t, 2);
     const [agent, other] = members;
     const ch = await createChannel(t, owner.token, { guildId, name: 'd2', xType: 'discuss', memberUserIds: [agent.id, other.id] });
-    const c = clientFor(agent);
-    const seen = recordMessages(c);
+    const { c, seen } = clientFor(agent);
     const turns: string[] = [];
     c.onTurn((_turn, info) => void turns.push(`${info.reason}:${info.wakeup}`));
     const reconnects: boolean[] = [];

@@ -13,7 +13,7 @@ import { createConnection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../lib/config.js';
 import { startAllInOne, type RunningProcess } from '../scripts/processes.js';
-import { apiClient, CENTER_KEY, centerClient, freePort, sleep, startCenter, waitFor, type TestNode } from './helpers/harness.js';
+import { CENTER_KEY, freePort, restFixture, sleep, startCenter, waitFor } from './helpers/harness.js';
 import { seedWorld } from './helpers/world.js';
 
 describe('a MariaDB killed under load', () => {
@@ -85,8 +85,9 @@ describe('a MariaDB killed under load', () => {
   });
 
   it('answers only 201/200 or 503 db_unavailable while it is down, then recovers: no post lost or duplicated', async () => {
-    const api = apiClient(node.url);
-    const w = await seedWorld({ api, centerApi: centerClient(center) } as unknown as TestNode);
+    const fixture = restFixture(node.url, center);
+    const api = fixture.api;
+    const w = await seedWorld(fixture);
     const writers = [w.m1, w.m2, w.m3];
     const ch = (await api('POST', '/api/channels', { token: w.owner.token, body: { guildId: w.guildId, name: 'faults', xType: 'general', memberUserIds: writers.map((u) => u.id) } })).body.channel;
     const statuses = new Map<number, number>();

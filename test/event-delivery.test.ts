@@ -4,36 +4,39 @@
  * and no duplicate — with many writers on one node (default pool: two post batches in
  * flight), in split mode with two API processes, while the Redis shared by two realtime
  * processes (a private redis-server started here) is killed and restarted, and across a
- * kill -9 and restart of the realtime process (subscribers rejoin with `since`), and across a
- * kill -9 of one of two API processes mid-load (writers retry on the other one with the same
- * clientMsgId).
+ * kill -9 and restart of the realtime process, and across a kill -9 of one of two API
+ * processes mid-load (writers retry on the other one with the same clientMsgId).
+ *
+ * Writers and subscribers are client SDK clients (test/helpers/sdk.ts): what an agent sees.
+ * The SDK orders a stream and fills a gap that stays open by rejoining with `since`, so it
+ * would hide a node that sends out of order or drops an event. Where the guarantee is the
+ * node's own (in order on the wire; delivered from the log without any client doing
+ * anything), a raw socket.io subscriber that only records arrivals checks it too.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { io as ioClient, type Socket } from 'socket.io-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FabricRest } from '../lib/client/index.js';
 import { loadConfig } from '../lib/config.js';
 import { startApiProcess, startRealtimeProcess, type RunningProcess } from '../scripts/processes.js';
 import {
-  apiClient,
-  centerClient,
   createChannel,
-  createTestDatabase,
   emitAck,
   freePort,
-  nodeEnv,
+  privateBackends,
+  restFixture,
   sleep,
   spawnNode,
-  startCenter,
   startTestNode,
   waitFor,
   type ChildRun,
+  type RestFixture,
   type TestNode,
   type TestUser,
 } from './helpers/harness.js';
+import { closeClients, expectExactStream, lastPos, postLoad, sdkSubscriber, type SdkClient } from './helpers/sdk.js';
 import { seedWorld } from './helpers/world.js';
-
-type Api = ReturnType<typeof apiClient>;
 
 /** True once something accepts TCP connections on the port (undefined before: for waitFor). */
 const accepts = (port: number) =>
@@ -50,64 +53,55 @@ beforeAll(async () => {
   t = await startTestNode();
 }, 60_000);
 afterAll(async () => t?.close());
+afterEach(closeClients);
 
-/** A subscriber that follows one channel: rejoins with `since` on every (re)connect, records what arrives. */
-function follow(url: string, token: string, channelId: string) {
-  const got: { pos: number; seq?: number; replayed?: boolean }[] = [];
+/**
+ * The wire: a raw socket that joins one channel with `since` on every (re)connect and records
+ * the `message.created` frames in arrival order. It never rejoins on a gap: what it records is
+ * what the node sent of itself.
+ */
+function wireFollower(url: string, token: string, channelId: string) {
+  const got: { pos: number; seq: number }[] = [];
   let last = 0;
-  const socket: Socket = ioClient(`${url}/realtime`, {
-    auth: { token },
-    transports: ['websocket'],
-    reconnectionDelay: 100,
-    reconnectionDelayMax: 500,
-    forceNew: true,
-  });
-  socket.on('message.created', (m: { pos: number; seq: number; replayed?: boolean }) => {
-    got.push({ pos: m.pos, seq: m.seq, replayed: m.replayed });
+  const socket: Socket = ioClient(`${url}/realtime`, { auth: { token }, transports: ['websocket'], reconnectionDelay: 100, reconnectionDelayMax: 500, forceNew: true });
+  socket.on('message.created', (m: { pos: number; seq: number }) => {
+    got.push({ pos: m.pos, seq: m.seq });
     last = Math.max(last, m.pos);
   });
-  const joined = new Promise<void>((resolve) => {
+  const joined = new Promise<void>((resolve, reject) => {
     socket.on('connect', () => {
       void emitAck<any>(socket, 'join_channel', { channelId, since: last }).then((ack) => {
-        if (!ack.ok || ack.resync) throw new Error(`join failed: ${JSON.stringify(ack)}`);
-        resolve();
+        if (!ack.ok || ack.resync) reject(new Error(`join failed: ${JSON.stringify(ack)}`));
+        else resolve();
       });
     });
   });
   return { socket, got, joined, last: () => last };
 }
+type WireFollower = ReturnType<typeof wireFollower>;
 
-/** Asserts that `got` is exactly positions 1..head, in order, with seqs increasing. */
-function expectExactStream(who: string, got: { pos: number; seq?: number }[], head: number) {
+/** Asserts that the wire follower got exactly positions 1..head, in arrival order, with seqs increasing. */
+function expectExactWire(who: string, got: { pos: number; seq: number }[], head: number) {
   expect(
     got.map((e) => e.pos),
-    `${who}: every position once, in order`,
+    `${who}: every position once, in order, as sent`,
   ).toEqual(Array.from({ length: head }, (_, i) => i + 1));
-  const seqs = got.map((e) => e.seq!);
-  expect(seqs, `${who}: seqs in order`).toEqual([...seqs].sort((a, b) => a - b));
+  expect(got.map((e) => e.seq), `${who}: seqs in order`).toEqual(got.map((e) => e.seq).sort((a, b) => a - b));
 }
 
-/** `writers` users posting `perWriter` messages each, concurrently, through the given API clients (round robin), retrying with clientMsgId. */
-async function postLoad(apis: Api[], channelId: string, writers: TestUser[], perWriter: number, onProgress?: (done: number) => void) {
-  let done = 0;
-  await Promise.all(
-    writers.map(async (wr, i) => {
-      for (let k = 0; k < perWriter; k++) {
-        const clientMsgId = `${wr.id}-${k}`;
-        for (let attempt = 0; ; attempt++) {
-          const api = apis[(i + k + attempt) % apis.length];
-          const r = await api('POST', `/api/channels/${channelId}/messages`, { token: wr.token, body: { content: `w${i} ${k}`, clientMsgId } }).catch(() => null);
-          if (r && (r.status === 201 || r.status === 200)) break;
-          if (attempt > 50) throw new Error(`post failed: ${r?.status}`);
-          await sleep(100);
-        }
-        onProgress?.(++done);
-      }
-    }),
-  );
+/** Waits until every subscriber has reached `head`, then checks each stream. */
+async function expectEverySubscriber(head: number, sdk: SdkClient[], wire: WireFollower[] = []) {
+  await waitFor('every event at every subscriber', async () => (sdk.every((s) => lastPos(s) >= head) && wire.every((f) => f.last() >= head) ? true : undefined), 30_000);
+  // A duplicate on the wire would come right behind: give it the chance to show.
+  await sleep(300);
+  sdk.forEach((s, i) => {
+    expectExactStream(`SDK subscriber ${i}`, s.seen, head);
+    expect(s.resyncs, `SDK subscriber ${i}: no REST paging`).toEqual([]);
+  });
+  wire.forEach((f, i) => expectExactWire(`wire subscriber ${i}`, f.got, head));
 }
 
-async function writersIn(node: TestNode, count: number) {
+async function writersIn(node: RestFixture, count: number) {
   const w = await seedWorld(node);
   const writers: TestUser[] = [w.m1, w.m2, w.m3, w.admin];
   for (let i = writers.length; i < count; i++) {
@@ -119,47 +113,47 @@ async function writersIn(node: TestNode, count: number) {
   return { w, writers: writers.slice(0, count), ch };
 }
 
-const head = async (node: TestNode, channelId: string, token: string) => (await node.api('GET', `/api/channels/${channelId}`, { token })).body.channel.eventPos as number;
+const head = async (node: RestFixture, channelId: string, token: string) => (await node.api('GET', `/api/channels/${channelId}`, { token })).body.channel.eventPos as number;
 
 describe('in order with many writers', () => {
   it('on one node (default pool): every subscriber gets each position once, in order', async () => {
     const { w, writers, ch } = await writersIn(t, 8);
-    const subs = [follow(t.url, w.owner.token, ch.id), follow(t.url, w.m1.token, ch.id)];
-    await Promise.all(subs.map((s) => s.joined));
-    await postLoad([t.api], ch.id, writers, 20);
+    const sdk = [await sdkSubscriber(t.url, w.owner)];
+    const wire = [wireFollower(t.url, w.m1.token, ch.id)];
+    await Promise.all(wire.map((f) => f.joined));
+    await postLoad([t.url], ch.id, writers, 20);
     const last = await head(t, ch.id, w.owner.token);
     expect(last).toBe(160);
-    await waitFor('every event', async () => (subs.every((s) => s.last() >= last) ? true : undefined), 20_000);
-    await sleep(200);
-    subs.forEach((s, i) => expectExactStream(`subscriber ${i}`, s.got, last));
-    for (const s of subs) s.socket.close();
+    await expectEverySubscriber(last, sdk, wire);
+    for (const f of wire) f.socket.close();
   });
 
-  it('in split mode with two API processes and one realtime process', async () => {
+  it('in split mode with two API processes and one realtime process (SDK clients with separate REST and realtime URLs)', async () => {
     const secret = 'order-secret';
     const realtime = await startRealtimeProcess({ ...t.node.ctx.config, realtimePort: 0, realtimeInternalPort: 0, internalSecret: secret });
     const internal = `http://127.0.0.1:${realtime.internalPort}`;
     const apis: RunningProcess[] = [];
+    const wire: WireFollower[] = [];
     try {
       for (let i = 0; i < 2; i++) {
         apis.push(await startApiProcess({ ...t.node.ctx.config, port: 0, realtimeInternalUrl: internal, internalSecret: secret }, { heartbeat: false, jobs: false }));
       }
       const { w, writers, ch } = await writersIn(t, 8);
-      const subs = [follow(realtime.url, w.owner.token, ch.id), follow(realtime.url, w.m2.token, ch.id)];
-      await Promise.all(subs.map((s) => s.joined));
+      const sdk = [await sdkSubscriber(apis[0].url, w.owner, { realtimeUrl: realtime.url }), await sdkSubscriber(apis[1].url, w.m1, { realtimeUrl: realtime.url })];
+      wire.push(wireFollower(realtime.url, w.m2.token, ch.id));
+      await Promise.all(wire.map((f) => f.joined));
       await postLoad(
-        apis.map((a) => apiClient(a.url)),
+        apis.map((a) => a.url),
         ch.id,
         writers,
         20,
       );
       const last = await head(t, ch.id, w.owner.token);
       expect(last).toBe(160);
-      await waitFor('every event', async () => (subs.every((s) => s.last() >= last) ? true : undefined), 20_000);
-      await sleep(200);
-      subs.forEach((s, i) => expectExactStream(`subscriber ${i}`, s.got, last));
-      for (const s of subs) s.socket.close();
+      await expectEverySubscriber(last, sdk, wire);
     } finally {
+      for (const f of wire) f.socket.close();
+      closeClients();
       for (const a of apis) await a.close();
       await realtime.close();
     }
@@ -180,13 +174,15 @@ describe('faults', () => {
       { ...t.node.ctx.config, port: 0, realtimeInternalUrl: `http://127.0.0.1:${a.internalPort}`, internalSecret: secret },
       { heartbeat: false, jobs: false },
     );
+    const wire: WireFollower[] = [];
     try {
       const { w, writers, ch } = await writersIn(t, 4);
       // Subscribers on the process that does not receive the hand-overs: only Redis (or the log) brings them.
-      const subs = [follow(b.url, w.owner.token, ch.id), follow(b.url, w.m1.token, ch.id), follow(a.url, w.m2.token, ch.id)];
-      await Promise.all(subs.map((s) => s.joined));
+      const sdk = [await sdkSubscriber(api.url, w.owner, { realtimeUrl: b.url }), await sdkSubscriber(api.url, w.m2, { realtimeUrl: a.url })];
+      wire.push(wireFollower(b.url, w.m1.token, ch.id));
+      await Promise.all(wire.map((f) => f.joined));
       let restarted: Promise<void> | undefined;
-      await postLoad([apiClient(api.url)], ch.id, writers, 30, (done) => {
+      await postLoad([api.url], ch.id, writers, 30, (done) => {
         if (done === 40 && !restarted) {
           redis.kill('SIGKILL');
           restarted = sleep(2000).then(() => {
@@ -197,23 +193,20 @@ describe('faults', () => {
       await restarted;
       const last = await head(t, ch.id, w.owner.token);
       expect(last).toBe(120);
-      await waitFor('every event', async () => (subs.every((s) => s.last() >= last) ? true : undefined), 20_000);
-      await sleep(300);
-      subs.forEach((s, i) => expectExactStream(`subscriber ${i}`, s.got, last));
-      for (const s of subs) s.socket.close();
+      await expectEverySubscriber(last, sdk, wire);
     } finally {
+      for (const f of wire) f.socket.close();
+      closeClients();
       await api.close();
       await Promise.all([a.close(), b.close()]);
       redis.kill('SIGKILL');
     }
   });
 
-  it('kill -9 of the realtime process and a restart: every subscriber gets every event exactly once, in order, after rejoining with since', async () => {
-    const center = await startCenter();
-    const db = await createTestDatabase();
+  it('kill -9 of the realtime process and a restart: every SDK subscriber gets every event exactly once, in order, without REST paging', async () => {
+    const backends = await privateBackends();
     const [port, internalPort] = [await freePort(), await freePort()];
-    const secret = 'restart-secret';
-    const env = nodeEnv(center, db, { FABRIC_BACKEND_GUILD_INTERNAL_SECRET: secret, FABRIC_BACKEND_GUILD_LOG_LEVEL: 'info' });
+    const env = backends.env({ FABRIC_BACKEND_GUILD_INTERNAL_SECRET: 'restart-secret', FABRIC_BACKEND_GUILD_LOG_LEVEL: 'info' });
     // In process: migrates the database the realtime child then shares.
     const api = await startApiProcess(loadConfig({ ...env, FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_URL: `http://127.0.0.1:${internalPort}`, FABRIC_BACKEND_GUILD_LOG_LEVEL: 'silent' }), {
       heartbeat: false,
@@ -230,46 +223,60 @@ describe('faults', () => {
       return child;
     };
     let child: ChildRun = await startChild();
-    // The fixture helpers need only REST and the emulator's client.
-    const node = { api: apiClient(api.url), centerApi: centerClient(center) } as unknown as TestNode;
-    const subs: ReturnType<typeof follow>[] = [];
+    const node = restFixture(api.url, backends.center);
     try {
       const w = await seedWorld(node);
       const writers = [w.m1, w.m2, w.m3];
-      const r = await node.api('POST', '/api/channels', { token: w.owner.token, body: { guildId: w.guildId, name: 'restart', xType: 'general', memberUserIds: writers.map((x) => x.id) } });
-      const ch = r.body.channel;
-      const url = `http://127.0.0.1:${port}`;
-      subs.push(follow(url, w.owner.token, ch.id), follow(url, w.m1.token, ch.id));
-      await Promise.all(subs.map((s) => s.joined));
+      const ch = await createChannel(node, w.owner.token, { guildId: w.guildId, name: 'restart', xType: 'general', memberUserIds: writers.map((x) => x.id) });
+      const realtimeUrl = `http://127.0.0.1:${port}`;
+      const sdk = [await sdkSubscriber(api.url, w.owner, { realtimeUrl }), await sdkSubscriber(api.url, w.m1, { realtimeUrl })];
       let restarted: Promise<ChildRun> | undefined;
-      await postLoad([node.api], ch.id, writers, 30, (done) => {
+      await postLoad([api.url], ch.id, writers, 30, (done) => {
         if (done === 30 && !restarted) {
           child.proc.kill('SIGKILL');
           restarted = child.exited.then(() => startChild());
         }
       });
       child = await restarted!;
-      const last = (await node.api('GET', `/api/channels/${ch.id}`, { token: w.owner.token })).body.channel.eventPos as number;
+      const last = await head(node, ch.id, w.owner.token);
       expect(last).toBe(90);
-      await waitFor('every event after the restart', async () => (subs.every((s) => s.last() >= last) ? true : undefined), 30_000);
-      await sleep(300);
-      subs.forEach((s, i) => expectExactStream(`subscriber ${i}`, s.got, last));
+      await expectEverySubscriber(last, sdk);
+      // They did lose the connection: what they missed came back as a replay from the log.
+      sdk.forEach((s, i) => expect(s.reconnects.filter(Boolean).length, `SDK subscriber ${i} reconnected`).toBeGreaterThan(0));
     } finally {
-      for (const s of subs) s.socket.close();
+      closeClients();
       await child.stop();
       await api.close();
-      await center.close();
-      await db.drop();
+      await backends.close();
     }
   });
 });
 
+/**
+ * A `fetch` for an SDK writer of two API processes: requests go to the current one; a network
+ * error (no answer: the process is gone) moves the writer to the other one, and the SDK's
+ * retry of the same post (same `clientMsgId`) goes there.
+ */
+function failoverFetch(urls: string[], first: number, onFailover: () => void): typeof fetch {
+  let current = first;
+  return async (input, init) => {
+    const url = new URL(String(input));
+    const target = new URL(urls[current]);
+    url.host = target.host;
+    try {
+      return await fetch(url, init);
+    } catch (err) {
+      current = (current + 1) % urls.length;
+      onFailover();
+      throw err;
+    }
+  };
+}
+
 describe('kill -9 of an API process', () => {
-  it('mid-load, with writers retrying on the other API process with the same clientMsgId: 0 lost, 0 duplicated, 0 gaps, every subscriber gets each message once, in order', async () => {
-    const center = await startCenter();
-    const db = await createTestDatabase();
-    const secret = 'api-kill-secret';
-    const env = nodeEnv(center, db, { FABRIC_BACKEND_GUILD_INTERNAL_SECRET: secret, FABRIC_BACKEND_GUILD_LOG_LEVEL: 'info' });
+  it('mid-load, with SDK writers retrying on the other API process with the same clientMsgId: 0 lost, 0 duplicated, 0 gaps, every subscriber gets each message once, in order', async () => {
+    const backends = await privateBackends();
+    const env = backends.env({ FABRIC_BACKEND_GUILD_INTERNAL_SECRET: 'api-kill-secret', FABRIC_BACKEND_GUILD_LOG_LEVEL: 'info' });
     // In process: migrates the database the API children then share.
     const realtime = await startRealtimeProcess(
       loadConfig({ ...env, FABRIC_BACKEND_GUILD_REALTIME_PORT: '0', FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_PORT: '0', FABRIC_BACKEND_GUILD_LOG_LEVEL: 'silent' }),
@@ -281,35 +288,34 @@ describe('kill -9 of an API process', () => {
         FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_URL: `http://127.0.0.1:${realtime.internalPort}`,
       });
       const { port } = await child.waitForLog('guild node API listening', 60_000);
-      return { child, api: apiClient(`http://127.0.0.1:${port}`) };
+      return { child, url: `http://127.0.0.1:${port}` };
     };
     const children = await Promise.all([startApiChild(), startApiChild()]);
-    const subs: ReturnType<typeof follow>[] = [];
     try {
-      const node = { api: children[1].api, centerApi: centerClient(center) } as unknown as TestNode;
+      const survivor = children[1].url;
+      const node = restFixture(survivor, backends.center);
       const { w, writers, ch } = await writersIn(node, 6);
-      subs.push(follow(realtime.url, w.owner.token, ch.id), follow(realtime.url, w.m1.token, ch.id));
-      await Promise.all(subs.map((s) => s.joined));
+      const sdk = [await sdkSubscriber(survivor, w.owner, { realtimeUrl: realtime.url }), await sdkSubscriber(survivor, w.m1, { realtimeUrl: realtime.url })];
 
       const perWriter = 25;
       const total = writers.length * perWriter;
       let done = 0;
       let killed = false;
-      const networkErrors = { count: 0 };
-      // Each writer starts on its own API process and moves to the other one on a network error,
-      // retrying with the same clientMsgId (an answer lost with the process may hide a stored message).
+      const failovers = { count: 0 };
+      const urls = children.map((c) => c.url);
+      // Each writer starts on its own API process; the SDK retries a post that got no answer
+      // (an answer lost with the process may hide a stored message) with the same clientMsgId,
+      // on the other process.
       await Promise.all(
         writers.map(async (wr, i) => {
-          let current = i % 2;
+          const rest = new FabricRest({
+            url: urls[i % 2],
+            token: wr.token,
+            fetch: failoverFetch(urls, i % 2, () => failovers.count++),
+            retry: { maxAttempts: 50, backoff: { baseMs: 20, maxMs: 100 } },
+          });
           for (let k = 0; k < perWriter; k++) {
-            const clientMsgId = `${wr.id}-${k}`;
-            for (let attempt = 0; ; attempt++) {
-              const r = await children[current].api('POST', `/api/channels/${ch.id}/messages`, { token: wr.token, body: { content: `w${i} ${k}`, clientMsgId } }).catch(() => null);
-              if (r && (r.status === 201 || r.status === 200)) break;
-              if (!r) (networkErrors.count++, (current = 1 - current));
-              if (attempt > 50) throw new Error(`post failed: ${r?.status} ${JSON.stringify(r?.body)}`);
-              await sleep(50);
-            }
+            await rest.post(ch.id, { content: `w${i} ${k}`, clientMsgId: `${wr.id}-${k}` });
             if (++done === Math.floor(total / 3) && !killed) {
               killed = true;
               children[0].child.proc.kill('SIGKILL');
@@ -320,33 +326,28 @@ describe('kill -9 of an API process', () => {
       expect(killed).toBe(true);
       expect(await children[0].child.exited).toBe('SIGKILL');
       // The writers of the killed process really did fail over.
-      expect(networkErrors.count).toBeGreaterThan(0);
+      expect(failovers.count).toBeGreaterThan(0);
 
-      const stored: { seq: number; clientMsgId: string }[] = [];
+      const reader = new FabricRest({ url: survivor, token: w.owner.token });
+      const stored: { seq: number; clientMsgId: string | null }[] = [];
       for (let more = true; more; ) {
-        const page = await children[1].api('GET', `/api/channels/${ch.id}/messages?after=${stored.at(-1)?.seq ?? 0}&limit=100`, { token: w.owner.token });
-        expect(page.status).toBe(200);
-        stored.push(...page.body.messages);
-        more = page.body.hasMore;
+        const page = await reader.messages(ch.id, { after: stored.at(-1)?.seq ?? 0, limit: 100 });
+        stored.push(...page.messages);
+        more = page.hasMore;
       }
       const expectedIds = writers.flatMap((wr) => Array.from({ length: perWriter }, (_, k) => `${wr.id}-${k}`));
       expect(stored.map((m) => m.clientMsgId).sort(), '0 lost, 0 duplicated').toEqual(expectedIds.sort());
       expect(stored.map((m) => m.seq), '0 seq gaps').toEqual(Array.from({ length: total }, (_, i) => i + 1));
 
-      const last = (await children[1].api('GET', `/api/channels/${ch.id}`, { token: w.owner.token })).body.channel.eventPos as number;
+      const last = await head(node, ch.id, w.owner.token);
       expect(last).toBe(total);
-      await waitFor('every event at every subscriber', async () => (subs.every((s) => s.last() >= last) ? true : undefined), 30_000);
-      await sleep(300);
-      subs.forEach((s, i) => {
-        expectExactStream(`subscriber ${i}`, s.got, last);
-        expect(s.got.map((e) => e.seq), `subscriber ${i}: every message once`).toEqual(Array.from({ length: total }, (_, j) => j + 1));
-      });
+      await expectEverySubscriber(last, sdk);
+      sdk.forEach((s, i) => expect(s.seen.map((d) => d.message.seq), `SDK subscriber ${i}: every message once`).toEqual(Array.from({ length: total }, (_, j) => j + 1)));
     } finally {
-      for (const s of subs) s.socket.close();
+      closeClients();
       await Promise.all(children.map((c) => c.child.stop()));
       await realtime.close();
-      await center.close();
-      await db.drop();
+      await backends.close();
     }
   }, 90_000);
 });

@@ -5,7 +5,7 @@
  */
 import { createServer, type AddressInfo, type Server, type Socket as NetSocket } from 'node:net';
 import type { Socket } from 'socket.io-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadDatabaseConfig } from '../lib/config.js';
 import { migrateToLatest, openDatabase } from '../lib/db/index.js';
 import type { EmitMessage } from '../lib/realtime/emitter.js';
@@ -27,6 +27,7 @@ import {
   type ChildRun,
   type TestDatabase,
 } from './helpers/harness.js';
+import { closeClients, sdkClient, WAIT } from './helpers/sdk.js';
 import { startTcpProxy } from './helpers/tcp-proxy.js';
 
 const SECRET = `split-secret-${Math.random().toString(36).slice(2)}`;
@@ -82,6 +83,7 @@ afterAll(async () => {
   await center?.close();
   await db?.drop();
 });
+afterEach(closeClients);
 
 const baseEnv = (extra: Record<string, string> = {}) => ({
   ...nodeEnv(center, db),
@@ -152,6 +154,40 @@ describe('split mode: one API process, one realtime process', () => {
     const updated = nextEvent(s, 'channel.updated');
     expect((await node.api('PATCH', `/api/channels/${created.body.channel.id}`, { token: owner.token, body: { topic: 'now split' } })).status).toBe(200);
     expect(await updated).toMatchObject({ channel: { id: created.body.channel.id, topic: 'now split' } });
+  });
+
+  it('serves the client SDK given separate URLs (REST: the API process, realtimeUrl: the realtime process): in order, posting with clientMsgId', async () => {
+    const { owner, member, guildId } = await guildOf(node.api);
+    const created = await node.api('POST', '/api/channels', { token: owner.token, body: { guildId, name: 'sdk', xType: 'general', memberUserIds: [member.id] } });
+    expect(created.status).toBe(201);
+    const channelId: string = created.body.channel.id;
+    // The API process serves no socket.io in split mode: what the agent receives came through the realtime process.
+    const agent = sdkClient(node.url, member, { realtimeUrl: `${realtime.url}/` });
+    const author = sdkClient(node.url, owner, { realtimeUrl: realtime.url });
+    expect(agent.c.realtimeUrl).toBe(realtime.url);
+    await Promise.all([agent.c.connect(), author.c.connect()]);
+    expect(agent.c.positions()).toEqual({ [channelId]: 0 });
+
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = await author.c.post(channelId, { content: `message ${i}`, clientMsgId: `split-sdk-${channelId}-${i}` });
+      expect(r.created).toBe(true);
+      ids.push(r.message!.id);
+    }
+    // The same clientMsgId again (a retry after a lost answer): the stored message, not a second one.
+    const again = await author.c.post(channelId, { content: 'message 0', clientMsgId: `split-sdk-${channelId}-0` });
+    expect(again).toMatchObject({ created: false, message: { id: ids[0], seq: 1 } });
+    // The agent replies; the SDK generates its clientMsgId.
+    const reply = await agent.c.post(channelId, 'a reply');
+    expect(reply.created).toBe(true);
+    expect(reply.message!.clientMsgId).toEqual(expect.any(String));
+    ids.push(reply.message!.id);
+
+    await expect.poll(() => agent.seen.map((d) => d.message.id), WAIT).toEqual(ids);
+    expect(agent.seen.map((d) => d.message.pos)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(agent.seen.map((d) => d.info.source)).toEqual(Array(6).fill('live'));
+    expect(agent.seen.slice(0, 5).map((d) => d.info.wakeup)).toEqual(Array(5).fill(true));
+    await expect.poll(() => author.seen.map((d) => d.message.id), WAIT).toEqual(ids);
   });
 
   it('answers POST /internal/emit with 401 for a wrong or missing secret, and delivers nothing', async () => {

@@ -58,6 +58,12 @@ export class SessionEndedError extends Error {
 }
 
 export interface FabricClientOptions extends RestOptions {
+  /**
+   * Where the socket.io namespace `/realtime` is served (base URL, without `/realtime`), when
+   * it is not `url`: in split mode the API processes and the realtime process have their own
+   * URLs. Defaults to `url`.
+   */
+  realtimeUrl?: string;
   /** Join every channel the user is a member of, and follow channel.joined/left (default true). */
   autoJoin?: boolean;
   /** Reconnect and rejoin backoff (defaults: 250 ms doubling up to 10 s). */
@@ -115,6 +121,8 @@ const hasTurnEngine = (xType: ChannelXType | null) => xType === 'discuss' || xTy
 
 export class FabricClient {
   readonly rest: FabricRest;
+  /** The base URL of the socket.io side (no trailing slash): `realtimeUrl`, or the REST URL. */
+  readonly realtimeUrl: string;
   /** The user this token acts as (learned from the first `channel.joined`, or given). */
   userId: string | null;
   private socket: Socket<ServerToClientEvents, ClientToServerEvents> | null = null;
@@ -144,6 +152,7 @@ export class FabricClient {
 
   constructor(private readonly opts: FabricClientOptions & { userId?: string }) {
     this.rest = new FabricRest(opts);
+    this.realtimeUrl = opts.realtimeUrl?.replace(/\/+$/, '') ?? this.rest.baseUrl;
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
     this.userId = opts.userId ?? null;
   }
@@ -226,7 +235,7 @@ export class FabricClient {
   }
 
   private open(): Promise<void> {
-    const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(`${this.rest.baseUrl}/realtime`, {
+    const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(`${this.realtimeUrl}/realtime`, {
       transports: ['websocket'],
       ...this.opts.socket,
       auth: { token: this.opts.token },

@@ -204,6 +204,31 @@ export interface TestNode {
   close(): Promise<void>;
 }
 
+/** What the fixture helpers need of a node: its REST API and the Center emulator's client. */
+export type RestFixture = Pick<TestNode, 'api' | 'centerApi'>;
+
+/** The fixture side of a node started by the test itself (split processes, children): REST at `url`, users from `center`. */
+export const restFixture = (url: string, center: DevCenter): RestFixture => ({ api: apiClient(url), centerApi: centerClient(center) });
+
+/**
+ * A Center emulator and a database of their own, for a test that starts and kills node
+ * processes itself: `env(extra)` is the environment of a process on them; `close` stops
+ * Center and drops the database.
+ */
+export async function privateBackends() {
+  const center = await startCenter();
+  const db = await createTestDatabase();
+  return {
+    center,
+    db,
+    env: (extra: Record<string, string> = {}) => nodeEnv(center, db, extra),
+    async close() {
+      await center.close();
+      await db.drop();
+    },
+  };
+}
+
 /** Starts Center emulator + database + all-in-one node. Close it in afterAll. */
 export async function startTestNode(opts: { env?: Record<string, string>; random?: RandomSource } = {}): Promise<TestNode> {
   const center = await startCenter();
@@ -232,7 +257,7 @@ export async function startTestNode(opts: { env?: Record<string, string>; random
 }
 
 /** A guild owned by a fresh user, plus `n` more members. Returns users and the guild id. */
-export async function seedGuild(t: TestNode, memberCount = 2) {
+export async function seedGuild(t: RestFixture, memberCount = 2) {
   const owner = await t.centerApi.user('owner');
   const members: TestUser[] = [];
   for (let i = 0; i < memberCount; i++) members.push(await t.centerApi.user('member'));
@@ -247,7 +272,7 @@ export async function seedGuild(t: TestNode, memberCount = 2) {
 }
 
 /** Creates a channel as `token` and returns it (throws unless 201). */
-export async function createChannel(t: TestNode, token: string, body: Record<string, unknown>) {
+export async function createChannel(t: RestFixture, token: string, body: Record<string, unknown>) {
   const r = await t.api('POST', '/api/channels', { token, body });
   if (r.status !== 201) throw new Error(`channel create failed: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body.channel as { id: string; guildId: string; xType: string; [k: string]: unknown };

@@ -4,27 +4,27 @@
  */
 import { expect } from 'vitest';
 import type { Socket } from 'socket.io-client';
-import { emitAck, type ApiResponse, type TestNode, type TestUser } from './harness.js';
+import { emitAck, type ApiResponse, type RestFixture, type TestNode, type TestUser } from './harness.js';
 
-export const postMessage = (t: TestNode, token: string, channelId: string, body: unknown): Promise<ApiResponse> =>
+export const postMessage = (t: RestFixture, token: string, channelId: string, body: unknown): Promise<ApiResponse> =>
   t.api('POST', `/api/channels/${channelId}/messages`, { token, body });
 
 /** Posts and asserts 201; returns the message. */
-export async function post(t: TestNode, token: string, channelId: string, content: string, extra: Record<string, unknown> = {}) {
+export async function post(t: RestFixture, token: string, channelId: string, content: string, extra: Record<string, unknown> = {}) {
   const r = await postMessage(t, token, channelId, { content, ...extra });
   expect(r.status, JSON.stringify(r.body)).toBe(201);
   return r.body.message as { id: string; seq: number; content: string; mentions: string[]; [k: string]: any };
 }
 
 /** GET …/messages with the given query string; asserts 200. */
-export async function list(t: TestNode, token: string, channelId: string, query = '') {
+export async function list(t: RestFixture, token: string, channelId: string, query = '') {
   const r = await t.api('GET', `/api/channels/${channelId}/messages${query}`, { token });
   expect(r.status, JSON.stringify(r.body)).toBe(200);
   return r.body as { messages: { id: string; seq: number; [k: string]: any }[]; hasMore: boolean };
 }
 
 /** The channel's lastSeq as GET /api/channels/:id reports it. */
-export async function lastSeq(t: TestNode, token: string, channelId: string): Promise<number> {
+export async function lastSeq(t: RestFixture, token: string, channelId: string): Promise<number> {
   const r = await t.api('GET', `/api/channels/${channelId}`, { token });
   expect(r.status).toBe(200);
   return r.body.channel.lastSeq;

@@ -3,14 +3,14 @@
  * against the same cast everywhere.
  */
 import type { Socket } from 'socket.io-client';
-import { createChannel, nextEvent, recordEvents, seedGuild, type TestNode, type TestUser } from './harness.js';
+import { createChannel, nextEvent, recordEvents, seedGuild, type RestFixture, type TestNode, type TestUser } from './harness.js';
 
 /**
  * A guild with an owner, an admin, three plain members (in the channel suites m1 creates
  * channels, m2 is put in them, m3 is in the guild but not in the channels), the guild
  * token and an outsider.
  */
-export async function seedWorld(t: TestNode) {
+export async function seedWorld(t: RestFixture) {
   const { owner, members, guildId } = await seedGuild(t, 3);
   const [m1, m2, m3] = members;
   const admin = await t.centerApi.user('admin');

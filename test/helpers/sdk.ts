@@ -1,0 +1,92 @@
+/**
+ * The client SDK (lib/client) as the suites use it where they act as an agent or a UI: a
+ * client that records what it was delivered, writers that post through it with
+ * `clientMsgId`, and the check that a subscriber saw a stream exactly once and in order.
+ * What a client sees is what the SDK delivered: the test code never pages REST for it.
+ */
+import { expect } from 'vitest';
+import { FabricClient, FabricRest, type FabricClientOptions, type MessageInfo } from '../../lib/client/index.js';
+import type { Message } from '../../lib/realtime/events.js';
+import type { TestUser } from './harness.js';
+
+/** Conditions are awaited, never timed: generous for a loaded machine. */
+export const WAIT = { timeout: 20_000 };
+
+/** A delivered message; `pos` is its channel stream position as the node sent it. */
+export type Delivered = { message: Message & { pos?: number }; info: MessageInfo };
+
+/** Clients to close after each test: `afterEach(closeClients)`. */
+const open: FabricClient[] = [];
+export function closeClients(): void {
+  for (const c of open.splice(0)) c.close();
+}
+
+/**
+ * A client of `user` on the node at `url` (REST; also socket.io unless `realtimeUrl` is
+ * given), with a short backoff, closed by `closeClients`. Records every message, resync and
+ * (re)connect it reports.
+ */
+export function sdkClient(url: string, user: TestUser, opts: Partial<FabricClientOptions> = {}) {
+  const c = new FabricClient({ url, token: user.token, userId: user.id, backoff: { baseMs: 50, maxMs: 500 }, ...opts });
+  open.push(c);
+  const seen: Delivered[] = [];
+  c.onMessage((message, info) => void seen.push({ message, info }));
+  const resyncs: { channelId: string; messages: number }[] = [];
+  c.onResync((e) => void resyncs.push(e));
+  const reconnects: boolean[] = [];
+  c.onConnected((e) => void reconnects.push(e.reconnect));
+  return { c, seen, resyncs, reconnects };
+}
+export type SdkClient = ReturnType<typeof sdkClient>;
+
+/** A connected client of `user`: it has joined its channels when this resolves. */
+export async function sdkSubscriber(url: string, user: TestUser, opts: Partial<FabricClientOptions> = {}): Promise<SdkClient> {
+  const s = sdkClient(url, user, opts);
+  await s.c.connect();
+  return s;
+}
+
+/** The highest position a subscriber was delivered in its stream (0 before any). */
+export const lastPos = (s: SdkClient) => s.seen.reduce((max, d) => Math.max(max, d.message.pos ?? 0), 0);
+
+/**
+ * Asserts that `seen` is exactly positions 1..head, in order, each once, with message seqs
+ * increasing, every message live or replayed from the log (none paged through REST).
+ */
+export function expectExactStream(who: string, seen: Delivered[], head: number) {
+  expect(
+    seen.map((d) => d.message.pos),
+    `${who}: every position once, in order`,
+  ).toEqual(Array.from({ length: head }, (_, i) => i + 1));
+  const seqs = seen.map((d) => d.message.seq);
+  expect(seqs, `${who}: seqs in order`).toEqual([...seqs].sort((a, b) => a - b));
+  expect(new Set(seen.map((d) => d.message.id)).size, `${who}: every message once`).toBe(seen.length);
+  expect(
+    seen.filter((d) => d.info.source === 'resync'),
+    `${who}: no REST paging`,
+  ).toEqual([]);
+}
+
+/**
+ * `writers` posting `perWriter` messages each, concurrently, through the SDK (`clientMsgId`
+ * `<userId>-<k>`, retries on network errors and 5xx), message k of writer i through
+ * `urls[(i + k) % urls.length]`. `onProgress` is called with the count of stored posts.
+ */
+export async function postLoad(
+  urls: string[],
+  channelId: string,
+  writers: TestUser[],
+  perWriter: number,
+  onProgress?: (done: number) => void,
+) {
+  let done = 0;
+  await Promise.all(
+    writers.map(async (wr, i) => {
+      const rests = urls.map((url) => new FabricRest({ url, token: wr.token, retry: { maxAttempts: 50, backoff: { baseMs: 50, maxMs: 200 } } }));
+      for (let k = 0; k < perWriter; k++) {
+        await rests[(i + k) % rests.length].post(channelId, { content: `w${i} ${k}`, clientMsgId: `${wr.id}-${k}` });
+        onProgress?.(++done);
+      }
+    }),
+  );
+}
