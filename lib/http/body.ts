@@ -79,11 +79,16 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, what = 
  */
 export async function readJson<S extends z.ZodType>(request: Request, schema: S, limit = JSON_BODY_LIMIT, outranking?: () => Promise<void>): Promise<z.infer<S>> {
   try {
-    return validate(schema, parseJsonText(await readTextLimited(request, limit), request.headers.get('content-type')));
+    return validate(schema, await readJsonValue(request, limit));
   } catch (err) {
     if (outranking) await outranking();
     throw err;
   }
+}
+
+/** The JSON body as a value, not yet validated (the same 413/415/400 as `readJson`; an empty body is `{}`). */
+export async function readJsonValue(request: Request, limit = JSON_BODY_LIMIT): Promise<unknown> {
+  return parseJsonText(await readTextLimited(request, limit), request.headers.get('content-type'));
 }
 
 /** Parses JSON text within `limits` (depth, number of values): 400 when malformed or too deep, 413 when too many values. */
