@@ -6,8 +6,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../lib/center/client.js';
 import { HttpError } from '../lib/errors.js';
-import * as policies from '../lib/http/access-policy.js';
+import * as fileAccess from '../lib/files/file-access-policy.js';
+import * as guildAccess from '../lib/guilds/guild-access-policies.js';
+import * as callerAccess from '../lib/http/access-policy.js';
 import type { AccessPolicy } from '../lib/http/access-policy.js';
+import * as messageAccess from '../lib/messages/message-access-policies.js';
+
+const policies = { ...callerAccess, ...guildAccess, ...messageAccess, ...fileAccess };
 import { createChannel, seedGuild, startTestNode, type TestNode } from './helpers/harness.js';
 
 type Caller = 'owner' | 'member' | 'channelMember' | 'outsider' | 'guildToken' | 'otherGuildToken' | 'none';
@@ -99,7 +104,7 @@ describe('access policies', () => {
   });
 
   it('names whether a token is needed and what each policy is about', () => {
-    const all = Object.values(policies).filter((p): p is AccessPolicy => typeof p === 'object' && p !== null && 'resolve' in p);
+    const all = (Object.values(policies) as unknown[]).filter((p): p is AccessPolicy => typeof p === 'object' && p !== null && 'resolve' in p);
     expect(all.filter((p) => !p.auth).map((p) => p.name)).toEqual(['open']);
     expect(Object.fromEntries(all.map((p) => [p.name, p.target ?? null]))).toEqual({
       open: null,

@@ -8,9 +8,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { channelAuthor, channelReader, guildMember, open, userOnly } from '../lib/http/access-policy.js';
 import { forbidden } from '../lib/errors.js';
+import { channelReader, guildMember } from '../lib/guilds/guild-access-policies.js';
+import { open, userOnly } from '../lib/http/access-policy.js';
 import { defineHandler, type Handler } from '../lib/http/handler.js';
+import { channelAuthor } from '../lib/messages/message-access-policies.js';
 import { createChannel, seedGuild, startTestNode, type TestNode, type TestUser } from './helpers/harness.js';
 
 let t: TestNode;

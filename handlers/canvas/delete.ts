@@ -5,7 +5,7 @@
  */
 import { findCanvas, removeCanvas, requireCanvasWrite } from '../../lib/canvas/canvas.js';
 import { notFound } from '../../lib/errors.js';
-import { channelReader } from '../../lib/http/access-policy.js';
+import { channelReader } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 import { noContent } from '../../lib/http/respond.js';
 

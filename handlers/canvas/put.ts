@@ -7,10 +7,10 @@
  * 409 channel_closed, 413 payload_too_large, 415.
  */
 import { z } from 'zod';
-import { findCanvas, putCanvas, requireCanvasWrite } from '../../lib/canvas/canvas.js';
 import { CANVAS_FORMATS, CANVAS_TITLE_MAX, canvasBodyLimit, utf8Bytes } from '../../lib/canvas/canvas-rules.js';
+import { findCanvas, putCanvas, requireCanvasWrite } from '../../lib/canvas/canvas.js';
 import { HttpError } from '../../lib/errors.js';
-import { channelReaderUser } from '../../lib/http/access-policy.js';
+import { channelReaderUser } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 import { json } from '../../lib/http/respond.js';
 import { isWellFormedText, WELL_FORMED_MESSAGE } from '../../lib/unicode.js';

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { agentLoopLimitSchema, CHANNEL_TYPES, createChannel, turnTimeoutSchema } from '../../lib/channels/channels.js';
-import { guildMember } from '../../lib/http/access-policy.js';
+import { guildMember } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 import { json } from '../../lib/http/respond.js';
 import { chars, storedText, userIdSchema } from '../../lib/validation.js';

@@ -4,7 +4,7 @@
  */
 import { loadChannel } from '../../lib/channels/channels.js';
 import { loadReadState, NO_READ_STATE } from '../../lib/channels/read-positions.js';
-import { channelReader } from '../../lib/http/access-policy.js';
+import { channelReader } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 
 export default defineHandler({

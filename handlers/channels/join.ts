@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { joinChannel } from '../../lib/channels/join-leave.js';
-import { channelReaderUser } from '../../lib/http/access-policy.js';
+import { channelReaderUser } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 
 export default defineHandler({

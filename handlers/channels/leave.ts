@@ -4,7 +4,7 @@
  * member) gets {left: false}. Errors: 401, 404.
  */
 import { leaveChannel } from '../../lib/channels/join-leave.js';
-import { channelReader } from '../../lib/http/access-policy.js';
+import { channelReader } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 
 export default defineHandler({

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { listReadableChannels } from '../../lib/channels/channels.js';
-import { guildMember } from '../../lib/http/access-policy.js';
+import { guildMember } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 
 export default defineHandler({

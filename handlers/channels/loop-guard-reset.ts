@@ -4,7 +4,7 @@
  * Who: the channel's creator, guild owner/admin, guild token. 200 {channel}. Errors: 401, 403, 404.
  */
 import { resetLoopGuard } from '../../lib/channels/channels.js';
-import { channelAdmin } from '../../lib/http/access-policy.js';
+import { channelAdmin } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 
 export default defineHandler({

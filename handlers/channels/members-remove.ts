@@ -5,7 +5,7 @@
 import { userIdOf } from '../../lib/access.js';
 import { leaveChannel } from '../../lib/channels/join-leave.js';
 import { forbidden } from '../../lib/errors.js';
-import { channelReader } from '../../lib/http/access-policy.js';
+import { channelReader } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 import { noContent } from '../../lib/http/respond.js';
 

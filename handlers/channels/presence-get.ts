@@ -3,7 +3,7 @@
  * this node (across realtime processes), sorted. Who: the channel's readers. 200 {online}. Errors: 401, 404.
  */
 import { channelMemberIds } from '../../lib/channels/channels.js';
-import { channelReader } from '../../lib/http/access-policy.js';
+import { channelReader } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 
 export default defineHandler({

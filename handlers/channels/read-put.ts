@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { markRead } from '../../lib/channels/read-positions.js';
 import { forbidden } from '../../lib/errors.js';
-import { channelMemberUser } from '../../lib/http/access-policy.js';
+import { channelMemberUser } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 
 export default defineHandler({

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { agentLoopLimitSchema, turnTimeoutSchema, updateChannel } from '../../lib/channels/channels.js';
-import { channelAdmin } from '../../lib/http/access-policy.js';
+import { channelAdmin } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 import { chars, storedText } from '../../lib/validation.js';
 

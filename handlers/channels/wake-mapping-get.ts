@@ -4,7 +4,7 @@
  */
 import { getWakeMapping, hasWakeMapping } from '../../lib/channels/channels.js';
 import { wrongChannelType } from '../../lib/errors.js';
-import { channelReader } from '../../lib/http/access-policy.js';
+import { channelReader } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 
 export default defineHandler({

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { userIdOf } from '../../lib/access.js';
 import { hasWakeMapping, replaceWakeMapping } from '../../lib/channels/channels.js';
 import { wrongChannelType } from '../../lib/errors.js';
-import { channelAdmin } from '../../lib/http/access-policy.js';
+import { channelAdmin } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 import { userIdSchema } from '../../lib/validation.js';
 

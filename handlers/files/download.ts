@@ -4,8 +4,8 @@
  * satisfiable single Range, 304 when If-None-Match matches.
  * Errors: 401, 404 (no such file, expired, deleted, or not visible to the caller), 416.
  */
+import { fileReader } from '../../lib/files/file-access-policy.js';
 import { serveFile } from '../../lib/files/serve-file.js';
-import { fileReader } from '../../lib/http/access-policy.js';
 import { defineHandler } from '../../lib/http/handler.js';
 
 export default defineHandler({

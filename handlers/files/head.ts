@@ -2,8 +2,8 @@
  * HEAD /api/files/:fileId — the headers of GET /api/files/:fileId without the bytes.
  * Who, statuses and errors: as GET (200, 206, 304; 401, 404, 416).
  */
+import { fileReader } from '../../lib/files/file-access-policy.js';
 import { serveFile } from '../../lib/files/serve-file.js';
-import { fileReader } from '../../lib/http/access-policy.js';
 import { defineHandler } from '../../lib/http/handler.js';
 
 export default defineHandler({

@@ -1,8 +1,8 @@
 /**
  * GET /api/guilds/:guildId — one guild. Who: members and the guild token. 200 {guild}. Errors: 401, 404.
  */
+import { guildMember } from '../../lib/guilds/guild-access-policies.js';
 import { getGuild, toGuild } from '../../lib/guilds/guilds.js';
-import { guildMember } from '../../lib/http/access-policy.js';
 import { defineHandler } from '../../lib/http/handler.js';
 
 export default defineHandler({

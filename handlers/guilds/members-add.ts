@@ -4,8 +4,8 @@
  * Who: owner, admin, guild token. 200 {added}. Errors: 400 bad_request / invalid_reference (unknown to Center), 401, 403, 404, 503 center_unavailable.
  */
 import { z } from 'zod';
+import { guildAdmin } from '../../lib/guilds/guild-access-policies.js';
 import { addGuildMembers, MEMBER_KINDS } from '../../lib/guilds/guilds.js';
-import { guildAdmin } from '../../lib/http/access-policy.js';
 import { defineHandler } from '../../lib/http/handler.js';
 import { userIdListSchema } from '../../lib/validation.js';
 

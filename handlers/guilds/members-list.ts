@@ -2,8 +2,8 @@
  * GET /api/guilds/:guildId/members — the members with their roles.
  * Who: members and the guild token. 200 {members}. Errors: 401, 404.
  */
+import { guildMember } from '../../lib/guilds/guild-access-policies.js';
 import { listGuildMembers, toGuildMember } from '../../lib/guilds/guilds.js';
-import { guildMember } from '../../lib/http/access-policy.js';
 import { defineHandler } from '../../lib/http/handler.js';
 
 export default defineHandler({

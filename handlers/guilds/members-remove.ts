@@ -4,8 +4,8 @@
  */
 import { isGuildAdmin, userIdOf } from '../../lib/access.js';
 import { forbidden } from '../../lib/errors.js';
+import { guildMember } from '../../lib/guilds/guild-access-policies.js';
 import { removeGuildMember } from '../../lib/guilds/guilds.js';
-import { guildMember } from '../../lib/http/access-policy.js';
 import { defineHandler } from '../../lib/http/handler.js';
 import { noContent } from '../../lib/http/respond.js';
 

@@ -4,8 +4,8 @@
  * Errors: 400, 401, 403, 404 (guild, or not a member), 409 conflict (the owner's role).
  */
 import { z } from 'zod';
+import { guildAdmin } from '../../lib/guilds/guild-access-policies.js';
 import { MEMBER_KINDS, toGuildMember, updateGuildMember } from '../../lib/guilds/guilds.js';
-import { guildAdmin } from '../../lib/http/access-policy.js';
 import { defineHandler } from '../../lib/http/handler.js';
 
 export default defineHandler({

@@ -3,8 +3,8 @@
  * Who: owner, admin, guild token. 200 {guild}. Errors: 400, 401, 403, 404.
  */
 import { z } from 'zod';
+import { guildAdmin } from '../../lib/guilds/guild-access-policies.js';
 import { toGuild, updateGuild } from '../../lib/guilds/guilds.js';
-import { guildAdmin } from '../../lib/http/access-policy.js';
 import { defineHandler } from '../../lib/http/handler.js';
 import { chars, storedText } from '../../lib/validation.js';
 

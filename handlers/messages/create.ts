@@ -7,10 +7,10 @@
  * 503 center_unavailable (name mentions while Center is down).
  */
 import { z } from 'zod';
-import { channelAuthor } from '../../lib/http/access-policy.js';
 import { defineHandler } from '../../lib/http/handler.js';
 import { json } from '../../lib/http/respond.js';
 import { contentSchema, nodeIdSchema } from '../../lib/messages/content-schema.js';
+import { channelAuthor } from '../../lib/messages/message-access-policies.js';
 import { isBlankContent, MAX_ATTACHMENTS } from '../../lib/messages/message-rules.js';
 import { postToChannel } from '../../lib/messages/post-message.js';
 import { chars, storedText } from '../../lib/validation.js';

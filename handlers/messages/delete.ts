@@ -4,10 +4,10 @@
  * emits message.deleted {id, channelId, seq, deletedAt} the first time.
  * Errors: 401, 403, 404, 409 channel_closed.
  */
-import { messageDeleter } from '../../lib/http/access-policy.js';
 import { defineHandler } from '../../lib/http/handler.js';
 import { noContent } from '../../lib/http/respond.js';
 import { deleteMessage } from '../../lib/messages/delete-message.js';
+import { messageDeleter } from '../../lib/messages/message-access-policies.js';
 
 export default defineHandler({
   method: 'DELETE',

@@ -2,8 +2,8 @@
  * GET /api/messages/:messageId — one message (a tombstone when deleted).
  * Who: readers of its channel. 200 {message}. Errors: 401, 404.
  */
-import { messageReader } from '../../lib/http/access-policy.js';
 import { defineHandler } from '../../lib/http/handler.js';
+import { messageReader } from '../../lib/messages/message-access-policies.js';
 import { toMessages } from '../../lib/messages/message-queries.js';
 
 export default defineHandler({

@@ -6,10 +6,10 @@
  * 409 channel_closed / edit_window_expired, 413, 415, 503 center_unavailable.
  */
 import { z } from 'zod';
-import { messageEditor } from '../../lib/http/access-policy.js';
 import { defineHandler } from '../../lib/http/handler.js';
 import { contentSchema } from '../../lib/messages/content-schema.js';
 import { editMessage } from '../../lib/messages/edit-message.js';
+import { messageEditor } from '../../lib/messages/message-access-policies.js';
 
 export default defineHandler({
   method: 'PATCH',

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { forbidden } from '../../lib/errors.js';
-import { channelReader } from '../../lib/http/access-policy.js';
+import { channelReader } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 import { mayMoveTurnUser, moveTurnUser, requireTurnChannel, turnActorOf } from '../../lib/turns/turn-commands.js';
 import { userIdSchema } from '../../lib/validation.js';

@@ -85,9 +85,10 @@ export type Handler = ((request: Request, ctx?: AppContext) => Promise<Response>
 };
 
 /** Where the policy's target id is read from. */
-type TargetSource = 'none' | 'path' | 'query' | 'body';
+export type TargetSource = 'none' | 'path' | 'query' | 'body';
 
-const fieldOf = (schema: Schema, name: string): z.ZodType | undefined => (schema as { shape?: Record<string, z.ZodType> } | undefined)?.shape?.[name];
+/** The field `name` of an object schema, if it has one. */
+export const fieldOf = (schema: Schema, name: string): z.ZodType | undefined => (schema as { shape?: Record<string, z.ZodType> } | undefined)?.shape?.[name];
 
 function targetSource(spec: { path: string; access: AccessPolicy<never, unknown>; query?: Schema; body?: Schema }): TargetSource {
   const target = spec.access.target;
@@ -98,15 +99,16 @@ function targetSource(spec: { path: string; access: AccessPolicy<never, unknown>
   throw new Error(`${spec.path}: access policy ${spec.access.name} needs ${target} in the path, the query or the body`);
 }
 
-/** The input module (zod validation, bounded JSON), loaded by the first endpoint that has input to read. */
-let inputModule: Promise<typeof import('./body.js')> | undefined;
-const loadInput = () => (inputModule ??= import('./body.js'));
+/** Reading the query and the body (zod, bounded JSON): loaded by the first endpoint that has input to read. */
+let inputModule: Promise<typeof import('./handler-input.js')> | undefined;
+const loadInput = () => (inputModule ??= import('./handler-input.js'));
 
 /** Declares an endpoint (see HandlerSpec). Thrown errors are rendered by the pipeline's catch stage. */
 export function defineHandler<P extends Principal | null, A, B extends Schema = undefined, Q extends Schema = undefined>(spec: HandlerSpec<P, A, B, Q>): Handler {
   const policy = spec.access;
   const source = targetSource(spec as never);
   const deferred = spec.accessCheck === 'on-refusal';
+  if (deferred && (source !== 'path' || !spec.body)) throw new Error(`${spec.path}: accessCheck 'on-refusal' needs a body and the policy's target in the path`);
   const route: RouteSpec = {
     method: spec.method,
     path: spec.path,
@@ -129,23 +131,8 @@ export function defineHandler<P extends Principal | null, A, B extends Schema = 
       };
       if (!deferred && (source === 'none' || source === 'path')) await resolve(source === 'path' ? params[policy.target!] : '');
       if (spec.query || spec.body) {
-        const { readJson, readJsonValue, readQuery, validate } = await loadInput();
-        if (spec.query) {
-          input.query = readQuery(url, spec.query) as Parsed<Q>;
-          if (source === 'query') await resolve(String((input.query as Record<string, unknown>)[policy.target!]));
-        }
-        if (spec.body) {
-          const limit = spec.bodyLimit?.(ctx);
-          if (source === 'body') {
-            const raw = await readJsonValue(request, limit);
-            const named = fieldOf(spec.body, policy.target!)!.safeParse((raw as Record<string, unknown> | null)?.[policy.target!]);
-            if (named.success) await resolve(String(named.data));
-            input.body = validate(spec.body, raw) as Parsed<B>;
-          } else {
-            const outranking = deferred && source === 'path' ? () => resolve(params[policy.target!]) : undefined;
-            input.body = (await readJson(request, spec.body, limit, outranking)) as Parsed<B>;
-          }
-        }
+        const from = deferred ? 'on-refusal' : source;
+        await (await loadInput()).readInput(spec as HandlerSpec<P, A, z.ZodType, z.ZodType>, input as HandlerInput<P, A, z.ZodType, z.ZodType>, from, resolve);
       }
       const result = await spec.run(input);
       return isResponse(result) ? result : json(result);
