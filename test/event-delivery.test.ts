@@ -306,7 +306,10 @@ describe('kill -9 of an API process', () => {
             for (let attempt = 0; ; attempt++) {
               const r = await children[current].api('POST', `/api/channels/${ch.id}/messages`, { token: wr.token, body: { content: `w${i} ${k}`, clientMsgId } }).catch(() => null);
               if (r && (r.status === 201 || r.status === 200)) break;
-              if (!r) (networkErrors.count++, (current = 1 - current));
+              if (!r) {
+                networkErrors.count++;
+                current = 1 - current;
+              }
               if (attempt > 50) throw new Error(`post failed: ${r?.status} ${JSON.stringify(r?.body)}`);
               await sleep(50);
             }
