@@ -18,10 +18,7 @@ export default defineHandler({
   },
   run: async ({ ctx, principal }) => {
     const { db } = ctx.database;
-    const rows =
-      principal.kind === 'user'
-        ? await listGuildsOfUser(db, principal.userId)
-        : await db.selectFrom('guilds').selectAll().where('id', '=', principal.guildId).execute();
+    const rows = principal.kind === 'user' ? await listGuildsOfUser(db, principal.userId) : await db.selectFrom('guilds').selectAll().where('id', '=', principal.guildId).execute();
     return { guilds: rows.map((g) => toGuild(g, ctx.config.nodeId)) };
   },
 });

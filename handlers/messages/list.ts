@@ -9,7 +9,10 @@ import { channelReader } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 import { listMessagePage } from '../../lib/messages/message-queries.js';
 
-const seq = z.string().regex(/^\d{1,15}$/, 'must be a seq (a non-negative integer)').transform(Number);
+const seq = z
+  .string()
+  .regex(/^\d{1,15}$/, 'must be a seq (a non-negative integer)')
+  .transform(Number);
 
 export default defineHandler({
   method: 'GET',
@@ -19,7 +22,12 @@ export default defineHandler({
     .object({
       before: seq.optional(),
       after: seq.optional(),
-      limit: z.string().regex(/^\d{1,4}$/, 'must be an integer from 1 to 100').transform(Number).pipe(z.number().min(1).max(100)).default(50),
+      limit: z
+        .string()
+        .regex(/^\d{1,4}$/, 'must be an integer from 1 to 100')
+        .transform(Number)
+        .pipe(z.number().min(1).max(100))
+        .default(50),
     })
     .refine((q) => q.before === undefined || q.after === undefined, { path: ['before'], message: 'before and after cannot be combined' }),
   doc: {

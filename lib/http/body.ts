@@ -51,9 +51,7 @@ async function readText(request: Request, limit: number): Promise<string> {
 
 /** zod issues → the `details` list of a 400: one entry per invalid field, at most MAX_ERROR_DETAILS. */
 export function issuesToDetails(error: z.ZodError) {
-  return error.issues
-    .slice(0, MAX_ERROR_DETAILS)
-    .map((i) => ({ field: i.path.length ? i.path.join('.') : '(body)', message: i.message }));
+  return error.issues.slice(0, MAX_ERROR_DETAILS).map((i) => ({ field: i.path.length ? i.path.join('.') : '(body)', message: i.message }));
 }
 
 /**
