@@ -3,17 +3,21 @@
  */
 import { pingDatabase } from '../lib/db/index.js';
 import { HttpError } from '../lib/errors.js';
+import { open } from '../lib/http/access-policy.js';
 import { defineHandler } from '../lib/http/handler.js';
-import type { RouteDoc } from '../lib/http/route-doc.js';
 
-const doc: RouteDoc = {
-  tag: 'Health',
-  summary: 'Readiness: the database answers',
-  success: { 200: '{status: "ready"}' },
-  errors: { 503: ['db_unavailable'] },
-};
-
-export default defineHandler({ method: 'GET', path: '/api/ready', auth: false, doc }, async ({ ctx }) => {
-  if (!(await pingDatabase(ctx.database.db))) throw new HttpError(503, 'db_unavailable', 'the database is unreachable');
-  return { status: 'ready' };
+export default defineHandler({
+  method: 'GET',
+  path: '/api/ready',
+  access: open,
+  doc: {
+    tag: 'Health',
+    summary: 'Readiness: the database answers',
+    success: { 200: '{status: "ready"}' },
+    errors: { 503: ['db_unavailable'] },
+  },
+  run: async ({ ctx }) => {
+    if (!(await pingDatabase(ctx.database.db))) throw new HttpError(503, 'db_unavailable', 'the database is unreachable');
+    return { status: 'ready' };
+  },
 });

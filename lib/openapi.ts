@@ -122,7 +122,7 @@ function responses(doc: RouteDoc, path: string): Record<string, JsonSchema> {
 /** One operation of the document. A route without a doc is still listed, marked `x-undocumented` (test/openapi.test.ts fails on it). */
 function operation(h: Handler): JsonSchema {
   const { method, path } = h.route;
-  const auth = h.route.auth !== false;
+  const auth = h.route.auth;
   const queryToken = h.route.queryToken ?? false;
   const doc: RouteDoc = h.route.doc ?? { tag: 'Undocumented', summary: `${method} ${path}`, success: {}, errors: {} };
   const pathParams = [...path.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));

@@ -1,10 +1,10 @@
-import type { BroadcastOperator, Namespace } from 'socket.io';
+import type { BroadcastOperator, DefaultEventsMap, Namespace } from 'socket.io';
 import { emitterFromSend, type EmitMessage, type Emitter, type RealtimeOp } from '../lib/realtime/emitter.js';
 import { rooms } from '../lib/realtime/rooms.js';
 
 /** Where broadcasts go: a namespace (every process, with the Redis adapter) or `nsp.local` (this process). */
 export interface Broadcaster {
-  to(room: string | string[]): BroadcastOperator<any, any>;
+  to(room: string | string[]): BroadcastOperator<DefaultEventsMap, unknown>;
 }
 
 /**

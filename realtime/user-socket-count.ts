@@ -1,4 +1,4 @@
-import type { Namespace } from 'socket.io';
+import type { DefaultEventsMap, Namespace } from 'socket.io';
 import { createLogger } from '../lib/logger.js';
 import { rooms } from '../lib/realtime/rooms.js';
 import { PEER_ANSWER_TIMEOUT_MS, withDeadline, type ClusterLink } from './cluster.js';
@@ -9,7 +9,7 @@ const log = createLogger('realtime');
 /** Beyond the adapter's own timeout: when Redis itself does not answer, the adapter never gives up. */
 const HARD_DEADLINE_MS = PEER_ANSWER_TIMEOUT_MS + 500;
 
-type CountingNamespace = Namespace<any, any, InterServerEvents, any>;
+type CountingNamespace = Namespace<DefaultEventsMap, DefaultEventsMap, InterServerEvents, unknown>;
 interface Answers {
   counts: unknown[];
   /** Why some processes are missing from `counts`; undefined when all answered. */

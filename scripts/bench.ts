@@ -361,7 +361,7 @@ class PostConnection {
   }
 }
 
-async function call<T = any>(url: string, method: string, path: string, token: string | null, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+async function call<T = unknown>(url: string, method: string, path: string, token: string | null, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
   const res = await fetch(url + path, {
     method,
     headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
@@ -385,7 +385,7 @@ async function seed(target: Target, settings: Settings): Promise<Seeded> {
     users.push(await call(target.centerUrl, 'POST', '/api/dev/users', null, { name: `bench-${process.pid}-${Date.now()}-${i}` }, { 'x-api-key': target.centerKey }));
   }
   const owner = users[0];
-  const { guild } = await call(target.url, 'POST', '/api/guilds', owner.token, { name: 'bench' });
+  const { guild } = await call<{ guild: { id: string } }>(target.url, 'POST', '/api/guilds', owner.token, { name: 'bench' });
   // api.md takes at most 100 ids per call.
   for (let i = 1; i < users.length; i += 100) {
     await call(target.url, 'POST', `/api/guilds/${guild.id}/members`, owner.token, { userIds: users.slice(i, i + 100).map((u) => u.id) });
@@ -393,7 +393,7 @@ async function seed(target: Target, settings: Settings): Promise<Seeded> {
   const channels: Seeded['channels'] = [];
   for (let c = 0; c < settings.channels; c++) {
     const members = users.map((_, i) => i).filter((i) => i % settings.channels === c);
-    const { channel } = await call(target.url, 'POST', '/api/channels', owner.token, {
+    const { channel } = await call<{ channel: { id: string } }>(target.url, 'POST', '/api/channels', owner.token, {
       guildId: guild.id,
       name: `bench-${c}`,
       xType: 'general',

@@ -5,7 +5,6 @@
  */
 import type { Config } from '../lib/config.js';
 import { createContext, type AppContext } from '../lib/context.js';
-import { createPipeline } from '../lib/http/pipeline.js';
 import { createLogger } from '../lib/logger.js';
 import type { RandomSource } from '../lib/turns/engine.js';
 import { routes } from '../handlers/routes.js';

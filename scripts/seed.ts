@@ -40,7 +40,7 @@ export interface SeedOptions {
 }
 
 /** Calls to the Center emulator's development endpoints (not the node's API). */
-async function call(url: string, init: { method: string; headers: Record<string, string>; body?: unknown }): Promise<{ status: number; body: any }> {
+async function call(url: string, init: { method: string; headers: Record<string, string>; body?: unknown }): Promise<{ status: number; body: unknown }> {
   const res = await fetch(url, {
     method: init.method,
     headers: { 'content-type': 'application/json', ...init.headers },
@@ -81,7 +81,7 @@ async function nodeCall<T>(what: string, rest: FabricRest, method: string, path:
   try {
     return (await rest.request<T>(method, path, body)).body;
   } catch (err) {
-    if (err instanceof FabricApiError) throw new Error(`${what} failed: ${err.status} ${err.code}: ${err.message}`);
+    if (err instanceof FabricApiError) throw new Error(`${what} failed: ${err.status} ${err.code}: ${err.message}`, { cause: err });
     throw err;
   }
 }

@@ -160,7 +160,7 @@ describe('PUT /api/channels/:channelId/turn', () => {
 
   it('returns 400 bad_request for duplicates, overlapping lists and missing or malformed fields', async () => {
     const room = await seedTurnRoom(t);
-    const { A, B, C, H } = room.users;
+    const { A, B, H } = room.users;
     const put = (body: unknown) => t.api('PUT', turnPath(room), { token: H.token, body });
     expectBadRequest(await put({ order: [A.id, A.id], bypass: [H.id] }), 'order');
     expectBadRequest(await put({ order: [A.id], bypass: [H.id, H.id] }), 'bypass');
@@ -177,7 +177,7 @@ describe('PUT /api/channels/:channelId/turn', () => {
 
   it('returns 400 invalid_reference for a user who is not a channel member, and changes nothing', async () => {
     const room = await seedTurnRoom(t);
-    const { A, B, C, H } = room.users;
+    const { A, H } = room.users;
     const r = await t.api('PUT', turnPath(room), { token: H.token, body: { order: [A.id, room.outsider.id], bypass: [H.id, 'nobody-at-all'] } });
     expectError(r, 400, 'invalid_reference');
     expect(r.body.error.details.userIds.sort()).toEqual([room.outsider.id, 'nobody-at-all'].sort());
@@ -243,7 +243,7 @@ describe('POST /api/channels/:channelId/turn/bypass and /turn/order', () => {
 
   it('lets the creator, guild owner, admin and guild token move anyone', async () => {
     const room = await seedTurnRoom(t);
-    const { A, B, C, H } = room.users;
+    const { A, B, H } = room.users;
     const moves: [string, string, string][] = [
       [H.token, '/bypass', A.id],
       [room.owner.token, '/bypass', B.id],

@@ -5,26 +5,27 @@
  */
 import { findCanvas, removeCanvas, requireCanvasWrite } from '../../lib/canvas/canvas.js';
 import { notFound } from '../../lib/errors.js';
-import { requireReadableChannel } from '../../lib/guilds/standing.js';
+import { channelReader } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
-import type { RouteDoc } from '../../lib/http/route-doc.js';
 import { noContent } from '../../lib/http/respond.js';
 
-const doc: RouteDoc = {
-  tag: 'Canvas',
-  summary: "Remove the channel's canvas",
-  who: 'its sharer only (a guild token or anyone else gets 403)',
-  success: { 204: 'no content' },
-  errors: { 403: ['forbidden'], 401: ['unauthorized'], 404: ['not_found'], 409: ['channel_closed'] },
-};
-
-export default defineHandler({ method: 'DELETE', path: '/api/channels/:channelId/canvas', doc }, async ({ ctx, principal, params }) => {
-  const { db } = ctx.database;
-  const view = await requireReadableChannel(db, principal, params.channelId);
-  const current = await findCanvas(db, view.channel.id);
-  if (!current) throw notFound('canvas');
-  const userId = principal.kind === 'user' ? principal.userId : null;
-  requireCanvasWrite('delete', view, userId, current, !!view.channel.closed);
-  await removeCanvas(ctx, view, userId);
-  return noContent();
+export default defineHandler({
+  method: 'DELETE',
+  path: '/api/channels/:channelId/canvas',
+  access: channelReader,
+  doc: {
+    tag: 'Canvas',
+    summary: "Remove the channel's canvas",
+    who: 'its sharer only (a guild token or anyone else gets 403)',
+    success: { 204: 'no content' },
+    errors: { 403: ['forbidden'], 401: ['unauthorized'], 404: ['not_found'], 409: ['channel_closed'] },
+  },
+  run: async ({ ctx, principal, access: view }) => {
+    const current = await findCanvas(ctx.database.db, view.channel.id);
+    if (!current) throw notFound('canvas');
+    const userId = principal.kind === 'user' ? principal.userId : null;
+    requireCanvasWrite('delete', view, userId, current, !!view.channel.closed);
+    await removeCanvas(ctx, view, userId);
+    return noContent();
+  },
 });

@@ -3,19 +3,18 @@
  * 200 {canvas}. Errors: 401, 404 (channel not visible, or no canvas shared).
  */
 import { requireCanvas } from '../../lib/canvas/canvas.js';
-import { requireReadableChannel } from '../../lib/guilds/standing.js';
+import { channelReader } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
-import type { RouteDoc } from '../../lib/http/route-doc.js';
 
-const doc: RouteDoc = {
-  tag: 'Canvas',
-  summary: "The channel's canvas",
-  who: 'readers of the channel',
-  success: { 200: '{canvas}' },
-  errors: { 401: ['unauthorized'], 404: ['not_found'] },
-};
-
-export default defineHandler({ method: 'GET', path: '/api/channels/:channelId/canvas', doc }, async ({ ctx, principal, params }) => {
-  await requireReadableChannel(ctx.database.db, principal, params.channelId);
-  return { canvas: await requireCanvas(ctx.database.db, params.channelId) };
+export default defineHandler({
+  method: 'GET',
+  path: '/api/channels/:channelId/canvas',
+  access: channelReader,
+  doc: {
+    tag: 'Canvas',
+    summary: "The channel's canvas",
+    success: { 200: '{canvas}' },
+    errors: { 401: ['unauthorized'], 404: ['not_found'] },
+  },
+  run: async ({ ctx, params }) => ({ canvas: await requireCanvas(ctx.database.db, params.channelId) }),
 });

@@ -4,24 +4,25 @@
  */
 import { loadChannel } from '../../lib/channels/channels.js';
 import { loadReadState, NO_READ_STATE } from '../../lib/channels/read-positions.js';
-import { requireReadableChannel } from '../../lib/guilds/standing.js';
+import { channelReader } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
-import type { RouteDoc } from '../../lib/http/route-doc.js';
 
-const doc: RouteDoc = {
-  tag: 'Channels',
-  summary: "One channel, with the caller's readSeq and unreadCount",
-  who: 'its readers',
-  success: { 200: '{channel}' },
-  errors: { 401: ['unauthorized'], 404: ['not_found'] },
-};
-
-export default defineHandler({ method: 'GET', path: '/api/channels/:channelId', doc }, async ({ ctx, principal, params }) => {
-  const { db } = ctx.database;
-  await requireReadableChannel(db, principal, params.channelId);
-  const [channel, readState] = await Promise.all([
-    loadChannel(db, params.channelId),
-    principal.kind === 'user' ? loadReadState(db, params.channelId, principal.userId) : NO_READ_STATE,
-  ]);
-  return { channel: { ...channel, ...readState } };
+export default defineHandler({
+  method: 'GET',
+  path: '/api/channels/:channelId',
+  access: channelReader,
+  doc: {
+    tag: 'Channels',
+    summary: "One channel, with the caller's readSeq and unreadCount",
+    success: { 200: '{channel}' },
+    errors: { 401: ['unauthorized'], 404: ['not_found'] },
+  },
+  run: async ({ ctx, principal, params }) => {
+    const { db } = ctx.database;
+    const [channel, readState] = await Promise.all([
+      loadChannel(db, params.channelId),
+      principal.kind === 'user' ? loadReadState(db, params.channelId, principal.userId) : NO_READ_STATE,
+    ]);
+    return { channel: { ...channel, ...readState } };
+  },
 });

@@ -5,25 +5,19 @@
  */
 import { z } from 'zod';
 import { joinChannel } from '../../lib/channels/join-leave.js';
-import { requireUser } from '../../lib/http/auth.js';
-import { requireReadableChannel } from '../../lib/guilds/standing.js';
-import { readJson } from '../../lib/http/body.js';
+import { channelReaderUser } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
-import type { RouteDoc } from '../../lib/http/route-doc.js';
 
-const body = z.object({ bypass: z.boolean().default(false) });
-
-const doc: RouteDoc = {
-  tag: 'Channels',
-  summary: 'Join a channel (self-join)',
-  body,
-  success: { 200: '{joined}: false when already a member' },
-  errors: { 401: ['unauthorized'], 403: ['forbidden'], 404: ['not_found'] },
-};
-
-export default defineHandler({ method: 'POST', path: '/api/channels/:channelId/join', doc }, async ({ request, ctx, principal, params }) => {
-  const view = await requireReadableChannel(ctx.database.db, principal, params.channelId);
-  const user = requireUser(principal, 'joining a channel');
-  const input = await readJson(request, body);
-  return { joined: await joinChannel(ctx, view.channel, user.userId, input.bypass) };
+export default defineHandler({
+  method: 'POST',
+  path: '/api/channels/:channelId/join',
+  access: channelReaderUser,
+  body: z.object({ bypass: z.boolean().default(false) }),
+  doc: {
+    tag: 'Channels',
+    summary: 'Join a channel (self-join)',
+    success: { 200: '{joined}: false when already a member' },
+    errors: { 401: ['unauthorized'], 403: ['forbidden'], 404: ['not_found'] },
+  },
+  run: async ({ ctx, principal, access: view, body }) => ({ joined: await joinChannel(ctx, view.channel, principal.userId, body.bypass) }),
 });

@@ -4,20 +4,21 @@
  * member) gets {left: false}. Errors: 401, 404.
  */
 import { leaveChannel } from '../../lib/channels/join-leave.js';
-import { requireReadableChannel } from '../../lib/guilds/standing.js';
+import { channelReader } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
-import type { RouteDoc } from '../../lib/http/route-doc.js';
 
-const doc: RouteDoc = {
-  tag: 'Channels',
-  summary: 'Leave a channel',
-  who: 'any reader',
-  success: { 200: '{left}' },
-  errors: { 401: ['unauthorized'], 404: ['not_found'] },
-};
-
-export default defineHandler({ method: 'POST', path: '/api/channels/:channelId/leave', doc }, async ({ ctx, principal, params }) => {
-  const view = await requireReadableChannel(ctx.database.db, principal, params.channelId);
-  if (principal.kind !== 'user' || !view.isMember) return { left: false };
-  return { left: await leaveChannel(ctx, view.channel, principal.userId) };
+export default defineHandler({
+  method: 'POST',
+  path: '/api/channels/:channelId/leave',
+  access: channelReader,
+  doc: {
+    tag: 'Channels',
+    summary: 'Leave a channel',
+    success: { 200: '{left}' },
+    errors: { 401: ['unauthorized'], 404: ['not_found'] },
+  },
+  run: async ({ ctx, principal, access: view }) => {
+    if (principal.kind !== 'user' || !view.isMember) return { left: false };
+    return { left: await leaveChannel(ctx, view.channel, principal.userId) };
+  },
 });

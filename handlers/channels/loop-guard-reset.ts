@@ -4,21 +4,18 @@
  * Who: the channel's creator, guild owner/admin, guild token. 200 {channel}. Errors: 401, 403, 404.
  */
 import { resetLoopGuard } from '../../lib/channels/channels.js';
-import { forbidden } from '../../lib/errors.js';
-import { requireReadableChannel } from '../../lib/guilds/standing.js';
+import { channelAdmin } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
-import type { RouteDoc } from '../../lib/http/route-doc.js';
 
-const doc: RouteDoc = {
-  tag: 'Channels',
-  summary: 'Reset the agent loop guard',
-  who: "the channel's creator, guild owner/admin, guild token",
-  success: { 200: '{channel}' },
-  errors: { 401: ['unauthorized'], 403: ['forbidden'], 404: ['not_found'] },
-};
-
-export default defineHandler({ method: 'POST', path: '/api/channels/:channelId/loop-guard/reset', doc }, async ({ ctx, principal, params }) => {
-  const view = await requireReadableChannel(ctx.database.db, principal, params.channelId);
-  if (!view.canAdmin) throw forbidden('only the creator, a guild owner/admin or the guild token may reset the loop guard');
-  return { channel: await resetLoopGuard(ctx, view.channel.id) };
+export default defineHandler({
+  method: 'POST',
+  path: '/api/channels/:channelId/loop-guard/reset',
+  access: channelAdmin,
+  doc: {
+    tag: 'Channels',
+    summary: 'Reset the agent loop guard',
+    success: { 200: '{channel}' },
+    errors: { 401: ['unauthorized'], 403: ['forbidden'], 404: ['not_found'] },
+  },
+  run: async ({ ctx, access: view }) => ({ channel: await resetLoopGuard(ctx, view.channel.id) }),
 });

@@ -7,35 +7,24 @@
 import { z } from 'zod';
 import { markRead } from '../../lib/channels/read-positions.js';
 import { forbidden } from '../../lib/errors.js';
-import { requireReadableChannel, type ChannelView } from '../../lib/guilds/standing.js';
-import type { Principal } from '../../lib/center/client.js';
-import { readJson } from '../../lib/http/body.js';
+import { channelMemberUser } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
-import type { RouteDoc } from '../../lib/http/route-doc.js';
 
-const body = z.object({ seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
-
-const doc: RouteDoc = {
-  tag: 'Channels',
-  summary: "Move the caller's read position forward",
-  who: 'channel members (users)',
-  body,
-  success: { 200: '{readSeq}' },
-  errors: { 400: ['bad_request'], 401: ['unauthorized'], 403: ['forbidden'], 404: ['not_found'] },
-};
-
-function requireMember(view: ChannelView, principal: Principal): string {
-  if (principal.kind !== 'user' || !view.isMember) throw forbidden('only channel members keep a read position');
-  return principal.userId;
-}
-
-export default defineHandler({ method: 'PUT', path: '/api/channels/:channelId/read', doc }, async ({ request, ctx, principal, params }) => {
-  const { db } = ctx.database;
-  const view = await requireReadableChannel(db, principal, params.channelId);
-  const userId = requireMember(view, principal);
-  const { seq } = await readJson(request, body);
-  const readSeq = await markRead(db, params.channelId, userId, seq);
-  // Removed between the check and the write.
-  if (readSeq === null) throw forbidden('only channel members keep a read position');
-  return { readSeq };
+export default defineHandler({
+  method: 'PUT',
+  path: '/api/channels/:channelId/read',
+  access: channelMemberUser,
+  body: z.object({ seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }),
+  doc: {
+    tag: 'Channels',
+    summary: "Move the caller's read position forward",
+    success: { 200: '{readSeq}' },
+    errors: { 400: ['bad_request'], 401: ['unauthorized'], 403: ['forbidden'], 404: ['not_found'] },
+  },
+  run: async ({ ctx, principal, params, body }) => {
+    const readSeq = await markRead(ctx.database.db, params.channelId, principal.userId, body.seq);
+    // Removed between the check and the write.
+    if (readSeq === null) throw forbidden('only channel members keep a read position');
+    return { readSeq };
+  },
 });

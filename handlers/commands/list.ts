@@ -7,22 +7,22 @@
 import { z } from 'zod';
 import { normalizePrefix } from '../../lib/commands/command-rules.js';
 import { listCommands } from '../../lib/commands/commands.js';
-import { readQuery } from '../../lib/http/body.js';
+import { anyCaller } from '../../lib/http/access-policy.js';
 import { defineHandler } from '../../lib/http/handler.js';
-import type { RouteDoc } from '../../lib/http/route-doc.js';
 
-const query = z.object({ prefix: z.string().max(64).optional() });
-
-const doc: RouteDoc = {
-  tag: 'Slash commands',
-  summary: 'The slash commands: built-in and registered',
-  who: 'any token',
-  query,
-  success: { 200: '{commands: [{name, description, source, spec}]}' },
-  errors: { 400: ['bad_request'], 401: ['unauthorized'] },
-};
-
-export default defineHandler({ method: 'GET', path: '/api/commands', doc }, async ({ url, ctx }) => {
-  const prefix = normalizePrefix(readQuery(url, query).prefix);
-  return { commands: prefix === null ? [] : await listCommands(ctx.database.db, prefix) };
+export default defineHandler({
+  method: 'GET',
+  path: '/api/commands',
+  access: anyCaller,
+  query: z.object({ prefix: z.string().max(64).optional() }),
+  doc: {
+    tag: 'Slash commands',
+    summary: 'The slash commands: built-in and registered',
+    success: { 200: '{commands: [{name, description, source, spec}]}' },
+    errors: { 400: ['bad_request'], 401: ['unauthorized'] },
+  },
+  run: async ({ ctx, query }) => {
+    const prefix = normalizePrefix(query.prefix);
+    return { commands: prefix === null ? [] : await listCommands(ctx.database.db, prefix) };
+  },
 });

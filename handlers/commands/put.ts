@@ -9,10 +9,8 @@
 import { z } from 'zod';
 import { COMMAND_NAME, COMMANDS_MAX, DESCRIPTION_MAX, requireValidCommandSet, type CommandSpec } from '../../lib/commands/command-rules.js';
 import { replaceCommands } from '../../lib/commands/commands.js';
-import { requireUser } from '../../lib/http/auth.js';
-import { readJson } from '../../lib/http/body.js';
+import { userOnly } from '../../lib/http/access-policy.js';
 import { defineHandler } from '../../lib/http/handler.js';
-import type { RouteDoc } from '../../lib/http/route-doc.js';
 import { chars, storedText } from '../../lib/validation.js';
 
 const knownFields = z.object({
@@ -22,26 +20,27 @@ const knownFields = z.object({
 
 // Checked field by field, but the spec itself passes through untouched (field order included;
 // not copied, so a key such as "__proto__" stays a field instead of becoming a prototype).
-const spec = z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'must be an object').superRefine((value, ctx) => {
-  const r = knownFields.safeParse(value);
-  if (!r.success) for (const issue of r.error.issues) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
-});
+const spec = z
+  .custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'must be an object')
+  .superRefine((value, ctx) => {
+    const r = knownFields.safeParse(value);
+    if (!r.success) for (const issue of r.error.issues) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+  });
 
-const body = z.object({ commands: z.array(spec).max(COMMANDS_MAX) });
-
-const doc: RouteDoc = {
-  tag: 'Slash commands',
-  summary: "Replace the caller's registered slash commands",
-  who: 'users (a guild token gets 403)',
-  body,
-  success: { 200: '{count}' },
-  errors: { 403: ['forbidden'], 400: ['bad_request'], 401: ['unauthorized'], 413: ['payload_too_large'], 415: ['unsupported_media_type'] },
-};
-
-export default defineHandler({ method: 'PUT', path: '/api/commands', doc }, async ({ request, ctx, principal }) => {
-  const user = requireUser(principal, 'registering commands');
-  const input = await readJson(request, body);
-  const specs = input.commands as CommandSpec[];
-  requireValidCommandSet(specs);
-  return { count: await replaceCommands(ctx, user.userId, specs) };
+export default defineHandler({
+  method: 'PUT',
+  path: '/api/commands',
+  access: userOnly,
+  body: z.object({ commands: z.array(spec).max(COMMANDS_MAX) }),
+  doc: {
+    tag: 'Slash commands',
+    summary: "Replace the caller's registered slash commands",
+    success: { 200: '{count}' },
+    errors: { 403: ['forbidden'], 400: ['bad_request'], 401: ['unauthorized'], 413: ['payload_too_large'], 415: ['unsupported_media_type'] },
+  },
+  run: async ({ ctx, principal, body }) => {
+    const specs = body.commands as CommandSpec[];
+    requireValidCommandSet(specs);
+    return { count: await replaceCommands(ctx, principal.userId, specs) };
+  },
 });

@@ -6,21 +6,21 @@
  * 413 payload_too_large (file over FILE_MAX_BYTES; nothing is left on disk), 415 (not multipart).
  */
 import { storeUpload } from '../../lib/files/files.js';
-import { requireUser } from '../../lib/http/auth.js';
+import { userOnly } from '../../lib/http/access-policy.js';
 import { defineHandler } from '../../lib/http/handler.js';
-import type { RouteDoc } from '../../lib/http/route-doc.js';
 import { json } from '../../lib/http/respond.js';
 
-const doc: RouteDoc = {
-  tag: 'Files',
-  summary: 'Upload a file (multipart/form-data, one part named `file`)',
-  who: 'users (a guild token gets 403: only a user can attach an upload to a message)',
-  rawBody: { contentType: 'multipart/form-data', description: 'exactly one file part named `file`' },
-  success: { 201: '{file}' },
-  errors: { 403: ['forbidden'], 400: ['bad_request'], 401: ['unauthorized'], 413: ['payload_too_large'], 415: ['unsupported_media_type'] },
-};
-
-export default defineHandler({ method: 'POST', path: '/api/files', doc }, async ({ request, ctx, principal }) => {
-  const user = requireUser(principal, 'uploading a file');
-  return json({ file: await storeUpload(ctx, user.userId, request) }, 201);
+export default defineHandler({
+  method: 'POST',
+  path: '/api/files',
+  access: userOnly,
+  doc: {
+    tag: 'Files',
+    summary: 'Upload a file (multipart/form-data, one part named `file`)',
+    who: 'users (a guild token gets 403: only a user can attach an upload to a message)',
+    rawBody: { contentType: 'multipart/form-data', description: 'exactly one file part named `file`' },
+    success: { 201: '{file}' },
+    errors: { 403: ['forbidden'], 400: ['bad_request'], 401: ['unauthorized'], 413: ['payload_too_large'], 415: ['unsupported_media_type'] },
+  },
+  run: async ({ request, ctx, principal }) => json({ file: await storeUpload(ctx, principal.userId, request) }, 201),
 });

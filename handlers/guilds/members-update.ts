@@ -4,28 +4,20 @@
  * Errors: 400, 401, 403, 404 (guild, or not a member), 409 conflict (the owner's role).
  */
 import { z } from 'zod';
-import { isGuildAdmin } from '../../lib/access.js';
-import { forbidden } from '../../lib/errors.js';
+import { guildAdmin } from '../../lib/guilds/guild-access-policies.js';
 import { MEMBER_KINDS, toGuildMember, updateGuildMember } from '../../lib/guilds/guilds.js';
-import { requireGuildStanding } from '../../lib/guilds/standing.js';
-import { readJson } from '../../lib/http/body.js';
 import { defineHandler } from '../../lib/http/handler.js';
-import type { RouteDoc } from '../../lib/http/route-doc.js';
 
-const body = z.object({ role: z.enum(['member', 'admin']).optional(), kind: z.enum(MEMBER_KINDS).optional() });
-
-const doc: RouteDoc = {
-  tag: 'Guilds',
-  summary: "Change a member's role or kind (person or agent)",
-  who: 'owner, admin, guild token',
-  body,
-  success: { 200: '{member}' },
-  errors: { 400: ['bad_request'], 401: ['unauthorized'], 403: ['forbidden'], 404: ['not_found'], 409: ['conflict'] },
-};
-
-export default defineHandler({ method: 'PATCH', path: '/api/guilds/:guildId/members/:userId', doc }, async ({ request, ctx, principal, params }) => {
-  const standing = await requireGuildStanding(ctx.database.db, principal, params.guildId);
-  if (!isGuildAdmin(standing)) throw forbidden('only the owner, an admin or the guild token may change a member');
-  const patch = await readJson(request, body);
-  return { member: toGuildMember(await updateGuildMember(ctx, params.guildId, params.userId, patch)) };
+export default defineHandler({
+  method: 'PATCH',
+  path: '/api/guilds/:guildId/members/:userId',
+  access: guildAdmin,
+  body: z.object({ role: z.enum(['member', 'admin']).optional(), kind: z.enum(MEMBER_KINDS).optional() }),
+  doc: {
+    tag: 'Guilds',
+    summary: "Change a member's role or kind (person or agent)",
+    success: { 200: '{member}' },
+    errors: { 400: ['bad_request'], 401: ['unauthorized'], 403: ['forbidden'], 404: ['not_found'], 409: ['conflict'] },
+  },
+  run: async ({ ctx, params, body }) => ({ member: toGuildMember(await updateGuildMember(ctx, params.guildId, params.userId, body)) }),
 });

@@ -5,21 +5,22 @@
  * Errors: 401, 403, 404, 409 channel_closed.
  */
 import { defineHandler } from '../../lib/http/handler.js';
-import type { RouteDoc } from '../../lib/http/route-doc.js';
 import { noContent } from '../../lib/http/respond.js';
 import { deleteMessage } from '../../lib/messages/delete-message.js';
-import { requireDeletableMessage } from '../../lib/messages/message-access.js';
+import { messageDeleter } from '../../lib/messages/message-access-policies.js';
 
-const doc: RouteDoc = {
-  tag: 'Messages',
-  summary: 'Delete a message (soft: a tombstone keeps its seq)',
-  who: 'the author, guild owner/admin, guild token',
-  success: { 204: 'no content' },
-  errors: { 401: ['unauthorized'], 403: ['forbidden'], 404: ['not_found'], 409: ['channel_closed'] },
-};
-
-export default defineHandler({ method: 'DELETE', path: '/api/messages/:messageId', doc }, async ({ ctx, principal, params }) => {
-  const { row } = await requireDeletableMessage(ctx.database.db, principal, params.messageId);
-  await deleteMessage(ctx, row);
-  return noContent();
+export default defineHandler({
+  method: 'DELETE',
+  path: '/api/messages/:messageId',
+  access: messageDeleter,
+  doc: {
+    tag: 'Messages',
+    summary: 'Delete a message (soft: a tombstone keeps its seq)',
+    success: { 204: 'no content' },
+    errors: { 401: ['unauthorized'], 403: ['forbidden'], 404: ['not_found'], 409: ['channel_closed'] },
+  },
+  run: async ({ ctx, access }) => {
+    await deleteMessage(ctx, access.row);
+    return noContent();
+  },
 });

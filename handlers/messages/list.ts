@@ -5,33 +5,36 @@
  * Errors: 400 (both bounds, bad numbers), 401, 404.
  */
 import { z } from 'zod';
-import { requireReadableChannel } from '../../lib/guilds/standing.js';
-import { readQuery } from '../../lib/http/body.js';
+import { channelReader } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
-import type { RouteDoc } from '../../lib/http/route-doc.js';
 import { listMessagePage } from '../../lib/messages/message-queries.js';
 
-const seq = z.string().regex(/^\d{1,15}$/, 'must be a seq (a non-negative integer)').transform(Number);
-const query = z
-  .object({
-    before: seq.optional(),
-    after: seq.optional(),
-    limit: z.string().regex(/^\d{1,4}$/, 'must be an integer from 1 to 100').transform(Number).pipe(z.number().min(1).max(100)).default(50),
-  })
-  .refine((q) => q.before === undefined || q.after === undefined, { path: ['before'], message: 'before and after cannot be combined' });
+const seq = z
+  .string()
+  .regex(/^\d{1,15}$/, 'must be a seq (a non-negative integer)')
+  .transform(Number);
 
-const doc: RouteDoc = {
-  tag: 'Messages',
-  summary: 'A page of history, ascending seq',
-  who: 'readers of the channel',
-  query,
-  success: { 200: '{messages, hasMore}' },
-  errors: { 400: ['bad_request'], 401: ['unauthorized'], 404: ['not_found'] },
-};
-
-export default defineHandler({ method: 'GET', path: '/api/channels/:channelId/messages', doc }, async ({ url, ctx, principal, params }) => {
-  const { db } = ctx.database;
-  const view = await requireReadableChannel(db, principal, params.channelId);
-  const page = readQuery(url, query);
-  return listMessagePage(db, view.channel.id, page);
+export default defineHandler({
+  method: 'GET',
+  path: '/api/channels/:channelId/messages',
+  access: channelReader,
+  query: z
+    .object({
+      before: seq.optional(),
+      after: seq.optional(),
+      limit: z
+        .string()
+        .regex(/^\d{1,4}$/, 'must be an integer from 1 to 100')
+        .transform(Number)
+        .pipe(z.number().min(1).max(100))
+        .default(50),
+    })
+    .refine((q) => q.before === undefined || q.after === undefined, { path: ['before'], message: 'before and after cannot be combined' }),
+  doc: {
+    tag: 'Messages',
+    summary: 'A page of history, ascending seq',
+    success: { 200: '{messages, hasMore}' },
+    errors: { 400: ['bad_request'], 401: ['unauthorized'], 404: ['not_found'] },
+  },
+  run: async ({ ctx, access: view, query }) => listMessagePage(ctx.database.db, view.channel.id, query),
 });

@@ -5,11 +5,8 @@
  * wrong_channel_type, 401, 403, 404.
  */
 import { z } from 'zod';
-import { forbidden } from '../../lib/errors.js';
-import { requireReadableChannel } from '../../lib/guilds/standing.js';
-import { readJson } from '../../lib/http/body.js';
+import { channelAdmin } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
-import type { RouteDoc } from '../../lib/http/route-doc.js';
 import { requireTurnChannel, setTurnLists, turnActorOf } from '../../lib/turns/turn-commands.js';
 import { userIdSchema } from '../../lib/validation.js';
 
@@ -17,30 +14,26 @@ import { userIdSchema } from '../../lib/validation.js';
 const MAX_LIST = 1000;
 const list = z.array(userIdSchema).max(MAX_LIST);
 
-const body = z
-  .object({ order: list, bypass: list })
-  .superRefine((b, ctx) => {
+export default defineHandler({
+  method: 'PUT',
+  path: '/api/channels/:channelId/turn',
+  access: channelAdmin,
+  body: z.object({ order: list, bypass: list }).superRefine((b, ctx) => {
     for (const key of ['order', 'bypass'] as const) {
       const dupes = b[key].filter((u, i) => b[key].indexOf(u) !== i);
       if (dupes.length > 0) ctx.addIssue({ code: 'custom', path: [key], message: `duplicate ids: ${[...new Set(dupes)].join(', ')}` });
     }
     const both = b.order.filter((u) => b.bypass.includes(u));
     if (both.length > 0) ctx.addIssue({ code: 'custom', path: ['bypass'], message: `ids also in order: ${[...new Set(both)].join(', ')}` });
-  });
-
-const doc: RouteDoc = {
-  tag: 'Turn engine',
-  summary: 'Replace the turn order and bypass lists',
-  who: "the channel's creator, guild owner/admin, guild token",
-  body,
-  success: { 200: '{turn}' },
-  errors: { 400: ['bad_request', 'wrong_channel_type', 'invalid_reference'], 401: ['unauthorized'], 403: ['forbidden'], 404: ['not_found'] },
-};
-
-export default defineHandler({ method: 'PUT', path: '/api/channels/:channelId/turn', doc }, async ({ request, ctx, principal, params }) => {
-  const view = await requireReadableChannel(ctx.database.db, principal, params.channelId);
-  if (!view.canAdmin) throw forbidden('only the creator, a guild owner/admin or the guild token may set the turn lists');
-  const input = await readJson(request, body);
-  const channel = requireTurnChannel(view.channel);
-  return { turn: await setTurnLists(ctx, channel, turnActorOf(principal), input.order, input.bypass) };
+  }),
+  doc: {
+    tag: 'Turn engine',
+    summary: 'Replace the turn order and bypass lists',
+    success: { 200: '{turn}' },
+    errors: { 400: ['bad_request', 'wrong_channel_type', 'invalid_reference'], 401: ['unauthorized'], 403: ['forbidden'], 404: ['not_found'] },
+  },
+  run: async ({ ctx, principal, access: view, body }) => {
+    const channel = requireTurnChannel(view.channel);
+    return { turn: await setTurnLists(ctx, channel, turnActorOf(principal), body.order, body.bypass) };
+  },
 });

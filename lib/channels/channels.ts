@@ -3,7 +3,7 @@ import { isGuildAdmin, type GuildStanding } from '../access.js';
 import type { Principal } from '../center/client.js';
 import type { AppContext } from '../context.js';
 import type { Db } from '../db/index.js';
-import { lockChannel, withTransaction } from '../db/dialect.js';
+import { lockChannel } from '../db/dialect.js';
 import { badRequest, notFound, wrongChannelType } from '../errors.js';
 import type { ChannelRow, ChannelView } from '../guilds/standing.js';
 import { isoTime, newId } from '../ids.js';

@@ -251,11 +251,17 @@ export class FabricClient {
         const reconnect = this.connects++ > 0;
         void this.syncUntilDone(socket, reconnect).then((done) => {
           if (!done) {
-            if (this.ended && !settled) (settled = true), reject(new SessionEndedError(this.ended.code, this.ended.message));
+            if (this.ended && !settled) {
+              settled = true;
+              reject(new SessionEndedError(this.ended.code, this.ended.message));
+            }
             return;
           }
           this.call('connected', { reconnect });
-          if (!settled) (settled = true), resolve();
+          if (!settled) {
+            settled = true;
+            resolve();
+          }
         });
       });
       socket.on('connect_error', (err) => {
@@ -263,8 +269,10 @@ export class FabricClient {
         if (err.message === 'unauthorized') {
           const refused = new SessionEndedError('unauthorized', 'the node refused the token');
           this.end({ code: 'unauthorized', message: refused.message });
-          if (!settled) (settled = true), reject(refused);
-          else this.fail(refused);
+          if (!settled) {
+            settled = true;
+            reject(refused);
+          } else this.fail(refused);
           return;
         }
         if (!socket.active) this.scheduleReconnect();
@@ -280,7 +288,10 @@ export class FabricClient {
         if (e.code === 'rate_limited') this.pauseUntil = Date.now() + (this.opts.rateLimitedPauseMs ?? 10_000);
         if (ENDS_FOR_GOOD.has(e.code)) {
           this.end(e);
-          if (!settled) (settled = true), reject(new SessionEndedError(e.code, e.message));
+          if (!settled) {
+            settled = true;
+            reject(new SessionEndedError(e.code, e.message));
+          }
         }
       });
       // Payloads are read as loosely as the node may send them (no `pos` before the event log).

@@ -80,7 +80,7 @@ export class FabricRest {
       throw new FabricApiError(0, 'network', err instanceof Error ? err.message : String(err));
     }
     const text = await res.text().catch(() => '');
-    let parsed: unknown = null;
+    let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : null;
     } catch {

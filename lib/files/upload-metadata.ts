@@ -15,6 +15,7 @@ export function sanitizeFileName(raw: string | null | undefined): string {
   if (!raw) return FALLBACK_NAME;
   const base = raw.split(/[/\\]/).pop() ?? '';
   // Control and bidi-override characters can disguise a name ("evil\u202Egpj.exe").
+  // eslint-disable-next-line no-control-regex -- control characters are what this removes
   const clean = base.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '').trim();
   if (clean === '' || /^\.+$/.test(clean)) return FALLBACK_NAME;
   const chars = [...clean];

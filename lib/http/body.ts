@@ -51,9 +51,7 @@ async function readText(request: Request, limit: number): Promise<string> {
 
 /** zod issues → the `details` list of a 400: one entry per invalid field, at most MAX_ERROR_DETAILS. */
 export function issuesToDetails(error: z.ZodError) {
-  return error.issues
-    .slice(0, MAX_ERROR_DETAILS)
-    .map((i) => ({ field: i.path.length ? i.path.join('.') : '(body)', message: i.message }));
+  return error.issues.slice(0, MAX_ERROR_DETAILS).map((i) => ({ field: i.path.length ? i.path.join('.') : '(body)', message: i.message }));
 }
 
 /**
@@ -79,11 +77,16 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, what = 
  */
 export async function readJson<S extends z.ZodType>(request: Request, schema: S, limit = JSON_BODY_LIMIT, outranking?: () => Promise<void>): Promise<z.infer<S>> {
   try {
-    return validate(schema, parseJsonText(await readTextLimited(request, limit), request.headers.get('content-type')));
+    return validate(schema, await readJsonValue(request, limit));
   } catch (err) {
     if (outranking) await outranking();
     throw err;
   }
+}
+
+/** The JSON body as a value, not yet validated (the same 413/415/400 as `readJson`; an empty body is `{}`). */
+export async function readJsonValue(request: Request, limit = JSON_BODY_LIMIT): Promise<unknown> {
+  return parseJsonText(await readTextLimited(request, limit), request.headers.get('content-type'));
 }
 
 /** Parses JSON text within `limits` (depth, number of values): 400 when malformed or too deep, 413 when too many values. */

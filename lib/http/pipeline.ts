@@ -20,7 +20,7 @@ import { errorResponse, withHeaders } from './respond.js';
 
 /** One route as the pipeline mounts it: its spec, and what answers a request matched to it. */
 export interface Endpoint {
-  route: RouteSpec<boolean>;
+  route: RouteSpec;
   serve(request: Request, params: Record<string, string>, ctx: AppContext): Promise<Response>;
 }
 
@@ -44,7 +44,7 @@ export interface PipelineOptions {
    * Every route of the API (method and path), for a handler hosted alone: on a path its own
    * route matches, its 405 names in `Allow` what the routed server would allow there.
    */
-  apiRoutes?: readonly Pick<RouteSpec<boolean>, 'method' | 'path'>[];
+  apiRoutes?: readonly Pick<RouteSpec, 'method' | 'path'>[];
 }
 
 /** `Allow` lists methods in this order, whatever the order of the routes. */

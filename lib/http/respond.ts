@@ -20,8 +20,7 @@ export function useResponseClass(cls: typeof Response): void {
 export const response = (body: BodyInit | null, init: ResponseInit): Response => new ResponseClass(body, init);
 
 /** A JSON response with the given status. Its headers object is its own: a response's headers may be set on later (CORS). */
-export const json = (data: unknown, status = 200): Response =>
-  response(JSON.stringify(data), { status, headers: { 'content-type': 'application/json; charset=utf-8' } });
+export const json = (data: unknown, status = 200): Response => response(JSON.stringify(data), { status, headers: { 'content-type': 'application/json; charset=utf-8' } });
 
 /** 204 with no body. */
 export const noContent = () => response(null, { status: 204 });

@@ -82,7 +82,7 @@ export function startBackgroundJobs(ctx: AppContext, opts: BackgroundJobOptions 
       () => (running = sweep()),
     );
   } catch (err) {
-    throw new Error(`FABRIC_BACKEND_GUILD_FILE_SWEEP_CRON is invalid: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`FABRIC_BACKEND_GUILD_FILE_SWEEP_CRON is invalid: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   const trim = new Cron(
     ctx.config.eventTrimCron,

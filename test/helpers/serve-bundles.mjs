@@ -24,6 +24,7 @@ async function answer(request, executionContext) {
   return bundle(request, executionContext);
 }
 
+/* global Bun -- defined when this runs under Bun */
 if (typeof Bun !== 'undefined') {
   const server = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: (request, srv) => answer(request, srv) });
   console.log(`listening ${server.port}`);
