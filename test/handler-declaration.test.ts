@@ -9,7 +9,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { forbidden } from '../lib/errors.js';
-import { channelReader, guildMember } from '../lib/guilds/guild-access-policies.js';
+import { channelReader } from '../lib/channels/channel-access-policies.js';
+import { guildMember } from '../lib/guilds/guild-access-policies.js';
 import { open, userOnly } from '../lib/http/access-policy.js';
 import { defineHandler, type Handler } from '../lib/http/handler.js';
 import { channelAuthor } from '../lib/messages/message-access-policies.js';

@@ -2,9 +2,9 @@
  * The access policies about a message, and writing as an author in a channel
  * (lib/http/access-policy.ts says what a policy is).
  */
-import { channelPolicy } from '../guilds/guild-access-policies.js';
-import type { ChannelView } from '../guilds/standing.js';
 import type { Principal } from '../center/client.js';
+import { channelPolicy } from '../channels/channel-access-policies.js';
+import type { ChannelView } from '../guilds/standing.js';
 import { caller, type AccessPolicy } from '../http/access-policy.js';
 import { requireAuthorInChannel, requireDeletableMessage, requireEditableMessage, requireReadableMessage } from './message-access.js';
 import type { MessageRow } from './message-shape.js';
