@@ -41,7 +41,6 @@ export const channelMemberOrGuildAdmin = /* @__PURE__ */ channelPolicy('channel-
   return principal;
 });
 
-
 /** Its administrators: its creator, guild owners/admins, the guild token. */
 export const channelAdmin = /* @__PURE__ */ channelPolicy('channel-admin', "the channel's creator, guild owner/admin, guild token", (view, principal) => {
   if (!view.canAdmin) throw forbidden('only the creator, a guild owner/admin or the guild token may do this');

@@ -10,7 +10,9 @@ import { requireAuthorInChannel, requireDeletableMessage, requireEditableMessage
 import type { MessageRow } from './message-shape.js';
 
 /** Writing as an author: a user (403 for a guild token) who is a member (403) of the open channel (409). */
-export const channelAuthor = /* @__PURE__ */ channelPolicy('channel-author', 'channel members (users)', (view, principal) => requireAuthorInChannel(view, principal, 'writing as an author'));
+export const channelAuthor = /* @__PURE__ */ channelPolicy('channel-author', 'channel members (users)', (view, principal) =>
+  requireAuthorInChannel(view, principal, 'writing as an author'),
+);
 
 // --- A message (404 unless its channel is readable) ---
 

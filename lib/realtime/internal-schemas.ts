@@ -21,11 +21,7 @@ const RESERVED_EVENT_NAMES = new Set(['connect', 'connect_error', 'disconnect', 
  * entry of `wakeReasons` for the woken, null for the rest (agent-rooms.md).
  */
 export const emitMessageSchema = z.object({
-  to: z.union([
-    z.object({ channel: z.string().min(1) }).strict(),
-    z.object({ user: z.string().min(1) }).strict(),
-    z.object({ guild: z.string().min(1) }).strict(),
-  ]),
+  to: z.union([z.object({ channel: z.string().min(1) }).strict(), z.object({ user: z.string().min(1) }).strict(), z.object({ guild: z.string().min(1) }).strict()]),
   event: z
     .string()
     .min(1)
@@ -40,7 +36,6 @@ export const emitMessageSchema = z.object({
   requestId: z.string().max(128).optional(),
 });
 export type EmitMessage = z.infer<typeof emitMessageSchema>;
-
 
 export const emitBatchSchema = z.object({ emits: z.array(emitMessageSchema).max(MAX_ENTRIES_PER_CALL) });
 export const roomLeaveSchema = z.object({ userId: z.string().min(1), channelId: z.string().min(1) });
