@@ -3,7 +3,7 @@ import { loadConfig, type Config } from './config.js';
 import { migrateToLatest, openDatabase, pendingMigrations, schemaBehind, type DatabaseHandle } from './db/index.js';
 import { configureLogging, createLogger } from './logger.js';
 import { createNullEmitter, type Emitter } from './realtime/emitter.js';
-import { createHttpPresence, createNullPresence, type PresenceSource } from './realtime/presence.js';
+import type { PresenceSource } from './realtime/presence.js';
 import type { RandomSource } from './turns/engine.js';
 import { VERSION } from './version.js';
 
@@ -67,15 +67,7 @@ export async function createContext(config: Readonly<Config>, opts: ContextOptio
   });
   if (opts.heartbeat) center.startHeartbeat();
   const emitter = opts.emitter ?? (await defaultEmitter(config));
-  const presence =
-    opts.presence ??
-    (config.realtimeInternalUrl && config.realtimeInternalUrl !== 'none' && config.internalSecret
-      ? createHttpPresence({
-          url: config.realtimeInternalUrl,
-          secret: config.internalSecret,
-          timeoutMs: config.emitTimeoutMs,
-        })
-      : createNullPresence());
+  const presence = opts.presence ?? (await defaultPresence(config));
   return {
     config,
     database,
@@ -93,6 +85,13 @@ export async function createContext(config: Readonly<Config>, opts: ContextOptio
 }
 
 /** Split mode's HTTP emitter when REALTIME_INTERNAL_URL is set (loaded only then), else none. */
+/** No realtime attached (a handler hosted alone without REALTIME_INTERNAL_URL): nobody is online; else the realtime process answers (its client loaded only then). */
+async function defaultPresence(config: Readonly<Config>): Promise<PresenceSource> {
+  if (!config.realtimeInternalUrl || config.realtimeInternalUrl === 'none' || !config.internalSecret) return { onlineAmong: async () => [] };
+  const { createHttpPresence } = await import('./realtime/presence.js');
+  return createHttpPresence({ url: config.realtimeInternalUrl, secret: config.internalSecret, timeoutMs: config.emitTimeoutMs });
+}
+
 async function defaultEmitter(config: Readonly<Config>): Promise<Emitter> {
   if (!config.realtimeInternalUrl || config.realtimeInternalUrl === 'none' || !config.internalSecret) return createNullEmitter();
   const { createHttpEmitter } = await import('./realtime/http-emitter.js');

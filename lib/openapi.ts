@@ -119,12 +119,10 @@ function responses(doc: RouteDoc, path: string): Record<string, JsonSchema> {
   return out;
 }
 
-/** One operation of the document. A route without a doc is still listed, marked `x-undocumented` (test/openapi.test.ts fails on it). */
+/** One operation of the document: from the handler's declaration (method, path, access policy, schemas, doc). */
 function operation(h: Handler): JsonSchema {
-  const { method, path } = h.route;
-  const auth = h.route.auth;
+  const { method, path, auth, doc } = h.route;
   const queryToken = h.route.queryToken ?? false;
-  const doc: RouteDoc = h.route.doc ?? { tag: 'Undocumented', summary: `${method} ${path}`, success: {}, errors: {} };
   const pathParams = [...path.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
   const parameters = [...pathParams, ...(doc.query ? queryParameters(doc.query) : [])];
   if (queryToken) parameters.push({ name: 'access_token', in: 'query', required: false, schema: { type: 'string' } });
@@ -134,7 +132,6 @@ function operation(h: Handler): JsonSchema {
       ? { required: true, description: doc.rawBody.description, content: { [doc.rawBody.contentType]: { schema: { type: 'object' } } } }
       : undefined;
   return {
-    ...(h.route.doc ? {} : { 'x-undocumented': true }),
     tags: [doc.tag],
     summary: doc.summary,
     operationId: operationId(method, path),
@@ -159,7 +156,7 @@ export function buildOpenApi(routes: readonly Handler[], opts: OpenApiOptions): 
     const key = openApiPath(h.route.path);
     (paths[key] ??= {})[h.route.method.toLowerCase()] = operation(h);
   }
-  const tags = [...new Set(routes.map((h) => h.route.doc?.tag).filter((t): t is string => !!t))].map((name) => ({ name }));
+  const tags = [...new Set(routes.map((h) => h.route.doc.tag))].map((name) => ({ name }));
   return {
     openapi: '3.1.0',
     info: {

@@ -6,7 +6,8 @@ import { MAX_JSON_DEPTH, refuseOversizedArrays } from '../lib/http/json-bounds.j
 import { requestIdFor, runWithRequestId } from '../lib/http/request-context.js';
 import { createLogger } from '../lib/logger.js';
 import { errorResponse, json, withHeaders } from '../lib/http/respond.js';
-import { emitBatchSchema, guildRoomSchema, INTERNAL_BODY_LIMIT, opBatchSchema, roomLeaveSchema } from '../lib/realtime/emitter.js';
+import { INTERNAL_BODY_LIMIT } from '../lib/realtime/emitter.js';
+import { emitBatchSchema, guildRoomSchema, opBatchSchema, roomLeaveSchema } from '../lib/realtime/internal-schemas.js';
 import { presenceQuerySchema, type PresenceSource } from '../lib/realtime/presence.js';
 import type { OpsSink } from './dispatch.js';
 

@@ -6,13 +6,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../lib/center/client.js';
 import { HttpError } from '../lib/errors.js';
+import * as channelAccess from '../lib/channels/channel-access-policies.js';
 import * as fileAccess from '../lib/files/file-access-policy.js';
 import * as guildAccess from '../lib/guilds/guild-access-policies.js';
 import * as callerAccess from '../lib/http/access-policy.js';
 import type { AccessPolicy } from '../lib/http/access-policy.js';
 import * as messageAccess from '../lib/messages/message-access-policies.js';
 
-const policies = { ...callerAccess, ...guildAccess, ...messageAccess, ...fileAccess };
+const policies = { ...callerAccess, ...guildAccess, ...channelAccess, ...messageAccess, ...fileAccess };
 import { createChannel, seedGuild, startTestNode, type TestNode } from './helpers/harness.js';
 
 type Caller = 'owner' | 'member' | 'channelMember' | 'outsider' | 'guildToken' | 'otherGuildToken' | 'none';

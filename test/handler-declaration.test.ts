@@ -9,7 +9,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { forbidden } from '../lib/errors.js';
-import { channelReader, guildMember } from '../lib/guilds/guild-access-policies.js';
+import { channelReader } from '../lib/channels/channel-access-policies.js';
+import { guildMember } from '../lib/guilds/guild-access-policies.js';
 import { open, userOnly } from '../lib/http/access-policy.js';
 import { defineHandler, type Handler } from '../lib/http/handler.js';
 import { channelAuthor } from '../lib/messages/message-access-policies.js';
@@ -75,7 +76,9 @@ describe('a declared endpoint about a channel in its path', () => {
     expect(codeOf(await call(handler, { path: `/api/test/${channelId}/things`, token: member, body: bad }))).toBe('400 bad_request');
     expect(codeOf(await call(handler, { path: `/api/test/${channelId}/things`, token: member, body: '{"n": 1', contentType: 'application/json' }))).toBe('400 bad_request');
     expect(codeOf(await call(handler, { path: `/api/test/${channelId}/things`, token: member, body: 'n=1', contentType: 'text/plain' }))).toBe('415 unsupported_media_type');
-    expect(codeOf(await call(handler, { path: `/api/test/${channelId}/things`, token: member, body: `{"n": 1, "pad": "${'x'.repeat(1024 * 1024)}"}` }))).toBe('413 payload_too_large');
+    expect(codeOf(await call(handler, { path: `/api/test/${channelId}/things`, token: member, body: `{"n": 1, "pad": "${'x'.repeat(1024 * 1024)}"}` }))).toBe(
+      '413 payload_too_large',
+    );
     expect(codeOf(await call(handler, { path: '/api/test/nope/things', token: member, body: 'n=1', contentType: 'text/plain' }))).toBe('404 not_found');
     expect(codeOf(await call(handler, { path: `/api/test/${channelId}/things?mode=c`, token: member, body: '{"n": 1}' }))).toBe('400 bad_request');
     expect(runs).toHaveLength(0);
@@ -124,7 +127,10 @@ describe('a declared endpoint about a guild named in its body', () => {
   });
 
   it('runs with the standing the policy resolved', async () => {
-    expect(await call(handler, { path: '/api/test/things', token: owner, body: JSON.stringify({ guildId, name: 'x' }) })).toEqual({ status: 200, body: { role: 'owner', name: 'x' } });
+    expect(await call(handler, { path: '/api/test/things', token: owner, body: JSON.stringify({ guildId, name: 'x' }) })).toEqual({
+      status: 200,
+      body: { role: 'owner', name: 'x' },
+    });
   });
 });
 

@@ -4,8 +4,8 @@
  * Errors: 401, 403, 404 (channel not visible, or no canvas), 409 channel_closed.
  */
 import { findCanvas, removeCanvas, requireCanvasWrite } from '../../lib/canvas/canvas.js';
+import { channelReader } from '../../lib/channels/channel-access-policies.js';
 import { notFound } from '../../lib/errors.js';
-import { channelReader } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 import { noContent } from '../../lib/http/respond.js';
 

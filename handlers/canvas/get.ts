@@ -3,7 +3,7 @@
  * 200 {canvas}. Errors: 401, 404 (channel not visible, or no canvas shared).
  */
 import { requireCanvas } from '../../lib/canvas/canvas.js';
-import { channelReader } from '../../lib/guilds/guild-access-policies.js';
+import { channelReader } from '../../lib/channels/channel-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 
 export default defineHandler({

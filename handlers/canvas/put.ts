@@ -9,8 +9,8 @@
 import { z } from 'zod';
 import { CANVAS_FORMATS, CANVAS_TITLE_MAX, canvasBodyLimit, utf8Bytes } from '../../lib/canvas/canvas-rules.js';
 import { findCanvas, putCanvas, requireCanvasWrite } from '../../lib/canvas/canvas.js';
+import { channelReaderUser } from '../../lib/channels/channel-access-policies.js';
 import { HttpError } from '../../lib/errors.js';
-import { channelReaderUser } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 import { json } from '../../lib/http/respond.js';
 import { isWellFormedText, WELL_FORMED_MESSAGE } from '../../lib/unicode.js';

@@ -2,9 +2,9 @@
  * GET /api/channels/:channelId — one channel, with the caller's readSeq and unreadCount (null for a guild token).
  * Who: its readers (api.md "Who sees what"). 200 {channel}. Errors: 401, 404.
  */
+import { channelReader } from '../../lib/channels/channel-access-policies.js';
 import { loadChannel } from '../../lib/channels/channels.js';
 import { loadReadState, NO_READ_STATE } from '../../lib/channels/read-positions.js';
-import { channelReader } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 
 export default defineHandler({

@@ -4,8 +4,8 @@
  * Errors: 401, 403 (guild token: no user to join), 404.
  */
 import { z } from 'zod';
+import { channelReaderUser } from '../../lib/channels/channel-access-policies.js';
 import { joinChannel } from '../../lib/channels/join-leave.js';
-import { channelReaderUser } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 
 export default defineHandler({

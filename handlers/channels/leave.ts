@@ -3,8 +3,8 @@
  * Who: any reader. A reader who is not a member (a guild token included: it is never a
  * member) gets {left: false}. Errors: 401, 404.
  */
+import { channelReader } from '../../lib/channels/channel-access-policies.js';
 import { leaveChannel } from '../../lib/channels/join-leave.js';
-import { channelReader } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 
 export default defineHandler({

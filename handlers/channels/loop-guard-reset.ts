@@ -3,8 +3,8 @@
  * agentStreak 0); emits channel.loop_guard when it was tripped or counting. A body is ignored.
  * Who: the channel's creator, guild owner/admin, guild token. 200 {channel}. Errors: 401, 403, 404.
  */
+import { channelAdmin } from '../../lib/channels/channel-access-policies.js';
 import { resetLoopGuard } from '../../lib/channels/channels.js';
-import { channelAdmin } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 
 export default defineHandler({

@@ -4,8 +4,8 @@
  */
 import { z } from 'zod';
 import { userIdOf } from '../../lib/access.js';
+import { channelMemberOrGuildAdmin } from '../../lib/channels/channel-access-policies.js';
 import { addMembersToChannel } from '../../lib/channels/channels.js';
-import { channelMemberOrGuildAdmin } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 import { userIdListSchema } from '../../lib/validation.js';
 

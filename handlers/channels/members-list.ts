@@ -1,8 +1,8 @@
 /**
  * GET /api/channels/:channelId/members — 200 {members: [{userId, joinedAt}]}. Who: readers of the channel. Errors: 401, 404.
  */
+import { channelReader } from '../../lib/channels/channel-access-policies.js';
 import { listChannelMembers } from '../../lib/channels/channels.js';
-import { channelReader } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 
 export default defineHandler({

@@ -3,9 +3,9 @@
  * Who: the member itself, the channel's creator, guild owner/admin, guild token. Errors: 401, 403, 404.
  */
 import { userIdOf } from '../../lib/access.js';
+import { channelReader } from '../../lib/channels/channel-access-policies.js';
 import { leaveChannel } from '../../lib/channels/join-leave.js';
 import { forbidden } from '../../lib/errors.js';
-import { channelReader } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 import { noContent } from '../../lib/http/respond.js';
 

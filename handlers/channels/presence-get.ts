@@ -2,8 +2,8 @@
  * GET /api/channels/:channelId/presence — {online}: the channel's members with at least one connected socket on
  * this node (across realtime processes), sorted. Who: the channel's readers. 200 {online}. Errors: 401, 404.
  */
+import { channelReader } from '../../lib/channels/channel-access-policies.js';
 import { channelMemberIds } from '../../lib/channels/channels.js';
-import { channelReader } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 
 export default defineHandler({

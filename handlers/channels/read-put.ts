@@ -5,9 +5,9 @@
  * a guild token), 404.
  */
 import { z } from 'zod';
+import { channelMemberUser } from '../../lib/channels/channel-access-policies.js';
 import { markRead } from '../../lib/channels/read-positions.js';
 import { forbidden } from '../../lib/errors.js';
-import { channelMemberUser } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 
 export default defineHandler({

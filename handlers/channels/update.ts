@@ -5,8 +5,8 @@
  * Errors: 400 bad_request / wrong_channel_type (repliesWake true or a timeout outside discuss/work), 401, 403, 404.
  */
 import { z } from 'zod';
+import { channelAdmin } from '../../lib/channels/channel-access-policies.js';
 import { agentLoopLimitSchema, turnTimeoutSchema, updateChannel } from '../../lib/channels/channels.js';
-import { channelAdmin } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 import { chars, storedText } from '../../lib/validation.js';
 

@@ -2,9 +2,9 @@
  * GET /api/channels/:channelId/wake-mapping — 200 {userIds}. Who: readers. triage/custom only.
  * Errors: 400 wrong_channel_type, 401, 404.
  */
+import { channelReader } from '../../lib/channels/channel-access-policies.js';
 import { getWakeMapping, hasWakeMapping } from '../../lib/channels/channels.js';
 import { wrongChannelType } from '../../lib/errors.js';
-import { channelReader } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 
 export default defineHandler({

@@ -5,9 +5,9 @@
  */
 import { z } from 'zod';
 import { userIdOf } from '../../lib/access.js';
+import { channelAdmin } from '../../lib/channels/channel-access-policies.js';
 import { hasWakeMapping, replaceWakeMapping } from '../../lib/channels/channels.js';
 import { wrongChannelType } from '../../lib/errors.js';
-import { channelAdmin } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 import { userIdSchema } from '../../lib/validation.js';
 

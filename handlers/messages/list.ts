@@ -5,7 +5,7 @@
  * Errors: 400 (both bounds, bad numbers), 401, 404.
  */
 import { z } from 'zod';
-import { channelReader } from '../../lib/guilds/guild-access-policies.js';
+import { channelReader } from '../../lib/channels/channel-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 import { listMessagePage } from '../../lib/messages/message-queries.js';
 

@@ -4,7 +4,7 @@
  * the state changed. Who: guild owner/admin, guild token — not the channel's creator as such.
  * A body, if any, is ignored. Errors: 400 wrong_channel_type, 401, 403, 404.
  */
-import { channelGuildAdmin } from '../../lib/guilds/guild-access-policies.js';
+import { channelGuildAdmin } from '../../lib/channels/channel-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 import { ackTurn, requireTurnChannel, turnActorOf } from '../../lib/turns/turn-commands.js';
 

@@ -3,7 +3,7 @@
  * Who: readers of the channel (api.md "Who sees what").
  * Errors: 400 wrong_channel_type, 401, 404.
  */
-import { channelReader } from '../../lib/guilds/guild-access-policies.js';
+import { channelReader } from '../../lib/channels/channel-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 import { getTurn, requireTurnChannel } from '../../lib/turns/turn-commands.js';
 

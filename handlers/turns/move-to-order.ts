@@ -4,8 +4,8 @@
  * member moving itself. Errors: 400 bad_request (user not in bypass) / wrong_channel_type, 401, 403, 404.
  */
 import { z } from 'zod';
+import { channelReader } from '../../lib/channels/channel-access-policies.js';
 import { forbidden } from '../../lib/errors.js';
-import { channelReader } from '../../lib/guilds/guild-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 import { mayMoveTurnUser, moveTurnUser, requireTurnChannel, turnActorOf } from '../../lib/turns/turn-commands.js';
 import { userIdSchema } from '../../lib/validation.js';

@@ -5,7 +5,7 @@
  * wrong_channel_type, 401, 403, 404.
  */
 import { z } from 'zod';
-import { channelAdmin } from '../../lib/guilds/guild-access-policies.js';
+import { channelAdmin } from '../../lib/channels/channel-access-policies.js';
 import { defineHandler } from '../../lib/http/handler.js';
 import { requireTurnChannel, setTurnLists, turnActorOf } from '../../lib/turns/turn-commands.js';
 import { userIdSchema } from '../../lib/validation.js';

@@ -6,10 +6,11 @@
  * lib/access.ts and the loaders of lib/guilds, lib/messages and lib/files; a policy only names
  * which of them an endpoint needs and what it hands to the endpoint (`access`).
  *
- * Here: the interface and the policies about the caller alone. The policies about a guild or
- * a channel are in lib/guilds/guild-access-policies.ts, about a message (and writing as an
- * author) in lib/messages/message-access-policies.ts, about a file in
- * lib/files/file-access-policy.ts: each bundle loads only the rules its endpoint uses.
+ * Here: the interface and the policies about the caller alone. The policies about a guild are
+ * in lib/guilds/guild-access-policies.ts, about a channel in
+ * lib/channels/channel-access-policies.ts, about a message (and writing as an author) in
+ * lib/messages/message-access-policies.ts, about a file in lib/files/file-access-policy.ts:
+ * each bundle loads only the rules its endpoint uses.
  *
  * A rule of one endpoint alone (the member itself or an admin, the canvas's sharer) stays in
  * that endpoint's `guard` or `run`.

@@ -6,20 +6,22 @@ export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 416 | 429 | 
 
 /**
  * What the API reference (lib/openapi.ts, served at GET /api/openapi.json) says about one
- * endpoint. The schemas are the very ones the handler validates with; the statuses are the
- * ones its header comment lists (test/openapi.test.ts holds the two together).
+ * endpoint. defineHandler (lib/http/handler.ts) fills in `who`, `body` and `query` from the
+ * declaration: the policy's words and the very schemas the pipeline validates with. The
+ * statuses are the ones the handler's header comment lists (test/openapi.test.ts holds the
+ * two together).
  */
 export interface RouteDoc {
   /** Group in the reference (Guilds, Channels, …). */
   tag: string;
   summary: string;
-  /** Who may call it, in api.md's words. */
+  /** Who may call it, in api.md's words (the access policy's, or the endpoint's own where it narrows it). */
   who?: string;
-  /** JSON body schema (readJson). */
+  /** JSON body schema (the declaration's `body`). */
   body?: z.ZodType;
   /** A body that is not JSON (file upload). */
   rawBody?: { contentType: string; description: string };
-  /** Query string schema (readQuery). */
+  /** Query string schema (the declaration's `query`). */
   query?: z.ZodType;
   /** Each success status and what comes back. */
   success: Partial<Record<SuccessStatus, string>>;

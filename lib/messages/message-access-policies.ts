@@ -2,15 +2,17 @@
  * The access policies about a message, and writing as an author in a channel
  * (lib/http/access-policy.ts says what a policy is).
  */
-import { channelPolicy } from '../guilds/guild-access-policies.js';
-import type { ChannelView } from '../guilds/standing.js';
 import type { Principal } from '../center/client.js';
+import { channelPolicy } from '../channels/channel-access-policies.js';
+import type { ChannelView } from '../guilds/standing.js';
 import { caller, type AccessPolicy } from '../http/access-policy.js';
 import { requireAuthorInChannel, requireDeletableMessage, requireEditableMessage, requireReadableMessage } from './message-access.js';
 import type { MessageRow } from './message-shape.js';
 
 /** Writing as an author: a user (403 for a guild token) who is a member (403) of the open channel (409). */
-export const channelAuthor = /* @__PURE__ */ channelPolicy('channel-author', 'channel members (users)', (view, principal) => requireAuthorInChannel(view, principal, 'writing as an author'));
+export const channelAuthor = /* @__PURE__ */ channelPolicy('channel-author', 'channel members (users)', (view, principal) =>
+  requireAuthorInChannel(view, principal, 'writing as an author'),
+);
 
 // --- A message (404 unless its channel is readable) ---
 

@@ -1,62 +1,13 @@
-import { z } from 'zod';
-import { WAKE_REASONS, type Wakes } from '../messages/wake.js';
+import type { Wakes } from '../messages/wake.js';
 import type { ChannelStreamEvent, EmitPayload, UserStreamEvent } from './events.js';
+import type { EmitMessage, RealtimeOp } from './internal-schemas.js';
 
-/**
- * Event names socket.io reserves for itself: emitting one throws, so the realtime process
- * would stop partway through a batch. Refused where the emit is validated.
- */
-const RESERVED_EVENT_NAMES = new Set(['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener']);
-
-/**
- * One emit, mirroring socket.io's `io.to(room).emit(event, data)`. `wake` present means the
- * event carries a per-recipient `wakeup` flag: true for the sockets of those users, false
- * for every other socket of the channel room (realtime.md), and a `wakeReason`: the user's
- * entry of `wakeReasons` for the woken, null for the rest (agent-rooms.md).
- */
-export const emitMessageSchema = z.object({
-  to: z.union([
-    z.object({ channel: z.string().min(1) }).strict(),
-    z.object({ user: z.string().min(1) }).strict(),
-    z.object({ guild: z.string().min(1) }).strict(),
-  ]),
-  event: z
-    .string()
-    .min(1)
-    .max(64)
-    .refine((name) => !RESERVED_EVENT_NAMES.has(name), 'reserved socket.io event name'),
-  data: z.record(z.string(), z.unknown()),
-  wake: z.array(z.string().min(1)).optional(),
-  /** The event's position in its stream (channel and user rooms; realtime.md "Streams, positions and resume"). */
-  pos: z.number().int().positive().optional(),
-  wakeReasons: z.record(z.string(), z.enum(WAKE_REASONS)).optional(),
-  /** The REST request that caused the emit (its `x-request-id`), for the realtime process's log lines. */
-  requestId: z.string().max(128).optional(),
-});
-export type EmitMessage = z.infer<typeof emitMessageSchema>;
+export type { EmitMessage, RealtimeOp } from './internal-schemas.js';
 
 /** Most entries one internal call may carry (emits, or operations of a batch). */
 export const MAX_ENTRIES_PER_CALL = 10000;
 /** Largest body the internal channel reads; bigger calls are refused with 413. */
 export const INTERNAL_BODY_LIMIT = 32 * 1024 * 1024;
-
-export const emitBatchSchema = z.object({ emits: z.array(emitMessageSchema).max(MAX_ENTRIES_PER_CALL) });
-export const roomLeaveSchema = z.object({ userId: z.string().min(1), channelId: z.string().min(1) });
-/** `POST /internal/rooms/guild`: a user's sockets join (member: true) or leave the guild's room. */
-export const guildRoomSchema = z.object({ userId: z.string().min(1), guildId: z.string().min(1), member: z.boolean() });
-
-/**
- * One step of what an API request produced: an emit, or a room change (the bodies of
- * `/internal/emit`'s entries, `/internal/rooms/leave` and `/internal/rooms/guild`).
- */
-export const realtimeOpSchema = z.union([
-  z.object({ emit: emitMessageSchema }).strict(),
-  z.object({ leave: roomLeaveSchema }).strict(),
-  z.object({ guild: guildRoomSchema }).strict(),
-]);
-export type RealtimeOp = z.infer<typeof realtimeOpSchema>;
-/** `POST /internal/batch`: emits and room changes, applied in this order. */
-export const opBatchSchema = z.object({ ops: z.array(realtimeOpSchema).max(MAX_ENTRIES_PER_CALL) });
 
 /**
  * Where the API sends what a request produced, after commit. Two implementations: in-process

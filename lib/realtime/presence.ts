@@ -19,9 +19,6 @@ export interface PresenceSource {
 export const presenceQuerySchema = z.object({ userIds: z.array(z.string().min(1).max(256)).max(MAX_ENTRIES_PER_CALL) });
 export const presenceAnswerSchema = z.object({ online: z.array(z.string()) });
 
-/** A process with no realtime attached (a handler hosted alone without REALTIME_INTERNAL_URL): nobody is connected to it. */
-export const createNullPresence = (): PresenceSource => ({ onlineAmong: async () => [] });
-
 export interface HttpPresenceOptions {
   url: string;
   secret: string;
