@@ -20,7 +20,11 @@ const bool = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
-const url = z.string().trim().url().transform((u) => u.replace(/\/+$/, ''));
+const url = z
+  .string()
+  .trim()
+  .url()
+  .transform((u) => u.replace(/\/+$/, ''));
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
@@ -30,9 +34,7 @@ export interface Config {
   nodeId: string;
   port: number;
   publicUrl: string;
-  db:
-    | { type: 'mysql'; host: string; port: number; user: string; password: string; database: string; pool: number }
-    | { type: 'sqlite'; file: string };
+  db: { type: 'mysql'; host: string; port: number; user: string; password: string; database: string; pool: number } | { type: 'sqlite'; file: string };
   dbSync: boolean;
   fileDir: string;
   fileMaxBytes: number;
@@ -168,7 +170,14 @@ export function loadConfig(env: Env = process.env, defaults: ConfigDefaults = {}
     realtimeInternalHost: read(env, 'REALTIME_INTERNAL_HOST', z.string().trim(), '127.0.0.1'),
     realtimeInternalPort: read(env, 'REALTIME_INTERNAL_PORT', port, 7013),
     internalSecret: read(env, 'INTERNAL_SECRET', z.string()),
-    redisUrl: read(env, 'REDIS_URL', z.string().trim().regex(/^rediss?:\/\//, 'must be a redis:// URL')),
+    redisUrl: read(
+      env,
+      'REDIS_URL',
+      z
+        .string()
+        .trim()
+        .regex(/^rediss?:\/\//, 'must be a redis:// URL'),
+    ),
     logLevel: read(env, 'LOG_LEVEL', z.enum(['debug', 'info', 'warn', 'error', 'silent']), 'info'),
     logFormat: read(env, 'LOG_FORMAT', z.enum(['json', 'pretty'])),
     metricsPort: read(env, 'METRICS_PORT', port),

@@ -37,10 +37,8 @@ export class HttpError extends Error {
 export const notFound = (what = 'resource') => new HttpError(404, 'not_found', `${what} not found`);
 export const forbidden = (message = 'not allowed') => new HttpError(403, 'forbidden', message);
 export const badRequest = (message: string, details?: unknown) => new HttpError(400, 'bad_request', message, details);
-export const invalidReference = (message: string, details?: unknown) =>
-  new HttpError(400, 'invalid_reference', message, details);
-export const wrongChannelType = (message = 'not available for this channel type') =>
-  new HttpError(400, 'wrong_channel_type', message);
+export const invalidReference = (message: string, details?: unknown) => new HttpError(400, 'invalid_reference', message, details);
+export const wrongChannelType = (message = 'not available for this channel type') => new HttpError(400, 'wrong_channel_type', message);
 export const channelClosed = () => new HttpError(409, 'channel_closed', 'the channel is closed');
 /** 429: over a rate limit; `Retry-After` in whole seconds, at least 1 (api.md). */
 export const rateLimited = (message: string, retryAfterSeconds: number) =>

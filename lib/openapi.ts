@@ -103,7 +103,10 @@ function responses(doc: RouteDoc, path: string): Record<string, JsonSchema> {
   const out: Record<string, JsonSchema> = {};
   for (const [status, what] of Object.entries(doc.success)) {
     const isJson = what.startsWith('{');
-    out[status] = { description: `${STATUS_TEXT[Number(status)] ?? status}${what ? `: ${what}` : ''}`, ...(isJson ? { content: { 'application/json': { schema: { type: 'object' } } } } : {}) };
+    out[status] = {
+      description: `${STATUS_TEXT[Number(status)] ?? status}${what ? `: ${what}` : ''}`,
+      ...(isJson ? { content: { 'application/json': { schema: { type: 'object' } } } } : {}),
+    };
   }
   const errors: Record<number, ErrorCode[]> = { ...(doc.errors as Record<number, ErrorCode[]>) };
   // Every endpoint past /api/health may meet a database that does not answer, and any may fail.

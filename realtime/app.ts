@@ -193,10 +193,7 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
         return;
       }
       const stream = { user: principal.userId };
-      const [guilds, heads] = await Promise.all([
-        db.selectFrom('guild_members').select('guild_id').where('user_id', '=', principal.userId).execute(),
-        streamHeads(db, [stream]),
-      ]);
+      const [guilds, heads] = await Promise.all([db.selectFrom('guild_members').select('guild_id').where('user_id', '=', principal.userId).execute(), streamHeads(db, [stream])]);
       socket.data.guildIds = guilds.map((g) => g.guild_id);
       socket.data.userHead = heads.get(streamKey(stream)) ?? 0;
       // Counted before joining: two first sockets connecting at once may both announce
@@ -236,7 +233,11 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
       const task = (async () => {
         if ((await countUserSockets(principal.userId)) > 0) return;
         const current = await db.selectFrom('guild_members').select('guild_id').where('user_id', '=', principal.userId).execute();
-        announcePresence(principal.userId, current.map((g) => g.guild_id), 'offline');
+        announcePresence(
+          principal.userId,
+          current.map((g) => g.guild_id),
+          'offline',
+        );
       })()
         .catch((err: unknown) => log.warn('presence failed', { error: err instanceof Error ? err.message : String(err) }))
         .finally(() => offlineChecks.delete(task));

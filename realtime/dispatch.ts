@@ -38,7 +38,10 @@ export function dispatchEmits(nsp: Broadcaster, emits: readonly EmitMessage[]): 
         }
         const unwoken = payloadFor(e, null);
         for (const [wakeReason, woken] of byReason) nsp.to(woken).emit(e.event, { ...unwoken, wakeup: true, wakeReason });
-        nsp.to(channelRoom).except([...byReason.values()].flat()).emit(e.event, unwoken);
+        nsp
+          .to(channelRoom)
+          .except([...byReason.values()].flat())
+          .emit(e.event, unwoken);
       } else {
         nsp.to(channelRoom).emit(e.event, payloadFor(e, null));
       }

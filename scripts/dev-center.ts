@@ -24,17 +24,41 @@ import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-export interface DevCenterOptions { port?: number; host?: string; apiKey: string; quiet?: boolean }
-export interface DevCenter { url: string; port: number; close(): Promise<void> }
+export interface DevCenterOptions {
+  port?: number;
+  host?: string;
+  apiKey: string;
+  quiet?: boolean;
+}
+export interface DevCenter {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
 
-interface User { id: string; name: string; displayName?: string }
+interface User {
+  id: string;
+  name: string;
+  displayName?: string;
+}
 type Grant = ({ kind: 'user'; userId: string } | { kind: 'guild'; guildId: string }) & { expiresAt?: number };
-interface NodeRecord { nodeId: string; baseUrl: string; version: string; registeredAt: string; lastHeartbeat: string; heartbeats: number }
+interface NodeRecord {
+  nodeId: string;
+  baseUrl: string;
+  version: string;
+  registeredAt: string;
+  lastHeartbeat: string;
+  heartbeats: number;
+}
 type FailMode = 'none' | 'down' | '5xx';
 type Json = Record<string, unknown>;
 
 class ClientError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -133,7 +157,9 @@ export async function startDevCenter(opts: DevCenterOptions): Promise<DevCenter>
       return { active: true, kind: 'user', userId: id, ...rest, ...expiresAt };
     },
     resolve(body) {
-      const found = strList(body, 'names').map((n) => idByName.get(n)).filter((id): id is string => id !== undefined);
+      const found = strList(body, 'names')
+        .map((n) => idByName.get(n))
+        .filter((id): id is string => id !== undefined);
       return { users: [...new Set(found)].map((id) => publicUser(users.get(id)!)) };
     },
     lookup(body) {

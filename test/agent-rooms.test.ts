@@ -88,7 +88,11 @@ describe('channel settings of agent rooms', () => {
     const general = await createChannel(t, owner.token, { guildId, name: 'g', xType: 'general', agentLoopLimit: 3 });
     expect(general.agentLoopLimit).toBe(3);
     expectError(await t.api('POST', '/api/channels', { token: owner.token, body: { guildId, name: 'x', xType: 'general', repliesWake: true } }), 400, 'wrong_channel_type');
-    expectError(await t.api('POST', '/api/channels', { token: owner.token, body: { guildId, name: 'x', xType: 'triage', turn: { timeoutSeconds: 5 } } }), 400, 'wrong_channel_type');
+    expectError(
+      await t.api('POST', '/api/channels', { token: owner.token, body: { guildId, name: 'x', xType: 'triage', turn: { timeoutSeconds: 5 } } }),
+      400,
+      'wrong_channel_type',
+    );
     expectError(await t.api('PATCH', `/api/channels/${general.id}`, { token: owner.token, body: { repliesWake: true } }), 400, 'wrong_channel_type');
     expectError(await t.api('PATCH', `/api/channels/${general.id}`, { token: owner.token, body: { turnTimeoutSeconds: 10 } }), 400, 'wrong_channel_type');
     const ok = await t.api('PATCH', `/api/channels/${general.id}`, { token: owner.token, body: { repliesWake: false, agentLoopLimit: 7 } });
@@ -103,7 +107,11 @@ describe('agent loop guard', () => {
     await setKind(guildId, owner, [a1, a2], 'agent');
     const ch = await createChannel(t, person.token, { guildId, name: 'loop', xType: 'general', memberUserIds: [a1.id, a2.id], agentLoopLimit: limit });
     const sockets: Record<string, Socket> = {};
-    for (const [n, u] of [['person', person], ['a1', a1], ['a2', a2]] as const) {
+    for (const [n, u] of [
+      ['person', person],
+      ['a1', a1],
+      ['a2', a2],
+    ] as const) {
       sockets[n] = await t.socket(u.token);
       expect(await emitAck(sockets[n], 'join_channel', { channelId: ch.id })).toEqual({ ok: true, pos: expect.any(Number) });
     }
@@ -114,14 +122,26 @@ describe('agent loop guard', () => {
   it('trips when agents post the limit in a row: channel.loop_guard, agents no longer woken, messages still stored', async () => {
     const r = await generalRoom(3);
     const guardEvents = recordEvents(r.sockets.person, 'channel.loop_guard');
-    expect(await wakesOf(r.sockets, r.channelId, 'message.created', () => post(t, r.a1.token, r.channelId, 'one'), created('one'))).toEqual({ person: 'general', a1: null, a2: 'general' });
+    expect(await wakesOf(r.sockets, r.channelId, 'message.created', () => post(t, r.a1.token, r.channelId, 'one'), created('one'))).toEqual({
+      person: 'general',
+      a1: null,
+      a2: 'general',
+    });
     await post(t, r.a2.token, r.channelId, 'two');
     expect(guardEvents).toEqual([]);
     const tripping = nextEvent(r.sockets.a2, 'channel.loop_guard');
     // The message that reaches the limit already wakes no agent; the person is still woken.
-    expect(await wakesOf(r.sockets, r.channelId, 'message.created', () => post(t, r.a1.token, r.channelId, 'three'), created('three'))).toEqual({ person: 'general', a1: null, a2: null });
+    expect(await wakesOf(r.sockets, r.channelId, 'message.created', () => post(t, r.a1.token, r.channelId, 'three'), created('three'))).toEqual({
+      person: 'general',
+      a1: null,
+      a2: null,
+    });
     expect(await tripping).toMatchObject({ channelId: r.channelId, tripped: true, agentStreak: 3 });
-    expect(await wakesOf(r.sockets, r.channelId, 'message.created', () => post(t, r.a2.token, r.channelId, 'four'), created('four'))).toEqual({ person: 'general', a1: null, a2: null });
+    expect(await wakesOf(r.sockets, r.channelId, 'message.created', () => post(t, r.a2.token, r.channelId, 'four'), created('four'))).toEqual({
+      person: 'general',
+      a1: null,
+      a2: null,
+    });
     const ch = await t.api('GET', `/api/channels/${r.channelId}`, { token: r.person.token });
     expect(ch.body.channel.loopGuard).toEqual({ tripped: true, agentStreak: 4 });
     expect(ch.body.channel.lastSeq).toBe(4);
@@ -132,9 +152,17 @@ describe('agent loop guard', () => {
     await post(t, r.a1.token, r.channelId, 'x1');
     await post(t, r.a2.token, r.channelId, 'x2');
     const reset = nextEvent(r.sockets.a1, 'channel.loop_guard');
-    expect(await wakesOf(r.sockets, r.channelId, 'message.created', () => post(t, r.person.token, r.channelId, 'stop'), created('stop'))).toEqual({ person: null, a1: 'general', a2: 'general' });
+    expect(await wakesOf(r.sockets, r.channelId, 'message.created', () => post(t, r.person.token, r.channelId, 'stop'), created('stop'))).toEqual({
+      person: null,
+      a1: 'general',
+      a2: 'general',
+    });
     expect(await reset).toMatchObject({ channelId: r.channelId, tripped: false, agentStreak: 0 });
-    expect(await wakesOf(r.sockets, r.channelId, 'message.created', () => post(t, r.a1.token, r.channelId, 'again'), created('again'))).toEqual({ person: 'general', a1: null, a2: 'general' });
+    expect(await wakesOf(r.sockets, r.channelId, 'message.created', () => post(t, r.a1.token, r.channelId, 'again'), created('again'))).toEqual({
+      person: 'general',
+      a1: null,
+      a2: 'general',
+    });
   });
 
   it('POST loop-guard/reset clears it (creator, guild owner/admin, guild token; 403 for a plain member, 404 for outsiders)', async () => {
@@ -149,7 +177,11 @@ describe('agent loop guard', () => {
     expect(res.status).toBe(200);
     expect(res.body.channel.loopGuard).toEqual({ tripped: false, agentStreak: 0 });
     expect(await reset).toMatchObject({ tripped: false, agentStreak: 0 });
-    expect(await wakesOf(r.sockets, r.channelId, 'message.created', () => post(t, r.person.token, r.channelId, 'hi'), created('hi'))).toEqual({ person: null, a1: 'general', a2: 'general' });
+    expect(await wakesOf(r.sockets, r.channelId, 'message.created', () => post(t, r.person.token, r.channelId, 'hi'), created('hi'))).toEqual({
+      person: null,
+      a1: 'general',
+      a2: 'general',
+    });
     const guildToken = await t.centerApi.guildToken(r.guildId);
     expect((await t.api('POST', path, { token: guildToken })).status).toBe(200);
     expect((await t.api('POST', path, { token: r.owner.token })).status).toBe(200);
@@ -160,13 +192,25 @@ describe('agent loop guard', () => {
     await setKind(room.guildId, room.owner, [room.users.A, room.users.B, room.users.C], 'agent');
     expect((await t.api('PATCH', `/api/channels/${room.channelId}`, { token: room.users.H.token, body: { agentLoopLimit: 2 } })).status).toBe(200);
     const msg = (c: string) => (m: any) => m.content === c;
-    expect(await wakesOf(room.sockets, room.channelId, 'message.created', () => post(t, room.users.H.token, room.channelId, 'topic'), msg('topic'))).toMatchObject({ A: 'speaker' });
+    expect(await wakesOf(room.sockets, room.channelId, 'message.created', () => post(t, room.users.H.token, room.channelId, 'topic'), msg('topic'))).toMatchObject({
+      A: 'speaker',
+    });
     expect(await wakesOf(room.sockets, room.channelId, 'message.created', () => post(t, room.users.A.token, room.channelId, 'a'), msg('a'))).toMatchObject({ B: 'speaker' });
     // B's message reaches the limit: C is the speaker but not woken.
-    expect(await wakesOf(room.sockets, room.channelId, 'message.created', () => post(t, room.users.B.token, room.channelId, 'b'), msg('b'))).toEqual({ H: null, A: null, B: null, C: null });
+    expect(await wakesOf(room.sockets, room.channelId, 'message.created', () => post(t, room.users.B.token, room.channelId, 'b'), msg('b'))).toEqual({
+      H: null,
+      A: null,
+      B: null,
+      C: null,
+    });
     const turn = await t.api('GET', `/api/channels/${room.channelId}/turn`, { token: room.users.H.token });
     expect(room.nameOf(turn.body.turn.speakerId)).toBe('C');
-    expect(await wakesOf(room.sockets, room.channelId, 'turn.updated', () => postMessage(t, room.users.H.token, room.channelId, { content: '/force-proceed' }))).toEqual({ H: null, A: null, B: null, C: null });
+    expect(await wakesOf(room.sockets, room.channelId, 'turn.updated', () => postMessage(t, room.users.H.token, room.channelId, { content: '/force-proceed' }))).toEqual({
+      H: null,
+      A: null,
+      B: null,
+      C: null,
+    });
   });
 });
 
@@ -174,9 +218,15 @@ describe('wakeReason of the turn engine rules (discuss)', () => {
   const msg = (c: string) => (m: any) => m.content === c;
   async function say(room: TurnRoom, who: Name, content: string, extra: Record<string, unknown> = {}) {
     let id = '';
-    const wakes = await wakesOf(room.sockets, room.channelId, 'message.created', async () => {
-      id = (await post(t, room.users[who].token, room.channelId, content, extra)).id;
-    }, msg(content));
+    const wakes = await wakesOf(
+      room.sockets,
+      room.channelId,
+      'message.created',
+      async () => {
+        id = (await post(t, room.users[who].token, room.channelId, content, extra)).id;
+      },
+      msg(content),
+    );
     return { id, woken: Object.fromEntries(Object.entries(wakes).filter(([, r]) => r !== null)) };
   }
   const mention = (room: TurnRoom, n: Name) => `<@${room.users[n].id}>`;
@@ -188,10 +238,19 @@ describe('wakeReason of the turn engine rules (discuss)', () => {
     expect((await say(room, 'B', 'b answers')).woken).toEqual({ C: 'frame' });
     // A queue-jump by H leaves C the head of the frame: woken again, still for the frame.
     expect((await say(room, 'H', 'meanwhile')).woken).toEqual({ C: 'frame' });
-    expect(await wakesOf(room.sockets, room.channelId, 'turn.updated', () => postMessage(t, room.users.C.token, room.channelId, { content: '/no-reply' }))).toMatchObject({ B: 'speaker' });
-    expect(await wakesOf(room.sockets, room.channelId, 'turn.updated', () => postMessage(t, room.users.H.token, room.channelId, { content: '/force-proceed' }))).toMatchObject({ C: 'speaker' });
+    expect(await wakesOf(room.sockets, room.channelId, 'turn.updated', () => postMessage(t, room.users.C.token, room.channelId, { content: '/no-reply' }))).toMatchObject({
+      B: 'speaker',
+    });
+    expect(await wakesOf(room.sockets, room.channelId, 'turn.updated', () => postMessage(t, room.users.H.token, room.channelId, { content: '/force-proceed' }))).toMatchObject({
+      C: 'speaker',
+    });
     const fresh = await seedTurnRoom(t);
-    expect(await wakesOf(fresh.sockets, fresh.channelId, 'turn.updated', () => t.api('POST', `/api/channels/${fresh.channelId}/turn/ack`, { token: fresh.owner.token }))).toEqual({ H: null, A: 'speaker', B: null, C: null });
+    expect(await wakesOf(fresh.sockets, fresh.channelId, 'turn.updated', () => t.api('POST', `/api/channels/${fresh.channelId}/turn/ack`, { token: fresh.owner.token }))).toEqual({
+      H: null,
+      A: 'speaker',
+      B: null,
+      C: null,
+    });
   });
 
   it('a mention from idle wakes with mention; a message by the speaker wakes the next with speaker', async () => {
@@ -209,10 +268,16 @@ describe('replies that wake (repliesWake)', () => {
     if (repliesWake) expect((await t.api('PATCH', `/api/channels/${room.channelId}`, { token: room.users.H.token, body: { repliesWake } })).status).toBe(200);
     const wakes = async (who: Name, content: string, extra: Record<string, unknown> = {}) => {
       let id = '';
-      const w = await wakesOf(room.sockets, room.channelId, 'message.created', async () => {
-        const m = await post(t, room.users[who].token, room.channelId, content, extra);
-        id = m.id;
-      }, (m) => m.content === content);
+      const w = await wakesOf(
+        room.sockets,
+        room.channelId,
+        'message.created',
+        async () => {
+          const m = await post(t, room.users[who].token, room.channelId, content, extra);
+          id = m.id;
+        },
+        (m) => m.content === content,
+      );
       return { id, woken: Object.fromEntries(Object.entries(w).filter(([, r]) => r !== null)) };
     };
     return { room, wakes };

@@ -22,7 +22,13 @@ async function room(isPublic = true): Promise<Room> {
   const g = await seedGuild(t, 3);
   const [sharer, mate, reader] = g.members;
   // Created by the guild token, so that the owner is not a channel member.
-  const ch = await createChannel(t, await t.centerApi.guildToken(g.guildId), { guildId: g.guildId, name: 'design', xType: 'general', isPublic, memberUserIds: [sharer.id, mate.id] });
+  const ch = await createChannel(t, await t.centerApi.guildToken(g.guildId), {
+    guildId: g.guildId,
+    name: 'design',
+    xType: 'general',
+    isPublic,
+    memberUserIds: [sharer.id, mate.id],
+  });
   return { guildId: g.guildId, owner: g.owner, sharer, mate, reader, channelId: ch.id };
 }
 

@@ -95,8 +95,7 @@ async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number
 }
 
 type NodeRow = { nodeId: string; baseUrl: string; version: string; lastHeartbeat: string; heartbeats: number };
-const findNode = async (nodeId: string) =>
-  (await dev<{ nodes: NodeRow[] }>('/api/dev/nodes')).body.nodes.find((n) => n.nodeId === nodeId);
+const findNode = async (nodeId: string) => (await dev<{ nodes: NodeRow[] }>('/api/dev/nodes')).body.nodes.find((n) => n.nodeId === nodeId);
 
 beforeAll(async () => {
   setLogLevel('silent');

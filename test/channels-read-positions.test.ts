@@ -106,7 +106,7 @@ describe('PUT /api/channels/:channelId/read', () => {
 });
 
 describe('readSeq and unreadCount for callers without a position', () => {
-  it('are 0 and every other author\'s live message for a reader who is not a member', async () => {
+  it("are 0 and every other author's live message for a reader who is not a member", async () => {
     const channelId = await channelWith(2, 1, true);
     expect(await getChannel(w.m3.token, channelId)).toMatchObject({ readSeq: 0, unreadCount: 3 });
     expect(await listed(w.m3.token, channelId)).toMatchObject({ readSeq: 0, unreadCount: 3, isMember: false });

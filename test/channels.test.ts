@@ -16,7 +16,6 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-
 /** The channel's member ids, sorted (members seeded together share one join time). */
 const memberIds = async (channelId: string, token: string): Promise<string[]> =>
   (await t.api('GET', `/api/channels/${channelId}/members`, { token })).body.members.map((m: { userId: string }) => m.userId).sort();
@@ -26,7 +25,6 @@ const UNREAD_NONE = { readSeq: 0, unreadCount: 0 };
 const readStateFor = (w: World, token: string) => (token === w.guildToken ? { readSeq: null, unreadCount: null } : UNREAD_NONE);
 
 const getTurn = async (channelId: string, token: string) => (await t.api('GET', `/api/channels/${channelId}/turn`, { token })).body.turn;
-
 
 describe('POST /api/channels', () => {
   it('creates a channel (201) with the defaults of api.md; the creator is its first member', async () => {
@@ -68,7 +66,8 @@ describe('POST /api/channels', () => {
     expect(r.body.channel).toMatchObject({ isPublic: true, topic: 'on call', xType: 'triage', memberCount: 3 });
     const events = await Promise.all(joined);
     expect(events.map((e) => e.userId)).toEqual([w.m1.id, w.m2.id, w.m3.id]);
-    for (const e of events) expect(e).toEqual({ channelId: r.body.channel.id, userId: e.userId, xType: 'triage', occurredAt: expect.stringMatching(ISO_MS), pos: expect.any(Number) });
+    for (const e of events)
+      expect(e).toEqual({ channelId: r.body.channel.id, userId: e.userId, xType: 'triage', occurredAt: expect.stringMatching(ISO_MS), pos: expect.any(Number) });
     expect(await memberIds(r.body.channel.id, w.m1.token)).toEqual([w.m1.id, w.m2.id, w.m3.id].sort());
     expect((await t.api('GET', `/api/channels/${r.body.channel.id}/wake-mapping`, { token: w.m1.token })).body).toEqual({ userIds: [w.m3.id, w.m2.id] });
   });
@@ -842,4 +841,3 @@ describe('CORS', () => {
     });
   });
 });
-

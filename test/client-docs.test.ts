@@ -41,7 +41,10 @@ const readmeAgent = () => {
   const text = fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
   const at = text.indexOf('An agent with the client SDK, in five lines');
   expect(at).toBeGreaterThan(0);
-  return text.slice(at).split(/^```ts\n/m)[1].split(/^```/m)[0];
+  return text
+    .slice(at)
+    .split(/^```ts\n/m)[1]
+    .split(/^```/m)[0];
 };
 
 // Inside the tree (artifacts/, ignored by git), so that the examples resolve the packages they
@@ -89,10 +92,7 @@ describe('the SDK examples of the README and docs/realtime-client.md', () => {
   it('type-check against the SDK (strict, the project’s compiler options)', () => {
     const blocks = tsBlocks('docs/realtime-client.md');
     expect(blocks.map((b) => b.heading)).toContain('## A complete agent');
-    const files = [
-      writeExample('readme', readmeAgent()),
-      ...blocks.map((b, i) => writeExample(`docs-${i}`, `${b.code}\nexport {};\n`)),
-    ];
+    const files = [writeExample('readme', readmeAgent()), ...blocks.map((b, i) => writeExample(`docs-${i}`, `${b.code}\nexport {};\n`))];
     expect(typeErrors(files)).toEqual([]);
   }, 60_000);
 });

@@ -183,7 +183,10 @@ describe('turn wake bookkeeping (re-read after a reconnect)', () => {
   const me = 'me';
   const turn = (updatedAt: string, speakerId: string | null = me) => ({ status: 'active' as const, speakerId, updatedAt });
   const event = (updatedAt: string, wakeup: boolean, reason: 'message' | 'ack' = 'message', speakerId: string | null = me) => ({
-    speakerId, updatedAt, wakeup, reason,
+    speakerId,
+    updatedAt,
+    wakeup,
+    reason,
   });
 
   it('tells about a turn nobody told the agent about, once', () => {

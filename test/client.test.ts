@@ -45,7 +45,11 @@ describe('FabricClient: connect and join', () => {
       [inTriage.id, false, false, 'live'],
     ]);
     // The payload is the event map's: the message object plus the delivery fields.
-    expect(Object.keys(seen[0].message).filter((k) => !['wakeup', 'wakeReason', 'pos', 'replayed'].includes(k)).sort()).toEqual([...MESSAGE_KEYS].sort());
+    expect(
+      Object.keys(seen[0].message)
+        .filter((k) => !['wakeup', 'wakeReason', 'pos', 'replayed'].includes(k))
+        .sort(),
+    ).toEqual([...MESSAGE_KEYS].sort());
     expect(seen[0].message).toMatchObject({ ...inGeneral, wakeup: true });
   });
 
@@ -148,7 +152,9 @@ describe('FabricClient: posting with clientMsgId', () => {
     expect(once.at[1] - once.at[0]).toBeGreaterThanOrEqual(990);
 
     const twice = limited(2);
-    const err = await clientFor(agent, { fetch: twice.f }).c.post(ch.id, 'refused').catch((e: unknown) => e);
+    const err = await clientFor(agent, { fetch: twice.f })
+      .c.post(ch.id, 'refused')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FabricApiError);
     expect(err).toMatchObject({ status: 429, code: 'rate_limited', retryAfterMs: 1000 });
     expect(twice.at).toHaveLength(2);
@@ -162,7 +168,9 @@ describe('FabricClient: posting with clientMsgId', () => {
       if (init?.method === 'POST') posts++;
       return fetch(input, init);
     };
-    const err = await clientFor(agent, { fetch: counting }).c.post(ch.id, { content: '' }).catch((e: unknown) => e);
+    const err = await clientFor(agent, { fetch: counting })
+      .c.post(ch.id, { content: '' })
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ status: 400, code: 'bad_request' });
     expect(posts).toBe(1);
   });
@@ -202,7 +210,12 @@ describe('FabricClient: reconnecting', () => {
     t.node.realtime.nsp.disconnectSockets(true);
     await expect.poll(() => reconnects, WAIT).toEqual([false, true]);
     await post(owner, ch.id, 'two');
-    await expect.poll(() => seen.map((s) => [s.message.content, s.info.wakeup]), WAIT).toEqual([['one', false], ['two', false]]);
+    await expect
+      .poll(() => seen.map((s) => [s.message.content, s.info.wakeup]), WAIT)
+      .toEqual([
+        ['one', false],
+        ['two', false],
+      ]);
   });
 
   it('re-reads the turn after a reconnect and tells the agent it is its turn, once per turn state', async () => {

@@ -48,7 +48,13 @@ describe('loadConfig', () => {
 
   it('chooses mysql when DB_HOST is set, with its defaults', () => {
     expect(loadConfig({ ...base, [`${P}DB_HOST`]: 'db' }).db).toEqual({
-      type: 'mysql', host: 'db', port: 3306, user: 'root', password: '', database: 'fabric_guild', pool: 10,
+      type: 'mysql',
+      host: 'db',
+      port: 3306,
+      user: 'root',
+      password: '',
+      database: 'fabric_guild',
+      pool: 10,
     });
   });
 
@@ -98,7 +104,7 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...base, [`${P}EVENT_TRIM_CRON`]: 'often' })).toThrow(`${P}EVENT_TRIM_CRON`);
   });
 
-  it("accepts REALTIME_INTERNAL_URL=none (no realtime) without INTERNAL_SECRET", () => {
+  it('accepts REALTIME_INTERNAL_URL=none (no realtime) without INTERNAL_SECRET', () => {
     expect(loadConfig({ ...base, [`${P}REALTIME_INTERNAL_URL`]: 'none' }).realtimeInternalUrl).toBe('none');
   });
 });

@@ -10,7 +10,10 @@ import { describe, expect, it } from 'vitest';
 import { routes } from '../handlers/routes.js';
 
 const EVENT_MAP_FILES = ['lib/realtime/events.ts', 'realtime/events.ts'];
-const eventMapSource = fs.readFileSync(EVENT_MAP_FILES.find((f) => fs.existsSync(f))!, 'utf8');
+const eventMapSource = fs.readFileSync(
+  EVENT_MAP_FILES.find((f) => fs.existsSync(f))!,
+  'utf8',
+);
 const realtimeDoc = fs.readFileSync('docs/contract/realtime.md', 'utf8');
 const agentRoomsDoc = fs.readFileSync('docs/contract/agent-rooms.md', 'utf8');
 
@@ -69,7 +72,13 @@ describe('the REST contract in docs/', () => {
 });
 
 describe('README and docs', () => {
-  const files = ['README.md', ...fs.readdirSync('docs', { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.md')).map((f) => path.join('docs', f))];
+  const files = [
+    'README.md',
+    ...fs
+      .readdirSync('docs', { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => path.join('docs', f)),
+  ];
 
   it('point nowhere outside the repository', () => {
     for (const file of files) expect(fs.readFileSync(file, 'utf8'), file).not.toMatch(/\.\.\/shared/);

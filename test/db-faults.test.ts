@@ -89,7 +89,9 @@ describe('a MariaDB killed under load', () => {
     const api = fixture.api;
     const w = await seedWorld(fixture);
     const writers = [w.m1, w.m2, w.m3];
-    const ch = (await api('POST', '/api/channels', { token: w.owner.token, body: { guildId: w.guildId, name: 'faults', xType: 'general', memberUserIds: writers.map((u) => u.id) } })).body.channel;
+    const ch = (
+      await api('POST', '/api/channels', { token: w.owner.token, body: { guildId: w.guildId, name: 'faults', xType: 'general', memberUserIds: writers.map((u) => u.id) } })
+    ).body.channel;
     const statuses = new Map<number, number>();
     const codes = new Set<string>();
     let stored = 0;
@@ -117,7 +119,10 @@ describe('a MariaDB killed under load', () => {
     );
     await restarted;
     expect([...statuses.keys()].sort()).toEqual(expect.arrayContaining([201]));
-    expect([...statuses.keys()].filter((s) => ![200, 201, 503].includes(s)), JSON.stringify([...statuses])).toEqual([]);
+    expect(
+      [...statuses.keys()].filter((s) => ![200, 201, 503].includes(s)),
+      JSON.stringify([...statuses]),
+    ).toEqual([]);
     expect(statuses.get(503) ?? 0).toBeGreaterThan(0);
     expect([...codes]).toEqual(['db_unavailable']);
     const listed = (await api('GET', `/api/channels/${ch.id}/messages?after=0&limit=100`, { token: w.owner.token })).body.messages as { seq: number; clientMsgId: string }[];

@@ -17,7 +17,13 @@ const REALTIME_PORT = 7012;
 /** The health paths of a realtime process's public port (README "Deployment"). */
 const REALTIME_PROBE_PATHS = ['/health', '/ready'];
 
-const FILES = ['docker-compose.yml', ...fs.readdirSync('deploy/k8s').filter((f) => f.endsWith('.yaml')).map((f) => path.join('deploy/k8s', f))];
+const FILES = [
+  'docker-compose.yml',
+  ...fs
+    .readdirSync('deploy/k8s')
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => path.join('deploy/k8s', f)),
+];
 const documents = FILES.flatMap((file) =>
   parseAllDocuments(fs.readFileSync(file, 'utf8'), { merge: true }).map((d) => {
     if (d.errors.length) throw new Error(`${file}: ${d.errors[0].message}`);
@@ -28,7 +34,7 @@ const documents = FILES.flatMap((file) =>
 /** The FABRIC_BACKEND_GUILD_* names lib/config.ts reads. */
 function namesConfigReads(): Set<string> {
   const source = fs.readFileSync('lib/config.ts', 'utf8');
-  const names = [...source.matchAll(/(?:read|required)\(env, '([A-Z_]+)'|env\[P \+ '([A-Z_]+)'\]/g)].map((m) => `FABRIC_BACKEND_GUILD_${m[1] ?? m[2]}`);
+  const names = [...source.matchAll(/(?:read|required)\(\s*env,\s*'([A-Z_]+)'|env\[P \+ '([A-Z_]+)'\]/g)].map((m) => `FABRIC_BACKEND_GUILD_${m[1] ?? m[2]}`);
   return new Set(names);
 }
 
@@ -119,7 +125,10 @@ describe('deployment files', () => {
       expect(all.filter((p) => p.port === REALTIME_PORT).length).toBeGreaterThanOrEqual(3);
       for (const p of all) {
         if (p.port === API_PORT) {
-          expect(routes.some((h) => h.route.method === 'GET' && h.route.path === p.path && h.route.auth === false), `${p.where}: ${p.path}`).toBe(true);
+          expect(
+            routes.some((h) => h.route.method === 'GET' && h.route.path === p.path && h.route.auth === false),
+            `${p.where}: ${p.path}`,
+          ).toBe(true);
           expect((await t.api('GET', p.path)).status, `${p.where}: ${p.path}`).toBe(200);
         } else {
           expect(p.port, p.where).toBe(REALTIME_PORT);

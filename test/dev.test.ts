@@ -19,9 +19,13 @@ afterAll(async () => {
 });
 
 function startDev() {
-  const child = spawnNode('scripts/dev.ts', { FABRIC_BACKEND_GUILD_DB_FILE: dbFile, FABRIC_BACKEND_GUILD_FILE_DIR: path.join(dir, 'files') }, {
-    args: ['--port', '0', '--center-port', '0'],
-  });
+  const child = spawnNode(
+    'scripts/dev.ts',
+    { FABRIC_BACKEND_GUILD_DB_FILE: dbFile, FABRIC_BACKEND_GUILD_FILE_DIR: path.join(dir, 'files') },
+    {
+      args: ['--port', '0', '--center-port', '0'],
+    },
+  );
   children.push(child);
   return child;
 }

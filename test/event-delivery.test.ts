@@ -86,7 +86,10 @@ function expectExactWire(who: string, got: { pos: number; seq: number }[], head:
     got.map((e) => e.pos),
     `${who}: every position once, in order, as sent`,
   ).toEqual(Array.from({ length: head }, (_, i) => i + 1));
-  expect(got.map((e) => e.seq), `${who}: seqs in order`).toEqual(got.map((e) => e.seq).sort((a, b) => a - b));
+  expect(
+    got.map((e) => e.seq),
+    `${who}: seqs in order`,
+  ).toEqual(got.map((e) => e.seq).sort((a, b) => a - b));
 }
 
 /** Waits until every subscriber has reached `head`, then checks each stream. */
@@ -208,10 +211,13 @@ describe('faults', () => {
     const [port, internalPort] = [await freePort(), await freePort()];
     const env = backends.env({ FABRIC_BACKEND_GUILD_INTERNAL_SECRET: 'restart-secret', FABRIC_BACKEND_GUILD_LOG_LEVEL: 'info' });
     // In process: migrates the database the realtime child then shares.
-    const api = await startApiProcess(loadConfig({ ...env, FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_URL: `http://127.0.0.1:${internalPort}`, FABRIC_BACKEND_GUILD_LOG_LEVEL: 'silent' }), {
-      heartbeat: false,
-      jobs: false,
-    });
+    const api = await startApiProcess(
+      loadConfig({ ...env, FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_URL: `http://127.0.0.1:${internalPort}`, FABRIC_BACKEND_GUILD_LOG_LEVEL: 'silent' }),
+      {
+        heartbeat: false,
+        jobs: false,
+      },
+    );
     const startChild = async () => {
       const child = spawnNode('scripts/realtime.ts', {
         ...env,
@@ -330,19 +336,27 @@ describe('kill -9 of an API process', () => {
 
       const reader = new FabricRest({ url: survivor, token: w.owner.token });
       const stored: { seq: number; clientMsgId: string | null }[] = [];
-      for (let more = true; more; ) {
+      for (let more = true; more;) {
         const page = await reader.messages(ch.id, { after: stored.at(-1)?.seq ?? 0, limit: 100 });
         stored.push(...page.messages);
         more = page.hasMore;
       }
       const expectedIds = writers.flatMap((wr) => Array.from({ length: perWriter }, (_, k) => `${wr.id}-${k}`));
       expect(stored.map((m) => m.clientMsgId).sort(), '0 lost, 0 duplicated').toEqual(expectedIds.sort());
-      expect(stored.map((m) => m.seq), '0 seq gaps').toEqual(Array.from({ length: total }, (_, i) => i + 1));
+      expect(
+        stored.map((m) => m.seq),
+        '0 seq gaps',
+      ).toEqual(Array.from({ length: total }, (_, i) => i + 1));
 
       const last = await head(node, ch.id, w.owner.token);
       expect(last).toBe(total);
       await expectEverySubscriber(last, sdk);
-      sdk.forEach((s, i) => expect(s.seen.map((d) => d.message.seq), `SDK subscriber ${i}: every message once`).toEqual(Array.from({ length: total }, (_, j) => j + 1)));
+      sdk.forEach((s, i) =>
+        expect(
+          s.seen.map((d) => d.message.seq),
+          `SDK subscriber ${i}: every message once`,
+        ).toEqual(Array.from({ length: total }, (_, j) => j + 1)),
+      );
     } finally {
       closeClients();
       await Promise.all(children.map((c) => c.child.stop()));

@@ -203,9 +203,7 @@ describe('delivery from the log', () => {
   });
 
   it('refuses to start an API process in split mode without REALTIME_INTERNAL_URL (unless it is none)', async () => {
-    await expect(startApiProcess({ ...t.node.ctx.config, port: 0, realtimeInternalUrl: undefined }, { heartbeat: false, jobs: false })).rejects.toThrow(
-      /REALTIME_INTERNAL_URL/,
-    );
+    await expect(startApiProcess({ ...t.node.ctx.config, port: 0, realtimeInternalUrl: undefined }, { heartbeat: false, jobs: false })).rejects.toThrow(/REALTIME_INTERNAL_URL/);
   });
 });
 

@@ -69,8 +69,19 @@ describe('the event map against the server', () => {
   it("builds wire messages that pass the internal channel's schema", () => {
     const now = new Date(0).toISOString();
     const message: ServerMessage = {
-      id: 'm', channelId: 'c', guildId: 'g', seq: 1, authorId: 'a', content: 'hi', replyToId: null, mentions: [],
-      attachments: [], clientMsgId: null, createdAt: now, editedAt: null, deletedAt: null,
+      id: 'm',
+      channelId: 'c',
+      guildId: 'g',
+      seq: 1,
+      authorId: 'a',
+      content: 'hi',
+      replyToId: null,
+      mentions: [],
+      attachments: [],
+      clientMsgId: null,
+      createdAt: now,
+      editedAt: null,
+      deletedAt: null,
     };
     const wire = [
       emitTo.channel('c', 'message.created', message, { u1: 'general' }),

@@ -222,7 +222,11 @@ describe('GET /api/files/:fileId', () => {
   it('returns 404 for an expired file, even to its uploader', async () => {
     const u = await t.centerApi.user('uploader');
     const f = await uploadAs(u);
-    await t.node.ctx.database.db.updateTable('files').set({ expires_at: Date.now() - 1 }).where('id', '=', f.id).execute();
+    await t.node.ctx.database.db
+      .updateTable('files')
+      .set({ expires_at: Date.now() - 1 })
+      .where('id', '=', f.id)
+      .execute();
     await expectNotFound(f.url, u.token);
   });
 

@@ -94,8 +94,20 @@ describe('POST /api/files', () => {
   it.each<[string, PartSpec[]]>([
     ['no part at all', []],
     ['a file part under another name', [{ name: 'upload', filename: 'a.txt', type: 'text/plain', data: 'x' }]],
-    ['two file parts named file', [{ name: 'file', filename: 'a.txt', type: 'text/plain', data: 'a' }, { name: 'file', filename: 'b.txt', type: 'text/plain', data: 'b' }]],
-    ['a file part and a text field', [{ name: 'file', filename: 'a.txt', type: 'text/plain', data: 'a' }, { name: 'comment', data: 'hi' }]],
+    [
+      'two file parts named file',
+      [
+        { name: 'file', filename: 'a.txt', type: 'text/plain', data: 'a' },
+        { name: 'file', filename: 'b.txt', type: 'text/plain', data: 'b' },
+      ],
+    ],
+    [
+      'a file part and a text field',
+      [
+        { name: 'file', filename: 'a.txt', type: 'text/plain', data: 'a' },
+        { name: 'comment', data: 'hi' },
+      ],
+    ],
     ['a text field named file', [{ name: 'file', data: 'just text' }]],
   ])('returns 400 bad_request for %s and leaves nothing on disk', async (_what, parts) => {
     const u = await tiny.centerApi.user('uploader');

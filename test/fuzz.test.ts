@@ -41,7 +41,14 @@ const failures: string[] = [];
 beforeAll(async () => {
   t = await startTestNode();
   w = await seedWorld(t);
-  const priv = await createChannel(t, w.owner.token, { guildId: w.guildId, name: `p-${SECRET}`.slice(0, 100), topic: SECRET, xType: 'general', isPublic: false, memberUserIds: [w.m1.id] });
+  const priv = await createChannel(t, w.owner.token, {
+    guildId: w.guildId,
+    name: `p-${SECRET}`.slice(0, 100),
+    topic: SECRET,
+    xType: 'general',
+    isPublic: false,
+    memberUserIds: [w.m1.id],
+  });
   privateChannelId = priv.id;
   privateMessageId = (await t.api('POST', `/api/channels/${priv.id}/messages`, { token: w.owner.token, body: { content: SECRET } })).body.message.id;
   expect((await t.api('PUT', `/api/channels/${priv.id}/canvas`, { token: w.owner.token, body: { format: 'md', content: SECRET } })).status).toBe(201);
@@ -156,7 +163,10 @@ describe(`fuzz (seed ${SEED}, ${N} requests)`, () => {
           s.socket.emit(event, payload);
           continue;
         }
-        const ack = await s.socket.timeout(5000).emitWithAck(event, payload).catch((err: Error) => ({ timeout: err.message }));
+        const ack = await s.socket
+          .timeout(5000)
+          .emitWithAck(event, payload)
+          .catch((err: Error) => ({ timeout: err.message }));
         const valid = ack?.ok === true || (ack?.ok === false && typeof ack.error?.code === 'string');
         if (!valid) record(what, `unexpected ack ${JSON.stringify(ack)}`);
         const joinedPrivate = event === 'join_channel' && (payload as { channelId?: unknown }).channelId === privateChannelId && ack?.ok === true;
@@ -185,9 +195,22 @@ describe(`fuzz (seed ${SEED}, ${N} requests)`, () => {
       const path = r.pick(paths);
       const method = r.chance(0.8) ? 'POST' : r.pick(METHODS.filter((m) => m !== 'HEAD'));
       const auth = r.pick([`Bearer ${secret}`, `Bearer ${secret}`, 'Bearer wrong', '']);
-      const emit = () => ({ to: r.pick([{ channel: r.pick(allIds) }, { user: r.pick(allIds) }, { guild: w.guildId }, hostileValue(r, 2, allIds)]), event: r.pick(['x.y', 'connect', '', 'typing']), data: hostileValue(r, 3, allIds) });
+      const emit = () => ({
+        to: r.pick([{ channel: r.pick(allIds) }, { user: r.pick(allIds) }, { guild: w.guildId }, hostileValue(r, 2, allIds)]),
+        event: r.pick(['x.y', 'connect', '', 'typing']),
+        data: hostileValue(r, 3, allIds),
+      });
       const body: FuzzBody = r.chance(0.5)
-        ? { text: JSON.stringify(r.pick([{ emits: [emit(), emit()] }, { ops: [{ emit: emit() }, { leave: { userId: r.pick(allIds), channelId: r.pick(allIds) } }] }, { userId: w.outsider.id, guildId: r.pick(allIds), member: r.pick([false, 'yes']) }])), contentType: 'application/json' }
+        ? {
+            text: JSON.stringify(
+              r.pick([
+                { emits: [emit(), emit()] },
+                { ops: [{ emit: emit() }, { leave: { userId: r.pick(allIds), channelId: r.pick(allIds) } }] },
+                { userId: w.outsider.id, guildId: r.pick(allIds), member: r.pick([false, 'yes']) },
+              ]),
+            ),
+            contentType: 'application/json',
+          }
         : hostileBody(r, allIds);
       const headers: Record<string, string> = { ...(auth ? { authorization: auth } : {}), ...(body.contentType ? { 'content-type': body.contentType } : {}) };
       const res = await internal(new Request(`http://internal.test${path}`, { method, headers, body: method === 'GET' ? undefined : body.text }));

@@ -57,11 +57,7 @@ describe('POST /api/guilds', () => {
     expectBadRequest(await t.api('POST', '/api/guilds', { token: user.token, body: { name: 'x'.repeat(101) } }), 'name');
     expectBadRequest(await t.api('POST', '/api/guilds', { token: user.token, body: { name: 42 } }), 'name');
     expectBadRequest(await t.api('POST', '/api/guilds', { token: user.token, body: { name: 'half \ud800 pair' } }), 'name');
-    expectBadRequest(
-      await t.api('POST', '/api/guilds', { token: user.token, body: { name: 'x'.repeat(101), description: 'd'.repeat(1001) } }),
-      'name',
-      'description',
-    );
+    expectBadRequest(await t.api('POST', '/api/guilds', { token: user.token, body: { name: 'x'.repeat(101), description: 'd'.repeat(1001) } }), 'name', 'description');
     expect((await t.api('POST', '/api/guilds', { token: user.token, body: { name: 'x'.repeat(100), description: 'd'.repeat(1000) } })).status).toBe(201);
   });
 
@@ -275,11 +271,7 @@ describe('POST /api/guilds/:guildId/members', () => {
     const outsider = await t.centerApi.user();
     const other = await seedGuild(t, 0);
     expectError(await t.api('POST', `/api/guilds/${guildId}/members`, { token: outsider.token, body: { userIds: [outsider.id] } }), 404, 'not_found');
-    expectError(
-      await t.api('POST', `/api/guilds/${guildId}/members`, { token: await t.centerApi.guildToken(other.guildId), body: { userIds: [outsider.id] } }),
-      404,
-      'not_found',
-    );
+    expectError(await t.api('POST', `/api/guilds/${guildId}/members`, { token: await t.centerApi.guildToken(other.guildId), body: { userIds: [outsider.id] } }), 404, 'not_found');
   });
 
   it('returns 400 invalid_reference for ids unknown to Center and adds nobody', async () => {
@@ -355,7 +347,13 @@ describe('DELETE /api/guilds/:guildId/members/:userId', () => {
     for (const seen of [left1, left2]) {
       expect(seen.map((e) => e.channelId).sort()).toEqual([pub.id, priv.id].sort());
       for (const e of seen) {
-        expect(e).toEqual({ channelId: e.channelId, userId: member.id, xType: e.channelId === pub.id ? 'general' : 'discuss', occurredAt: expect.stringMatching(ISO_MS), pos: expect.any(Number) });
+        expect(e).toEqual({
+          channelId: e.channelId,
+          userId: member.id,
+          xType: e.channelId === pub.id ? 'general' : 'discuss',
+          occurredAt: expect.stringMatching(ISO_MS),
+          pos: expect.any(Number),
+        });
       }
     }
     const pubMembers = (await t.api('GET', `/api/channels/${pub.id}/members`, { token: owner.token })).body.members.map((m: { userId: string }) => m.userId);

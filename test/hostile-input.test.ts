@@ -20,7 +20,11 @@ let member: TestUser;
 let guildId: string;
 beforeAll(async () => {
   t = await startTestNode();
-  ({ owner, members: [member], guildId } = await seedGuild(t, 1));
+  ({
+    owner,
+    members: [member],
+    guildId,
+  } = await seedGuild(t, 1));
 });
 afterAll(async () => t?.close());
 
@@ -72,8 +76,7 @@ describe('the routed server', () => {
 });
 
 describe('a handler hosted alone', () => {
-  const at = (method: string, path: string, token?: string) =>
-    new Request(`http://hosted.test${path}`, { method, headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const at = (method: string, path: string, token?: string) => new Request(`http://hosted.test${path}`, { method, headers: token ? { authorization: `Bearer ${token}` } : {} });
 
   it('answers another method on its own path with 405 and Allow, and changes nothing', async () => {
     const res = await guildMembersRemove(at('GET', `/api/guilds/${guildId}/members/${member.id}`, owner.token), t.node.ctx);
@@ -217,9 +220,10 @@ describe('socket event payloads', () => {
 describe('the internal channel with hostile bodies', () => {
   const secret = 'internal-test-secret';
   const call = (body: string) =>
-    createInternalChannel((t.node as unknown as { realtime: RealtimeApp }).realtime, secret)(
-      new Request('http://internal.test/internal/emit', { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body }),
-    );
+    createInternalChannel(
+      (t.node as unknown as { realtime: RealtimeApp }).realtime,
+      secret,
+    )(new Request('http://internal.test/internal/emit', { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body }));
 
   it('refuses event data nested past the bound with 400 JSON, and takes data of 32 levels', async () => {
     const emit = (dataText: string) => `{"emits":[{"to":{"channel":"c-none"},"event":"message.created","data":{"d":${dataText}}}]}`;

@@ -94,7 +94,11 @@ describe('split-mode emitter while the realtime process is slow', () => {
     for (let i = 0; i < 20; i++) emitter.send([{ leave: { userId: `u${i}`, channelId: 'ch' } }]);
     peer.release();
     await emitter.flush();
-    expect(opsOf(peer.received).filter((op) => 'leave' in op).map(label)).toEqual(Array.from({ length: 20 }, (_, i) => `leave u${i}`));
+    expect(
+      opsOf(peer.received)
+        .filter((op) => 'leave' in op)
+        .map(label),
+    ).toEqual(Array.from({ length: 20 }, (_, i) => `leave u${i}`));
     expect(peer.received).toHaveLength(2);
     expect(emitter.stats.dropped).toBe(0);
   });

@@ -83,7 +83,11 @@ describe('the Response class swap of the Node adapter (@whatwg-node internals)',
     const server = createServer(
       createServerAdapter(() => {
         const res = new PonyfillResponse('written in one go', { status: 202, headers: { 'content-type': 'text/plain' } });
-        Object.defineProperty(res, 'body', { get: () => { throw new Error('the body stream was read'); } });
+        Object.defineProperty(res, 'body', {
+          get: () => {
+            throw new Error('the body stream was read');
+          },
+        });
         return res;
       }),
     );

@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  extractMentions,
-  findNameMentions,
-  replaceNameMentions,
-  splitCode,
-} from '../lib/messages/mention-parser.js';
+import { extractMentions, findNameMentions, replaceNameMentions, splitCode } from '../lib/messages/mention-parser.js';
 
 const FENCE = '```';
 const TILDES = '~~~';
@@ -117,11 +112,7 @@ describe('replaceNameMentions', () => {
     ['hit and miss together', '<@user.name:alice><@user.name:carol>', '<@u-alice><@user.name:carol>'],
     ['every occurrence is translated', '<@user.name:alice> <@user.name:alice>', '<@u-alice> <@u-alice>'],
     ['inline code untouched', '`<@user.name:alice>` <@user.name:alice>', '`<@user.name:alice>` <@u-alice>'],
-    [
-      'fenced code untouched',
-      `${FENCE}\n<@user.name:alice>\n${FENCE}\n<@user.name:alice>`,
-      `${FENCE}\n<@user.name:alice>\n${FENCE}\n<@u-alice>`,
-    ],
+    ['fenced code untouched', `${FENCE}\n<@user.name:alice>\n${FENCE}\n<@user.name:alice>`, `${FENCE}\n<@user.name:alice>\n${FENCE}\n<@u-alice>`],
     ['id mentions untouched', '<@alice>', '<@alice>'],
     ['name with a line break untouched', '<@user.name:ali\nce>', '<@user.name:ali\nce>'],
     ['an id that would not read back as a mention is not used', '<@user.name:weird>', '<@user.name:weird>'],
@@ -169,7 +160,12 @@ describe('splitCode', () => {
 
   it('joining the segments gives back the content', () => {
     const samples = ['a `b` c', `x\n${FENCE}\ny`, '`` ` ``', '~~~\n`a`\n~~~~\n`b', '` `` ```'];
-    for (const s of samples) expect(splitCode(s).map((seg) => seg.text).join('')).toBe(s);
+    for (const s of samples)
+      expect(
+        splitCode(s)
+          .map((seg) => seg.text)
+          .join(''),
+      ).toBe(s);
   });
 });
 

@@ -28,8 +28,7 @@ async function seedChannel(xType = 'general') {
 
 const edit = (token: string, id: string, body: unknown) => t.api('PATCH', `/api/messages/${id}`, { token, body });
 const del = (token: string, id: string) => t.api('DELETE', `/api/messages/${id}`, { token });
-const close = async (token: string, channelId: string) =>
-  expect((await t.api('PATCH', `/api/channels/${channelId}`, { token, body: { closed: true } })).status).toBe(200);
+const close = async (token: string, channelId: string) => expect((await t.api('PATCH', `/api/channels/${channelId}`, { token, body: { closed: true } })).status).toBe(200);
 
 describe('PATCH /api/messages/:messageId', () => {
   it('lets the author edit: new content, re-parsed mentions, editedAt; emits message.updated and no message.created', async () => {

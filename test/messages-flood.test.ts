@@ -180,8 +180,7 @@ describe('POST /api/channels/:channelId/messages over the flood limit', () => {
   it('lets browsers read Retry-After (exposed to CORS callers)', async () => {
     const { author, channelId } = await seedChannel();
     await postUntilLimited(t, author.token, channelId);
-    const fromBrowser = () =>
-      t.api('POST', `/api/channels/${channelId}/messages`, { token: author.token, body: { content: 'b' }, headers: { origin: 'http://app.example' } });
+    const fromBrowser = () => t.api('POST', `/api/channels/${channelId}/messages`, { token: author.token, body: { content: 'b' }, headers: { origin: 'http://app.example' } });
     let r = await fromBrowser();
     for (let i = 0; i < 2 && r.status !== 429; i++) r = await fromBrowser(); // a post may have refilled meanwhile
     expectError(r, 429, 'rate_limited');

@@ -85,9 +85,7 @@ describe('insertMessageWithNextSeq with many posts ready at once', () => {
   it('gives each post its own answer and each channel gapless seqs', async () => {
     const { owner, members, guildId } = await seedGuild(t, 2);
     const [member, outsider] = members;
-    const channels = await Promise.all(
-      ['one', 'two', 'three'].map((name) => createChannel(t, owner.token, { guildId, name, xType: 'general', memberUserIds: [member.id] })),
-    );
+    const channels = await Promise.all(['one', 'two', 'three'].map((name) => createChannel(t, owner.token, { guildId, name, xType: 'general', memberUserIds: [member.id] })));
     const closed = await createChannel(t, owner.token, { guildId, name: 'closed', xType: 'general', memberUserIds: [member.id] });
     expect((await t.api('PATCH', `/api/channels/${closed.id}`, { token: owner.token, body: { closed: true } })).status).toBe(200);
     const { database } = t.node.ctx;
@@ -133,7 +131,6 @@ describe('insertMessageWithNextSeq with many posts ready at once', () => {
       expect(await lastSeq(t, owner.token, ch.id)).toBe(first + mine.length - 1);
     }
     expect(await lastSeq(t, owner.token, closed.id)).toBe(0);
-
   });
   it('lets posts to other channels pass a batch that waits for a channel lock', async () => {
     const { owner, guildId } = await seedGuild(t, 0);

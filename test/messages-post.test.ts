@@ -224,9 +224,7 @@ describe('POST /api/channels/:channelId/messages', () => {
 
     it('stores one message for concurrent retries of one clientMsgId', async () => {
       const { author, channelId } = await seedChannel();
-      const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => postMessage(t, author.token, channelId, { content: `try ${i}`, clientMsgId: 'retry-me' })),
-      );
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => postMessage(t, author.token, channelId, { content: `try ${i}`, clientMsgId: 'retry-me' })));
       expect(results.filter((r) => r.status === 201)).toHaveLength(1);
       expect(results.filter((r) => r.status === 200)).toHaveLength(19);
       expect(new Set(results.map((r) => r.body.message.id)).size).toBe(1);
@@ -376,23 +374,26 @@ describe('posting when the channel or the author changed after the caller checke
     expect((await list(t, owner.token, ch.id)).messages.map((m) => m.content)).toEqual(['before']);
   });
 
-  it.each(['general', 'discuss', 'work'])('in a %s channel, by an author removed since: 403 or 404 as for a fresh post, no seq used, nothing stored, turn unchanged', async (xType) => {
-    const { owner, author, member, outsider, guildId, channelId } = await seedChannel(xType, { isPublic: true });
-    await t.api('POST', `/api/channels/${channelId}/members`, { token: author.token, body: { userIds: [outsider.id] } });
-    await post(t, author.token, channelId, 'before');
-    const turn = async () => (xType === 'general' ? null : (await t.api('GET', `/api/channels/${channelId}/turn`, { token: owner.token })).body.turn);
-    const fromMember = await checkedView(member, channelId);
-    const fromOutsider = await checkedView(outsider, channelId);
-    expect((await t.api('DELETE', `/api/channels/${channelId}/members/${member.id}`, { token: author.token })).status).toBe(204);
-    expect((await t.api('DELETE', `/api/guilds/${guildId}/members/${outsider.id}`, { token: owner.token })).status).toBe(204);
-    const turnAfterRemovals = await turn();
-    // Still a reader of the public channel: 403. No longer in the guild: 404.
-    await expect(createMessage(t.node.ctx, fromMember.view, fromMember.principal, { content: 'removed' })).rejects.toMatchObject({ status: 403, code: 'forbidden' });
-    await expect(createMessage(t.node.ctx, fromOutsider.view, fromOutsider.principal, { content: 'left' })).rejects.toMatchObject({ status: 404, code: 'not_found' });
-    expect(await lastSeq(t, author.token, channelId)).toBe(1);
-    expect((await list(t, author.token, channelId)).messages.map((m) => m.content)).toEqual(['before']);
-    expect(await turn()).toEqual(turnAfterRemovals);
-  });
+  it.each(['general', 'discuss', 'work'])(
+    'in a %s channel, by an author removed since: 403 or 404 as for a fresh post, no seq used, nothing stored, turn unchanged',
+    async (xType) => {
+      const { owner, author, member, outsider, guildId, channelId } = await seedChannel(xType, { isPublic: true });
+      await t.api('POST', `/api/channels/${channelId}/members`, { token: author.token, body: { userIds: [outsider.id] } });
+      await post(t, author.token, channelId, 'before');
+      const turn = async () => (xType === 'general' ? null : (await t.api('GET', `/api/channels/${channelId}/turn`, { token: owner.token })).body.turn);
+      const fromMember = await checkedView(member, channelId);
+      const fromOutsider = await checkedView(outsider, channelId);
+      expect((await t.api('DELETE', `/api/channels/${channelId}/members/${member.id}`, { token: author.token })).status).toBe(204);
+      expect((await t.api('DELETE', `/api/guilds/${guildId}/members/${outsider.id}`, { token: owner.token })).status).toBe(204);
+      const turnAfterRemovals = await turn();
+      // Still a reader of the public channel: 403. No longer in the guild: 404.
+      await expect(createMessage(t.node.ctx, fromMember.view, fromMember.principal, { content: 'removed' })).rejects.toMatchObject({ status: 403, code: 'forbidden' });
+      await expect(createMessage(t.node.ctx, fromOutsider.view, fromOutsider.principal, { content: 'left' })).rejects.toMatchObject({ status: 404, code: 'not_found' });
+      expect(await lastSeq(t, author.token, channelId)).toBe(1);
+      expect((await list(t, author.token, channelId)).messages.map((m) => m.content)).toEqual(['before']);
+      expect(await turn()).toEqual(turnAfterRemovals);
+    },
+  );
 
   it.each(['/no-reply', '/force-proceed'])('%s in a work channel by an author removed since: 403, turn unchanged', async (content) => {
     const { owner, members, guildId } = await seedGuild(t, 2);

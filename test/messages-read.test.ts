@@ -75,7 +75,7 @@ describe('GET /api/channels/:channelId/messages', () => {
 
   it('walks the whole history forwards and backwards without gaps or repeats', async () => {
     const forward: number[] = [];
-    for (let after = 0, more = true; more; ) {
+    for (let after = 0, more = true; more;) {
       const p = await page(`?after=${after}&limit=30`);
       forward.push(...p.seqs);
       after = p.seqs[p.seqs.length - 1] ?? after;

@@ -68,7 +68,12 @@ describe('POST /api/channels/:channelId/messages — seq under concurrency', () 
       ),
     );
     for (const ch of channels) {
-      await expectSeqs(owner.token, ch.id, all.filter((x) => x.channelId === ch.id).map((x) => x.response), 50);
+      await expectSeqs(
+        owner.token,
+        ch.id,
+        all.filter((x) => x.channelId === ch.id).map((x) => x.response),
+        50,
+      );
     }
   });
 

@@ -115,9 +115,10 @@ describe('message.created wakeup in a discuss channel follows the turn speaker',
     const ch = await t.api('POST', '/api/channels', { token: h.token, body: { guildId, name: 'talk', xType: 'discuss', memberUserIds: [a.id, b.id, c.id] } });
     const channelId: string = ch.body.channel.id;
     const users = { h, a, b, c };
-    const socks = Object.fromEntries(
-      await Promise.all(Object.entries(users).map(async ([k, u]) => [k, await connect(u.token, channelId)] as const)),
-    ) as Record<keyof typeof users, Socket>;
+    const socks = Object.fromEntries(await Promise.all(Object.entries(users).map(async ([k, u]) => [k, await connect(u.token, channelId)] as const))) as Record<
+      keyof typeof users,
+      Socket
+    >;
     async function connect(token: string, id: string) {
       const s = await connectSocket(t.url, token);
       sockets.push(s);

@@ -9,7 +9,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDatabaseConfig } from '../lib/config.js';
 import { migrateToLatest, openDatabase } from '../lib/db/index.js';
 import type { DevCenter } from '../scripts/dev-center.js';
-import { apiClient, centerClient, connectSocket, createTestDatabase, nextEvent, nodeEnv, spawnNode, startCenter, waitFor, type ChildRun, type TestDatabase } from './helpers/harness.js';
+import {
+  apiClient,
+  centerClient,
+  connectSocket,
+  createTestDatabase,
+  nextEvent,
+  nodeEnv,
+  spawnNode,
+  startCenter,
+  waitFor,
+  type ChildRun,
+  type TestDatabase,
+} from './helpers/harness.js';
 
 const SECRET = `obs-secret-${Math.random().toString(36).slice(2)}`;
 let center: DevCenter;

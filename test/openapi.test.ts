@@ -61,7 +61,9 @@ describe('the OpenAPI document', () => {
   });
 
   it('takes body and query schemas from the zod schemas the handlers validate with', () => {
-    const post = operationOf('POST', '/api/guilds') as unknown as { requestBody: { content: { 'application/json': { schema: { properties: Record<string, unknown>; required: string[] } } } } };
+    const post = operationOf('POST', '/api/guilds') as unknown as {
+      requestBody: { content: { 'application/json': { schema: { properties: Record<string, unknown>; required: string[] } } } };
+    };
     const schema = post.requestBody.content['application/json'].schema;
     expect(Object.keys(schema.properties)).toEqual(['name', 'description']);
     expect(schema.required).toEqual(['name']);

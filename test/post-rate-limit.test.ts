@@ -10,9 +10,18 @@ const S = 1_000_000;
 
 describe('postRateOf', () => {
   it.each([
-    [{ postRatePerSecond: 5, postBurst: 60 }, { intervalUs: 200_000, capacityUs: 12 * S }],
-    [{ postRatePerSecond: 0.5, postBurst: 3 }, { intervalUs: 2 * S, capacityUs: 6 * S }],
-    [{ postRatePerSecond: 3, postBurst: 1 }, { intervalUs: 333_333, capacityUs: 333_333 }],
+    [
+      { postRatePerSecond: 5, postBurst: 60 },
+      { intervalUs: 200_000, capacityUs: 12 * S },
+    ],
+    [
+      { postRatePerSecond: 0.5, postBurst: 3 },
+      { intervalUs: 2 * S, capacityUs: 6 * S },
+    ],
+    [
+      { postRatePerSecond: 3, postBurst: 1 },
+      { intervalUs: 333_333, capacityUs: 333_333 },
+    ],
   ])('%o is a bucket of %o', (config, rate) => expect(postRateOf(config)).toEqual(rate));
 
   it('is off (null) at rate 0', () => expect(postRateOf({ postRatePerSecond: 0, postBurst: 60 })).toBeNull());

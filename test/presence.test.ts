@@ -42,10 +42,15 @@ describe('GET /api/channels/:channelId/presence, all-in-one', () => {
   const presence = (token: string, channelId: string) => t.api('GET', `/api/channels/${channelId}/presence`, { token });
   /** Polls until the snapshot equals `expected` (a disconnect is noticed by the server a moment after the client closes). */
   const presenceBecomes = (channelId: string, expected: string[]) =>
-    waitFor(`presence ${JSON.stringify(expected)}`, async () => {
-      const r = await presence(w.m1.token, channelId);
-      return JSON.stringify(r.body.online) === JSON.stringify(expected) ? true : undefined;
-    }, 10_000, 50);
+    waitFor(
+      `presence ${JSON.stringify(expected)}`,
+      async () => {
+        const r = await presence(w.m1.token, channelId);
+        return JSON.stringify(r.body.online) === JSON.stringify(expected) ? true : undefined;
+      },
+      10_000,
+      50,
+    );
 
   it('lists the members with a connected socket, sorted, and follows connects and disconnects', async () => {
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'here', xType: 'general', memberUserIds: [w.m2.id] });

@@ -14,7 +14,6 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-
 /** Sockets that a test closes itself (presence); t.socket() ones are closed with the node. */
 async function ownSocket(token: string): Promise<Socket> {
   return connectSocket(t.url, token);
@@ -31,7 +30,6 @@ async function patchAndWitness(channelId: string, token: string, witness: Socket
   await seen;
   return r.body.channel;
 }
-
 
 describe('connecting to /realtime', () => {
   it('is refused without a token with connect_error "unauthorized"', async () => {

@@ -16,7 +16,11 @@ let guildId: string;
 let channelId: string;
 beforeAll(async () => {
   t = await startTestNode({ env: { FABRIC_BACKEND_GUILD_TOKEN_CACHE_SECONDS: '1' } });
-  ({ owner, members: [member], guildId } = await seedGuild(t, 1));
+  ({
+    owner,
+    members: [member],
+    guildId,
+  } = await seedGuild(t, 1));
   channelId = (await createChannel(t, owner.token, { guildId, name: 'private', xType: 'general', isPublic: false, memberUserIds: [member.id] })).id;
 });
 afterAll(async () => t?.close());

@@ -99,10 +99,15 @@ describe('speaker timeout across processes', () => {
     await post(t, room.users.H.token, room.channelId, 'topic');
     // The first moment A is no longer the speaker, exactly A was skipped: a second firing of
     // the same deadline would have skipped B too.
-    const moved = await waitFor('the first timeout', async () => {
-      const turn = await getTurn(apiClient(extra[0].url), room.channelId, room.users.H.token);
-      return room.nameOf(turn.speakerId) !== 'A' ? turn : undefined;
-    }, 20_000, 50);
+    const moved = await waitFor(
+      'the first timeout',
+      async () => {
+        const turn = await getTurn(apiClient(extra[0].url), room.channelId, room.users.H.token);
+        return room.nameOf(turn.speakerId) !== 'A' ? turn : undefined;
+      },
+      20_000,
+      50,
+    );
     expect({ speaker: room.nameOf(moved.speakerId), spoken: room.names(moved.spoken), round: moved.round }).toEqual({ speaker: 'B', spoken: ['A'], round: 1 });
   });
 
@@ -165,10 +170,14 @@ describe('speaker timeout across processes', () => {
       await sleep(1500); // the deadline passes while nothing runs
       node = await startAllInOne({ ...config, port: 0 }, { heartbeat: false });
       const restarted = apiClient(node.url);
-      const moved = await waitFor('the timeout after restart', async () => {
-        const turn = await getTurn(restarted, channelId, h.token);
-        return turn.speakerId === b.id ? turn : undefined;
-      }, 20_000);
+      const moved = await waitFor(
+        'the timeout after restart',
+        async () => {
+          const turn = await getTurn(restarted, channelId, h.token);
+          return turn.speakerId === b.id ? turn : undefined;
+        },
+        20_000,
+      );
       expect(moved.spoken).toEqual([a.id]);
     } finally {
       await node.close();

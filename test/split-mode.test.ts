@@ -104,10 +104,7 @@ async function startRealtime(extra: Record<string, string> = {}) {
 
 /** Starts scripts/api.ts sending its emits to `internalUrl`; resolves with its URL and a client. */
 async function startApi(internalUrl: string) {
-  const child = spawnNode(
-    'scripts/api.ts',
-    baseEnv({ FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_URL: internalUrl, FABRIC_BACKEND_GUILD_EMIT_TIMEOUT_MS: String(EMIT_TIMEOUT_MS) }),
-  );
+  const child = spawnNode('scripts/api.ts', baseEnv({ FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_URL: internalUrl, FABRIC_BACKEND_GUILD_EMIT_TIMEOUT_MS: String(EMIT_TIMEOUT_MS) }));
   children.push(child);
   const { port } = await child.waitForLog('guild node API listening');
   const url = `http://127.0.0.1:${port}`;
@@ -141,7 +138,6 @@ function postInternal(internalUrl: string, path: string, body: string, secret?: 
 }
 
 describe('split mode: one API process, one realtime process', () => {
-
   it('delivers channel.joined, produced by a REST call to the API process, to a socket on the realtime process', async () => {
     const { owner, member, guildId } = await guildOf(node.api);
     const s = await socketOn(realtime.url, member.token);
@@ -208,7 +204,13 @@ describe('split mode: one API process, one realtime process', () => {
   });
 
   it('answers a malformed POST /internal/emit with 400 and keeps serving', async () => {
-    const malformed = ['{not json', '[]', JSON.stringify({ emits: 'nope' }), JSON.stringify({ emits: [{ to: { room: 'x' }, event: 'e', data: {} }] }), JSON.stringify({ emits: [{ to: { user: 'u' }, data: {} }] })];
+    const malformed = [
+      '{not json',
+      '[]',
+      JSON.stringify({ emits: 'nope' }),
+      JSON.stringify({ emits: [{ to: { room: 'x' }, event: 'e', data: {} }] }),
+      JSON.stringify({ emits: [{ to: { user: 'u' }, data: {} }] }),
+    ];
     for (const body of malformed) {
       const res = await postInternal(realtime.internalUrl, '/internal/emit', body, SECRET);
       expect(res.status, body).toBe(400);

@@ -221,7 +221,12 @@ describe('the hosting contract of a bundle', () => {
     });
     afterAll(() => new Promise<void>((resolve) => recorder.close(() => resolve())));
 
-    for (const [runtime, mode] of [['node', 'waitUntil'], ['node', 'settled'], ['bun', 'waitUntil'], ['bun', 'settled']] as const) {
+    for (const [runtime, mode] of [
+      ['node', 'waitUntil'],
+      ['node', 'settled'],
+      ['bun', 'waitUntil'],
+      ['bun', 'settled'],
+    ] as const) {
       it(`a host under ${runtime} that awaits ${mode === 'waitUntil' ? 'what it got through waitUntil' : 'settled()'} sees the event delivered before it exits`, async () => {
         calls = [];
         const splitEnv = { ...env, FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_URL: recorderUrl, FABRIC_BACKEND_GUILD_INTERNAL_SECRET: 'hosting-secret' };

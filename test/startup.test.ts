@@ -55,7 +55,13 @@ function run(env: Record<string, string>) {
 async function runToExit(env: Record<string, string>) {
   const child = run(env);
   const code = await child.exited;
-  return { code, lines: child.stderr().split('\n').filter((l) => l.trim() !== '') };
+  return {
+    code,
+    lines: child
+      .stderr()
+      .split('\n')
+      .filter((l) => l.trim() !== ''),
+  };
 }
 
 // Each case is a process of its own that exits by itself: run them side by side.
@@ -115,9 +121,7 @@ describe('scripts/main.ts with the Center emulator', () => {
     const first = await waitFor('registration', async () => (await nodesAt(center.url)).find((n) => n.nodeId === nodeId));
     expect(first).toMatchObject({ baseUrl: 'http://guild.example.test:7002', version: health.body.version });
     // The heartbeat continues: the same registration is renewed again and again.
-    const later = await waitFor('three more heartbeats', async () =>
-      (await nodesAt(center.url)).find((n) => n.nodeId === nodeId && n.heartbeats >= first.heartbeats + 3),
-    );
+    const later = await waitFor('three more heartbeats', async () => (await nodesAt(center.url)).find((n) => n.nodeId === nodeId && n.heartbeats >= first.heartbeats + 3));
     expect(Date.parse(later.lastHeartbeat)).toBeGreaterThan(Date.parse(first.lastHeartbeat));
   });
 

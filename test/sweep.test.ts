@@ -28,7 +28,11 @@ async function upload(user: TestUser, data = 'some bytes', name = 'a.txt') {
 /** Test setup: makes a file `days` old, as if it had been uploaded then. */
 async function age(fileId: string, days: number) {
   const createdAt = Date.now() - days * DAY;
-  await ctx.database.db.updateTable('files').set({ created_at: createdAt, expires_at: createdAt + ctx.config.fileTtlDays * DAY }).where('id', '=', fileId).execute();
+  await ctx.database.db
+    .updateTable('files')
+    .set({ created_at: createdAt, expires_at: createdAt + ctx.config.fileTtlDays * DAY })
+    .where('id', '=', fileId)
+    .execute();
 }
 
 async function bytesPath(fileId: string) {
@@ -138,11 +142,18 @@ describe('retention sweep', () => {
     const f = await upload(u);
     await age(f.id, 9);
     const { db } = ctx.database;
-    await db.insertInto('leases').values({ name: SWEEP_LEASE, holder: 'other-host:4242:cafe0001', expires_at: Date.now() + 60_000 }).execute();
+    await db
+      .insertInto('leases')
+      .values({ name: SWEEP_LEASE, holder: 'other-host:4242:cafe0001', expires_at: Date.now() + 60_000 })
+      .execute();
     expect(await runSweep(ctx)).toEqual({ skipped: true, heldBy: 'other-host:4242:cafe0001', files: 0, bytes: 0, missingOnDisk: 0, orphans: 0 });
     expect(await rowExists(f.id)).toBe(true);
 
-    await db.updateTable('leases').set({ expires_at: Date.now() - 1 }).where('name', '=', SWEEP_LEASE).execute();
+    await db
+      .updateTable('leases')
+      .set({ expires_at: Date.now() - 1 })
+      .where('name', '=', SWEEP_LEASE)
+      .execute();
     expect(await runSweep(ctx)).toMatchObject({ skipped: false, files: 1 });
     expect(await rowExists(f.id)).toBe(false);
     expect(await db.selectFrom('leases').selectAll().where('name', '=', SWEEP_LEASE).execute()).toEqual([]);
@@ -207,7 +218,10 @@ describe('npm run sweep', () => {
     const f = await upload(u);
     await age(f.id, 9);
     const { db } = ctx.database;
-    await db.insertInto('leases').values({ name: SWEEP_LEASE, holder: 'api-1:77:beef0002', expires_at: Date.now() + 60_000 }).execute();
+    await db
+      .insertInto('leases')
+      .values({ name: SWEEP_LEASE, holder: 'api-1:77:beef0002', expires_at: Date.now() + 60_000 })
+      .execute();
     try {
       const r = await runCli();
       expect(r.code).toBe(0);

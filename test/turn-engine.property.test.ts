@@ -1,16 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isDue, nextSpeakerClock, NO_CLOCK } from '../lib/turns/speaker-clock.js';
-import {
-  applyTurnEvent,
-  deriveSpeaker,
-  initialTurnState,
-  seededRandom,
-  type TurnChannelType,
-  type TurnEvent,
-  type TurnResult,
-  type TurnState,
-} from '../lib/turns/engine.js';
+import { applyTurnEvent, deriveSpeaker, initialTurnState, seededRandom, type TurnChannelType, type TurnEvent, type TurnResult, type TurnState } from '../lib/turns/engine.js';
 
 const NUM_RUNS = 500;
 const pool = ['A', 'B', 'C', 'D', 'E', 'H'];
@@ -21,7 +12,14 @@ const actor = fc.oneof({ weight: 2, arbitrary: fc.constant(SPEAKER) }, { weight:
 const users = fc.array(user, { maxLength: 5 }); // duplicates and the actor included on purpose
 
 const event: fc.Arbitrary<TurnEvent> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ type: fc.constant('message' as const), actorId: actor, mentions: fc.oneof({ weight: 3, arbitrary: fc.constant<string[]>([]) }, { weight: 1, arbitrary: users }) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      type: fc.constant('message' as const),
+      actorId: actor,
+      mentions: fc.oneof({ weight: 3, arbitrary: fc.constant<string[]>([]) }, { weight: 1, arbitrary: users }),
+    }),
+  },
   // the speaker hands over by mention: builds frame chains up to the cap
   { weight: 3, arbitrary: fc.record({ type: fc.constant('message' as const), actorId: fc.constant(SPEAKER), mentions: fc.array(user, { minLength: 1, maxLength: 2 }) }) },
   { weight: 6, arbitrary: fc.record({ type: fc.constant('no-reply' as const), actorId: actor }) },
@@ -68,7 +66,10 @@ function run(s: Scenario, check: (before: TurnState, ev: TurnEvent, result: Turn
 }
 
 const holdsAfterEveryEvent = (check: (before: TurnState, ev: TurnEvent, result: TurnResult) => void) =>
-  fc.assert(fc.property(scenario, (s) => void run(s, check)), { numRuns: NUM_RUNS });
+  fc.assert(
+    fc.property(scenario, (s) => void run(s, check)),
+    { numRuns: NUM_RUNS },
+  );
 
 const isSubset = (xs: string[], of: string[]) => xs.every((x) => of.includes(x));
 const hasDuplicates = (xs: string[]) => new Set(xs).size !== xs.length;

@@ -116,9 +116,7 @@ describe('30 concurrent posts into one work channel through two API processes', 
     const room = await seedTurnRoom(t, { xType: 'work' });
     const apis = [t.api, apiClient(second.url)];
     const results = await Promise.all(
-      conversation(room).map(({ who, content }, i) =>
-        apis[i % 2]('POST', `/api/channels/${room.channelId}/messages`, { token: room.users[who].token, body: { content } }),
-      ),
+      conversation(room).map(({ who, content }, i) => apis[i % 2]('POST', `/api/channels/${room.channelId}/messages`, { token: room.users[who].token, body: { content } })),
     );
     expect(results.map((r) => r.status)).toEqual(Array(POSTS).fill(201));
     await expectReplayMatches(room, 'work', noRandom);

@@ -132,9 +132,7 @@ describe('PUT /api/channels/:channelId/turn', () => {
     const room = await seedTurnRoom(t);
     const { A, B, C, H } = room.users;
     await t.api('POST', turnPath(room, '/ack'), { token: room.guildToken });
-    const { event, woken } = await observe(room, 'turn.updated', () =>
-      t.api('PUT', turnPath(room), { token: H.token, body: { order: [H.id, A.id, B.id, C.id], bypass: [] } }),
-    );
+    const { event, woken } = await observe(room, 'turn.updated', () => t.api('PUT', turnPath(room), { token: H.token, body: { order: [H.id, A.id, B.id, C.id], bypass: [] } }));
     expect(event).toMatchObject({ reason: 'order', speakerId: H.id });
     expect(woken).toEqual([]);
   });
@@ -221,9 +219,7 @@ describe('POST /api/channels/:channelId/turn/bypass and /turn/order', () => {
     const room = await seedTurnRoom(t);
     const { A, B } = room.users;
     await t.api('POST', turnPath(room, '/ack'), { token: room.guildToken }); // active, speaker A
-    const { result, event, woken } = await observe(room, 'turn.updated', () =>
-      t.api('POST', turnPath(room, '/bypass'), { token: room.users.H.token, body: { userId: A.id } }),
-    );
+    const { result, event, woken } = await observe(room, 'turn.updated', () => t.api('POST', turnPath(room, '/bypass'), { token: room.users.H.token, body: { userId: A.id } }));
     expect(result.status).toBe(200);
     expect(readable(room, result.body.turn)).toMatchObject({ order: ['B', 'C'], bypass: ['H', 'A'], speaker: 'B', status: 'active' });
     expect(event).toMatchObject({ reason: 'order', speakerId: B.id });

@@ -170,9 +170,7 @@ describe('turns.md traces over HTTP and socket.io', () => {
     await say(room, 'H', 'topic');
     for (const who of ['A', 'B'] as const) await command(room, who, '/no-reply');
     expect((await command(room, 'C', '/no-reply')).turn).toMatchObject({ status: 'paused', round: 1 });
-    const { result, event, woken } = await observe(room, 'turn.updated', () =>
-      t.api('POST', `/api/channels/${room.channelId}/turn/ack`, { token: room.guildToken }),
-    );
+    const { result, event, woken } = await observe(room, 'turn.updated', () => t.api('POST', `/api/channels/${room.channelId}/turn/ack`, { token: room.guildToken }));
     expect(event.reason).toBe('ack');
     expect(readable(room, result.body.turn)).toMatchObject({ status: 'active', round: 2, passed: [], speaker: 'A' });
     expect(woken).toEqual(['A']);

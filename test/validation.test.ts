@@ -46,6 +46,11 @@ describe('chars(min, max)', () => {
   });
 
   it('keeps the value as given', () => {
-    expect(z.string().check(chars(0, 2)).parse(E + E)).toBe(E + E);
+    expect(
+      z
+        .string()
+        .check(chars(0, 2))
+        .parse(E + E),
+    ).toBe(E + E);
   });
 });

@@ -72,7 +72,11 @@ export async function putCanvas(ctx: AppContext, view: ChannelView, userId: stri
     let row: CanvasTable;
     if (current) {
       row = { ...current, format: input.format, title: input.title, content: input.content, version: Number(current.version) + 1, updated_at: now };
-      await trx.updateTable('canvases').set({ format: row.format, title: row.title, content: row.content, version: row.version, updated_at: now }).where('channel_id', '=', channelId).execute();
+      await trx
+        .updateTable('canvases')
+        .set({ format: row.format, title: row.title, content: row.content, version: row.version, updated_at: now })
+        .where('channel_id', '=', channelId)
+        .execute();
     } else {
       row = { channel_id: channelId, format: input.format, title: input.title, content: input.content, shared_by: userId, version: 1, created_at: now, updated_at: now };
       await trx.insertInto('canvases').values(row).execute();

@@ -23,9 +23,7 @@ import { HttpError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { centerCache, centerCalls, stopwatch } from '../metrics.js';
 
-export type Principal =
-  | { kind: 'user'; userId: string; name: string; displayName?: string }
-  | { kind: 'guild'; guildId: string };
+export type Principal = { kind: 'user'; userId: string; name: string; displayName?: string } | { kind: 'guild'; guildId: string };
 
 /** An active token as Center described it, and until when that answer is cached. */
 export interface TokenSession {
@@ -125,7 +123,10 @@ class TtlCache<V> {
 
 /** Why a Center call failed; `misconfigured` marks a problem on our side (wrong API key). */
 class CenterCallError extends Error {
-  constructor(message: string, readonly misconfigured = false) {
+  constructor(
+    message: string,
+    readonly misconfigured = false,
+  ) {
     super(message);
   }
 }
@@ -134,8 +135,7 @@ class CenterCallError extends Error {
 const sha256 = (s: string) => hash('sha256', s, 'hex');
 const toUser = (u: { id: string; name: string; displayName?: string | null }): CenterUser =>
   u.displayName != null ? { id: u.id, name: u.name, displayName: u.displayName } : { id: u.id, name: u.name };
-const chunks = <T>(list: T[], size: number) =>
-  Array.from({ length: Math.ceil(list.length / size) }, (_, i) => list.slice(i * size, (i + 1) * size));
+const chunks = <T>(list: T[], size: number) => Array.from({ length: Math.ceil(list.length / size) }, (_, i) => list.slice(i * size, (i + 1) * size));
 
 /** Builds the Center client; nothing is sent until a method is called. */
 export function createCenterClient(opts: CenterClientOptions): CenterClient {

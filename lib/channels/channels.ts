@@ -47,7 +47,11 @@ export type Channel = ReturnType<typeof toChannel>;
 
 /** Number of members of a channel. */
 export async function countMembers(db: Db, channelId: string): Promise<number> {
-  const r = await db.selectFrom('channel_members').select((eb) => eb.fn.countAll<number>().as('n')).where('channel_id', '=', channelId).executeTakeFirst();
+  const r = await db
+    .selectFrom('channel_members')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('channel_id', '=', channelId)
+    .executeTakeFirst();
   return Number(r?.n ?? 0);
 }
 
@@ -142,7 +146,13 @@ export async function listReadableChannels(db: Db, principal: Principal, standin
     .leftJoin('channel_members as cm', (j) => j.onRef('cm.channel_id', '=', 'c.id').on('cm.user_id', '=', userId ?? ''))
     .selectAll('c')
     .select(['cm.user_id as member', 'cm.read_seq as read_seq'])
-    .select((eb) => eb.selectFrom('channel_members as m').select((e2) => e2.fn.countAll<number>().as('n')).whereRef('m.channel_id', '=', 'c.id').as('member_count'))
+    .select((eb) =>
+      eb
+        .selectFrom('channel_members as m')
+        .select((e2) => e2.fn.countAll<number>().as('n'))
+        .whereRef('m.channel_id', '=', 'c.id')
+        .as('member_count'),
+    )
     .$if(userId !== null, (qb) =>
       qb.select((eb) =>
         eb
@@ -275,7 +285,11 @@ export async function getWakeMapping(db: Db, channelId: string): Promise<string[
 async function replaceWakeRows(trx: Db, channelId: string, userIds: readonly string[]) {
   await trx.deleteFrom('channel_wake_users').where('channel_id', '=', channelId).execute();
   const ids = [...new Set(userIds)];
-  if (ids.length > 0) await trx.insertInto('channel_wake_users').values(ids.map((user_id, position) => ({ channel_id: channelId, user_id, position }))).execute();
+  if (ids.length > 0)
+    await trx
+      .insertInto('channel_wake_users')
+      .values(ids.map((user_id, position) => ({ channel_id: channelId, user_id, position })))
+      .execute();
 }
 
 /** Replaces the wake mapping; users not yet in the channel become members (with `channel.joined`). */

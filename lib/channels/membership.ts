@@ -42,27 +42,32 @@ export async function addChannelMembers(
     (await trx.selectFrom('channel_members').select('user_id').where('channel_id', '=', channel.id).where('user_id', 'in', ids).execute()).map((r) => r.user_id),
   );
   const fresh = ids.filter((id) => !existing.has(id));
-  await insertIgnore(trx, dialect, 'channel_members', fresh.map((user_id) => ({ channel_id: channel.id, user_id, joined_at: now })));
+  await insertIgnore(
+    trx,
+    dialect,
+    'channel_members',
+    fresh.map((user_id) => ({ channel_id: channel.id, user_id, joined_at: now })),
+  );
   // Guild membership is checked here, after the insert and with a shared lock on the rows, not
   // before the transaction: a removal from the guild either waits for this commit and then
   // removes the new rows, or has removed the member and this check fails. Locks are taken in
   // the order of a post and of that removal: channel, channel members, guild members.
   const inGuild = new Set(
     (
-      await trx
-        .selectFrom('guild_members')
-        .select('user_id')
-        .where('guild_id', '=', channel.guild_id)
-        .where('user_id', 'in', ids)
-        .$call(lockingRead(dialect, 'share'))
-        .execute()
+      await trx.selectFrom('guild_members').select('user_id').where('guild_id', '=', channel.guild_id).where('user_id', 'in', ids).$call(lockingRead(dialect, 'share')).execute()
     ).map((r) => r.user_id),
   );
   const missing = ids.filter((id) => !inGuild.has(id));
   if (missing.length > 0) throw (opts.notInGuild ?? notGuildMembers)(missing);
   for (const userId of fresh) outbox.push(emitTo.user(userId, 'channel.joined', membershipEvent(channel, userId, now)));
   if (opts.turnState !== false) {
-    await applyTurnMembership(trx, ctx, outbox, channel, fresh.map((userId) => ({ type: 'join' as const, userId, bypass: !!opts.bypass, actorId: opts.actorId ?? undefined })));
+    await applyTurnMembership(
+      trx,
+      ctx,
+      outbox,
+      channel,
+      fresh.map((userId) => ({ type: 'join' as const, userId, bypass: !!opts.bypass, actorId: opts.actorId ?? undefined })),
+    );
   }
   return fresh;
 }
@@ -84,7 +89,11 @@ export async function removeChannelMemberships(
   actorId: string | null,
 ): Promise<string[]> {
   if (channelIds.length === 0) return [];
-  const channels = await trx.selectFrom('channels').select(['id', 'guild_id', 'x_type']).where('id', 'in', [...channelIds]).execute();
+  const channels = await trx
+    .selectFrom('channels')
+    .select(['id', 'guild_id', 'x_type'])
+    .where('id', 'in', [...channelIds])
+    .execute();
   const removed: string[] = [];
   const now = Date.now();
   for (const channel of channels) {

@@ -24,13 +24,7 @@ export async function markRead(db: Db, channelId: string, userId: string, seq: n
   // concurrent post or a second call can never move the position back or past lastSeq.
   const target = sql<number>`(select case when c.last_seq < ${seq} then c.last_seq else ${seq} end
     from channels c where c.id = ${channelId})`;
-  await db
-    .updateTable('channel_members')
-    .set({ read_seq: target })
-    .where('channel_id', '=', channelId)
-    .where('user_id', '=', userId)
-    .where('read_seq', '<', target)
-    .execute();
+  await db.updateTable('channel_members').set({ read_seq: target }).where('channel_id', '=', channelId).where('user_id', '=', userId).where('read_seq', '<', target).execute();
   const row = await memberRow(db, channelId, userId);
   return row ? Number(row.read_seq) : null;
 }

@@ -51,7 +51,10 @@ export interface TurnInfo {
 
 /** The session is over for good (`session.ended` with token_revoked/token_expired/removed, or a refused token). */
 export class SessionEndedError extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'SessionEndedError';
   }
@@ -160,18 +163,36 @@ export class FabricClient {
   // ------------------------------------------------------------ handlers
 
   /** Every `message.created`, once and in order, with its per-recipient wake. */
-  onMessage(fn: Handlers['message']) { return this.add('message', fn); }
+  onMessage(fn: Handlers['message']) {
+    return this.add('message', fn);
+  }
   /** Every `turn.updated`, and after each reconnect the re-read turn when it is this user's turn. */
-  onTurn(fn: Handlers['turn']) { return this.add('turn', fn); }
-  onChannelJoined(fn: Handlers['channelJoined']) { return this.add('channelJoined', fn); }
-  onChannelLeft(fn: Handlers['channelLeft']) { return this.add('channelLeft', fn); }
+  onTurn(fn: Handlers['turn']) {
+    return this.add('turn', fn);
+  }
+  onChannelJoined(fn: Handlers['channelJoined']) {
+    return this.add('channelJoined', fn);
+  }
+  onChannelLeft(fn: Handlers['channelLeft']) {
+    return this.add('channelLeft', fn);
+  }
   /** `session.ended`: with token_revoked/token_expired/removed the client has stopped. */
-  onSessionEnded(fn: Handlers['sessionEnded']) { return this.add('sessionEnded', fn); }
+  onSessionEnded(fn: Handlers['sessionEnded']) {
+    return this.add('sessionEnded', fn);
+  }
   /** A channel was caught up through REST after its position fell out of the node's retention. */
-  onResync(fn: Handlers['resync']) { return this.add('resync', fn); }
-  onConnected(fn: Handlers['connected']) { return this.add('connected', fn); }
-  onDisconnected(fn: Handlers['disconnected']) { return this.add('disconnected', fn); }
-  onError(fn: Handlers['error']) { return this.add('error', fn); }
+  onResync(fn: Handlers['resync']) {
+    return this.add('resync', fn);
+  }
+  onConnected(fn: Handlers['connected']) {
+    return this.add('connected', fn);
+  }
+  onDisconnected(fn: Handlers['disconnected']) {
+    return this.add('disconnected', fn);
+  }
+  onError(fn: Handlers['error']) {
+    return this.add('error', fn);
+  }
 
   /** Any server event by name (stream events in order, once); returns the unsubscribe function. */
   on<E extends ServerEventName>(event: E, fn: (payload: ServerEventPayload<E>) => void): () => void {
@@ -507,7 +528,7 @@ export class FabricClient {
     state.stream.hold();
     let count = 0;
     try {
-      for (let more = true; more; ) {
+      for (let more = true; more;) {
         const page = await this.rest.messages(state.id, { after: state.lastSeq, limit: 100 });
         for (const m of page.messages) {
           state.lastSeq = Math.max(state.lastSeq, m.seq);
@@ -539,10 +560,7 @@ export class FabricClient {
   }
 
   /** `join_channel` or `resume_user` with their ack; null when not connected or no ack came in time. */
-  private emitAck(
-    event: 'join_channel' | 'resume_user',
-    payload: { channelId: string; since?: number } | { since: number },
-  ): Promise<StreamAck | null> {
+  private emitAck(event: 'join_channel' | 'resume_user', payload: { channelId: string; since?: number } | { since: number }): Promise<StreamAck | null> {
     const socket = this.socket;
     if (!socket?.connected) return Promise.resolve(null);
     const timed = socket.timeout(this.opts.ackTimeoutMs ?? 5000);

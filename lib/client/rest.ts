@@ -39,8 +39,7 @@ export interface PostInput {
 
 /** `message`: stored (201) or already stored under this `clientMsgId` (200, `created: false`). */
 export type PostResult =
-  | { message: Message; created: boolean; intercepted?: undefined }
-  | { intercepted: 'no-reply' | 'force-proceed'; turn: Turn | null; message?: undefined; created?: undefined };
+  { message: Message; created: boolean; intercepted?: undefined } | { intercepted: 'no-reply' | 'force-proceed'; turn: Turn | null; message?: undefined; created?: undefined };
 
 export interface MessagePage {
   messages: Message[];
@@ -133,12 +132,7 @@ export class FabricRest {
       let outcome: TryOutcome;
       let failure: FabricApiError;
       try {
-        const res = await this.request<{ message: Message } | { intercepted: 'no-reply' | 'force-proceed'; turn: Turn | null }>(
-          'POST',
-          path,
-          body,
-          signal,
-        );
+        const res = await this.request<{ message: Message } | { intercepted: 'no-reply' | 'force-proceed'; turn: Turn | null }>('POST', path, body, signal);
         return 'message' in res.body ? { message: res.body.message, created: res.status === 201 } : res.body;
       } catch (err) {
         if (!(err instanceof FabricApiError)) throw err;

@@ -36,12 +36,7 @@ export type RetryDecision = { retry: false } | { retry: true; delayMs: number; r
  * Network errors, 5xx and 503 are retried with backoff while tries remain; a 429 is retried
  * exactly once, after its `Retry-After`; any other answer (2xx, 4xx) is final.
  */
-export function decideRetry(
-  outcome: TryOutcome,
-  history: RetryHistory,
-  policy: RetryPolicy = DEFAULT_RETRY_POLICY,
-  random: () => number = Math.random,
-): RetryDecision {
+export function decideRetry(outcome: TryOutcome, history: RetryHistory, policy: RetryPolicy = DEFAULT_RETRY_POLICY, random: () => number = Math.random): RetryDecision {
   if (outcome.kind === 'status' && outcome.status === 429) {
     if (history.rateLimitedRetries > 0) return { retry: false };
     const wait = outcome.retryAfterMs ?? policy.defaultRetryAfterMs;

@@ -26,11 +26,7 @@ export function noteMessageWake(s: TurnWakeState, me: string | null): void {
 }
 
 /** A turn.updated: told when it wakes the agent, or when its post's message.created already did. */
-export function noteTurn(
-  s: TurnWakeState,
-  t: Pick<Turn, 'speakerId' | 'updatedAt'> & { wakeup: boolean; reason: TurnReason },
-  me: string | null,
-): void {
+export function noteTurn(s: TurnWakeState, t: Pick<Turn, 'speakerId' | 'updatedAt'> & { wakeup: boolean; reason: TurnReason }, me: string | null): void {
   const mine = me !== null && t.speakerId === me;
   if (mine && (t.wakeup || (t.reason === 'message' && s.wokenSinceTurn))) s.toldTurnAt = t.updatedAt;
   s.lastTurn = { speakerId: t.speakerId, updatedAt: t.updatedAt };

@@ -70,7 +70,9 @@ export async function takeStreamPositions(trx: Db, dialect: DialectName, stream:
       const r = await trx.executeQuery(CompiledQuery.raw('update channels set last_pos = last_insert_id(last_pos + ?) where id = ?', [count, stream.channel]));
       return r.numAffectedRows && r.numAffectedRows > 0n && r.insertId !== undefined ? Number(r.insertId) : null;
     }
-    const r = await trx.executeQuery<{ last_pos: number }>(CompiledQuery.raw('update channels set last_pos = last_pos + ? where id = ? returning last_pos', [count, stream.channel]));
+    const r = await trx.executeQuery<{ last_pos: number }>(
+      CompiledQuery.raw('update channels set last_pos = last_pos + ? where id = ? returning last_pos', [count, stream.channel]),
+    );
     return r.rows[0] ? Number(r.rows[0].last_pos) : null;
   }
   if (dialect === 'mysql') {
@@ -217,7 +219,18 @@ const INSERT_MESSAGE_MYSQL =
   'insert into messages (id, channel_id, guild_id, seq, author_id, content, reply_to_id, mentions, client_msg_id, created_at, edited_at, deleted_at) ' +
   'values (?, ?, ?, if(row_count() = 1, last_insert_id(), null), ?, ?, ?, ?, ?, cast(unix_timestamp(now(3)) * 1000 as unsigned), ?, ?)';
 
-const insertMessageParams = (m: UnsequencedMessage) => [m.id, m.channel_id, m.guild_id, m.author_id, m.content, m.reply_to_id, m.mentions, m.client_msg_id, m.edited_at, m.deleted_at];
+const insertMessageParams = (m: UnsequencedMessage) => [
+  m.id,
+  m.channel_id,
+  m.guild_id,
+  m.author_id,
+  m.content,
+  m.reply_to_id,
+  m.mentions,
+  m.client_msg_id,
+  m.edited_at,
+  m.deleted_at,
+];
 
 /** A statement and its parameters, as plain data (a kysely `CompiledQuery` is one too). */
 export interface SqlStatement {
@@ -251,8 +264,7 @@ export interface LoggedPostEvent {
 }
 
 /** An epoch-milliseconds column as the ISO text of `isoTime` (UTC, milliseconds), in MySQL. */
-const ISO_TIME_MYSQL = (col: string) =>
-  `concat(date_format(date_add('1970-01-01', interval ${col} div 1000 second), '%Y-%m-%dT%H:%i:%s.'), lpad(${col} mod 1000, 3, '0'), 'Z')`;
+const ISO_TIME_MYSQL = (col: string) => `concat(date_format(date_add('1970-01-01', interval ${col} div 1000 second), '%Y-%m-%dT%H:%i:%s.'), lpad(${col} mod 1000, 3, '0'), 'Z')`;
 
 /**
  * The event insert of the MySQL post batch: runs after the seq bump (which took the position)
@@ -297,7 +309,10 @@ export async function insertMessageWithNextSeq(
       const seq = await allocateSeq(trx, dialect, message.channel_id, memberId, unguardedOnly);
       if (seq === null) return null;
       const createdAt = Date.now();
-      await trx.insertInto('messages').values({ ...message, seq, created_at: createdAt }).execute();
+      await trx
+        .insertInto('messages')
+        .values({ ...message, seq, created_at: createdAt })
+        .execute();
       if (attachmentRows.length > 0) await trx.insertInto('message_attachments').values(attachmentRows).execute();
       if (!event) return { seq, createdAt };
       const pos = (await takeStreamPositions(trx, dialect, { channel: message.channel_id }, 1))!;
@@ -375,21 +390,12 @@ export async function takeBucketToken(
     ),
   );
   if (r.rows.length > 0) return 0;
-  const row = await db
-    .selectFrom('post_rate_buckets')
-    .select('tat_us')
-    .where('channel_id', '=', key.channelId)
-    .where('user_id', '=', key.userId)
-    .executeTakeFirst();
+  const row = await db.selectFrom('post_rate_buckets').select('tat_us').where('channel_id', '=', key.channelId).where('user_id', '=', key.userId).executeTakeFirst();
   return Math.max(1, Math.max(Number(row?.tat_us ?? now), now) + intervalUs - now - capacityUs);
 }
 
 /** Gives back a post taken with `takeBucketToken` (a post that stored nothing). */
-export async function returnBucketToken(
-  database: Pick<DatabaseHandle, 'db'>,
-  key: { channelId: string; userId: string },
-  intervalUs: number,
-): Promise<void> {
+export async function returnBucketToken(database: Pick<DatabaseHandle, 'db'>, key: { channelId: string; userId: string }, intervalUs: number): Promise<void> {
   await database.db
     .updateTable('post_rate_buckets')
     .set((eb) => ({ tat_us: eb('tat_us', '-', intervalUs) }))

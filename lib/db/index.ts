@@ -68,11 +68,7 @@ export async function pendingMigrations(db: Kysely<any>): Promise<string[]> {
 
 /** 503 db_unavailable for a process that does not migrate and finds the schema behind its code. */
 export function schemaBehind(pending: readonly string[]): HttpError {
-  return new HttpError(
-    503,
-    'db_unavailable',
-    `the database schema is behind this build (${pending.length} migration(s) not applied, e.g. ${pending[0]}); run npm run migrate`,
-  );
+  return new HttpError(503, 'db_unavailable', `the database schema is behind this build (${pending.length} migration(s) not applied, e.g. ${pending[0]}); run npm run migrate`);
 }
 
 /** True when the database answers a trivial query. */

@@ -15,7 +15,6 @@ export interface BatchedPost {
   logsEvent?: boolean;
 }
 
-
 export interface BatchedResult {
   seq: number;
   createdAt: number;
@@ -106,10 +105,13 @@ export function createMysqlPostBatches(pool: Pool, maxInFlight: number, maxConne
       if (queue.length === 0) return;
       if (fresh >= maxInFlight || inFlight.size >= maxConnections) {
         if (!wakeUp && oldestFresh !== Infinity) {
-          wakeUp = setTimeout(() => {
-            wakeUp = undefined;
-            pump();
-          }, oldestFresh + STALLED_MS - now);
+          wakeUp = setTimeout(
+            () => {
+              wakeUp = undefined;
+              pump();
+            },
+            oldestFresh + STALLED_MS - now,
+          );
           wakeUp.unref();
         }
         return;
@@ -136,7 +138,10 @@ export function createMysqlPostBatches(pool: Pool, maxInFlight: number, maxConne
     if (group.length === 1) return runAlone(group[0]);
     let stored: Map<string, BatchedResult>;
     try {
-      stored = await storeTogether(pool, group.map((p) => p.post));
+      stored = await storeTogether(
+        pool,
+        group.map((p) => p.post),
+      );
     } catch {
       postBatchRetries.inc();
       const half = Math.ceil(group.length / 2);
@@ -245,7 +250,12 @@ async function readStored(pool: Pool, post: BatchedPost): Promise<BatchedResult>
     { sql: 'select seq, created_at from messages where id = ?', parameters: [post.messageId] },
     ...(post.alsoRead ? [post.alsoRead] : []),
     ...(post.logsEvent
-      ? [{ sql: "select pos, delivery from channel_events force index (channel_events_ref) where channel_id = ? and event = 'message.created' and ref = ?", parameters: [post.channelId, post.messageId] }]
+      ? [
+          {
+            sql: "select pos, delivery from channel_events force index (channel_events_ref) where channel_id = ? and event = 'message.created' and ref = ?",
+            parameters: [post.channelId, post.messageId],
+          },
+        ]
       : []),
   ];
   const results = (await runOnOneConnection(pool, statements)) as unknown[];
@@ -266,7 +276,7 @@ async function readStored(pool: Pool, post: BatchedPost): Promise<BatchedResult>
 function takeBatch(queue: Pending[], skipChannels: ReadonlySet<string>): Pending[] {
   const taken: Pending[] = [];
   let chars = 0;
-  for (let i = 0; i < queue.length && taken.length < MAX_POSTS_PER_BATCH; ) {
+  for (let i = 0; i < queue.length && taken.length < MAX_POSTS_PER_BATCH;) {
     const p = queue[i];
     if (skipChannels.has(p.post.channelId)) {
       i++;

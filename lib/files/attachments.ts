@@ -14,19 +14,10 @@ export const fileUrl = (fileId: string) => `/api/files/${fileId}`;
  * invalid_reference otherwise); returns the rows to store in `message_attachments`, in the
  * given order, without `message_id`.
  */
-export async function requireUsableAttachments(
-  db: Db,
-  uploaderId: string,
-  fileIds: readonly string[],
-  now: number,
-): Promise<Omit<MessageAttachmentTable, 'message_id'>[]> {
+export async function requireUsableAttachments(db: Db, uploaderId: string, fileIds: readonly string[], now: number): Promise<Omit<MessageAttachmentTable, 'message_id'>[]> {
   const ids = [...new Set(fileIds)];
   if (ids.length === 0) return [];
-  const rows = await db
-    .selectFrom('files')
-    .select(['id', 'name', 'size', 'mime', 'uploader_id', 'expires_at'])
-    .where('id', 'in', ids)
-    .execute();
+  const rows = await db.selectFrom('files').select(['id', 'name', 'size', 'mime', 'uploader_id', 'expires_at']).where('id', 'in', ids).execute();
   const byId = new Map(rows.map((r) => [r.id, r]));
   const unusable = ids.filter((id) => {
     const f = byId.get(id);

@@ -12,7 +12,10 @@ import { isDuplicateKeyError } from '../db/dialect.js';
  */
 export async function acquireLease(db: Db, name: string, holder: string, ttlMs: number, now: number): Promise<boolean> {
   try {
-    await db.insertInto('leases').values({ name, holder, expires_at: now + ttlMs }).execute();
+    await db
+      .insertInto('leases')
+      .values({ name, holder, expires_at: now + ttlMs })
+      .execute();
     return true;
   } catch (err) {
     if (!isDuplicateKeyError(err)) throw err;
@@ -28,7 +31,12 @@ export async function acquireLease(db: Db, name: string, holder: string, ttlMs: 
 
 /** Extends a lease we hold; false when it was lost (expired and taken over). */
 export async function renewLease(db: Db, name: string, holder: string, ttlMs: number, now: number): Promise<boolean> {
-  const r = await db.updateTable('leases').set({ expires_at: now + ttlMs }).where('name', '=', name).where('holder', '=', holder).executeTakeFirst();
+  const r = await db
+    .updateTable('leases')
+    .set({ expires_at: now + ttlMs })
+    .where('name', '=', name)
+    .where('holder', '=', holder)
+    .executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;
 }
 

@@ -196,8 +196,7 @@ async function discard(stored: { storageName: string; stream: fs.WriteStream } |
   await fs.promises.rm(stored.stream.path as string, { force: true });
 }
 
-const closed = (stream: fs.WriteStream) =>
-  stream.closed ? Promise.resolve() : new Promise<void>((resolve) => stream.once('close', () => resolve()));
+const closed = (stream: fs.WriteStream) => (stream.closed ? Promise.resolve() : new Promise<void>((resolve) => stream.once('close', () => resolve())));
 
 /**
  * Reads the rest of a refused body to its end and drops it, before the answer is sent: the

@@ -101,32 +101,27 @@ async function sweepOnce(ctx: SweepContext, opts: SweepOptions): Promise<SweepRe
 }
 
 /** Expired files, oldest first, a batch at a time. False when stopped early. */
-async function sweepExpired(
-  ctx: SweepContext,
-  cutoff: number,
-  result: SweepResult,
-  keepLease: () => Promise<boolean>,
-  onProgress: SweepOptions['onProgress'],
-): Promise<boolean> {
+async function sweepExpired(ctx: SweepContext, cutoff: number, result: SweepResult, keepLease: () => Promise<boolean>, onProgress: SweepOptions['onProgress']): Promise<boolean> {
   const { db } = ctx.database;
-  const counted = await db.selectFrom('files').select((eb) => eb.fn.countAll<number>().as('n')).where('created_at', '<', cutoff).executeTakeFirst();
+  const counted = await db
+    .selectFrom('files')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('created_at', '<', cutoff)
+    .executeTakeFirst();
   const total = Number(counted?.n ?? 0);
   let done = 0;
   await onProgress?.({ phase: 'expired', done, total, bytes: result.bytes });
   for (;;) {
-    const batch = await db
-      .selectFrom('files')
-      .select(['id', 'storage_name', 'size'])
-      .where('created_at', '<', cutoff)
-      .orderBy('created_at')
-      .orderBy('id')
-      .limit(BATCH)
-      .execute();
+    const batch = await db.selectFrom('files').select(['id', 'storage_name', 'size']).where('created_at', '<', cutoff).orderBy('created_at').orderBy('id').limit(BATCH).execute();
     if (batch.length === 0) return true;
     // Rows first: from here on nobody can download or attach them; the bytes follow.
     const deleted = await db
       .deleteFrom('files')
-      .where('id', 'in', batch.map((f) => f.id))
+      .where(
+        'id',
+        'in',
+        batch.map((f) => f.id),
+      )
       .where('created_at', '<', cutoff)
       .executeTakeFirst();
     result.files += Number(deleted.numDeletedRows);
@@ -141,13 +136,7 @@ async function sweepExpired(
 }
 
 /** Stored files with no row, older than the cut-off. Only names this node generates are considered. */
-async function sweepOrphans(
-  ctx: SweepContext,
-  cutoff: number,
-  result: SweepResult,
-  keepLease: () => Promise<boolean>,
-  onProgress: SweepOptions['onProgress'],
-): Promise<void> {
+async function sweepOrphans(ctx: SweepContext, cutoff: number, result: SweepResult, keepLease: () => Promise<boolean>, onProgress: SweepOptions['onProgress']): Promise<void> {
   let dir: fs.Dir;
   try {
     dir = await fs.promises.opendir(ctx.config.fileDir);

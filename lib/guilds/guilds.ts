@@ -68,7 +68,13 @@ export async function updateGuild(db: Db, guildId: string, patch: { name?: strin
 
 /** Members of a guild, owner first then by join time. */
 export async function listGuildMembers(db: Db, guildId: string) {
-  const rows = await db.selectFrom('guild_members').select(['user_id', 'role', 'joined_at', 'kind']).where('guild_id', '=', guildId).orderBy('joined_at').orderBy('user_id').execute();
+  const rows = await db
+    .selectFrom('guild_members')
+    .select(['user_id', 'role', 'joined_at', 'kind'])
+    .where('guild_id', '=', guildId)
+    .orderBy('joined_at')
+    .orderBy('user_id')
+    .execute();
   return rows.sort((a, b) => Number(b.role === 'owner') - Number(a.role === 'owner'));
 }
 

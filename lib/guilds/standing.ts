@@ -8,12 +8,7 @@ import { notFound } from '../errors.js';
 /** Loads what the principal is to the guild (one indexed lookup). Never throws for outsiders. */
 export async function loadGuildStanding(db: Db, principal: Principal, guildId: string): Promise<GuildStanding> {
   if (principal.kind === 'guild') return { guildId, role: null, isGuildToken: principal.guildId === guildId };
-  const row = await db
-    .selectFrom('guild_members')
-    .select('role')
-    .where('guild_id', '=', guildId)
-    .where('user_id', '=', principal.userId)
-    .executeTakeFirst();
+  const row = await db.selectFrom('guild_members').select('role').where('guild_id', '=', guildId).where('user_id', '=', principal.userId).executeTakeFirst();
   return { guildId, role: (row?.role as GuildRole | undefined) ?? null, isGuildToken: false };
 }
 

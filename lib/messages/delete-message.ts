@@ -12,12 +12,7 @@ import { toDeletedEvent, type MessageRow } from './message-shape.js';
 export async function deleteMessage(ctx: AppContext, row: MessageRow): Promise<boolean> {
   const now = Date.now();
   return inTransaction(ctx, async (trx, outbox) => {
-    const r = await trx
-      .updateTable('messages')
-      .set({ deleted_at: now, content: '', mentions: '[]' })
-      .where('id', '=', row.id)
-      .where('deleted_at', 'is', null)
-      .executeTakeFirst();
+    const r = await trx.updateTable('messages').set({ deleted_at: now, content: '', mentions: '[]' }).where('id', '=', row.id).where('deleted_at', 'is', null).executeTakeFirst();
     if (Number(r.numUpdatedRows) === 0) return false;
     await trx.deleteFrom('message_attachments').where('message_id', '=', row.id).execute();
     outbox.push(emitTo.channel(row.channel_id, 'message.deleted', toDeletedEvent(row, now)));

@@ -178,15 +178,10 @@ function isClosingFence(s: string, from: number, to: number, fence: Fence): bool
  * backticks; an opener without such a run is literal text and scanning goes on after it.
  * Linear: per run length, a pointer into the list of runs of that length only moves forward.
  */
-function splitInline(
-  s: string,
-  from: number,
-  to: number,
-  push: (from: number, to: number, code: boolean) => void,
-): void {
+function splitInline(s: string, from: number, to: number, push: (from: number, to: number, code: boolean) => void): void {
   const runs: { at: number; length: number }[] = [];
   const byLength = new Map<number, number[]>(); // run length → indices into `runs`, ascending
-  for (let i = from; i < to; ) {
+  for (let i = from; i < to;) {
     if (s[i] !== '`') {
       i++;
       continue;

@@ -10,13 +10,7 @@ export function findMessage(db: Db, messageId: string): Promise<MessageRow | und
 
 /** The message an author already stored in a channel under `clientMsgId` (the idempotency key), or undefined. */
 export function findByClientMsgId(db: Db, channelId: string, authorId: string, clientMsgId: string): Promise<MessageRow | undefined> {
-  return db
-    .selectFrom('messages')
-    .selectAll()
-    .where('channel_id', '=', channelId)
-    .where('author_id', '=', authorId)
-    .where('client_msg_id', '=', clientMsgId)
-    .executeTakeFirst();
+  return db.selectFrom('messages').selectAll().where('channel_id', '=', channelId).where('author_id', '=', authorId).where('client_msg_id', '=', clientMsgId).executeTakeFirst();
 }
 
 /** 400 invalid_reference unless `replyToId` is a message of this channel (a deleted one still counts: its tombstone keeps the thread). */

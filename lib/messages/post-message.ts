@@ -246,7 +246,11 @@ async function storeUnderLock(
     // Taken under the lock, so createdAt never decreases along seq (on one clock).
     const row: MessageRow = { ...message, seq, created_at: Date.now() };
     await trx.insertInto('messages').values(row).execute();
-    if (rows.length > 0) await trx.insertInto('message_attachments').values(rows.map((a) => ({ ...a, message_id: row.id }))).execute();
+    if (rows.length > 0)
+      await trx
+        .insertInto('message_attachments')
+        .values(rows.map((a) => ({ ...a, message_id: row.id })))
+        .execute();
     const guard = await countMessageInLoopGuard(trx, outbox, channel.id, message.author_id);
     let wakes: Wakes;
     if (hasTurnEngine(channel.x_type)) {

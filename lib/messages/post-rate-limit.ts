@@ -50,12 +50,7 @@ const NOTHING_TO_GIVE_BACK: PostToken = { giveBack: async () => {} };
  * Takes one post from the bucket of `userId` in `channelId`, or throws 429 `rate_limited`
  * with `Retry-After`. With the limit off, takes nothing.
  */
-export async function takePostToken(
-  database: DatabaseHandle,
-  config: Pick<Config, 'postRatePerSecond' | 'postBurst'>,
-  channelId: string,
-  userId: string,
-): Promise<PostToken> {
+export async function takePostToken(database: DatabaseHandle, config: Pick<Config, 'postRatePerSecond' | 'postBurst'>, channelId: string, userId: string): Promise<PostToken> {
   const rate = postRateOf(config);
   if (!rate) return NOTHING_TO_GIVE_BACK;
   const key = { channelId, userId };

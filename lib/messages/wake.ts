@@ -41,9 +41,7 @@ export function computeWakeSet(input: WakeInput): string[] {
   const members = new Set(memberIds);
   // Every candidate must be a member and not the author: non-members always get
   // wakeup: false (overview.md), and a message never wakes its own author.
-  const pick = (candidates: readonly string[]) => [
-    ...new Set(candidates.filter((id) => id !== authorId && members.has(id))),
-  ];
+  const pick = (candidates: readonly string[]) => [...new Set(candidates.filter((id) => id !== authorId && members.has(id)))];
   switch (xType) {
     case 'general':
       return pick(memberIds);

@@ -48,9 +48,7 @@ export function createNullEmitter(): Emitter {
 export const emitTo = {
   /** With `wakes`, every socket of the room gets `wakeup` and `wakeReason` (an empty object wakes nobody). */
   channel: <E extends ChannelStreamEvent>(channelId: string, event: E, data: EmitPayload<E>, wakes?: Wakes): EmitMessage =>
-    wakes
-      ? { to: { channel: channelId }, event, data: wireData(data), wake: Object.keys(wakes), wakeReasons: wakes }
-      : { to: { channel: channelId }, event, data: wireData(data) },
+    wakes ? { to: { channel: channelId }, event, data: wireData(data), wake: Object.keys(wakes), wakeReasons: wakes } : { to: { channel: channelId }, event, data: wireData(data) },
   user: <E extends UserStreamEvent>(userId: string, event: E, data: EmitPayload<E>): EmitMessage => ({
     to: { user: userId },
     event,

@@ -61,8 +61,16 @@ export async function appendToLog(trx: Db, dialect: DialectName, emits: readonly
       out[i] = { ...emit, pos: first + k };
       return { pos: first + k, event: emit.event, data: JSON.stringify(emit.data), delivery: delivery && JSON.stringify(delivery), ref: null, created_at: now };
     });
-    if ('channel' in stream) await trx.insertInto('channel_events').values(rows.map((r) => ({ ...r, channel_id: stream.channel }))).execute();
-    else await trx.insertInto('user_events').values(rows.map((r) => ({ ...r, user_id: stream.user }))).execute();
+    if ('channel' in stream)
+      await trx
+        .insertInto('channel_events')
+        .values(rows.map((r) => ({ ...r, channel_id: stream.channel })))
+        .execute();
+    else
+      await trx
+        .insertInto('user_events')
+        .values(rows.map((r) => ({ ...r, user_id: stream.user })))
+        .execute();
   }
   return out;
 }
@@ -126,7 +134,7 @@ export async function trimLog(db: Db, rules: RetentionRules, now = Date.now()): 
   const keep = rules.events;
   let deleted = 0;
   for (const log of LOGS) {
-    for (let after = ''; ; ) {
+    for (let after = ''; ;) {
       const page = await db
         .selectFrom(log.heads)
         .select([`${log.headKey} as key`, 'last_pos'])
@@ -145,7 +153,11 @@ export async function trimLog(db: Db, rules: RetentionRules, now = Date.now()): 
 
 /** Trims one stream up to position `edge` (inclusive), of events created before `cutoff`. */
 async function trimStream(db: Db, log: (typeof LOGS)[number], key: string, edge: number, cutoff: number): Promise<number> {
-  const oldest = await db.selectFrom(log.events).select((eb) => eb.fn.min('pos').as('pos')).where(log.key, '=', key).executeTakeFirst();
+  const oldest = await db
+    .selectFrom(log.events)
+    .select((eb) => eb.fn.min('pos').as('pos'))
+    .where(log.key, '=', key)
+    .executeTakeFirst();
   if (oldest?.pos === null || oldest?.pos === undefined) return 0;
   let deleted = 0;
   for (let from = Number(oldest.pos); from <= edge; from += TRIM_WINDOW) {
@@ -164,11 +176,19 @@ export async function streamHeads(db: Db, streams: readonly StreamRef[]): Promis
   const channels = streams.filter((s): s is { channel: string } => 'channel' in s).map((s) => s.channel);
   const users = streams.filter((s): s is { user: string } => 'user' in s).map((s) => s.user);
   for (let i = 0; i < channels.length; i += HEADS_PER_QUERY) {
-    const rows = await db.selectFrom('channels').select(['id', 'last_pos']).where('id', 'in', channels.slice(i, i + HEADS_PER_QUERY)).execute();
+    const rows = await db
+      .selectFrom('channels')
+      .select(['id', 'last_pos'])
+      .where('id', 'in', channels.slice(i, i + HEADS_PER_QUERY))
+      .execute();
     for (const r of rows) heads.set(streamKey({ channel: r.id }), Number(r.last_pos));
   }
   for (let i = 0; i < users.length; i += HEADS_PER_QUERY) {
-    const rows = await db.selectFrom('user_streams').select(['user_id', 'last_pos']).where('user_id', 'in', users.slice(i, i + HEADS_PER_QUERY)).execute();
+    const rows = await db
+      .selectFrom('user_streams')
+      .select(['user_id', 'last_pos'])
+      .where('user_id', 'in', users.slice(i, i + HEADS_PER_QUERY))
+      .execute();
     for (const r of rows) heads.set(streamKey({ user: r.user_id }), Number(r.last_pos));
   }
   return heads;

@@ -196,14 +196,7 @@ export interface SessionEndedEvent {
 
 // ---------------------------------------------------------------- acks
 
-export type ErrorCode =
-  | 'bad_request'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'not_found'
-  | 'rate_limited'
-  | 'internal'
-  | (string & {});
+export type ErrorCode = 'bad_request' | 'unauthorized' | 'forbidden' | 'not_found' | 'rate_limited' | 'internal' | (string & {});
 export interface AckError {
   ok: false;
   error: { code: ErrorCode; message: string };

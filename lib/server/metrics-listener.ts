@@ -43,11 +43,15 @@ export async function startMetricsListener(config: Readonly<Config>, sources: Me
   if (config.metricsPort === undefined) return undefined;
   collectProcessMetrics();
   registerGauges(sources);
-  const listening = await listenFetch(async (request) => {
-    const path = new URL(request.url).pathname;
-    if (request.method !== 'GET' || path !== '/metrics') return new Response('not found\n', { status: 404 });
-    return new Response(await registry.metrics(), { status: 200, headers: { 'content-type': registry.contentType } });
-  }, config.metricsPort, config.metricsHost);
+  const listening = await listenFetch(
+    async (request) => {
+      const path = new URL(request.url).pathname;
+      if (request.method !== 'GET' || path !== '/metrics') return new Response('not found\n', { status: 404 });
+      return new Response(await registry.metrics(), { status: 200, headers: { 'content-type': registry.contentType } });
+    },
+    config.metricsPort,
+    config.metricsHost,
+  );
   log.info('metrics listening', { host: config.metricsHost, port: listening.port });
   return listening;
 }

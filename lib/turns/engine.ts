@@ -30,7 +30,10 @@
 
 export type TurnChannelType = 'discuss' | 'work';
 export type TurnStatus = 'idle' | 'active' | 'paused';
-export interface TurnFrame { by: string; queue: string[] }
+export interface TurnFrame {
+  by: string;
+  queue: string[];
+}
 export interface TurnState {
   status: TurnStatus;
   round: number;
@@ -95,23 +98,34 @@ function rootSpeaker(s: TurnState): string | null {
 }
 
 /** Applies one event (turns.md rules 1–6) and says who to wake. Never mutates `state`. */
-export function applyTurnEvent(
-  state: TurnState,
-  event: TurnEvent,
-  channelType: TurnChannelType,
-  random: RandomSource,
-): TurnResult {
+export function applyTurnEvent(state: TurnState, event: TurnEvent, channelType: TurnChannelType, random: RandomSource): TurnResult {
   const s = cloneState(state); // every rule below edits this draft only
   let opened: TurnFrame | undefined; // the frame this message pushed, if any
   switch (event.type) {
-    case 'message': opened = rule1StoredMessage(s, event.actorId, messageMentions(event)); break;
-    case 'no-reply': rule2NoReply(s, event.actorId); break;
-    case 'force-proceed': rule3ForceProceed(s); break;
-    case 'timeout': if (deriveSpeaker(s) === event.speakerId) rule3ForceProceed(s); break;
-    case 'ack': rule4GuildAck(s); break;
-    case 'join': case 'leave': case 'move-to-bypass': case 'move-to-order': case 'set-lists':
-      rule5Membership(s, event); break;
-    default: break; // unknown event: no change
+    case 'message':
+      opened = rule1StoredMessage(s, event.actorId, messageMentions(event));
+      break;
+    case 'no-reply':
+      rule2NoReply(s, event.actorId);
+      break;
+    case 'force-proceed':
+      rule3ForceProceed(s);
+      break;
+    case 'timeout':
+      if (deriveSpeaker(s) === event.speakerId) rule3ForceProceed(s);
+      break;
+    case 'ack':
+      rule4GuildAck(s);
+      break;
+    case 'join':
+    case 'leave':
+    case 'move-to-bypass':
+    case 'move-to-order':
+    case 'set-lists':
+      rule5Membership(s, event);
+      break;
+    default:
+      break; // unknown event: no change
   }
   rule6CollapseAndAdvance(s, channelType, random);
   const speakerId = deriveSpeaker(s);

@@ -30,9 +30,7 @@ export function nextSpeakerClock(
   now: number,
 ): SpeakerClock {
   if (after === null) return NO_CLOCK;
-  const newTurn =
-    changed &&
-    (event.type === 'force-proceed' || event.type === 'timeout' || ((event.type === 'message' || event.type === 'no-reply') && event.actorId === before));
+  const newTurn = changed && (event.type === 'force-proceed' || event.type === 'timeout' || ((event.type === 'message' || event.type === 'no-reply') && event.actorId === before));
   const since = after !== before || newTurn || prev.speakerSince === null ? now : prev.speakerSince;
   return withTimeout(since, timeoutSeconds);
 }

@@ -42,12 +42,7 @@ export async function getTurn(db: Db, channel: TurnChannel): Promise<Turn> {
  * Applies one event built from the locked state; `check` may throw a 4xx, which rolls the
  * transaction back with nothing written.
  */
-async function runTurnCommand(
-  ctx: AppContext,
-  channel: TurnChannel,
-  reason: TurnReason,
-  build: (trx: Db, state: TurnState) => Promise<TurnEvent> | TurnEvent,
-): Promise<Turn> {
+async function runTurnCommand(ctx: AppContext, channel: TurnChannel, reason: TurnReason, build: (trx: Db, state: TurnState) => Promise<TurnEvent> | TurnEvent): Promise<Turn> {
   const { dialect } = ctx.database;
   const applied = await inTransaction(ctx, async (trx, outbox) => {
     if (!(await lockChannel(trx, dialect, channel.id))) throw notFound('channel');

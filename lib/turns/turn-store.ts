@@ -41,7 +41,10 @@ export type Turn = ReturnType<typeof toTurn>;
 /** Stores the initial state of a new discuss/work channel. */
 export async function createTurnState(trx: Db, channelId: string, order: string[], bypass: string[], now: number): Promise<TurnState> {
   const state = initialTurnState(order, bypass);
-  await trx.insertInto('channel_turn_state').values({ channel_id: channelId, state: JSON.stringify(state), updated_at: now }).execute();
+  await trx
+    .insertInto('channel_turn_state')
+    .values({ channel_id: channelId, state: JSON.stringify(state), updated_at: now })
+    .execute();
   return state;
 }
 
@@ -79,7 +82,11 @@ const nullableNumber = (v: unknown) => (v === null || v === undefined ? null : N
 export async function saveTurnState(trx: Db, channelId: string, state: TurnState, now: number, clock: SpeakerClock = NO_CLOCK): Promise<void> {
   const values = { state: JSON.stringify(state), updated_at: now, speaker_since: clock.speakerSince, deadline: clock.deadline };
   const r = await trx.updateTable('channel_turn_state').set(values).where('channel_id', '=', channelId).executeTakeFirst();
-  if (Number(r.numUpdatedRows) === 0) await trx.insertInto('channel_turn_state').values({ channel_id: channelId, ...values }).execute();
+  if (Number(r.numUpdatedRows) === 0)
+    await trx
+      .insertInto('channel_turn_state')
+      .values({ channel_id: channelId, ...values })
+      .execute();
 }
 
 export interface TurnApplied {

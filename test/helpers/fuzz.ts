@@ -36,7 +36,7 @@ export const HOSTILE_STRINGS = [
   "'; DROP TABLE messages; --",
   '"; SELECT SLEEP(5); --',
   '\\',
-  '\\\\\'',
+  "\\\\'",
   '%',
   '%00',
   '%2e%2e%2f',
@@ -67,9 +67,32 @@ export const HOSTILE_STRINGS = [
 
 /** Field names the API reads somewhere, so that generated bodies reach validation and not only "unknown field". */
 export const FIELD_NAMES = [
-  'name', 'description', 'guildId', 'xType', 'isPublic', 'topic', 'memberUserIds', 'wakeUserIds', 'turn', 'order',
-  'bypass', 'userIds', 'userId', 'role', 'closed', 'content', 'replyToId', 'attachmentIds', 'clientMsgId', 'format',
-  'title', 'commands', 'spec', '__proto__', 'constructor', 'prototype',
+  'name',
+  'description',
+  'guildId',
+  'xType',
+  'isPublic',
+  'topic',
+  'memberUserIds',
+  'wakeUserIds',
+  'turn',
+  'order',
+  'bypass',
+  'userIds',
+  'userId',
+  'role',
+  'closed',
+  'content',
+  'replyToId',
+  'attachmentIds',
+  'clientMsgId',
+  'format',
+  'title',
+  'commands',
+  'spec',
+  '__proto__',
+  'constructor',
+  'prototype',
 ];
 
 /** Query parameters the API reads somewhere. */
@@ -114,8 +137,13 @@ export function hostileBody(r: Rng, ids: readonly string[]): FuzzBody {
   }
   if (roll < 15) return { text: r.pick(['{', '{"a":', '[1,2', 'nul', '"\\ud800"', '{"a":1}}', '\u0000']), contentType: 'application/json' };
   if (roll < 16) return { text: 'x'.repeat(r.pick([10, 1024 * 1024 + 10])), contentType: r.pick(['application/json', 'text/plain']) };
-  if (roll < 17) return { text: JSON.stringify({ name: 'x' }), contentType: r.pick(['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonx']) };
-  if (roll < 18) return { text: '--x\r\nContent-Disposition: form-data; name="file"; filename="../../a"\r\n\r\nhello\r\n--x--\r\n', contentType: 'multipart/form-data; boundary=x' };
+  if (roll < 17)
+    return {
+      text: JSON.stringify({ name: 'x' }),
+      contentType: r.pick(['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonx']),
+    };
+  if (roll < 18)
+    return { text: '--x\r\nContent-Disposition: form-data; name="file"; filename="../../a"\r\n\r\nhello\r\n--x--\r\n', contentType: 'multipart/form-data; boundary=x' };
   return asJson(r.pick([[], 'string', 42, null, { commands: [{ name: r.pick(['ok', 'force-proceed', 'x'.repeat(40)]), extra: hostileValue(r, 3, ids) }] }]));
 }
 

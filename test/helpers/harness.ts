@@ -142,11 +142,7 @@ export function centerClient(center: DevCenter) {
 }
 
 /** A socket.io client on /realtime, connected (rejects with the connect_error message). */
-export function connectSocket(
-  baseUrl: string,
-  token: string | undefined,
-  opts: { query?: Record<string, string>; headers?: Record<string, string> } = {},
-): Promise<Socket> {
+export function connectSocket(baseUrl: string, token: string | undefined, opts: { query?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = ioClient(`${baseUrl}/realtime`, {
       auth: token ? { token } : {},
@@ -189,8 +185,7 @@ export function recordEvents<T = any>(socket: Socket, event: string): T[] {
 }
 
 /** Emits with an ack and resolves with the ack. */
-export const emitAck = <T = any>(socket: Socket, event: string, payload: unknown): Promise<T> =>
-  new Promise((resolve) => socket.emit(event, payload, (ack: T) => resolve(ack)));
+export const emitAck = <T = any>(socket: Socket, event: string, payload: unknown): Promise<T> => new Promise((resolve) => socket.emit(event, payload, (ack: T) => resolve(ack)));
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -45,12 +45,7 @@ export const filePart = (data: string | Uint8Array, filename = 'hello.txt', type
  * the process is the server's. Resolves with the status and parsed body once the body was
  * sent whole, and the sha256 the server should report.
  */
-export function uploadStreamed(
-  baseUrl: string,
-  token: string,
-  size: number,
-  opts: { declareLength?: boolean } = {},
-): Promise<{ status: number; body: any; sha256: string }> {
+export function uploadStreamed(baseUrl: string, token: string, size: number, opts: { declareLength?: boolean } = {}): Promise<{ status: number; body: any; sha256: string }> {
   const boundary = `----fabric${randomBytes(8).toString('hex')}`;
   const head = Buffer.from(partHead(boundary, { name: 'file', filename: 'big.bin', type: 'application/octet-stream' }));
   const tail = Buffer.from(`${CRLF}--${boundary}--${CRLF}`);

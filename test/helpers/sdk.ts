@@ -72,13 +72,7 @@ export function expectExactStream(who: string, seen: Delivered[], head: number) 
  * `<userId>-<k>`, retries on network errors and 5xx), message k of writer i through
  * `urls[(i + k) % urls.length]`. `onProgress` is called with the count of stored posts.
  */
-export async function postLoad(
-  urls: string[],
-  channelId: string,
-  writers: TestUser[],
-  perWriter: number,
-  onProgress?: (done: number) => void,
-) {
+export async function postLoad(urls: string[], channelId: string, writers: TestUser[], perWriter: number, onProgress?: (done: number) => void) {
   let done = 0;
   await Promise.all(
     writers.map(async (wr, i) => {

@@ -29,7 +29,5 @@ export type World = Awaited<ReturnType<typeof seedWorld>>;
 export async function laterJoin(t: TestNode, w: World, user: TestUser, sockets: Socket[]) {
   const seen = sockets.map((s) => recordEvents(s, 'channel.joined'));
   const ch = await createChannel(t, w.owner.token, { guildId: w.guildId, name: 'barrier', xType: 'general', memberUserIds: [user.id] });
-  await Promise.all(
-    sockets.map((s, i) => (seen[i].some((e) => e.channelId === ch.id) ? undefined : nextEvent(s, 'channel.joined', 3000, (e) => e.channelId === ch.id))),
-  );
+  await Promise.all(sockets.map((s, i) => (seen[i].some((e) => e.channelId === ch.id) ? undefined : nextEvent(s, 'channel.joined', 3000, (e) => e.channelId === ch.id))));
 }

@@ -5,7 +5,5 @@ import { type Kysely, MysqlAdapter, sql } from 'kysely';
  * ids are case-sensitive opaque strings), nothing on SQLite. Part of the frozen migrations.
  */
 export function tableOptions(db: Kysely<any>) {
-  return db.getExecutor().adapter instanceof MysqlAdapter
-    ? sql`ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`
-    : sql``;
+  return db.getExecutor().adapter instanceof MysqlAdapter ? sql`ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin` : sql``;
 }
