@@ -1,0 +1,1 @@
+export async function runIdle(): Promise<void> { throw new Error('--mode idle: not built yet'); }
