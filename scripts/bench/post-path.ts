@@ -16,7 +16,7 @@ import { int, values, type Mode } from './options.js';
 import { measureWindow, median, percentiles, round, runLoops, sleep, type MeasureWindow, type RunMode, type RunResult, type Settings } from './loops.js';
 import { PostConnection } from './post-connection.js';
 import { seed, subscriberUser, type Seeded } from './seed.js';
-import { givenTarget, startTarget, type Target } from './target.js';
+import { givenTarget, metricValue, scrape, startTarget, type Target } from './target.js';
 
 /** Connects K subscribers per channel (channel members' tokens, round robin) and joins the channel room. */
 async function subscribe(
@@ -225,6 +225,7 @@ export async function runPostPath(mode: Extract<Mode, 'both' | 'http' | 'raw' | 
   const target = values.url ? givenTarget() : await startTarget({ pool: settings.pool, apiProcesses });
   const cpuProcesses = cpuProcessesOf(target);
   const results: RunResult[] = [];
+  let handoverCalls: HandoverCalls | undefined;
   try {
     const seeded = await seed(target, settings);
     for (let r = 0; r < rounds; r++) {
@@ -238,13 +239,34 @@ export async function runPostPath(mode: Extract<Mode, 'both' | 'http' | 'raw' | 
       const runs = { raw: runRaw, 'raw-ceiling': runRawCeiling, http: runHttp, split: runHttp };
       for (const m of order) results.push({ ...(await runs[m](target, seeded, settings, cpuProcesses)), round: r });
     }
+    if (apiProcesses) handoverCalls = await handoverCallsOf(target);
   } finally {
     await target.stop();
   }
-  report(results, { ...settings, mode: effectiveMode }, rounds, apiProcesses);
+  report(results, { ...settings, mode: effectiveMode }, rounds, apiProcesses, handoverCalls);
 }
 
-function report(results: RunResult[], settings: Settings & { mode: string }, rounds: number, apiProcesses: number): void {
+/** The API processes' internal calls to the realtime process over the whole run (their metrics; a call carries a batch of events). */
+interface HandoverCalls {
+  calls: number;
+  events: number;
+  meanMs: number;
+}
+
+async function handoverCallsOf(target: Target): Promise<HandoverCalls> {
+  let calls = 0;
+  let seconds = 0;
+  let events = 0;
+  for (const p of target.processes.filter((x) => x.label.startsWith('api-'))) {
+    const page = await scrape(p);
+    calls += metricValue(page, 'fabric_event_handover_call_duration_seconds_count') ?? 0;
+    seconds += metricValue(page, 'fabric_event_handover_call_duration_seconds_sum') ?? 0;
+    events += metricValue(page, 'fabric_event_handover_sent_total') ?? 0;
+  }
+  return { calls, events, meanMs: calls ? round((seconds * 1000) / calls) : NaN };
+}
+
+function report(results: RunResult[], settings: Settings & { mode: string }, rounds: number, apiProcesses: number, handoverCalls?: HandoverCalls): void {
   const rawRuns = results.filter((r) => r.mode === 'raw');
   const httpRuns = results.filter((r) => r.mode === 'http' || r.mode === 'split');
   const rawMedian = median(rawRuns.map((r) => r.throughput));
@@ -276,6 +298,7 @@ function report(results: RunResult[], settings: Settings & { mode: string }, rou
           httpToRawCeilingRatio: ceilingRatio,
           bar: verdict,
           integrity,
+          ...(handoverCalls ? { handoverCalls } : {}),
         },
         null,
         2,
@@ -299,6 +322,7 @@ function report(results: RunResult[], settings: Settings & { mode: string }, rou
     if (d) console.log(`      deliveries lost ${d.lost}  duplicated ${d.duplicated}  out of order ${d.outOfOrder}`);
     if (r.handoverMs) console.log(`      hand-over (POST response → first delivery) p50 ${r.handoverMs.p50} ms  p99 ${r.handoverMs.p99} ms`);
   }
+  if (handoverCalls) console.log(`hand-over calls (API → realtime, whole run): ${handoverCalls.calls} calls carrying ${handoverCalls.events} events, mean ${handoverCalls.meanMs} ms per call`);
   if (rounds > 1) {
     if (rawRuns.length) console.log(`median raw   ${round(rawMedian)} msgs/s over ${rawRuns.length} runs`);
     if (httpRuns.length) {
