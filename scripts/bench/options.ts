@@ -123,6 +123,7 @@ out-of-order deliveries at the end. All-in-one: the SDK has no separate realtime
   --before <S>            seconds of posting before the kill (default 3)
   --after <S>             seconds of posting after the node is back (default 3)
   --rounds <R>            kill/restart rounds (default 3)
+  --backoff <base,max>    the subscribers' reconnect backoff in ms (default the SDK's: 250,10000)
 ${COMMON}`;
 
 export const HELP: Record<Mode, string> = {
@@ -167,6 +168,7 @@ export const { values } = parseArgs({
     'subscribers-total': { type: 'string', default: '100' },
     before: { type: 'string', default: '3' },
     after: { type: 'string', default: '3' },
+    backoff: { type: 'string' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
