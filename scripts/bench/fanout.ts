@@ -20,6 +20,8 @@ const BASELINE_RATE = 200;
 const AUTO_DELIVERIES_PER_SECOND = 25_000;
 
 export interface FanoutResult {
+  /** `NAME=value` of the node's setting under --ab, else empty. */
+  variant?: string;
   sockets: number;
   subscribersPerChannel: number;
   /** Posts per second asked for, and sent in the measured window. */
@@ -167,22 +169,31 @@ export async function runFanout(): Promise<void> {
   const users = int('users', Math.max(32, Math.ceil(Math.max(...sizes) / 10)), 1, 20_000);
   const fixedRate = values.rate === undefined ? undefined : int('rate', 0, 1, 100_000);
   checkOpenFiles(Math.max(...sizes), clientProcs);
-  const target = await startTarget({ pool: int('pool', 10, 1, 200) });
+  const variants = abVariants();
+  const pool = int('pool', 10, 1, 200);
   const results: FanoutResult[] = [];
+  const nodes: { variant: Variant; target: Target; seeded: Seeded; cpuProcesses: CpuProcess[] }[] = [];
   try {
-    progress(`fanout: seeding ${users} users, ${channels} channels`);
-    const seeded = await seed(target, { users, channels });
-    const cpuProcesses = cpuProcessesOf(target);
-    for (const sockets of sizes) {
+    for (const variant of variants) {
+      const target = await startTarget({ pool, env: variant.env });
+      progress(`fanout${variant.label ? ` ${variant.label}` : ''}: seeding ${users} users, ${channels} channels`);
+      nodes.push({ variant, target, seeded: await seed(target, { users, channels }), cpuProcesses: cpuProcessesOf(target) });
+    }
+    for (let i = 0; i < sizes.length; i++) {
+      const sockets = sizes[i];
       const rate = fixedRate ?? (sockets === 0 ? BASELINE_RATE : Math.max(1, Math.min(400, Math.round((AUTO_DELIVERIES_PER_SECOND * channels) / sockets))));
-      const baselineMsPerPost = results.find((r) => r.sockets === 0)?.nodeCpu?.msPerPost;
-      results.push(await runSize(target, seeded, cpuProcesses, { sockets, baselineMsPerPost, rate, concurrency, clientProcs, duration, warmup }));
-      await sleep(1000); // the node handles the disconnects of the last size
+      // A/B: the variants take turns going first, size by size.
+      for (const n of i % 2 === 0 ? nodes : [...nodes].reverse()) {
+        const baselineMsPerPost = results.find((r) => r.sockets === 0 && r.variant === n.variant.label)?.nodeCpu?.msPerPost;
+        const r = await runSize(n.target, n.seeded, n.cpuProcesses, { sockets, baselineMsPerPost, rate, concurrency, clientProcs, duration, warmup });
+        results.push({ ...r, variant: n.variant.label });
+        await sleep(1000); // the node handles the disconnects of the last size
+      }
     }
   } finally {
-    await target.stop();
+    await Promise.all(nodes.map((n) => n.target.stop()));
   }
-  const settings = { sizes, channels, clientProcs, concurrency, duration, warmup, users, rate: fixedRate ?? `auto (${AUTO_DELIVERIES_PER_SECOND} deliveries/s, at most 400 posts/s)` };
+  const settings = { ab: values.ab, sizes, channels, clientProcs, concurrency, duration, warmup, users, rate: fixedRate ?? `auto (${AUTO_DELIVERIES_PER_SECOND} deliveries/s, at most 400 posts/s)` };
   if (values.json) {
     console.log(JSON.stringify({ settings, results }, null, 2));
     return;
@@ -193,20 +204,34 @@ export async function runFanout(): Promise<void> {
     const net = c?.usPerDeliveryNet != null ? `, ${c.usPerDeliveryNet} net of the posts` : '';
     const cpu = c ? `node CPU ${c.usPerDelivery ?? '-'} µs/delivery${net} (${c.msPerPost} ms/post, ${Math.round(c.shareOfACore * 100)}% of a core)` : 'node CPU n/a';
     console.log(
-      `${String(r.sockets).padStart(6)} sockets (${r.subscribersPerChannel}/channel): ${r.postsPerSecond} posts/s → ${r.deliveriesPerSecond} deliveries/s  ${cpu}\n` +
+      `${r.variant ? `[${r.variant}] ` : ''}${String(r.sockets).padStart(6)} sockets (${r.subscribersPerChannel}/channel): ${r.postsPerSecond} posts/s → ${r.deliveriesPerSecond} deliveries/s  ${cpu}\n` +
         `        delivery p50 ${r.deliveryMs.p50} ms  p99 ${r.deliveryMs.p99} ms  delivered ${r.delivered} / expected ${r.expected}  lost ${r.integrity.lost}  duplicated ${r.integrity.duplicated}  out of order ${r.integrity.outOfOrder}  seq duplicates ${r.seq.duplicates} gaps ${r.seq.gaps}  post errors ${r.postErrors}\n` +
         `        connect ${r.connectSeconds}s  clients ${pct(r.clientsShareOfACore)} of a core  bench ${pct(r.benchShareOfACore)}  machine ${pct(r.machineBusy)} busy${r.closed ? `  sockets closed by the node ${r.closed}` : ''}`,
     );
   }
-  const at1000 = results.find((r) => r.sockets === 1000);
-  if (at1000?.nodeCpu) {
+  for (const at1000 of results.filter((r) => r.sockets === 1000 && r.nodeCpu)) {
+    const c = at1000.nodeCpu!;
     const checks = [
-      `node CPU ≤ 10 µs/delivery ${(at1000.nodeCpu.usPerDelivery ?? Infinity) <= 10 ? 'ok' : 'MISSED'}${at1000.nodeCpu.usPerDeliveryNet != null ? ` (net of the posts ${at1000.nodeCpu.usPerDeliveryNet <= 10 ? 'ok' : 'MISSED'})` : ''}`,
+      `node CPU ≤ 10 µs/delivery ${(c.usPerDelivery ?? Infinity) <= 10 ? 'ok' : 'MISSED'}${c.usPerDeliveryNet != null ? ` (net of the posts ${c.usPerDeliveryNet <= 10 ? 'ok' : 'MISSED'})` : ''}`,
       `p99 < 50 ms ${at1000.deliveryMs.p99 < 50 ? 'ok' : 'MISSED'}`,
       `none lost or duplicated ${at1000.integrity.lost + at1000.integrity.duplicated === 0 ? 'ok' : 'MISSED'}`,
     ];
-    console.log(`targets at 1,000 sockets: ${checks.join(', ')}`);
+    console.log(`targets at 1,000 sockets${at1000.variant ? ` [${at1000.variant}]` : ''}: ${checks.join(', ')}`);
   }
+}
+
+interface Variant {
+  label: string;
+  env: Record<string, string>;
+}
+
+/** `--ab NAME=v1,v2`: one node per value of the setting FABRIC_BACKEND_GUILD_NAME; without it, one node as configured. */
+function abVariants(): Variant[] {
+  if (!values.ab) return [{ label: '', env: {} }];
+  const m = /^([A-Z0-9_]+)=(.+)$/.exec(values.ab);
+  if (!m) throw new Error(`--ab must be NAME=value1,value2 (got "${values.ab}")`);
+  const name = m[1].replace(/^FABRIC_BACKEND_GUILD_/, '');
+  return m[2].split(',').map((v) => ({ label: `${name}=${v.trim()}`, env: { [`FABRIC_BACKEND_GUILD_${name}`]: v.trim() } }));
 }
 
 const pct = (share: number | null) => (share === null ? 'n/a' : `${Math.round(share * 100)}%`);

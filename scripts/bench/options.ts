@@ -71,6 +71,9 @@ nothing lost or duplicated.
   --duration <T>          seconds measured per size (default 6)
   --warmup <W>            seconds of warm-up per size (default 1)
   --users <U>             users (default: enough for one socket's user per 10 sockets, at least 32)
+  --ab <NAME=v1,v2>       A/B in the same run: one node per value of the setting
+                          FABRIC_BACKEND_GUILD_NAME (e.g. REALTIME_FLUSH_MS=0,5), each size run
+                          on each node in turn, the order alternating from size to size
 ${COMMON}`;
 
 const IDLE = `Usage: npm run bench -- --mode idle [options]
@@ -169,6 +172,7 @@ export const { values } = parseArgs({
     before: { type: 'string', default: '3' },
     after: { type: 'string', default: '3' },
     backoff: { type: 'string' },
+    ab: { type: 'string' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },

@@ -56,6 +56,9 @@ export function givenTarget(): Target {
   return { url, apiUrls: [url], realtimeUrl: url, centerUrl: values['center-url'], centerKey: values['center-key'], processes: [], stop: async () => {} };
 }
 
+/** Targets started by this process (each gets its own database). */
+let targets = 0;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Spawns `script` under tsx with `env`, and waits until `readyUrl` answers 2xx. */
@@ -102,7 +105,7 @@ async function spawnProcess(label: string, script: string, env: Record<string, s
  */
 export async function startTarget(opts: { pool: number; apiProcesses?: number; env?: Record<string, string> }): Promise<Target> {
   const server = dbServer();
-  const dbName = `fabric_bench_${process.pid}`;
+  const dbName = `fabric_bench_${process.pid}_${++targets}`;
   const admin = await createConnection(server);
   await admin.query(`CREATE DATABASE \`${dbName}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
   await admin.end();
