@@ -56,8 +56,6 @@ export interface Config {
   metricsHost: string;
   /** Introspection cache TTL for active tokens (center.md: 60 s). Tests shorten it. */
   tokenCacheSeconds: number;
-  /** Realtime: 0 flushes each socket's events in the wave that emitted them; N > 0 holds them up to N ms, for fewer socket writes (REALTIME_FLUSH_MS). */
-  realtimeFlushMs: number;
   /** Timeout of one internal emit call in split mode. */
   emitTimeoutMs: number;
   /** Interval between heartbeats to Center (center.md: 30 s). A test/tuning knob. */
@@ -177,7 +175,6 @@ export function loadConfig(env: Env = process.env, defaults: ConfigDefaults = {}
     metricsHost: read(env, 'METRICS_HOST', z.string().trim(), '127.0.0.1'),
     tokenCacheSeconds: read(env, 'TOKEN_CACHE_SECONDS', z.coerce.number().positive().max(60), 60),
     emitTimeoutMs: read(env, 'EMIT_TIMEOUT_MS', positiveInt, 1000),
-    realtimeFlushMs: read(env, 'REALTIME_FLUSH_MS', z.coerce.number().int().min(0).max(50), 0),
     heartbeatSeconds: read(env, 'HEARTBEAT_SECONDS', z.coerce.number().positive().max(3600), 30),
     // At most 1000000 per second: the bucket keeps time in microseconds (one post = 1e6 / rate).
     postRatePerSecond: read(env, 'POST_RATE_PER_SECOND', z.coerce.number().min(0).max(1_000_000), 5),

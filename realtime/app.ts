@@ -107,7 +107,7 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
     maxHttpBufferSize: 64 * 1024,
     parser: jsonParser,
   });
-  coalesceFrames(io, ctx.config.realtimeFlushMs);
+  coalesceFrames(io);
   const nsp = io.of('/realtime') as RealtimeNamespace;
   const db = ctx.database.db;
   const countUserSockets = createUserSocketCounter(nsp, opts.cluster);

@@ -35,44 +35,21 @@ interface EngineTransport {
  * Relies on engine.io's `Socket.flush` and `Transport.send` and on `ws` keeping its TCP socket in
  * `_socket` (engine.io 6, ws 8; test/frame-coalescing.test.ts checks both).
  */
-export function coalesceFrames(io: Server, flushMs = 0): void {
-  const later = flushMs > 0 ? sharedTimer(flushMs) : queueMicrotask;
+export function coalesceFrames(io: Server): void {
   io.engine.on('connection', (conn: EngineConnection) => {
-    flushOncePerWave(conn, later);
+    flushOncePerWave(conn);
     corkWebsocketSends(conn.transport);
     conn.on('upgrade', corkWebsocketSends);
   });
 }
 
-/**
- * `REALTIME_FLUSH_MS` > 0: the connections due a flush wait for one shared timer of that many
- * ms and are flushed together when it fires. A socket then gets every event of that window in
- * one write: under a busy fan-out, where a socket write costs more than the events it carries,
- * fewer writes per delivery for up to that much more latency. The default (0) flushes in the
- * wave's microtask, as described above.
- */
-function sharedTimer(ms: number): (flush: () => void) => void {
-  let due: (() => void)[] = [];
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const fire = () => {
-    timer = null;
-    const now = due;
-    due = [];
-    for (const flush of now) flush();
-  };
-  return (flush) => {
-    due.push(flush);
-    timer ??= setTimeout(fire, ms);
-  };
-}
-
-function flushOncePerWave(conn: EngineConnection, later: (flush: () => void) => void): void {
+function flushOncePerWave(conn: EngineConnection): void {
   const flushNow = conn.flush.bind(conn);
   let scheduled = false;
   conn.flush = () => {
     if (scheduled) return;
     scheduled = true;
-    later(() => {
+    queueMicrotask(() => {
       scheduled = false;
       try {
         flushNow();
