@@ -184,7 +184,8 @@ export async function runFanout(): Promise<void> {
       const rate = fixedRate ?? (sockets === 0 ? BASELINE_RATE : Math.max(1, Math.min(400, Math.round((AUTO_DELIVERIES_PER_SECOND * channels) / sockets))));
       // A/B: the variants take turns going first, size by size.
       for (const n of i % 2 === 0 ? nodes : [...nodes].reverse()) {
-        const baselineMsPerPost = results.find((r) => r.sockets === 0 && r.variant === n.variant.label)?.nodeCpu?.msPerPost;
+        // The CPU per post of the group commit depends on the post rate: "net" only against a size-0 run at the same rate.
+        const baselineMsPerPost = results.find((r) => r.sockets === 0 && r.variant === n.variant.label && r.rate === rate)?.nodeCpu?.msPerPost;
         const r = await runSize(n.target, n.seeded, n.cpuProcesses, { sockets, baselineMsPerPost, rate, concurrency, clientProcs, duration, warmup });
         results.push({ ...r, variant: n.variant.label });
         await sleep(1000); // the node handles the disconnects of the last size

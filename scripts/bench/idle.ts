@@ -58,16 +58,24 @@ const lagOf = (samples: number[]) => ({
   medianP99Ms: samples.length ? round(Math.max(0, [...samples].sort((a, b) => a - b)[Math.floor(samples.length / 2)] - LAG_RESOLUTION_MS)) : NaN,
 });
 
-/** Center calls and token-cache lookups the node counted (its metrics). */
-function centerCounts(page: string) {
-  const sum = (re: RegExp) => [...page.matchAll(re)].reduce((n, m) => n + Number(m[1]), 0);
-  return {
-    calls: sum(/^fabric_center_call_duration_seconds_count\{[^}]*\} (\d+)/gm),
-    callSeconds: round(sum(/^fabric_center_call_duration_seconds_sum\{[^}]*\} ([0-9.eE+-]+)/gm)),
-    cacheHits: sum(/^fabric_center_cache_lookups_total\{[^}]*result="hit"[^}]*\} (\d+)/gm),
-    cacheMisses: sum(/^fabric_center_cache_lookups_total\{[^}]*result="miss"[^}]*\} (\d+)/gm),
-  };
+/** Center calls (by path) and cache lookups (by cache and result) the node counted (its metrics). */
+function centerCounts(page: string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const m of page.matchAll(/^fabric_center_call_duration_seconds_(count|sum)\{([^}]*)\} ([0-9.eE+-]+)/gm)) {
+    const path = /path="([^"]*)"/.exec(m[2])?.[1] ?? '?';
+    const key = `${m[1] === 'count' ? 'calls' : 'seconds'} ${path}`;
+    counts[key] = (counts[key] ?? 0) + Number(m[3]);
+  }
+  for (const m of page.matchAll(/^fabric_center_cache_lookups_total\{([^}]*)\} (\d+)/gm)) {
+    const cache = /cache="([^"]*)"/.exec(m[1])?.[1] ?? '?';
+    const result = /result="([^"]*)"/.exec(m[1])?.[1] ?? '?';
+    counts[`cache ${cache} ${result}`] = (counts[`cache ${cache} ${result}`] ?? 0) + Number(m[2]);
+  }
+  return counts;
 }
+
+const countsSince = (before: Record<string, number>, after: Record<string, number>) =>
+  Object.fromEntries(Object.entries(after).map(([k, v]) => [k, round(v - (before[k] ?? 0))]).filter(([, v]) => v !== 0));
 
 export async function runIdle(): Promise<void> {
   const sockets = int('sockets', 10_000, 1, 50_000);
@@ -137,7 +145,8 @@ export async function runIdle(): Promise<void> {
       connectsPerSecond: round(connected.connected / connected.seconds),
       memory: { before, after, perSocketKb: { rss: perSocket(before.rssMb, after.rssMb), heapUsed: perSocket(before.heapUsedMb, after.heapUsedMb) } },
       eventLoopLagMs: { baseline: baselineLag, whileConnecting: lagOf(connectLag), idle: idleLag },
-      center: { calls: centerAfter.calls - centerBefore.calls, callSeconds: round(centerAfter.callSeconds - centerBefore.callSeconds), cacheHits: centerAfter.cacheHits - centerBefore.cacheHits, cacheMisses: centerAfter.cacheMisses - centerBefore.cacheMisses },
+      /** While connecting: Center calls and their seconds by path, cache lookups by cache and result. */
+      center: countsSince(centerBefore, centerAfter),
       broadcast: { posts: seeded.channels.length, delivered: report.received, expected: connected.connected, lost: report.integrity.lost, duplicated: report.integrity.duplicated, p50Ms: round(report.histogram.percentile(50)), p99Ms: round(report.histogram.percentile(99)) },
       closedByNode: report.closed,
     };
@@ -148,7 +157,7 @@ export async function runIdle(): Promise<void> {
     const r = result;
     console.log(`\nidle settings: ${sockets} sockets, ${channels} channels, ${users} users, ${clientProcs} client processes, ${batch} connects in flight each, ${idleSeconds}s idle`);
     console.log(`connected ${r.connected} (failed ${r.failed}) in ${r.connectSeconds}s: ${r.connectsPerSecond} connects/s (each: websocket, token check, namespace connect, join_channel)`);
-    console.log(`token checks: ${r.center.calls} Center calls (${r.center.callSeconds}s in all), token cache ${r.center.cacheHits} hits / ${r.center.cacheMisses} misses`);
+    console.log(`Center while connecting: ${Object.entries(r.center).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     console.log(`node memory: RSS ${before.rssMb} → ${after.rssMb} MB, heap used ${before.heapUsedMb} → ${after.heapUsedMb} MB; per socket RSS ${r.memory.perSocketKb.rss} KB, heap ${r.memory.perSocketKb.heapUsed} KB`);
     const lag = (l: { p99Ms: number; medianP99Ms: number }) => `p99 ${l.p99Ms} ms (median second ${l.medianP99Ms} ms)`;
     console.log(`event-loop lag: baseline ${lag(r.eventLoopLagMs.baseline)}; while connecting ${lag(r.eventLoopLagMs.whileConnecting)}; idle ${lag(r.eventLoopLagMs.idle)}`);

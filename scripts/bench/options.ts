@@ -62,7 +62,7 @@ nothing lost or duplicated.
 
   --sockets <list>        socket counts, one run each (default 0,100,1000,5000; the run with 0
                           sockets, at 200 posts/s, gives the CPU per post that the "net"
-                          figure of the others leaves out)
+                          figure of the sizes at the same rate leaves out: 1,000 by default)
   --channels <M>          channels (default 8)
   --rate <R>              posts per second over all channels (default: 25,000 deliveries/s
                           over the sockets, at most 400 posts/s)
