@@ -17,7 +17,7 @@ interface RoundResult {
   readySeconds: number;
   /** From the kill to the last subscriber's reconnect (its `connected` with reconnect: true). */
   reconnectedSeconds: number;
-  /** From the kill to the moment every subscriber had every post begun before the node was ready again. */
+  /** From the kill to the moment every subscriber had reconnected and had every post begun before the node was ready again. */
   caughtUpSeconds: number;
   /** Posts begun between the kill and the node being ready again (retried by the SDK until it was). */
   postedDuringOutage: number;
@@ -128,8 +128,9 @@ export async function runRecovery(): Promise<void> {
             if (at === undefined) missing = true;
             else last = Math.max(last, at);
           }
-          if (missing) behind++;
-          caughtUp = Math.max(caughtUp, last);
+          // Caught up: reconnected (live again) and holding every event due.
+          if (missing || reconnectedAt[s] < killedAt) behind++;
+          caughtUp = Math.max(caughtUp, last, reconnectedAt[s]);
         }
         if (behind === 0 || Date.now() > waitUntil) break;
         await sleep(200);
