@@ -120,10 +120,10 @@ export function progressTicker(label: string, window: MeasureWindow, total: numb
 /** Runs `settings.concurrency` workers until the deadline; each call returns the seq and channel of a stored post. */
 export async function runLoops(
   settings: Settings,
-  window: MeasureWindow,
   cpuProcesses: readonly CpuProcess[],
-  post: (loop: number, n: number) => Promise<{ channelId: string; seq: number }>,
   label: string,
+  post: (loop: number, n: number) => Promise<{ channelId: string; seq: number }>,
+  window: MeasureWindow = measureWindow(settings),
 ): Promise<Omit<RunResult, 'mode' | 'delivery'>> {
   const latencies: number[] = [];
   const cpu = cpuOverWindow(cpuProcesses, window);

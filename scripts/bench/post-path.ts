@@ -83,8 +83,8 @@ async function runHttp(target: Target, seeded: Seeded, settings: Settings, cpuPr
   window = measureWindow(settings);
   const loops = await runLoops(
     settings,
-    window,
     cpuProcesses,
+    mode,
     async (loop, n) => {
       const { ch, author } = postOf(seeded, loop, n);
       const sent = performance.now();
@@ -96,7 +96,7 @@ async function runHttp(target: Target, seeded: Seeded, settings: Settings, cpuPr
       }
       return { channelId: ch.id, seq: message.seq };
     },
-    mode === 'split' ? 'split' : 'http',
+    window,
   );
   // Let the last deliveries arrive (up to 10 s when some are still missing).
   const allIn = () => received.every((seqs, i) => seqs.length >= posted.get(channelOf(i))!.length);
@@ -123,19 +123,13 @@ async function runRaw(target: Target, seeded: Seeded, settings: Settings, cpuPro
   if (!target.nodeEnv) throw new Error('--raw needs a node started by the benchmark (it opens the same database)');
   const ctx: AppContext = await createContext(loadConfig({ ...target.nodeEnv, FABRIC_BACKEND_GUILD_DB_SYNC: 'false' }));
   try {
-    const loops = await runLoops(
-      settings,
-      measureWindow(settings),
-      cpuProcesses,
-      async (loop, n) => {
-        const { ch, author } = postOf(seeded, loop, n);
-        const principal = { kind: 'user' as const, userId: author.id, name: author.id };
-        const r = await postToChannel(ctx, principal, ch.id, { content: `raw:${performance.now()}` });
-        if (!('message' in r) || !r.message) throw new Error('raw post returned no message');
-        return { channelId: ch.id, seq: r.message.seq };
-      },
-      'raw ',
-    );
+    const loops = await runLoops(settings, cpuProcesses, 'raw ', async (loop, n) => {
+      const { ch, author } = postOf(seeded, loop, n);
+      const principal = { kind: 'user' as const, userId: author.id, name: author.id };
+      const r = await postToChannel(ctx, principal, ch.id, { content: `raw:${performance.now()}` });
+      if (!('message' in r) || !r.message) throw new Error('raw post returned no message');
+      return { channelId: ch.id, seq: r.message.seq };
+    });
     return { mode: 'raw', ...loops };
   } finally {
     await ctx.close();
@@ -160,33 +154,27 @@ async function runRawCeiling(target: Target, seeded: Seeded, settings: Settings,
     connectionLimit: settings.pool,
   });
   try {
-    const loops = await runLoops(
-      settings,
-      measureWindow(settings),
-      cpuProcesses,
-      async (loop, n) => {
-        const { ch, author } = postOf(seeded, loop, n);
-        const conn = await pool.getConnection();
-        try {
-          await conn.query('begin');
-          const [bump] = await conn.query<import('mysql2').ResultSetHeader>('update channels set last_seq = last_insert_id(last_seq + 1) where id = ?', [ch.id]);
-          const seq = Number(bump.insertId);
-          await conn.query(
-            'insert into messages (id, channel_id, guild_id, seq, author_id, content, reply_to_id, mentions, client_msg_id, created_at, edited_at, deleted_at) ' +
-              "values (?, ?, ?, ?, ?, ?, null, '[]', null, ?, null, null)",
-            [newId(), ch.id, seeded.guildId, seq, author.id, `ceiling:${performance.now()}`, Date.now()],
-          );
-          await conn.query('commit');
-          return { channelId: ch.id, seq };
-        } catch (err) {
-          await conn.query('rollback').catch(() => undefined);
-          throw err;
-        } finally {
-          conn.release();
-        }
-      },
-      'ceil',
-    );
+    const loops = await runLoops(settings, cpuProcesses, 'ceil', async (loop, n) => {
+      const { ch, author } = postOf(seeded, loop, n);
+      const conn = await pool.getConnection();
+      try {
+        await conn.query('begin');
+        const [bump] = await conn.query<import('mysql2').ResultSetHeader>('update channels set last_seq = last_insert_id(last_seq + 1) where id = ?', [ch.id]);
+        const seq = Number(bump.insertId);
+        await conn.query(
+          'insert into messages (id, channel_id, guild_id, seq, author_id, content, reply_to_id, mentions, client_msg_id, created_at, edited_at, deleted_at) ' +
+            "values (?, ?, ?, ?, ?, ?, null, '[]', null, ?, null, null)",
+          [newId(), ch.id, seeded.guildId, seq, author.id, `ceiling:${performance.now()}`, Date.now()],
+        );
+        await conn.query('commit');
+        return { channelId: ch.id, seq };
+      } catch (err) {
+        await conn.query('rollback').catch(() => undefined);
+        throw err;
+      } finally {
+        conn.release();
+      }
+    });
     return { mode: 'raw-ceiling', ...loops };
   } finally {
     await pool.end();
