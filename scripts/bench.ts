@@ -28,6 +28,7 @@ async function main() {
     console.log(HELP[mode]);
     return;
   }
+  if (values.url && (mode === 'fanout' || mode === 'idle' || mode === 'recovery')) throw new Error(`--mode ${mode} starts its own node (no --url): it reads the node's /proc and metrics, and recovery kills it`);
   if (mode === 'fanout') return runFanout();
   if (mode === 'idle') return runIdle();
   if (mode === 'recovery') return runRecovery();

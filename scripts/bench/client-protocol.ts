@@ -20,8 +20,8 @@ export type ClientCommand =
 export type ClientReply =
   | { type: 'started' }
   | { type: 'connected'; connected: number; failed: number; ms: number; firstError?: string }
-  /** `received`: message.created frames of the sockets' channels so far; `closed`: sockets the node closed. */
-  | { type: 'count'; received: number; closed: number }
+  /** `received`: message.created frames of the sockets' channels so far; `joined`: sockets connected and joined; `closed`: sockets the node closed. */
+  | { type: 'count'; received: number; joined: number; closed: number }
   | { type: 'report'; histogram: HistogramJSON; integrity: DeliveryIntegrity; received: number; closed: number };
 
 export interface HistogramJSON {

@@ -144,6 +144,7 @@ const clients: RawClient[] = [];
 let window = { from: Infinity, to: -Infinity };
 let histogram = new LatencyHistogram();
 let received = 0;
+let joined = 0;
 let closed = 0;
 
 const reply = (r: ClientReply) => process.send!(r);
@@ -167,6 +168,7 @@ async function connectAll(url: URL, sockets: { token: string; channelId: string 
         clients.push(client);
         try {
           await client.ready();
+          joined++;
         } catch (err) {
           failed++;
           firstError ??= err instanceof Error ? err.message : String(err);
@@ -187,7 +189,7 @@ process.on('message', (cmd: ClientCommand) => {
       histogram = new LatencyHistogram();
       break;
     case 'count':
-      reply({ type: 'count', received, closed });
+      reply({ type: 'count', received, joined, closed });
       break;
     case 'report': {
       const posted = new Map(Object.entries(cmd.posted));

@@ -82,14 +82,15 @@ export class ClientPool {
     for (const w of this.workers) w.tell({ type: 'window', from, to });
   }
 
-  /** message.created frames received so far, and sockets the node closed, over all processes. */
-  async count(): Promise<{ received: number; closed: number }> {
+  /** message.created frames received so far, sockets joined, and sockets the node closed, over all processes. */
+  async count(): Promise<{ received: number; joined: number; closed: number }> {
     const replies = await Promise.all(this.workers.map((w) => w.ask({ type: 'count' }, 'count')));
-    return { received: replies.reduce((n, r) => n + r.received, 0), closed: replies.reduce((n, r) => n + r.closed, 0) };
+    const sum = (k: 'received' | 'joined' | 'closed') => replies.reduce((n, r) => n + r[k], 0);
+    return { received: sum('received'), joined: sum('joined'), closed: sum('closed') };
   }
 
   /** Waits until `expected` message.created frames are in (or `timeoutMs` passed); returns the count. */
-  async waitForReceived(expected: number, timeoutMs: number): Promise<{ received: number; closed: number }> {
+  async waitForReceived(expected: number, timeoutMs: number): Promise<{ received: number; joined: number; closed: number }> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const c = await this.count();

@@ -109,6 +109,7 @@ export async function runIdle(): Promise<void> {
       await scrape(node);
       while (connecting) {
         await sleep(1000);
+        if (connecting) progress(`idle: connecting, ${(await pool!.count()).joined} of ${sockets} sockets joined`);
         const p99 = metricValue(await scrape(node), 'fabric_nodejs_eventloop_lag_p99_seconds');
         if (p99 !== undefined) connectLag.push(p99 * 1000);
       }
