@@ -4,12 +4,14 @@
  * what they count.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { DeliveryIntegrity } from '../bench-integrity.js';
 import { LatencyHistogram, type ClientCommand, type ClientReply } from './client-protocol.js';
 
-const WORKER = fileURLToPath(new URL('./client-worker.ts', import.meta.url));
+/** Next to this module when run from source; from the working directory when bundled (dist/bench.js), as the node's scripts are. */
+const besideThis = fileURLToPath(new URL('./client-worker.ts', import.meta.url));
+const WORKER = existsSync(besideThis) ? besideThis : 'scripts/bench/client-worker.ts';
 
 type ReplyOf<T extends ClientReply['type']> = Extract<ClientReply, { type: T }>;
 
