@@ -169,7 +169,7 @@ describe(`fuzz (seed ${SEED}, ${N} requests)`, () => {
           .catch((err: Error) => ({ timeout: err.message }));
         const valid = ack?.ok === true || (ack?.ok === false && typeof ack.error?.code === 'string');
         if (!valid) record(what, `unexpected ack ${JSON.stringify(ack)}`);
-        const joinedPrivate = event === 'join_channel' && (payload as { channelId?: unknown }).channelId === privateChannelId && ack?.ok === true;
+        const joinedPrivate = event === 'join_channel' && (payload as { channelId?: unknown } | null)?.channelId === privateChannelId && ack?.ok === true;
         if (joinedPrivate && !s.mayRead) record(what, 'joined the private channel');
       }
       // Something happens in the private channel: only its members' sockets may hear of it.
