@@ -11,7 +11,7 @@ import { isOriginAllowed } from '../lib/http/cors.js';
 import { requireReadableChannel } from '../lib/guilds/standing.js';
 import { createLogger } from '../lib/logger.js';
 import type { EmitMessage, RealtimeOp } from '../lib/realtime/emitter.js';
-import { readStream, streamHeads, streamKey, toEmit } from '../lib/realtime/event-log.js';
+import { readStream, streamHeads, streamKey, toEmit, type StoredEvent } from '../lib/realtime/event-log.js';
 import { rooms } from '../lib/realtime/rooms.js';
 import { createSocketEventBudget } from '../lib/realtime/socket-event-budget.js';
 import type { ClusterLink } from './cluster.js';
@@ -160,13 +160,25 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
     passOn();
   }
 
+  /** Log reads in flight, by stream and range: the joins of one step with the same `since` read the log once. */
+  const reads = new Map<string, Promise<StoredEvent[]>>();
+  function sharedRead(stream: StreamRef, since: number, upTo: number): Promise<StoredEvent[]> {
+    const key = `${streamKey(stream)}:${since}:${upTo}`;
+    let read = reads.get(key);
+    if (!read) {
+      read = readStream(db, stream, since, upTo).finally(() => reads.delete(key));
+      reads.set(key, read);
+    }
+    return read;
+  }
+
   /**
    * Sends `socket` the events of `stream` with `since < pos <= upTo`, marked `replayed`; false
    * (and nothing sent) when some of them are no longer retained.
    */
   async function replay(socket: RealtimeSocket, stream: StreamRef, since: number, upTo: number): Promise<boolean> {
     if (since >= upTo) return true;
-    const events = await readStream(db, stream, since, upTo);
+    const events = await sharedRead(stream, since, upTo);
     if (events.length !== upTo - since) return false;
     const userId = socket.data.principal.kind === 'user' ? socket.data.principal.userId : null;
     // Stored events are typed by name only here: the log holds what the server emitted.
