@@ -4,14 +4,14 @@ import { z } from 'zod';
 import type { Principal } from '../lib/center/client.js';
 import type { AppContext } from '../lib/context.js';
 import type { StreamRef } from '../lib/db/dialect.js';
-import { badRequest, HttpError } from '../lib/errors.js';
+import { badRequest, HttpError, notFound } from '../lib/errors.js';
 import { authenticateSession } from '../lib/http/auth.js';
 import { jsonBoundsProblem } from '../lib/http/json-bounds.js';
 import { isOriginAllowed } from '../lib/http/cors.js';
-import { requireReadableChannel } from '../lib/guilds/standing.js';
+import { channelReaders, requireReadableChannel } from '../lib/guilds/standing.js';
 import { createLogger } from '../lib/logger.js';
 import type { EmitMessage, RealtimeOp } from '../lib/realtime/emitter.js';
-import { readStream, streamHeads, streamKey, toEmit } from '../lib/realtime/event-log.js';
+import { readStream, streamHeads, streamKey, toEmit, type StoredEvent } from '../lib/realtime/event-log.js';
 import { rooms } from '../lib/realtime/rooms.js';
 import { createSocketEventBudget } from '../lib/realtime/socket-event-budget.js';
 import type { ClusterLink } from './cluster.js';
@@ -37,6 +37,14 @@ interface SocketData {
   userBase: number;
 }
 type RealtimeSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+/** A membership re-check waiting for its batch. */
+interface Recheck {
+  principal: Principal;
+  resolve(ok: boolean): void;
+  reject(err: unknown): void;
+}
+
 export type RealtimeNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
 const channelPayload = z.object({ channelId: z.string().min(1).max(64) });
@@ -160,13 +168,50 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
     passOn();
   }
 
+  /** Log reads in flight, by stream and range: the joins of one step with the same `since` read the log once. */
+  const reads = new Map<string, Promise<StoredEvent[]>>();
+  function sharedRead(stream: StreamRef, since: number, upTo: number): Promise<StoredEvent[]> {
+    const key = `${streamKey(stream)}:${since}:${upTo}`;
+    let read = reads.get(key);
+    if (!read) {
+      read = readStream(db, stream, since, upTo).finally(() => reads.delete(key));
+      reads.set(key, read);
+    }
+    return read;
+  }
+
+  /** Membership re-checks waiting for the next turn of the event loop, by channel. */
+  const rechecks = new Map<string, Recheck[]>();
+  /** Whether `principal` may still read the channel; the re-checks of one join step share one query. */
+  function stillReadable(principal: Principal, channelId: string): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      let batch = rechecks.get(channelId);
+      if (!batch) {
+        const waiting: Recheck[] = (batch = []);
+        rechecks.set(channelId, waiting);
+        setImmediate(() => {
+          rechecks.delete(channelId);
+          channelReaders(
+            db,
+            channelId,
+            waiting.map((w) => w.principal),
+          ).then(
+            (oks) => waiting.forEach((w, i) => w.resolve(oks[i])),
+            (err: unknown) => waiting.forEach((w) => w.reject(err)),
+          );
+        });
+      }
+      batch.push({ principal, resolve, reject });
+    });
+  }
+
   /**
    * Sends `socket` the events of `stream` with `since < pos <= upTo`, marked `replayed`; false
    * (and nothing sent) when some of them are no longer retained.
    */
   async function replay(socket: RealtimeSocket, stream: StreamRef, since: number, upTo: number): Promise<boolean> {
     if (since >= upTo) return true;
-    const events = await readStream(db, stream, since, upTo);
+    const events = await sharedRead(stream, since, upTo);
     if (events.length !== upTo - since) return false;
     const userId = socket.data.principal.kind === 'user' ? socket.data.principal.userId : null;
     // Stored events are typed by name only here: the log holds what the server emitted.
@@ -297,12 +342,11 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
             await socket.join(channelRooms);
             // A removal that committed between the check and the join sent its room leave too
             // early: check again now that the socket is in the room (a later removal's leave
-            // arrives after this join and takes it out as usual).
-            try {
-              await requireReadableChannel(db, principal, channelId);
-            } catch (err) {
+            // arrives after this join and takes it out as usual). Still in the queued step, so
+            // no later event reaches a socket that fails it.
+            if (!(await stillReadable(principal, channelId))) {
               for (const room of channelRooms) void socket.leave(room);
-              throw err;
+              throw notFound('channel');
             }
             return replayed ? { ok: true, pos } : { ok: true, pos, resync: true };
           }),

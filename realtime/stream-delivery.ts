@@ -21,6 +21,14 @@ interface Tracker {
   queue: Promise<void>;
   gapTimer?: NodeJS.Timeout;
   lastUsed: number;
+  /** Joins waiting for the stream's next join step (one is queued while this is set). */
+  joins?: Join[];
+}
+
+/** A join waiting in its stream's queue: run with the head once the stream is delivered up to it. */
+interface Join {
+  run(head: number): Promise<void>;
+  fail(err: unknown): void;
 }
 
 export interface StreamDeliveryOptions {
@@ -108,6 +116,24 @@ export function createStreamDelivery(opts: StreamDeliveryOptions) {
     } else await catchUp(t, head);
   }
 
+  /** Queues one step for the joins that gather on `t` until it starts; returns their list. */
+  function queueJoinStep(t: Tracker): Join[] {
+    const joins: Join[] = (t.joins = []);
+    void enqueue(t, async () => {
+      t.joins = undefined;
+      try {
+        const head = (await streamHeads(opts.db, [t.stream])).get(streamKey(t.stream)) ?? 0;
+        await syncToHead(t, head);
+      } catch (err) {
+        for (const j of joins) j.fail(err);
+        throw err;
+      }
+      // Each join settles its own promise: one failing join does not fail the others.
+      await Promise.all(joins.map((j) => j.run(t.delivered).catch(j.fail)));
+    });
+    return joins;
+  }
+
   async function poll() {
     const now = Date.now();
     for (const [key, t] of trackers) {
@@ -153,14 +179,16 @@ export function createStreamDelivery(opts: StreamDeliveryOptions) {
     /**
      * Runs `join` in the stream's queue once this process has delivered everything up to the
      * stream's head, with that head: a socket that joins its room inside `join` receives live
-     * every event after the head, and nothing before it.
+     * every event after the head, and nothing before it. Joins that wait on the same stream
+     * share one queued step (after a restart many sockets rejoin a channel at once): one head
+     * read and one catch-up, then their `join`s run side by side, with the stream's later
+     * events still queued behind all of them.
      */
     subscribe<T>(stream: StreamRef, join: (head: number) => Promise<T> | T): Promise<T> {
       const t = tracker(stream, true)!;
-      return enqueue(t, async () => {
-        const head = (await streamHeads(opts.db, [stream])).get(streamKey(stream)) ?? 0;
-        await syncToHead(t, head);
-        return join(t.delivered);
+      return new Promise<T>((resolve, reject) => {
+        const waiting = t.joins ?? queueJoinStep(t);
+        waiting.push({ run: async (head) => resolve(await join(head)), fail: reject });
       });
     },
 

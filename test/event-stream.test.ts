@@ -118,6 +118,55 @@ describe('join_channel {channelId, since}', () => {
     }
   });
 
+  it('many sockets joining one channel at once, with posts and removals racing: each gets the missed events then live ones, once and in order; a removed member none after its removal', async () => {
+    // Ten members removed one by one while the joins are in flight, so that some removals land between a join's first check and its step.
+    const leaving: { id: string; token: string }[] = [];
+    for (let i = 0; i < 10; i++) leaving.push(await t.centerApi.user('leaving'));
+    const added = await t.api('POST', `/api/guilds/${w.guildId}/members`, { token: w.owner.token, body: { userIds: leaving.map((u) => u.id), role: 'member' } });
+    expect(added.status).toBe(200);
+    const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'rejoin', xType: 'general', memberUserIds: [w.m2.id, ...leaving.map((u) => u.id)] });
+    for (let i = 1; i <= 8; i++) await post(t, w.m1.token, ch.id, `before ${i}`);
+    // 30 sockets of a member that stays (since 0..8 or none), one of each leaving member.
+    const joiners = await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        const socket = await t.socket(i < 30 ? w.m2.token : leaving[i - 30].token);
+        const seen: { pos: number; content?: string }[] = [];
+        // Channel stream events only: the user stream's channel.joined/left carry positions of another stream.
+        socket.onAny((event: string, data: any) => {
+          if (data?.channelId === ch.id && typeof data.pos === 'number' && event !== 'channel.joined' && event !== 'channel.left')
+            seen.push({ pos: data.pos, content: data.content });
+        });
+        return { socket, seen, since: i % 10 === 9 ? undefined : i % 9 };
+      }),
+    );
+    const racing = (async () => {
+      for (let i = 1; i <= 6; i++) await post(t, w.m1.token, ch.id, `during ${i}`);
+    })();
+    const removals = (async () => {
+      for (const u of leaving) expect((await t.api('DELETE', `/api/channels/${ch.id}/members/${u.id}`, { token: w.m1.token })).status).toBe(204);
+    })();
+    const acks: any[] = await Promise.all(
+      joiners.map((j) => emitAck(j.socket, 'join_channel', j.since === undefined ? { channelId: ch.id } : { channelId: ch.id, since: j.since })),
+    );
+    await Promise.all([racing, removals]);
+    for (let i = 1; i <= 3; i++) await post(t, w.m1.token, ch.id, `after ${i}`);
+    const last = await eventPos(ch.id, w.m1.token);
+    const stays = joiners.slice(0, 30);
+    await waitFor('every event at the member that stays', async () => (stays.every((j) => j.seen.at(-1)?.pos === last) ? true : undefined), 10_000);
+    for (const [i, j] of stays.entries()) {
+      expect(acks[i]).toEqual({ ok: true, pos: expect.any(Number) });
+      const from = (j.since ?? acks[i].pos) + 1;
+      expect(j.seen.map((e) => e.pos)).toEqual(Array.from({ length: last - from + 1 }, (_, k) => from + k));
+    }
+    // The removed members' sockets: refused, or in order without duplicates until taken out of the room by the removal.
+    for (const [i, j] of joiners.slice(30).entries()) {
+      if (!acks[30 + i].ok) expect(acks[30 + i].error.code).toBe('not_found');
+      const positions = j.seen.map((e) => e.pos);
+      expect(positions).toEqual([...new Set(positions)].sort((a, b) => a - b));
+      expect(j.seen.filter((e) => e.content?.startsWith('after '))).toEqual([]);
+    }
+  });
+
   it('answers bad_request for a since above the current position, and for a since that is not an integer >= 0', async () => {
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'ahead', xType: 'general' });
     await post(t, w.m1.token, ch.id, 'x');

@@ -66,3 +66,33 @@ export async function requireReadableChannel(db: Db, principal: Principal, chann
     canAdmin: canAdminChannel(standing, facts, principal),
   };
 }
+
+/**
+ * Which of `principals` may read the channel now, decided as requireReadableChannel decides
+ * for one, in one query: the realtime node re-checks the joins of one channel together.
+ */
+export async function channelReaders(db: Db, channelId: string, principals: Principal[]): Promise<boolean[]> {
+  const userIds = [...new Set(principals.flatMap((p) => (p.kind === 'user' ? [p.userId] : [])))];
+  const rows = await db
+    .selectFrom('channels as c')
+    // '' matches no user: `in ()` is not SQL, and guild tokens need the channel row only.
+    .leftJoin('guild_members as gm', (j) => j.onRef('gm.guild_id', '=', 'c.guild_id').on('gm.user_id', 'in', userIds.length > 0 ? userIds : ['']))
+    .leftJoin('channel_members as cm', (j) => j.onRef('cm.channel_id', '=', 'c.id').onRef('cm.user_id', '=', 'gm.user_id'))
+    .select(['c.guild_id', 'c.is_public', 'c.created_by', 'gm.user_id as user_id', 'gm.role as role', 'cm.user_id as member'])
+    .where('c.id', '=', channelId)
+    .execute();
+  if (rows.length === 0) return principals.map(() => false);
+  const channel = rows[0];
+  const facts = { guildId: channel.guild_id, isPublic: !!channel.is_public, createdBy: channel.created_by };
+  const byUser = new Map(rows.filter((r) => r.user_id).map((r) => [r.user_id!, r]));
+  return principals.map((p) => {
+    const row = p.kind === 'user' ? byUser.get(p.userId) : undefined;
+    const standing: GuildStanding = {
+      guildId: channel.guild_id,
+      role: (row?.role as GuildRole | null | undefined) ?? null,
+      isGuildToken: p.kind === 'guild' && p.guildId === channel.guild_id,
+    };
+    const isMember = row?.member !== null && row?.member !== undefined && standing.role !== null;
+    return canReadChannel(standing, facts, isMember);
+  });
+}
