@@ -118,7 +118,10 @@ kill -9 and is started again on the same database and port; posting goes on (ret
 clientMsgId while the node is down). Reports the seconds from the kill to the moment every
 subscriber has received every event posted so far (through resume from its last position) and,
 separately, the seconds until the node answered /api/ready again; lost, duplicated and
-out-of-order deliveries at the end. All-in-one: the SDK has no separate realtime URL yet.
+out-of-order deliveries at the end. All-in-one by default; with --split-shape the node runs
+split (--api-procs API processes and one realtime process) and only the realtime process is
+killed and restarted: the SDK clients take its URL as realtimeUrl, posts keep being stored by
+the API processes meanwhile, and what their hand-over lost is delivered from the event log.
 
   --subscribers-total <N> SDK subscribers (default 100)
   --channels <M>          channels (default 10)
@@ -127,6 +130,8 @@ out-of-order deliveries at the end. All-in-one: the SDK has no separate realtime
   --after <S>             seconds of posting after the node is back (default 3)
   --rounds <R>            kill/restart rounds (default 3)
   --backoff <base,max>    the subscribers' reconnect backoff in ms (default the SDK's: 250,10000)
+  --split-shape           split deployment; the realtime process is the one killed
+  --api-procs <N>         API processes with --split-shape (default 2)
 ${COMMON}`;
 
 export const HELP: Record<Mode, string> = {
@@ -168,6 +173,7 @@ export const { values } = parseArgs({
     'connect-batch': { type: 'string' },
     idle: { type: 'string' },
     'api-procs': { type: 'string', default: '2' },
+    'split-shape': { type: 'boolean', default: false },
     'subscribers-total': { type: 'string', default: '100' },
     before: { type: 'string', default: '3' },
     after: { type: 'string', default: '3' },

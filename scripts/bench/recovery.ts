@@ -2,8 +2,8 @@
  * `npm run bench -- --mode recovery`: seconds from a kill -9 of the node to the moment every
  * subscriber has received every event posted before and during the outage, by the SDK's own
  * resume (lib/client: reconnect, join from the last position, replay from the event log). The
- * subscribers and the posters are SDK clients; all-in-one, since the SDK connects its socket
- * to the REST URL.
+ * subscribers and the posters are SDK clients. All-in-one, or (`--split-shape`) split with
+ * the realtime process as the one killed: the SDK's socket goes to its URL (`realtimeUrl`).
  */
 import { FabricClient, FabricRest, newClientMsgId } from '../../lib/client/index.js';
 import { deliveryIntegrity } from '../bench-integrity.js';
@@ -33,7 +33,9 @@ export async function runRecovery(): Promise<void> {
   const after = int('after', 3, 1, 300);
   const rounds = int('rounds', 3, 1, 20);
   const [backoffBase, backoffMax] = intList('backoff', [250, 10_000], 10, 60_000);
-  const target = await startTarget({ pool: int('pool', 10, 1, 200) });
+  const split = values['split-shape'] === true;
+  const target = await startTarget({ pool: int('pool', 10, 1, 200), apiProcesses: split ? int('api-procs', 2, 1, 16) : 0 });
+  // All-in-one: the node; split: the realtime process (started first).
   const node = target.processes[0];
   const clients: FabricClient[] = [];
   const results: RoundResult[] = [];
@@ -56,7 +58,13 @@ export async function runRecovery(): Promise<void> {
         Array.from({ length: Math.min(10, subscribers - i) }, async (_, j) => {
           const s = i + j;
           const user = seeded.users[s + 1];
-          const c = new FabricClient({ url: target.url, token: user.token, userId: user.id, backoff: { baseMs: backoffBase, maxMs: backoffMax, factor: 2 } });
+          const c = new FabricClient({
+            url: target.url,
+            realtimeUrl: target.realtimeUrl,
+            token: user.token,
+            userId: user.id,
+            backoff: { baseMs: backoffBase, maxMs: backoffMax, factor: 2 },
+          });
           c.onMessage((m) => {
             if (m.channelId !== channelOfUser(s + 1)) return;
             received[s].push(m.seq);
@@ -156,7 +164,7 @@ export async function runRecovery(): Promise<void> {
     for (const c of clients) c?.close();
     await target.stop();
   }
-  const settings = { subscribers, channels, rate, before, after, rounds, backoff: { baseMs: backoffBase, maxMs: backoffMax }, shape: 'all-in-one' };
+  const settings = { subscribers, channels, rate, before, after, rounds, backoff: { baseMs: backoffBase, maxMs: backoffMax }, shape: split ? 'split' : 'all-in-one' };
   const summary = {
     caughtUpSecondsMedian: round(median(results.map((r) => r.caughtUpSeconds))),
     caughtUpSecondsWorst: Math.max(...results.map((r) => r.caughtUpSeconds)),
@@ -167,11 +175,11 @@ export async function runRecovery(): Promise<void> {
     return;
   }
   console.log(
-    `\nrecovery settings: ${subscribers} SDK subscribers over ${channels} channels, ${rate} posts/s, kill -9 after ${before}s, ${after}s after the restart, ${rounds} rounds, SDK backoff ${backoffBase}..${backoffMax} ms, all-in-one`,
+    `\nrecovery settings: ${subscribers} SDK subscribers over ${channels} channels, ${rate} posts/s, kill -9 after ${before}s, ${after}s after the restart, ${rounds} rounds, SDK backoff ${backoffBase}..${backoffMax} ms, ${split ? `split (${target.apiUrls.length} API processes, the realtime process killed)` : 'all-in-one'}`,
   );
   results.forEach((r, i) =>
     console.log(
-      `round ${i + 1}: node ready ${r.readySeconds}s after the kill, subscribers reconnected by ${r.reconnectedSeconds}s, all caught up at ${r.caughtUpSeconds}s (${r.postedDuringOutage} posts begun during the outage)${r.behind ? ` (${r.behind} still behind: a lower bound)` : ''}`,
+      `round ${i + 1}: ${split ? 'realtime process' : 'node'} ready ${r.readySeconds}s after the kill, subscribers reconnected by ${r.reconnectedSeconds}s, all caught up at ${r.caughtUpSeconds}s (${r.postedDuringOutage} posts begun during the outage)${r.behind ? ` (${r.behind} still behind: a lower bound)` : ''}`,
     ),
   );
   console.log(`caught up: median ${summary.caughtUpSecondsMedian}s, worst ${summary.caughtUpSecondsWorst}s after the kill (node ready: median ${summary.readySecondsMedian}s)`);
