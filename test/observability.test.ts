@@ -6,14 +6,13 @@
  * METRICS_PORT.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadDatabaseConfig } from '../lib/config.js';
-import { migrateToLatest, openDatabase } from '../lib/db/index.js';
 import type { DevCenter } from '../scripts/dev-center.js';
 import {
   apiClient,
   centerClient,
   connectSocket,
   createTestDatabase,
+  migrateTestDatabase,
   nextEvent,
   nodeEnv,
   spawnNode,
@@ -44,9 +43,7 @@ const env = (extra: Record<string, string>) => ({
 beforeAll(async () => {
   center = await startCenter();
   db = await createTestDatabase();
-  const handle = await openDatabase(loadDatabaseConfig(db.env));
-  await migrateToLatest(handle.db, () => undefined);
-  await handle.destroy();
+  await migrateTestDatabase(db);
   const rt = spawnNode('scripts/realtime.ts', env({ FABRIC_BACKEND_GUILD_REALTIME_PORT: '0', FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_PORT: '0' }));
   children.push(rt);
   const [{ port, internalPort }, rtMetrics] = await Promise.all([rt.waitForLog('guild node realtime listening'), rt.waitForLog('metrics listening')]);

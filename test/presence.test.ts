@@ -7,8 +7,6 @@
  */
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadDatabaseConfig } from '../lib/config.js';
-import { migrateToLatest, openDatabase } from '../lib/db/index.js';
 import type { DevCenter } from '../scripts/dev-center.js';
 import { expectError } from './helpers/expect-error.js';
 import {
@@ -17,7 +15,8 @@ import {
   connectSocket,
   createChannel,
   createTestDatabase,
-  nodeEnv,
+  migrateTestDatabase,
+  splitProcessEnv,
   spawnNode,
   startCenter,
   startTestNode,
@@ -99,14 +98,7 @@ describe('GET /api/channels/:channelId/presence, split mode with two realtime pr
   let realtimeB: { url: string; internalUrl: string };
   let api: ReturnType<typeof apiClient>;
 
-  const baseEnv = (extra: Record<string, string> = {}) => ({
-    ...nodeEnv(center, db),
-    FABRIC_BACKEND_GUILD_NODE_ID: NODE_ID,
-    FABRIC_BACKEND_GUILD_LOG_LEVEL: 'info',
-    FABRIC_BACKEND_GUILD_INTERNAL_SECRET: SECRET,
-    FABRIC_BACKEND_GUILD_DB_SYNC: 'false',
-    ...extra,
-  });
+  const baseEnv = (extra: Record<string, string> = {}) => splitProcessEnv(center, db, { nodeId: NODE_ID, secret: SECRET }, extra);
   async function startRealtime() {
     const child = spawnNode(
       'scripts/realtime.ts',
@@ -125,9 +117,7 @@ describe('GET /api/channels/:channelId/presence, split mode with two realtime pr
   beforeAll(async () => {
     center = await startCenter();
     db = await createTestDatabase();
-    const handle = await openDatabase(loadDatabaseConfig(db.env));
-    await migrateToLatest(handle.db, () => undefined);
-    await handle.destroy();
+    await migrateTestDatabase(db);
     [realtimeA, realtimeB] = await Promise.all([startRealtime(), startRealtime()]);
     const child = spawnNode('scripts/api.ts', baseEnv({ FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_URL: realtimeA.internalUrl }));
     children.push(child);

@@ -6,8 +6,6 @@
 import { createServer, type AddressInfo, type Server, type Socket as NetSocket } from 'node:net';
 import type { Socket } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadDatabaseConfig } from '../lib/config.js';
-import { migrateToLatest, openDatabase } from '../lib/db/index.js';
 import type { EmitMessage } from '../lib/realtime/emitter.js';
 import { createHttpEmitter } from '../lib/realtime/http-emitter.js';
 import type { DevCenter } from '../scripts/dev-center.js';
@@ -16,10 +14,11 @@ import {
   centerClient,
   connectSocket,
   createTestDatabase,
+  migrateTestDatabase,
+  splitProcessEnv,
   emitAck,
   freePort,
   nextEvent,
-  nodeEnv,
   recordEvents,
   sleep,
   spawnNode,
@@ -62,9 +61,7 @@ beforeAll(async () => {
   center = await startCenter();
   db = await createTestDatabase();
   // Migrate once here, so that the processes can start in parallel with DB_SYNC=false.
-  const handle = await openDatabase(loadDatabaseConfig(db.env));
-  await migrateToLatest(handle.db, () => undefined);
-  await handle.destroy();
+  await migrateTestDatabase(db);
   silent = createServer((sock) => held.push(sock));
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
   const redis = { FABRIC_BACKEND_GUILD_REDIS_URL: REDIS_URL };
@@ -85,14 +82,7 @@ afterAll(async () => {
 });
 afterEach(closeClients);
 
-const baseEnv = (extra: Record<string, string> = {}) => ({
-  ...nodeEnv(center, db),
-  FABRIC_BACKEND_GUILD_NODE_ID: NODE_ID,
-  FABRIC_BACKEND_GUILD_LOG_LEVEL: 'info',
-  FABRIC_BACKEND_GUILD_INTERNAL_SECRET: SECRET,
-  FABRIC_BACKEND_GUILD_DB_SYNC: 'false',
-  ...extra,
-});
+const baseEnv = (extra: Record<string, string> = {}) => splitProcessEnv(center, db, { nodeId: NODE_ID, secret: SECRET }, extra);
 
 /** Starts scripts/realtime.ts on free ports; resolves with its public and internal URLs. */
 async function startRealtime(extra: Record<string, string> = {}) {

@@ -11,7 +11,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createConnection } from 'mysql2/promise';
 import { io as ioClient, type Socket } from 'socket.io-client';
-import { loadConfig } from '../../lib/config.js';
+import { loadConfig, loadDatabaseConfig } from '../../lib/config.js';
+import { migrateToLatest, openDatabase } from '../../lib/db/index.js';
 import { startAllInOne, type RunningProcess } from '../../scripts/processes.js';
 import type { RandomSource } from '../../lib/turns/engine.js';
 import { startDevCenter, type DevCenter } from '../../scripts/dev-center.js';
@@ -204,6 +205,26 @@ export type RestFixture = Pick<TestNode, 'api' | 'centerApi'>;
 
 /** The fixture side of a node started by the test itself (split processes, children): REST at `url`, users from `center`. */
 export const restFixture = (url: string, center: DevCenter): RestFixture => ({ api: apiClient(url), centerApi: centerClient(center) });
+
+/** Brings a test database's schema up to date, as `npm run migrate` would before split processes start with DB_SYNC=false. */
+export async function migrateTestDatabase(db: TestDatabase): Promise<void> {
+  const handle = await openDatabase(loadDatabaseConfig(db.env));
+  try {
+    await migrateToLatest(handle.db, () => undefined);
+  } finally {
+    await handle.destroy();
+  }
+}
+
+/** The environment of a split-mode process (API or realtime) started by a test: one node id and internal secret, schema migrated beforehand. */
+export const splitProcessEnv = (center: DevCenter, db: TestDatabase, ids: { nodeId: string; secret: string }, extra: Record<string, string> = {}) => ({
+  ...nodeEnv(center, db),
+  FABRIC_BACKEND_GUILD_NODE_ID: ids.nodeId,
+  FABRIC_BACKEND_GUILD_LOG_LEVEL: 'info',
+  FABRIC_BACKEND_GUILD_INTERNAL_SECRET: ids.secret,
+  FABRIC_BACKEND_GUILD_DB_SYNC: 'false',
+  ...extra,
+});
 
 /**
  * A Center emulator and a database of their own, for a test that starts and kills node
