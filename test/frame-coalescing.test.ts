@@ -1,7 +1,8 @@
 /**
  * realtime/frame-coalescing.ts on a real socket.io server and real clients: events emitted to
  * a client in one wave leave in one socket write, arrive complete and in order, over a
- * websocket from the start and after an upgrade from long-polling; acks still work.
+ * websocket from the start and after an upgrade from long-polling; a room broadcast's frame is
+ * written straight to the websocket, in order with the client's own packets; acks still work.
  */
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -89,6 +90,39 @@ describe('frame coalescing', () => {
     expect(writes()).toBe(2);
   });
 
+  it("writes a broadcast's frame straight to the websocket: no engine.io packet per client", async () => {
+    const { client, server } = await connect(['websocket']);
+    server.join('direct');
+    let packets = 0;
+    server.conn.on('packetCreate', () => packets++);
+    const writes = countTcpWrites(server);
+    const received = receive(client, 100);
+    for (const n of range(100)) io.to('direct').emit('burst', n);
+    expect(await received).toEqual(range(100));
+    // Fails when an upgrade of engine.io, socket.io-adapter or ws removes what the direct write relies on.
+    expect(packets).toBe(0);
+    expect(writes()).toBe(1);
+  });
+
+  it("keeps a client's own packets and broadcasts in the order they were emitted", async () => {
+    const { client, server } = await connect(['websocket']);
+    server.join('mixed');
+    const received = receive(client, 400);
+    // Broadcast first, then the client's own packet, then broadcasts behind it in engine.io's buffer; then waves apart.
+    for (const n of range(100)) {
+      if (n % 3 === 1) server.emit('burst', n);
+      else io.to('mixed').emit('burst', n);
+    }
+    for (const wave of [1, 2, 3]) {
+      await new Promise((r) => setImmediate(r));
+      for (const n of range(100)) {
+        if (n % 7 === 0) server.emit('burst', wave * 100 + n);
+        else io.to('mixed').emit('burst', wave * 100 + n);
+      }
+    }
+    expect(await received).toEqual(range(400));
+  });
+
   it('keeps acks working', async () => {
     const { client } = await connect(['websocket']);
     const answers = await Promise.all(range(20).map((n) => client.emitWithAck('echo', n)));
@@ -103,5 +137,19 @@ describe('frame coalescing', () => {
     for (const n of range(200)) server.emit('burst', n);
     expect(await received).toEqual(range(200));
     expect(writes()).toBe(1);
+  });
+
+  it('delivers broadcasts over long-polling, and straight to the websocket after the upgrade', async () => {
+    const { client, server } = await connect(['polling', 'websocket']);
+    server.join('upgrading');
+    const received = receive(client, 100);
+    for (const n of range(50)) io.to('upgrading').emit('burst', n);
+    await new Promise<void>((resolve) => (server.conn.transport.name === 'websocket' ? resolve() : server.conn.once('upgrade', () => resolve())));
+    await new Promise((r) => setTimeout(r, 50));
+    let packets = 0;
+    server.conn.on('packetCreate', () => packets++);
+    for (const n of range(50)) io.to('upgrading').emit('burst', 50 + n);
+    expect(await received).toEqual(range(100));
+    expect(packets).toBe(0);
   });
 });
