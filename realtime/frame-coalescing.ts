@@ -18,17 +18,18 @@ interface EngineTransport {
   name: string;
   perMessageDeflate?: unknown;
   send(packets: unknown[]): void;
-  /** The `ws` WebSocket of a websocket transport: its sender and, in `_socket`, the TCP socket. */
+  /** The `ws` WebSocket of a websocket transport; its `_socket` is the TCP socket. */
   socket?: WsSocket;
 }
 interface WsSocket {
   readyState: number;
   _socket?: TcpSocket;
-  _sender?: { sendFrame?(frame: unknown, cb?: unknown): void };
 }
 interface TcpSocket {
+  destroyed: boolean;
   cork(): void;
   uncork(): void;
+  write(data: Buffer): boolean;
 }
 
 /** `ws`'s WebSocket.OPEN. */
@@ -52,17 +53,18 @@ const WS_OPEN = 1;
  * separate websocket frames in the same order; nothing waits for a timer.
  *
  * A room broadcast (socket.io's in-memory adapter) encodes its websocket frame once; engine.io
- * then still builds a packet, emits four events and runs a flush and a drain per client, about
- * half the node's JavaScript per delivery at a thousand sockets. A connection on an open
- * websocket with nothing buffered gets that frame written straight to its `ws` sender, as
- * engine.io itself would write it (`sendFrame`), in the same order with anything written
- * before; anything else (long-polling, an upgrade, packets waiting, a send callback) takes
- * engine.io's way.
+ * then still builds a packet, emits four events and runs a flush and a drain per client, and
+ * `ws` corks two buffers into a `writev`: most of the node's JavaScript per delivery at
+ * thousands of sockets. A connection on an open websocket with nothing buffered instead gets
+ * that frame, joined into one buffer once per broadcast, queued for the end of the wave; one
+ * microtask then writes each client's queued frames in one `write` (the bytes engine.io would
+ * have written, in the same order with anything written before or after); anything else
+ * (long-polling, an upgrade, packets waiting, a send callback) takes engine.io's way.
  *
  * Relies on engine.io's `Socket.write`, `flush`, `writeBuffer`, `upgrading` and
- * `Transport.send`, on socket.io-adapter's `wsPreEncodedFrame` option, and on `ws` keeping its
- * sender in `_sender` and its TCP socket in `_socket` (engine.io 6, socket.io-adapter 2, ws 8;
- * test/frame-coalescing.test.ts checks them).
+ * `Transport.send`, on socket.io-adapter's `wsPreEncodedFrame` option (`ws`'s header and payload
+ * buffers) and on `ws` keeping its TCP socket in `_socket` (engine.io 6, socket.io-adapter 2,
+ * ws 8; test/frame-coalescing.test.ts checks them).
  */
 export function coalesceFrames(io: Server): void {
   io.engine.on('connection', (conn: EngineConnection) => {
@@ -92,20 +94,32 @@ function flushOncePerWave(conn: EngineConnection): void {
   };
 }
 
+/** A broadcast's frame (`ws`'s header and payload) as one buffer, built once for all its clients. */
+const joinedFrames = new WeakMap<object, Buffer>();
+function joinedFrame(frame: Buffer[]): Buffer {
+  let joined = joinedFrames.get(frame);
+  if (!joined) joinedFrames.set(frame, (joined = frame.length === 1 ? frame[0] : Buffer.concat(frame)));
+  return joined;
+}
+
+/** Broadcast frames waiting for the end of the wave, per websocket, in order; written by one microtask. */
+const waiting = new Map<WsSocket, Buffer[]>();
+function writeWaitingFrames() {
+  for (const [ws, frames] of waiting) {
+    // A client that closed meanwhile gets nothing more (as engine.io drops a closed socket's buffer).
+    if (ws.readyState === WS_OPEN && ws._socket && !ws._socket.destroyed) ws._socket.write(frames.length === 1 ? frames[0] : Buffer.concat(frames));
+  }
+  waiting.clear();
+}
+
 function writeBroadcastFramesDirectly(conn: EngineConnection): void {
   const write = conn.write.bind(conn);
-  let corked: TcpSocket | undefined;
-  const uncork = () => {
-    const tcp = corked!;
-    corked = undefined;
-    tcp.uncork();
-  };
   conn.write = (data, options, callback) => {
     const frame = (options as { wsPreEncodedFrame?: unknown } | undefined)?.wsPreEncodedFrame;
     const transport = conn.transport;
     const ws = transport.socket;
     if (
-      frame === undefined ||
+      !Array.isArray(frame) ||
       callback !== undefined ||
       conn.readyState !== 'open' ||
       conn.upgrading ||
@@ -113,17 +127,16 @@ function writeBroadcastFramesDirectly(conn: EngineConnection): void {
       transport.name !== 'websocket' ||
       transport.perMessageDeflate ||
       ws?.readyState !== WS_OPEN ||
-      typeof ws._sender?.sendFrame !== 'function' ||
       !ws._socket
     ) {
       return write(data, options, callback);
     }
-    if (!corked) {
-      corked = ws._socket;
-      corked.cork();
-      queueMicrotask(uncork);
+    const frames = waiting.get(ws);
+    if (frames) frames.push(joinedFrame(frame));
+    else {
+      if (waiting.size === 0) queueMicrotask(writeWaitingFrames);
+      waiting.set(ws, [joinedFrame(frame)]);
     }
-    ws._sender.sendFrame(frame);
     return conn;
   };
 }
