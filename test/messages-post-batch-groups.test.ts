@@ -160,6 +160,41 @@ describe('a post batch with several posts per channel', () => {
     }
   });
 
+  it('sees a removal that commits while the batch waits for the channel lock, in the authors and in the wake set', async () => {
+    const { database } = t.node.ctx;
+    if (database.dialect !== 'mysql') return; // SQLite: one writer at a time, nothing waits inside a transaction
+    const { owner, members, guildId } = await seedGuild(t, 3);
+    const [a, b, c] = members;
+    const ch = await createChannel(t, owner.token, { guildId, name: 'removed', xType: 'general', memberUserIds: [a.id, b.id, c.id] });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let lockTaken!: () => void;
+    const taken = new Promise<void>((resolve) => (lockTaken = resolve));
+    // A membership change: takes the channel lock, removes b and c, commits when we let it.
+    const removal = database.db.transaction().execute(async (trx) => {
+      await sql`select id from channels where id = ${ch.id} for update`.execute(trx);
+      await sql`delete from channel_members where channel_id = ${ch.id} and user_id in (${b.id}, ${c.id})`.execute(trx);
+      lockTaken();
+      await held;
+    });
+    await taken;
+    const authors = [a, b, a, a, b, a];
+    const messages = authors.map((u, i) => message(ch, u.id, `post ${i}`));
+    const answers = Promise.all(messages.map((m) => post(ch, m)));
+    for (let i = 0; i < 200; i++) {
+      const w = await sql<{ n: number }>`select count(*) as n from information_schema.innodb_lock_waits`.execute(database.db);
+      if (Number(w.rows[0].n) > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    release();
+    await removal;
+    const results = await answers;
+    expect(results.map((r) => r === null)).toEqual(authors.map((u) => u === b));
+    const stored = results.filter((r) => r !== null);
+    expect(stored.map((r) => r.seq)).toEqual([1, 2, 3, 4]);
+    for (const r of stored) expect(JSON.parse(r.event!.delivery!)).toEqual({ wake: [owner.id], wakeReasons: { [owner.id]: 'general' } });
+  });
+
   it('logs the events of a batch by message id, never by a scan of the messages', async () => {
     const { database } = t.node.ctx;
     if (database.dialect !== 'mysql') return; // the event insert is MySQL's batch statement
