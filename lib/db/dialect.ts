@@ -29,30 +29,28 @@ export async function withTransaction<T>(db: Db, dialect: DialectName, fn: (trx:
 }
 
 /**
- * The condition under which a post may take a seq: the channel is open and, with a member id,
- * that user is a member of the channel and of its guild. Evaluated under the channel's row
- * lock, so a post and a removal or a close never cross.
+ * The condition under which posts may take seqs: the channel is open and each of `memberIds`
+ * is a member of it and of its guild (for several, their member rows joined to guild member
+ * rows are counted; both keys are unique); with `unguardedOnly`, the channel has no agent loop
+ * limit (lib/channels/loop-guard.ts counts those posts under the lock, not in a one-trip post).
+ * A condition of the seq bump, so it is evaluated under the channel's row lock and a post and a
+ * removal or a close never cross.
  */
-const OPEN_CHANNEL = 'id = ? and closed = 0';
-const OPEN_CHANNEL_WITH_MEMBER = `${OPEN_CHANNEL} and exists (select 1 from channel_members m join guild_members g on g.guild_id = channels.guild_id and g.user_id = m.user_id where m.channel_id = channels.id and m.user_id = ?)`;
+export function postableChannel(channelId: string, memberIds: readonly string[], unguardedOnly = false): SqlStatement {
+  const members = 'from channel_members m join guild_members g on g.guild_id = channels.guild_id and g.user_id = m.user_id where m.channel_id = channels.id and m.user_id';
+  let sql = 'id = ? and closed = 0';
+  if (memberIds.length === 1) sql += ` and exists (select 1 ${members} = ?)`;
+  else if (memberIds.length > 1) sql += ` and (select count(*) ${members} in (${memberIds.map(() => '?').join(', ')})) = ${memberIds.length}`;
+  if (unguardedOnly) sql += ' and agent_loop_limit is null';
+  return { sql, parameters: [channelId, ...memberIds] };
+}
 
-/** A channel with an agent loop limit counts posts under its lock (lib/channels/loop-guard.ts): not in a one-trip post. */
-const UNGUARDED = ' and agent_loop_limit is null';
-
-/**
- * The seq-bump statement of a dialect, and its parameters. MySQL hands the new value back
- * through LAST_INSERT_ID(expr). `withPos`: the same statement also takes the channel stream's
- * next position, for the event the post logs (the MySQL post path). `unguardedOnly`: only
- * while the channel has no agent loop limit.
- */
-function seqBump(dialect: DialectName, channelId: string, memberId?: string, opts: { withPos?: boolean; unguardedOnly?: boolean } = {}): CompiledQuery {
-  const where = (memberId === undefined ? OPEN_CHANNEL : OPEN_CHANNEL_WITH_MEMBER) + (opts.unguardedOnly ? UNGUARDED : '');
-  const withPos = !!opts.withPos;
-  const params = memberId === undefined ? [channelId] : [channelId, memberId];
-  const pos = withPos ? ', last_pos = last_pos + 1' : '';
+/** The seq-bump statement of a dialect: MySQL hands the new value back through LAST_INSERT_ID(expr). */
+function seqBump(dialect: DialectName, channelId: string, memberId?: string, unguardedOnly = false): CompiledQuery {
+  const where = postableChannel(channelId, memberId === undefined ? [] : [memberId], unguardedOnly);
   return dialect === 'mysql'
-    ? CompiledQuery.raw(`update channels set last_seq = last_insert_id(last_seq + 1)${pos} where ${where}`, params)
-    : CompiledQuery.raw(`update channels set last_seq = last_seq + 1${pos} where ${where} returning last_seq`, params);
+    ? CompiledQuery.raw(`update channels set last_seq = last_insert_id(last_seq + 1) where ${where.sql}`, [...where.parameters])
+    : CompiledQuery.raw(`update channels set last_seq = last_seq + 1 where ${where.sql} returning last_seq`, [...where.parameters]);
 }
 
 /** A stream of the event log: a channel's, or a user's (realtime.md "Streams, positions and resume"). */
@@ -112,7 +110,7 @@ export function wakeDeliveryAgg(dialect: DialectName, column: string, reason: st
  * orders seqs by commit order.
  */
 export async function allocateSeq(trx: Db, dialect: DialectName, channelId: string, memberId?: string, unguardedOnly = false): Promise<number | null> {
-  const r = await trx.executeQuery<{ last_seq: number }>(seqBump(dialect, channelId, memberId, { unguardedOnly }));
+  const r = await trx.executeQuery<{ last_seq: number }>(seqBump(dialect, channelId, memberId, unguardedOnly));
   if (dialect === 'mysql') return r.numAffectedRows && r.numAffectedRows > 0n && r.insertId !== undefined ? Number(r.insertId) : null;
   return r.rows[0] ? Number(r.rows[0].last_seq) : null;
 }
@@ -210,28 +208,6 @@ export async function withDeadlockRetry<T>(db: Db, dialect: DialectName, fn: (tr
 /** A message row without what `insertMessageWithNextSeq` assigns under the channel lock. */
 export type UnsequencedMessage = Omit<MessageTable, 'seq' | 'created_at'>;
 
-/**
- * The message insert of the MySQL batch, as fixed text (no query building per post). Its seq
- * is `IF(ROW_COUNT() = 1, LAST_INSERT_ID(), NULL)`: when the seq bump before it matched no
- * row it is NULL, the insert fails on the NOT NULL column and the batch stops.
- */
-const INSERT_MESSAGE_MYSQL =
-  'insert into messages (id, channel_id, guild_id, seq, author_id, content, reply_to_id, mentions, client_msg_id, created_at, edited_at, deleted_at) ' +
-  'values (?, ?, ?, if(row_count() = 1, last_insert_id(), null), ?, ?, ?, ?, ?, cast(unix_timestamp(now(3)) * 1000 as unsigned), ?, ?)';
-
-const insertMessageParams = (m: UnsequencedMessage) => [
-  m.id,
-  m.channel_id,
-  m.guild_id,
-  m.author_id,
-  m.content,
-  m.reply_to_id,
-  m.mentions,
-  m.client_msg_id,
-  m.edited_at,
-  m.deleted_at,
-];
-
 /** A statement and its parameters, as plain data (a kysely `CompiledQuery` is one too). */
 export interface SqlStatement {
   sql: string;
@@ -254,30 +230,19 @@ export interface PostEventLog {
   /** The payload; its `seq` and `createdAt` are set from the stored row. */
   data: Record<string, unknown>;
   /** A scalar subquery: the JSON delivery object (`{wake, wakeReasons}`) of the users it wakes, read under the lock. */
-  wake: SqlStatement;
+  wake: WakeDeliverySql;
 }
+
+/**
+ * The SQL text of a post's wake subquery, correlated with the stored post: `channel` and
+ * `author` are SQL expressions for its channel id and author id (columns of the outer query).
+ */
+export type WakeDeliverySql = (channel: string, author: string) => string;
 
 /** The logged event of a post: its position in the channel stream and its delivery information (JSON text). */
 export interface LoggedPostEvent {
   pos: number;
   delivery: string | null;
-}
-
-/** An epoch-milliseconds column as the ISO text of `isoTime` (UTC, milliseconds), in MySQL. */
-const ISO_TIME_MYSQL = (col: string) => `concat(date_format(date_add('1970-01-01', interval ${col} div 1000 second), '%Y-%m-%dT%H:%i:%s.'), lpad(${col} mod 1000, 3, '0'), 'Z')`;
-
-/**
- * The event insert of the MySQL post batch: runs after the seq bump (which took the position)
- * and the message insert, reading both back under the lock.
- */
-function postEventInsertMysql(message: UnsequencedMessage, event: PostEventLog): SqlStatement {
-  return {
-    sql:
-      'insert into channel_events (channel_id, pos, event, data, delivery, ref, created_at) ' +
-      `select c.id, c.last_pos, 'message.created', json_set(?, '$.seq', m.seq, '$.createdAt', ${ISO_TIME_MYSQL('m.created_at')}), ` +
-      `(${event.wake.sql}), m.id, m.created_at from channels c join messages m on m.id = ? where c.id = ?`,
-    parameters: [JSON.stringify(event.data), ...event.wake.parameters, message.id, message.channel_id],
-  };
 }
 
 /**
@@ -316,7 +281,9 @@ export async function insertMessageWithNextSeq(
       if (attachmentRows.length > 0) await trx.insertInto('message_attachments').values(attachmentRows).execute();
       if (!event) return { seq, createdAt };
       const pos = (await takeStreamPositions(trx, dialect, { channel: message.channel_id }, 1))!;
-      const wake = await trx.executeQuery<{ wake: string }>(CompiledQuery.raw(`select (${event.wake.sql}) as wake`, [...event.wake.parameters]));
+      const wake = await trx.executeQuery<{ wake: string }>(
+        CompiledQuery.raw(`select (${event.wake('pm.channel_id', 'pm.author_id')}) as wake from messages pm where pm.id = ?`, [message.id]),
+      );
       const delivery = wake.rows[0].wake;
       const data = JSON.stringify({ ...event.data, seq, createdAt: isoTime(createdAt) });
       await trx
@@ -329,16 +296,12 @@ export async function insertMessageWithNextSeq(
     return { ...stored, alsoReadRows: alsoRead ? [...(await db.executeQuery(CompiledQuery.raw(alsoRead.sql, [...alsoRead.parameters]))).rows] : [] };
   }
   return postBatches.submit({
-    channelId: message.channel_id,
-    messageId: message.id,
-    statements: [
-      seqBump(dialect, message.channel_id, memberId, { withPos: !!event, unguardedOnly }),
-      { sql: INSERT_MESSAGE_MYSQL, parameters: insertMessageParams(message) },
-      ...(attachmentRows.length > 0 ? [db.insertInto('message_attachments').values(attachmentRows).compile()] : []),
-      ...(event ? [postEventInsertMysql(message, event)] : []),
-    ],
+    message,
+    attachments: attachmentRows.length > 0 ? db.insertInto('message_attachments').values(attachmentRows).compile() : undefined,
+    memberId,
+    unguardedOnly,
+    event: event && { data: JSON.stringify(event.data), wake: event.wake },
     alsoRead,
-    logsEvent: !!event,
   });
 }
 

@@ -1,19 +1,9 @@
 import type { Pool, PoolConnection } from 'mysql2';
 import { postBatchRetries, postBatchSize, postBatchWait } from '../metrics.js';
 import type { LoggedPostEvent, SqlStatement } from './dialect.js';
+import { batchStatements, type BatchedPost } from './mysql-post-statements.js';
 
-/** One post of the MySQL post path, as its statements inside the shared transaction. */
-export interface BatchedPost {
-  /** Posts of one batch take their channels' row locks in ascending channel order. */
-  channelId: string;
-  messageId: string;
-  /** The seq bump, the message insert and any attachment rows, in that order. */
-  statements: readonly SqlStatement[];
-  /** A read to run after the commit (the wake candidates); identical reads of one batch run once. */
-  alsoRead?: SqlStatement;
-  /** Its statements log its `message.created` (ref = messageId): the read-back includes the event's position. */
-  logsEvent?: boolean;
-}
+export type { BatchedPost };
 
 export interface BatchedResult {
   seq: number;
@@ -66,8 +56,9 @@ export const postBatchesInFlight = (poolSize: number) => Math.max(1, Math.floor(
  * costliest calls per post were the socket write and read of the post's round trip; the
  * database, for its part, pays per round trip and per commit (docs/performance.md).
  *
- * Seqs stay gapless and in commit order: each post's seq bump runs under its channel's row
- * lock inside the shared transaction, posts of one channel in arrival order. A batch of
+ * Seqs stay gapless and in commit order: the seq bumps run under their channels' row locks
+ * inside the shared transaction, one per channel (and per set of options), which gives that
+ * channel's posts of the batch their seqs in arrival order (mysql-post-statements.ts). A batch of
  * several in which anything fails — a post refused under the lock, a repeated clientMsgId, a
  * deadlock — is rolled back whole and tried again in halves, down to single posts, each of
  * which gets its own answer: a refused post costs its batch-mates a few round trips, never a
@@ -120,7 +111,7 @@ export function createMysqlPostBatches(pool: Pool, maxInFlight: number, maxConne
       if (batch.length === 0) return; // only posts to channels of stalled batches: they wait for those
       postBatchSize.observe(batch.length);
       for (const p of batch) postBatchWait.observe((now - p.queuedAt) / 1000);
-      const slot = { since: now, channels: new Set(batch.map((p) => p.post.channelId)) };
+      const slot = { since: now, channels: new Set(batch.map((p) => p.post.message.channel_id)) };
       inFlight.add(slot);
       void runGroup(batch).finally(() => {
         inFlight.delete(slot);
@@ -151,7 +142,7 @@ export function createMysqlPostBatches(pool: Pool, maxInFlight: number, maxConne
     }
     batches++;
     posts += group.length;
-    for (const p of group) p.resolve(stored.get(p.post.messageId)!);
+    for (const p of group) p.resolve(stored.get(p.post.message.id)!);
   }
 
   async function runAlone(p: Pending, attempt = 1): Promise<void> {
@@ -159,7 +150,7 @@ export function createMysqlPostBatches(pool: Pool, maxInFlight: number, maxConne
       const stored = await storeTogether(pool, [p.post]);
       batches++;
       posts++;
-      p.resolve(stored.get(p.post.messageId)!);
+      p.resolve(stored.get(p.post.message.id)!);
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       // Chosen as a deadlock victim (say against a membership change that locks in the other
@@ -200,13 +191,14 @@ export function createMysqlPostBatches(pool: Pool, maxInFlight: number, maxConne
  * Throws what the first failed statement threw, after the rollback.
  */
 async function storeTogether(pool: Pool, batch: readonly BatchedPost[]): Promise<Map<string, BatchedResult>> {
-  const ordered = batch.length === 1 ? batch : [...batch].sort((a, b) => (a.channelId < b.channelId ? -1 : a.channelId > b.channelId ? 1 : 0));
-  const ids = ordered.map((p) => p.messageId);
+  const channelOf = (p: BatchedPost) => p.message.channel_id;
+  const ordered = batch.length === 1 ? batch : [...batch].sort((a, b) => (channelOf(a) < channelOf(b) ? -1 : channelOf(a) > channelOf(b) ? 1 : 0));
+  const ids = ordered.map((p) => p.message.id);
   const reads = new Map<string, SqlStatement>();
   for (const p of ordered) if (p.alsoRead) reads.set(readKey(p.alsoRead), p.alsoRead);
   const statements: SqlStatement[] = [
     { sql: 'start transaction', parameters: [] },
-    ...ordered.flatMap((p) => p.statements),
+    ...batchStatements(ordered),
     // Before the commit, under the channel locks.
     postReadBack(ids),
     { sql: 'commit', parameters: [] },
@@ -219,10 +211,10 @@ async function storeTogether(pool: Pool, batch: readonly BatchedPost[]): Promise
   const byId = new Map(rows.map((r) => [r.id, r]));
   return new Map(
     ordered.map((p) => {
-      const row = byId.get(p.messageId)!;
+      const row = byId.get(p.message.id)!;
       const result: BatchedResult = { seq: Number(row.seq), createdAt: Number(row.created_at), alsoReadRows: p.alsoRead ? [...readRows.get(readKey(p.alsoRead))!] : [] };
-      if (p.logsEvent && row.pos !== null) result.event = { pos: Number(row.pos), delivery: row.delivery };
-      return [p.messageId, result];
+      if (p.event && row.pos !== null) result.event = { pos: Number(row.pos), delivery: row.delivery };
+      return [p.message.id, result];
     }),
   );
 }
@@ -247,13 +239,13 @@ export function postReadBack(ids: readonly string[]): SqlStatement {
 /** What an earlier, committed attempt of `post` stored: its seq and created_at, its read, its event. */
 async function readStored(pool: Pool, post: BatchedPost): Promise<BatchedResult> {
   const statements: SqlStatement[] = [
-    { sql: 'select seq, created_at from messages where id = ?', parameters: [post.messageId] },
+    { sql: 'select seq, created_at from messages where id = ?', parameters: [post.message.id] },
     ...(post.alsoRead ? [post.alsoRead] : []),
-    ...(post.logsEvent
+    ...(post.event
       ? [
           {
             sql: "select pos, delivery from channel_events force index (channel_events_ref) where channel_id = ? and event = 'message.created' and ref = ?",
-            parameters: [post.channelId, post.messageId],
+            parameters: [post.message.channel_id, post.message.id],
           },
         ]
       : []),
@@ -262,7 +254,7 @@ async function readStored(pool: Pool, post: BatchedPost): Promise<BatchedResult>
   const lists = statements.length === 1 ? [results] : results;
   const row = (lists[0] as { seq: number | string; created_at: number | string }[])[0];
   const result: BatchedResult = { seq: Number(row.seq), createdAt: Number(row.created_at), alsoReadRows: post.alsoRead ? [...(lists[1] as unknown[])] : [] };
-  if (post.logsEvent) {
+  if (post.event) {
     const e = (lists[lists.length - 1] as { pos: number | string; delivery: string | null }[])[0];
     if (e) result.event = { pos: Number(e.pos), delivery: e.delivery };
   }
@@ -278,16 +270,23 @@ function takeBatch(queue: Pending[], skipChannels: ReadonlySet<string>): Pending
   let chars = 0;
   for (let i = 0; i < queue.length && taken.length < MAX_POSTS_PER_BATCH;) {
     const p = queue[i];
-    if (skipChannels.has(p.post.channelId)) {
+    if (skipChannels.has(p.post.message.channel_id)) {
       i++;
       continue;
     }
-    for (const q of p.post.statements) for (const v of q.parameters) if (typeof v === 'string') chars += v.length;
+    chars += postChars(p.post);
     if (chars > MAX_BATCH_CHARS && taken.length > 0) break;
     taken.push(p);
     queue.splice(i, 1);
   }
   return taken;
+}
+
+/** The characters a post adds to its batch's parameters (its message, attachments and event). */
+function postChars({ message, attachments, event }: BatchedPost): number {
+  let chars = event ? event.data.length : 0;
+  for (const v of [...Object.values(message), ...(attachments?.parameters ?? [])]) if (typeof v === 'string') chars += v.length;
+  return chars;
 }
 
 const readKey = (s: SqlStatement) => `${s.sql}\u0000${JSON.stringify(s.parameters)}`;

@@ -8,6 +8,9 @@ import type { DatabaseHandle } from './index.js';
 
 const log = createLogger('db');
 
+/** What every connection of the node sets first (see `openMysql`). */
+export const SESSION_SQL_MODE = "set session sql_mode = concat(replace(@@sql_mode, 'NO_BACKSLASH_ESCAPES', ''), ',STRICT_TRANS_TABLES')";
+
 /** A mysql2 pool behind kysely, with the group commit of the post path. Loaded only when DB_TYPE is mysql. */
 export function openMysql(dbConfig: Extract<Config['db'], { type: 'mysql' }>): DatabaseHandle {
   const pool = createPool({
@@ -25,9 +28,11 @@ export function openMysql(dbConfig: Extract<Config['db'], { type: 'mysql' }>): D
     multipleStatements: true,
   });
   // mysql2 escapes parameters with backslashes: a server whose sql_mode has
-  // NO_BACKSLASH_ESCAPES would read them differently, so every connection turns it off.
+  // NO_BACKSLASH_ESCAPES would read them differently, so every connection turns it off. And
+  // strict mode on: a post batch's multi-row message insert must fail on a NULL seq (a refused
+  // post), where a non-strict server would store 0 and only warn (mysql-post-statements.ts).
   pool.on('connection', (conn) =>
-    conn.query("set session sql_mode = replace(@@sql_mode, 'NO_BACKSLASH_ESCAPES', '')", (err) => {
+    conn.query(SESSION_SQL_MODE, (err) => {
       // A connection that fails here fails its first real query too; that one reports it.
       if (err) log.warn('could not set the session sql_mode', { code: err.code });
     }),

@@ -213,7 +213,7 @@ async function storeMessage(ctx: AppContext, channel: ChannelRef, message: Unseq
   const { dialect } = ctx.database;
   // seq and createdAt are placeholders here, set from the stored row.
   const data = toMessage({ ...message, seq: 0, created_at: 0 }, attachments);
-  const event = { data, wake: wakeDeliverySubquery(channel, message.author_id, dialect) };
+  const event = { data, wake: wakeDeliverySubquery(channel.x_type, dialect) };
   const at = await insertMessageWithNextSeq(ctx.database, message, rows, { memberId: message.author_id, event, unguardedOnly: true });
   if (at === null) return null;
   const stored = toMessage({ ...message, seq: at.seq, created_at: at.createdAt }, attachments);

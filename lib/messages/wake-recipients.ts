@@ -1,4 +1,4 @@
-import { wakeDeliveryAgg, type SqlStatement } from '../db/dialect.js';
+import { wakeDeliveryAgg, type SqlStatement, type WakeDeliverySql } from '../db/dialect.js';
 import type { DialectName } from '../db/index.js';
 import { computeWakes, TYPE_REASON, type ChannelXType, type WakeReason, type Wakes } from './wake.js';
 
@@ -33,24 +33,26 @@ export function wakeCandidatesQuery(channel: { id: string; x_type: string }): Sq
 
 /**
  * `computeWakes` for a channel without a turn engine, as a scalar subquery: the JSON delivery
- * object `{wake, wakeReasons}` of the users a post of `authorId` wakes (members or mapped
- * members, never the author; nobody in report), each with its channel type's reason. The post
- * path logs its event with it, read under the channel lock in the post's own transaction, so
- * the live event and a replay wake the same users for the same reason.
+ * object `{wake, wakeReasons}` of the users a post wakes (members or mapped members, never the
+ * author; nobody in report), each with its channel type's reason. The post path logs its event
+ * with it, read under the channel lock in the post's own transaction, so the live event and a
+ * replay wake the same users for the same reason. The subquery is correlated with the stored
+ * post: `channel` and `author` are SQL expressions (columns of an outer query, which must not
+ * use the aliases `w` and `cm`), so one statement can log the events of many posts.
  */
-export function wakeDeliverySubquery(channel: { id: string; x_type: string }, authorId: string, dialect: DialectName): SqlStatement {
-  const reason = TYPE_REASON[channel.x_type as ChannelXType];
-  switch (channel.x_type) {
+export function wakeDeliverySubquery(xType: string, dialect: DialectName): WakeDeliverySql {
+  const reason = TYPE_REASON[xType as ChannelXType];
+  switch (xType) {
     case 'general':
-      return { sql: `select ${wakeDeliveryAgg(dialect, 'user_id', reason!)} from channel_members where channel_id = ? and user_id <> ?`, parameters: [channel.id, authorId] };
+      return (channel, author) => `select ${wakeDeliveryAgg(dialect, 'user_id', reason!)} from channel_members where channel_id = ${channel} and user_id <> ${author}`;
     case 'triage':
     case 'custom':
-      return {
-        sql: `select ${wakeDeliveryAgg(dialect, 'w.user_id', reason!)} from (${MAPPED_CANDIDATES}) w where w.user_id <> ?`,
-        parameters: [channel.id, authorId],
-      };
+      // MAPPED_CANDIDATES, joined rather than derived (a derived table cannot see the outer row).
+      return (channel, author) =>
+        `select ${wakeDeliveryAgg(dialect, 'w.user_id', reason!)} from channel_wake_users w join channel_members cm on cm.channel_id = w.channel_id and cm.user_id = w.user_id ` +
+        `where w.channel_id = ${channel} and w.user_id <> ${author}`;
     default:
-      return { sql: `select '{"wake":[],"wakeReasons":{}}'`, parameters: [] };
+      return () => `select '{"wake":[],"wakeReasons":{}}'`;
   }
 }
 
