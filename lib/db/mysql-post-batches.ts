@@ -40,11 +40,13 @@ const DEADLOCK_ATTEMPTS = 5;
 const STALLED_MS = 100;
 
 /**
- * How many post batches one process keeps in flight: a fifth of its connection pool, at least
- * one (two at the default pool of 10). Fewer batches in flight make larger batches under
- * load; the rest of the pool stays free for reads and other writes.
+ * How many post batches one process keeps in flight (stalled ones aside): one. Posts that
+ * arrive meanwhile make the next batch larger, and a batch's heavy statements are per channel
+ * and per batch, so one batch at a time did more posts per second than two, three or four at
+ * every load measured, with a lower latency (docs/performance.md, series 19); two batches
+ * mostly wait for each other's channel locks anyway.
  */
-export const postBatchesInFlight = (poolSize: number) => Math.max(1, Math.floor(poolSize / 5));
+export const POST_BATCHES_IN_FLIGHT = 1;
 
 /**
  * Group commit for the MySQL post path. A post that arrives while a batch slot is free goes

@@ -2,7 +2,7 @@ import { Kysely, MysqlDialect } from 'kysely';
 import { createPool } from 'mysql2';
 import type { Config } from '../config.js';
 import { createLogger } from '../logger.js';
-import { createMysqlPostBatches, postBatchesInFlight } from './mysql-post-batches.js';
+import { createMysqlPostBatches, POST_BATCHES_IN_FLIGHT } from './mysql-post-batches.js';
 import type { Database } from './schema.js';
 import type { DatabaseHandle } from './index.js';
 
@@ -43,7 +43,7 @@ export function openMysql(dbConfig: Extract<Config['db'], { type: 'mysql' }>): D
   return {
     db,
     dialect: 'mysql',
-    postBatches: createMysqlPostBatches(pool, postBatchesInFlight(dbConfig.pool), dbConfig.pool),
+    postBatches: createMysqlPostBatches(pool, POST_BATCHES_IN_FLIGHT, dbConfig.pool),
     destroy: () => db.destroy(),
     poolStats: () => ({ open: state._allConnections.length, idle: state._freeConnections.length, waiting: state._connectionQueue.length }),
   };
