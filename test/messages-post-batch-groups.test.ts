@@ -1,7 +1,8 @@
 /**
- * The statements of a MySQL post batch are per channel, not per post
- * (lib/db/mysql-post-statements.ts): one seq bump checks every author of a channel's posts at
- * once, one insert stores the batch's messages, one insert per channel type logs their events.
+ * The statements of a MySQL post batch are per batch, not per post or per channel
+ * (lib/db/mysql-post-statements.ts): one seq bump over all the batch's channels checks each
+ * channel's own authors, one insert stores the batch's messages, one insert per channel type
+ * logs their events.
  * Whatever a batch holds, each post must get what it would get alone: its own answer (a
  * refused author among members), gapless seqs, event positions in seq order, and the delivery
  * a post alone logs. On SQLite the same calls run one transaction each; the answers are the same.
@@ -160,6 +161,55 @@ describe('a post batch with several posts per channel', () => {
     }
   });
 
+  it('refuses only the posts to a closed channel and of an author who is a member of another channel of the batch, not of theirs', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 2);
+    const [a, b] = members;
+    // a is a member of x but not of y; the owner, an author in x, is a member of y: counting
+    // y's members among every author of the batch would let a's post to y through.
+    const x = await createChannel(t, owner.token, { guildId, name: 'x', xType: 'general', memberUserIds: [a.id, b.id] });
+    const y = await createChannel(t, owner.token, { guildId, name: 'y', xType: 'general', memberUserIds: [b.id] });
+    const z = await createChannel(t, owner.token, { guildId, name: 'z', xType: 'general', memberUserIds: [a.id, b.id] });
+    expect((await t.api('PATCH', `/api/channels/${z.id}`, { token: owner.token, body: { closed: true } })).status).toBe(200);
+    const filler = await createChannel(t, owner.token, { guildId, name: 'filler', xType: 'general' });
+    const before = new Map(await Promise.all([x, y].map(async (ch) => [ch.id, await lastPos(ch.id)] as const)));
+    const stats = t.node.ctx.database.postBatches?.stats();
+    const fillers = await fillSlots(filler, owner.id);
+    const plan: [Channel, { id: string }, boolean][] = [
+      [x, owner, true],
+      [y, b, true],
+      [y, a, false], // not a member of y
+      [z, a, false], // closed
+      [x, a, true],
+      [y, b, true],
+      [z, b, false], // closed
+      [x, owner, true],
+      [x, b, true],
+    ];
+    const posts = plan.map(([ch, u], i) => ({ ch, m: message(ch, u.id, `post ${i}`) }));
+    const answers = await Promise.all(posts.map(({ ch, m }) => post(ch, m)));
+    await Promise.all(fillers);
+
+    expect(answers.map((r) => r !== null)).toEqual(plan.map(([, , ok]) => ok));
+    for (const ch of [x, y]) {
+      const mine = posts.map((p, i) => ({ ...p, r: answers[i]! })).filter((p, i) => p.ch === ch && plan[i][2]);
+      const start = before.get(ch.id)!;
+      expect(mine.map(({ r }) => r.seq)).toEqual(mine.map((_, i) => i + 1));
+      expect(mine.map(({ r }) => r.event?.pos)).toEqual(mine.map((_, i) => start + i + 1));
+      const rows = await t.node.ctx.database.db.selectFrom('messages').select(['id', 'seq']).where('channel_id', '=', ch.id).orderBy('seq').execute();
+      expect(rows.map((r) => [r.id, Number(r.seq)])).toEqual(mine.map(({ m, r }) => [m.id, r.seq]));
+      const logged = await loggedPosts(ch.id, start);
+      expect(logged.map((e) => e.ref)).toEqual(mine.map(({ m }) => m.id));
+      expect(await lastPos(ch.id)).toBe(start + mine.length);
+    }
+    const closedRows = await t.node.ctx.database.db.selectFrom('messages').select('id').where('channel_id', '=', z.id).execute();
+    expect(closedRows).toEqual([]);
+    if (stats) {
+      const after = t.node.ctx.database.postBatches!.stats();
+      expect(after.posts - stats.posts).toBe(3 + 6);
+      expect(after.batches - stats.batches).toBeLessThan(3 + 6);
+    }
+  });
+
   it('sees a removal that commits while the batch waits for the channel lock, in the authors and in the wake set', async () => {
     const { database } = t.node.ctx;
     if (database.dialect !== 'mysql') return; // SQLite: one writer at a time, nothing waits inside a transaction
@@ -219,6 +269,148 @@ describe('a post batch with several posts per channel', () => {
       expect(plan.rows.find((r) => r.table === 'pm')).toMatchObject({ key: 'PRIMARY', type: 'eq_ref' });
       expect(plan.rows.find((r) => r.table === 'pc')).toMatchObject({ key: 'PRIMARY', type: 'eq_ref' });
     }
+  });
+
+  it('takes the seqs of a batch over several channels with one bump by primary key and stores its messages without a scan', async () => {
+    const { database } = t.node.ctx;
+    if (database.dialect !== 'mysql') return; // the bump and the message insert are MySQL's batch statements
+    const { owner, members, guildId } = await seedGuild(t, 1);
+    const one = await createChannel(t, owner.token, { guildId, name: 'plan-1', xType: 'general', memberUserIds: [members[0].id] });
+    const two = await createChannel(t, owner.token, { guildId, name: 'plan-2', xType: 'general' });
+    const [low, high] = [one, two].sort((p, q) => (p.id < q.id ? -1 : 1));
+    const posts = [
+      [low, owner],
+      [low, members[0]],
+      [high, owner],
+    ].map(([ch, u]) => ({
+      message: message(ch as Channel, (u as { id: string }).id, 'x'),
+      memberId: (u as { id: string }).id,
+      unguardedOnly: true,
+      event: { data: '{}', wake: wakeDeliverySubquery((ch as Channel).xType, 'mysql') },
+    }));
+    const statements = batchStatements(posts);
+    const bumps = statements.filter((s) => s.sql.startsWith('update channels'));
+    expect(bumps).toHaveLength(1);
+    const inserts = statements.filter((s) => s.sql.startsWith('insert into messages'));
+    expect(inserts).toHaveLength(1);
+    type Plan = { table: string; key: string | null; type: string };
+    const explain = async (s: { sql: string; parameters: readonly unknown[] }) =>
+      (await database.db.executeQuery<Plan>(CompiledQuery.raw(`explain ${s.sql}`, [...s.parameters]))).rows;
+    // The plans, not a timing: the bump locks the channel rows it reads, so it must read them
+    // by the primary key (in ascending order), never scan the table.
+    const bump = await explain(bumps[0]);
+    expect(bump.find((r) => r.table === 'channels')).toMatchObject({ key: 'PRIMARY', type: 'range' });
+    // An INSERT … SELECT locks what it reads: the batch's rows drive, each channel found by its primary key.
+    const insert = await explain(inserts[0]);
+    expect(insert.find((r) => r.table === 'c')).toMatchObject({ key: 'PRIMARY', type: 'eq_ref' });
+    expect(insert.filter((r) => r.table === 'messages' || r.table === 'channels')).toEqual([]);
+    // And the statements store what posts alone would: seqs 1, 2 in the first channel, 1 in the second.
+    await database.db.connection().execute(async (conn) => {
+      await sql`start transaction`.execute(conn);
+      for (const s of statements) await conn.executeQuery(CompiledQuery.raw(s.sql, [...s.parameters]));
+      const rows = await conn.selectFrom('messages').select(['id', 'seq']).where('channel_id', 'in', [low.id, high.id]).orderBy('channel_id').orderBy('seq').execute();
+      expect(rows.map((r) => [r.id, Number(r.seq)])).toEqual(posts.map((p, i) => [p.message.id, i < 2 ? i + 1 : 1]));
+      await sql`rollback`.execute(conn);
+    });
+  });
+
+  it("checks each channel's own authors in the one bump, never an author of another channel", async () => {
+    const { database } = t.node.ctx;
+    if (database.dialect !== 'mysql') return; // the one bump over several channels is MySQL's batch statement
+    const { owner, members, guildId } = await seedGuild(t, 2);
+    const [a, b] = members;
+    // a is a member of x only; the owner, who posts in x, is a member of y too.
+    const x = await createChannel(t, owner.token, { guildId, name: 'own-x', xType: 'general', memberUserIds: [a.id, b.id] });
+    const y = await createChannel(t, owner.token, { guildId, name: 'own-y', xType: 'general', memberUserIds: [b.id] });
+    const run = (authors: [Channel, string][]) => {
+      const posts = authors
+        .map(([ch, author]) => ({ message: message(ch, author, 'x'), memberId: author, unguardedOnly: true }))
+        .sort((p, q) => (p.message.channel_id < q.message.channel_id ? -1 : p.message.channel_id > q.message.channel_id ? 1 : 0));
+      return database.db.connection().execute(async (conn) => {
+        await sql`start transaction`.execute(conn);
+        try {
+          for (const s of batchStatements(posts)) await conn.executeQuery(CompiledQuery.raw(s.sql, [...s.parameters]));
+          return 'stored';
+        } catch (err) {
+          return (err as { code?: string }).code;
+        } finally {
+          await sql`rollback`.execute(conn);
+        }
+      });
+    };
+    expect(
+      await run([
+        [x, owner.id],
+        [y, b.id],
+        [y, owner.id],
+      ]),
+    ).toBe('stored');
+    expect(
+      await run([
+        [x, owner.id],
+        [y, b.id],
+        [y, a.id],
+      ]),
+    ).toBe('ER_BAD_NULL_ERROR');
+    expect(
+      await run([
+        [x, owner.id],
+        [y, a.id],
+      ]),
+    ).toBe('ER_BAD_NULL_ERROR');
+    expect(
+      await run([
+        [x, a.id],
+        [y, owner.id],
+      ]),
+    ).toBe('stored');
+  });
+
+  it('keeps the seqs of a channel in batch order when its posts ask for different conditions', async () => {
+    const { database } = t.node.ctx;
+    if (database.dialect !== 'mysql') return; // several bumps in one transaction: MySQL's batch statements
+    const { owner, members, guildId } = await seedGuild(t, 1);
+    const [a] = members;
+    const x = await createChannel(t, owner.token, { guildId, name: 'mixed-x', xType: 'general', memberUserIds: [a.id] });
+    const y = await createChannel(t, owner.token, { guildId, name: 'mixed-y', xType: 'general', memberUserIds: [a.id] });
+    const [low, high] = [x, y].sort((p, q) => (p.id < q.id ? -1 : 1));
+    const logged = (ch: Channel) => ({ data: '{}', wake: wakeDeliverySubquery(ch.xType, 'mysql') });
+    // Logged and checked, then neither, then logged again, in one channel; then the other.
+    const posts = [
+      { message: message(low, a.id, '1'), memberId: a.id, unguardedOnly: true, event: logged(low) },
+      { message: message(low, owner.id, '2') },
+      { message: message(low, a.id, '3'), memberId: a.id, unguardedOnly: true, event: logged(low) },
+      { message: message(high, owner.id, '1') },
+      { message: message(high, a.id, '2'), memberId: a.id, unguardedOnly: true, event: logged(high) },
+    ];
+    const statements = batchStatements(posts);
+    // In channel order: low (logged), low and high (neither), high (logged).
+    expect(statements.filter((s) => s.sql.startsWith('update channels'))).toHaveLength(3);
+    const startPos = new Map([
+      [low.id, await lastPos(low.id)],
+      [high.id, await lastPos(high.id)],
+    ]);
+    await database.db.connection().execute(async (conn) => {
+      await sql`start transaction`.execute(conn);
+      try {
+        for (const s of statements) await conn.executeQuery(CompiledQuery.raw(s.sql, [...s.parameters]));
+        for (const ch of [low, high]) {
+          const mine = posts.filter((p) => p.message.channel_id === ch.id);
+          const rows = await conn.selectFrom('messages').select(['id', 'seq']).where('channel_id', '=', ch.id).orderBy('seq').execute();
+          expect(rows.map((r) => [r.id, Number(r.seq)])).toEqual(mine.map((p, i) => [p.message.id, i + 1]));
+          const events = await conn
+            .selectFrom('channel_events')
+            .select(['ref', 'pos'])
+            .where('channel_id', '=', ch.id)
+            .where('pos', '>', startPos.get(ch.id)!)
+            .orderBy('pos')
+            .execute();
+          expect(events.map((e) => [e.ref, Number(e.pos)])).toEqual(mine.filter((p) => p.event).map((p, i) => [p.message.id, startPos.get(ch.id)! + i + 1]));
+        }
+      } finally {
+        await sql`rollback`.execute(conn);
+      }
+    });
   });
 
   it('keeps strict mode on every connection, so a NULL seq in a multi-row insert fails', async () => {

@@ -29,25 +29,45 @@ export async function withTransaction<T>(db: Db, dialect: DialectName, fn: (trx:
 }
 
 /**
- * The condition under which posts may take seqs: the channel is open and each of `memberIds`
- * is a member of it and of its guild (for several, their member rows joined to guild member
- * rows are counted; both keys are unique); with `unguardedOnly`, the channel has no agent loop
- * limit (lib/channels/loop-guard.ts counts those posts under the lock, not in a one-trip post).
- * A condition of the seq bump, so it is evaluated under the channel's row lock and a post and a
- * removal or a close never cross.
+ * The condition under which posts may take seqs in `channels`: each channel is open and each
+ * of its `memberIds` is a member of it and of its guild (for several, their member rows
+ * joined to guild member rows are counted; both keys are unique); with `unguardedOnly`, the
+ * channel has no agent loop limit (lib/channels/loop-guard.ts counts those posts under the
+ * lock, not in a one-trip post). A condition of the seq bump, so it is evaluated under the
+ * channels' row locks and a post and a removal or a close never cross.
+ *
+ * For several channels (one bump for a MySQL post batch, mysql-post-statements.ts) the
+ * member check is a CASE on the row's id: each channel checks its own authors only, never an
+ * author of another channel of the list.
  */
-export function postableChannel(channelId: string, memberIds: readonly string[], unguardedOnly = false): SqlStatement {
-  const members = 'from channel_members m join guild_members g on g.guild_id = channels.guild_id and g.user_id = m.user_id where m.channel_id = channels.id and m.user_id';
-  let sql = 'id = ? and closed = 0';
-  if (memberIds.length === 1) sql += ` and exists (select 1 ${members} = ?)`;
-  else if (memberIds.length > 1) sql += ` and (select count(*) ${members} in (${memberIds.map(() => '?').join(', ')})) = ${memberIds.length}`;
+export function postableChannels(channels: readonly { id: string; memberIds: readonly string[] }[], unguardedOnly = false): SqlStatement {
+  const parameters = channels.map((c) => c.id);
+  let sql: string;
+  if (channels.length === 1) {
+    sql = 'id = ? and closed = 0';
+    if (channels[0].memberIds.length > 0) sql += ` and ${memberCheck(channels[0].memberIds)}`;
+    parameters.push(...channels[0].memberIds);
+  } else {
+    sql = `id in (${channels.map(() => '?').join(', ')}) and closed = 0`;
+    if (channels.some((c) => c.memberIds.length > 0)) {
+      sql += ` and case id ${channels.map((c) => `when ? then ${c.memberIds.length > 0 ? memberCheck(c.memberIds) : 'true'}`).join(' ')} end`;
+      for (const c of channels) parameters.push(c.id, ...c.memberIds);
+    }
+  }
   if (unguardedOnly) sql += ' and agent_loop_limit is null';
-  return { sql, parameters: [channelId, ...memberIds] };
+  return { sql, parameters };
+}
+
+/** That each of `memberIds` (its parameters, in order; at least one) is a member of the `channels` row's channel and of its guild. */
+function memberCheck(memberIds: readonly string[]): string {
+  const members = 'from channel_members m join guild_members g on g.guild_id = channels.guild_id and g.user_id = m.user_id where m.channel_id = channels.id and m.user_id';
+  if (memberIds.length === 1) return `exists (select 1 ${members} = ?)`;
+  return `(select count(*) ${members} in (${memberIds.map(() => '?').join(', ')})) = ${memberIds.length}`;
 }
 
 /** The seq-bump statement of a dialect: MySQL hands the new value back through LAST_INSERT_ID(expr). */
 function seqBump(dialect: DialectName, channelId: string, memberId?: string, unguardedOnly = false): CompiledQuery {
-  const where = postableChannel(channelId, memberId === undefined ? [] : [memberId], unguardedOnly);
+  const where = postableChannels([{ id: channelId, memberIds: memberId === undefined ? [] : [memberId] }], unguardedOnly);
   return dialect === 'mysql'
     ? CompiledQuery.raw(`update channels set last_seq = last_insert_id(last_seq + 1) where ${where.sql}`, [...where.parameters])
     : CompiledQuery.raw(`update channels set last_seq = last_seq + 1 where ${where.sql} returning last_seq`, [...where.parameters]);

@@ -59,8 +59,9 @@ export const POST_BATCHES_IN_FLIGHT = 1;
  * database, for its part, pays per round trip and per commit (docs/performance.md).
  *
  * Seqs stay gapless and in commit order: the seq bumps run under their channels' row locks
- * inside the shared transaction, one per channel (and per set of options), which gives that
- * channel's posts of the batch their seqs in arrival order (mysql-post-statements.ts). A batch of
+ * inside the shared transaction, one statement for every channel of the batch (per set of
+ * options), and each channel's posts of the batch take their seqs in arrival order
+ * (mysql-post-statements.ts). A batch of
  * several in which anything fails — a post refused under the lock, a repeated clientMsgId, a
  * deadlock — is rolled back whole and tried again in halves, down to single posts, each of
  * which gets its own answer: a refused post costs its batch-mates a few round trips, never a

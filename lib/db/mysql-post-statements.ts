@@ -1,4 +1,4 @@
-import { postableChannel, type SqlStatement, type UnsequencedMessage, type WakeDeliverySql } from './dialect.js';
+import { postableChannels, type SqlStatement, type UnsequencedMessage, type WakeDeliverySql } from './dialect.js';
 
 /** One post of the MySQL post path, as data: its batch builds the statements (`batchStatements`). */
 export interface BatchedPost {
@@ -15,75 +15,126 @@ export interface BatchedPost {
   alsoRead?: SqlStatement;
 }
 
-/** Posts of one channel, next to each other in the batch, that share one seq bump. */
-interface ChannelGroup {
-  posts: BatchedPost[];
-  memberIds: Set<string>;
+/** One seq bump: channels (ascending) whose posts of the batch share one set of options. */
+interface Bump {
+  unguardedOnly: boolean;
+  logs: boolean;
+  /** Per channel: how many of its posts take seqs here, and their distinct authors when checked. */
+  channels: { id: string; count: number; memberIds: string[] }[];
 }
 
 /**
  * The statements of a batch between its `start transaction` and its read-back, for `posts` in
- * the batch's order (by channel, arrival order within a channel).
+ * the batch's order (by channel, ascending, arrival order within a channel).
  *
- * Per channel, not per post: the posts of a channel that ask for the same conditions take
- * their seqs with one bump (`k` at once), whose condition checks every author at once, under
- * the channel lock; its first seq goes to a session variable. Then one insert stores every
- * message of the batch (seq = the group's variable + i), and one `INSERT … SELECT` per wake
- * subquery logs their events: the wake set is read in that statement, correlated per row, so
- * it is a locking read under the channel lock, as for a post alone.
+ * Per set of options, not per channel: the posts that ask for the same conditions (author
+ * checked or not, loop guard, event or not; in practice every post) take their seqs with one
+ * UPDATE over all their channels, each bumped by its count of posts, whose condition checks
+ * each channel's own authors under the channel locks (`postableChannels`). It reads the rows
+ * by the primary key in ascending order, so the locks are taken in the same order as anywhere
+ * else. `@fabric_ok` is 1 only when every channel of every bump matched. Then one insert
+ * stores every message of the batch, each seq counted back from its channel's new `last_seq`
+ * (read under the lock), and one `INSERT … SELECT` per wake subquery logs their events: the
+ * wake set is read in that statement, correlated per row, so it is a locking read under the
+ * channel lock, as for a post alone.
  *
- * When a bump matches nothing (closed channel, an author not a member) its variable is NULL,
- * the message insert fails on the NOT NULL seq (the session's sql_mode is strict, see
- * mysql.ts) and the batch is tried again in halves, down to the refused post alone.
+ * When a bump matches fewer channels than it names (closed channel, an author not a member)
+ * `@fabric_ok` is NULL, the message insert fails on the NOT NULL seq (the session's sql_mode
+ * is strict, see mysql.ts) and the batch is tried again in halves, down to the refused post
+ * alone.
  */
 export function batchStatements(posts: readonly BatchedPost[]): SqlStatement[] {
-  const groups = channelGroups(posts);
   const statements: SqlStatement[] = [];
-  const seqs = new Map<BatchedPost, string>();
-  groups.forEach((g, gi) => {
-    const first = g.posts[0];
-    const k = g.posts.length;
-    const where = postableChannel(first.message.channel_id, [...g.memberIds], !!first.unguardedOnly);
-    const pos = first.event ? `, last_pos = last_pos + ${k}` : '';
-    statements.push({ sql: `update channels set last_seq = last_insert_id(last_seq + ${k})${pos} where ${where.sql}`, parameters: where.parameters });
-    statements.push({ sql: `set @fabric_seq_${gi} = if(row_count() = 1, last_insert_id() - ${k}, null)`, parameters: [] });
-    g.posts.forEach((p, i) => seqs.set(p, `@fabric_seq_${gi} + ${i + 1}`));
+  seqBumps(posts).forEach((b, i) => {
+    const where = postableChannels(b.channels, b.unguardedOnly);
+    const one = b.channels.length === 1;
+    const add = one ? `${b.channels[0].count}` : `case id ${b.channels.map((c) => `when ? then ${c.count}`).join(' ')} end`;
+    const addIds = one ? [] : b.channels.map((c) => c.id);
+    statements.push({
+      sql: `update channels set last_seq = last_seq + ${add}${b.logs ? `, last_pos = last_pos + ${add}` : ''} where ${where.sql}`,
+      parameters: [...addIds, ...(b.logs ? addIds : []), ...where.parameters],
+    });
+    // row_count() counts changed rows, and a matched row always changes (its last_seq grows).
+    statements.push({ sql: `set @fabric_ok = if(row_count() = ${b.channels.length}, ${i === 0 ? '1' : '@fabric_ok'}, null)`, parameters: [] });
   });
-  statements.push(insertMessages(posts, seqs));
+  statements.push(insertMessages(posts));
   for (const p of posts) if (p.attachments) statements.push(p.attachments);
   statements.push(...insertEvents(posts));
   return statements;
 }
 
-/** Consecutive posts of one channel with the same options (member check or not, loop guard, event or not). */
-function channelGroups(posts: readonly BatchedPost[]): ChannelGroup[] {
-  const groups: ChannelGroup[] = [];
-  let last: BatchedPost | undefined;
+/**
+ * The bumps of a batch: per channel, in the batch's order, one share per set of options;
+ * consecutive shares with the same options go into one bump. In practice a batch has one set
+ * and so one bump. A channel whose posts have several sets is bumped once per set (the
+ * counts add up; its seqs still follow the batch's order, see `insertMessages`), and the
+ * bumps stay in channel order: a bump never names a channel below one of an earlier bump.
+ */
+function seqBumps(posts: readonly BatchedPost[]): Bump[] {
+  const optionsOf = (p: BatchedPost) => `${p.memberId !== undefined} ${!!p.unguardedOnly} ${!!p.event}`;
+  const shares = new Map<string, Map<string, BatchedPost[]>>();
   for (const p of posts) {
-    const same =
-      last &&
-      last.message.channel_id === p.message.channel_id &&
-      (last.memberId === undefined) === (p.memberId === undefined) &&
-      !!last.unguardedOnly === !!p.unguardedOnly &&
-      !!last.event === !!p.event;
-    if (!same) groups.push({ posts: [], memberIds: new Set() });
-    const g = groups[groups.length - 1];
-    g.posts.push(p);
-    if (p.memberId !== undefined) g.memberIds.add(p.memberId);
-    last = p;
+    if (!shares.has(p.message.channel_id)) shares.set(p.message.channel_id, new Map());
+    const channel = shares.get(p.message.channel_id)!;
+    if (!channel.has(optionsOf(p))) channel.set(optionsOf(p), []);
+    channel.get(optionsOf(p))!.push(p);
   }
-  return groups;
+  const bumps: (Bump & { options: string })[] = [];
+  for (const [id, channel] of shares) {
+    for (const [options, mine] of channel) {
+      let bump = bumps[bumps.length - 1];
+      if (bump?.options !== options) {
+        bump = { options, unguardedOnly: !!mine[0].unguardedOnly, logs: !!mine[0].event, channels: [] };
+        bumps.push(bump);
+      }
+      const memberIds = new Set(mine.flatMap((p) => (p.memberId === undefined ? [] : [p.memberId])));
+      bump.channels.push({ id, count: mine.length, memberIds: [...memberIds] });
+    }
+  }
+  return bumps;
 }
 
 const MESSAGE_COLUMNS = 'id, channel_id, guild_id, seq, author_id, content, reply_to_id, mentions, client_msg_id, created_at, edited_at, deleted_at';
 /** Taken once per statement, after the bumps took the locks, so createdAt never decreases along seq. */
 const NOW_MS = 'cast(unix_timestamp(now(3)) * 1000 as unsigned)';
 
-function insertMessages(posts: readonly BatchedPost[], seqs: ReadonlyMap<BatchedPost, string>): SqlStatement {
-  const rows = posts.map((p) => `(?, ?, ?, ${seqs.get(p)}, ?, ?, ?, ?, ?, ${NOW_MS}, ?, ?)`);
+/**
+ * One insert for the messages of the batch. Each seq is counted back from its channel's
+ * `last_seq` after every bump of the batch: `back` is how many posts of that channel (of any
+ * options) come after it in the batch, so a channel's seqs follow the batch's order. NULL
+ * unless every bump matched. straight_join: the posts' rows drive, each channel found by its
+ * primary key (an INSERT … SELECT locks every row it reads); a left join, so that a missing
+ * channel gives a NULL seq too.
+ */
+function insertMessages(posts: readonly BatchedPost[]): SqlStatement {
+  const left = new Map<string, number>();
+  for (const p of posts) left.set(p.message.channel_id, (left.get(p.message.channel_id) ?? 0) + 1);
+  const backs = posts.map((p) => {
+    const back = left.get(p.message.channel_id)! - 1;
+    left.set(p.message.channel_id, back);
+    return back;
+  });
+  const first = `select ? as id, ? as channel_id, ? as guild_id, ? as back, ? as author_id, ? as content, ? as reply_to_id, ? as mentions, ? as client_msg_id, ? as edited_at, ? as deleted_at`;
+  const rest = `select ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`;
   return {
-    sql: `insert into messages (${MESSAGE_COLUMNS}) values ${rows.join(', ')}`,
-    parameters: posts.flatMap(({ message: m }) => [m.id, m.channel_id, m.guild_id, m.author_id, m.content, m.reply_to_id, m.mentions, m.client_msg_id, m.edited_at, m.deleted_at]),
+    sql:
+      `insert into messages (${MESSAGE_COLUMNS}) ` +
+      'select straight_join d.id, d.channel_id, d.guild_id, if(@fabric_ok, c.last_seq - d.back, null), d.author_id, d.content, d.reply_to_id, d.mentions, d.client_msg_id, ' +
+      `${NOW_MS}, d.edited_at, d.deleted_at ` +
+      `from (${posts.map((_, i) => (i === 0 ? first : rest)).join(' union all ')}) d left join channels c on c.id = d.channel_id`,
+    parameters: posts.flatMap(({ message: m }, i) => [
+      m.id,
+      m.channel_id,
+      m.guild_id,
+      backs[i],
+      m.author_id,
+      m.content,
+      m.reply_to_id,
+      m.mentions,
+      m.client_msg_id,
+      m.edited_at,
+      m.deleted_at,
+    ]),
   };
 }
 
