@@ -70,6 +70,9 @@ nothing lost or duplicated.
   --client-procs <P>      client processes holding the sockets (default 4)
   --duration <T>          seconds measured per size (default 6)
   --warmup <W>            seconds of warm-up per size (default 1)
+  --node-warmup <S>       seconds of unmeasured posting (200 posts/s, no sockets) on each node
+                          before its first size (default 5): without it the first size also
+                          measures the node's code being compiled and optimized
   --users <U>             users (default: enough for one socket's user per 10 sockets, at least 32)
   --ab <NAME=v1,v2>       A/B in the same run: one node per value of the setting
                           FABRIC_BACKEND_GUILD_NAME (e.g. REALTIME_FLUSH_MS=0,5), each size run
@@ -157,6 +160,7 @@ export const { values } = parseArgs({
     subscribers: { type: 'string', default: '2' },
     duration: { type: 'string' },
     warmup: { type: 'string' },
+    'node-warmup': { type: 'string' },
     rounds: { type: 'string' },
     'db-host': { type: 'string', default: '127.0.0.1' },
     'db-port': { type: 'string', default: '3306' },
