@@ -123,6 +123,38 @@ describe('frame coalescing', () => {
     expect(await received).toEqual(range(400));
   });
 
+  it("keeps a broadcast before the client's own packet when engine.io's flush is already pending with nothing buffered", async () => {
+    const { client, server } = await connect(['websocket']);
+    server.join('pending-flush');
+    const received = receive(client, 3);
+    // 0 goes through engine.io; its write completes synchronously, so the websocket transport's
+    // 'ready' (which calls conn.flush(): a flush microtask with an empty buffer) runs in a tick.
+    server.emit('burst', 0);
+    queueMicrotask(() =>
+      process.nextTick(() => {
+        // A tick after that 'ready': a broadcast, then the client's own packet.
+        io.to('pending-flush').emit('burst', 1);
+        server.emit('burst', 2);
+      }),
+    );
+    expect(await received).toEqual([0, 1, 2]);
+  });
+
+  it("keeps that order from a promise continuation too (a promise settled in a tick just before the 'ready')", async () => {
+    const { client, server } = await connect(['websocket']);
+    server.join('pending-flush-2');
+    const received = receive(client, 3);
+    let settle!: () => void;
+    new Promise<void>((resolve) => (settle = resolve)).then(() => {
+      io.to('pending-flush-2').emit('burst', 1);
+      server.emit('burst', 2);
+    });
+    // Settled by a tick queued before the tick of 0's write callback (say, a stream callback).
+    queueMicrotask(() => process.nextTick(settle));
+    server.emit('burst', 0);
+    expect(await received).toEqual([0, 1, 2]);
+  });
+
   it('keeps acks working', async () => {
     const { client } = await connect(['websocket']);
     const answers = await Promise.all(range(20).map((n) => client.emitWithAck('echo', n)));
