@@ -79,7 +79,10 @@ function flushOncePerWave(conn: EngineConnection): void {
   const flushNow = conn.flush.bind(conn);
   let scheduled = false;
   conn.flush = () => {
-    if (scheduled) return;
+    // Nothing buffered, nothing to schedule: engine.io calls flush after every completed write,
+    // and a flush scheduled for nothing would let a later packet overtake a direct broadcast
+    // frame queued before it (see writeBroadcastFramesDirectly).
+    if (scheduled || conn.writeBuffer.length === 0) return;
     scheduled = true;
     queueMicrotask(() => {
       scheduled = false;
@@ -105,11 +108,15 @@ function joinedFrame(frame: Buffer[]): Buffer {
 /** Broadcast frames waiting for the end of the wave, per websocket, in order; written by one microtask. */
 const waiting = new Map<WsSocket, Buffer[]>();
 function writeWaitingFrames() {
-  for (const [ws, frames] of waiting) {
-    // A client that closed meanwhile gets nothing more (as engine.io drops a closed socket's buffer).
-    if (ws.readyState === WS_OPEN && ws._socket && !ws._socket.destroyed) ws._socket.write(frames.length === 1 ? frames[0] : Buffer.concat(frames));
+  try {
+    for (const [ws, frames] of waiting) {
+      // A client that closed meanwhile gets nothing more (as engine.io drops a closed socket's buffer).
+      if (ws.readyState === WS_OPEN && ws._socket && !ws._socket.destroyed) ws._socket.write(frames.length === 1 ? frames[0] : Buffer.concat(frames));
+    }
+  } finally {
+    // Whatever happened above, the next wave queues afresh (and schedules its own write).
+    waiting.clear();
   }
-  waiting.clear();
 }
 
 function writeBroadcastFramesDirectly(conn: EngineConnection): void {
