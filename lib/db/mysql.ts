@@ -33,8 +33,12 @@ export function openMysql(dbConfig: Extract<Config['db'], { type: 'mysql' }>): D
   // post), where a non-strict server would store 0 and only warn (mysql-post-statements.ts).
   pool.on('connection', (conn) =>
     conn.query(SESSION_SQL_MODE, (err) => {
-      // A connection that fails here fails its first real query too; that one reports it.
-      if (err) log.warn('could not set the session sql_mode', { code: err.code });
+      // Without this mode the connection would misread escapes or store a refused post, so it
+      // is not used: destroyed, its queued query fails (503) instead of running without it.
+      if (err) {
+        log.warn('could not set the session sql_mode; closing the connection', { code: err.code });
+        conn.destroy();
+      }
     }),
   );
   const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
