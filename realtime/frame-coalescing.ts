@@ -109,13 +109,18 @@ function joinedFrame(frame: Buffer[]): Buffer {
 const waiting = new Map<WsSocket, Buffer[]>();
 function writeWaitingFrames() {
   try {
-    for (const [ws, frames] of waiting) {
-      // A client that closed meanwhile gets nothing more (as engine.io drops a closed socket's buffer).
-      if (ws.readyState === WS_OPEN && ws._socket && !ws._socket.destroyed) ws._socket.write(frames.length === 1 ? frames[0] : Buffer.concat(frames));
-    }
+    writeFrames(waiting);
   } finally {
-    // Whatever happened above, the next wave queues afresh (and schedules its own write).
+    // Whatever happened there, the next wave queues afresh (and schedules its own write).
     waiting.clear();
+  }
+}
+
+/** Kept out of the `try` above: the loop runs once per client per wave and must stay fast. */
+function writeFrames(due: Map<WsSocket, Buffer[]>) {
+  for (const [ws, frames] of due) {
+    // A client that closed meanwhile gets nothing more (as engine.io drops a closed socket's buffer).
+    if (ws.readyState === WS_OPEN && ws._socket && !ws._socket.destroyed) ws._socket.write(frames.length === 1 ? frames[0] : Buffer.concat(frames));
   }
 }
 
