@@ -20,6 +20,7 @@ import { interceptedCommand, type InterceptedCommand } from './message-rules.js'
 import { toMessage, type Message, type MessageRow } from './message-shape.js';
 import { takePostToken } from './post-rate-limit.js';
 import { resolveMentions } from './resolve-mentions.js';
+import { forgetRefusal, recentlyRefused, rememberRefusal } from './refused-authors.js';
 import { toWakeCandidates, wakeCandidatesQuery, wakeDeliverySubquery, wakeRecipients } from './wake-recipients.js';
 import type { Wakes } from './wake.js';
 import { countMessageInLoopGuard, withoutAgents } from '../channels/loop-guard.js';
@@ -47,17 +48,22 @@ export type CreateMessageResult = PostMessageResult | { intercepted: Intercepted
  */
 export async function postToChannel(ctx: AppContext, principal: Principal, channelId: string, input: CreateMessageInput): Promise<CreateMessageResult> {
   const known = knownChannel(channelId);
-  if (principal.kind === 'user' && known && !hasTurnEngine(known.x_type) && isPlainPost(input)) {
+  const authorId = principal.kind === 'user' ? principal.userId : undefined;
+  if (authorId && known && !hasTurnEngine(known.x_type) && isPlainPost(input) && !recentlyRefused(channelId, authorId)) {
     // Over the flood limit here, the access checks below still answer first (a 404 or 403 before a 429).
-    const posted = await storeAndAnnounce(ctx, { ...input, channel: known, authorId: principal.userId }).catch((err: unknown) => {
-      if (err instanceof HttpError && err.code === 'rate_limited') return null;
+    const posted = await storeAndAnnounce(ctx, { ...input, channel: known, authorId }).catch((err: unknown) => {
+      if (err instanceof HttpError && err.code === 'rate_limited') return 'rate_limited' as const;
       throw err;
     });
-    if (posted) return posted;
+    // Refused under the lock (removed, or the channel closed): the author's next posts here read first.
+    if (posted === null) rememberRefusal(channelId, authorId);
+    else if (posted !== 'rate_limited') return posted;
   }
   const view = await requireReadableChannel(ctx.database.db, principal, channelId);
   rememberChannel(view.channel);
-  return createMessage(ctx, view, principal, input);
+  const created = await createMessage(ctx, view, principal, input);
+  if (authorId) forgetRefusal(channelId, authorId);
+  return created;
 }
 
 /** Needs nothing but the post transaction: no reply target or attachment to check, no name to ask Center for, not a command. */
