@@ -12,9 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertMessageWithNextSeq, type UnsequencedMessage } from '../lib/db/dialect.js';
 import { SESSION_SQL_MODE } from '../lib/db/mysql.js';
 import { batchStatements } from '../lib/db/mysql-post-statements.js';
-import { isoTime, newId } from '../lib/ids.js';
+import { isoTime } from '../lib/ids.js';
 import { wakeDeliverySubquery } from '../lib/messages/wake-recipients.js';
 import { createChannel, seedGuild, startTestNode, type TestNode } from './helpers/harness.js';
+import { unsequencedMessage as message } from './helpers/messages.js';
 
 let t: TestNode;
 beforeAll(async () => {
@@ -25,21 +26,6 @@ afterAll(async () => {
 });
 
 type Channel = { id: string; guildId: string; xType: string };
-
-function message(channel: Channel, authorId: string, content: string): UnsequencedMessage {
-  return {
-    id: newId(),
-    channel_id: channel.id,
-    guild_id: channel.guildId,
-    author_id: authorId,
-    content,
-    reply_to_id: null,
-    mentions: '[]',
-    client_msg_id: null,
-    edited_at: null,
-    deleted_at: null,
-  };
-}
 
 /** As the post path stores a plain post: author checked under the lock, unguarded channels only, its event logged. */
 const post = (channel: Channel, m: UnsequencedMessage) =>

@@ -11,9 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertMessageWithNextSeq, isDuplicateKeyError, type UnsequencedMessage } from '../lib/db/dialect.js';
 import { openDatabase } from '../lib/db/index.js';
 import { postReadBack } from '../lib/db/mysql-post-batches.js';
-import { newId } from '../lib/ids.js';
 import { createChannel, seedGuild, startTestNode, type TestNode } from './helpers/harness.js';
-import { lastSeq, list, post as postOverHttp } from './helpers/messages.js';
+import { lastSeq, list, post as postOverHttp, unsequencedMessage as message } from './helpers/messages.js';
 
 let t: TestNode;
 beforeAll(async () => {
@@ -27,21 +26,6 @@ afterAll(async () => {
 const openDatabaseLike = (node: TestNode) => openDatabase(node.node.ctx.config.db);
 
 const candidates = (channelId: string) => ({ sql: 'select user_id from channel_members where channel_id = ?', parameters: [channelId] });
-
-function message(channel: { id: string; guildId: string }, authorId: string, content: string, clientMsgId: string | null = null): UnsequencedMessage {
-  return {
-    id: newId(),
-    channel_id: channel.id,
-    guild_id: channel.guildId,
-    author_id: authorId,
-    content,
-    reply_to_id: null,
-    mentions: '[]',
-    client_msg_id: clientMsgId,
-    edited_at: null,
-    deleted_at: null,
-  };
-}
 
 describe('insertMessageWithNextSeq with many posts ready at once', () => {
   it('stores posts that are ready together in shared transactions, gapless per channel', async () => {

@@ -107,13 +107,7 @@ const NOW_MS = 'cast(unix_timestamp(now(3)) * 1000 as unsigned)';
  * channel gives a NULL seq too.
  */
 function insertMessages(posts: readonly BatchedPost[]): SqlStatement {
-  const left = new Map<string, number>();
-  for (const p of posts) left.set(p.message.channel_id, (left.get(p.message.channel_id) ?? 0) + 1);
-  const backs = posts.map((p) => {
-    const back = left.get(p.message.channel_id)! - 1;
-    left.set(p.message.channel_id, back);
-    return back;
-  });
+  const backs = laterInChannel(posts);
   const first = `select ? as id, ? as channel_id, ? as guild_id, ? as back, ? as author_id, ? as content, ? as reply_to_id, ? as mentions, ? as client_msg_id, ? as edited_at, ? as deleted_at`;
   const rest = `select ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?`;
   return {
@@ -138,6 +132,17 @@ function insertMessages(posts: readonly BatchedPost[]): SqlStatement {
   };
 }
 
+/** For each of `posts`, how many posts of its channel come after it in `posts` (a seq or position counted back from the channel's last). */
+function laterInChannel(posts: readonly BatchedPost[]): number[] {
+  const left = new Map<string, number>();
+  for (const p of posts) left.set(p.message.channel_id, (left.get(p.message.channel_id) ?? 0) + 1);
+  return posts.map((p) => {
+    const back = left.get(p.message.channel_id)! - 1;
+    left.set(p.message.channel_id, back);
+    return back;
+  });
+}
+
 /** An epoch-milliseconds column as the ISO text of `isoTime` (UTC, milliseconds), in MySQL. */
 const ISO_TIME_MYSQL = (col: string) => `concat(date_format(date_add('1970-01-01', interval ${col} div 1000 second), '%Y-%m-%dT%H:%i:%s.'), lpad(${col} mod 1000, 3, '0'), 'Z')`;
 
@@ -151,12 +156,10 @@ function insertEvents(posts: readonly BatchedPost[]): SqlStatement[] {
   // itself the optimizer may scan `messages` (it does while the table is small), and an
   // INSERT … SELECT locks every row it reads.
   const logged = posts.filter((p) => p.event);
-  const left = new Map<string, number>();
-  for (const p of logged) left.set(p.message.channel_id, (left.get(p.message.channel_id) ?? 0) + 1);
+  const backs = laterInChannel(logged);
   const byWake = new Map<string, { post: BatchedPost; back: number }[]>();
-  for (const post of logged) {
-    const back = left.get(post.message.channel_id)! - 1;
-    left.set(post.message.channel_id, back);
+  for (const [i, post] of logged.entries()) {
+    const back = backs[i];
     const wake = post.event!.wake('pm.channel_id', 'pm.author_id');
     if (!byWake.has(wake)) byWake.set(wake, []);
     byWake.get(wake)!.push({ post, back });

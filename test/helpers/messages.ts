@@ -1,9 +1,12 @@
 /**
  * Small helpers of the message suites: post, list, read a channel's lastSeq, join a socket
- * to a channel room — all over the real HTTP API and real sockets.
+ * to a channel room — all over the real HTTP API and real sockets; and a message row for the
+ * suites that call the post transaction of lib/ directly.
  */
 import { expect } from 'vitest';
 import type { Socket } from 'socket.io-client';
+import type { UnsequencedMessage } from '../../lib/db/dialect.js';
+import { newId } from '../../lib/ids.js';
 import { emitAck, type ApiResponse, type RestFixture, type TestNode, type TestUser } from './harness.js';
 
 export const postMessage = (t: RestFixture, token: string, channelId: string, body: unknown): Promise<ApiResponse> =>
@@ -42,4 +45,20 @@ export async function upload(t: TestNode, user: TestUser, name: string, data: st
   const r = await t.api('POST', '/api/files', { token: user.token, rawBody: form });
   expect(r.status, JSON.stringify(r.body)).toBe(201);
   return r.body.file as { id: string; name: string; size: number; mime: string };
+}
+
+/** A plain message row (no reply, no mentions) as `insertMessageWithNextSeq` takes it. */
+export function unsequencedMessage(channel: { id: string; guildId: string }, authorId: string, content: string, clientMsgId: string | null = null): UnsequencedMessage {
+  return {
+    id: newId(),
+    channel_id: channel.id,
+    guild_id: channel.guildId,
+    author_id: authorId,
+    content,
+    reply_to_id: null,
+    mentions: '[]',
+    client_msg_id: clientMsgId,
+    edited_at: null,
+    deleted_at: null,
+  };
 }
