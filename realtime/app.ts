@@ -133,8 +133,14 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
     hasSubscribers: (s) => nsp.adapter.rooms.has(roomOf(s)),
     pollMs: opts.streamPollMs ?? STREAM_POLL_MS,
   });
+  /**
+   * A user's `channel.left` goes out only after the channel's events queued before it (a
+   * catch-up from the log, say): nothing of the channel may reach the member after it.
+   */
+  const afterChannelOf = (e: EmitMessage): StreamRef | undefined =>
+    e.event === 'channel.left' && 'user' in e.to && typeof e.data.channelId === 'string' ? { channel: e.data.channelId } : undefined;
   nsp.on('stream_emits', (emits: unknown) => {
-    if (Array.isArray(emits)) for (const e of emits as EmitMessage[]) delivery.receive(e);
+    if (Array.isArray(emits)) for (const e of emits as EmitMessage[]) delivery.receive(e, afterChannelOf(e));
   });
 
   /**
@@ -154,7 +160,7 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
         // Unpositioned (a raw internal call): still after what is queued on its channel, such as a room leave.
         if (op.emit.pos === undefined) delivery.after('channel' in to ? { channel: to.channel } : null, () => dispatchEmits(nsp, [op.emit]));
         else {
-          delivery.receive(op.emit);
+          delivery.receive(op.emit, afterChannelOf(op.emit));
           forward.push(op.emit);
         }
         continue;

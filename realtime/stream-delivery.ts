@@ -165,12 +165,18 @@ export function createStreamDelivery(opts: StreamDeliveryOptions) {
   timer.unref();
 
   return {
-    /** A positioned emit handed over by an API process or a peer: delivered in order, once. */
-    receive(emit: EmitMessage) {
+    /**
+     * A positioned emit handed over by an API process or a peer: delivered in order, once.
+     * With `after`, not before what is queued on that stream now has been delivered (later
+     * events of its own stream wait behind it).
+     */
+    receive(emit: EmitMessage, after?: StreamRef) {
       const stream: StreamRef = 'channel' in emit.to ? { channel: emit.to.channel } : 'user' in emit.to ? { user: emit.to.user } : (null as never);
       const t = tracker(stream, false);
       if (!t || emit.pos === undefined) return;
-      void enqueue(t, () => {
+      const before = after && tracker(after, false)?.queue;
+      void enqueue(t, async () => {
+        if (before) await before;
         if (emit.pos! > t.delivered && !t.ahead.has(emit.pos!)) t.ahead.set(emit.pos!, emit);
         if (t.delivered >= 0) drain(t);
       });
