@@ -57,9 +57,11 @@ const WS_OPEN = 1;
  * `ws` corks two buffers into a `writev`: most of the node's JavaScript per delivery at
  * thousands of sockets. A connection on an open websocket with nothing buffered instead gets
  * that frame, joined into one buffer once per broadcast, queued for the end of the wave; one
- * microtask then writes each client's queued frames in one `write` (the bytes engine.io would
- * have written, in the same order with anything written before or after); anything else
- * (long-polling, an upgrade, packets waiting, a send callback) takes engine.io's way.
+ * tick, once the wave's promise continuations have all run, then writes each client's queued
+ * frames in one `write` (the bytes engine.io would have written, in the same order with
+ * anything written before or after: a packet that takes engine.io's way first writes the
+ * frames waiting for its client); anything else (long-polling, an upgrade, packets waiting, a
+ * send callback) takes engine.io's way.
  *
  * Relies on engine.io's `Socket.write`, `flush`, `writeBuffer`, `upgrading` and
  * `Transport.send`, on socket.io-adapter's `wsPreEncodedFrame` option (`ws`'s header and payload
@@ -105,15 +107,32 @@ function joinedFrame(frame: Buffer[]): Buffer {
   return joined;
 }
 
-/** Broadcast frames waiting for the end of the wave, per websocket, in order; written by one microtask. */
+/**
+ * Broadcast frames waiting for the end of the wave, per websocket, in order. Written by one
+ * `process.nextTick` callback, which Node runs once the microtask queue is empty: after every
+ * promise continuation of the wave, however long its chain (a channel's events reach the
+ * sockets through that channel's promise queue, one link per event, realtime/stream-delivery.ts).
+ * A microtask there ran after the first post's event only, so every post of a group commit
+ * had its own write per subscriber (docs/performance.md, series 20).
+ */
 const waiting = new Map<WsSocket, Buffer[]>();
+let writeScheduled = false;
 function writeWaitingFrames() {
+  writeScheduled = false;
   try {
     writeFrames(waiting);
   } finally {
     // Whatever happened there, the next wave queues afresh (and schedules its own write).
     waiting.clear();
   }
+}
+
+/** Writes a websocket's waiting frames now: a packet that takes engine.io's way must not overtake them. */
+function writeWaitingFramesOf(ws: WsSocket): void {
+  const frames = waiting.get(ws);
+  if (!frames) return;
+  waiting.delete(ws);
+  writeFrames(new Map([[ws, frames]]));
 }
 
 /** Kept out of the `try` above: the loop runs once per client per wave and must stay fast. */
@@ -141,12 +160,16 @@ function writeBroadcastFramesDirectly(conn: EngineConnection): void {
       ws?.readyState !== WS_OPEN ||
       !ws._socket
     ) {
+      if (ws) writeWaitingFramesOf(ws);
       return write(data, options, callback);
     }
     const frames = waiting.get(ws);
     if (frames) frames.push(joinedFrame(frame));
     else {
-      if (waiting.size === 0) queueMicrotask(writeWaitingFrames);
+      if (!writeScheduled) {
+        writeScheduled = true;
+        process.nextTick(writeWaitingFrames);
+      }
       waiting.set(ws, [joinedFrame(frame)]);
     }
     return conn;
