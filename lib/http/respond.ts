@@ -19,8 +19,19 @@ export function useResponseClass(cls: typeof Response): void {
 /** A response of the class in use (see `useResponseClass`). */
 export const response = (body: BodyInit | null, init: ResponseInit): Response => new ResponseClass(body, init);
 
-/** A JSON response with the given status. Its headers object is its own: a response's headers may be set on later (CORS). */
-export const json = (data: unknown, status = 200): Response => response(JSON.stringify(data), { status, headers: { 'content-type': 'application/json; charset=utf-8' } });
+/**
+ * A JSON response with the given status, carrying the id of the request being answered. Its
+ * headers object is its own: a response's headers may be set on later (CORS). The id is set
+ * here rather than only by the pipeline's last stage: a header set on a built response turns
+ * the Node adapter's single `writeHead` from the headers object into a header map and a
+ * `setHeaders` per response.
+ */
+export const json = (data: unknown, status = 200): Response => {
+  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
+  const requestId = currentRequestId();
+  if (requestId !== undefined) headers['x-request-id'] = requestId;
+  return response(JSON.stringify(data), { status, headers });
+};
 
 /** 204 with no body. */
 export const noContent = () => response(null, { status: 204 });
@@ -92,7 +103,8 @@ export function withHeaders(res: Response, headers: Readonly<Record<string, stri
   const entries = Object.entries(headers);
   if (entries.length === 0) return res;
   try {
-    for (const [k, v] of entries) res.headers.set(k, v);
+    // Only what differs: setting a header the response already has (the request id) costs the adapter its fast path.
+    for (const [k, v] of entries) if (res.headers.get(k) !== v) res.headers.set(k, v);
     return res;
   } catch {
     const copy = response(res.body, res);
