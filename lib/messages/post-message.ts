@@ -18,7 +18,7 @@ import { requireAuthorInChannel } from './message-access.js';
 import { findByClientMsgId, requireReplyTarget, toMessages } from './message-queries.js';
 import { interceptedCommand, type InterceptedCommand } from './message-rules.js';
 import { toMessage, type Message, type MessageRow } from './message-shape.js';
-import { takePostToken } from './post-rate-limit.js';
+import { NOTHING_TO_GIVE_BACK, postRateOf, takePostToken } from './post-rate-limit.js';
 import { resolveMentions } from './resolve-mentions.js';
 import { forgetRefusal, recentlyRefused, rememberRefusal } from './refused-authors.js';
 import { toWakeCandidates, wakeCandidatesQuery, wakeDeliverySubquery, wakeRecipients } from './wake-recipients.js';
@@ -145,15 +145,19 @@ async function storeAndAnnounce(ctx: AppContext, input: PostMessageInput): Promi
   const { channel, authorId } = input;
   const now = Date.now();
   // The flood limit's statement runs alongside the checks (docs/operating-limits.md); a post
-  // that stores nothing gives its token back, and an input error answers before a 429.
-  const [checks, taken] = await Promise.allSettled([
-    Promise.all([
-      resolveMentions(ctx.center, input.content),
-      requireUsableAttachments(db, authorId, input.attachmentIds ?? [], now),
-      input.replyToId ? requireReplyTarget(db, channel.id, input.replyToId) : undefined,
-    ]),
-    takePostToken(ctx.database, ctx.config, channel.id, authorId),
-  ]);
+  // that stores nothing gives its token back, and an input error answers before a 429. A post
+  // with nothing to check (no mention markup, attachment or reply, the limit off: the bulk of
+  // an agent room's traffic) skips the round of promises.
+  const [checks, taken] = hasNothingToCheck(ctx, input)
+    ? NOTHING_TO_CHECK(input.content)
+    : await Promise.allSettled([
+        Promise.all([
+          resolveMentions(ctx.center, input.content),
+          requireUsableAttachments(db, authorId, input.attachmentIds ?? [], now),
+          input.replyToId ? requireReplyTarget(db, channel.id, input.replyToId) : undefined,
+        ]),
+        takePostToken(ctx.database, ctx.config, channel.id, authorId),
+      ]);
   if (checks.status === 'rejected' || taken.status === 'rejected') {
     if (taken.status === 'fulfilled') await taken.value.giveBack();
     // A retry gets what its first attempt stored, even where the retry alone would now be
@@ -197,6 +201,17 @@ async function storeAndAnnounce(ctx: AppContext, input: PostMessageInput): Promi
   }
   return { created: true, message: stored };
 }
+
+/** No mention markup (`resolveMentions` would return the content as it is), no attachment, no reply target, no flood limit. */
+const hasNothingToCheck = (ctx: AppContext, input: PostMessageInput) =>
+  !input.content.includes('<@') && !input.attachmentIds?.length && !input.replyToId && postRateOf(ctx.config) === null;
+
+/** What the checks of `storeAndAnnounce` settle to for a post that has nothing to check. */
+const NOTHING_TO_CHECK = (content: string) =>
+  [
+    { status: 'fulfilled', value: [{ content, mentions: [] as string[] }, [] as AttachmentRow[], undefined] },
+    { status: 'fulfilled', value: NOTHING_TO_GIVE_BACK },
+  ] as const;
 
 /** What an earlier post of this author stored in this channel under `clientMsgId` (the answer to a retry), if any. */
 async function storedUnder(db: Db, channelId: string, authorId: string, clientMsgId: string | null | undefined): Promise<PostMessageResult | undefined> {

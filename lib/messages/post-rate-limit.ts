@@ -44,7 +44,7 @@ export interface PostToken {
   giveBack(): Promise<void>;
 }
 
-const NOTHING_TO_GIVE_BACK: PostToken = { giveBack: async () => {} };
+export const NOTHING_TO_GIVE_BACK: PostToken = { giveBack: async () => {} };
 
 /**
  * Takes one post from the bucket of `userId` in `channelId`, or throws 429 `rate_limited`
