@@ -19,8 +19,6 @@ interface Tracker {
   ahead: Map<number, EmitMessage>;
   /** Every step on this stream runs in turn (deliveries, catch-ups, joins). */
   queue: Promise<void>;
-  /** Steps queued and not yet settled: with none, an arriving event is delivered at once. */
-  pending: number;
   gapTimer?: NodeJS.Timeout;
   lastUsed: number;
   /** Joins waiting for the stream's next join step (one is queued while this is set). */
@@ -59,7 +57,7 @@ export function createStreamDelivery(opts: StreamDeliveryOptions) {
     const key = streamKey(stream);
     let t = trackers.get(key);
     if (!t && create) {
-      t = { stream, delivered: -1, ahead: new Map(), queue: Promise.resolve(), pending: 0, lastUsed: Date.now() };
+      t = { stream, delivered: -1, ahead: new Map(), queue: Promise.resolve(), lastUsed: Date.now() };
       trackers.set(key, t);
     }
     if (t) t.lastUsed = Date.now();
@@ -68,24 +66,12 @@ export function createStreamDelivery(opts: StreamDeliveryOptions) {
 
   /** Runs `step` after the stream's earlier steps; failures are logged, never break the queue. */
   function enqueue<T>(t: Tracker, step: () => Promise<T> | T): Promise<T> {
-    t.pending++;
     const run = t.queue.then(step);
     t.queue = run.then(
-      () => void t.pending--,
-      (err: unknown) => {
-        t.pending--;
-        stepFailed(t, err);
-      },
+      () => undefined,
+      (err: unknown) => log.warn('stream step failed', { stream: streamKey(t.stream), error: err instanceof Error ? err.message : String(err) }),
     );
     return run;
-  }
-
-  const stepFailed = (t: Tracker, err: unknown) => log.warn('stream step failed', { stream: streamKey(t.stream), error: err instanceof Error ? err.message : String(err) });
-
-  /** Takes in an arrived event and delivers what is due (one step of the stream). */
-  function accept(t: Tracker, emit: EmitMessage) {
-    if (emit.pos! > t.delivered && !t.ahead.has(emit.pos!)) t.ahead.set(emit.pos!, emit);
-    if (t.delivered >= 0) drain(t);
   }
 
   const deliver = (t: Tracker, emit: EmitMessage) => {
@@ -188,21 +174,11 @@ export function createStreamDelivery(opts: StreamDeliveryOptions) {
       const stream: StreamRef = 'channel' in emit.to ? { channel: emit.to.channel } : 'user' in emit.to ? { user: emit.to.user } : (null as never);
       const t = tracker(stream, false);
       if (!t || emit.pos === undefined) return;
-      const before = after && tracker(after, false);
-      if (t.pending === 0 && !before?.pending) {
-        // Nothing queued on the stream (the usual case of a live event): delivered now, in the
-        // same turn as its publisher, without a promise step per event.
-        try {
-          accept(t, emit);
-        } catch (err) {
-          stepFailed(t, err);
-        }
-        return;
-      }
-      const waitFor = before?.queue;
+      const before = after && tracker(after, false)?.queue;
       void enqueue(t, async () => {
-        if (waitFor) await waitFor;
-        accept(t, emit);
+        if (before) await before;
+        if (emit.pos! > t.delivered && !t.ahead.has(emit.pos!)) t.ahead.set(emit.pos!, emit);
+        if (t.delivered >= 0) drain(t);
       });
     },
 
