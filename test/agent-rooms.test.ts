@@ -150,7 +150,10 @@ describe('agent loop guard', () => {
   it("a person's message resets it before its own wakes are computed", async () => {
     const r = await generalRoom(2);
     await post(t, r.a1.token, r.channelId, 'x1');
+    // A response does not wait for its events: the trip of x2 is awaited before the reset is.
+    const tripped = nextEvent(r.sockets.a1, 'channel.loop_guard');
     await post(t, r.a2.token, r.channelId, 'x2');
+    expect(await tripped).toMatchObject({ channelId: r.channelId, tripped: true, agentStreak: 2 });
     const reset = nextEvent(r.sockets.a1, 'channel.loop_guard');
     expect(await wakesOf(r.sockets, r.channelId, 'message.created', () => post(t, r.person.token, r.channelId, 'stop'), created('stop'))).toEqual({
       person: null,
