@@ -1,7 +1,6 @@
 import type { BroadcastOperator, DefaultEventsMap, Namespace } from 'socket.io';
 import { emitterFromSend, type EmitMessage, type Emitter, type RealtimeOp } from '../lib/realtime/emitter.js';
 import { rooms } from '../lib/realtime/rooms.js';
-import { currentRequestId, runOutsideRequests, runWithRequestId } from '../lib/http/request-context.js';
 
 /** Where broadcasts go: a namespace (every process, with the Redis adapter) or `nsp.local` (this process). */
 export interface Broadcaster {
@@ -84,37 +83,7 @@ export interface OpsSink {
   apply(ops: readonly RealtimeOp[]): void;
 }
 
-/**
- * The all-in-one emitter: to the in-process realtime app, once it is attached. What the
- * requests of one wave hand over is applied together, in order, once the microtask queue is
- * empty (`process.nextTick`): after the HTTP responses written in that wave, which their
- * callers wait for. Applied in each request's own continuation, the encoding and broadcasts
- * went ahead of those responses (docs/performance.md, series 20). As in split mode, where the
- * hand-over is a call to the realtime process, a response never waits for its events.
- */
+/** The all-in-one emitter: straight to the in-process realtime app, once it is attached. */
 export function createLocalEmitter(getSink: () => OpsSink | undefined): Emitter {
-  let queued: RealtimeOp[] = [];
-  /** The request ids of the queued operations: the apply runs as that request when there is one. */
-  const requestIds = new Set<string | undefined>();
-  const applyQueued = () => {
-    const ops = queued;
-    const [only] = requestIds;
-    const single = requestIds.size === 1 && only !== undefined;
-    queued = [];
-    requestIds.clear();
-    const apply = () => getSink()?.apply(ops);
-    if (single) runWithRequestId(only, apply);
-    else runOutsideRequests(apply);
-  };
-  const send = (ops: RealtimeOp[]) => {
-    if (ops.length === 0) return;
-    if (queued.length === 0) process.nextTick(applyQueued);
-    for (const op of ops) queued.push(op);
-    requestIds.add(currentRequestId());
-  };
-  return emitterFromSend(send, {
-    // Queued after the pending apply (ticks run in order), so it resolves once that ran.
-    flush: () => new Promise<void>((resolve) => process.nextTick(resolve)),
-    close: async () => {},
-  });
+  return emitterFromSend((ops) => getSink()?.apply(ops), { flush: async () => {}, close: async () => {} });
 }

@@ -25,6 +25,3 @@ export const runWithRequestId = <T>(requestId: string, fn: () => T): T => storag
 
 /** The id of the request being answered, if any. */
 export const currentRequestId = (): string | undefined => storage.getStore()?.requestId;
-
-/** Runs `fn` outside any request (work done for several requests at once). */
-export const runOutsideRequests = <T>(fn: () => T): T => storage.exit(fn);
