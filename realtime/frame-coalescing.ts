@@ -43,14 +43,12 @@ const WS_OPEN = 1;
  * frame, and holds later packets until that write's callback. Here, a busy node hands a client
  * several events per turn (the message.created of every post of a group commit), and on a
  * small VM each socket write costs tens of microseconds of kernel time, the largest cost of the
- * post path's fan-out (docs/performance.md). So, per connection, the buffer is flushed in a
- * microtask queued by the first packet: after the other continuations already queued (the
- * posts of one group commit resume together and emit in the same wave), but still before the
- * continuations that write their HTTP responses, so a poster gets its events before its
- * response whenever its socket is not still busy with an earlier write (then, as with stock
- * engine.io, they follow when that write completes). The websocket transport's frames of one
- * flush, and the broadcast frames of one wave, are corked into one write. Frames stay
- * separate websocket frames in the same order; nothing waits for a timer.
+ * post path's fan-out (docs/performance.md). So, per connection, engine.io's buffer (a
+ * client's own packets) is flushed in a microtask queued by the first packet, after the other
+ * continuations already queued; room broadcasts, below, wait until the microtask queue is
+ * empty. The websocket transport's frames of one flush, and the broadcast frames of one
+ * wave, are corked into one write. Frames stay separate websocket frames in the same order;
+ * nothing waits for a timer.
  *
  * A room broadcast (socket.io's in-memory adapter) encodes its websocket frame once; engine.io
  * then still builds a packet, emits four events and runs a flush and a drain per client, and
