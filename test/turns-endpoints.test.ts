@@ -119,7 +119,8 @@ describe('PUT /api/channels/:channelId/turn', () => {
   it('emits turn.updated with reason order and wakes the new speaker', async () => {
     const room = await seedTurnRoom(t);
     const { A, B, C, H } = room.users;
-    await t.api('POST', turnPath(room, '/ack'), { token: room.guildToken }); // active, speaker A
+    // A response does not wait for its events: the ack's turn.updated is taken before the one observed.
+    await observe(room, 'turn.updated', () => t.api('POST', turnPath(room, '/ack'), { token: room.guildToken })); // active, speaker A
     const { result, event, woken } = await observe(room, 'turn.updated', () =>
       t.api('PUT', turnPath(room), { token: room.guildToken, body: { order: [C.id, A.id, B.id], bypass: [H.id] } }),
     );
@@ -131,7 +132,8 @@ describe('PUT /api/channels/:channelId/turn', () => {
   it('does not wake the caller when it makes itself the speaker', async () => {
     const room = await seedTurnRoom(t);
     const { A, B, C, H } = room.users;
-    await t.api('POST', turnPath(room, '/ack'), { token: room.guildToken });
+    // A response does not wait for its events: the ack's turn.updated is taken before the one observed.
+    await observe(room, 'turn.updated', () => t.api('POST', turnPath(room, '/ack'), { token: room.guildToken }));
     const { event, woken } = await observe(room, 'turn.updated', () => t.api('PUT', turnPath(room), { token: H.token, body: { order: [H.id, A.id, B.id, C.id], bypass: [] } }));
     expect(event).toMatchObject({ reason: 'order', speakerId: H.id });
     expect(woken).toEqual([]);
@@ -218,7 +220,8 @@ describe('POST /api/channels/:channelId/turn/bypass and /turn/order', () => {
   it('trace 9 without messages: moving the speaker to bypass hands the turn on and wakes the next', async () => {
     const room = await seedTurnRoom(t);
     const { A, B } = room.users;
-    await t.api('POST', turnPath(room, '/ack'), { token: room.guildToken }); // active, speaker A
+    // A response does not wait for its events: the ack's turn.updated is taken before the one observed.
+    await observe(room, 'turn.updated', () => t.api('POST', turnPath(room, '/ack'), { token: room.guildToken })); // active, speaker A
     const { result, event, woken } = await observe(room, 'turn.updated', () => t.api('POST', turnPath(room, '/bypass'), { token: room.users.H.token, body: { userId: A.id } }));
     expect(result.status).toBe(200);
     expect(readable(room, result.body.turn)).toMatchObject({ order: ['B', 'C'], bypass: ['H', 'A'], speaker: 'B', status: 'active' });
