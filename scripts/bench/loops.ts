@@ -7,7 +7,8 @@ import { cpuSnapshot, cpuUsage, type CpuProcess, type CpuUsage } from '../bench-
 import type { DeliveryIntegrity } from '../bench-integrity.js';
 import { progress, progressDone } from './options.js';
 
-export type RunMode = 'http' | 'raw' | 'raw-ceiling' | 'split';
+/** `http-compare`: the HTTP run of the node started from the checkout given with --compare. */
+export type RunMode = 'http' | 'http-compare' | 'raw' | 'raw-ceiling' | 'split';
 
 export interface Settings {
   concurrency: number;

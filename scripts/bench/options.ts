@@ -41,6 +41,11 @@ The post path:
                           goes first; reports the medians and the median of the rounds' HTTP/raw
                           ratios (default 5, at most 10: a small shared machine drifts by ±25%
                           over minutes, so a ratio only compares runs next to each other)
+  --compare <DIR>         A/B of two checkouts in the same run: a second node started from
+                          the checkout in DIR (its own scripts/main.ts and node_modules, its
+                          own database) gets an HTTP run beside every HTTP run of this one
+                          ("http-compare"), the two in alternating order; reports its medians,
+                          its ratio to the raw ceiling and this checkout's HTTP / its HTTP per round
   --post-limit            keep the post flood limit on, with a bucket no loop empties (its
                           statement runs on every post); without it the limit is off (rate 0)
   --url <URL>             use a running node instead of starting one (needs --center-url, --center-key)
@@ -183,6 +188,7 @@ export const { values } = parseArgs({
     after: { type: 'string', default: '3' },
     backoff: { type: 'string' },
     ab: { type: 'string' },
+    compare: { type: 'string' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },

@@ -3,6 +3,7 @@
  * loops over HTTP with socket.io subscribers, the same post through lib/ without HTTP (raw), the
  * bare post transaction through a mysql2 pool (raw ceiling), and their ratios.
  */
+import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createPool } from 'mysql2/promise';
 import { io as ioClient, type Socket as IoSocket } from 'socket.io-client';
@@ -210,26 +211,34 @@ export async function runPostPath(mode: Extract<Mode, 'both' | 'http' | 'raw' | 
   const rounds = quick ? 1 : int('rounds', mode === 'split' ? 1 : 5, 1, 10);
   const apiProcesses = mode === 'split' ? int('api-procs', 2, 1, 8) : 0;
   if (values.url && mode === 'split') throw new Error('--mode split starts its own processes (no --url)');
+  const compareDir = quick ? undefined : values.compare;
+  if (compareDir && (values.url || mode === 'split' || !['both', 'http'].includes(mode))) throw new Error('--compare goes with --mode both or http, without --url');
   const target = values.url ? givenTarget() : await startTarget({ pool: settings.pool, apiProcesses });
   const cpuProcesses = cpuProcessesOf(target);
   const results: RunResult[] = [];
   let handoverCalls: HandoverCalls | undefined;
+  let other: Target | undefined;
   try {
     const seeded = await seed(target, settings);
+    // The other checkout's node, on its own database, seeded alike.
+    other = compareDir ? await startTarget({ pool: settings.pool, cwd: resolve(compareDir) }) : undefined;
+    const otherSeeded = other && (await seed(other, settings));
+    const runCompare = async (_t: Target, _s: Seeded, st: Settings) => ({ ...(await runHttp(other!, otherSeeded!, st, cpuProcessesOf(other!))), mode: 'http-compare' as const });
     for (let r = 0; r < rounds; r++) {
       if (effectiveMode === 'split') {
         results.push({ ...(await runHttp(target, seeded, settings, cpuProcesses, 'split')), round: r });
         continue;
       }
       // Alternate the order, so that neither mode always runs on the database the other just loaded.
-      const all: RunMode[] = ['raw', 'raw-ceiling', 'http'];
-      const order = (r % 2 === 0 ? all : [...all].reverse()).filter((m) => effectiveMode === 'both' || effectiveMode === m);
-      const runs = { raw: runRaw, 'raw-ceiling': runRawCeiling, http: runHttp, split: runHttp };
+      const all: RunMode[] = other ? ['raw', 'raw-ceiling', 'http', 'http-compare'] : ['raw', 'raw-ceiling', 'http'];
+      const order = (r % 2 === 0 ? all : [...all].reverse()).filter((m) => effectiveMode === 'both' || m.startsWith(effectiveMode));
+      const runs = { raw: runRaw, 'raw-ceiling': runRawCeiling, http: runHttp, 'http-compare': runCompare, split: runHttp };
       for (const m of order) results.push({ ...(await runs[m](target, seeded, settings, cpuProcesses)), round: r });
     }
     if (apiProcesses) handoverCalls = await handoverCallsOf(target);
   } finally {
     await target.stop();
+    await other?.stop();
   }
   report(results, { ...settings, mode: effectiveMode }, rounds, apiProcesses, handoverCalls);
 }
@@ -261,12 +270,24 @@ function report(results: RunResult[], settings: Settings & { mode: string }, rou
   const httpMedian = median(httpRuns.map((r) => r.throughput));
   // The ratio pairs each round's HTTP run with the raw run next to it, so that a machine whose
   // speed drifts over minutes weighs on both sides of each ratio alike; then the median.
-  const roundRatiosTo = (base: RunMode) =>
+  const roundRatiosTo = (base: RunMode, of: RunMode = 'http') =>
     Array.from({ length: rounds }, (_, i) => {
       const raw = results.find((r) => r.mode === base && r.round === i);
-      const http = httpRuns.find((r) => r.round === i);
+      const http = (of === 'http' ? httpRuns : results.filter((r) => r.mode === of)).find((r) => r.round === i);
       return raw && http && raw.throughput > 0 ? http.throughput / raw.throughput : undefined;
     }).filter((r): r is number => r !== undefined);
+  const compareRuns = results.filter((r) => r.mode === 'http-compare');
+  const compared =
+    compareRuns.length > 0
+      ? {
+          httpMedian: median(compareRuns.map((r) => r.throughput)),
+          deliveryP99: round(median(compareRuns.map((r) => r.delivery?.p99 ?? NaN))),
+          ceilingRatios: roundRatiosTo('raw-ceiling', 'http-compare'),
+          ceilingRatio: undefined as number | undefined,
+          thisToCompare: roundRatiosTo('http-compare'),
+        }
+      : undefined;
+  if (compared && compared.ceilingRatios.length > 0) compared.ceilingRatio = round(median(compared.ceilingRatios));
   const roundRatios = roundRatiosTo('raw');
   const ratio = roundRatios.length > 0 ? round(median(roundRatios)) : undefined;
   const ceilingRatios = roundRatiosTo('raw-ceiling');
@@ -285,6 +306,17 @@ function report(results: RunResult[], settings: Settings & { mode: string }, rou
           roundRatios: roundRatios.map(round),
           httpToRawRatio: ratio,
           httpToRawCeilingRatio: ceilingRatio,
+          ...(compared
+            ? {
+                compare: {
+                  dir: values.compare,
+                  httpMedian: compared.httpMedian,
+                  deliveryP99: compared.deliveryP99,
+                  httpToRawCeilingRatio: compared.ceilingRatio,
+                  httpToCompareRatios: compared.thisToCompare.map(round),
+                },
+              }
+            : {}),
           bar: verdict,
           scaleBar: scaleVerdict,
           integrity,
@@ -328,6 +360,11 @@ function report(results: RunResult[], settings: Settings & { mode: string }, rou
   };
   ratioLine('http / raw', ratio, roundRatios);
   ratioLine('http / raw ceiling', ceilingRatio, ceilingRatios);
+  if (compared) {
+    console.log(`median http-compare  ${round(compared.httpMedian)} msgs/s, delivery p99 median ${compared.deliveryP99} ms (${values.compare})`);
+    ratioLine('http-compare / raw ceiling', compared.ceilingRatio, compared.ceilingRatios);
+    ratioLine('http / http-compare (this checkout against the other)', round(median(compared.thisToCompare)), compared.thisToCompare);
+  }
   if (values.quick) {
     console.log(integrity.length === 0 ? 'quick: every delivery once and in order, seqs without duplicates or gaps' : `quick: FAILED: ${integrity.join('; ')}`);
     if (integrity.length > 0) throw new Error(`integrity: ${integrity.join('; ')}`);

@@ -62,10 +62,11 @@ let targets = 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Spawns `script` under tsx with `env`, and waits until `readyUrl` answers 2xx. */
-async function spawnProcess(label: string, script: string, env: Record<string, string>, readyUrl: string, metricsPort: number): Promise<NodeProcess> {
+async function spawnProcess(label: string, script: string, env: Record<string, string>, readyUrl: string, metricsPort: number, cwd?: string): Promise<NodeProcess> {
   let child: ChildProcess;
   const start = async () => {
     child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', script], {
+      cwd,
       env: { ...process.env, ...env, FABRIC_BACKEND_GUILD_METRICS_PORT: String(metricsPort) },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
@@ -101,9 +102,10 @@ async function spawnProcess(label: string, script: string, env: Record<string, s
 
 /**
  * Starts a Center emulator and the node on a throwaway MySQL database: one all-in-one process,
- * or (`apiProcesses` > 0) one realtime process and that many API processes.
+ * or (`apiProcesses` > 0) one realtime process and that many API processes. `cwd`: the
+ * checkout the all-in-one node runs from (default this one).
  */
-export async function startTarget(opts: { pool: number; apiProcesses?: number; env?: Record<string, string> }): Promise<Target> {
+export async function startTarget(opts: { pool: number; apiProcesses?: number; env?: Record<string, string>; cwd?: string }): Promise<Target> {
   const server = dbServer();
   const dbName = `fabric_bench_${process.pid}_${++targets}`;
   const admin = await createConnection(server);
@@ -140,7 +142,7 @@ export async function startTarget(opts: { pool: number; apiProcesses?: number; e
       const port = await freePort();
       const url = `http://127.0.0.1:${port}`;
       const env = { ...nodeEnv, FABRIC_BACKEND_GUILD_PORT: String(port) };
-      processes.push(await spawnProcess('node', 'scripts/main.ts', env, `${url}/api/ready`, await freePort()));
+      processes.push(await spawnProcess('node', 'scripts/main.ts', env, `${url}/api/ready`, await freePort(), opts.cwd));
       return { url, apiUrls: [url], realtimeUrl: url, centerUrl: center.url, centerKey: CENTER_KEY, nodeEnv: env, processes, stop };
     }
     // Split: the realtime process migrates the database; the API processes start after it without.
