@@ -45,8 +45,7 @@ const WS_OPEN = 1;
  * small VM each socket write costs tens of microseconds of kernel time, the largest cost of the
  * post path's fan-out (docs/performance.md). So, per connection, engine.io's buffer (a
  * client's own packets) is flushed in a microtask queued by the first packet, after the other
- * continuations already queued; room broadcasts, below, wait until the microtask queue is
- * empty. The websocket transport's frames of one flush, and the broadcast frames of one
+ * continuations already queued; room broadcasts, below, likewise. The websocket transport's frames of one flush, and the broadcast frames of one
  * wave, are corked into one write. Frames stay separate websocket frames in the same order;
  * nothing waits for a timer.
  *
@@ -55,11 +54,10 @@ const WS_OPEN = 1;
  * `ws` corks two buffers into a `writev`: most of the node's JavaScript per delivery at
  * thousands of sockets. A connection on an open websocket with nothing buffered instead gets
  * that frame, joined into one buffer once per broadcast, queued for the end of the wave; one
- * tick, once the wave's promise continuations have all run, then writes each client's queued
- * frames in one `write` (the bytes engine.io would have written, in the same order with
- * anything written before or after: a packet that takes engine.io's way first writes the
- * frames waiting for its client); anything else (long-polling, an upgrade, packets waiting, a
- * send callback) takes engine.io's way.
+ * microtask then writes each client's queued frames in one `write` (the bytes engine.io would
+ * have written, in the same order with anything written before or after: a packet that takes
+ * engine.io's way first writes the frames waiting for its client); anything else
+ * (long-polling, an upgrade, packets waiting, a send callback) takes engine.io's way.
  *
  * Relies on engine.io's `Socket.write`, `flush`, `writeBuffer`, `upgrading` and
  * `Transport.send`, on socket.io-adapter's `wsPreEncodedFrame` option (`ws`'s header and payload
@@ -106,12 +104,10 @@ function joinedFrame(frame: Buffer[]): Buffer {
 }
 
 /**
- * Broadcast frames waiting for the end of the wave, per websocket, in order. Written by one
- * `process.nextTick` callback, which Node runs once the microtask queue is empty: after every
- * promise continuation of the wave, however long its chain (a channel's events reach the
- * sockets through that channel's promise queue, one link per event, realtime/stream-delivery.ts).
- * A microtask there ran after the first post's event only, so every post of a group commit
- * had its own write per subscriber (docs/performance.md, series 20).
+ * Broadcast frames waiting for the end of the wave, per websocket, in order; written by one
+ * microtask, after the continuations already queued (a group commit's posts resume together,
+ * and each stream delivers what arrived in one step, realtime/stream-delivery.ts) and before
+ * the later ones that write the posts' HTTP responses (docs/performance.md, series 20).
  */
 const waiting = new Map<WsSocket, Buffer[]>();
 let writeScheduled = false;
@@ -166,7 +162,7 @@ function writeBroadcastFramesDirectly(conn: EngineConnection): void {
     else {
       if (!writeScheduled) {
         writeScheduled = true;
-        process.nextTick(writeWaitingFrames);
+        queueMicrotask(writeWaitingFrames);
       }
       waiting.set(ws, [joinedFrame(frame)]);
     }

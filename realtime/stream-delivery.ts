@@ -23,6 +23,8 @@ interface Tracker {
   lastUsed: number;
   /** Joins waiting for the stream's next join step (one is queued while this is set). */
   joins?: Join[];
+  /** A delivery step is queued and has not started: events arriving meanwhile go out with it. */
+  deliveryQueued: boolean;
 }
 
 /** A join waiting in its stream's queue: run with the head once the stream is delivered up to it. */
@@ -57,7 +59,7 @@ export function createStreamDelivery(opts: StreamDeliveryOptions) {
     const key = streamKey(stream);
     let t = trackers.get(key);
     if (!t && create) {
-      t = { stream, delivered: -1, ahead: new Map(), queue: Promise.resolve(), lastUsed: Date.now() };
+      t = { stream, delivered: -1, ahead: new Map(), queue: Promise.resolve(), lastUsed: Date.now(), deliveryQueued: false };
       trackers.set(key, t);
     }
     if (t) t.lastUsed = Date.now();
@@ -174,10 +176,26 @@ export function createStreamDelivery(opts: StreamDeliveryOptions) {
       const stream: StreamRef = 'channel' in emit.to ? { channel: emit.to.channel } : 'user' in emit.to ? { user: emit.to.user } : (null as never);
       const t = tracker(stream, false);
       if (!t || emit.pos === undefined) return;
-      const before = after && tracker(after, false)?.queue;
-      void enqueue(t, async () => {
-        if (before) await before;
+      const take = () => {
         if (emit.pos! > t.delivered && !t.ahead.has(emit.pos!)) t.ahead.set(emit.pos!, emit);
+      };
+      const before = after && tracker(after, false)?.queue;
+      if (before) {
+        void enqueue(t, async () => {
+          await before;
+          take();
+          if (t.delivered >= 0) drain(t);
+        });
+        return;
+      }
+      // Events that arrive before the stream's queued delivery step starts go out with it: one
+      // step per stream and wave, not one per event (a chain of steps delivered a group
+      // commit's posts of one channel a few microtasks apart, each in its own socket write).
+      take();
+      if (t.deliveryQueued) return;
+      t.deliveryQueued = true;
+      void enqueue(t, () => {
+        t.deliveryQueued = false;
         if (t.delivered >= 0) drain(t);
       });
     },

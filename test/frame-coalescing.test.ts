@@ -90,18 +90,6 @@ describe('frame coalescing', () => {
     expect(writes()).toBe(2);
   });
 
-  it('sends the broadcasts of one wave in one write however long the promise chain that emits them', async () => {
-    const { client, server } = await connect(['websocket']);
-    server.join('chain');
-    const writes = countTcpWrites(server);
-    const received = receive(client, 20);
-    // As a channel's events reach the sockets: one link of the channel's promise queue per event.
-    let chain = Promise.resolve();
-    for (const n of range(20)) chain = chain.then(() => void io.to('chain').emit('burst', n));
-    expect(await received).toEqual(range(20));
-    expect(writes()).toBe(1);
-  });
-
   it("writes a broadcast's frame straight to the websocket: no engine.io packet per client", async () => {
     const { client, server } = await connect(['websocket']);
     server.join('direct');
