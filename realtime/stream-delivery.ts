@@ -23,8 +23,11 @@ interface Tracker {
   lastUsed: number;
   /** Joins waiting for the stream's next join step (one is queued while this is set). */
   joins?: Join[];
-  /** A delivery step is queued and has not started: events arriving meanwhile go out with it. */
-  deliveryQueued: boolean;
+  /**
+   * Events handed over since the stream's delivery step was queued, taken in by that step (in
+   * its turn: a join queued before it reads the head and joins its sockets first).
+   */
+  arrived: EmitMessage[];
 }
 
 /** A join waiting in its stream's queue: run with the head once the stream is delivered up to it. */
@@ -59,7 +62,7 @@ export function createStreamDelivery(opts: StreamDeliveryOptions) {
     const key = streamKey(stream);
     let t = trackers.get(key);
     if (!t && create) {
-      t = { stream, delivered: -1, ahead: new Map(), queue: Promise.resolve(), lastUsed: Date.now(), deliveryQueued: false };
+      t = { stream, delivered: -1, ahead: new Map(), queue: Promise.resolve(), lastUsed: Date.now(), arrived: [] };
       trackers.set(key, t);
     }
     if (t) t.lastUsed = Date.now();
@@ -80,6 +83,12 @@ export function createStreamDelivery(opts: StreamDeliveryOptions) {
     opts.deliverLocally(emit);
     t.delivered = emit.pos!;
   };
+
+  /** Takes in arrived events (one step of the stream) and delivers what is due. */
+  function take(t: Tracker, arrived: readonly EmitMessage[]) {
+    for (const emit of arrived) if (emit.pos! > t.delivered && !t.ahead.has(emit.pos!)) t.ahead.set(emit.pos!, emit);
+    if (t.delivered >= 0) drain(t);
+  }
 
   /** Delivers what waits in order; schedules a gap read when something waits behind a missing position. */
   function drain(t: Tracker) {
@@ -176,27 +185,23 @@ export function createStreamDelivery(opts: StreamDeliveryOptions) {
       const stream: StreamRef = 'channel' in emit.to ? { channel: emit.to.channel } : 'user' in emit.to ? { user: emit.to.user } : (null as never);
       const t = tracker(stream, false);
       if (!t || emit.pos === undefined) return;
-      const take = () => {
-        if (emit.pos! > t.delivered && !t.ahead.has(emit.pos!)) t.ahead.set(emit.pos!, emit);
-      };
       const before = after && tracker(after, false)?.queue;
       if (before) {
         void enqueue(t, async () => {
           await before;
-          take();
-          if (t.delivered >= 0) drain(t);
+          take(t, [emit]);
         });
         return;
       }
       // Events that arrive before the stream's queued delivery step starts go out with it: one
       // step per stream and wave, not one per event (a chain of steps delivered a group
       // commit's posts of one channel a few microtasks apart, each in its own socket write).
-      take();
-      if (t.deliveryQueued) return;
-      t.deliveryQueued = true;
+      t.arrived.push(emit);
+      if (t.arrived.length > 1) return;
       void enqueue(t, () => {
-        t.deliveryQueued = false;
-        if (t.delivered >= 0) drain(t);
+        const arrived = t.arrived;
+        t.arrived = [];
+        take(t, arrived);
       });
     },
 
