@@ -45,9 +45,9 @@ const WS_OPEN = 1;
  * small VM each socket write costs tens of microseconds of kernel time, the largest cost of the
  * post path's fan-out (docs/performance.md). So, per connection, engine.io's buffer (a
  * client's own packets) is flushed in a microtask queued by the first packet, after the other
- * continuations already queued; room broadcasts, below, likewise. The websocket transport's frames of one flush, and the broadcast frames of one
- * wave, are corked into one write. Frames stay separate websocket frames in the same order;
- * nothing waits for a timer.
+ * continuations already queued; room broadcasts, below, likewise. The websocket transport's
+ * frames of one flush, and the broadcast frames of one wave, are corked into one write.
+ * Frames stay separate websocket frames in the same order; nothing waits for a timer.
  *
  * A room broadcast (socket.io's in-memory adapter) encodes its websocket frame once; engine.io
  * then still builds a packet, emits four events and runs a flush and a drain per client, and

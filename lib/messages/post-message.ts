@@ -149,7 +149,7 @@ async function storeAndAnnounce(ctx: AppContext, input: PostMessageInput): Promi
   // with nothing to check (no mention markup, attachment or reply, the limit off: the bulk of
   // an agent room's traffic) skips the round of promises.
   const [checks, taken] = hasNothingToCheck(ctx, input)
-    ? NOTHING_TO_CHECK(input.content)
+    ? nothingToCheck(input.content)
     : await Promise.allSettled([
         Promise.all([
           resolveMentions(ctx.center, input.content),
@@ -207,7 +207,7 @@ const hasNothingToCheck = (ctx: AppContext, input: PostMessageInput) =>
   !input.content.includes('<@') && !input.attachmentIds?.length && !input.replyToId && postRateOf(ctx.config) === null;
 
 /** What the checks of `storeAndAnnounce` settle to for a post that has nothing to check. */
-const NOTHING_TO_CHECK = (content: string) =>
+const nothingToCheck = (content: string) =>
   [
     { status: 'fulfilled', value: [{ content, mentions: [] as string[] }, [] as AttachmentRow[], undefined] },
     { status: 'fulfilled', value: NOTHING_TO_GIVE_BACK },

@@ -263,6 +263,9 @@ async function handoverCallsOf(target: Target): Promise<HandoverCalls> {
   return { calls, events, meanMs: calls ? round((seconds * 1000) / calls) : NaN };
 }
 
+/** The median of per-round ratios, rounded; undefined when no round had both runs. */
+const medianRatio = (ratios: number[]) => (ratios.length > 0 ? round(median(ratios)) : undefined);
+
 function report(results: RunResult[], settings: Settings & { mode: string }, rounds: number, apiProcesses: number, handoverCalls?: HandoverCalls): void {
   const rawRuns = results.filter((r) => r.mode === 'raw');
   const httpRuns = results.filter((r) => r.mode === 'http' || r.mode === 'split');
@@ -283,15 +286,13 @@ function report(results: RunResult[], settings: Settings & { mode: string }, rou
           httpMedian: median(compareRuns.map((r) => r.throughput)),
           deliveryP99: round(median(compareRuns.map((r) => r.delivery?.p99 ?? NaN))),
           ceilingRatios: roundRatiosTo('raw-ceiling', 'http-compare'),
-          ceilingRatio: undefined as number | undefined,
           thisToCompare: roundRatiosTo('http-compare'),
         }
       : undefined;
-  if (compared && compared.ceilingRatios.length > 0) compared.ceilingRatio = round(median(compared.ceilingRatios));
   const roundRatios = roundRatiosTo('raw');
-  const ratio = roundRatios.length > 0 ? round(median(roundRatios)) : undefined;
+  const ratio = medianRatio(roundRatios);
   const ceilingRatios = roundRatiosTo('raw-ceiling');
-  const ceilingRatio = ceilingRatios.length > 0 ? round(median(ceilingRatios)) : undefined;
+  const ceilingRatio = medianRatio(ceilingRatios);
   const integrity = integrityFailures(results);
   const deliveryP99 = httpRuns.length > 0 ? round(median(httpRuns.map((r) => r.delivery?.p99 ?? NaN))) : undefined;
   const verdict = barVerdict(results, ratio, deliveryP99);
@@ -312,7 +313,7 @@ function report(results: RunResult[], settings: Settings & { mode: string }, rou
                   dir: values.compare,
                   httpMedian: compared.httpMedian,
                   deliveryP99: compared.deliveryP99,
-                  httpToRawCeilingRatio: compared.ceilingRatio,
+                  httpToRawCeilingRatio: medianRatio(compared.ceilingRatios),
                   httpToCompareRatios: compared.thisToCompare.map(round),
                 },
               }
@@ -362,8 +363,8 @@ function report(results: RunResult[], settings: Settings & { mode: string }, rou
   ratioLine('http / raw ceiling', ceilingRatio, ceilingRatios);
   if (compared) {
     console.log(`median http-compare  ${round(compared.httpMedian)} msgs/s, delivery p99 median ${compared.deliveryP99} ms (${values.compare})`);
-    ratioLine('http-compare / raw ceiling', compared.ceilingRatio, compared.ceilingRatios);
-    ratioLine('http / http-compare (this checkout against the other)', round(median(compared.thisToCompare)), compared.thisToCompare);
+    ratioLine('http-compare / raw ceiling', medianRatio(compared.ceilingRatios), compared.ceilingRatios);
+    ratioLine('http / http-compare (this checkout against the other)', medianRatio(compared.thisToCompare), compared.thisToCompare);
   }
   if (values.quick) {
     console.log(integrity.length === 0 ? 'quick: every delivery once and in order, seqs without duplicates or gaps' : `quick: FAILED: ${integrity.join('; ')}`);
