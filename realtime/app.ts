@@ -16,6 +16,7 @@ import { rooms } from '../lib/realtime/rooms.js';
 import { createSocketEventBudget } from '../lib/realtime/socket-event-budget.js';
 import type { ClusterLink } from './cluster.js';
 import { dispatchEmits, leaveChannelRooms, payloadFor, setGuildRoom, type OpsSink } from './dispatch.js';
+import { withFields } from '../lib/objects.js';
 import type { Ack, ClientToServerEvents, StreamAck, InterServerEvents, ServerToClientEvents } from './events.js';
 import { coalesceFrames } from './frame-coalescing.js';
 import { jsonParser } from './json-parser.js';
@@ -222,7 +223,7 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
     const userId = socket.data.principal.kind === 'user' ? socket.data.principal.userId : null;
     // Stored events are typed by name only here: the log holds what the server emitted.
     const send = socket.emit.bind(socket) as (event: string, data: Record<string, unknown>) => boolean;
-    for (const e of events) send(e.event, { ...payloadFor(toEmit(stream, e), userId), replayed: true });
+    for (const e of events) send(e.event, withFields(payloadFor(toEmit(stream, e), userId), { replayed: true }));
     return true;
   }
 

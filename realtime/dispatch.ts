@@ -1,6 +1,7 @@
 import type { BroadcastOperator, DefaultEventsMap, Namespace } from 'socket.io';
 import { emitterFromSend, type EmitMessage, type Emitter, type RealtimeOp } from '../lib/realtime/emitter.js';
 import { rooms } from '../lib/realtime/rooms.js';
+import { withFields } from '../lib/objects.js';
 
 /** Where broadcasts go: a namespace (every process, with the Redis adapter) or `nsp.local` (this process). */
 export interface Broadcaster {
@@ -13,10 +14,10 @@ export interface Broadcaster {
  * receives, live or replayed). `userId` null: a socket of no user (a guild token).
  */
 export function payloadFor(emit: EmitMessage, userId: string | null): Record<string, unknown> {
-  const base = emit.pos === undefined ? emit.data : { ...emit.data, pos: emit.pos };
+  const base = emit.pos === undefined ? emit.data : withFields(emit.data, { pos: emit.pos });
   if (!emit.wake) return base;
   const woken = userId !== null && emit.wake.includes(userId);
-  return { ...base, wakeup: woken, wakeReason: woken ? (emit.wakeReasons?.[userId!] ?? null) : null };
+  return withFields(base, { wakeup: woken, wakeReason: woken ? (emit.wakeReasons?.[userId!] ?? null) : null });
 }
 
 /**
@@ -37,7 +38,7 @@ export function dispatchEmits(nsp: Broadcaster, emits: readonly EmitMessage[]): 
           byReason.set(reason, [...(byReason.get(reason) ?? []), rooms.channelUser(channelId, u)]);
         }
         const unwoken = payloadFor(e, null);
-        for (const [wakeReason, woken] of byReason) nsp.to(woken).emit(e.event, { ...unwoken, wakeup: true, wakeReason });
+        for (const [wakeReason, woken] of byReason) nsp.to(woken).emit(e.event, withFields(unwoken, { wakeup: true, wakeReason }));
         nsp
           .to(channelRoom)
           .except([...byReason.values()].flat())

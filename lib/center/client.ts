@@ -18,6 +18,7 @@
  * - Each cache holds at most 50 000 entries; past that the oldest entry is dropped.
  */
 import { hash } from 'node:crypto';
+import { withFields } from '../objects.js';
 import { z } from 'zod';
 import { HttpError } from '../errors.js';
 import { createLogger } from '../logger.js';
@@ -237,7 +238,7 @@ export function createCenterClient(opts: CenterClientOptions): CenterClient {
     const ttlMs = Number.isNaN(expiresAt) ? tokenCacheMs : Math.min(tokenCacheMs, expiresAt - Date.now());
     const entry = Number.isNaN(expiresAt) ? { principal } : { principal, expiresAt };
     tokens.set(key, entry, ttlMs);
-    return { ...entry, cachedUntil: Date.now() + Math.max(0, ttlMs) };
+    return withFields(entry, { cachedUntil: Date.now() + Math.max(0, ttlMs) });
   }
 
   async function session(token: string): Promise<TokenSession | null> {
@@ -245,7 +246,7 @@ export function createCenterClient(opts: CenterClientOptions): CenterClient {
     const key = sha256(token);
     const cached = tokens.get(key);
     (cached ? CACHE.tokenHit : CACHE.tokenMiss).inc();
-    if (cached) return cached.value && { ...cached.value, cachedUntil: cached.expiresAt };
+    if (cached) return cached.value && withFields(cached.value, { cachedUntil: cached.expiresAt });
     let pending = tokensInFlight.get(key);
     if (!pending) {
       pending = fetchSession(key, token).finally(() => tokensInFlight.delete(key));

@@ -10,6 +10,7 @@ import type { ChannelRef } from '../channels/membership.js';
 import { fileUrl, requireUsableAttachments, type Attachment } from '../files/attachments.js';
 import type { MessageAttachmentTable } from '../db/schema.js';
 import { newId } from '../ids.js';
+import { withFields } from '../objects.js';
 import { emitTo, type EmitMessage } from '../realtime/emitter.js';
 import { inTransaction, type Outbox } from '../realtime/outbox.js';
 import { applyTurnEvents, hasTurnEngine, type Turn } from '../turns/turn-store.js';
@@ -51,7 +52,7 @@ export async function postToChannel(ctx: AppContext, principal: Principal, chann
   const authorId = principal.kind === 'user' ? principal.userId : undefined;
   if (authorId && known && !hasTurnEngine(known.x_type) && isPlainPost(input) && !recentlyRefused(channelId, authorId)) {
     // Over the flood limit here, the access checks below still answer first (a 404 or 403 before a 429).
-    const posted = await storeAndAnnounce(ctx, { ...input, channel: known, authorId }).catch((err: unknown) => {
+    const posted = await storeAndAnnounce(ctx, withFields(input, { channel: known, authorId })).catch((err: unknown) => {
       if (err instanceof HttpError && err.code === 'rate_limited') return 'rate_limited' as const;
       throw err;
     });
@@ -103,7 +104,7 @@ async function createAsChecked(ctx: AppContext, view: ChannelView, principal: Pr
       throw err;
     }
   }
-  return storeAndAnnounce(ctx, { ...input, channel: view.channel, authorId: author.userId, attachmentIds: input.attachmentIds ?? [] });
+  return storeAndAnnounce(ctx, withFields(input, { channel: view.channel, authorId: author.userId, attachmentIds: input.attachmentIds ?? [] }));
 }
 
 /** The channel of a post: its fixed facts, and (once read) the settings that change how a post is stored and wakes. */
@@ -233,13 +234,13 @@ const isGuarded = (channel: PostChannel) => channel.agent_loop_limit !== undefin
 async function storeMessage(ctx: AppContext, channel: ChannelRef, message: UnsequencedMessage, rows: AttachmentRow[], attachments: Attachment[]) {
   const { dialect } = ctx.database;
   // seq and createdAt are placeholders here, set from the stored row.
-  const data = toMessage({ ...message, seq: 0, created_at: 0 }, attachments);
+  const data = toMessage(withFields(message, { seq: 0, created_at: 0 }), attachments);
   const event = { data, wake: wakeDeliverySubquery(channel.x_type, dialect) };
   const at = await insertMessageWithNextSeq(ctx.database, message, rows, { memberId: message.author_id, event, unguardedOnly: true });
   if (at === null) return null;
-  const stored = toMessage({ ...message, seq: at.seq, created_at: at.createdAt }, attachments);
+  const stored = toMessage(withFields(message, { seq: at.seq, created_at: at.createdAt }), attachments);
   const emit: EmitMessage = at.event
-    ? { ...(JSON.parse(at.event.delivery ?? '{}') as object), to: { channel: channel.id }, event: 'message.created', data: stored, pos: at.event.pos }
+    ? withFields(JSON.parse(at.event.delivery ?? '{}') as object, { to: { channel: channel.id }, event: 'message.created' as const, data: stored, pos: at.event.pos })
     : emitTo.channel(channel.id, 'message.created', stored, {});
   ctx.emitter.publish([emit]);
   return stored;
@@ -265,7 +266,7 @@ async function storeUnderLock(
     const seq = await allocateSeq(trx, dialect, channel.id, message.author_id);
     if (seq === null) return null;
     // Taken under the lock, so createdAt never decreases along seq (on one clock).
-    const row: MessageRow = { ...message, seq, created_at: Date.now() };
+    const row: MessageRow = withFields(message, { seq, created_at: Date.now() });
     await trx.insertInto('messages').values(row).execute();
     if (rows.length > 0)
       await trx

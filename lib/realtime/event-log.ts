@@ -7,6 +7,7 @@
 import type { Db, DialectName } from '../db/index.js';
 import { takeStreamPositions, type StreamRef } from '../db/dialect.js';
 import type { EmitMessage } from './emitter.js';
+import { withFields } from '../objects.js';
 
 /** An emit as stored: what it is, and how it is delivered (everything but its address and payload, opaque here). */
 export interface StoredEvent {
@@ -58,18 +59,18 @@ export async function appendToLog(trx: Db, dialect: DialectName, emits: readonly
     const rows = indexes.map((i, k) => {
       const emit = emits[i];
       const delivery = deliveryOf(emit);
-      out[i] = { ...emit, pos: first + k };
+      out[i] = withFields(emit, { pos: first + k });
       return { pos: first + k, event: emit.event, data: JSON.stringify(emit.data), delivery: delivery && JSON.stringify(delivery), ref: null, created_at: now };
     });
     if ('channel' in stream)
       await trx
         .insertInto('channel_events')
-        .values(rows.map((r) => ({ ...r, channel_id: stream.channel })))
+        .values(rows.map((r) => withFields(r, { channel_id: stream.channel })))
         .execute();
     else
       await trx
         .insertInto('user_events')
-        .values(rows.map((r) => ({ ...r, user_id: stream.user })))
+        .values(rows.map((r) => withFields(r, { user_id: stream.user })))
         .execute();
   }
   return out;
@@ -103,7 +104,7 @@ export async function readStream(db: Db, stream: StreamRef, after: number, upTo:
 
 /** The emit a stored event was, addressed to its stream again. */
 export function toEmit(stream: StreamRef, e: StoredEvent): EmitMessage {
-  return { ...e.delivery, to: 'channel' in stream ? { channel: stream.channel } : { user: stream.user }, event: e.event, data: e.data, pos: e.pos } as EmitMessage;
+  return withFields(e.delivery, { to: 'channel' in stream ? { channel: stream.channel } : { user: stream.user }, event: e.event, data: e.data, pos: e.pos }) as EmitMessage;
 }
 
 export interface RetentionRules {

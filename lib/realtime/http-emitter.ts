@@ -1,6 +1,7 @@
 import { Agent, request } from 'node:http';
 import { currentRequestId } from '../http/request-context.js';
 import { createLogger } from '../logger.js';
+import { withFields } from '../objects.js';
 import { createRepeatedWarning } from '../repeated-warning.js';
 import { handoverBacklog, handoverFailed, handoverLatency, handoverQueued, handoverSent, stopwatch } from '../metrics.js';
 import { emitterFromSend, type Emitter, type RealtimeOp } from './emitter.js';
@@ -24,7 +25,7 @@ const isRoomChange = (op: RealtimeOp) => !('emit' in op);
 
 /** Stamps the request that caused them on the emits, so the realtime process's log lines name it. */
 const withRequestId = (ops: RealtimeOp[], requestId: string | undefined): RealtimeOp[] =>
-  requestId ? ops.map((op) => ('emit' in op ? { emit: { ...op.emit, requestId } } : op)) : ops;
+  requestId ? ops.map((op) => ('emit' in op ? { emit: withFields(op.emit, { requestId }) } : op)) : ops;
 
 /**
  * Split-mode emitter: queues emits and room changes and sends them to the realtime process
