@@ -1,5 +1,6 @@
 import { CompiledQuery, sql, type SelectQueryBuilder } from 'kysely';
 import { isoTime } from '../ids.js';
+import { withFields } from '../objects.js';
 import type { MessageAttachmentTable, MessageTable } from './schema.js';
 import type { DatabaseHandle, Db, DialectName } from './index.js';
 
@@ -287,7 +288,7 @@ export async function insertMessageWithNextSeq(
   { alsoRead, memberId, event, unguardedOnly }: InsertMessageOptions = {},
 ): Promise<{ seq: number; createdAt: number; alsoReadRows: unknown[]; event?: LoggedPostEvent } | null> {
   const { db, dialect, postBatches } = database;
-  const attachmentRows = attachments.map((a) => ({ ...a, message_id: message.id }));
+  const attachmentRows = attachments.map((a) => withFields(a, { message_id: message.id }));
   if (!postBatches) {
     // SQLite: one IMMEDIATE transaction in-process.
     const stored = await withTransaction(db, dialect, async (trx) => {
@@ -296,7 +297,7 @@ export async function insertMessageWithNextSeq(
       const createdAt = Date.now();
       await trx
         .insertInto('messages')
-        .values({ ...message, seq, created_at: createdAt })
+        .values(withFields(message, { seq, created_at: createdAt }))
         .execute();
       if (attachmentRows.length > 0) await trx.insertInto('message_attachments').values(attachmentRows).execute();
       if (!event) return { seq, createdAt };
@@ -305,7 +306,7 @@ export async function insertMessageWithNextSeq(
         CompiledQuery.raw(`select (${event.wake('pm.channel_id', 'pm.author_id')}) as wake from messages pm where pm.id = ?`, [message.id]),
       );
       const delivery = wake.rows[0].wake;
-      const data = JSON.stringify({ ...event.data, seq, createdAt: isoTime(createdAt) });
+      const data = JSON.stringify(withFields(event.data, { seq, createdAt: isoTime(createdAt) }));
       await trx
         .insertInto('channel_events')
         .values({ channel_id: message.channel_id, pos, event: 'message.created', data, delivery, ref: message.id, created_at: createdAt })
@@ -313,7 +314,7 @@ export async function insertMessageWithNextSeq(
       return { seq, createdAt, event: { pos, delivery } };
     });
     if (stored === null) return null;
-    return { ...stored, alsoReadRows: alsoRead ? [...(await db.executeQuery(CompiledQuery.raw(alsoRead.sql, [...alsoRead.parameters]))).rows] : [] };
+    return withFields(stored, { alsoReadRows: alsoRead ? [...(await db.executeQuery(CompiledQuery.raw(alsoRead.sql, [...alsoRead.parameters]))).rows] : [] });
   }
   return postBatches.submit({
     message,

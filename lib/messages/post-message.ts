@@ -271,7 +271,7 @@ async function storeUnderLock(
     if (rows.length > 0)
       await trx
         .insertInto('message_attachments')
-        .values(rows.map((a) => ({ ...a, message_id: row.id })))
+        .values(rows.map((a) => withFields(a, { message_id: row.id })))
         .execute();
     const guard = await countMessageInLoopGuard(trx, outbox, channel.id, message.author_id);
     let wakes: Wakes;

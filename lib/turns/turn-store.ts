@@ -2,6 +2,7 @@ import type { AppContext } from '../context.js';
 import type { Db, DialectName } from '../db/index.js';
 import { lockingRead } from '../db/dialect.js';
 import { isoTime } from '../ids.js';
+import { withFields } from '../objects.js';
 import { emitTo } from '../realtime/emitter.js';
 import type { Outbox } from '../realtime/outbox.js';
 import { withoutAgents } from '../channels/loop-guard.js';
@@ -142,7 +143,7 @@ export async function applyTurnEvents(
   if (changed || clockMoved) await saveTurnState(trx, channel.id, state, at, clock);
   if (changed) {
     const turn = toTurn(channel.id, state, at, clock);
-    outbox.push(emitTo.channel(channel.id, 'turn.updated', { ...turn, reason }, reason === 'message' ? {} : wakes));
+    outbox.push(emitTo.channel(channel.id, 'turn.updated', withFields(turn, { reason }), reason === 'message' ? {} : wakes));
   }
   return { turn: toTurn(channel.id, state, at, clock), changed, wakes };
 }
