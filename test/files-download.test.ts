@@ -114,7 +114,13 @@ describe('GET /api/files/:fileId', () => {
     const r = await get(f.url, u.token, { range: `bytes=${CONTENT.length}-` });
     expect(r.status).toBe(416);
     expect(r.headers.get('content-range')).toBe(`bytes */${CONTENT.length}`);
-    expect((await r.json()).error.code).toBe('bad_request');
+    expect(r.headers.get('etag')).toMatch(/^"/);
+    expect(r.headers.get('content-type')).toContain('application/json');
+    expect(r.headers.get('content-disposition')).toBeNull();
+    const body = await r.json();
+    expect(body.error.code).toBe('bad_request');
+    // The error's request id is the answer's (api.md "Errors").
+    expect(body.error.requestId).toBe(r.headers.get('x-request-id'));
   });
 
   it('serves the whole file (200) for several ranges, and for a range whose If-Range names other bytes', async () => {
