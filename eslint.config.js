@@ -26,6 +26,29 @@ export default defineConfig(
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {
+    // The post, event and delivery paths: a property after an object spread costs about 1.5 µs on
+    // Node 20 (lib/objects.ts); copies with added fields go through `withFields` there.
+    files: [
+      'lib/messages/post-message.ts',
+      'lib/db/dialect.ts',
+      'lib/db/mysql-post-*.ts',
+      'lib/realtime/*.ts',
+      'lib/center/client.ts',
+      'lib/http/**/*.ts',
+      'realtime/**/*.ts',
+      'handlers/messages/*.ts',
+    ],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "ObjectExpression > SpreadElement[argument.type!='ConditionalExpression'] ~ Property",
+          message: 'a property after a spread is V8 slow path on Node 20 (about 1.5 µs): use withFields (lib/objects.ts) on this hot path',
+        },
+      ],
+    },
+  },
+  {
     // Tests read response bodies of any shape (`res.body.guild.id`) as the API answers them.
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

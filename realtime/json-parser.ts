@@ -16,4 +16,5 @@ class JsonEncoder extends parser.Encoder {
 // The stock string encoding (type, namespace, ack id, JSON data); declared private in the typings.
 const encodeAsString = (parser.Encoder.prototype as unknown as { encodeAsString(this: parser.Encoder, packet: parser.Packet): string }).encodeAsString;
 
+// eslint-disable-next-line no-restricted-syntax -- once, at load
 export const jsonParser = { ...parser, Encoder: JsonEncoder };

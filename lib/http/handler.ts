@@ -114,6 +114,7 @@ export function defineHandler<P extends Principal | null, A, B extends Schema = 
     path: spec.path,
     auth: policy.auth,
     ...(spec.queryToken ? { queryToken: true } : {}),
+    // eslint-disable-next-line no-restricted-syntax -- once per endpoint, when it is declared
     doc: { ...spec.doc, who: spec.doc.who ?? policy.who, ...(spec.body ? { body: spec.body } : {}), ...(spec.query ? { query: spec.query } : {}) },
   };
 
