@@ -3,11 +3,12 @@
  * to many sockets. The sockets live in client processes (clients.ts) that only count frames,
  * so that the load generator is not what is measured; a few loops post at a set rate.
  */
+import { resolve } from 'node:path';
 import { cpuSnapshot, cpuUsage, type CpuProcess } from '../bench-cpu.js';
 import { ClientPool, checkOpenFiles } from './clients.js';
 import { monotonicMs } from './client-protocol.js';
 import { int, intList, progress, progressDone, values } from './options.js';
-import { round, seqIntegrity, sleep } from './loops.js';
+import { median, round, seqIntegrity, sleep } from './loops.js';
 import { PostConnection } from './post-connection.js';
 import { cpuProcessesOf } from './post-path.js';
 import { seed, type Seeded } from './seed.js';
@@ -20,7 +21,7 @@ const BASELINE_RATE = 200;
 const AUTO_DELIVERIES_PER_SECOND = 25_000;
 
 export interface FanoutResult {
-  /** `NAME=value` of the node's setting under --ab, else empty. */
+  /** `NAME=value` of the node's setting under --ab, `this` or `compare` under --compare, else empty. */
   variant?: string;
   sockets: number;
   subscribersPerChannel: number;
@@ -181,7 +182,7 @@ export async function runFanout(): Promise<void> {
   const nodes: { variant: Variant; target: Target; seeded: Seeded; cpuProcesses: CpuProcess[] }[] = [];
   try {
     for (const variant of variants) {
-      const target = await startTarget({ pool, env: variant.env });
+      const target = await startTarget({ pool, env: variant.env, cwd: variant.cwd });
       progress(`fanout${variant.label ? ` ${variant.label}` : ''}: seeding ${users} users, ${channels} channels`);
       nodes.push({ variant, target, seeded: await seed(target, { users, channels }), cpuProcesses: cpuProcessesOf(target) });
     }
@@ -206,6 +207,7 @@ export async function runFanout(): Promise<void> {
   }
   const settings = {
     ab: values.ab,
+    compare: values.compare,
     sizes,
     channels,
     clientProcs,
@@ -233,6 +235,7 @@ export async function runFanout(): Promise<void> {
         `        connect ${r.connectSeconds}s  clients ${pct(r.clientsShareOfACore)} of a core  bench ${pct(r.benchShareOfACore)}  machine ${pct(r.machineBusy)} busy${r.closed ? `  sockets closed by the node ${r.closed}` : ''}`,
     );
   }
+  if (values.compare) console.log(compareLine(results));
   for (const at1000 of results.filter((r) => r.sockets === 1000 && r.nodeCpu)) {
     const c = at1000.nodeCpu!;
     const checks = [
@@ -247,10 +250,21 @@ export async function runFanout(): Promise<void> {
 interface Variant {
   label: string;
   env: Record<string, string>;
+  /** The checkout the node runs from (default this one). */
+  cwd?: string;
 }
 
-/** `--ab NAME=v1,v2`: one node per value of the setting FABRIC_BACKEND_GUILD_NAME; without it, one node as configured. */
+/**
+ * `--ab NAME=v1,v2`: one node per value of the setting FABRIC_BACKEND_GUILD_NAME; `--compare DIR`:
+ * one node of this checkout and one of the checkout in DIR; without either, one node as configured.
+ */
 function abVariants(): Variant[] {
+  if (values.ab && values.compare) throw new Error('--ab and --compare do not go together');
+  if (values.compare)
+    return [
+      { label: 'this', env: {} },
+      { label: 'compare', env: {}, cwd: resolve(values.compare) },
+    ];
   if (!values.ab) return [{ label: '', env: {} }];
   const m = /^([A-Z0-9_]+)=(.+)$/.exec(values.ab);
   if (!m) throw new Error(`--ab must be NAME=value1,value2 (got "${values.ab}")`);
@@ -259,3 +273,19 @@ function abVariants(): Variant[] {
 }
 
 const pct = (share: number | null) => (share === null ? 'n/a' : `${Math.round(share * 100)}%`);
+
+/**
+ * Under --compare: this checkout's node CPU per post over the other's, run by run (each size's
+ * two runs are next to each other), and their median: on a machine whose speed drifts, the
+ * ratio of neighbouring runs at one posting rate separates far smaller effects than throughput.
+ */
+function compareLine(results: readonly FanoutResult[]): string {
+  const ratios: number[] = [];
+  for (let i = 0; i + 1 < results.length; i += 2) {
+    const [a, b] = results[i].variant === 'this' ? [results[i], results[i + 1]] : [results[i + 1], results[i]];
+    if (a.nodeCpu && b.nodeCpu && b.nodeCpu.msPerPost > 0) ratios.push(a.nodeCpu.msPerPost / b.nodeCpu.msPerPost);
+  }
+  if (ratios.length === 0) return 'node CPU per post, this checkout over the other: n/a';
+  const pctOf = (r: number) => `${Math.round(r * 100)}%`;
+  return `node CPU per post, this checkout over the other (${values.compare}): ${pctOf(median(ratios))} (median of the sizes' ratios: ${ratios.map(pctOf).join(', ')})`;
+}

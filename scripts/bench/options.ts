@@ -82,6 +82,11 @@ nothing lost or duplicated.
   --ab <NAME=v1,v2>       A/B in the same run: one node per value of the setting
                           FABRIC_BACKEND_GUILD_NAME (e.g. REALTIME_FLUSH_MS=0,5), each size run
                           on each node in turn, the order alternating from size to size
+  --compare <DIR>         A/B of two checkouts in the same run: a node of this checkout and one
+                          started from the checkout in DIR, each size run on both in turn (the
+                          order alternating); reports this node's CPU per post over the other's
+                          per size and their median. A size may repeat: --sockets 0,0,0,0
+                          --rate 2000 gives four pairs at a fixed load
 ${COMMON}`;
 
 const IDLE = `Usage: npm run bench -- --mode idle [options]
