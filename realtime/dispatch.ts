@@ -14,10 +14,15 @@ export interface Broadcaster {
  * receives, live or replayed). `userId` null: a socket of no user (a guild token).
  */
 export function payloadFor(emit: EmitMessage, userId: string | null): Record<string, unknown> {
-  const base = emit.pos === undefined ? emit.data : withFields(emit.data, { pos: emit.pos });
-  if (!emit.wake) return base;
-  const woken = userId !== null && emit.wake.includes(userId);
-  return withFields(base, { wakeup: woken, wakeReason: woken ? (emit.wakeReasons?.[userId!] ?? null) : null });
+  if (emit.pos === undefined && !emit.wake) return emit.data;
+  // One copy of the data, with what this recipient adds to it (a hot path: once per message and wave).
+  const added: { pos?: number; wakeup?: boolean; wakeReason?: string | null } = emit.pos === undefined ? {} : { pos: emit.pos };
+  if (emit.wake) {
+    const woken = userId !== null && emit.wake.includes(userId);
+    added.wakeup = woken;
+    added.wakeReason = woken ? (emit.wakeReasons?.[userId!] ?? null) : null;
+  }
+  return withFields(emit.data, added);
 }
 
 /**

@@ -18,10 +18,10 @@
  * - Each cache holds at most 50 000 entries; past that the oldest entry is dropped.
  */
 import { hash } from 'node:crypto';
-import { withFields } from '../objects.js';
 import { z } from 'zod';
 import { HttpError } from '../errors.js';
 import { createLogger } from '../logger.js';
+import { withFields } from '../objects.js';
 import { centerCache, centerCalls, stopwatch } from '../metrics.js';
 
 export type Principal = { kind: 'user'; userId: string; name: string; displayName?: string } | { kind: 'guild'; guildId: string };
