@@ -120,8 +120,7 @@ export function defineHandler<P extends Principal | null, A, B extends Schema = 
 
   const endpoint: Endpoint = {
     route,
-    async serve(request, params, ctx) {
-      const url = new URL(request.url);
+    async serve(request, params, ctx, url) {
       const authenticated = policy.auth ? await authenticateToken(ctx, tokenOf(request, url, spec.queryToken ?? false)) : null;
       const input = { request, url, params, ctx, principal: authenticated as P, access: undefined as A } as HandlerInput<P, A, B, Q>;
       const resolve = async (id: string) => {

@@ -1,30 +1,32 @@
 /**
- * The one request pipeline, on itty-router: what every answer of the REST API goes through,
- * whether the router hosts the whole route table or a handler is hosted alone (then the
- * table is that one route). Stages:
- * - before: preflight `OPTIONS` → 204, no token;
- * - the routes, matched by itty-router (the only path matcher), then one catch-all: a known
- *   path with another method → 405 `method_not_allowed` with `Allow`, else 404;
- * - catch: any thrown error → the error JSON (`errorResponse`);
- * - finally: CORS headers and `x-request-id` on every response.
- * Around it: the request id (lib/http/request-context.ts) and a request target that does not
- * parse as a URL (400; itty-router would throw before its catch stage).
+ * The one request pipeline: what every answer of the REST API goes through, whether the
+ * router hosts the whole route table or a handler is hosted alone (then the table is that one
+ * route). Stages:
+ * - a request target that does not parse as a URL → 400;
+ * - preflight `OPTIONS` → 204, no token;
+ * - the routes, first match in table order, by patterns itty-router compiles from the paths
+ *   (the only path matcher); no match: a known path with another method → 405
+ *   `method_not_allowed` with `Allow`, else 404;
+ * - any thrown error → the error JSON (`errorResponse`);
+ * - CORS headers and `x-request-id` on every response.
+ * The dispatch is this module's own, over itty-router's route list: its `fetch` parsed the
+ * URL and the query again per request and took five promise hops, a few percent of the post
+ * path (docs/performance.md, series 22).
  */
 import { Router } from 'itty-router';
 import type { AppContext } from '../context.js';
 import { HttpError, notFound } from '../errors.js';
 import { preflightResponse, withCors } from './cors.js';
 import type { Method, RouteSpec } from './handler.js';
-import { currentRequestId, requestIdFor, runWithRequestId } from './request-context.js';
+import { requestIdFor, runWithRequestId } from './request-context.js';
 import { errorResponse, withHeaders } from './respond.js';
 
 /** One route as the pipeline mounts it: its spec, and what answers a request matched to it. */
 export interface Endpoint {
   route: RouteSpec;
-  serve(request: Request, params: Record<string, string>, ctx: AppContext): Promise<Response>;
+  /** `url` is the request's URL, parsed once by the pipeline. */
+  serve(request: Request, params: Record<string, string>, ctx: AppContext, url: URL): Promise<Response>;
 }
-
-type RoutedRequest = Request & { params: Record<string, string> };
 
 /** Percent-decoded path parameters; a malformed escape is a path that names nothing (404). */
 function decodeParams(raw: Record<string, string>): Record<string, string> {
@@ -58,42 +60,60 @@ function methodsAt(routes: Mounted, path: string): string[] {
   return METHOD_ORDER.filter((m) => methods.has(m));
 }
 
+/** The request's URL; one that does not parse is a 400. */
+function parseTarget(target: string): URL {
+  try {
+    return new URL(target);
+  } catch {
+    throw new HttpError(400, 'bad_request', 'malformed request target');
+  }
+}
+
 /** The pipeline over `endpoints`: `fetch(request, ctx?)` → Response, whatever the request. */
 export function createPipeline(endpoints: readonly Endpoint[], opts: PipelineOptions = {}) {
-  const router = Router<RoutedRequest, [AppContext]>({
-    before: [(request, ctx) => (request.method === 'OPTIONS' ? preflightResponse(request.headers.get('origin'), ctx.config.corsOrigins) : undefined)],
-    catch: (err, request) => errorResponse(err, request),
-    finally: [
-      (res: Response, request, ctx) => withCors(res, request.headers.get('origin'), ctx.config.corsOrigins),
-      (res: Response) => withHeaders(res, { 'x-request-id': currentRequestId() ?? '' }),
-    ],
-  });
-  for (const e of endpoints) {
-    const method = e.route.method.toLowerCase() as Lowercase<Method>;
-    router[method](e.route.path, (request, ctx) => e.serve(request, decodeParams(request.params), ctx));
-  }
+  const router = Router();
+  for (const e of endpoints) router[e.route.method.toLowerCase() as Lowercase<Method>](e.route.path); // compiles its pattern
   const mounted = [...router.routes];
+  const byMethod = new Map<string, { pattern: RegExp; endpoint: Endpoint }[]>();
+  mounted.forEach(([method, pattern], i) => {
+    if (!byMethod.has(method as string)) byMethod.set(method as string, []);
+    byMethod.get(method as string)!.push({ pattern, endpoint: endpoints[i] });
+  });
   // The rest of the API, matched by the same matcher, only to name what it allows.
   const api = Router();
   for (const r of opts.apiRoutes ?? []) api[r.method.toLowerCase() as Lowercase<Method>](r.path, () => undefined);
-  router.all('*', (request) => {
-    const path = new URL(request.url).pathname;
-    if (methodsAt(mounted, path).length === 0) throw notFound('endpoint');
+
+  function notRouted(request: Request, path: string): HttpError {
+    if (methodsAt(mounted, path).length === 0) return notFound('endpoint');
     const allow = methodsAt([...mounted, ...api.routes], path);
-    throw new HttpError(405, 'method_not_allowed', `${request.method} is not allowed here; allowed: ${allow.join(', ')}`, undefined, {
+    return new HttpError(405, 'method_not_allowed', `${request.method} is not allowed here; allowed: ${allow.join(', ')}`, undefined, {
       allow: [...allow, 'OPTIONS'].join(', '),
     });
-  });
+  }
 
-  return function fetch(request: Request, ctx?: AppContext): Promise<Response> {
+  async function route(request: Request, url: URL, ctx: AppContext): Promise<Response> {
+    if (request.method === 'OPTIONS') return preflightResponse(request.headers.get('origin'), ctx.config.corsOrigins);
+    for (const { pattern, endpoint } of byMethod.get(request.method) ?? []) {
+      const match = pattern.exec(url.pathname);
+      if (match) return endpoint.serve(request, decodeParams(match.groups ?? {}), ctx, url);
+    }
+    throw notRouted(request, url.pathname);
+  }
+
+  return function fetch(request: Request, given?: AppContext): Promise<Response> {
     const requestId = requestIdFor(request.headers);
     return runWithRequestId(requestId, async () => {
+      let ctx = given;
+      let res: Response;
       try {
-        if (!URL.canParse(request.url)) throw new HttpError(400, 'bad_request', 'malformed request target');
-        return await router.fetch(request as RoutedRequest, ctx ?? (await opts.defaultContext!()));
+        const url = parseTarget(request.url);
+        ctx ??= await opts.defaultContext!();
+        res = await route(request, url, ctx);
       } catch (err) {
-        return withHeaders(errorResponse(err, request), { 'x-request-id': requestId });
+        res = errorResponse(err, request);
       }
+      if (ctx) res = withCors(res, request.headers.get('origin'), ctx.config.corsOrigins);
+      return withHeaders(res, { 'x-request-id': requestId });
     });
   };
 }

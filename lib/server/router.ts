@@ -22,11 +22,11 @@ function measured(e: Endpoint): Endpoint {
   };
   return {
     route: e.route,
-    async serve(request, params, ctx) {
+    async serve(request, params, ctx, url) {
       const elapsed = stopwatch();
       let res: Response;
       try {
-        res = await e.serve(request, params, ctx);
+        res = await e.serve(request, params, ctx, url);
       } catch (err) {
         res = errorResponse(err, request);
       }
