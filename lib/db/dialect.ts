@@ -281,41 +281,17 @@ export interface LoggedPostEvent {
  * sends every post of its batch through again alone, where each gets its own answer.
  * SQLite: BEGIN IMMEDIATE, allocateSeq, the inserts, COMMIT (no network round trips).
  */
-export async function insertMessageWithNextSeq(
+export function insertMessageWithNextSeq(
   database: DatabaseHandle,
   message: UnsequencedMessage,
   attachments: readonly Omit<MessageAttachmentTable, 'message_id'>[],
-  { alsoRead, memberId, event, unguardedOnly }: InsertMessageOptions = {},
-): Promise<{ seq: number; createdAt: number; alsoReadRows: unknown[]; event?: LoggedPostEvent } | null> {
-  const { db, dialect, postBatches } = database;
+  options: InsertMessageOptions = {},
+): Promise<StoredPost | null> {
+  const { db, postBatches } = database;
+  const { alsoRead, memberId, event, unguardedOnly } = options;
   const attachmentRows = attachments.map((a) => withFields(a, { message_id: message.id }));
-  if (!postBatches) {
-    // SQLite: one IMMEDIATE transaction in-process.
-    const stored = await withTransaction(db, dialect, async (trx) => {
-      const seq = await allocateSeq(trx, dialect, message.channel_id, memberId, unguardedOnly);
-      if (seq === null) return null;
-      const createdAt = Date.now();
-      await trx
-        .insertInto('messages')
-        .values(withFields(message, { seq, created_at: createdAt }))
-        .execute();
-      if (attachmentRows.length > 0) await trx.insertInto('message_attachments').values(attachmentRows).execute();
-      if (!event) return { seq, createdAt };
-      const pos = (await takeStreamPositions(trx, dialect, { channel: message.channel_id }, 1))!;
-      const wake = await trx.executeQuery<{ wake: string }>(
-        CompiledQuery.raw(`select (${event.wake('pm.channel_id', 'pm.author_id')}) as wake from messages pm where pm.id = ?`, [message.id]),
-      );
-      const delivery = wake.rows[0].wake;
-      const data = JSON.stringify(withFields(event.data, { seq, createdAt: isoTime(createdAt) }));
-      await trx
-        .insertInto('channel_events')
-        .values({ channel_id: message.channel_id, pos, event: 'message.created', data, delivery, ref: message.id, created_at: createdAt })
-        .execute();
-      return { seq, createdAt, event: { pos, delivery } };
-    });
-    if (stored === null) return null;
-    return withFields(stored, { alsoReadRows: alsoRead ? [...(await db.executeQuery(CompiledQuery.raw(alsoRead.sql, [...alsoRead.parameters]))).rows] : [] });
-  }
+  if (!postBatches) return insertInOneTransaction(database, message, attachmentRows, options);
+  // Not async: the batch's own promise goes back as it is (no extra hops on the hot path).
   return postBatches.submit({
     message,
     attachments: attachmentRows.length > 0 ? db.insertInto('message_attachments').values(attachmentRows).compile() : undefined,
@@ -324,6 +300,42 @@ export async function insertMessageWithNextSeq(
     event: event && { data: JSON.stringify(event.data), wake: event.wake },
     alsoRead,
   });
+}
+
+type StoredPost = { seq: number; createdAt: number; alsoReadRows: unknown[]; event?: LoggedPostEvent };
+
+/** SQLite: one IMMEDIATE transaction in-process. */
+async function insertInOneTransaction(
+  database: DatabaseHandle,
+  message: UnsequencedMessage,
+  attachmentRows: readonly MessageAttachmentTable[],
+  { alsoRead, memberId, event, unguardedOnly }: InsertMessageOptions,
+): Promise<StoredPost | null> {
+  const { db, dialect } = database;
+  const stored = await withTransaction(db, dialect, async (trx) => {
+    const seq = await allocateSeq(trx, dialect, message.channel_id, memberId, unguardedOnly);
+    if (seq === null) return null;
+    const createdAt = Date.now();
+    await trx
+      .insertInto('messages')
+      .values(withFields(message, { seq, created_at: createdAt }))
+      .execute();
+    if (attachmentRows.length > 0) await trx.insertInto('message_attachments').values(attachmentRows).execute();
+    if (!event) return { seq, createdAt };
+    const pos = (await takeStreamPositions(trx, dialect, { channel: message.channel_id }, 1))!;
+    const wake = await trx.executeQuery<{ wake: string }>(
+      CompiledQuery.raw(`select (${event.wake('pm.channel_id', 'pm.author_id')}) as wake from messages pm where pm.id = ?`, [message.id]),
+    );
+    const delivery = wake.rows[0].wake;
+    const data = JSON.stringify(withFields(event.data, { seq, createdAt: isoTime(createdAt) }));
+    await trx
+      .insertInto('channel_events')
+      .values({ channel_id: message.channel_id, pos, event: 'message.created', data, delivery, ref: message.id, created_at: createdAt })
+      .execute();
+    return { seq, createdAt, event: { pos, delivery } };
+  });
+  if (stored === null) return null;
+  return withFields(stored, { alsoReadRows: alsoRead ? [...(await db.executeQuery(CompiledQuery.raw(alsoRead.sql, [...alsoRead.parameters]))).rows] : [] });
 }
 
 /** The database clock in epoch microseconds, as SQL (MySQL: every API process on one clock). */
