@@ -32,7 +32,7 @@ export interface Endpoint {
 function decodeParams(raw: Record<string, string>): Record<string, string> {
   const params: Record<string, string> = {};
   try {
-    for (const [name, value] of Object.entries(raw)) params[name] = decodeURIComponent(value);
+    for (const name in raw) params[name] = raw[name].includes('%') ? decodeURIComponent(raw[name]) : raw[name];
   } catch {
     throw new HttpError(404, 'not_found', 'no such endpoint');
   }
