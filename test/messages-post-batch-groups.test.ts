@@ -9,7 +9,9 @@
  */
 import { CompiledQuery, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertMessageWithNextSeq, type UnsequencedMessage } from '../lib/db/dialect.js';
+import { insertMessageWithNextSeq, lockChannel, type UnsequencedMessage } from '../lib/db/dialect.js';
+import { removeChannelMemberships } from '../lib/channels/membership.js';
+import { Outbox } from '../lib/realtime/outbox.js';
 import { SESSION_SQL_MODE } from '../lib/db/mysql.js';
 import { batchStatements } from '../lib/db/mysql-post-statements.js';
 import { isoTime } from '../lib/ids.js';
@@ -229,6 +231,56 @@ describe('a post batch with several posts per channel', () => {
     const stored = results.filter((r) => r !== null);
     expect(stored.map((r) => r.seq)).toEqual([1, 2, 3, 4]);
     for (const r of stored) expect(JSON.parse(r.event!.delivery!)).toEqual({ wake: [owner.id], wakeReasons: { [owner.id]: 'general' } });
+  });
+
+  it('checks an author stored before by the members version: a removal refuses the removed author while the batch waits for the lock, and the others post on', async () => {
+    const { database } = t.node.ctx;
+    if (database.dialect !== 'mysql') return; // the version check is the MySQL batches'
+    const { owner, members, guildId } = await seedGuild(t, 3);
+    const [a, b, c] = members;
+    const ch = await createChannel(t, owner.token, { guildId, name: 'versioned', xType: 'general', memberUserIds: [a.id, b.id, c.id] });
+    const version = async () => Number((await database.db.selectFrom('channels').select('members_version').where('id', '=', ch.id).executeTakeFirstOrThrow()).members_version);
+    const before = await version();
+    // Stored once each: the batches now check a and b by the channel's members version.
+    for (const u of [a, b]) expect(await post(ch, message(ch, u.id, `first of ${u.id}`))).not.toBeNull();
+
+    // c leaves: the version moves on, and a, checked against the member rows once more, posts on.
+    await database.db.transaction().execute(async (trx) => {
+      await lockChannel(trx, database.dialect, ch.id);
+      await removeChannelMemberships(trx, t.node.ctx, new Outbox(), [ch.id], c.id, owner.id);
+    });
+    expect(await version()).toBe(before + 1);
+    expect((await post(ch, message(ch, a.id, 'after c left')))?.seq).toBe(3);
+
+    // b is removed by a transaction that holds the channel lock while a batch of a's and b's
+    // posts (both known by version) waits for it.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let lockTaken!: () => void;
+    const taken = new Promise<void>((resolve) => (lockTaken = resolve));
+    const removal = database.db.transaction().execute(async (trx) => {
+      await lockChannel(trx, database.dialect, ch.id);
+      await removeChannelMemberships(trx, t.node.ctx, new Outbox(), [ch.id], b.id, owner.id);
+      lockTaken();
+      await held;
+    });
+    await taken;
+    const authors = [a, b, a, b, a];
+    const answers = Promise.all(authors.map((u, i) => post(ch, message(ch, u.id, `racing ${i}`))));
+    for (let i = 0; i < 200; i++) {
+      const w = await sql<{ n: number }>`select count(*) as n from information_schema.innodb_lock_waits`.execute(database.db);
+      if (Number(w.rows[0].n) > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    release();
+    await removal;
+    const results = await answers;
+    expect(results.map((r) => r === null)).toEqual(authors.map((u) => u === b));
+    expect(results.filter((r) => r !== null).map((r) => r.seq)).toEqual([4, 5, 6]);
+    expect(await version()).toBe(before + 2);
+    // b stays refused; a posts on.
+    expect(await post(ch, message(ch, b.id, 'after removal'))).toBeNull();
+    expect((await post(ch, message(ch, a.id, 'still here')))?.seq).toBe(7);
   });
 
   it('logs the events of a batch by message id, never by a scan of the messages', async () => {

@@ -99,6 +99,12 @@ export async function removeChannelMemberships(
   for (const channel of channels) {
     const r = await trx.deleteFrom('channel_members').where('channel_id', '=', channel.id).where('user_id', '=', userId).executeTakeFirst();
     if (Number(r.numDeletedRows) === 0) continue;
+    // Authors the post path checks by version are checked against the member rows again.
+    await trx
+      .updateTable('channels')
+      .set((eb) => ({ members_version: eb('members_version', '+', 1) }))
+      .where('id', '=', channel.id)
+      .execute();
     removed.push(channel.id);
     outbox.push(emitTo.user(userId, 'channel.left', membershipEvent(channel, userId, now)));
     outbox.leaveRoom(userId, channel.id);

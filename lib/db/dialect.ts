@@ -40,23 +40,43 @@ export async function withTransaction<T>(db: Db, dialect: DialectName, fn: (trx:
  * For several channels (one bump for a MySQL post batch, mysql-post-statements.ts) the
  * member check is a CASE on the row's id: each channel checks its own authors only, never an
  * author of another channel of the list.
+ *
+ * `membersVersion`: the channel's authors were all stored while its `members_version` was
+ * this (MySQL post batches remember it); no member of it has been removed since exactly when
+ * the version is unchanged, so the row's version stands for the member rows' check.
  */
-export function postableChannels(channels: readonly { id: string; memberIds: readonly string[] }[], unguardedOnly = false): SqlStatement {
-  const parameters = channels.map((c) => c.id);
+export function postableChannels(channels: readonly PostableChannel[], unguardedOnly = false): SqlStatement {
+  const parameters: unknown[] = channels.map((c) => c.id);
   let sql: string;
   if (channels.length === 1) {
     sql = 'id = ? and closed = 0';
-    if (channels[0].memberIds.length > 0) sql += ` and ${memberCheck(channels[0].memberIds)}`;
-    parameters.push(...channels[0].memberIds);
+    const check = authorCheck(channels[0]);
+    if (check) sql += ` and ${check.sql}`;
+    if (check) parameters.push(...check.parameters);
   } else {
     sql = `id in (${channels.map(() => '?').join(', ')}) and closed = 0`;
-    if (channels.some((c) => c.memberIds.length > 0)) {
-      sql += ` and case id ${channels.map((c) => `when ? then ${c.memberIds.length > 0 ? memberCheck(c.memberIds) : 'true'}`).join(' ')} end`;
-      for (const c of channels) parameters.push(c.id, ...c.memberIds);
+    const checks = channels.map(authorCheck);
+    if (checks.some((c) => c !== null)) {
+      sql += ` and case id ${checks.map((c) => `when ? then ${c ? c.sql : 'true'}`).join(' ')} end`;
+      channels.forEach((c, i) => parameters.push(c.id, ...(checks[i]?.parameters ?? [])));
     }
   }
   if (unguardedOnly) sql += ' and agent_loop_limit is null';
   return { sql, parameters };
+}
+
+/** A channel of `postableChannels`: its id, the authors to check and, when known, the members version they were stored at. */
+export interface PostableChannel {
+  id: string;
+  memberIds: readonly string[];
+  membersVersion?: number;
+}
+
+/** The check of a channel's authors (null when there is none to check). */
+function authorCheck(c: PostableChannel): SqlStatement | null {
+  if (c.memberIds.length === 0) return null;
+  if (c.membersVersion !== undefined) return { sql: 'members_version = ?', parameters: [c.membersVersion] };
+  return { sql: memberCheck(c.memberIds), parameters: c.memberIds };
 }
 
 /** That each of `memberIds` (its parameters, in order; at least one) is a member of the `channels` row's channel and of its guild. */

@@ -2,6 +2,7 @@ import type { Pool, PoolConnection } from 'mysql2';
 import { postBatchRetries, postBatchSize, postBatchWait } from '../metrics.js';
 import type { LoggedPostEvent, SqlStatement } from './dialect.js';
 import { batchStatements, type BatchedPost } from './mysql-post-statements.js';
+import { createMembersVersions, type MembersVersions } from './members-versions.js';
 
 export type { BatchedPost };
 
@@ -69,6 +70,7 @@ export const POST_BATCHES_IN_FLIGHT = 1;
  * are in flight at once.
  */
 export function createMysqlPostBatches(pool: Pool, maxInFlight: number, maxConnections: number): MysqlPostBatches {
+  const versions = createMembersVersions();
   const queue: Pending[] = [];
   /** The batches in flight: when each started, and its channels. */
   const inFlight = new Set<{ since: number; channels: Set<string> }>();
@@ -135,9 +137,13 @@ export function createMysqlPostBatches(pool: Pool, maxInFlight: number, maxConne
       stored = await storeTogether(
         pool,
         group.map((p) => p.post),
+        versions,
       );
     } catch {
       postBatchRetries.inc();
+      // Whatever failed, the halves check their authors' member rows again (a removal since
+      // an author's last post fails every post of its channel checked by version).
+      for (const p of group) versions.forget(p.post);
       const half = Math.ceil(group.length / 2);
       await runGroup(group.slice(0, half));
       await runGroup(group.slice(half));
@@ -149,8 +155,9 @@ export function createMysqlPostBatches(pool: Pool, maxInFlight: number, maxConne
   }
 
   async function runAlone(p: Pending, attempt = 1): Promise<void> {
+    const byVersion = versions.knows(p.post);
     try {
-      const stored = await storeTogether(pool, [p.post]);
+      const stored = await storeTogether(pool, [p.post], versions);
       batches++;
       posts++;
       p.resolve(stored.get(p.post.message.id)!);
@@ -163,6 +170,12 @@ export function createMysqlPostBatches(pool: Pool, maxInFlight: number, maxConne
         return runAlone(p, attempt + 1);
       }
       // The seq bump matched nothing, so the insert's seq was NULL and the transaction stopped.
+      // Checked by version, a member of the channel was removed since: once more against the
+      // member rows, which answer for this author.
+      if (code === 'ER_BAD_NULL_ERROR' && byVersion) {
+        versions.forget(p.post);
+        return runAlone(p, attempt);
+      }
       if (code === 'ER_BAD_NULL_ERROR') return p.resolve(null);
       // The message's own id is taken: an earlier attempt of this very post committed (its
       // batch failed after the commit, e.g. the connection dropped during the read-back).
@@ -193,7 +206,7 @@ export function createMysqlPostBatches(pool: Pool, maxInFlight: number, maxConne
  * event's position and wake set; then the distinct extra reads, all in one round trip.
  * Throws what the first failed statement threw, after the rollback.
  */
-async function storeTogether(pool: Pool, batch: readonly BatchedPost[]): Promise<Map<string, BatchedResult>> {
+async function storeTogether(pool: Pool, batch: readonly BatchedPost[], versions: MembersVersions): Promise<Map<string, BatchedResult>> {
   const channelOf = (p: BatchedPost) => p.message.channel_id;
   const ordered = batch.length === 1 ? batch : [...batch].sort((a, b) => (channelOf(a) < channelOf(b) ? -1 : channelOf(a) > channelOf(b) ? 1 : 0));
   const ids = ordered.map((p) => p.message.id);
@@ -201,7 +214,7 @@ async function storeTogether(pool: Pool, batch: readonly BatchedPost[]): Promise
   for (const p of ordered) if (p.alsoRead) reads.set(readKey(p.alsoRead), p.alsoRead);
   const statements: SqlStatement[] = [
     { sql: 'start transaction', parameters: [] },
-    ...batchStatements(ordered),
+    ...batchStatements(ordered, versions.of),
     // Before the commit, under the channel locks.
     postReadBack(ids),
     { sql: 'commit', parameters: [] },
@@ -209,12 +222,20 @@ async function storeTogether(pool: Pool, batch: readonly BatchedPost[]): Promise
   ];
   const results = (await runOnOneConnection(pool, statements)) as unknown[];
   const readBackAt = statements.length - reads.size - 2;
-  const rows = results[readBackAt] as { id: string; seq: number | string; created_at: number | string; pos: number | string | null; delivery: string | null }[];
+  const rows = results[readBackAt] as {
+    id: string;
+    seq: number | string;
+    created_at: number | string;
+    pos: number | string | null;
+    delivery: string | null;
+    members_version: number | string;
+  }[];
   const readRows = new Map([...reads.keys()].map((key, i) => [key, results[readBackAt + 2 + i] as unknown[]]));
   const byId = new Map(rows.map((r) => [r.id, r]));
   return new Map(
     ordered.map((p) => {
       const row = byId.get(p.message.id)!;
+      versions.remember(p, Number(row.members_version));
       const result: BatchedResult = { seq: Number(row.seq), createdAt: Number(row.created_at), alsoReadRows: p.alsoRead ? [...readRows.get(readKey(p.alsoRead))!] : [] };
       if (p.event && row.pos !== null) result.event = { pos: Number(row.pos), delivery: row.delivery };
       return [p.message.id, result];
@@ -223,8 +244,9 @@ async function storeTogether(pool: Pool, batch: readonly BatchedPost[]): Promise
 }
 
 /**
- * The read-back of a batch: each post's seq and created_at and, for a logged post, its event's
- * position and delivery, found by the message id (index channel_events_ref). The index is
+ * The read-back of a batch: each post's seq and created_at, its channel's members version (under
+ * the lock: what its author is remembered at) and, for a logged post, its event's position and
+ * delivery, found by the message id (index channel_events_ref). The index is
  * forced: with the statistics of a log that grows fast the optimizer picked the primary key's
  * channel prefix instead and walked the channel's whole log on every batch, so posting slowed
  * as the log grew (docs/performance.md, series 18).
@@ -232,7 +254,8 @@ async function storeTogether(pool: Pool, batch: readonly BatchedPost[]): Promise
 export function postReadBack(ids: readonly string[]): SqlStatement {
   return {
     sql:
-      'select m.id, m.seq, m.created_at, e.pos, e.delivery from messages m ' +
+      'select m.id, m.seq, m.created_at, e.pos, e.delivery, c.members_version from messages m ' +
+      'join channels c on c.id = m.channel_id ' +
       "left join channel_events e force index (channel_events_ref) on e.channel_id = m.channel_id and e.ref = m.id and e.event = 'message.created' " +
       `where m.id in (${ids.map(() => '?').join(', ')})`,
     parameters: ids,

@@ -1,4 +1,4 @@
-import { postableChannels, type SqlStatement, type UnsequencedMessage, type WakeDeliverySql } from './dialect.js';
+import { postableChannels, type PostableChannel, type SqlStatement, type UnsequencedMessage, type WakeDeliverySql } from './dialect.js';
 
 /** One post of the MySQL post path, as data: its batch builds the statements (`batchStatements`). */
 export interface BatchedPost {
@@ -19,9 +19,12 @@ export interface BatchedPost {
 interface Bump {
   unguardedOnly: boolean;
   logs: boolean;
-  /** Per channel: how many of its posts take seqs here, and their distinct authors when checked. */
-  channels: { id: string; count: number; memberIds: string[] }[];
+  /** Per channel: how many of its posts take seqs here, and their distinct authors when checked (and the members version they were all stored at, if one). */
+  channels: (PostableChannel & { count: number })[];
 }
+
+/** The members version at which an author was last stored in a channel, if this process knows one (mysql-post-batches.ts). */
+export type MembersVersionOf = (channelId: string, memberId: string) => number | undefined;
 
 /**
  * The statements of a batch between its `start transaction` and its read-back, for `posts` in
@@ -30,7 +33,9 @@ interface Bump {
  * Per set of options, not per channel: the posts that ask for the same conditions (author
  * checked or not, loop guard, event or not; in practice every post) take their seqs with one
  * UPDATE over all their channels, each bumped by its count of posts, whose condition checks
- * each channel's own authors under the channel locks (`postableChannels`). It reads the rows
+ * each channel's own authors under the channel locks (`postableChannels`; authors this
+ * process has stored there at the channel's current members version by that version,
+ * `membersVersionOf`). It reads the rows
  * by the primary key in ascending order, so the locks are taken in the same order as anywhere
  * else. `@fabric_ok` is 1 only when every channel of every bump matched. Then one insert
  * stores every message of the batch, each seq counted back from its channel's new `last_seq`
@@ -43,9 +48,9 @@ interface Bump {
  * is strict, see mysql.ts) and the batch is tried again in halves, down to the refused post
  * alone.
  */
-export function batchStatements(posts: readonly BatchedPost[]): SqlStatement[] {
+export function batchStatements(posts: readonly BatchedPost[], membersVersionOf: MembersVersionOf = () => undefined): SqlStatement[] {
   const statements: SqlStatement[] = [];
-  seqBumps(posts).forEach((b, i) => {
+  seqBumps(posts, membersVersionOf).forEach((b, i) => {
     const where = postableChannels(b.channels, b.unguardedOnly);
     const one = b.channels.length === 1;
     const add = one ? `${b.channels[0].count}` : `case id ${b.channels.map((c) => `when ? then ${c.count}`).join(' ')} end`;
@@ -70,7 +75,7 @@ export function batchStatements(posts: readonly BatchedPost[]): SqlStatement[] {
  * counts add up; its seqs still follow the batch's order, see `insertMessages`), and the
  * bumps stay in channel order: a bump never names a channel below one of an earlier bump.
  */
-function seqBumps(posts: readonly BatchedPost[]): Bump[] {
+function seqBumps(posts: readonly BatchedPost[], membersVersionOf: MembersVersionOf): Bump[] {
   const optionsOf = (p: BatchedPost) => `${p.memberId !== undefined} ${!!p.unguardedOnly} ${!!p.event}`;
   const shares = new Map<string, Map<string, BatchedPost[]>>();
   for (const p of posts) {
@@ -87,8 +92,11 @@ function seqBumps(posts: readonly BatchedPost[]): Bump[] {
         bump = { options, unguardedOnly: !!mine[0].unguardedOnly, logs: !!mine[0].event, channels: [] };
         bumps.push(bump);
       }
-      const memberIds = new Set(mine.flatMap((p) => (p.memberId === undefined ? [] : [p.memberId])));
-      bump.channels.push({ id, count: mine.length, memberIds: [...memberIds] });
+      const memberIds = [...new Set(mine.flatMap((p) => (p.memberId === undefined ? [] : [p.memberId])))];
+      // One version for all the channel's authors, or their member rows are read.
+      const versions = new Set(memberIds.map((m) => membersVersionOf(id, m)));
+      const [membersVersion] = versions;
+      bump.channels.push({ id, count: mine.length, memberIds, ...(versions.size === 1 && membersVersion !== undefined ? { membersVersion } : {}) });
     }
   }
   return bumps;

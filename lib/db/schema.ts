@@ -56,6 +56,8 @@ export interface ChannelTable {
   last_seq: Generated<number>;
   /** Position of the channel's last event in its stream (0 before the first). */
   last_pos: Generated<number>;
+  /** Raised by every removal of a member (the post path's check of an author it has seen stored). */
+  members_version: Generated<number>;
   /** Speaker timeout in seconds (discuss/work), null = off. */
   turn_timeout_seconds: Generated<number | null>;
   replies_wake: Generated<number>;

@@ -15,4 +15,5 @@ export const MIGRATION_NAMES: readonly string[] = [
   '2026120630_post_rate_limits',
   '2026120631_read_positions',
   '2026120640_channel_event_refs',
+  '2026120650_channel_members_version',
 ];

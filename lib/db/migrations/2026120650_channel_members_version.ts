@@ -1,0 +1,17 @@
+import { sql, type Kysely } from 'kysely';
+
+// Frozen: never edit a migration that has shipped; add a new one.
+
+/**
+ * A channel's membership version, raised by every removal of one of its members (under the
+ * channel's lock). The MySQL post path checks an author it has seen stored at a version
+ * against that version instead of reading the channel's and the guild's member rows again
+ * (lib/db/mysql-post-batches.ts).
+ */
+export async function up(db: Kysely<any>): Promise<void> {
+  await db.schema.alterTable('channels').addColumn('members_version', 'bigint', (c) => c.notNull().defaultTo(sql`0`)).execute();
+}
+
+export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.alterTable('channels').dropColumn('members_version').execute();
+}
