@@ -242,9 +242,24 @@ describe('insertMessageWithNextSeq with many posts ready at once', () => {
     if (database.dialect !== 'mysql') return; // the read-back is MySQL's batch statement
     // The plan, not a timing: the event side of the join must be looked up through
     // channel_events_ref (one row per message), never through the channel's whole log.
-    const readBack = postReadBack(posted.slice(-3).map((m) => m.id as string));
+    // A log and a message table much larger than the channels table, as in a running node.
+    const base = Number(posted[posted.length - 1].seq);
+    for (let k = 0; k < 4; k++) {
+      const rows = Array.from(
+        { length: 500 },
+        (_, i) => sql`(${`b${k}-${i}-${channel.id.slice(0, 20)}`}, ${channel.id}, ${guildId}, ${base + 1 + k * 500 + i}, ${owner.id}, 'x', '[]', 1)`,
+      );
+      await sql`insert into messages (id, channel_id, guild_id, seq, author_id, content, mentions, created_at) values ${sql.join(rows)}`.execute(database.db);
+    }
+    await sql`analyze table messages, channels`.execute(database.db);
+    const readBack = postReadBack(posted.slice(-15).map((m) => m.id as string));
     const plan = await database.db.executeQuery<{ table: string; key: string | null; type: string }>(CompiledQuery.raw(`explain ${readBack.sql}`, [...readBack.parameters]));
     const events = plan.rows.find((r) => r.table === 'e');
     expect(events).toMatchObject({ key: 'channel_events_ref', type: 'ref' });
+    // The messages by their ids first, then each one's channel by its key: started from the
+    // channels, the join reads every message of the batch's channels.
+    expect(plan.rows.map((r) => r.table)).toEqual(['m', 'c', 'e']);
+    expect(plan.rows.find((r) => r.table === 'm')).toMatchObject({ key: 'PRIMARY', type: 'range' });
+    expect(plan.rows.find((r) => r.table === 'c')).toMatchObject({ key: 'PRIMARY', type: 'eq_ref' });
   });
 });

@@ -249,12 +249,14 @@ async function storeTogether(pool: Pool, batch: readonly BatchedPost[], versions
  * delivery, found by the message id (index channel_events_ref). The index is
  * forced: with the statistics of a log that grows fast the optimizer picked the primary key's
  * channel prefix instead and walked the channel's whole log on every batch, so posting slowed
- * as the log grew (docs/performance.md, series 18).
+ * as the log grew (docs/performance.md, series 18). The join order is forced too (messages by
+ * id first): left to itself the optimizer started from the few channel rows and read all of
+ * their messages (series 22).
  */
 export function postReadBack(ids: readonly string[]): SqlStatement {
   return {
     sql:
-      'select m.id, m.seq, m.created_at, e.pos, e.delivery, c.members_version from messages m ' +
+      'select straight_join m.id, m.seq, m.created_at, e.pos, e.delivery, c.members_version from messages m ' +
       'join channels c on c.id = m.channel_id ' +
       "left join channel_events e force index (channel_events_ref) on e.channel_id = m.channel_id and e.ref = m.id and e.event = 'message.created' " +
       `where m.id in (${ids.map(() => '?').join(', ')})`,
