@@ -14,8 +14,10 @@
  *   the node's CPU per delivery and the delivery latency;
  * - `idle` (idle.ts): thousands of idle authenticated sockets, memory per socket and event-loop lag;
  * - `recovery` (recovery.ts): kill -9 and restart of the node under SDK subscribers, seconds
- *   until every one has caught up.
+ *   until every one has caught up;
+ * - `batch-sql` (batch-sql.ts): the database's time per post batch, part by part, no node.
  */
+import { runBatchSql } from './bench/batch-sql.js';
 import { runFanout } from './bench/fanout.js';
 import { runIdle } from './bench/idle.js';
 import { HELP, selectedMode, values } from './bench/options.js';
@@ -28,11 +30,12 @@ async function main() {
     console.log(HELP[mode]);
     return;
   }
-  if (values.url && (mode === 'fanout' || mode === 'idle' || mode === 'recovery'))
-    throw new Error(`--mode ${mode} starts its own node (no --url): it reads the node's /proc and metrics, and recovery kills it`);
+  if (values.url && (mode === 'fanout' || mode === 'idle' || mode === 'recovery' || mode === 'batch-sql'))
+    throw new Error(`--mode ${mode} starts its own node or none (no --url): it reads the node's /proc and metrics, recovery kills it, batch-sql talks to the database alone`);
   if (mode === 'fanout') return runFanout();
   if (mode === 'idle') return runIdle();
   if (mode === 'recovery') return runRecovery();
+  if (mode === 'batch-sql') return void (await runBatchSql());
   return runPostPath(mode);
 }
 

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 
-export const MODES = ['both', 'http', 'raw', 'raw-ceiling', 'fanout', 'idle', 'split', 'recovery'] as const;
+export const MODES = ['both', 'http', 'raw', 'raw-ceiling', 'fanout', 'idle', 'split', 'recovery', 'batch-sql'] as const;
 export type Mode = (typeof MODES)[number];
 
 const COMMON = `  --db-host/--db-port/--db-user/--db-password   MySQL server (default 127.0.0.1:3306 root, empty)
@@ -20,6 +20,7 @@ Modes (--mode M; --mode M --help tells more of each):
   idle        10,000 idle authenticated sockets: memory per socket, event-loop lag, connect rate
   split       the post-path load through two API processes and one realtime process
   recovery    kill -9 and restart of the node: seconds until every SDK subscriber caught up
+  batch-sql   the database's time per post batch of the group commit, part by part (no node)
 
 The post path:
   --mode <both|http|raw|raw-ceiling>
@@ -147,6 +148,24 @@ the API processes meanwhile, and what their hand-over lost is delivered from the
   --api-procs <N>         API processes with --split-shape (default 2)
 ${COMMON}`;
 
+const BATCH_SQL = `Usage: npm run bench -- --mode batch-sql [options]
+
+What one post batch of the MySQL group commit costs the database, part by part: the batch's
+statements as the node builds them, sent as one multi-statement query on one connection of a
+throwaway database, no node and no HTTP. Each variant leaves one part out (or checks the
+authors another way) only to weigh it; variants run in turn, the order reversed every other
+round. Reports each variant's median time per batch over the rounds and its share of as-is.
+Variants: as-is (known authors, checked by members version), member-rows (authors checked
+against the member rows), no-author-check, no-read-back, no-events, no-messages-insert, rollback.
+
+  --variants <list>       which variants, comma-separated (default all)
+  --posts <N>             posts per batch (default 15: a batch under the default HTTP load)
+  --channels <M>          general channels the posts go to (default 8)
+  --users <U>             members, spread over the channels (default 32)
+  --batches <B>           batches per variant and round (default 150)
+  --rounds <R>            rounds (default 8, at most 20)
+${COMMON}`;
+
 export const HELP: Record<Mode, string> = {
   both: POST_PATH,
   http: POST_PATH,
@@ -156,6 +175,7 @@ export const HELP: Record<Mode, string> = {
   idle: IDLE,
   split: SPLIT,
   recovery: RECOVERY,
+  'batch-sql': BATCH_SQL,
 };
 
 export const { values } = parseArgs({
@@ -194,6 +214,9 @@ export const { values } = parseArgs({
     backoff: { type: 'string' },
     ab: { type: 'string' },
     compare: { type: 'string' },
+    variants: { type: 'string' },
+    posts: { type: 'string' },
+    batches: { type: 'string' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
