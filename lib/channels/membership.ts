@@ -99,7 +99,8 @@ export async function removeChannelMemberships(
   for (const channel of channels) {
     const r = await trx.deleteFrom('channel_members').where('channel_id', '=', channel.id).where('user_id', '=', userId).executeTakeFirst();
     if (Number(r.numDeletedRows) === 0) continue;
-    // Authors the post path checks by version are checked against the member rows again.
+    // Authors the post path checks by version are checked against the member rows again. Any
+    // other delete of member rows must raise the version too (lib/db/members-versions.ts).
     await trx
       .updateTable('channels')
       .set((eb) => ({ members_version: eb('members_version', '+', 1) }))
