@@ -17,7 +17,7 @@ import { batchStatements } from '../lib/db/mysql-post-statements.js';
 import { isoTime } from '../lib/ids.js';
 import { wakeDeliverySubquery } from '../lib/messages/wake-recipients.js';
 import { createChannel, seedGuild, startTestNode, type TestNode } from './helpers/harness.js';
-import { unsequencedMessage as message } from './helpers/messages.js';
+import { heldTransaction, unsequencedMessage as message, untilALockWait } from './helpers/messages.js';
 
 let t: TestNode;
 beforeAll(async () => {
@@ -204,28 +204,17 @@ describe('a post batch with several posts per channel', () => {
     const { owner, members, guildId } = await seedGuild(t, 3);
     const [a, b, c] = members;
     const ch = await createChannel(t, owner.token, { guildId, name: 'removed', xType: 'general', memberUserIds: [a.id, b.id, c.id] });
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let lockTaken!: () => void;
-    const taken = new Promise<void>((resolve) => (lockTaken = resolve));
     // A membership change: takes the channel lock, removes b and c, commits when we let it.
-    const removal = database.db.transaction().execute(async (trx) => {
+    const removal = await heldTransaction(database.db, async (trx) => {
       await sql`select id from channels where id = ${ch.id} for update`.execute(trx);
       await sql`delete from channel_members where channel_id = ${ch.id} and user_id in (${b.id}, ${c.id})`.execute(trx);
-      lockTaken();
-      await held;
     });
-    await taken;
     const authors = [a, b, a, a, b, a];
     const messages = authors.map((u, i) => message(ch, u.id, `post ${i}`));
     const answers = Promise.all(messages.map((m) => post(ch, m)));
-    for (let i = 0; i < 200; i++) {
-      const w = await sql<{ n: number }>`select count(*) as n from information_schema.innodb_lock_waits`.execute(database.db);
-      if (Number(w.rows[0].n) > 0) break;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    release();
-    await removal;
+    await untilALockWait(database.db);
+    removal.release();
+    await removal.done;
     const results = await answers;
     expect(results.map((r) => r === null)).toEqual(authors.map((u) => u === b));
     const stored = results.filter((r) => r !== null);
@@ -254,26 +243,15 @@ describe('a post batch with several posts per channel', () => {
 
     // b is removed by a transaction that holds the channel lock while a batch of a's and b's
     // posts (both known by version) waits for it.
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let lockTaken!: () => void;
-    const taken = new Promise<void>((resolve) => (lockTaken = resolve));
-    const removal = database.db.transaction().execute(async (trx) => {
+    const removal = await heldTransaction(database.db, async (trx) => {
       await lockChannel(trx, database.dialect, ch.id);
       await removeChannelMemberships(trx, t.node.ctx, new Outbox(), [ch.id], b.id, owner.id);
-      lockTaken();
-      await held;
     });
-    await taken;
     const authors = [a, b, a, b, a];
     const answers = Promise.all(authors.map((u, i) => post(ch, message(ch, u.id, `racing ${i}`))));
-    for (let i = 0; i < 200; i++) {
-      const w = await sql<{ n: number }>`select count(*) as n from information_schema.innodb_lock_waits`.execute(database.db);
-      if (Number(w.rows[0].n) > 0) break;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    release();
-    await removal;
+    await untilALockWait(database.db);
+    removal.release();
+    await removal.done;
     const results = await answers;
     expect(results.map((r) => r === null)).toEqual(authors.map((u) => u === b));
     expect(results.filter((r) => r !== null).map((r) => r.seq)).toEqual([4, 5, 6]);

@@ -12,7 +12,7 @@ import { insertMessageWithNextSeq, isDuplicateKeyError, type UnsequencedMessage 
 import { openDatabase } from '../lib/db/index.js';
 import { postReadBack } from '../lib/db/mysql-post-batches.js';
 import { createChannel, seedGuild, startTestNode, type TestNode } from './helpers/harness.js';
-import { lastSeq, list, post as postOverHttp, unsequencedMessage as message } from './helpers/messages.js';
+import { lastSeq, list, post as postOverHttp, unsequencedMessage as message, untilALockWait } from './helpers/messages.js';
 
 let t: TestNode;
 beforeAll(async () => {
@@ -176,11 +176,7 @@ describe('insertMessageWithNextSeq with many posts ready at once', () => {
     await membershipLocked;
     const posted = insertMessageWithNextSeq(database, message(ch, owner.id, 'victim'), [], { memberId: owner.id });
     // The post is waiting for a lock once the server lists it as such.
-    for (let i = 0; i < 200; i++) {
-      const w = await sql<{ n: number }>`select count(*) as n from information_schema.innodb_lock_waits`.execute(database.db);
-      if (Number(w.rows[0].n) > 0) break;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await untilALockWait(database.db);
     postWaiting();
     await other;
     expect((await posted)!.seq).toBe(1);

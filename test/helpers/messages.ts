@@ -3,9 +3,11 @@
  * to a channel room — all over the real HTTP API and real sockets; and a message row for the
  * suites that call the post transaction of lib/ directly.
  */
+import { sql } from 'kysely';
 import { expect } from 'vitest';
 import type { Socket } from 'socket.io-client';
 import type { UnsequencedMessage } from '../../lib/db/dialect.js';
+import type { Db } from '../../lib/db/index.js';
 import { newId } from '../../lib/ids.js';
 import { emitAck, type ApiResponse, type RestFixture, type TestNode, type TestUser } from './harness.js';
 
@@ -61,4 +63,31 @@ export function unsequencedMessage(channel: { id: string; guildId: string }, aut
     edited_at: null,
     deleted_at: null,
   };
+}
+
+/**
+ * Runs `work` in a MySQL transaction and keeps it open, its locks held, until `release()`;
+ * resolves once `work` has run. `done` settles when the transaction has committed.
+ */
+export async function heldTransaction(db: Db, work: (trx: Db) => Promise<void>): Promise<{ release: () => void; done: Promise<void> }> {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let workDone!: () => void;
+  const ran = new Promise<void>((resolve) => (workDone = resolve));
+  const done = db.transaction().execute(async (trx) => {
+    await work(trx);
+    workDone();
+    await held;
+  });
+  await Promise.race([ran, done]);
+  return { release, done };
+}
+
+/** Resolves once MySQL lists a transaction waiting for a lock (or after about 2 s, when none came to wait). */
+export async function untilALockWait(db: Db): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const w = await sql<{ n: number }>`select count(*) as n from information_schema.innodb_lock_waits`.execute(db);
+    if (Number(w.rows[0].n) > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
