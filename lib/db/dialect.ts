@@ -51,8 +51,10 @@ export function postableChannels(channels: readonly PostableChannel[], unguarded
   if (channels.length === 1) {
     sql = 'id = ? and closed = 0';
     const check = authorCheck(channels[0]);
-    if (check) sql += ` and ${check.sql}`;
-    if (check) parameters.push(...check.parameters);
+    if (check) {
+      sql += ` and ${check.sql}`;
+      parameters.push(...check.parameters);
+    }
   } else {
     sql = `id in (${channels.map(() => '?').join(', ')}) and closed = 0`;
     const checks = channels.map(authorCheck);
