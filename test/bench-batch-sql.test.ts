@@ -41,6 +41,31 @@ describe('bench --mode batch-sql', () => {
     }
   });
 
+  it('with --by-statement, names and times each statement of the batch in order, as the server measured it', async () => {
+    if (TEST_DB !== 'mysql') return;
+    const r = await run(['--mode', 'batch-sql', '--variants', 'as-is,no-read-back', '--by-statement', '--rounds', '1', '--batches', '3', '--json', ...db()]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+      settings: { byStatement: boolean };
+      variants: { name: string; statements: { statement: string; medianMs: number }[] }[];
+    };
+    expect(result.settings.byStatement).toBe(true);
+    const [asIs, noReadBack] = result.variants;
+    expect(asIs.statements.map((s) => s.statement)).toEqual([
+      'start transaction',
+      'update channels set',
+      'set @fabric_ok',
+      'insert into messages',
+      'insert into channel_events',
+      'select',
+      'commit',
+    ]);
+    for (const s of asIs.statements) expect(s.medianMs).toBeGreaterThan(0);
+    // The variant's own statements: the read-back is the one left out.
+    expect(noReadBack.statements.map((s) => s.statement)).toEqual(asIs.statements.map((s) => s.statement).filter((s) => s !== 'select'));
+  });
+
   it('refuses an unknown variant before touching the database', async () => {
     const r = await run(['--mode', 'batch-sql', '--variants', 'as-is,nonsense', ...db()]);
     expect(r.code).toBe(1);

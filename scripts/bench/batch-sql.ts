@@ -10,7 +10,7 @@
  * before any closed-loop A/B.
  */
 import { Kysely, MysqlDialect } from 'kysely';
-import { createConnection, createPool } from 'mysql2/promise';
+import { createConnection, createPool, type Pool } from 'mysql2/promise';
 import { createPool as createCallbackPool } from 'mysql2';
 import type { Database } from '../../lib/db/schema.js';
 import { migrateToLatest } from '../../lib/db/index.js';
@@ -51,8 +51,15 @@ const withoutAuthors = (posts: readonly BatchedPost[]): BatchedPost[] => posts.m
 const withoutEvents = (posts: readonly BatchedPost[]): BatchedPost[] => posts.map((p) => Object.assign({}, p, { event: undefined }));
 
 export interface BatchSqlResult {
-  settings: { posts: number; channels: number; users: number; batches: number; rounds: number };
-  variants: { name: string; what: string; medianMs: number; roundsMs: number[] }[];
+  settings: { posts: number; channels: number; users: number; batches: number; rounds: number; byStatement: boolean };
+  variants: {
+    name: string;
+    what: string;
+    medianMs: number;
+    roundsMs: number[];
+    /** With --by-statement: each statement of the batch (in order) and its median time on the server. */
+    statements?: { statement: string; medianMs: number }[];
+  }[];
 }
 
 export async function runBatchSql(): Promise<BatchSqlResult> {
@@ -64,6 +71,7 @@ export async function runBatchSql(): Promise<BatchSqlResult> {
     users: int('users', 32, 1, 1000),
     batches: int('batches', 150, 1, 10_000),
     rounds: int('rounds', 8, 1, 20),
+    byStatement: values['by-statement'] === true,
   };
   const server = dbServer();
   const dbName = `fabric_bench_batchsql_${process.pid}`;
@@ -76,25 +84,37 @@ export async function runBatchSql(): Promise<BatchSqlResult> {
     await migrateToLatest(db, () => undefined);
     const posts = await seed(db, settings);
     await conn.query(SESSION_SQL_MODE);
+    // The session's profile history holds a batch's statements (at most 100 in MySQL).
+    if (settings.byStatement) await conn.query('set profiling = 1, profiling_history_size = 100');
     const times = new Map(names.map((n) => [n, [] as number[]]));
+    const statementTimes = new Map(names.map((n) => [n, new Map<string, number[]>()]));
     for (let round = 0; round < settings.rounds; round++) {
       for (const name of round % 2 === 0 ? names : [...names].reverse()) {
         progress(`round ${round + 1}/${settings.rounds}: ${name}`);
-        const started = performance.now();
+        let took = 0;
         for (let i = 0; i < settings.batches; i++) {
           const statements = VARIANTS[name].run(posts());
+          const started = performance.now();
           await conn.query(
             statements.map((s) => s.sql).join(';\n'),
             statements.flatMap((s) => s.parameters as unknown[]),
           );
+          took += performance.now() - started;
+          if (settings.byStatement) recordStatementTimes(statementTimes.get(name)!, statements, await lastProfiles(conn, statements.length));
         }
-        times.get(name)!.push((performance.now() - started) / settings.batches);
+        times.get(name)!.push(took / settings.batches);
       }
     }
     progressDone();
     const result: BatchSqlResult = {
       settings,
-      variants: names.map((name) => ({ name, what: VARIANTS[name].what, medianMs: median(times.get(name)!), roundsMs: times.get(name)! })),
+      variants: names.map((name) => ({
+        name,
+        what: VARIANTS[name].what,
+        medianMs: median(times.get(name)!),
+        roundsMs: times.get(name)!,
+        ...(settings.byStatement ? { statements: [...statementTimes.get(name)!].map(([statement, ms]) => ({ statement, medianMs: median(ms) })) } : {}),
+      })),
     };
     report(result);
     return result;
@@ -104,6 +124,29 @@ export async function runBatchSql(): Promise<BatchSqlResult> {
     await admin.query(`drop database if exists ${dbName}`);
     await admin.end();
   }
+}
+
+/** The server's durations (ms) of the session's last `count` statements, in order (SHOW PROFILES lists each statement of a multi-statement query). */
+async function lastProfiles(conn: Pool, count: number): Promise<number[]> {
+  const [rows] = (await conn.query('show profiles')) as unknown as [{ Duration: number | string }[]];
+  return rows.slice(-count).map((r) => Number(r.Duration) * 1000);
+}
+
+/** Adds a batch's statement times under a name per statement: its first words, numbered when a batch repeats them (two seq bumps, say). */
+function recordStatementTimes(into: Map<string, number[]>, statements: readonly SqlStatement[], ms: readonly number[]): void {
+  const seen = new Map<string, number>();
+  statements.forEach((s, i) => {
+    if (ms[i] === undefined) return;
+    const words = s.sql
+      .split(/\s+/)
+      .slice(0, s.sql.startsWith('select') ? 1 : s.sql.startsWith('set') ? 2 : 3)
+      .join(' ');
+    const n = (seen.get(words) ?? 0) + 1;
+    seen.set(words, n);
+    const name = n === 1 ? words : `${words} #${n}`;
+    if (!into.has(name)) into.set(name, []);
+    into.get(name)!.push(ms[i]);
+  });
 }
 
 /** One guild, `channels` general channels, `users` members spread over them; returns a maker of batches of `posts` posts by members. */
@@ -169,11 +212,14 @@ function report(r: BatchSqlResult): void {
     return;
   }
   const s = r.settings;
-  console.log(`batch-sql settings: ${s.posts} posts per batch over ${s.channels} channels, ${s.users} users, ${s.batches} batches per variant and round, ${s.rounds} rounds`);
+  console.log(
+    `batch-sql settings: ${s.posts} posts per batch over ${s.channels} channels, ${s.users} users, ${s.batches} batches per variant and round, ${s.rounds} rounds${s.byStatement ? ', each statement profiled' : ''}`,
+  );
   const asIs = r.variants.find((v) => v.name === 'as-is')?.medianMs;
   for (const v of r.variants) {
     const vs = asIs !== undefined && v.name !== 'as-is' ? `  (${((v.medianMs / asIs) * 100).toFixed(0)}% of as-is)` : '';
     console.log(`${v.name.padEnd(19)} ${v.medianMs.toFixed(3)} ms per batch${vs}   rounds ${v.roundsMs.map((x) => x.toFixed(2)).join(' ')}`);
     console.log(`${''.padEnd(19)} ${v.what}`);
+    if (v.statements) console.log(`${''.padEnd(19)} by statement: ${v.statements.map((t) => `${t.statement} ${t.medianMs.toFixed(3)}`).join(' · ')} ms`);
   }
 }

@@ -154,7 +154,8 @@ What one post batch of the MySQL group commit costs the database, part by part: 
 statements as the node builds them, sent as one multi-statement query on one connection of a
 throwaway database, no node and no HTTP. Each variant leaves one part out (or checks the
 authors another way) only to weigh it; variants run in turn, the order reversed every other
-round. Reports each variant's median time per batch over the rounds and its share of as-is.
+round. Reports each variant's median time per batch over the rounds and its share of as-is
+(and, with --by-statement, each statement's median time as the server measured it).
 Variants: as-is (known authors, checked by members version), member-rows (authors checked
 against the member rows), no-author-check, no-read-back, no-events, no-messages-insert, rollback.
 
@@ -164,6 +165,10 @@ against the member rows), no-author-check, no-read-back, no-events, no-messages-
   --users <U>             members, spread over the channels (default 32)
   --batches <B>           batches per variant and round (default 150)
   --rounds <R>            rounds (default 8, at most 20)
+  --by-statement          also time each statement of the batch on the server (MySQL's
+                          session profiling, SHOW PROFILES): which statement a part's cost is
+                          in; profiling adds its own cost to every statement, so the times per
+                          batch of such a run are not compared with those of a run without it
 ${COMMON}`;
 
 export const HELP: Record<Mode, string> = {
@@ -215,6 +220,7 @@ export const { values } = parseArgs({
     ab: { type: 'string' },
     compare: { type: 'string' },
     variants: { type: 'string' },
+    'by-statement': { type: 'boolean', default: false },
     posts: { type: 'string' },
     batches: { type: 'string' },
     json: { type: 'boolean', default: false },
