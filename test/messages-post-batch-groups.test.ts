@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertMessageWithNextSeq, lockChannel, type UnsequencedMessage } from '../lib/db/dialect.js';
 import { removeChannelMemberships } from '../lib/channels/membership.js';
 import { Outbox } from '../lib/realtime/outbox.js';
-import { SESSION_SQL_MODE } from '../lib/db/mysql.js';
+import { SESSION_SETTINGS } from '../lib/db/mysql.js';
 import { batchStatements } from '../lib/db/mysql-post-statements.js';
 import { isoTime } from '../lib/ids.js';
 import { wakeDeliverySubquery } from '../lib/messages/wake-recipients.js';
@@ -429,14 +429,18 @@ describe('a post batch with several posts per channel', () => {
     });
   });
 
-  it('keeps strict mode on every connection, so a NULL seq in a multi-row insert fails', async () => {
+  it('keeps strict mode and UTC on every connection, so a NULL seq in a multi-row insert fails', async () => {
     const { database } = t.node.ctx;
     if (database.dialect !== 'mysql') return; // SQLite: one post per transaction, no multi-row insert
     // Whatever the server's default sql_mode, the node's connections turn strict mode on.
     await database.db.connection().execute(async (conn) => {
       await sql.raw(`set session sql_mode = ''`).execute(conn);
-      await sql.raw(SESSION_SQL_MODE).execute(conn);
+      await sql.raw(SESSION_SETTINGS).execute(conn);
       expect((await sql<{ m: string }>`select @@session.sql_mode as m`.execute(conn)).rows[0].m).toContain('STRICT_TRANS_TABLES');
+      // And UTC, so that unix_timestamp(now(3)) stamps posts without a daylight-saving hour to misread.
+      await sql.raw(`set session time_zone = '+05:00'`).execute(conn);
+      await sql.raw(SESSION_SETTINGS).execute(conn);
+      expect((await sql<{ z: string }>`select @@session.time_zone as z`.execute(conn)).rows[0].z).toBe('+00:00');
       await sql`create temporary table fx_null_seq (seq bigint not null)`.execute(conn);
       await sql`set @fx_seq = null`.execute(conn);
       await expect(sql`insert into fx_null_seq (seq) values (1), (@fx_seq + 1)`.execute(conn)).rejects.toMatchObject({ code: 'ER_BAD_NULL_ERROR' });

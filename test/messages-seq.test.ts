@@ -3,11 +3,11 @@
  * 1, 2, 3, … with no gaps and no duplicates, in commit order — for concurrent posts into one
  * channel, into several channels at once, and from two API processes sharing the database.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startApiProcess, type RunningProcess } from '../scripts/processes.js';
 import { seededRandom } from '../lib/turns/engine.js';
 import { apiClient, createChannel, seedGuild, startTestNode, type TestNode } from './helpers/harness.js';
-import { lastSeq, list } from './helpers/messages.js';
+import { lastSeq, list, post } from './helpers/messages.js';
 
 let t: TestNode;
 let second: RunningProcess;
@@ -148,5 +148,28 @@ describe('POST /api/channels/:channelId/messages — seq under concurrency', () 
       expect(await lastSeq(t, owner.token, ch.id)).toBe(expected);
     }
     expect(await lastSeq(t, owner.token, closed.id)).toBe(1);
+  });
+
+  it('keeps createdAt from going down along seq when a channel moves between the locked path and the group commit, whatever the clock of this host says', async () => {
+    // A loop limit sends posts through the path that counts them under the lock; without one
+    // they go through the group commit. On MySQL both must stamp posts with the database's
+    // clock: here this host's clock runs 5 s ahead of it (on SQLite it is the one clock).
+    const { owner, guildId } = await seedGuild(t, 0);
+    const ch = await createChannel(t, owner.token, { guildId, name: 'clocks', xType: 'general', agentLoopLimit: 5 });
+    const real = Date.now.bind(Date);
+    const ahead = vi.spyOn(Date, 'now').mockImplementation(() => real() + 5000);
+    try {
+      await post(t, owner.token, ch.id, 'counted under the lock');
+      expect((await t.api('PATCH', `/api/channels/${ch.id}`, { token: owner.token, body: { agentLoopLimit: null } })).status).toBe(200);
+      await post(t, owner.token, ch.id, 'in a group commit');
+      expect((await t.api('PATCH', `/api/channels/${ch.id}`, { token: owner.token, body: { agentLoopLimit: 5 } })).status).toBe(200);
+      await post(t, owner.token, ch.id, 'under the lock again');
+    } finally {
+      ahead.mockRestore();
+    }
+    const page = await list(t, owner.token, ch.id);
+    expect(page.messages.map((m) => m.seq)).toEqual([1, 2, 3]);
+    const times = page.messages.map((m) => Date.parse(m.createdAt as string));
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
   });
 });

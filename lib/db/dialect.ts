@@ -362,6 +362,20 @@ async function insertInOneTransaction(
 
 /** The database clock in epoch microseconds, as SQL (MySQL: every API process on one clock). */
 const MYSQL_NOW_US = 'cast(unix_timestamp(now(6)) * 1000000 as signed)';
+/** The database clock in epoch milliseconds, as SQL: what stamps a message's created_at on MySQL. */
+export const MYSQL_NOW_MS = 'cast(unix_timestamp(now(3)) * 1000 as unsigned)';
+
+/**
+ * The time that stamps a message stored under its channel's lock: the database's clock on
+ * MySQL, as the post batches stamp theirs in SQL (so a channel's createdAt never decreases
+ * along seq when its posts move between the two paths, whatever the API hosts' clocks say),
+ * this process's clock on SQLite (in-process: the one clock there is).
+ */
+export async function messageTimeUnderLock(trx: Db, dialect: DialectName): Promise<number> {
+  if (dialect !== 'mysql') return Date.now();
+  const r = await trx.executeQuery<{ ms: number | string }>(CompiledQuery.raw(`select ${MYSQL_NOW_MS} as ms`, []));
+  return Number(r.rows[0].ms);
+}
 
 /**
  * Takes one post from a token bucket kept as its theoretical arrival time (`tat_us`, see

@@ -24,6 +24,8 @@ interface Pending {
   post: BatchedPost;
   /** Date.now() when queued (the wait metric). */
   queuedAt: number;
+  /** An attempt of this post lost its connection: it may have committed (see `runAlone`). */
+  mayBeStored?: boolean;
   resolve(result: BatchedResult | null): void;
   reject(err: unknown): void;
 }
@@ -35,8 +37,8 @@ interface Pending {
  */
 const MAX_POSTS_PER_BATCH = 64;
 const MAX_BATCH_CHARS = 512 * 1024;
-/** How often a single post chosen as a deadlock victim is tried in all. */
-const DEADLOCK_ATTEMPTS = 5;
+/** How often a single post is tried in all: chosen as a deadlock victim, or its connection lost. */
+const POST_ATTEMPTS = 5;
 /** A batch in flight this long no longer holds back the next one (see `pump`). */
 const STALLED_MS = 100;
 
@@ -139,11 +141,14 @@ export function createMysqlPostBatches(pool: Pool, maxInFlight: number, maxConne
         group.map((p) => p.post),
         versions,
       );
-    } catch {
+    } catch (err) {
       postBatchRetries.inc();
       // Whatever failed, the halves check their authors' member rows again (a removal since
       // an author's last post fails every post of its channel checked by version).
-      for (const p of group) versions.forget(p.post);
+      for (const p of group) {
+        versions.forget(p.post);
+        if (isOutcomeUnknown(err)) p.mayBeStored = true;
+      }
       const half = Math.ceil(group.length / 2);
       await runGroup(group.slice(0, half));
       await runGroup(group.slice(half));
@@ -165,7 +170,7 @@ export function createMysqlPostBatches(pool: Pool, maxInFlight: number, maxConne
       const code = (err as { code?: unknown }).code;
       // Chosen as a deadlock victim (say against a membership change that locks in the other
       // order): everything was rolled back, so the post is simply tried again.
-      if (code === 'ER_LOCK_DEADLOCK' && attempt < DEADLOCK_ATTEMPTS) {
+      if (code === 'ER_LOCK_DEADLOCK' && attempt < POST_ATTEMPTS) {
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
         return runAlone(p, attempt + 1);
       }
@@ -176,16 +181,25 @@ export function createMysqlPostBatches(pool: Pool, maxInFlight: number, maxConne
         versions.forget(p.post);
         return runAlone(p, attempt);
       }
-      if (code === 'ER_BAD_NULL_ERROR') return p.resolve(null);
-      // The message's own id is taken: an earlier attempt of this very post committed (its
-      // batch failed after the commit, e.g. the connection dropped during the read-back).
-      if (code === 'ER_DUP_ENTRY' && /'PRIMARY'/.test(String((err as { sqlMessage?: unknown }).sqlMessage))) {
+      const lost = isOutcomeUnknown(err);
+      if (lost) p.mayBeStored = true;
+      // What is stored answers when an attempt of this very post may have committed: its own
+      // id is taken (a duplicate of another key, a repeated clientMsgId, is the caller's), or
+      // an attempt lost its connection (that session has been ended, see runOnOneConnection).
+      // A refusal under the lock is the answer only when no earlier attempt stored the post:
+      // the author may have been removed after it committed.
+      if (code === 'ER_DUP_ENTRY' || (code === 'ER_BAD_NULL_ERROR' && p.mayBeStored) || lost) {
+        let earlier: BatchedResult | null;
         try {
-          return p.resolve(await readStored(pool, p.post));
+          earlier = await readStored(pool, p.post);
         } catch (readError) {
           return p.reject(readError);
         }
+        if (earlier) return p.resolve(earlier);
       }
+      if (code === 'ER_BAD_NULL_ERROR') return p.resolve(null);
+      // Not stored, and no session of it is left running: the same post (the same id) again.
+      if (lost && attempt < POST_ATTEMPTS) return runAlone(p, attempt + 1);
       p.reject(err);
     }
   }
@@ -264,8 +278,8 @@ export function postReadBack(ids: readonly string[]): SqlStatement {
   };
 }
 
-/** What an earlier, committed attempt of `post` stored: its seq and created_at, its read, its event. */
-async function readStored(pool: Pool, post: BatchedPost): Promise<BatchedResult> {
+/** What an earlier, committed attempt of `post` stored: its seq and created_at, its read, its event; null when its id is not stored. */
+async function readStored(pool: Pool, post: BatchedPost): Promise<BatchedResult | null> {
   const statements: SqlStatement[] = [
     { sql: 'select seq, created_at from messages where id = ?', parameters: [post.message.id] },
     ...(post.alsoRead ? [post.alsoRead] : []),
@@ -281,6 +295,7 @@ async function readStored(pool: Pool, post: BatchedPost): Promise<BatchedResult>
   const results = (await runOnOneConnection(pool, statements)) as unknown[];
   const lists = statements.length === 1 ? [results] : results;
   const row = (lists[0] as { seq: number | string; created_at: number | string }[])[0];
+  if (!row) return null;
   const result: BatchedResult = { seq: Number(row.seq), createdAt: Number(row.created_at), alsoReadRows: post.alsoRead ? [...(lists[1] as unknown[])] : [] };
   if (post.event) {
     const e = (lists[lists.length - 1] as { pos: number | string; delivery: string | null }[])[0];
@@ -320,10 +335,19 @@ function postChars({ message, attachments, event }: BatchedPost): number {
 const readKey = (s: SqlStatement) => `${s.sql}\u0000${JSON.stringify(s.parameters)}`;
 
 /**
+ * A failure after which the query's transaction may still commit: the connection was lost
+ * (mysql2 marks such errors fatal) after the whole multi-statement query was sent, and the
+ * server goes on running what it received, up to the commit, whatever the client sees.
+ */
+const isOutcomeUnknown = (err: unknown): boolean => (err as { fatal?: unknown }).fatal === true;
+
+/**
  * Runs statements as one multi-statement query on one pooled connection and returns mysql2's
  * result list (one entry per statement). A failed statement stops the query, possibly inside
  * the transaction it opened: that is rolled back on the same connection before the connection
- * goes back to the pool, so no lock outlives the call.
+ * goes back to the pool, so no lock outlives the call. A lost connection cannot roll back:
+ * its server session is ended (`kill`) before the call fails, so that it stops where it is
+ * (rolled back, unless it had committed) and no retry runs beside it.
  */
 function runOnOneConnection(pool: Pool, statements: readonly SqlStatement[]): Promise<unknown> {
   const text = statements.map((q) => q.sql).join(';\n');
@@ -336,6 +360,10 @@ function runOnOneConnection(pool: Pool, statements: readonly SqlStatement[]): Pr
           conn.release();
           return resolve(results);
         }
+        if (isOutcomeUnknown(error)) {
+          conn.destroy();
+          return void endSession(pool, conn.threadId).then(() => reject(error));
+        }
         conn.query('rollback', (rollbackError) => {
           // A connection that cannot even roll back is not handed out again.
           if (rollbackError) conn.destroy();
@@ -345,4 +373,16 @@ function runOnOneConnection(pool: Pool, statements: readonly SqlStatement[]): Pr
       });
     });
   });
+}
+
+/**
+ * Ends a server session whose connection was lost. `kill` returns once the session is marked:
+ * it then stops at once (a lock wait included) and rolls back, keeping its locks until that
+ * is done, so a retry that needs them waits for the outcome. When even this fails (the server
+ * is away: it rolls back a session it lost when it sees the connection gone), the caller's
+ * answer says the database is unavailable.
+ */
+function endSession(pool: Pool, threadId: number | null): Promise<void> {
+  if (threadId === null) return Promise.resolve();
+  return new Promise((resolve) => pool.query('kill ?', [threadId], () => resolve()));
 }

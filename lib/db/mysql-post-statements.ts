@@ -1,4 +1,4 @@
-import { postableChannels, type PostableChannel, type SqlStatement, type UnsequencedMessage, type WakeDeliverySql } from './dialect.js';
+import { MYSQL_NOW_MS, postableChannels, type PostableChannel, type SqlStatement, type UnsequencedMessage, type WakeDeliverySql } from './dialect.js';
 
 /** One post of the MySQL post path, as data: its batch builds the statements (`batchStatements`). */
 export interface BatchedPost {
@@ -103,8 +103,6 @@ function seqBumps(posts: readonly BatchedPost[], membersVersionOf: MembersVersio
 }
 
 const MESSAGE_COLUMNS = 'id, channel_id, guild_id, seq, author_id, content, reply_to_id, mentions, client_msg_id, created_at, edited_at, deleted_at';
-/** Taken once per statement, after the bumps took the locks, so createdAt never decreases along seq. */
-const NOW_MS = 'cast(unix_timestamp(now(3)) * 1000 as unsigned)';
 
 /**
  * One insert for the messages of the batch. Each seq is counted back from its channel's
@@ -112,7 +110,8 @@ const NOW_MS = 'cast(unix_timestamp(now(3)) * 1000 as unsigned)';
  * options) come after it in the batch, so a channel's seqs follow the batch's order. NULL
  * unless every bump matched. straight_join: the posts' rows drive, each channel found by its
  * primary key (an INSERT … SELECT locks every row it reads); a left join, so that a missing
- * channel gives a NULL seq too.
+ * channel gives a NULL seq too. created_at is the database's clock, taken once per statement,
+ * after the bumps took the locks, so createdAt never decreases along seq.
  */
 function insertMessages(posts: readonly BatchedPost[]): SqlStatement {
   const backs = laterInChannel(posts);
@@ -122,7 +121,7 @@ function insertMessages(posts: readonly BatchedPost[]): SqlStatement {
     sql:
       `insert into messages (${MESSAGE_COLUMNS}) ` +
       'select straight_join d.id, d.channel_id, d.guild_id, if(@fabric_ok, c.last_seq - d.back, null), d.author_id, d.content, d.reply_to_id, d.mentions, d.client_msg_id, ' +
-      `${NOW_MS}, d.edited_at, d.deleted_at ` +
+      `${MYSQL_NOW_MS}, d.edited_at, d.deleted_at ` +
       `from (${posts.map((_, i) => (i === 0 ? first : rest)).join(' union all ')}) d left join channels c on c.id = d.channel_id`,
     parameters: posts.flatMap(({ message: m }, i) => [
       m.id,

@@ -9,7 +9,7 @@ import type { DatabaseHandle } from './index.js';
 const log = createLogger('db');
 
 /** What every connection of the node sets first (see `openMysql`). */
-export const SESSION_SQL_MODE = "set session sql_mode = concat(replace(@@sql_mode, 'NO_BACKSLASH_ESCAPES', ''), ',STRICT_TRANS_TABLES')";
+export const SESSION_SETTINGS = "set session sql_mode = concat(replace(@@sql_mode, 'NO_BACKSLASH_ESCAPES', ''), ',STRICT_TRANS_TABLES'), session time_zone = '+00:00'";
 
 /** A mysql2 pool behind kysely, with the group commit of the post path. Loaded only when DB_TYPE is mysql. */
 export function openMysql(dbConfig: Extract<Config['db'], { type: 'mysql' }>): DatabaseHandle {
@@ -31,12 +31,15 @@ export function openMysql(dbConfig: Extract<Config['db'], { type: 'mysql' }>): D
   // NO_BACKSLASH_ESCAPES would read them differently, so every connection turns it off. And
   // strict mode on: a post batch's multi-row message insert must fail on a NULL seq (a refused
   // post), where a non-strict server would store 0 and only warn (mysql-post-statements.ts).
+  // And UTC: the database clock stamps posts (`unix_timestamp(now(3))`), and in a zone with
+  // daylight saving the hour that repeats in autumn would convert back ambiguously, so a
+  // createdAt could go down along seq.
   pool.on('connection', (conn) =>
-    conn.query(SESSION_SQL_MODE, (err) => {
-      // Without this mode the connection would misread escapes or store a refused post, so it
-      // is not used: destroyed, its queued query fails (503) instead of running without it.
+    conn.query(SESSION_SETTINGS, (err) => {
+      // Without these settings the connection would misread escapes, store a refused post or
+      // stamp a wrong time, so it is not used: destroyed, its queued query fails (503) instead.
       if (err) {
-        log.warn('could not set the session sql_mode; closing the connection', { code: err.code });
+        log.warn('could not set the session sql_mode and time zone; closing the connection', { code: err.code });
         conn.destroy();
       }
     }),

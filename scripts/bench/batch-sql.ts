@@ -14,7 +14,7 @@ import { createConnection, createPool, type Pool } from 'mysql2/promise';
 import { createPool as createCallbackPool } from 'mysql2';
 import type { Database } from '../../lib/db/schema.js';
 import { migrateToLatest } from '../../lib/db/index.js';
-import { SESSION_SQL_MODE } from '../../lib/db/mysql.js';
+import { SESSION_SETTINGS } from '../../lib/db/mysql.js';
 import { postReadBack } from '../../lib/db/mysql-post-batches.js';
 import { batchStatements, type BatchedPost } from '../../lib/db/mysql-post-statements.js';
 import type { SqlStatement } from '../../lib/db/dialect.js';
@@ -83,7 +83,7 @@ export async function runBatchSql(): Promise<BatchSqlResult> {
   try {
     await migrateToLatest(db, () => undefined);
     const posts = await seed(db, settings);
-    await conn.query(SESSION_SQL_MODE);
+    await conn.query(SESSION_SETTINGS);
     // The session's profile history holds a batch's statements (at most 100 in MySQL).
     if (settings.byStatement) await conn.query('set profiling = 1, profiling_history_size = 100');
     const times = new Map(names.map((n) => [n, [] as number[]]));
