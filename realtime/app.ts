@@ -96,6 +96,9 @@ export interface RealtimeOptions {
   streamPollMs?: number;
 }
 
+/** Where socket.io's engine takes its requests (socket.io's default path): upgrades there are its own. */
+export const REALTIME_ENGINE_PATH = '/socket.io/';
+
 /**
  * Builds the socket.io server on `httpServer` (namespace `/realtime`): token auth on connect,
  * user/guild rooms, join/leave/typing, presence. `ctx` gives the database and Center client.

@@ -8,7 +8,7 @@ import { createContext, type AppContext } from '../lib/context.js';
 import { createLogger } from '../lib/logger.js';
 import type { RandomSource } from '../lib/turns/engine.js';
 import { routes } from '../handlers/routes.js';
-import { createRealtimeApp, type RealtimeApp } from '../realtime/app.js';
+import { createRealtimeApp, REALTIME_ENGINE_PATH, type RealtimeApp } from '../realtime/app.js';
 import { createLocalEmitter } from '../realtime/dispatch.js';
 import { createInternalChannel } from '../realtime/internal-channel.js';
 import { createRealtimeEndpoints } from '../realtime/public-endpoints.js';
@@ -42,7 +42,7 @@ export async function startAllInOne(config: Readonly<Config>, opts: StartOptions
   const emitter = createLocalEmitter(() => realtime);
   const presence = { onlineAmong: async (userIds: readonly string[]) => (realtime ? realtime.onlineAmong(userIds) : []) };
   const ctx = await createContext(config, { emitter, presence, random: opts.random, heartbeat: opts.heartbeat ?? true });
-  const http = await listenFetch(createApiRouter(routes, ctx), config.port);
+  const http = await listenFetch(createApiRouter(routes, ctx), config.port, undefined, { upgradePath: REALTIME_ENGINE_PATH });
   realtime = createRealtimeApp(http.server, ctx);
   const metrics = await startMetricsListener(config, { ctx, nsp: realtime.nsp as never });
   const jobs = opts.jobs === false ? undefined : startBackgroundJobs(ctx);
@@ -93,7 +93,7 @@ export async function startRealtimeProcess(config: Readonly<Config>): Promise<Ru
   // Connected before the public port listens: a socket accepted under a provisional adapter
   // would lose its rooms when the Redis one replaced it.
   const cluster = config.redisUrl ? await connectRedisCluster(config.redisUrl, config.nodeId) : undefined;
-  const publicHttp = await listenFetch(createRealtimeEndpoints(ctx, cluster), config.realtimePort);
+  const publicHttp = await listenFetch(createRealtimeEndpoints(ctx, cluster), config.realtimePort, undefined, { upgradePath: REALTIME_ENGINE_PATH });
   const realtime = createRealtimeApp(publicHttp.server, ctx, { cluster });
   app = realtime;
   const stopSpeakerTimer = startSpeakerTimer(ctx);

@@ -147,6 +147,62 @@ describe('requests that do not parse', () => {
     expectErrorJson(await rawRequest(p, 'POST /api/guilds HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n'), 400);
     expect((await t.api('GET', '/api/health')).status).toBe(200);
   });
+
+  it('routes on the request target alone: a Host holding a path is refused with 400, and changes nothing', async () => {
+    const p = Number(port());
+    const auth = `authorization: Bearer ${owner.token}\r\n`;
+    // Built as http://<Host><target>, this Host would have chosen the route.
+    expectErrorJson(await rawRequest(p, `GET /api/health HTTP/1.1\r\nHost: 127.0.0.1:${p}/api/guilds?\r\n${auth}Connection: close\r\n\r\n`), 400);
+    expectErrorJson(await rawRequest(p, `DELETE /x HTTP/1.1\r\nHost: h/api/guilds/${guildId}/members/${member.id}?\r\n${auth}Connection: close\r\n\r\n`), 400);
+    expect(await memberIds()).toContain(member.id);
+    expectErrorJson(await rawRequest(p, `GET /api/health HTTP/1.1\r\nHost: a\\b\r\nConnection: close\r\n\r\n`), 400);
+    // A plain authority, with or without a port, an IPv6 literal: served.
+    for (const host of ['example.org', `127.0.0.1:${p}`, `[::1]:${p}`]) {
+      expect((await rawRequest(p, `GET /api/health HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`)).status).toBe(200);
+    }
+  });
+
+  it('serves an absolute-form target (RFC 9112) by its path, its authority in place of the Host', async () => {
+    const p = Number(port());
+    const res = await rawRequest(p, `GET http://127.0.0.1:${p}/api/guilds HTTP/1.1\r\nHost: other.example\r\nauthorization: Bearer ${owner.token}\r\nConnection: close\r\n\r\n`);
+    expect(res.status).toBe(200);
+    expect(res.json.guilds.map((g: { id: string }) => g.id)).toContain(guildId);
+    const unknown = await rawRequest(p, `GET http://h/api/x/a?b/api/health HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`);
+    expect(unknown.status).toBe(404);
+    expect(unknown.json?.error).toMatchObject({ code: 'not_found' });
+  });
+
+  it('answers what Node would answer with an empty body (no Host, an unknown Expect, CONNECT) with the error JSON', async () => {
+    const p = Number(port());
+    expectErrorJson(await rawRequest(p, 'GET /api/health HTTP/1.1\r\nConnection: close\r\n\r\n'), 400);
+    const expectation = await rawRequest(p, `GET /api/health HTTP/1.1\r\nHost: x\r\nExpect: 417-nope\r\nConnection: close\r\n\r\n`);
+    expect(expectation.status).toBe(417);
+    expect(expectation.json?.error).toMatchObject({ code: 'bad_request', requestId: expect.any(String) });
+    const connect = await rawRequest(p, `CONNECT 127.0.0.1:${p} HTTP/1.1\r\nHost: 127.0.0.1:${p}\r\n\r\n`);
+    expect(connect.status).toBe(405);
+    expect(connect.json?.error).toMatchObject({ code: 'method_not_allowed', requestId: expect.any(String) });
+    // HTTP/1.0 needs no Host.
+    expect((await rawRequest(p, 'GET /api/health HTTP/1.0\r\n\r\n')).status).toBe(200);
+  });
+
+  it('serves a request with an Upgrade header off the realtime path as a plain one, and refuses one with a body', async () => {
+    const p = Number(port());
+    const h2c = await rawRequest(
+      p,
+      `GET /api/guilds HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\nauthorization: Bearer ${owner.token}\r\n\r\n`,
+    );
+    expect(h2c.status).toBe(200);
+    expect(h2c.json.guilds.map((g: { id: string }) => g.id)).toContain(guildId);
+    const ch = await createChannel(t, owner.token, { guildId, name: 'upgrade-body', xType: 'general' });
+    const body = JSON.stringify({ content: 'with an upgrade' });
+    const posted = await rawRequest(
+      p,
+      `POST /api/channels/${ch.id}/messages HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: foo\r\nauthorization: Bearer ${owner.token}\r\n` +
+        `content-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+    );
+    expectErrorJson(posted, 400);
+    expect((await t.api('GET', `/api/channels/${ch.id}/messages`, { token: owner.token })).body.messages).toEqual([]);
+  });
 });
 
 describe('JSON bounds', () => {

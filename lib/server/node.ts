@@ -1,7 +1,8 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, ServerResponse, STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createServerAdapter } from '@whatwg-node/server';
-import { errorBody, HttpError } from '../errors.js';
+import { errorBody, HttpError, type ErrorCode } from '../errors.js';
 import { requestIdFor } from '../http/request-context.js';
 import { createLogger } from '../logger.js';
 import { useAdapterResponses } from './adapter-response.js';
@@ -18,12 +19,46 @@ export interface Listening {
   close(): Promise<void>;
 }
 
+export interface ListenOptions {
+  /**
+   * Requests with an `Upgrade` header on this path prefix are another listener's (socket.io's
+   * engine on the same server, all-in-one). Any other request with one is served as if it had
+   * none (`curl --http2` asks for h2c), or refused when it carries a body.
+   */
+  upgradePath?: string;
+}
+
 /** Serves `fetch` on host:port (port 0 = any free port). */
-export async function listenFetch(fetch: (request: Request) => Promise<Response>, port: number, host?: string): Promise<Listening> {
+export async function listenFetch(fetch: (request: Request) => Promise<Response>, port: number, host?: string, opts: ListenOptions = {}): Promise<Listening> {
   useAdapterResponses(); // written out in one go instead of pumping a web stream (lib/server/adapter-response.ts)
   const adapter = createServerAdapter((request: Request) => fetch(request));
-  const server = createServer(adapter);
+  const serve = (req: IncomingMessage, res: ServerResponse) => {
+    const refused = toOriginForm(req);
+    if (refused) return void answerWithError(res, 400, refused);
+    void adapter(req, res);
+  };
+  // A missing Host is answered below with the error JSON instead of Node's empty 400.
+  const server = createServer({ requireHostHeader: false }, serve);
   server.on('clientError', answerRefusedRequest);
+  server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => answerWithError(res, 417, 'the only expectation served is 100-continue'));
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => writeRawError(socket, 405, 'method_not_allowed', 'CONNECT is not served here'));
+  if (opts.upgradePath) {
+    const upgradePath = opts.upgradePath;
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (req.url?.startsWith(upgradePath)) return;
+      if (head.length > 0 || hasBody(req)) return writeRawError(socket, 400, 'bad_request', `an Upgrade header is only served on ${upgradePath}`);
+      // A bodiless request served as a plain one; the connection closes after the answer.
+      req.push(null);
+      const res = new ServerResponse(req);
+      res.shouldKeepAlive = false;
+      res.assignSocket(socket as Socket);
+      res.on('finish', () => {
+        res.detachSocket(socket as Socket);
+        socket.end();
+      });
+      serve(req, res);
+    });
+  }
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -43,7 +78,55 @@ export async function listenFetch(fetch: (request: Request) => Promise<Response>
   };
 }
 
-const REASONS: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
+/**
+ * Routes on the request target alone. @whatwg-node/server builds a request's URL as
+ * `http://${Host}${target}`, so a Host that holds a path would choose the route (a request
+ * line for `/x` with `Host: h/api/…?` was served `/api/…`): the Host must be a plain
+ * authority, and an absolute-form target (RFC 9112 §3.2.2) is made origin-form, its authority
+ * taking the Host's place. Returns why the request is refused, or null.
+ */
+function toOriginForm(req: IncomingMessage): string | null {
+  const target = req.url ?? '';
+  if (/^https?:\/\//i.test(target)) {
+    const url = URL.parse(target);
+    if (!url || !AUTHORITY.test(url.host)) return 'malformed request target';
+    req.url = url.pathname + url.search;
+    req.headers.host = url.host;
+    return null;
+  }
+  const host = req.headers.host;
+  if (host === undefined && req.httpVersion === '1.0') req.headers.host = 'localhost';
+  else if (!host) return 'the request has no Host header';
+  else if (!AUTHORITY.test(host)) return 'the Host header is not a host name with an optional port';
+  return null;
+}
+
+/** A URL authority without user info: a registered name or IPv4 address, or an IPv6 literal, and an optional port. */
+const AUTHORITY = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::\d{0,5})?$/;
+
+/** Whether a request announces a body. */
+const hasBody = (req: IncomingMessage) => req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+
+/** The API's error JSON for `status` as the body and headers of an answer. */
+function errorAnswer(status: number, code: ErrorCode, message: string) {
+  const requestId = requestIdFor(new Headers());
+  const body = JSON.stringify(errorBody(new HttpError(status, code, message), requestId));
+  const headers = { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(body)), 'x-request-id': requestId, connection: 'close' };
+  return { body, headers };
+}
+
+function answerWithError(res: ServerResponse, status: number, message: string): void {
+  const { body, headers } = errorAnswer(status, 'bad_request', message);
+  res.shouldKeepAlive = false;
+  res.writeHead(status, headers).end(body);
+}
+
+/** The error JSON written raw on a socket that has no response object (a refused parse, CONNECT, a foreign upgrade), which then closes. */
+function writeRawError(socket: Duplex, status: number, code: ErrorCode, message: string): void {
+  const { body, headers } = errorAnswer(status, code, message);
+  const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${head.join('')}\r\n${body}`);
+}
 
 /**
  * A request Node's HTTP parser refused (unknown method, malformed target or headers,
@@ -62,14 +145,5 @@ function answerRefusedRequest(err: Error & { code?: string }, socket: Socket): v
   }
   const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
   const message = status === 431 ? 'the request headers are too large' : status === 408 ? 'the request took too long to arrive' : 'the request could not be parsed';
-  const requestId = requestIdFor(new Headers());
-  const body = JSON.stringify(errorBody(new HttpError(status, 'bad_request', message), requestId));
-  socket.end(
-    `HTTP/1.1 ${status} ${REASONS[status]}\r\n` +
-      'content-type: application/json; charset=utf-8\r\n' +
-      `content-length: ${Buffer.byteLength(body)}\r\n` +
-      `x-request-id: ${requestId}\r\n` +
-      'connection: close\r\n\r\n' +
-      body,
-  );
+  writeRawError(socket, status, 'bad_request', message);
 }
