@@ -18,7 +18,7 @@ import type { ClusterLink } from './cluster.js';
 import { dispatchEmits, leaveChannelRooms, payloadFor, setGuildRoom, type OpsSink } from './dispatch.js';
 import { withFields } from '../lib/objects.js';
 import type { Ack, ClientToServerEvents, StreamAck, InterServerEvents, ServerToClientEvents } from './events.js';
-import { coalesceFrames } from './frame-coalescing.js';
+import { coalesceFrames, unsentBytes } from './frame-coalescing.js';
 import { jsonParser } from './json-parser.js';
 import { watchSession } from './session-watch.js';
 import { createStreamDelivery } from './stream-delivery.js';
@@ -95,6 +95,11 @@ export interface RealtimeOptions {
   /** Interval of the catch-up poll (default STREAM_POLL_MS). */
   streamPollMs?: number;
 }
+
+/** Events of a replay read from the log and sent at a time. */
+const REPLAY_PAGE_EVENTS = 256;
+/** A socket holding more than this unsent when its replay's next page is due is closed: it does not read (it resumes from what it got). */
+const MAX_UNSENT_BYTES = 16 * 1024 * 1024;
 
 /** Where socket.io's engine takes its requests (socket.io's default path): upgrades there are its own. */
 export const REALTIME_ENGINE_PATH = '/socket.io/';
@@ -216,17 +221,31 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
   }
 
   /**
-   * Sends `socket` the events of `stream` with `since < pos <= upTo`, marked `replayed`; false
-   * (and nothing sent) when some of them are no longer retained.
+   * Sends `socket` the events of `stream` with `since < pos <= upTo`, marked `replayed`, a page
+   * at a time; false when some of them are no longer retained (nothing sent, unless the trim
+   * took the rest of the range while earlier pages went out: the client resyncs from what it
+   * has). Null when the socket was closed for not reading: a page goes out only while the
+   * socket holds less than MAX_UNSENT_BYTES unsent, so one that asks for replays and reads
+   * nothing costs the process that much memory and a page, not the log's size per join.
    */
-  async function replay(socket: RealtimeSocket, stream: StreamRef, since: number, upTo: number): Promise<boolean> {
-    if (since >= upTo) return true;
-    const events = await sharedRead(stream, since, upTo);
-    if (events.length !== upTo - since) return false;
+  async function replay(socket: RealtimeSocket, stream: StreamRef, since: number, upTo: number): Promise<boolean | null> {
     const userId = socket.data.principal.kind === 'user' ? socket.data.principal.userId : null;
     // Stored events are typed by name only here: the log holds what the server emitted.
     const send = socket.emit.bind(socket) as (event: string, data: Record<string, unknown>) => boolean;
-    for (const e of events) send(e.event, withFields(payloadFor(toEmit(stream, e), userId), { replayed: true }));
+    for (let after = since; after < upTo;) {
+      const until = Math.min(upTo, after + REPLAY_PAGE_EVENTS);
+      const page = await sharedRead(stream, after, until);
+      if (page.length !== until - after) return false;
+      if (!socket.connected) return null;
+      // Checked right before a page goes out (other joins of this socket may have sent theirs meanwhile).
+      if (unsentBytes(socket.conn) > MAX_UNSENT_BYTES) {
+        log.warn('closing a realtime connection that does not read its replay', { socketId: socket.id, stream: streamKey(stream) });
+        socket.disconnect(true);
+        return null;
+      }
+      for (const e of page) send(e.event, withFields(payloadFor(toEmit(stream, e), userId), { replayed: true }));
+      after = until;
+    }
     return true;
   }
 
@@ -349,6 +368,7 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
             if (!socket.connected) return null;
             if (since !== undefined && since > pos) throw badRequest(`since is above the channel stream's position ${pos}`);
             const replayed = since === undefined || (await replay(socket, stream, since, pos));
+            if (replayed === null) return null;
             await socket.join(channelRooms);
             // A removal that committed between the check and the join sent its room leave too
             // early: check again now that the socket is in the room (a later removal's leave
@@ -373,13 +393,14 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
       const { since } = parsed.data;
       const stream = { user: userId };
       delivery
-        .subscribe(stream, async (pos): Promise<StreamAck> => {
+        .subscribe(stream, async (pos): Promise<StreamAck | null> => {
           if (since > pos) throw badRequest(`since is above the user stream's position ${pos}`);
           // Events after `userBase` reach this socket live (it is in its user room since it connected).
           const replayed = await replay(socket, stream, since, Math.min(pos, socket.data.userBase));
+          if (replayed === null) return null;
           return replayed ? { ok: true, pos } : { ok: true, pos, resync: true };
         })
-        .then(reply)
+        .then((ack) => ack && reply(ack))
         .catch((err: unknown) => reply(ackFor(err)));
     });
 

@@ -27,6 +27,7 @@ interface WsSocket {
 }
 interface TcpSocket {
   destroyed: boolean;
+  writableLength: number;
   cork(): void;
   uncork(): void;
   write(data: Buffer): boolean;
@@ -71,6 +72,22 @@ export function coalesceFrames(io: Server): void {
     corkWebsocketSends(conn.transport);
     conn.on('upgrade', corkWebsocketSends);
   });
+}
+
+/**
+ * About how many bytes a connection was handed and has not yet given to the kernel: engine.io's
+ * buffered packets (their text or bytes) and what its websocket's TCP socket still holds. A
+ * client that stops reading leaves it growing (the kernel's own buffer full).
+ */
+export function unsentBytes(engineSocket: object): number {
+  // socket.io's `socket.conn`: engine.io types these fields as private.
+  const conn = engineSocket as Pick<EngineConnection, 'writeBuffer' | 'transport'>;
+  let bytes = conn.transport.name === 'websocket' ? (conn.transport.socket?._socket?.writableLength ?? 0) : 0;
+  for (const packet of conn.writeBuffer) {
+    const data = (packet as { data?: unknown }).data;
+    bytes += typeof data === 'string' || Buffer.isBuffer(data) ? data.length : 0;
+  }
+  return bytes;
 }
 
 function flushOncePerWave(conn: EngineConnection): void {

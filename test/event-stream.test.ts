@@ -167,6 +167,33 @@ describe('join_channel {channelId, since}', () => {
     }
   });
 
+  it('replays a range longer than a page of the log in order, each event once', async () => {
+    const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'long-replay', xType: 'general' });
+    for (let i = 0; i < 12; i++) await Promise.all(Array.from({ length: 50 }, (_, j) => post(t, w.m1.token, ch.id, `p${i * 50 + j}`)));
+    const s = await t.socket(w.m1.token);
+    const seen = recordStream(s);
+    expect(await emitAck(s, 'join_channel', { channelId: ch.id, since: 0 })).toEqual({ ok: true, pos: 600 });
+    await waitFor('600 replayed events', async () => (seen.length >= 600 ? true : undefined), 10_000);
+    expect(seen.map((e) => e.data.pos)).toEqual(Array.from({ length: 600 }, (_, i) => i + 1));
+    expect(seen.every((e) => e.data.replayed === true)).toBe(true);
+  });
+
+  it('closes a socket that asks for replays and reads none of them, and keeps serving', async () => {
+    const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'unread-replay', xType: 'general' });
+    // About 5 MB of log: 300 events of 16,000 characters.
+    for (let i = 0; i < 6; i++) await Promise.all(Array.from({ length: 50 }, (_, j) => post(t, w.m1.token, ch.id, `${i * 50 + j} `.padEnd(16_000, 'x'))));
+    const s = await t.socket(w.owner.token); // the guild's owner reads every channel
+    const server = t.node.realtime.nsp.sockets.get(s.id!)!;
+    const closed = new Promise<string>((resolve) => server.once('disconnect', resolve));
+    // The client stops reading its connection (socket.io-client's websocket in Node is a `ws` over a TCP socket).
+    (s.io.engine.transport as unknown as { ws: { _socket: { pause(): void } } }).ws._socket.pause();
+    // Each join would replay the whole log: 40 of them, 200 MB, were held in memory unsent.
+    for (let i = 0; i < 40; i++) s.emit('join_channel', { channelId: ch.id, since: 0 });
+    expect(await Promise.race([closed, new Promise((resolve) => setTimeout(() => resolve('still open after 20 s'), 20_000))])).toBe('server namespace disconnect');
+    expect((await t.api('GET', '/api/health')).status).toBe(200);
+    s.close();
+  });
+
   it('answers bad_request for a since above the current position, and for a since that is not an integer >= 0', async () => {
     const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'ahead', xType: 'general' });
     await post(t, w.m1.token, ch.id, 'x');
