@@ -18,7 +18,7 @@ import type { ClusterLink } from './cluster.js';
 import { dispatchEmits, leaveChannelRooms, payloadFor, setGuildRoom, type OpsSink } from './dispatch.js';
 import { withFields } from '../lib/objects.js';
 import type { Ack, ClientToServerEvents, StreamAck, InterServerEvents, ServerToClientEvents } from './events.js';
-import { coalesceFrames, unsentBytes } from './frame-coalescing.js';
+import { coalesceFrames, MAX_UNSENT_BYTES, unsentBytes } from './frame-coalescing.js';
 import { jsonParser } from './json-parser.js';
 import { watchSession } from './session-watch.js';
 import { createStreamDelivery } from './stream-delivery.js';
@@ -98,8 +98,6 @@ export interface RealtimeOptions {
 
 /** Events of a replay read from the log and sent at a time. */
 const REPLAY_PAGE_EVENTS = 256;
-/** A socket holding more than this unsent when its replay's next page is due is closed: it does not read (it resumes from what it got). */
-const MAX_UNSENT_BYTES = 16 * 1024 * 1024;
 
 /** Where socket.io's engine takes its requests (socket.io's default path): upgrades there are its own. */
 export const REALTIME_ENGINE_PATH = '/socket.io/';

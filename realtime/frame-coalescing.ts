@@ -28,6 +28,7 @@ interface WsSocket {
 interface TcpSocket {
   destroyed: boolean;
   writableLength: number;
+  destroy(): void;
   cork(): void;
   uncork(): void;
   write(data: Buffer): boolean;
@@ -35,6 +36,9 @@ interface TcpSocket {
 
 /** `ws`'s WebSocket.OPEN. */
 const WS_OPEN = 1;
+
+/** What a connection may hold unsent before it counts as not reading and is closed (broadcasts here, replays in app.ts). */
+export const MAX_UNSENT_BYTES = 16 * 1024 * 1024;
 
 /**
  * Sends everything a client is due from one wave of promise continuations in one socket write,
@@ -146,11 +150,22 @@ function writeWaitingFramesOf(ws: WsSocket): void {
   writeFrames(new Map([[ws, frames]]));
 }
 
-/** Kept out of the `try` above: the loop runs once per client per wave and must stay fast. */
+/**
+ * Kept out of the `try` above: the loop runs once per client per wave and must stay fast. A
+ * client whose TCP socket already holds more than MAX_UNSENT_BYTES unsent does not read: its
+ * connection is closed rather than fed (it resumes from what it got when it comes back).
+ */
 function writeFrames(due: Map<WsSocket, Buffer[]>) {
   for (const [ws, frames] of due) {
+    const tcp = ws._socket;
     // A client that closed meanwhile gets nothing more (as engine.io drops a closed socket's buffer).
-    if (ws.readyState === WS_OPEN && ws._socket && !ws._socket.destroyed) ws._socket.write(frames.length === 1 ? frames[0] : Buffer.concat(frames));
+    if (ws.readyState !== WS_OPEN || !tcp || tcp.destroyed) continue;
+    if (tcp.writableLength > MAX_UNSENT_BYTES) {
+      log.warn('closing a realtime connection that does not read its events', { unsentBytes: tcp.writableLength });
+      tcp.destroy();
+      continue;
+    }
+    tcp.write(frames.length === 1 ? frames[0] : Buffer.concat(frames));
   }
 }
 

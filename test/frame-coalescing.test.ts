@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { Server, type Socket as ServerSocket } from 'socket.io';
 import { io as ioClient, type Socket as ClientSocket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { coalesceFrames } from '../realtime/frame-coalescing.js';
+import { coalesceFrames, MAX_UNSENT_BYTES, unsentBytes } from '../realtime/frame-coalescing.js';
 import { jsonParser } from '../realtime/json-parser.js';
 
 let http: HttpServer;
@@ -183,5 +183,31 @@ describe('frame coalescing', () => {
     for (const n of range(50)) io.to('upgrading').emit('burst', 50 + n);
     expect(await received).toEqual(range(100));
     expect(packets).toBe(0);
+  });
+
+  it('closes a client that stops reading once it holds more than MAX_UNSENT_BYTES of broadcasts, and feeds the others', async () => {
+    const { client: stalled, server: stalledServer } = await connect(['websocket']);
+    const { client: reader, server: readerServer } = await connect(['websocket']);
+    for (const s of [stalledServer, readerServer]) s.join('busy');
+    const closed = new Promise<string>((resolve) => stalledServer.once('disconnect', resolve));
+    (stalled.io.engine.transport as unknown as { ws: { _socket: { pause(): void } } }).ws._socket.pause();
+    let got = 0;
+    reader.on('big', () => got++);
+    const big = 'x'.repeat(1024 * 1024);
+    let sent = 0;
+    let peak = 0;
+    // Broadcast waves of 1 MiB until the stalled client's connection is closed (or far past the bound).
+    while (stalledServer.connected && sent < 200) {
+      io.to('busy').emit('big', big);
+      sent++;
+      peak = Math.max(peak, unsentBytes(stalledServer.conn));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(await closed).toBe('transport close');
+    expect(peak).toBeLessThanOrEqual(MAX_UNSENT_BYTES + 2 * big.length);
+    await new Promise<void>((resolve, reject) => {
+      const deadline = setTimeout(() => reject(new Error(`the reader got ${got} of ${sent}`)), 10_000);
+      const check = setInterval(() => got >= sent && (clearInterval(check), clearTimeout(deadline), resolve()), 20);
+    });
   });
 });
