@@ -96,6 +96,9 @@ export interface RealtimeOptions {
   streamPollMs?: number;
 }
 
+/** The client → server events of realtime.md. */
+const CLIENT_EVENTS: ReadonlySet<string> = new Set(['join_channel', 'leave_channel', 'resume_user', 'typing'] satisfies (keyof ClientToServerEvents)[]);
+
 /** Events of a replay read from the log and sent at a time. */
 const REPLAY_PAGE_EVENTS = 256;
 
@@ -349,6 +352,12 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
 
   function registerClientEvents(socket: RealtimeSocket) {
     limitClientEvents(socket);
+    // An event the contract does not know gets its ack answered rather than left to time out.
+    socket.use((packet, next) => {
+      if (CLIENT_EVENTS.has(packet[0])) return next();
+      const reply = packet[packet.length - 1];
+      if (typeof reply === 'function') reply(errorAck('bad_request', `unknown event; the events are ${[...CLIENT_EVENTS].join(', ')}`));
+    });
     const principal = socket.data.principal;
     const userId = principal.kind === 'user' ? principal.userId : null;
 

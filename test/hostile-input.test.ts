@@ -271,6 +271,18 @@ describe('socket event payloads', () => {
     expect(deep).toMatchObject({ ok: false, error: { code: 'bad_request' } });
     expect(socket.connected).toBe(true);
   });
+
+  it('answers an event the contract does not know, sent with an ack, with bad_request instead of leaving the ack waiting', async () => {
+    const socket = await t.socket(owner.token);
+    for (const event of ['nope', 'toString', '__proto__', 'x'.repeat(1000)]) {
+      const ack = await emitAck<any>(socket, event, { channelId: 'c' });
+      expect(ack).toMatchObject({ ok: false, error: { code: 'bad_request' } });
+      expect(JSON.stringify(ack).length).toBeLessThan(300);
+    }
+    expect(socket.connected).toBe(true);
+    const ch = await createChannel(t, owner.token, { guildId, name: 'after-unknown', xType: 'general' });
+    expect(await emitAck(socket, 'join_channel', { channelId: ch.id })).toEqual({ ok: true, pos: 0 });
+  });
 });
 
 describe('the internal channel with hostile bodies', () => {
