@@ -379,8 +379,8 @@ function runOnOneConnection(pool: Pool, statements: readonly SqlStatement[]): Pr
  * Ends a server session whose connection was lost. `kill` returns once the session is marked:
  * it then stops at once (a lock wait included) and rolls back, keeping its locks until that
  * is done, so a retry that needs them waits for the outcome. When even this fails (the server
- * is away: it rolls back a session it lost when it sees the connection gone), the caller's
- * answer says the database is unavailable.
+ * cannot be reached), so does the caller's read of what was stored: the post is answered as
+ * the database being unavailable, and a retry with its clientMsgId finds it if it committed.
  */
 function endSession(pool: Pool, threadId: number | null): Promise<void> {
   if (threadId === null) return Promise.resolve();
