@@ -11,8 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertMessageWithNextSeq, isDuplicateKeyError, type UnsequencedMessage } from '../lib/db/dialect.js';
 import { openDatabase } from '../lib/db/index.js';
 import { postReadBack } from '../lib/db/mysql-post-batches.js';
+import { errorResponse } from '../lib/http/respond.js';
 import { createChannel, seedGuild, startTestNode, type TestNode } from './helpers/harness.js';
-import { lastSeq, list, post as postOverHttp, unsequencedMessage as message, untilALockWait } from './helpers/messages.js';
+import { heldTransaction, lastSeq, list, post as postOverHttp, unsequencedMessage as message, untilALockWait } from './helpers/messages.js';
 
 let t: TestNode;
 beforeAll(async () => {
@@ -257,5 +258,54 @@ describe('insertMessageWithNextSeq with many posts ready at once', () => {
     expect(plan.rows.map((r) => r.table)).toEqual(['m', 'c', 'e']);
     expect(plan.rows.find((r) => r.table === 'm')).toMatchObject({ key: 'PRIMARY', type: 'range' });
     expect(plan.rows.find((r) => r.table === 'c')).toMatchObject({ key: 'PRIMARY', type: 'eq_ref' });
+  });
+
+  it('answers a batch that meets a lock held past the lock wait channel by channel: one more wait for the locked one, the others at once', async () => {
+    const { database } = t.node.ctx;
+    if (database.dialect !== 'mysql') return; // SQLite: one writer, no row locks
+    const { owner, guildId } = await seedGuild(t, 0);
+    const [locked, free, other] = await Promise.all(['lw-locked', 'lw-free', 'lw-other'].map((name) => createChannel(t, owner.token, { guildId, name, xType: 'general' })));
+    const { db } = database;
+    const lockWaits = async () => Number((await sql<{ Value: string }>`show global status like 'Innodb_row_lock_waits'`.execute(db)).rows[0].Value);
+    // New connections take the global lock wait: a second handle whose connections wait 1 s.
+    const before = Number((await sql<{ v: number }>`select @@global.innodb_lock_wait_timeout as v`.execute(db)).rows[0].v);
+    await sql`set global innodb_lock_wait_timeout = 1`.execute(db);
+    const fresh = await openDatabaseLike(t);
+    try {
+      const holder = await heldTransaction(db, async (trx) => void (await sql`select id from channels where id = ${locked.id} for update`.execute(trx)));
+      const waitsBefore = await lockWaits();
+      // A gate holds the post slot, so that the five go out together behind it.
+      const gate = insertMessageWithNextSeq(fresh, message(free, owner.id, 'gate'), [], { memberId: owner.id, alsoRead: { sql: 'select sleep(0.05)', parameters: [] } });
+      const posts = [
+        message(locked, owner.id, 'l1'),
+        message(locked, owner.id, 'l2'),
+        message(free, owner.id, 'f1'),
+        message(other, owner.id, 'o1'),
+        message(other, owner.id, 'o2'),
+      ];
+      const errors: unknown[] = [];
+      const answers = posts.map((m) =>
+        insertMessageWithNextSeq(fresh, m, [], { memberId: owner.id }).then(
+          (r) => r?.seq,
+          (err: { code?: string }) => (errors.push(err), err.code),
+        ),
+      );
+      await gate;
+      const got = await Promise.all(answers);
+      const waits = (await lockWaits()) - waitsBefore;
+      holder.release();
+      await holder.done;
+      expect(got).toEqual(['ER_LOCK_WAIT_TIMEOUT', 'ER_LOCK_WAIT_TIMEOUT', 2, 1, 2]);
+      // The batch's wait and one more for the locked channel's posts, not one per halving.
+      expect(waits).toBe(2);
+      expect(await lastSeq(t, owner.token, locked.id)).toBe(0);
+      // Over HTTP such a post is answered 503 db_unavailable (retry later), not 500.
+      const answer = errorResponse(errors[0]);
+      expect(answer.status).toBe(503);
+      expect(((await answer.json()) as { error: { code: string } }).error.code).toBe('db_unavailable');
+    } finally {
+      await sql`set global innodb_lock_wait_timeout = ${before}`.execute(db);
+      await fresh.destroy();
+    }
   });
 });

@@ -149,6 +149,17 @@ export function createMysqlPostBatches(pool: Pool, maxInFlight: number, maxConne
         versions.forget(p.post);
         if (isOutcomeUnknown(err)) p.mayBeStored = true;
       }
+      // A channel of the group stayed locked for the server's whole lock wait (by another
+      // transaction): halving would wait that long again at every level. Each channel's posts
+      // go on their own instead, side by side; those of a channel still locked get the error
+      // (503, retry later) after one more wait, the others their answers at once.
+      if ((err as { code?: unknown }).code === 'ER_LOCK_WAIT_TIMEOUT') {
+        const byChannel = new Map<string, Pending[]>();
+        for (const p of group) byChannel.set(p.post.message.channel_id, [...(byChannel.get(p.post.message.channel_id) ?? []), p]);
+        if (byChannel.size === 1) for (const p of group) p.reject(err);
+        else await Promise.all([...byChannel.values()].map((posts) => runGroup(posts)));
+        return;
+      }
       const half = Math.ceil(group.length / 2);
       await runGroup(group.slice(0, half));
       await runGroup(group.slice(half));

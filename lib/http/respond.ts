@@ -52,6 +52,8 @@ const DB_DOWN = new Set([
   'ER_SERVER_SHUTDOWN',
   'ER_CONNECTION_KILLED',
   'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR',
+  // A row lock held by another transaction past the server's lock wait: busy, not a client mistake.
+  'ER_LOCK_WAIT_TIMEOUT',
 ]);
 
 /** A database that does not answer: a known code, or a mysql2 error it marks fatal to the connection. */
