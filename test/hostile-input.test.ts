@@ -44,10 +44,28 @@ describe('the routed server', () => {
   it('answers another method on a known path with 405 method_not_allowed and an Allow header', async () => {
     const res = await t.api('PUT', '/api/guilds', { token: owner.token });
     expectError(res, 405, 'method_not_allowed');
-    expect(res.headers.get('allow')?.split(', ').sort()).toEqual(['GET', 'OPTIONS', 'POST']);
+    expect(res.headers.get('allow')?.split(', ').sort()).toEqual(['GET', 'HEAD', 'OPTIONS', 'POST']);
     const one = await t.api('POST', `/api/guilds/${guildId}`, { token: owner.token, body: {} });
     expectError(one, 405, 'method_not_allowed');
-    expect(one.headers.get('allow')?.split(', ').sort()).toEqual(['GET', 'OPTIONS', 'PATCH']);
+    expect(one.headers.get('allow')?.split(', ').sort()).toEqual(['GET', 'HEAD', 'OPTIONS', 'PATCH']);
+  });
+
+  it('answers HEAD wherever GET is routed as the GET would, without the body', async () => {
+    const health = await fetch(`${t.url}/api/health`, { method: 'HEAD' });
+    expect(health.status).toBe(200);
+    expect(health.headers.get('content-type')).toContain('application/json');
+    expect(health.headers.get('x-request-id')).toBeTruthy();
+    expect(await health.text()).toBe('');
+    // The same checks as the GET: no token, 401; another guild's id, 404 (no body either).
+    expect((await fetch(`${t.url}/api/guilds`, { method: 'HEAD' })).status).toBe(401);
+    const mine = await fetch(`${t.url}/api/guilds/${guildId}`, { method: 'HEAD', headers: { authorization: `Bearer ${owner.token}` } });
+    expect(mine.status).toBe(200);
+    expect(await mine.text()).toBe('');
+    expect((await fetch(`${t.url}/api/guilds/${guildId}`, { method: 'HEAD', headers: { authorization: `Bearer ${member.token}x` } })).status).toBe(401);
+    // A path with no GET: 405, and Allow names no HEAD there.
+    const noGet = await fetch(`${t.url}/api/guilds/${guildId}/members/${member.id}`, { method: 'HEAD', headers: { authorization: `Bearer ${owner.token}` } });
+    expect(noGet.status).toBe(405);
+    expect(noGet.headers.get('allow')?.split(', ').sort()).toEqual(['DELETE', 'OPTIONS', 'PATCH']);
   });
 
   it('answers an unknown path with 404 not_found as JSON, token or not', async () => {

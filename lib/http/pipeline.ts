@@ -5,7 +5,8 @@
  * - a request target that does not parse as a URL → 400;
  * - preflight `OPTIONS` → 204, no token;
  * - the routes, first match in table order, by patterns itty-router compiles from the paths
- *   (the only path matcher); no match: a known path with another method → 405
+ *   (the only path matcher); HEAD where only GET is routed answers as the GET without the
+ *   body; no match: a known path with another method → 405
  *   `method_not_allowed` with `Allow`, else 404;
  * - any thrown error → the error JSON (`errorResponse`);
  * - CORS headers and `x-request-id` on every response.
@@ -19,7 +20,7 @@ import { HttpError, notFound } from '../errors.js';
 import { preflightResponse, withCors } from './cors.js';
 import type { Method, RouteSpec } from './handler.js';
 import { requestIdFor, runWithRequestId } from './request-context.js';
-import { errorResponse, withHeaders } from './respond.js';
+import { errorResponse, response, withHeaders } from './respond.js';
 
 /** One route as the pipeline mounts it: its spec, and what answers a request matched to it. */
 export interface Endpoint {
@@ -54,10 +55,17 @@ const METHOD_ORDER: readonly string[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 
 
 type Mounted = ReturnType<typeof Router>['routes'];
 
-/** The methods of `routes` whose path matches `path`, in METHOD_ORDER, without repeats. */
+/** The methods of `routes` whose path matches `path`, in METHOD_ORDER, without repeats; HEAD wherever GET is (see `route`). */
 function methodsAt(routes: Mounted, path: string): string[] {
   const methods = new Set(routes.filter(([, pattern]) => pattern.test(path)).map(([method]) => method as string));
+  if (methods.has('GET')) methods.add('HEAD');
   return METHOD_ORDER.filter((m) => methods.has(m));
+}
+
+/** A GET's answer to a HEAD request: its status and headers, no body (a body stream is cancelled unread). */
+function withoutBody(res: Response): Response {
+  void res.body?.cancel().catch(() => undefined);
+  return response(null, { status: res.status, statusText: res.statusText, headers: res.headers });
 }
 
 /** The request's URL; one that does not parse is a 400. */
@@ -97,6 +105,14 @@ export function createPipeline(endpoints: readonly Endpoint[], opts: PipelineOpt
     for (const { pattern, endpoint } of byMethod.get(request.method) ?? []) {
       const match = pattern.exec(url.pathname);
       if (match) return endpoint.serve(request, decodeParams(match.groups ?? {}), ctx, url);
+    }
+    // HEAD where only GET is routed (RFC 9110: a general-purpose server supports HEAD): the
+    // GET runs (same checks, same answer) and its body is left out.
+    if (request.method === 'HEAD') {
+      for (const { pattern, endpoint } of byMethod.get('GET') ?? []) {
+        const match = pattern.exec(url.pathname);
+        if (match) return endpoint.serve(request, decodeParams(match.groups ?? {}), ctx, url).then(withoutBody);
+      }
     }
     throw notRouted(request, url.pathname);
   }
