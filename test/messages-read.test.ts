@@ -50,6 +50,8 @@ describe('GET /api/channels/:channelId/messages', () => {
 
   it('honours limit 1 and limit 100', async () => {
     expect(await page('?limit=1')).toEqual({ seqs: [105], hasMore: true });
+    // A repeated parameter counts with its first value.
+    expect(await page('?limit=1&limit=100')).toEqual({ seqs: [105], hasMore: true });
     expect(await page('?limit=100')).toEqual({ seqs: seqs(6, 105), hasMore: true });
     expect(await page('?limit=100&after=0')).toEqual({ seqs: seqs(1, 100), hasMore: true });
     expect(await page('?limit=100&before=101')).toEqual({ seqs: seqs(1, 100), hasMore: false });

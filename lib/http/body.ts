@@ -114,7 +114,9 @@ function parseJsonText(text: string, type: string | null): unknown {
   return parseBoundedJson(text);
 }
 
-/** Validates the query string (as a plain object of its first values). */
+/** Validates the query string (as a plain object of its first values: `?limit=1&limit=100` is a limit of 1). */
 export function readQuery<S extends z.ZodType>(url: URL, schema: S): z.infer<S> {
-  return validate(schema, Object.fromEntries(url.searchParams), 'query');
+  const first = new Map<string, string>();
+  for (const [name, value] of url.searchParams) if (!first.has(name)) first.set(name, value);
+  return validate(schema, Object.fromEntries(first), 'query');
 }
