@@ -155,7 +155,11 @@ export function createMysqlPostBatches(pool: Pool, maxInFlight: number, maxConne
       // (503, retry later) after one more wait, the others their answers at once.
       if ((err as { code?: unknown }).code === 'ER_LOCK_WAIT_TIMEOUT') {
         const byChannel = new Map<string, Pending[]>();
-        for (const p of group) byChannel.set(p.post.message.channel_id, [...(byChannel.get(p.post.message.channel_id) ?? []), p]);
+        for (const p of group) {
+          const channelId = p.post.message.channel_id;
+          if (!byChannel.has(channelId)) byChannel.set(channelId, []);
+          byChannel.get(channelId)!.push(p);
+        }
         if (byChannel.size === 1) for (const p of group) p.reject(err);
         else await Promise.all([...byChannel.values()].map((posts) => runGroup(posts)));
         return;

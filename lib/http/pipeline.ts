@@ -102,19 +102,22 @@ export function createPipeline(endpoints: readonly Endpoint[], opts: PipelineOpt
   /** Not async (a promise fewer per request): what it throws is caught where it is awaited. */
   function route(request: Request, url: URL, ctx: AppContext): Response | Promise<Response> {
     if (request.method === 'OPTIONS') return preflightResponse(request.headers.get('origin'), ctx.config.corsOrigins);
-    for (const { pattern, endpoint } of byMethod.get(request.method) ?? []) {
+    const served = serveAs(request.method, request, url, ctx);
+    if (served) return served;
+    // HEAD where only GET is routed (RFC 9110: a general-purpose server supports HEAD): the
+    // GET runs (same checks, same answer) and its body is left out.
+    const asGet = request.method === 'HEAD' ? serveAs('GET', request, url, ctx) : undefined;
+    if (asGet) return asGet.then(withoutBody);
+    throw notRouted(request, url.pathname);
+  }
+
+  /** The first route of `method` whose pattern matches the path, serving the request; undefined when none matches. */
+  function serveAs(method: string, request: Request, url: URL, ctx: AppContext): Promise<Response> | undefined {
+    for (const { pattern, endpoint } of byMethod.get(method) ?? []) {
       const match = pattern.exec(url.pathname);
       if (match) return endpoint.serve(request, decodeParams(match.groups ?? {}), ctx, url);
     }
-    // HEAD where only GET is routed (RFC 9110: a general-purpose server supports HEAD): the
-    // GET runs (same checks, same answer) and its body is left out.
-    if (request.method === 'HEAD') {
-      for (const { pattern, endpoint } of byMethod.get('GET') ?? []) {
-        const match = pattern.exec(url.pathname);
-        if (match) return endpoint.serve(request, decodeParams(match.groups ?? {}), ctx, url).then(withoutBody);
-      }
-    }
-    throw notRouted(request, url.pathname);
+    return undefined;
   }
 
   return function fetch(request: Request, given?: AppContext): Promise<Response> {
