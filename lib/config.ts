@@ -66,6 +66,10 @@ export interface Config {
   postRatePerSecond: number;
   /** How many posts a full bucket holds. */
   postBurst: number;
+  /** Edits per second refilling each user's edit bucket in a channel; 0 turns the edit limit off (docs/operating-limits.md). */
+  editRatePerSecond: number;
+  /** How many edits a full edit bucket holds. */
+  editBurst: number;
   /** Client events one socket may send in any 10 s; 0 turns the limit off. */
   socketEventsPer10s: number;
   /** Event log retention (realtime.md): events younger than this many hours are kept (0: rule off). */
@@ -188,6 +192,8 @@ export function loadConfig(env: Env = process.env, defaults: ConfigDefaults = {}
     // At most 1000000 per second: the bucket keeps time in microseconds (one post = 1e6 / rate).
     postRatePerSecond: read(env, 'POST_RATE_PER_SECOND', z.coerce.number().min(0).max(1_000_000), 5),
     postBurst: read(env, 'POST_BURST', positiveInt.max(1_000_000), 60),
+    editRatePerSecond: read(env, 'EDIT_RATE_PER_SECOND', z.coerce.number().min(0).max(1_000_000), 10),
+    editBurst: read(env, 'EDIT_BURST', positiveInt.max(1_000_000), 100),
     socketEventsPer10s: read(env, 'SOCKET_EVENTS_PER_10S', z.coerce.number().int().min(0).max(1_000_000_000), 1000),
     eventRetentionHours,
     eventRetentionEvents,

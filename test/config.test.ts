@@ -34,6 +34,8 @@ describe('loadConfig', () => {
       logLevel: 'info',
       postRatePerSecond: 5,
       postBurst: 60,
+      editRatePerSecond: 10,
+      editBurst: 100,
       socketEventsPer10s: 1000,
     });
     expect(Object.isFrozen(c)).toBe(true);
@@ -80,14 +82,16 @@ describe('loadConfig', () => {
     ['POST_RATE_PER_SECOND', '-1'],
     ['POST_BURST', '0'],
     ['POST_BURST', '2.5'],
+    ['EDIT_RATE_PER_SECOND', '-1'],
+    ['EDIT_BURST', '0'],
     ['SOCKET_EVENTS_PER_10S', '-5'],
   ])('refuses an invalid %s (%s), naming it', (name, value) => {
     expect(() => loadConfig({ ...base, [`${P}${name}`]: value })).toThrow(`${P}${name}`);
   });
 
-  it('takes 0 to turn the post and socket limits off, and fractional post rates', () => {
-    const c = loadConfig({ ...base, [`${P}POST_RATE_PER_SECOND`]: '0', [`${P}SOCKET_EVENTS_PER_10S`]: '0' });
-    expect([c.postRatePerSecond, c.socketEventsPer10s]).toEqual([0, 0]);
+  it('takes 0 to turn the post, edit and socket limits off, and fractional post rates', () => {
+    const c = loadConfig({ ...base, [`${P}POST_RATE_PER_SECOND`]: '0', [`${P}EDIT_RATE_PER_SECOND`]: '0', [`${P}SOCKET_EVENTS_PER_10S`]: '0' });
+    expect([c.postRatePerSecond, c.editRatePerSecond, c.socketEventsPer10s]).toEqual([0, 0, 0]);
     expect(loadConfig({ ...base, [`${P}POST_RATE_PER_SECOND`]: '0.5' }).postRatePerSecond).toBe(0.5);
   });
 

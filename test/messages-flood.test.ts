@@ -2,7 +2,8 @@
  * The post flood limit (agent-rooms.md "Flood control", api.md's 429 row): per user and
  * channel, a token bucket; over it 429 rate_limited with Retry-After, nothing stored, no
  * event; a repeated clientMsgId is answered as before; intercepted commands count; the limit
- * holds across two API servers sharing one database. Real HTTP, real sockets, both databases.
+ * holds across two API servers sharing one database. Edits have a bucket of their own
+ * (docs/operating-limits.md). Real HTTP, real sockets, both databases.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../lib/config.js';
@@ -26,8 +27,13 @@ import {
 } from './helpers/harness.js';
 import { joinRoom, lastSeq, postMessage } from './helpers/messages.js';
 
-/** One post every 2 s, a bucket of 5: tight enough that a test reaches it in a few posts. */
-const TIGHT = { FABRIC_BACKEND_GUILD_POST_RATE_PER_SECOND: '0.5', FABRIC_BACKEND_GUILD_POST_BURST: '5' };
+/** One post (and one edit) every 2 s, buckets of 5: tight enough that a test reaches them in a few requests. */
+const TIGHT = {
+  FABRIC_BACKEND_GUILD_POST_RATE_PER_SECOND: '0.5',
+  FABRIC_BACKEND_GUILD_POST_BURST: '5',
+  FABRIC_BACKEND_GUILD_EDIT_RATE_PER_SECOND: '0.5',
+  FABRIC_BACKEND_GUILD_EDIT_BURST: '5',
+};
 const BURST = 5;
 /** Posts the bucket may have refilled while a test ran for `ms` (one every 2 s, plus the one in progress). */
 const refilledIn = (ms: number) => Math.floor(ms / 2000) + 1;
@@ -192,6 +198,69 @@ describe('POST /api/channels/:channelId/messages over the flood limit', () => {
     const { limited } = await postUntilLimited(t, author.token, channelId);
     await sleep(Number(limited.headers.get('retry-after')) * 1000);
     expect((await postMessage(t, author.token, channelId, { content: 'after the wait' })).status).toBe(201);
+  });
+});
+
+describe('PATCH /api/messages/:messageId over the edit flood limit', () => {
+  const edit = (token: string, messageId: string, content: string) => t.api('PATCH', `/api/messages/${messageId}`, { token, body: { content } });
+
+  /** Edits until the first 429 (at most `max` tries); returns the 200s and the 429. */
+  async function editUntilLimited(token: string, messageId: string, max = 50) {
+    const edited: ApiResponse[] = [];
+    for (let i = 0; i < max; i++) {
+      const r = await edit(token, messageId, `edit ${i}`);
+      if (r.status === 429) return { edited, limited: r };
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      edited.push(r);
+    }
+    throw new Error(`no 429 in ${max} edits`);
+  }
+
+  it('lets a burst of edits through, then answers 429 rate_limited with Retry-After, changing nothing and emitting nothing', async () => {
+    const { author, other, channelId } = await seedChannel();
+    const message = (await postMessage(t, author.token, channelId, { content: 'draft' })).body.message;
+    const socket = await t.socket(other.token);
+    await joinRoom(socket, channelId);
+    const updated = recordEvents(socket, 'message.updated');
+    const started = Date.now();
+    const { edited, limited } = await editUntilLimited(author.token, message.id);
+    expect(edited.length).toBeGreaterThanOrEqual(BURST);
+    expect(edited.length).toBeLessThanOrEqual(BURST + refilledIn(Date.now() - started));
+    expectError(limited, 429, 'rate_limited');
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(Number(limited.headers.get('retry-after'))).toBeLessThanOrEqual(2);
+    // The refused edit left the last accepted content, and only accepted edits were announced.
+    const stored = await t.api('GET', `/api/channels/${channelId}/messages?limit=10`, { token: author.token });
+    expect(stored.body.messages.find((m: { id: string }) => m.id === message.id).content).toBe(`edit ${edited.length - 1}`);
+    await waitFor('the events of the accepted edits', async () => (updated.length >= edited.length ? true : undefined), 5000);
+    await sleep(200);
+    expect(updated.map((m) => m.content)).toEqual(edited.map((r) => r.body.message.content));
+  });
+
+  it('keeps edits and posts apart: an empty edit bucket leaves posting alone, and the other way round', async () => {
+    const { author, channelId } = await seedChannel();
+    const message = (await postMessage(t, author.token, channelId, { content: 'draft' })).body.message;
+    await editUntilLimited(author.token, message.id);
+    // One post went into the draft above; the post bucket still holds the rest of its burst.
+    const { created } = await postUntilLimited(t, author.token, channelId);
+    expect(created.length).toBeGreaterThanOrEqual(BURST - 1);
+    const other = await seedChannel();
+    const second = (await postMessage(t, other.author.token, other.channelId, { content: 'draft' })).body.message;
+    await postUntilLimited(t, other.author.token, other.channelId);
+    expect((await edit(other.author.token, second.id, 'still editable')).status).toBe(200);
+  });
+
+  it('takes no edit token for an edit refused with another error', async () => {
+    const { author, other, channelId } = await seedChannel();
+    const message = (await postMessage(t, author.token, channelId, { content: 'draft' })).body.message;
+    for (let i = 0; i < BURST + 3; i++) {
+      expectError(await edit(author.token, message.id, '   '), 400, 'bad_request');
+      expectError(await edit(other.token, message.id, 'not mine'), 403, 'forbidden');
+    }
+    const started = Date.now();
+    const { edited } = await editUntilLimited(author.token, message.id);
+    expect(edited.length).toBeGreaterThanOrEqual(BURST);
+    expect(edited.length).toBeLessThanOrEqual(BURST + refilledIn(Date.now() - started));
   });
 });
 

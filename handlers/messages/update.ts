@@ -3,7 +3,7 @@
  * Who: the author, while a channel member, within EDIT_WINDOW_SECONDS of createdAt. 200 {message};
  * emits message.updated (wakes nobody, turn engine untouched).
  * Errors: 400, 401, 403 (not the author, guild token, no longer a member), 404 (unknown, unreadable or deleted),
- * 409 channel_closed / edit_window_expired, 413, 415, 503 center_unavailable.
+ * 409 channel_closed / edit_window_expired, 413, 415, 429 rate_limited (the edit flood limit), 503 center_unavailable.
  */
 import { z } from 'zod';
 import { defineHandler } from '../../lib/http/handler.js';
@@ -28,6 +28,7 @@ export default defineHandler({
       409: ['channel_closed', 'edit_window_expired'],
       413: ['payload_too_large'],
       415: ['unsupported_media_type'],
+      429: ['rate_limited'],
       503: ['center_unavailable'],
     },
   },

@@ -377,11 +377,14 @@ export async function messageTimeUnderLock(trx: Db, dialect: DialectName): Promi
   return Number(r.rows[0].ms);
 }
 
+/** The tables of the flood limits' token buckets (lib/messages/flood-limits.ts). */
+export type RateBucketTableName = 'post_rate_buckets' | 'edit_rate_buckets';
+
 /**
- * Takes one post from a token bucket kept as its theoretical arrival time (`tat_us`, see
- * lib/messages/post-rate-limit.ts), in one statement that is atomic on both databases; a
- * missing bucket is a full one. Returns 0 when taken, else how many microseconds until one
- * post fits (the bucket is left unchanged).
+ * Takes one token (a post, an edit) from a token bucket of `table` kept as its theoretical
+ * arrival time (`tat_us`, see lib/messages/flood-limits.ts), in one statement that is atomic
+ * on both databases; a missing bucket is a full one. Returns 0 when taken, else how many
+ * microseconds until one token fits (the bucket is left unchanged).
  *
  * MySQL: an upsert whose update hands back the wait through LAST_INSERT_ID(expr) when it
  * refuses (the row stays as it was); a fresh insert or a taken post leave the insert id 0.
@@ -390,6 +393,7 @@ export async function messageTimeUnderLock(trx: Db, dialect: DialectName): Promi
  */
 export async function takeBucketToken(
   database: Pick<DatabaseHandle, 'db' | 'dialect'>,
+  table: RateBucketTableName,
   key: { channelId: string; userId: string },
   intervalUs: number,
   capacityUs: number,
@@ -399,7 +403,7 @@ export async function takeBucketToken(
     const n = MYSQL_NOW_US;
     const next = `greatest(tat_us, ${n}) + ?`;
     const statement = CompiledQuery.raw(
-      `insert into post_rate_buckets (channel_id, user_id, tat_us) values (?, ?, ${n} + ?) on duplicate key update tat_us = ` +
+      `insert into ${table} (channel_id, user_id, tat_us) values (?, ?, ${n} + ?) on duplicate key update tat_us = ` +
         `if(${next} - ${n} <= ?, ${next}, tat_us + 0 * last_insert_id(${next} - ${n} - ?))`,
       [key.channelId, key.userId, intervalUs, intervalUs, capacityUs, intervalUs, intervalUs, capacityUs],
     );
@@ -416,20 +420,25 @@ export async function takeBucketToken(
   const now = Date.now() * 1000;
   const r = await db.executeQuery<{ tat_us: number }>(
     CompiledQuery.raw(
-      'insert into post_rate_buckets (channel_id, user_id, tat_us) values (?, ?, ?) on conflict (channel_id, user_id) do update ' +
+      `insert into ${table} (channel_id, user_id, tat_us) values (?, ?, ?) on conflict (channel_id, user_id) do update ` +
         'set tat_us = max(tat_us, ?) + ? where max(tat_us, ?) + ? - ? <= ? returning tat_us',
       [key.channelId, key.userId, now + intervalUs, now, intervalUs, now, intervalUs, now, capacityUs],
     ),
   );
   if (r.rows.length > 0) return 0;
-  const row = await db.selectFrom('post_rate_buckets').select('tat_us').where('channel_id', '=', key.channelId).where('user_id', '=', key.userId).executeTakeFirst();
+  const row = await db.selectFrom(table).select('tat_us').where('channel_id', '=', key.channelId).where('user_id', '=', key.userId).executeTakeFirst();
   return Math.max(1, Math.max(Number(row?.tat_us ?? now), now) + intervalUs - now - capacityUs);
 }
 
-/** Gives back a post taken with `takeBucketToken` (a post that stored nothing). */
-export async function returnBucketToken(database: Pick<DatabaseHandle, 'db'>, key: { channelId: string; userId: string }, intervalUs: number): Promise<void> {
+/** Gives back a token taken with `takeBucketToken` (a post or an edit that stored nothing). */
+export async function returnBucketToken(
+  database: Pick<DatabaseHandle, 'db'>,
+  table: RateBucketTableName,
+  key: { channelId: string; userId: string },
+  intervalUs: number,
+): Promise<void> {
   await database.db
-    .updateTable('post_rate_buckets')
+    .updateTable(table)
     .set((eb) => ({ tat_us: eb('tat_us', '-', intervalUs) }))
     .where('channel_id', '=', key.channelId)
     .where('user_id', '=', key.userId)

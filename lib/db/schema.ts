@@ -15,7 +15,8 @@ export interface Database {
   canvases: CanvasTable;
   commands: CommandTable;
   leases: LeaseTable;
-  post_rate_buckets: PostRateBucketTable;
+  post_rate_buckets: RateBucketTable;
+  edit_rate_buckets: RateBucketTable;
   user_streams: UserStreamTable;
   channel_events: ChannelEventTable;
   user_events: UserEventTable;
@@ -156,7 +157,8 @@ export interface LeaseTable {
   expires_at: number;
 }
 
-export interface PostRateBucketTable {
+/** A flood limit's token bucket per user and channel (posts and edits have a table each). */
+export interface RateBucketTable {
   channel_id: string;
   user_id: string;
   /** Epoch microseconds at which the bucket is full again (a token bucket kept as one time). */

@@ -19,7 +19,7 @@ import { requireAuthorInChannel } from './message-access.js';
 import { findByClientMsgId, requireReplyTarget, toMessages } from './message-queries.js';
 import { interceptedCommand, type InterceptedCommand } from './message-rules.js';
 import { toMessage, type Message, type MessageRow } from './message-shape.js';
-import { NOTHING_TO_GIVE_BACK, postRateOf, takePostToken } from './post-rate-limit.js';
+import { NOTHING_TO_GIVE_BACK, postRateOf, takePostToken } from './flood-limits.js';
 import { resolveMentions } from './resolve-mentions.js';
 import { forgetRefusal, recentlyRefused, rememberRefusal } from './refused-authors.js';
 import { toWakeCandidates, wakeCandidatesQuery, wakeDeliverySubquery, wakeRecipients } from './wake-recipients.js';

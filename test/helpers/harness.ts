@@ -78,9 +78,10 @@ export function nodeEnv(center: DevCenter, db: TestDatabase, extra: Record<strin
     FABRIC_BACKEND_GUILD_PORT: '0',
     FABRIC_BACKEND_GUILD_LOG_LEVEL: process.env.FABRIC_TEST_LOG_LEVEL ?? 'error',
     FABRIC_BACKEND_GUILD_FILE_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'fabric-files-')),
-    // Many suites post faster than a person would: the post flood limit is off unless a suite
-    // turns it on (test/messages-flood.test.ts runs it at its defaults and tighter).
+    // Many suites post and edit faster than a person would: the flood limits are off unless a
+    // suite turns them on (test/messages-flood.test.ts runs them at their defaults and tighter).
     FABRIC_BACKEND_GUILD_POST_RATE_PER_SECOND: '0',
+    FABRIC_BACKEND_GUILD_EDIT_RATE_PER_SECOND: '0',
     ...db.env,
     ...extra,
   };

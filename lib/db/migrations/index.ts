@@ -10,6 +10,7 @@ import * as postRateLimits from './2026120630_post_rate_limits.js';
 import * as readPositions from './2026120631_read_positions.js';
 import * as channelEventRefs from './2026120640_channel_event_refs.js';
 import * as channelMembersVersion from './2026120650_channel_members_version.js';
+import * as editRateBuckets from './2026120660_edit_rate_buckets.js';
 
 /** Every migration, by name, in order. Static so that bundles carry them. */
 export const migrations: Record<string, Migration> = {
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '2026120631_read_positions': readPositions,
   '2026120640_channel_event_refs': channelEventRefs,
   '2026120650_channel_members_version': channelMembersVersion,
+  '2026120660_edit_rate_buckets': editRateBuckets,
 };

@@ -16,4 +16,5 @@ export const MIGRATION_NAMES: readonly string[] = [
   '2026120631_read_positions',
   '2026120640_channel_event_refs',
   '2026120650_channel_members_version',
+  '2026120660_edit_rate_buckets',
 ];

@@ -1,10 +1,10 @@
 /**
- * lib/messages/post-rate-limit.ts: the token bucket rule of agent-rooms.md "Flood control",
+ * lib/messages/flood-limits.ts: the token bucket rule of agent-rooms.md "Flood control",
  * kept as one time per bucket, as a pure function (the databases apply the same rule in one
  * statement; test/messages-flood.test.ts checks them through HTTP).
  */
 import { describe, expect, it } from 'vitest';
-import { decidePost, postRateOf, retryAfterSeconds, type PostRate } from '../lib/messages/post-rate-limit.js';
+import { decidePost, postRateOf, retryAfterSeconds, type PostRate } from '../lib/messages/flood-limits.js';
 
 const S = 1_000_000;
 
