@@ -38,6 +38,8 @@ export interface FanoutResult {
    * ms per post × posts; null without one), ms per post, and its share of one core.
    */
   nodeCpu: { usPerDelivery: number | null; usPerDeliveryNet: number | null; msPerPost: number; shareOfACore: number } | null;
+  /** Split (--split-shape): each of the node's processes alone, µs per delivery and ms per post. */
+  processCpu: { label: string; usPerDelivery: number | null; msPerPost: number }[] | null;
   /** CPU of the client processes and of this process (the posting loops), as a share of one core. */
   clientsShareOfACore: number | null;
   benchShareOfACore: number | null;
@@ -149,6 +151,14 @@ async function runSize(
               shareOfACore: round(nodeMs / (seconds * 1000)),
             }
           : null,
+      processCpu:
+        totals && measuredPosts > 0 && target.processes.length > 1
+          ? target.processes.map((p) => ({
+              label: p.label,
+              usPerDelivery: expected > 0 ? round((ms([p.label]) * 1000) / expected) : null,
+              msPerPost: round(ms([p.label]) / measuredPosts),
+            }))
+          : null,
       clientsShareOfACore: totals ? round(clientMs / (seconds * 1000)) : null,
       benchShareOfACore: totals ? round(ms(['bench']) / (seconds * 1000)) : null,
       machineBusy: totals?.machineBusy ?? null,
@@ -178,11 +188,13 @@ export async function runFanout(): Promise<void> {
   checkOpenFiles(Math.max(...sizes), clientProcs);
   const variants = abVariants();
   const pool = int('pool', 10, 1, 200);
+  // Split: the posts go to the API processes (the loops alternate), the sockets to the realtime process.
+  const apiProcesses = values['split-shape'] ? int('api-procs', 2, 1, 8) : 0;
   const results: FanoutResult[] = [];
   const nodes: { variant: Variant; target: Target; seeded: Seeded; cpuProcesses: CpuProcess[] }[] = [];
   try {
     for (const variant of variants) {
-      const target = await startTarget({ pool, env: variant.env, cwd: variant.cwd });
+      const target = await startTarget({ pool, apiProcesses, env: variant.env, cwd: variant.cwd });
       progress(`fanout${variant.label ? ` ${variant.label}` : ''}: seeding ${users} users, ${channels} channels`);
       nodes.push({ variant, target, seeded: await seed(target, { users, channels }), cpuProcesses: cpuProcessesOf(target) });
     }
@@ -216,6 +228,7 @@ export async function runFanout(): Promise<void> {
     warmup,
     nodeWarmup,
     users,
+    deployment: apiProcesses ? `split (${apiProcesses} API processes, 1 realtime process)` : 'all-in-one',
     rate: fixedRate ?? `auto (${AUTO_DELIVERIES_PER_SECOND} deliveries/s, at most 400 posts/s)`,
   };
   if (values.json) {
@@ -223,15 +236,17 @@ export async function runFanout(): Promise<void> {
     return;
   }
   console.log(
-    `\nfanout settings: channels ${channels}, users ${users}, ${clientProcs} client processes, ${concurrency} posting loops, rate ${settings.rate}, ${duration}s (+${warmup}s warm-up; ${nodeWarmup}s of node warm-up first)`,
+    `\nfanout settings: ${settings.deployment}, channels ${channels}, users ${users}, ${clientProcs} client processes, ${concurrency} posting loops, rate ${settings.rate}, ${duration}s (+${warmup}s warm-up; ${nodeWarmup}s of node warm-up first)`,
   );
   for (const r of results) {
     const c = r.nodeCpu;
     const net = c?.usPerDeliveryNet != null ? `, ${c.usPerDeliveryNet} net of the posts` : '';
     const cpu = c ? `node CPU ${c.usPerDelivery ?? '-'} µs/delivery${net} (${c.msPerPost} ms/post, ${Math.round(c.shareOfACore * 100)}% of a core)` : 'node CPU n/a';
+    const perProcess = r.processCpu?.map((p) => `${p.label} ${p.usPerDelivery ?? '-'} µs/delivery (${p.msPerPost} ms/post)`).join(', ');
     console.log(
       `${r.variant ? `[${r.variant}] ` : ''}${String(r.sockets).padStart(6)} sockets (${r.subscribersPerChannel}/channel): ${r.postsPerSecond} posts/s → ${r.deliveriesPerSecond} deliveries/s  ${cpu}\n` +
         `        delivery p50 ${r.deliveryMs.p50} ms  p99 ${r.deliveryMs.p99} ms  delivered ${r.delivered} / expected ${r.expected}  lost ${r.integrity.lost}  duplicated ${r.integrity.duplicated}  out of order ${r.integrity.outOfOrder}  seq duplicates ${r.seq.duplicates} gaps ${r.seq.gaps}  post errors ${r.postErrors}\n` +
+        (perProcess ? `        by process: ${perProcess}\n` : '') +
         `        connect ${r.connectSeconds}s  clients ${pct(r.clientsShareOfACore)} of a core  bench ${pct(r.benchShareOfACore)}  machine ${pct(r.machineBusy)} busy${r.closed ? `  sockets closed by the node ${r.closed}` : ''}`,
     );
   }

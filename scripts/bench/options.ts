@@ -80,6 +80,10 @@ nothing lost or duplicated.
                           before its first size (default 5): without it the first size also
                           measures the node's code being compiled and optimized
   --users <U>             users (default: enough for one socket's user per 10 sockets, at least 32)
+  --split-shape           split deployment: --api-procs API processes take the posts (the
+                          loops alternate), one realtime process holds the sockets; adds each
+                          process's CPU per delivery and per post
+  --api-procs <N>         API processes with --split-shape (default 2)
   --ab <NAME=v1,v2>       A/B in the same run: one node per value of the setting
                           FABRIC_BACKEND_GUILD_NAME (e.g. REALTIME_FLUSH_MS=0,5), each size run
                           on each node in turn, the order alternating from size to size

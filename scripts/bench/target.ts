@@ -103,7 +103,7 @@ async function spawnProcess(label: string, script: string, env: Record<string, s
 /**
  * Starts a Center emulator and the node on a throwaway MySQL database: one all-in-one process,
  * or (`apiProcesses` > 0) one realtime process and that many API processes. `cwd`: the
- * checkout the all-in-one node runs from (default this one).
+ * checkout the node's processes run from (default this one).
  */
 export async function startTarget(opts: { pool: number; apiProcesses?: number; env?: Record<string, string>; cwd?: string }): Promise<Target> {
   const server = dbServer();
@@ -156,6 +156,7 @@ export async function startTarget(opts: { pool: number; apiProcesses?: number; e
         { ...shared, FABRIC_BACKEND_GUILD_REALTIME_PORT: String(rtPort), FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_PORT: String(internalPort) },
         `${realtimeUrl}/ready`,
         await freePort(),
+        opts.cwd,
       ),
     );
     const apiUrls: string[] = [];
@@ -170,7 +171,7 @@ export async function startTarget(opts: { pool: number; apiProcesses?: number; e
           FABRIC_BACKEND_GUILD_DB_SYNC: 'false',
           FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_URL: `http://127.0.0.1:${internalPort}`,
         };
-        return spawnProcess(`api-${i + 1}`, 'scripts/api.ts', env, `${url}/api/ready`, await freePort());
+        return spawnProcess(`api-${i + 1}`, 'scripts/api.ts', env, `${url}/api/ready`, await freePort(), opts.cwd);
       }),
     );
     processes.push(...apis);
