@@ -126,6 +126,9 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
     parser: jsonParser,
   });
   coalesceFrames(io);
+  // socket.io serves its main namespace `/` to anyone, with no middleware: a socket there
+  // would sit on the node unauthenticated for as long as it answers pings. Only /realtime is served.
+  io.of('/').use((_socket, next) => next(new Error('not_found')));
   const nsp = io.of('/realtime') as RealtimeNamespace;
   const db = ctx.database.db;
   const countUserSockets = createUserSocketCounter(nsp, opts.cluster);

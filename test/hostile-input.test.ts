@@ -4,6 +4,7 @@
  * refuses or whose target does not parse, bounds on every JSON body before any work, and
  * command specs that can always be rendered back. Real server on port 0, real HTTP and raw TCP.
  */
+import { io as ioClient } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import guildsCreate from '../handlers/guilds/create.js';
 import guildMembersRemove from '../handlers/guilds/members-remove.js';
@@ -300,6 +301,29 @@ describe('socket event payloads', () => {
     expect(socket.connected).toBe(true);
     const ch = await createChannel(t, owner.token, { guildId, name: 'after-unknown', xType: 'general' });
     expect(await emitAck(socket, 'join_channel', { channelId: ch.id })).toEqual({ ok: true, pos: 0 });
+  });
+});
+
+describe('socket.io namespaces', () => {
+  it('refuses the main namespace / (connect_error not_found) and serves /realtime alone', async () => {
+    const main = ioClient(t.url, { transports: ['websocket'], reconnection: false, auth: {} });
+    try {
+      const refusal = await new Promise<Error>((resolve, reject) => {
+        main.on('connect_error', resolve);
+        main.on('connect', () => reject(new Error('the main namespace accepted a socket without a token')));
+      });
+      expect(refusal.message).toBe('not_found');
+      expect(main.connected).toBe(false);
+    } finally {
+      main.close();
+    }
+    const other = ioClient(`${t.url}/elsewhere`, { transports: ['websocket'], reconnection: false, auth: { token: owner.token } });
+    try {
+      expect((await new Promise<Error>((resolve) => other.on('connect_error', resolve))).message).toBe('Invalid namespace');
+    } finally {
+      other.close();
+    }
+    expect((await t.socket(owner.token)).connected).toBe(true);
   });
 });
 
