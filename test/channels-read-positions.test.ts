@@ -91,9 +91,11 @@ describe('PUT /api/channels/:channelId/read', () => {
     expectError(await putRead(w.m2.token, 'no-such-channel', { seq: 1 }), 404, 'not_found');
   });
 
-  it.each([[{}], [{ seq: -1 }], [{ seq: 1.5 }], [{ seq: '3' }], [{ seq: 2 ** 60 }]])('answers 400 naming seq for %o', async (body) => {
+  it.each([[{}], [{ seq: -1 }], [{ seq: 1.5 }], [{ seq: '3' }], [{ seq: 2 ** 60 }], [{ seq: 1e300 }], [{ seq: -1e300 }]])('answers 400 naming seq (once) for %o', async (body) => {
     const channelId = await channelWith(1, 0);
-    expectBadRequest(await putRead(w.m2.token, channelId, body), 'seq');
+    const r = await putRead(w.m2.token, channelId, body);
+    expectBadRequest(r, 'seq');
+    expect(r.body.error.details).toHaveLength(1);
   });
 
   it('starts again from 0 after leaving and coming back', async () => {

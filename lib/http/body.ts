@@ -54,9 +54,18 @@ async function readChunked(request: Request, limit: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** zod issues → the `details` list of a 400: one entry per invalid field, at most MAX_ERROR_DETAILS. */
+/**
+ * zod issues → the `details` list of a 400: one entry per invalid field (its first issue: zod
+ * may report one value twice, as `int()`'s safe range and `max()` do), at most MAX_ERROR_DETAILS.
+ */
 export function issuesToDetails(error: z.ZodError) {
-  return error.issues.slice(0, MAX_ERROR_DETAILS).map((i) => ({ field: i.path.length ? i.path.join('.') : '(body)', message: i.message }));
+  const details = new Map<string, { field: string; message: string }>();
+  for (const issue of error.issues) {
+    const field = issue.path.length ? issue.path.join('.') : '(body)';
+    if (!details.has(field)) details.set(field, { field, message: issue.message });
+    if (details.size === MAX_ERROR_DETAILS) break;
+  }
+  return [...details.values()];
 }
 
 /**
