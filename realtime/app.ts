@@ -364,6 +364,13 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
     const principal = socket.data.principal;
     const userId = principal.kind === 'user' ? principal.userId : null;
 
+    /**
+     * Joins of this socket still on their way into a room, by channel: a `leave_channel` sent
+     * after a `join_channel` is answered at once, while the join waits for its checks and its
+     * place in the stream's queue; the leave marks those joins so they do not enter the room.
+     */
+    const joinsInFlight = new Map<string, Set<{ left: boolean }>>();
+
     socket.on('join_channel', (...args: unknown[]) => {
       const { payload, reply } = splitArgs(args);
       const parsed = joinPayload.safeParse(boundedPayload(payload));
@@ -371,14 +378,20 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
       const { channelId, since } = parsed.data;
       const stream = { channel: channelId };
       const channelRooms = userId ? [rooms.channel(channelId), rooms.channelUser(channelId, userId)] : [rooms.channel(channelId)];
+      const join = { left: false };
+      const inFlight = joinsInFlight.get(channelId) ?? new Set();
+      joinsInFlight.set(channelId, inFlight.add(join));
       requireReadableChannel(db, principal, channelId)
         // In the stream's queue: every event up to `pos` is replayed (or was before), every later one arrives live.
         .then(() =>
           delivery.subscribe(stream, async (pos): Promise<StreamAck | null> => {
             if (!socket.connected) return null;
             if (since !== undefined && since > pos) throw badRequest(`since is above the channel stream's position ${pos}`);
+            // Left again before getting here: the join took place and was undone, so nothing is sent.
+            if (join.left) return { ok: true, pos };
             const replayed = since === undefined || (await replay(socket, stream, since, pos));
             if (replayed === null) return null;
+            if (join.left) return { ok: true, pos };
             await socket.join(channelRooms);
             // A removal that committed between the check and the join sent its room leave too
             // early: check again now that the socket is in the room (a later removal's leave
@@ -392,7 +405,11 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
           }),
         )
         .then((ack) => ack && reply(ack))
-        .catch((err: unknown) => reply(ackFor(err)));
+        .catch((err: unknown) => reply(ackFor(err)))
+        .finally(() => {
+          inFlight.delete(join);
+          if (inFlight.size === 0 && joinsInFlight.get(channelId) === inFlight) joinsInFlight.delete(channelId);
+        });
     });
 
     socket.on('resume_user', (...args: unknown[]) => {
@@ -419,6 +436,7 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
       const parsed = channelPayload.safeParse(boundedPayload(payload));
       if (!parsed.success) return reply(errorAck('bad_request', 'expected {channelId}'));
       const { channelId } = parsed.data;
+      for (const join of joinsInFlight.get(channelId) ?? []) join.left = true;
       void socket.leave(rooms.channel(channelId));
       if (userId) void socket.leave(rooms.channelUser(channelId, userId));
       reply({ ok: true });

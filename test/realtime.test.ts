@@ -199,6 +199,25 @@ describe('leave_channel', () => {
     // Still a member: leaving the room is not leaving the channel.
     expect((await t.api('GET', `/api/channels/${ch.id}`, { token: w.m2.token })).body.channel.memberCount).toBe(2);
   });
+
+  it('sent right after a join_channel still on its way, wins: the socket gets nothing after the leave; a later join subscribes again', async () => {
+    const w = await seedWorld(t);
+    const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'c', xType: 'general', memberUserIds: [w.m2.id] });
+    const s = await t.socket(w.m2.token);
+    const witness = await t.socket(w.m1.token);
+    expect(await emitAck(witness, 'join_channel', { channelId: ch.id })).toEqual({ ok: true, pos: expect.any(Number) });
+    const updates = recordEvents(s, 'channel.updated');
+    const [joined, left] = await Promise.all([emitAck(s, 'join_channel', { channelId: ch.id }), emitAck(s, 'leave_channel', { channelId: ch.id })]);
+    expect(joined).toEqual({ ok: true, pos: expect.any(Number) });
+    expect(left).toEqual({ ok: true });
+    await patchAndWitness(ch.id, w.m1.token, witness);
+    await laterJoin(t, w, w.m2, [s]);
+    expect(updates).toEqual([]);
+    expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true, pos: expect.any(Number) });
+    await patchAndWitness(ch.id, w.m1.token, witness);
+    await laterJoin(t, w, w.m2, [s]);
+    expect(updates).toHaveLength(1);
+  });
 });
 
 describe('removed members', () => {
