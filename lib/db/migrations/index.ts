@@ -11,6 +11,7 @@ import * as readPositions from './2026120631_read_positions.js';
 import * as channelEventRefs from './2026120640_channel_event_refs.js';
 import * as channelMembersVersion from './2026120650_channel_members_version.js';
 import * as editRateBuckets from './2026120660_edit_rate_buckets.js';
+import * as exactTextComparison from './2026120670_exact_text_comparison.js';
 
 /** Every migration, by name, in order. Static so that bundles carry them. */
 export const migrations: Record<string, Migration> = {
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '2026120640_channel_event_refs': channelEventRefs,
   '2026120650_channel_members_version': channelMembersVersion,
   '2026120660_edit_rate_buckets': editRateBuckets,
+  '2026120670_exact_text_comparison': exactTextComparison,
 };

@@ -17,4 +17,5 @@ export const MIGRATION_NAMES: readonly string[] = [
   '2026120640_channel_event_refs',
   '2026120650_channel_members_version',
   '2026120660_edit_rate_buckets',
+  '2026120670_exact_text_comparison',
 ];
