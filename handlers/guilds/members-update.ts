@@ -5,13 +5,15 @@
  */
 import { z } from 'zod';
 import { guildAdmin } from '../../lib/guilds/guild-access-policies.js';
-import { MEMBER_KINDS, toGuildMember, updateGuildMember } from '../../lib/guilds/guilds.js';
+import { MEMBER_KINDS, requireGuildMemberRow, toGuildMember, updateGuildMember } from '../../lib/guilds/guilds.js';
 import { defineHandler } from '../../lib/http/handler.js';
 
 export default defineHandler({
   method: 'PATCH',
   path: '/api/guilds/:guildId/members/:userId',
   access: guildAdmin,
+  // An unknown member is 404 whatever the body holds.
+  guard: ({ ctx, params }) => requireGuildMemberRow(ctx.database.db, params.guildId, params.userId),
   body: z.object({ role: z.enum(['member', 'admin']).optional(), kind: z.enum(MEMBER_KINDS).optional() }),
   doc: {
     tag: 'Guilds',

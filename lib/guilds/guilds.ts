@@ -100,6 +100,12 @@ export async function addGuildMembers(ctx: AppContext, guildId: string, userIds:
   return added;
 }
 
+/** 404 unless `userId` is a member of the guild (checked before a body is read: api.md's 404 before 400). */
+export async function requireGuildMemberRow(db: Db, guildId: string, userId: string): Promise<void> {
+  const row = await db.selectFrom('guild_members').select('user_id').where('guild_id', '=', guildId).where('user_id', '=', userId).executeTakeFirst();
+  if (!row) throw notFound('member');
+}
+
 /**
  * Changes a member's role and/or kind under a locking read; the owner's role cannot change
  * (409 conflict), its kind can. 404 when the user is not a member.
