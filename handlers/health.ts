@@ -1,5 +1,6 @@
 /**
- * GET /api/health — liveness. No auth. 200 {status, nodeId, version}.
+ * GET /api/health — liveness. No auth. 200 {status, nodeId, version}, also while the database is
+ * away (hosted alone it opens none).
  */
 import { open } from '../lib/http/access-policy.js';
 import { defineHandler } from '../lib/http/handler.js';
@@ -8,6 +9,7 @@ export default defineHandler({
   method: 'GET',
   path: '/api/health',
   access: open,
+  withoutDatabase: true,
   doc: {
     tag: 'Health',
     summary: 'Liveness',

@@ -115,6 +115,30 @@ export function defaultContext(): Promise<AppContext> {
   return shared;
 }
 
+let configOnly: Promise<AppContext> | undefined;
+
+/**
+ * The context of a handler hosted alone that runs on its configuration alone (liveness,
+ * `withoutDatabase`): no database is opened, so it answers while the database is away or
+ * behind. What it does not have throws when touched.
+ */
+export function configContext(): Promise<AppContext> {
+  configOnly ??= (async () => {
+    const config = loadConfig(process.env, { dbSync: false });
+    configureLogging(config.logLevel, config.logFormat);
+    const absent = (what: string) => () => {
+      throw new Error(`${what} is not available to an endpoint that runs without the database`);
+    };
+    const ctx = { config, version: VERSION, random: Math.random, close: async () => {} } as Partial<AppContext>;
+    for (const what of ['database', 'center', 'emitter', 'presence'] as const) Object.defineProperty(ctx, what, { get: absent(what) });
+    return ctx as AppContext;
+  })().catch((err) => {
+    configOnly = undefined;
+    throw err;
+  });
+  return configOnly;
+}
+
 /**
  * Resolves once the background work of the default context is done: every event handed
  * over so far delivered to the realtime process (or given up on). Resolves at once when no

@@ -180,6 +180,9 @@ describe('the hosting contract of a bundle', () => {
       expect(behind.status).toBe(503);
       expect(behind.body.error.code).toBe('db_unavailable');
       expect(behind.body.error.message).toMatch(/schema is behind.*npm run migrate/);
+      // Liveness needs no database (api.md: /api/health is 200): the health bundle opens none.
+      const [alive] = await host('handlers/health.js', [{ method: 'GET', path: '/api/health' }], { env: freshEnv });
+      expect(alive).toMatchObject({ status: 200, body: { status: 'ok', nodeId: NODE_ID } });
       await run(process.execPath, [path.join(DIST, 'migrate.js')], { cwd: REPO_ROOT, env: cleanEnv(freshEnv) });
       const [served] = await host('handlers/guilds/list.js', [{ method: 'GET', path: '/api/guilds', token: owner.token }], { env: freshEnv });
       expect(served.status).toBe(200);
@@ -253,8 +256,14 @@ describe('the hosting contract of a bundle', () => {
     }
   });
 
+  it('answers GET /api/health with 200 while the database is unreachable', async () => {
+    const away = { ...env, FABRIC_BACKEND_GUILD_DB_TYPE: 'mysql', FABRIC_BACKEND_GUILD_DB_HOST: '127.0.0.1', FABRIC_BACKEND_GUILD_DB_PORT: '9' };
+    const [res] = await host('handlers/health.js', [{ method: 'GET', path: '/api/health' }], { env: away });
+    expect(res).toMatchObject({ status: 200, body: { status: 'ok', nodeId: NODE_ID } });
+  });
+
   it('runs no timers: a bundle never registers with Center (no heartbeat)', async () => {
-    const [res] = await host('handlers/health.js', [{ method: 'GET', path: '/api/health' }], { env: { ...env, FABRIC_BACKEND_GUILD_NODE_ID: 'never-registers' } });
+    const [res] = await host('handlers/ready.js', [{ method: 'GET', path: '/api/ready' }], { env: { ...env, FABRIC_BACKEND_GUILD_NODE_ID: 'never-registers' } });
     expect(res.status).toBe(200);
     const nodes = (await (await fetch(`${center.url}/api/dev/nodes`, { headers: { 'x-api-key': CENTER_KEY } })).json()) as unknown;
     expect(JSON.stringify(nodes)).not.toContain('never-registers');

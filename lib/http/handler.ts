@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { Principal } from '../center/client.js';
-import { defaultContext, type AppContext } from '../context.js';
+import { configContext, defaultContext, type AppContext } from '../context.js';
 import type { AccessPolicy } from './access-policy.js';
 import { authenticateToken, tokenOf } from './auth.js';
 import { createPipeline, type Endpoint } from './pipeline.js';
@@ -18,6 +18,8 @@ export interface RouteSpec {
   auth: boolean;
   /** Accept `?access_token=` as well as the Bearer header (file downloads only). */
   queryToken?: boolean;
+  /** Runs on the configuration alone: hosted alone it opens no database (liveness answers while the database is away). */
+  withoutDatabase?: boolean;
   /** The endpoint's entry in the API reference: its doc, with `who`, `body` and `query` from the declaration. */
   doc: RouteDoc;
 }
@@ -68,6 +70,8 @@ export interface HandlerSpec<P extends Principal | null, A, B extends Schema, Q 
   bodyLimit?: (ctx: AppContext) => number;
   /** Accept `?access_token=` as well as the Bearer header (file downloads only). */
   queryToken?: boolean;
+  /** `run` uses `ctx.config` and `ctx.version` only: hosted alone, no database is opened for it. */
+  withoutDatabase?: boolean;
   /** The API reference entry; `who` defaults to the policy's, `body` and `query` are the schemas above. */
   doc: Omit<RouteDoc, 'who' | 'body' | 'query'> & { who?: string };
   /** A plain object result is sent as 200 JSON; return a Response for any other status. */
@@ -115,6 +119,7 @@ export function defineHandler<P extends Principal | null, A, B extends Schema = 
     path: spec.path,
     auth: policy.auth,
     ...(spec.queryToken ? { queryToken: true } : {}),
+    ...(spec.withoutDatabase ? { withoutDatabase: true } : {}),
     // eslint-disable-next-line no-restricted-syntax -- once per endpoint, when it is declared
     doc: { ...spec.doc, who: spec.doc.who ?? policy.who, ...(spec.body ? { body: spec.body } : {}), ...(spec.query ? { query: spec.query } : {}) },
   };
@@ -140,7 +145,7 @@ export function defineHandler<P extends Principal | null, A, B extends Schema = 
       return isResponse(result) ? result : json(result);
     },
   };
-  const pipeline = createPipeline([endpoint], { defaultContext });
+  const pipeline = createPipeline([endpoint], { defaultContext: spec.withoutDatabase ? configContext : defaultContext });
   const handler = (request: Request, ctx?: AppContext) => pipeline(request, ctx);
   return Object.assign(handler, { route, endpoint });
 }
