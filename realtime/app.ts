@@ -15,7 +15,7 @@ import { readStream, streamHeads, streamKey, toEmit, type StoredEvent } from '..
 import { rooms } from '../lib/realtime/rooms.js';
 import { createSocketEventBudget } from '../lib/realtime/socket-event-budget.js';
 import type { ClusterLink } from './cluster.js';
-import { dispatchEmits, leaveChannelRooms, payloadFor, setGuildRoom, type OpsSink } from './dispatch.js';
+import { deliverHere, dispatchEmits, leaveChannelRooms, payloadFor, setGuildRoom, type OpsSink } from './dispatch.js';
 import { withFields } from '../lib/objects.js';
 import type { Ack, ClientToServerEvents, StreamAck, InterServerEvents, ServerToClientEvents } from './events.js';
 import { coalesceFrames, MAX_UNSENT_BYTES, unsentBytes } from './frame-coalescing.js';
@@ -142,7 +142,7 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
   const delivery = createStreamDelivery({
     db,
     // Each process delivers streams to its own sockets; the others get the emits through `stream_emits` (or the log).
-    deliverLocally: (emit) => dispatchEmits(nsp.local, [emit]),
+    deliverLocally: (emit) => deliverHere(nsp, emit),
     hasSubscribers: (s) => nsp.adapter.rooms.has(roomOf(s)),
     pollMs: opts.streamPollMs ?? STREAM_POLL_MS,
   });

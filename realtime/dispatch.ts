@@ -74,7 +74,24 @@ function changeUserRooms(nsp: Namespace, userId: string, targets: string[], join
   }
 }
 
-/** Takes every socket of a user out of a channel's rooms (after a removal). */
+/**
+ * Delivers positioned emits to this process's sockets: a channel event with `leaveRooms` takes
+ * those users' sockets here out of the channel's rooms before or after it. Every process does
+ * it when the event reaches it, at the event's position in the stream, so nothing needs to
+ * travel between processes and no later event can overtake it.
+ */
+export function deliverHere(nsp: Namespace, emit: EmitMessage): void {
+  const leave = 'channel' in emit.to ? emit.leaveRooms : undefined;
+  if (leave && !leave.afterEvent) leaveHere(nsp, leave.userIds, (emit.to as { channel: string }).channel);
+  dispatchEmits(nsp.local, [emit]);
+  if (leave?.afterEvent) leaveHere(nsp, leave.userIds, (emit.to as { channel: string }).channel);
+}
+
+function leaveHere(nsp: Namespace, userIds: readonly string[], channelId: string): void {
+  for (const userId of userIds) nsp.local.in(rooms.user(userId)).socketsLeave([rooms.channel(channelId), rooms.channelUser(channelId, userId)]);
+}
+
+/** Takes every socket of a user out of a channel's rooms (a reader who is no member lost access). */
 export function leaveChannelRooms(nsp: Namespace, userId: string, channelId: string): void {
   changeUserRooms(nsp, userId, [rooms.channel(channelId), rooms.channelUser(channelId, userId)], false);
 }

@@ -133,7 +133,7 @@ describe('join_channel {channelId, since}', () => {
         const seen: { pos: number; content?: string }[] = [];
         // Channel stream events only: the user stream's channel.joined/left carry positions of another stream.
         socket.onAny((event: string, data: any) => {
-          if (data?.channelId === ch.id && typeof data.pos === 'number' && event !== 'channel.joined' && event !== 'channel.left')
+          if ((data?.channelId ?? data?.channel?.id) === ch.id && typeof data.pos === 'number' && event !== 'channel.joined' && event !== 'channel.left')
             seen.push({ pos: data.pos, content: data.content });
         });
         return { socket, seen, since: i % 10 === 9 ? undefined : i % 9 };

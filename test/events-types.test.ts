@@ -6,7 +6,7 @@
  */
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { Canvas as ServerCanvas } from '../lib/canvas/canvas.js';
-import type { Channel as ServerChannel } from '../lib/channels/channels.js';
+import type { Channel as ServerChannel } from '../lib/channels/channel-shape.js';
 import type { Message as ServerMessage, toDeletedEvent } from '../lib/messages/message-shape.js';
 import { emitTo } from '../lib/realtime/emitter.js';
 import { emitMessageSchema } from '../lib/realtime/internal-schemas.js';

@@ -3,7 +3,7 @@
  * Who: its readers (api.md "Who sees what"). 200 {channel}. Errors: 401, 404.
  */
 import { channelReader } from '../../lib/channels/channel-access-policies.js';
-import { loadChannel } from '../../lib/channels/channels.js';
+import { loadChannel } from '../../lib/channels/channel-shape.js';
 import { loadReadState, NO_READ_STATE } from '../../lib/channels/read-positions.js';
 import { defineHandler } from '../../lib/http/handler.js';
 

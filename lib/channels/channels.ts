@@ -5,14 +5,16 @@ import type { AppContext } from '../context.js';
 import type { Db } from '../db/index.js';
 import { lockChannel } from '../db/dialect.js';
 import { badRequest, notFound, wrongChannelType } from '../errors.js';
-import type { ChannelRow, ChannelView } from '../guilds/standing.js';
+import type { ChannelView } from '../guilds/standing.js';
 import { isoTime, newId } from '../ids.js';
+import { withFields } from '../objects.js';
 import { emitTo } from '../realtime/emitter.js';
-import { inTransaction, type Outbox } from '../realtime/outbox.js';
+import { inTransaction } from '../realtime/outbox.js';
 import { createTurnState, hasTurnEngine, rearmSpeakerClock } from '../turns/turn-store.js';
 import { pushLoopGuardEvent, saveLoopGuard } from './loop-guard.js';
 import type { ChannelXType } from '../realtime/events.js';
 import { addChannelMembers } from './membership.js';
+import { loadChannel, toChannel, type Channel } from './channel-shape.js';
 import { NO_READ_STATE } from './read-positions.js';
 
 export const CHANNEL_TYPES = ['general', 'work', 'report', 'discuss', 'triage', 'custom'] as const satisfies readonly ChannelXType[];
@@ -22,45 +24,6 @@ export const turnTimeoutSchema = z.number().int().min(1).max(86400).nullable();
 /** Agent messages in a row before the loop guard trips: 1–1000, or null = off. */
 export const agentLoopLimitSchema = z.number().int().min(1).max(1000).nullable();
 export const hasWakeMapping = (xType: string) => xType === 'triage' || xType === 'custom';
-
-/** The API shape of a channel (api.md "Channels"). */
-export const toChannel = (c: ChannelRow, memberCount: number) => ({
-  id: c.id,
-  guildId: c.guild_id,
-  name: c.name,
-  topic: c.topic,
-  xType: c.x_type,
-  isPublic: !!c.is_public,
-  closed: !!c.closed,
-  createdBy: c.created_by,
-  createdAt: isoTime(c.created_at),
-  lastSeq: Number(c.last_seq),
-  /** The channel stream's last position (realtime.md "Streams, positions and resume"). */
-  eventPos: Number(c.last_pos),
-  memberCount,
-  repliesWake: !!c.replies_wake,
-  turnTimeoutSeconds: c.turn_timeout_seconds === null ? null : Number(c.turn_timeout_seconds),
-  agentLoopLimit: c.agent_loop_limit === null ? null : Number(c.agent_loop_limit),
-  loopGuard: { tripped: !!c.loop_tripped, agentStreak: Number(c.agent_streak) },
-});
-export type Channel = ReturnType<typeof toChannel>;
-
-/** Number of members of a channel. */
-export async function countMembers(db: Db, channelId: string): Promise<number> {
-  const r = await db
-    .selectFrom('channel_members')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('channel_id', '=', channelId)
-    .executeTakeFirst();
-  return Number(r?.n ?? 0);
-}
-
-/** A channel row in API shape, with its member count. */
-export async function loadChannel(db: Db, channelId: string): Promise<Channel> {
-  const c = await db.selectFrom('channels').selectAll().where('id', '=', channelId).executeTakeFirst();
-  if (!c) throw notFound('channel');
-  return toChannel({ ...c, last_seq: Number(c.last_seq) }, await countMembers(db, channelId));
-}
 
 export interface CreateChannelInput {
   guildId: string;
@@ -213,29 +176,28 @@ export async function updateChannel(ctx: AppContext, view: ChannelView, patch: C
     // Its channel.updated is the channel stream's next event: the channel as of that event.
     const loaded = await loadChannel(trx, view.channel.id);
     const channel = { ...loaded, eventPos: loaded.eventPos + 1 };
-    outbox.push(emitTo.channel(channel.id, 'channel.updated', { channel }));
-    if (view.channel.is_public && patch.isPublic === false) await leaveReaderRooms(trx, outbox, channel);
+    const updated = emitTo.channel(channel.id, 'channel.updated', { channel });
+    // Readers who lose access leave the room right after this event, on every realtime process.
+    const leaveRooms = view.channel.is_public && patch.isPublic === false ? await readersLosingAccess(trx, channel) : [];
+    outbox.push(leaveRooms.length > 0 ? withFields(updated, { leaveRooms: { userIds: leaveRooms, afterEvent: true } }) : updated);
     return channel;
   });
 }
 
 /**
  * Plain guild members who were reading a channel that stopped being public without being
- * members lose access: after its last channel.updated, their sockets leave the room (admins
- * and members keep reading).
+ * members lose access (admins and members keep reading).
  */
-async function leaveReaderRooms(trx: Db, outbox: Outbox, channel: Channel) {
-  {
-    const readers = await trx
-      .selectFrom('guild_members as gm')
-      .leftJoin('channel_members as cm', (j) => j.onRef('cm.user_id', '=', 'gm.user_id').on('cm.channel_id', '=', channel.id))
-      .select('gm.user_id')
-      .where('gm.guild_id', '=', channel.guildId)
-      .where('gm.role', '=', 'member')
-      .where('cm.user_id', 'is', null)
-      .execute();
-    for (const r of readers) outbox.leaveRoom(r.user_id, channel.id);
-  }
+async function readersLosingAccess(trx: Db, channel: Channel): Promise<string[]> {
+  const readers = await trx
+    .selectFrom('guild_members as gm')
+    .leftJoin('channel_members as cm', (j) => j.onRef('cm.user_id', '=', 'gm.user_id').on('cm.channel_id', '=', channel.id))
+    .select('gm.user_id')
+    .where('gm.guild_id', '=', channel.guildId)
+    .where('gm.role', '=', 'member')
+    .where('cm.user_id', 'is', null)
+    .execute();
+  return readers.map((r) => r.user_id);
 }
 
 /** The user ids of a channel's members. */

@@ -2,7 +2,9 @@ import type { AppContext } from '../context.js';
 import type { Db } from '../db/index.js';
 import { insertIgnore, lockingRead } from '../db/dialect.js';
 import { invalidReference, type HttpError } from '../errors.js';
+import { withFields } from '../objects.js';
 import { emitTo } from '../realtime/emitter.js';
+import { loadChannel } from './channel-shape.js';
 import type { ChannelXType } from '../realtime/events.js';
 import type { Outbox } from '../realtime/outbox.js';
 import { applyTurnMembership } from '../turns/turn-store.js';
@@ -76,8 +78,9 @@ const notGuildMembers = (userIds: string[]) => invalidReference('these users are
 
 /**
  * Removes one user from the given channels inside a transaction; returns the channel ids
- * whose row was really deleted. Each removal queues `channel.left`, takes the user's sockets
- * out of the room, and takes the user out of the turn state.
+ * whose row was really deleted. Each removal queues `channel.left`, takes the user out of the
+ * turn state, and queues `channel.updated` (the new memberCount), after which the user's
+ * sockets leave the room.
  */
 export async function removeChannelMemberships(
   trx: Db,
@@ -108,8 +111,14 @@ export async function removeChannelMemberships(
       .execute();
     removed.push(channel.id);
     outbox.push(emitTo.user(userId, 'channel.left', membershipEvent(channel, userId, now)));
-    outbox.leaveRoom(userId, channel.id);
     await applyTurnMembership(trx, ctx, outbox, channel, [{ type: 'leave', userId, actorId: actorId ?? undefined }]);
+    // The removal's last channel event (the new memberCount): every realtime process takes the
+    // user's sockets out of the room just before it, in the stream's order, whichever way the
+    // event reaches it (a hand-over, another process through Redis, the log), so no later event
+    // reaches them and a leave cannot overtake the member's re-adding.
+    const loaded = await loadChannel(trx, channel.id);
+    const updated = { ...loaded, eventPos: loaded.eventPos + outbox.queuedFor(channel.id) + 1 };
+    outbox.push(withFields(emitTo.channel(channel.id, 'channel.updated', { channel: updated }), { leaveRooms: { userIds: [userId], afterEvent: false } }));
   }
   return removed;
 }

@@ -32,6 +32,16 @@ export const emitMessageSchema = z.object({
   /** The event's position in its stream (channel and user rooms; realtime.md "Streams, positions and resume"). */
   pos: z.number().int().positive().optional(),
   wakeReasons: z.record(z.string(), z.enum(WAKE_REASONS)).optional(),
+  /**
+   * A channel emit at which the sockets of these users leave the channel's rooms: before it (a
+   * removed member gets nothing of the channel after its removal) or after it (readers of a
+   * channel gone private still get that `channel.updated`). Logged with the event, so every
+   * realtime process applies it at the event's position in the stream, whatever path the event took.
+   */
+  leaveRooms: z
+    .object({ userIds: z.array(z.string().min(1).max(128)).max(100_000), afterEvent: z.boolean() })
+    .strict()
+    .optional(),
   /** The REST request that caused the emit (its `x-request-id`), for the realtime process's log lines. */
   requestId: z.string().max(128).optional(),
 });

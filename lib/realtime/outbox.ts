@@ -22,7 +22,16 @@ export class Outbox {
     this.emits.unshift(...emits);
   }
 
-  /** Take the user's sockets out of the channel's rooms (after a removal). */
+  /** Emits to `channelId` queued so far (their positions follow the stream's last one, in this order). */
+  queuedFor(channelId: string): number {
+    return this.emits.filter((e) => 'channel' in e.to && e.to.channel === channelId).length;
+  }
+
+  /**
+   * Take the user's sockets out of the channel's rooms, once the events queued before are out
+   * (a reader who is no member, e.g. a demoted admin). A member's removal rides on its own
+   * channel event instead (`leaveRooms`), which every realtime process applies in stream order.
+   */
   leaveRoom(userId: string, channelId: string): void {
     this.roomChanges.push({ leave: { userId, channelId } });
   }

@@ -1,0 +1,326 @@
+/**
+ * A member removed from a channel gets nothing of the channel committed after its removal, on
+ * every realtime process, whatever fails between the processes, and a member removed and added
+ * back at once is not taken out of the room again: the sockets leave the channel's rooms at the
+ * removal's own channel event (`channel.updated` with `leaveRooms`), in the stream's order,
+ * whichever way the event reaches a process (its hand-over, Redis, the log). Split mode with
+ * one and two API processes, a lost and a slow hand-over; two realtime processes sharing a
+ * private Redis, up, down, and busy with a long replay.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../lib/config.js';
+import { startApiProcess, startRealtimeProcess } from '../scripts/processes.js';
+import {
+  connectSocket,
+  createChannel,
+  emitAck,
+  freePort,
+  privateBackends,
+  recordEvents,
+  restFixture,
+  seedGuild,
+  sleep,
+  spawnNode,
+  startTestNode,
+  waitFor,
+  type TestNode,
+} from './helpers/harness.js';
+import { startTcpProxy } from './helpers/tcp-proxy.js';
+
+/** True once something accepts TCP connections on the port (undefined before: for waitFor). */
+const accepts = (port: number) =>
+  new Promise<true | undefined>((resolve) => {
+    const sock = connect(port, '127.0.0.1', () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.on('error', () => resolve(undefined));
+  });
+
+let t: TestNode;
+beforeAll(async () => {
+  t = await startTestNode();
+}, 60_000);
+afterAll(async () => t?.close());
+
+const cleanup: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const c of cleanup.reverse()) await c().catch(() => undefined);
+});
+
+describe('split mode: API processes and one realtime process', () => {
+  it('a member removed while the internal call fails stops receiving the private channel', async () => {
+    const secret = 'removal-secret';
+    const realtime = await startRealtimeProcess({ ...t.node.ctx.config, realtimePort: 0, realtimeInternalPort: 0, internalSecret: secret, logLevel: 'silent' as const });
+    const proxy = await startTcpProxy({ host: '127.0.0.1', port: realtime.internalPort });
+    const api = await startApiProcess(
+      { ...t.node.ctx.config, port: 0, realtimeInternalUrl: proxy.url('http'), internalSecret: secret, emitTimeoutMs: 500, logLevel: 'silent' as const },
+      { heartbeat: false, jobs: false },
+    );
+    const node = restFixture(api.url, t.center);
+    try {
+      const { owner, members, guildId } = await seedGuild(node, 1);
+      const m1 = members[0];
+      const ch = await createChannel(node, owner.token, { guildId, name: 'secret', xType: 'general', isPublic: false, memberUserIds: [m1.id] });
+      const sock = await connectSocket(realtime.url, m1.token);
+      const left = recordEvents(sock, 'channel.left');
+      const msgs = recordEvents<{ content: string }>(sock, 'message.created');
+      const ack = await emitAck(sock, 'join_channel', { channelId: ch.id });
+      expect(ack.ok).toBe(true);
+
+      proxy.drop(); // the realtime process's internal listener is unreachable for a moment
+      const del = await node.api('DELETE', `/api/channels/${ch.id}/members/${m1.id}`, { token: owner.token });
+      expect(del.status).toBe(204);
+      await api.ctx.emitter.flush();
+      proxy.restore();
+
+      // channel.left comes from the log (as the contract says)...
+      await waitFor('channel.left from the log', async () => (left.length > 0 ? true : undefined), 10_000);
+      // ...and the socket left the room at the removal's channel event, which came from the log too.
+      const post = await node.api('POST', `/api/channels/${ch.id}/messages`, { token: owner.token, body: { content: 'private after removal' } });
+      expect(post.status).toBe(201);
+      await sleep(2500);
+      expect(msgs.map((m) => m.content)).toEqual([]);
+      sock.close();
+    } finally {
+      await api.close();
+      await realtime.close();
+      await proxy.close();
+    }
+  }, 60_000);
+
+  it('a post made after a removal on another API process never reaches the removed member', async () => {
+    const secret = 'two-api-secret';
+    const realtime = await startRealtimeProcess({ ...t.node.ctx.config, realtimePort: 0, realtimeInternalPort: 0, internalSecret: secret, logLevel: 'silent' as const });
+    // API 1's hand-overs take 400 ms longer to get there (a busy network path / a backlog).
+    const slow = await startTcpProxy({ host: '127.0.0.1', port: realtime.internalPort }, { delayMs: 400 });
+    const direct = `http://127.0.0.1:${realtime.internalPort}`;
+    const api1 = await startApiProcess(
+      { ...t.node.ctx.config, port: 0, realtimeInternalUrl: slow.url('http'), internalSecret: secret, logLevel: 'silent' as const },
+      { heartbeat: false, jobs: false },
+    );
+    const api2 = await startApiProcess(
+      { ...t.node.ctx.config, port: 0, realtimeInternalUrl: direct, internalSecret: secret, logLevel: 'silent' as const },
+      { heartbeat: false, jobs: false },
+    );
+    const node1 = restFixture(api1.url, t.center);
+    const node2 = restFixture(api2.url, t.center);
+    try {
+      const { owner, members, guildId } = await seedGuild(node2, 1);
+      const m1 = members[0];
+      const ch = await createChannel(node2, owner.token, { guildId, name: 'secret', xType: 'general', isPublic: false, memberUserIds: [m1.id] });
+      const sock = await connectSocket(realtime.url, m1.token);
+      const msgs = recordEvents<{ content: string }>(sock, 'message.created');
+      expect((await emitAck(sock, 'join_channel', { channelId: ch.id })).ok).toBe(true);
+      await node2.api('POST', `/api/channels/${ch.id}/messages`, { token: owner.token, body: { content: 'before removal' } });
+
+      const del = await node1.api('DELETE', `/api/channels/${ch.id}/members/${m1.id}`, { token: owner.token });
+      expect(del.status).toBe(204);
+      const post = await node2.api('POST', `/api/channels/${ch.id}/messages`, { token: owner.token, body: { content: 'private after removal' } });
+      expect(post.status).toBe(201);
+      await sleep(1500);
+      expect(msgs.map((m) => m.content)).toEqual(['before removal']);
+      sock.close();
+    } finally {
+      await api1.close();
+      await api2.close();
+      await realtime.close();
+      await slow.close();
+    }
+  }, 60_000);
+
+  it('a member removed and added back keeps receiving the channel', async () => {
+    const secret = 'two-api-secret-2';
+    const realtime = await startRealtimeProcess({ ...t.node.ctx.config, realtimePort: 0, realtimeInternalPort: 0, internalSecret: secret, logLevel: 'silent' as const });
+    const slow = await startTcpProxy({ host: '127.0.0.1', port: realtime.internalPort }, { delayMs: 400 });
+    const api1 = await startApiProcess(
+      { ...t.node.ctx.config, port: 0, realtimeInternalUrl: slow.url('http'), internalSecret: secret, logLevel: 'silent' as const },
+      { heartbeat: false, jobs: false },
+    );
+    const api2 = await startApiProcess(
+      { ...t.node.ctx.config, port: 0, realtimeInternalUrl: `http://127.0.0.1:${realtime.internalPort}`, internalSecret: secret, logLevel: 'silent' as const },
+      { heartbeat: false, jobs: false },
+    );
+    const node1 = restFixture(api1.url, t.center);
+    const node2 = restFixture(api2.url, t.center);
+    try {
+      const { owner, members, guildId } = await seedGuild(node2, 1);
+      const m1 = members[0];
+      const ch = await createChannel(node2, owner.token, { guildId, name: 'team', xType: 'general', isPublic: false, memberUserIds: [m1.id] });
+      const sock = await connectSocket(realtime.url, m1.token);
+      const membership: string[] = [];
+      // The plugin contract of realtime.md.
+      sock.on('channel.joined', (m: { channelId: string; pos: number }) => {
+        membership.push(`joined@${m.pos}`);
+        sock.emit('join_channel', { channelId: m.channelId }, (ack: unknown) => membership.push(`join ack ${JSON.stringify(ack)}`));
+      });
+      sock.on('channel.left', (m: { channelId: string; pos: number }) => {
+        membership.push(`left@${m.pos}`);
+        sock.emit('leave_channel', { channelId: m.channelId }, () => undefined);
+      });
+      const msgs = recordEvents<{ content: string }>(sock, 'message.created');
+      expect((await emitAck(sock, 'join_channel', { channelId: ch.id })).ok).toBe(true);
+
+      expect((await node1.api('DELETE', `/api/channels/${ch.id}/members/${m1.id}`, { token: owner.token })).status).toBe(204);
+      expect((await node2.api('POST', `/api/channels/${ch.id}/members`, { token: owner.token, body: { userIds: [m1.id] } })).status).toBe(200);
+      await sleep(1500);
+      expect((await node2.api('POST', `/api/channels/${ch.id}/messages`, { token: owner.token, body: { content: 'for the member again' } })).status).toBe(201);
+      await sleep(1500);
+      console.log(membership);
+      expect(msgs.map((m) => m.content)).toEqual(['for the member again']);
+      sock.close();
+    } finally {
+      await api1.close();
+      await api2.close();
+      await realtime.close();
+      await slow.close();
+    }
+  }, 60_000);
+});
+
+describe('two realtime processes sharing Redis', () => {
+  it('a member removed while Redis is down stops receiving the private channel on the other realtime process', async () => {
+    const port = await freePort();
+    const startRedis = () => spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    let redis: ChildProcess = startRedis();
+    await waitFor('redis', () => accepts(port), 10_000);
+    const secret = 'redis-secret';
+    const config = { ...t.node.ctx.config, realtimePort: 0, realtimeInternalPort: 0, internalSecret: secret, redisUrl: `redis://127.0.0.1:${port}`, logLevel: 'silent' as const };
+    const [a, b] = [await startRealtimeProcess(config), await startRealtimeProcess(config)];
+    const api = await startApiProcess(
+      { ...t.node.ctx.config, port: 0, realtimeInternalUrl: `http://127.0.0.1:${a.internalPort}`, internalSecret: secret, logLevel: 'silent' as const },
+      { heartbeat: false, jobs: false },
+    );
+    const node = restFixture(api.url, t.center);
+    try {
+      const { owner, members, guildId } = await seedGuild(node, 1);
+      const m1 = members[0];
+      const ch = await createChannel(node, owner.token, { guildId, name: 'secret', xType: 'general', isPublic: false, memberUserIds: [m1.id] });
+      const sock = await connectSocket(b.url, m1.token); // on the process that gets no hand-over
+      const left = recordEvents(sock, 'channel.left');
+      const msgs = recordEvents<{ content: string }>(sock, 'message.created');
+      expect((await emitAck(sock, 'join_channel', { channelId: ch.id })).ok).toBe(true);
+
+      redis.kill('SIGKILL');
+      await sleep(300);
+      const del = await node.api('DELETE', `/api/channels/${ch.id}/members/${m1.id}`, { token: owner.token });
+      expect(del.status).toBe(204);
+      await waitFor('channel.left from the log', async () => (left.length > 0 ? true : undefined), 10_000);
+      const post = await node.api('POST', `/api/channels/${ch.id}/messages`, { token: owner.token, body: { content: 'private after removal' } });
+      expect(post.status).toBe(201);
+      await sleep(2500);
+      redis = startRedis();
+      await sleep(1500);
+      const post2 = await node.api('POST', `/api/channels/${ch.id}/messages`, { token: owner.token, body: { content: 'private after redis back' } });
+      expect(post2.status).toBe(201);
+      await sleep(2000);
+      expect(msgs.map((m) => m.content)).toEqual([]);
+      sock.close();
+    } finally {
+      await api.close();
+      await Promise.all([a.close(), b.close()]);
+      redis.kill('SIGKILL');
+    }
+  }, 60_000);
+
+  it('the turn.updated of a removal reaches the removed member on both processes', async () => {
+    const port = await freePort();
+    const redis: ChildProcess = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    await waitFor('redis', () => accepts(port), 10_000);
+    const secret = 'redis-secret-2';
+    const config = { ...t.node.ctx.config, realtimePort: 0, realtimeInternalPort: 0, internalSecret: secret, redisUrl: `redis://127.0.0.1:${port}`, logLevel: 'silent' as const };
+    const [a, b] = [await startRealtimeProcess(config), await startRealtimeProcess(config)];
+    const api = await startApiProcess(
+      { ...t.node.ctx.config, port: 0, realtimeInternalUrl: `http://127.0.0.1:${a.internalPort}`, internalSecret: secret, logLevel: 'silent' as const },
+      { heartbeat: false, jobs: false },
+    );
+    const node = restFixture(api.url, t.center);
+    const results: Record<string, { onA: number; onB: number }> = {};
+    try {
+      for (let round = 0; round < 5; round++) {
+        const { owner, members, guildId } = await seedGuild(node, 2);
+        const [m1, m2] = members;
+        const ch = await createChannel(node, owner.token, { guildId, name: 'd', xType: 'discuss', isPublic: false, memberUserIds: [m1.id, m2.id] });
+        const onA = await connectSocket(a.url, m1.token);
+        const onB = await connectSocket(b.url, m1.token);
+        const turnsA = recordEvents<{ reason: string; pos: number }>(onA, 'turn.updated');
+        const turnsB = recordEvents<{ reason: string; pos: number }>(onB, 'turn.updated');
+        const leftB = recordEvents(onB, 'channel.left');
+        expect((await emitAck(onA, 'join_channel', { channelId: ch.id })).ok).toBe(true);
+        expect((await emitAck(onB, 'join_channel', { channelId: ch.id })).ok).toBe(true);
+        const del = await node.api('DELETE', `/api/channels/${ch.id}/members/${m1.id}`, { token: owner.token });
+        expect(del.status).toBe(204);
+        await waitFor('channel.left on B', async () => (leftB.length > 0 ? true : undefined), 10_000);
+        await sleep(1500);
+        results[round] = { onA: turnsA.filter((x) => x.reason === 'membership').length, onB: turnsB.filter((x) => x.reason === 'membership').length };
+        onA.close();
+        onB.close();
+      }
+      console.log(JSON.stringify(results));
+      for (const r of Object.values(results)) expect(r.onB).toBe(r.onA);
+    } finally {
+      await api.close();
+      await Promise.all([a.close(), b.close()]);
+      redis.kill('SIGKILL');
+    }
+  }, 90_000);
+
+  it('no message posted after the removal reaches the removed member on the other process', async () => {
+    const redisPort = await freePort();
+    const redis: ChildProcess = spawn('redis-server', ['--port', String(redisPort), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    cleanup.push(async () => void redis.kill('SIGKILL'));
+    await waitFor('redis', () => accepts(redisPort), 10_000);
+    const backends = await privateBackends();
+    cleanup.push(() => backends.close());
+    const env = backends.env({
+      FABRIC_BACKEND_GUILD_INTERNAL_SECRET: 'race-secret',
+      FABRIC_BACKEND_GUILD_REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      FABRIC_BACKEND_GUILD_LOG_LEVEL: 'silent',
+    });
+    const [aPort, aInternal] = [await freePort(), await freePort()];
+    // In process (migrates the database): the API and B.
+    const api = await startApiProcess(loadConfig({ ...env, FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_URL: `http://127.0.0.1:${aInternal}` }), { heartbeat: false, jobs: false });
+    cleanup.push(() => api.close());
+    const b = await startRealtimeProcess(loadConfig({ ...env, FABRIC_BACKEND_GUILD_REALTIME_PORT: '0', FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_PORT: '0' }));
+    cleanup.push(() => b.close());
+    const a = spawnNode('scripts/realtime.ts', {
+      ...env,
+      FABRIC_BACKEND_GUILD_LOG_LEVEL: 'info',
+      FABRIC_BACKEND_GUILD_DB_SYNC: 'false',
+      FABRIC_BACKEND_GUILD_REALTIME_PORT: String(aPort),
+      FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_PORT: String(aInternal),
+    });
+    cleanup.push(() => a.stop());
+    await a.waitForLog('guild node realtime listening', 60_000);
+    const aUrl = `http://127.0.0.1:${aPort}`;
+    const node = restFixture(api.url, backends.center);
+
+    const { owner, members, guildId } = await seedGuild(node, 1);
+    const m1 = members[0];
+    const ch = await createChannel(node, owner.token, { guildId, name: 'secret', xType: 'general', isPublic: false, memberUserIds: [m1.id] });
+    for (let i = 0; i < 40; i++) {
+      await Promise.all(Array.from({ length: 50 }, (_, k) => node.api('POST', `/api/channels/${ch.id}/messages`, { token: owner.token, body: { content: `old ${i}-${k}` } })));
+    }
+    const victim = await connectSocket(b.url, m1.token);
+    const got = recordEvents<{ content: string }>(victim, 'message.created');
+    expect((await emitAck(victim, 'join_channel', { channelId: ch.id })).ok).toBe(true);
+    const readers = await Promise.all(Array.from({ length: 20 }, () => connectSocket(aUrl, owner.token)));
+    const t0 = Date.now();
+    // Owner sockets on A replay the whole log: A's queue on the channel is busy meanwhile.
+    const joins = readers.map((s) => emitAck(s, 'join_channel', { channelId: ch.id, since: 0 }));
+    await sleep(150);
+    const del = await node.api('DELETE', `/api/channels/${ch.id}/members/${m1.id}`, { token: owner.token });
+    expect(del.status).toBe(204);
+    const post = await node.api('POST', `/api/channels/${ch.id}/messages`, { token: owner.token, body: { content: 'private after removal' } });
+    expect(post.status).toBe(201);
+    const posted = Date.now() - t0;
+    await Promise.all(joins);
+    console.log('posted after', posted, 'ms; joins done after', Date.now() - t0, 'ms');
+    await sleep(1500);
+    expect(got.map((m) => m.content)).toEqual([]);
+    victim.close();
+    for (const s of readers) s.close();
+  }, 120_000);
+});
