@@ -16,6 +16,18 @@ const log = createLogger('http');
 export interface Listening {
   server: Server;
   port: number;
+  /**
+   * The graceful half of a shutdown: stops accepting connections, closes the idle keep-alive
+   * ones, and lets the requests in flight finish, each answered with `Connection: close` (a
+   * keep-alive connection closes after its response). Resolves true once none is left, false
+   * when `deadlineMs` passed first; `close()` then cuts those off.
+   */
+  drain(deadlineMs: number): Promise<boolean>;
+  /** Whether `drain` or `close` was called. */
+  readonly draining: boolean;
+  /** Requests being served now. */
+  readonly inFlight: number;
+  /** Stops accepting and drops every connection left, busy ones included; resolves once the server closed. */
   close(): Promise<void>;
 }
 
@@ -32,7 +44,22 @@ export interface ListenOptions {
 export async function listenFetch(fetch: (request: Request) => Promise<Response>, port: number, host?: string, opts: ListenOptions = {}): Promise<Listening> {
   useAdapterResponses(); // written out in one go instead of pumping a web stream (lib/server/adapter-response.ts)
   const adapter = createServerAdapter((request: Request) => fetch(request));
+  /** Responses not yet finished (or aborted): what a drain waits for. */
+  const active = new Set<ServerResponse>();
+  let draining = false;
+  let drained: (() => void) | undefined;
   const serve = (req: IncomingMessage, res: ServerResponse) => {
+    active.add(res);
+    // 'finish': written out; 'close': aborted (or, for a response the upgrade path detaches, never).
+    const done = () => {
+      if (!active.delete(res) || !draining) return;
+      // A response that went out with keep-alive before the drain began leaves an idle connection.
+      setImmediate(() => server.closeIdleConnections());
+      if (active.size === 0) drained?.();
+    };
+    res.once('finish', done);
+    res.once('close', done);
+    if (draining) res.shouldKeepAlive = false;
     const refused = toOriginForm(req);
     if (refused) return void answerWithError(res, 400, refused);
     void adapter(req, res);
@@ -67,14 +94,41 @@ export async function listenFetch(fetch: (request: Request) => Promise<Response>
       resolve();
     });
   });
+  let closed: Promise<void> | undefined;
+  /** server.close() once: no new connection is accepted; resolves when the last one is gone. */
+  const stopAccepting = () => (closed ??= new Promise<void>((resolve) => server.close(() => resolve())));
   return {
     server,
     port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    get draining() {
+      return draining;
+    },
+    get inFlight() {
+      return active.size;
+    },
+    drain(deadlineMs) {
+      draining = true;
+      void stopAccepting(); // closes the idle keep-alive connections too
+      for (const res of active) if (!res.headersSent) res.shouldKeepAlive = false;
+      if (active.size === 0) return Promise.resolve(true);
+      return new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => {
+          drained = undefined;
+          resolve(false);
+        }, deadlineMs);
+        drained = () => {
+          clearTimeout(timer);
+          drained = undefined;
+          resolve(true);
+        };
+      });
+    },
+    close() {
+      draining = true;
+      const done = stopAccepting();
+      server.closeAllConnections();
+      return done;
+    },
   };
 }
 
