@@ -18,6 +18,8 @@ export interface MysqlPostBatches {
   submit(post: BatchedPost): Promise<BatchedResult | null>;
   /** Counters since start: batches sent (of one post or more) and posts stored through them. */
   stats(): { batches: number; posts: number };
+  /** Resolves once no post is queued or in a batch in flight (shutdown, before the pool closes). */
+  settled(): Promise<void>;
 }
 
 interface Pending {
@@ -79,6 +81,7 @@ export function createMysqlPostBatches(pool: Pool, maxInFlight: number, maxConne
   let wakeUp: NodeJS.Timeout | undefined;
   let batches = 0;
   let posts = 0;
+  const settledWaiters: (() => void)[] = [];
 
   /**
    * Starts batches while slots are free. A batch in flight for longer than STALLED_MS (one
@@ -123,6 +126,7 @@ export function createMysqlPostBatches(pool: Pool, maxInFlight: number, maxConne
       void runGroup(batch).finally(() => {
         inFlight.delete(slot);
         pump();
+        if (queue.length === 0 && inFlight.size === 0) for (const w of settledWaiters.splice(0)) w();
       });
     }
   }
@@ -226,6 +230,7 @@ export function createMysqlPostBatches(pool: Pool, maxInFlight: number, maxConne
         pump();
       }),
     stats: () => ({ batches, posts }),
+    settled: () => (queue.length === 0 && inFlight.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => settledWaiters.push(resolve))),
   };
 }
 
