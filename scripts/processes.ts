@@ -13,19 +13,33 @@ import { createLocalEmitter } from '../realtime/dispatch.js';
 import { createInternalChannel } from '../realtime/internal-channel.js';
 import { createRealtimeEndpoints } from '../realtime/public-endpoints.js';
 import { connectRedisCluster } from '../realtime/redis-cluster.js';
-import { listenFetch } from '../lib/server/node.js';
+import { listenFetch, type Listening } from '../lib/server/node.js';
+import { requestIdFor } from '../lib/http/request-context.js';
 import { createApiRouter } from '../lib/server/router.js';
 import { startBackgroundJobs, startSpeakerTimer } from '../lib/server/jobs.js';
 import { startMetricsListener } from '../lib/server/metrics-listener.js';
 
 const log = createLogger('server');
 
+export interface CloseOptions {
+  /**
+   * How long the requests in flight may take to finish (ms). Default 0: cut off at once (tests,
+   * `npm run dev`); a server stopped by a signal gets scripts/run-entry.ts's shutdown timeout.
+   */
+  drainMs?: number;
+}
+
 export interface RunningProcess {
   /** Base URL of the public port (API and/or socket.io). */
   url: string;
   port: number;
   ctx: AppContext;
-  close(): Promise<void>;
+  /**
+   * Stops the process: no new connection, readiness 503, the requests in flight finish (up to
+   * `drainMs`), then what is queued is written out and the sockets and the database close.
+   * Resolves true when every request in flight finished, false when some were cut off.
+   */
+  close(opts?: CloseOptions): Promise<boolean>;
 }
 
 export interface StartOptions {
@@ -42,7 +56,12 @@ export async function startAllInOne(config: Readonly<Config>, opts: StartOptions
   const emitter = createLocalEmitter(() => realtime);
   const presence = { onlineAmong: async (userIds: readonly string[]) => (realtime ? realtime.onlineAmong(userIds) : []) };
   const ctx = await createContext(config, { emitter, presence, random: opts.random, heartbeat: opts.heartbeat ?? true });
-  const http = await listenFetch(createApiRouter(routes, ctx), config.port, undefined, { upgradePath: REALTIME_ENGINE_PATH });
+  const http: Listening = await listenFetch(
+    notReadyWhileDraining(createApiRouter(routes, ctx), API_READY_PATH, () => http.draining),
+    config.port,
+    undefined,
+    { upgradePath: REALTIME_ENGINE_PATH },
+  );
   realtime = createRealtimeApp(http.server, ctx);
   const metrics = await startMetricsListener(config, { ctx, nsp: realtime.nsp as never });
   const jobs = opts.jobs === false ? undefined : startBackgroundJobs(ctx);
@@ -52,12 +71,17 @@ export async function startAllInOne(config: Readonly<Config>, opts: StartOptions
     port: http.port,
     ctx,
     realtime,
-    async close() {
+    async close({ drainMs = 0 } = {}) {
+      // Sockets stay connected while the requests in flight finish: they get those requests' events.
+      const draining = drainLogged(http, drainMs); // stops accepting at once
       await jobs?.stop();
+      const drained = await draining;
+      await flushQueued(ctx);
       // socket.io's close also closes the HTTP server, which waits for busy connections (a
       // response a client stopped reading): close it together with ours, which drops them.
       await Promise.all([realtime!.close(), http.close(), metrics?.close()]);
       await ctx.close();
+      return drained;
     },
   };
 }
@@ -68,7 +92,10 @@ export async function startApiProcess(config: Readonly<Config>, opts: StartOptio
     throw new Error('FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_URL is required for an API process in split mode (set it to "none" to run without realtime)');
   }
   const ctx = await createContext(config, { random: opts.random, heartbeat: opts.heartbeat ?? true });
-  const http = await listenFetch(createApiRouter(routes, ctx), config.port);
+  const http: Listening = await listenFetch(
+    notReadyWhileDraining(createApiRouter(routes, ctx), API_READY_PATH, () => http.draining),
+    config.port,
+  );
   const metrics = await startMetricsListener(config, { ctx });
   const jobs = opts.jobs === false ? undefined : startBackgroundJobs(ctx);
   log.info('guild node API listening (split mode)', { port: http.port, emitsTo: config.realtimeInternalUrl ?? 'nowhere' });
@@ -76,10 +103,14 @@ export async function startApiProcess(config: Readonly<Config>, opts: StartOptio
     url: `http://127.0.0.1:${http.port}`,
     port: http.port,
     ctx,
-    async close() {
+    async close({ drainMs = 0 } = {}) {
+      const draining = drainLogged(http, drainMs);
       await jobs?.stop();
+      const drained = await draining;
+      await flushQueued(ctx);
       await Promise.all([http.close(), metrics?.close()]);
       await ctx.close();
+      return drained;
     },
   };
 }
@@ -93,7 +124,12 @@ export async function startRealtimeProcess(config: Readonly<Config>): Promise<Ru
   // Connected before the public port listens: a socket accepted under a provisional adapter
   // would lose its rooms when the Redis one replaced it.
   const cluster = config.redisUrl ? await connectRedisCluster(config.redisUrl, config.nodeId) : undefined;
-  const publicHttp = await listenFetch(createRealtimeEndpoints(ctx, cluster), config.realtimePort, undefined, { upgradePath: REALTIME_ENGINE_PATH });
+  const publicHttp: Listening = await listenFetch(
+    notReadyWhileDraining(createRealtimeEndpoints(ctx, cluster), REALTIME_READY_PATH, () => publicHttp.draining),
+    config.realtimePort,
+    undefined,
+    { upgradePath: REALTIME_ENGINE_PATH },
+  );
   const realtime = createRealtimeApp(publicHttp.server, ctx, { cluster });
   app = realtime;
   const stopSpeakerTimer = startSpeakerTimer(ctx);
@@ -105,12 +141,46 @@ export async function startRealtimeProcess(config: Readonly<Config>): Promise<Ru
     port: publicHttp.port,
     internalPort: internal.port,
     ctx,
-    async close() {
+    async close({ drainMs = 0 } = {}) {
+      // Emits an API process handed over before this signal are applied and answered.
+      const draining = Promise.all([drainLogged(internal, drainMs), drainLogged(publicHttp, drainMs)]);
       await stopSpeakerTimer();
+      const drained = (await draining).every(Boolean);
       await Promise.all([internal.close(), metrics?.close()]);
       await Promise.all([realtime.close(), publicHttp.close()]); // see startAllInOne
       await cluster?.close();
       await ctx.close();
+      return drained;
     },
   };
+}
+
+const API_READY_PATH = '/api/ready';
+const REALTIME_READY_PATH = '/ready';
+
+/**
+ * While the process drains, its readiness probe answers 503 `{status: "stopping"}` on a
+ * keep-alive connection that is still open (new connections are refused by then), so a load
+ * balancer that probes over one stops sending; every other request is served as usual.
+ */
+function notReadyWhileDraining(fetch: (request: Request) => Promise<Response>, readyPath: string, draining: () => boolean) {
+  return (request: Request): Promise<Response> => {
+    if (!draining() || request.method !== 'GET' || new URL(request.url).pathname !== readyPath) return fetch(request);
+    const headers = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-request-id': requestIdFor(request.headers) };
+    return Promise.resolve(new Response(JSON.stringify({ status: 'stopping' }), { status: 503, headers }));
+  };
+}
+
+/** Drains `http` for up to `drainMs`; logs the requests cut off at the deadline. */
+async function drainLogged(http: Listening, drainMs: number): Promise<boolean> {
+  if (http.inFlight > 0) log.info('waiting for the requests in flight', { port: http.port, inFlight: http.inFlight, deadlineMs: drainMs });
+  const drained = await http.drain(drainMs);
+  if (!drained) log.warn('requests still in flight at the shutdown deadline are cut off', { port: http.port, inFlight: http.inFlight, deadlineMs: drainMs });
+  return drained;
+}
+
+/** After the drain: posts still in the MySQL group commit (only when requests were cut off) and the events handed over. */
+async function flushQueued(ctx: AppContext): Promise<void> {
+  await ctx.database.postBatches?.settled();
+  await ctx.emitter.flush();
 }

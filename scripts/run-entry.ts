@@ -1,19 +1,51 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../lib/config.js';
+import { configureLogging, createLogger } from '../lib/logger.js';
+
+const log = createLogger('server');
+
+/** How long the requests in flight get to finish after SIGTERM/SIGINT, unless FABRIC_BACKEND_GUILD_SHUTDOWN_TIMEOUT_SECONDS says otherwise. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 20;
+/** After that deadline, how long the rest of the shutdown (flushes, sockets, database) may take before the process exits anyway. */
+const CLOSE_GRACE_MS = 5000;
+const SHUTDOWN_TIMEOUT_VAR = 'FABRIC_BACKEND_GUILD_SHUTDOWN_TIMEOUT_SECONDS';
+
+/** The drain deadline in ms from the environment (a number of seconds, 0 to 3600; fractions allowed). */
+export function shutdownTimeoutMs(env: NodeJS.ProcessEnv): number {
+  const raw = env[SHUTDOWN_TIMEOUT_VAR]?.trim();
+  if (raw === undefined || raw === '') return DEFAULT_SHUTDOWN_TIMEOUT_SECONDS * 1000;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds < 0 || seconds > 3600) throw new ConfigError(`${SHUTDOWN_TIMEOUT_VAR} is invalid: must be a number of seconds from 0 to 3600`);
+  return Math.round(seconds * 1000);
+}
+
+/** What runEntry stops: resolves true when every request in flight finished before `drainMs`. */
+export interface Stoppable {
+  close(opts: { drainMs: number }): Promise<boolean>;
+}
 
 /**
  * Shared start-up of the server entry points: `--help`, config errors as one line and exit 1,
- * clean shutdown on SIGINT/SIGTERM.
+ * graceful shutdown on SIGINT/SIGTERM.
+ *
+ * The signal handlers are installed before `start` runs, so a signal during startup (the
+ * migration of DB_SYNC) lets that step finish and then stops, instead of killing it between
+ * two DDL statements. On a signal: no new connection, readiness 503, the requests in flight
+ * get up to the shutdown timeout to finish, then queued work is flushed and everything
+ * closes. Exit 0 when all of that finished in time; 1 (and an error line) when requests were
+ * cut off at the deadline, the close failed, or it took CLOSE_GRACE_MS longer still.
  */
-export async function runEntry(help: string, start: (config: Readonly<Config>) => Promise<{ close(): Promise<void> }>): Promise<void> {
+export async function runEntry(help: string, start: (config: Readonly<Config>) => Promise<Stoppable>): Promise<void> {
   const { values } = parseArgs({ options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: false, strict: false });
   if (values.help) {
     console.log(help);
     return;
   }
   let config: Readonly<Config>;
+  let drainMs: number;
   try {
     config = loadConfig(process.env);
+    drainMs = shutdownTimeoutMs(process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`fabric-guild: ${err.message}`);
@@ -21,23 +53,44 @@ export async function runEntry(help: string, start: (config: Readonly<Config>) =
     }
     throw err;
   }
-  let running: { close(): Promise<void> };
+  configureLogging(config.logLevel, config.logFormat);
+  let running: Stoppable | undefined;
+  let signal: NodeJS.Signals | undefined;
+  const shutdown = (stoppable: Stoppable) => {
+    log.info('shutting down', { signal, deadlineMs: drainMs });
+    const force = setTimeout(() => {
+      log.error('shutdown did not finish in time; exiting', { deadlineMs: drainMs + CLOSE_GRACE_MS });
+      process.exit(1);
+    }, drainMs + CLOSE_GRACE_MS);
+    stoppable.close({ drainMs }).then(
+      (drained) => {
+        clearTimeout(force);
+        if (drained) log.info('stopped');
+        else log.error('stopped after cutting off requests still in flight at the shutdown deadline', { deadlineMs: drainMs });
+        process.exit(drained ? 0 : 1);
+      },
+      (err: unknown) => {
+        log.error('shutdown failed', { error: err instanceof Error ? err.message : String(err) });
+        process.exit(1);
+      },
+    );
+  };
+  const onSignal = (received: NodeJS.Signals) => {
+    if (signal) return void log.info('already stopping', { signal: received });
+    signal = received;
+    if (running) shutdown(running);
+    else log.info('stop requested while starting; stopping once startup (and its migration) has finished', { signal });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  log.info('starting', { migrate: config.dbSync });
   try {
     running = await start(config);
   } catch (err) {
     console.error(`fabric-guild: failed to start: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
   }
-  let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    const force = setTimeout(() => process.exit(0), 5000);
-    force.unref();
-    void running.close().finally(() => process.exit(0));
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  if (signal) shutdown(running);
 }
 
 /**

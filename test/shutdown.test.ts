@@ -1,12 +1,15 @@
 /**
- * Shutting a node down: close() finishes even while a client holds a response it never
+ * Shutting a node down. close() finishes even while a client holds a response it never
  * reads (a download far larger than the socket buffers) and a socket.io client is connected.
  * A hang here shows as this test's timeout.
  */
 import http from 'node:http';
-import { describe, expect, it } from 'vitest';
+import { connect } from 'node:net';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadDatabaseConfig } from '../lib/config.js';
+import { openDatabase, pendingMigrations } from '../lib/db/index.js';
 import { filePart } from './helpers/multipart.js';
-import { startTestNode } from './helpers/harness.js';
+import { apiClient, centerClient, privateBackends, sleep, spawnNode, startTestNode, waitFor, type ChildRun } from './helpers/harness.js';
 
 describe('RunningProcess.close()', () => {
   it('finishes while a download response is left unread and a socket is connected', { timeout: 20_000 }, async () => {
@@ -27,5 +30,137 @@ describe('RunningProcess.close()', () => {
     });
     expect(statusCode).toBe(200);
     await t.close();
+  });
+});
+
+/**
+ * SIGTERM on a real process (scripts/main.ts, over real HTTP): what was received is answered,
+ * nothing new is accepted, and the exit code says whether anything had to be cut off.
+ * Center's emulator holds a request in flight: its `/api/dev/fail` delay slows the token
+ * introspection of the request's first use of a token.
+ */
+describe('SIGTERM on a running node', () => {
+  const children: ChildRun[] = [];
+  const backends: Awaited<ReturnType<typeof privateBackends>>[] = [];
+  afterAll(async () => {
+    await Promise.all(children.map((c) => c.stop()));
+    await Promise.all(backends.map((b) => b.close()));
+  });
+
+  async function startChild(extra: Record<string, string> = {}) {
+    const b = await privateBackends();
+    backends.push(b);
+    const child = spawnNode('scripts/main.ts', b.env({ FABRIC_BACKEND_GUILD_LOG_LEVEL: 'info', ...extra }));
+    children.push(child);
+    const { port } = await child.waitForLog('guild node listening');
+    return { b, child, port: port as number, api: apiClient(`http://127.0.0.1:${port}`), centerApi: centerClient(b.center) };
+  }
+
+  /** Resolves with the error code of a new TCP connection to `port` once one is refused. */
+  const refusedConnection = (port: number) =>
+    waitFor(
+      'a refused connection',
+      () =>
+        new Promise<string | undefined>((resolve) => {
+          const s = connect(port, '127.0.0.1');
+          s.once('connect', () => (s.destroy(), resolve(undefined)));
+          s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code));
+        }),
+      2000,
+      20,
+    );
+
+  it('answers the requests in flight, refuses new connections, answers readiness 503 and exits 0', { timeout: 30_000 }, async () => {
+    const { child, port, api, centerApi } = await startChild();
+    const owner = await centerApi.user('owner');
+    const other = await centerApi.user('other');
+    await centerApi.fail('none', 1200);
+    const inFlight = api('POST', '/api/guilds', { token: owner.token, body: { name: 'accepted before SIGTERM' } }).then(
+      (r) => ({ status: r.status }),
+      (err: Error) => ({ error: String((err as { cause?: unknown }).cause ?? err) }),
+    );
+    // A keep-alive client: its answer says the connection closes.
+    const agent = new http.Agent({ keepAlive: true });
+    const keepAlive = new Promise<{ status: number; connection?: string }>((resolve, reject) => {
+      const body = JSON.stringify({ name: 'keep-alive before SIGTERM' });
+      http
+        .request(
+          `http://127.0.0.1:${port}/api/guilds`,
+          { method: 'POST', agent, headers: { authorization: `Bearer ${other.token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }));
+          },
+        )
+        .on('error', reject)
+        .end(body);
+    });
+    // A request whose head is still arriving when the signal comes: served, as not ready.
+    const probe = connect(port, '127.0.0.1');
+    await new Promise((resolve) => probe.once('connect', resolve));
+    probe.write('GET /api/ready HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    let probeAnswer = '';
+    const probeClosed = new Promise<void>((resolve) => {
+      probe.setEncoding('utf8').on('data', (d: string) => (probeAnswer += d));
+      probe.on('close', () => resolve());
+    });
+    await sleep(300);
+    child.proc.kill('SIGTERM');
+    expect(await refusedConnection(port)).toBe('ECONNREFUSED');
+    probe.end('\r\n');
+    await probeClosed;
+    expect(probeAnswer).toMatch(/^HTTP\/1.1 503 /);
+    expect(probeAnswer.toLowerCase()).toContain('connection: close');
+    expect(probeAnswer).toContain('{"status":"stopping"}');
+    expect(await inFlight).toEqual({ status: 201 });
+    expect(await keepAlive).toEqual({ status: 201, connection: 'close' });
+    agent.destroy();
+    expect(await child.exited).toBe(0);
+    expect(child.stderr()).toContain('shutting down');
+  });
+
+  it('cuts off a request still running at the shutdown deadline and exits 1', { timeout: 30_000 }, async () => {
+    const { child, api, centerApi } = await startChild({ FABRIC_BACKEND_GUILD_SHUTDOWN_TIMEOUT_SECONDS: '0.4' });
+    const owner = await centerApi.user('owner');
+    await centerApi.fail('none', 1800);
+    const inFlight = api('POST', '/api/guilds', { token: owner.token, body: { name: 'too slow' } }).then(
+      (r) => ({ status: r.status }),
+      () => ({ cutOff: true }),
+    );
+    await sleep(200);
+    const signalled = Date.now();
+    child.proc.kill('SIGTERM');
+    expect(await child.exited).toBe(1);
+    const took = Date.now() - signalled;
+    expect(took).toBeGreaterThanOrEqual(400);
+    expect(took).toBeLessThan(1600); // not waiting for the request
+    expect(await inFlight).toEqual({ cutOff: true });
+    expect(child.stderr()).toContain('cut off');
+  });
+
+  it('lets the startup migration finish when SIGTERM arrives during it, then exits 0', { timeout: 30_000 }, async () => {
+    const b = await privateBackends();
+    backends.push(b);
+    const child = spawnNode('scripts/main.ts', b.env({ FABRIC_BACKEND_GUILD_LOG_LEVEL: 'info' }));
+    children.push(child);
+    await child.waitForLog('"msg":"starting"');
+    child.proc.kill('SIGTERM');
+    expect(await child.exited).toBe(0);
+    expect(child.stderr()).toContain('stop requested while starting');
+    const handle = await openDatabase(loadDatabaseConfig(b.db.env));
+    try {
+      expect(await pendingMigrations(handle.db)).toEqual([]);
+    } finally {
+      await handle.destroy();
+    }
+  });
+
+  it('refuses an invalid shutdown timeout with one line naming the variable', { timeout: 30_000 }, async () => {
+    const b = await privateBackends();
+    backends.push(b);
+    const child = spawnNode('scripts/main.ts', b.env({ FABRIC_BACKEND_GUILD_SHUTDOWN_TIMEOUT_SECONDS: 'soon' }));
+    children.push(child);
+    expect(await child.exited).toBe(1);
+    expect(child.stderr().trim().split('\n')).toEqual([expect.stringContaining('FABRIC_BACKEND_GUILD_SHUTDOWN_TIMEOUT_SECONDS')]);
   });
 });
