@@ -144,6 +144,40 @@ describe('FabricClient resumes from its positions against the real node', () => 
     expect(resyncs).toEqual([]);
   });
 
+  it('fills a gap on a busy channel within a gap timeout: later events do not push the rejoin back', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 1);
+    const [agent] = members;
+    const ch = await createChannel(t, owner.token, { guildId, name: 'busy', xType: 'general', memberUserIds: [agent.id] });
+    const { c, seen, reconnects } = sdkClient(t.url, agent, { gapTimeoutMs: 300 });
+    const witness = sdkClient(t.url, owner);
+    await Promise.all([c.connect(), witness.c.connect()]);
+    const first = await post(t, owner, ch.id, 'one');
+    await expect.poll(() => seen.length, WAIT).toBe(1);
+
+    const nsp = t.node.realtime.nsp;
+    const channelRooms = [rooms.channel(ch.id), rooms.channelUser(ch.id, agent.id)];
+    nsp.in(rooms.user(agent.id)).socketsLeave(channelRooms);
+    const lost = await post(t, owner, ch.id, 'lost');
+    await expect.poll(() => witness.seen.map((s) => s.message.id), WAIT).toContain(lost.id);
+    nsp.in(rooms.user(agent.id)).socketsJoin(channelRooms);
+
+    // An event every 100 ms, well under gapTimeoutMs, for 3 s (10 gap timeouts).
+    const busy: Message[] = [];
+    const until = Date.now() + 3000;
+    let filledWhileBusy = false;
+    while (Date.now() < until) {
+      busy.push(await post(t, owner, ch.id, `busy ${busy.length}`));
+      await new Promise((r) => setTimeout(r, 100));
+      if (seen.some((s) => s.message.id === lost.id)) filledWhileBusy = true;
+    }
+    expect(filledWhileBusy, 'the missing event was asked for while the channel stayed busy').toBe(true);
+    const expected = [first, lost, ...busy].map((m) => m.id);
+    await expect.poll(() => seen.map((s) => s.message.id), WAIT).toEqual(expected);
+    expect(seen.map((s) => s.message.pos)).toEqual(expected.map((_, i) => i + 1));
+    expect(seen[1].info.source).toBe('replay');
+    expect(reconnects).toEqual([false]);
+  });
+
   it('is told to resync when its position fell out of the retention window, pages REST itself, and sees every message once', async () => {
     const { owner, members, guildId } = await seedGuild(short, 1);
     const [agent] = members;

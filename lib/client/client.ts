@@ -106,7 +106,10 @@ interface ChannelState {
   joined: boolean;
   /** The join in flight, so that a listing and a channel.joined do not subscribe twice. */
   joining: Promise<void> | null;
+  /** Armed while positions are missing (see watchGap). */
   gapTimer?: ReturnType<typeof setTimeout>;
+  /** The position a join with `since` acknowledged: the replay must reach it. */
+  caughtUpTo: number;
   /** What the agent was told about its turn here (turn-wake.ts). */
   turnWake: TurnWakeState;
   /** Joined with `join()`: kept on reconnect even when not in the member listing. */
@@ -470,6 +473,7 @@ export class FabricClient {
         seen: new RecentKeys(),
         joined: false,
         joining: null,
+        caughtUpTo: 0,
         turnWake: initialTurnWake(),
         byHand: false,
       };
@@ -510,10 +514,33 @@ export class FabricClient {
     else this.checkCaughtUp(state, pos);
   }
 
+  /** After a join with `since`: the replay up to the ack's `pos` must come, or the channel is rejoined. */
   private checkCaughtUp(state: ChannelState, pos: number): void {
-    clearTimeout(state.gapTimer);
+    state.caughtUpTo = Math.max(state.caughtUpTo, pos);
+    this.watchGap(state);
+  }
+
+  /** True while the stream misses positions: a gap before events that arrived, or a replay that has not come yet. */
+  private behind(state: ChannelState): boolean {
+    return state.stream.hasGap || (state.stream.lastPos ?? 0) < state.caughtUpTo;
+  }
+
+  /**
+   * A missing position is asked for again (a rejoin from the last position delivered) when it
+   * is still missing `gapTimeoutMs` after it was first noticed. The timer is armed when a gap
+   * opens and is not moved by later arrivals while that gap stays open (on a busy channel
+   * there is always a later arrival); it is cleared when the gap closes.
+   */
+  private watchGap(state: ChannelState): void {
+    if (!this.behind(state) || !state.joined) {
+      clearTimeout(state.gapTimer);
+      state.gapTimer = undefined;
+      return;
+    }
+    if (state.gapTimer !== undefined) return;
     state.gapTimer = setTimeout(() => {
-      if ((state.stream.lastPos ?? 0) < pos && state.joined) void this.subscribe(state, false);
+      state.gapTimer = undefined;
+      if (this.channels.get(state.id) === state && state.joined && this.behind(state)) void this.subscribe(state, false);
     }, this.opts.gapTimeoutMs ?? 2000);
   }
 
@@ -578,11 +605,8 @@ export class FabricClient {
     const state = this.channels.get(channelId);
     if (!state) return this.deliver({ event, payload }, null);
     this.deliverChannel(state, state.stream.push({ event, pos: payload.pos, payload }));
-    clearTimeout(state.gapTimer);
     // A position that stays missing: rejoin from the last one delivered (the node replays).
-    if (state.stream.hasGap && state.joined) {
-      state.gapTimer = setTimeout(() => state.stream.hasGap && void this.subscribe(state, false), this.opts.gapTimeoutMs ?? 2000);
-    }
+    this.watchGap(state);
   }
 
   private deliverChannel(state: ChannelState, events: StreamEvent[]): void {
