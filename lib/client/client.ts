@@ -110,6 +110,9 @@ interface ChannelState {
   gapTimer?: ReturnType<typeof setTimeout>;
   /** The position a join with `since` acknowledged: the replay must reach it. */
   caughtUpTo: number;
+  /** Joins retried since the last acknowledged one, and the pending retry. */
+  joinAttempt: number;
+  retryTimer?: ReturnType<typeof setTimeout>;
   /** What the agent was told about its turn here (turn-wake.ts). */
   turnWake: TurnWakeState;
   /** Joined with `join()`: kept on reconnect even when not in the member listing. */
@@ -302,7 +305,12 @@ export class FabricClient {
         if (!socket.active) this.scheduleReconnect();
       });
       socket.on('disconnect', (reason) => {
-        for (const c of this.channels.values()) c.joined = false;
+        for (const c of this.channels.values()) {
+          c.joined = false;
+          // The reconnect rejoins every channel anyway.
+          clearTimeout(c.retryTimer);
+          c.retryTimer = undefined;
+        }
         this.call('disconnected', { reason });
         // The server closed the socket: socket.io does not come back by itself.
         if (reason === 'io server disconnect' && !this.ended) this.scheduleReconnect();
@@ -329,9 +337,16 @@ export class FabricClient {
   /** Disconnects for good (no reconnect); posts in flight are aborted. */
   close(): void {
     clearTimeout(this.reconnectTimer);
-    for (const c of this.channels.values()) clearTimeout(c.gapTimer);
+    for (const c of this.channels.values()) this.stopTimers(c);
     this.abort.abort(new Error('client closed'));
     this.socket?.close();
+  }
+
+  private stopTimers(state: ChannelState): void {
+    clearTimeout(state.gapTimer);
+    state.gapTimer = undefined;
+    clearTimeout(state.retryTimer);
+    state.retryTimer = undefined;
   }
 
   private end(e: SessionEnd): void {
@@ -389,7 +404,7 @@ export class FabricClient {
   /** Unsubscribes from a channel and forgets its position. */
   leave(channelId: string): void {
     const state = this.channels.get(channelId);
-    if (state) clearTimeout(state.gapTimer);
+    if (state) this.stopTimers(state);
     this.channels.delete(channelId);
     this.socket?.emit('leave_channel', { channelId }, () => undefined);
   }
@@ -444,7 +459,7 @@ export class FabricClient {
     const member = await this.memberChannels();
     for (const [id, c] of this.channels) {
       if (member.has(id) || c.byHand) continue;
-      clearTimeout(c.gapTimer);
+      this.stopTimers(c);
       this.channels.delete(id);
     }
     const byHand = [...this.channels.values()].filter((c) => c.byHand && !member.has(c.id));
@@ -474,6 +489,7 @@ export class FabricClient {
         joined: false,
         joining: null,
         caughtUpTo: 0,
+        joinAttempt: 0,
         turnWake: initialTurnWake(),
         byHand: false,
       };
@@ -494,16 +510,26 @@ export class FabricClient {
   }
 
   private async subscribeOnce(state: ChannelState, reconnect: boolean): Promise<void> {
+    clearTimeout(state.retryTimer);
+    state.retryTimer = undefined;
     const since = state.stream.lastPos;
     // Held until the ack: replayed events may arrive before it, and they are ordered anyway.
     const ack = await this.emitAck('join_channel', since === null ? { channelId: state.id } : { channelId: state.id, since });
-    if (!ack) return this.retryJoin(state, reconnect);
+    if (!ack) return this.retryJoin(state, reconnect, null);
     if (!ack.ok) {
-      if (ack.error.code === 'not_found' || ack.error.code === 'forbidden') this.channels.delete(state.id);
-      else this.fail(new FabricApiError(0, ack.error.code, `join_channel ${state.id}: ${ack.error.message}`));
+      const code = ack.error.code;
+      if (code === 'not_found' || code === 'forbidden') {
+        if (this.channels.get(state.id) === state) this.channels.delete(state.id);
+        return;
+      }
+      this.fail(new FabricApiError(0, code, `join_channel ${state.id}: ${ack.error.message}`));
+      // A refusal that says nothing about the channel (rate_limited, internal, a database
+      // hiccup): tried again, or the channel would stay unfollowed for the whole connection.
+      if (code !== 'bad_request') this.retryJoin(state, reconnect, code);
       return;
     }
     state.joined = true;
+    state.joinAttempt = 0;
     const pos = typeof ack.pos === 'number' ? ack.pos : null;
     if (ack.resync || (reconnect && pos === null)) return this.resync(state, pos);
     if (pos === null) return;
@@ -544,10 +570,23 @@ export class FabricClient {
     }, this.opts.gapTimeoutMs ?? 2000);
   }
 
-  private retryJoin(state: ChannelState, reconnect: boolean): void {
-    if (!this.socket?.connected || !this.channels.has(state.id)) return;
-    const again = () => void this.subscribe(state, reconnect).catch((err: unknown) => this.fail(err));
-    setTimeout(again, backoffDelay(2, this.backoff));
+  /**
+   * A join that got no ack, or a transient refusal, is sent again with backoff while the
+   * socket is connected and the channel still followed. After `rate_limited` it waits out the
+   * node's 10 s window first (`rateLimitedPauseMs`): a retry inside the window would count
+   * against the budget again and, past twice the limit, end the session.
+   */
+  private retryJoin(state: ChannelState, reconnect: boolean, refusal: string | null): void {
+    const socket = this.socket;
+    if (!socket?.connected || this.channels.get(state.id) !== state) return;
+    clearTimeout(state.retryTimer);
+    const backoff = backoffDelay(++state.joinAttempt + 1, this.backoff);
+    const delay = refusal === 'rate_limited' ? (this.opts.rateLimitedPauseMs ?? 10_000) + backoff : backoff;
+    state.retryTimer = setTimeout(() => {
+      state.retryTimer = undefined;
+      if (this.socket !== socket || !socket.connected || this.channels.get(state.id) !== state) return;
+      void this.subscribe(state, reconnect).catch((err: unknown) => this.fail(err));
+    }, delay);
   }
 
   /** Pages `GET …/messages?after=` from the last seq seen, holding live events until done. */
