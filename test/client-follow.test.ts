@@ -5,6 +5,7 @@
  * delivered.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { rooms } from '../lib/realtime/rooms.js';
 import { createChannel, seedGuild, sleep, startTestNode, type TestNode } from './helpers/harness.js';
 import { post } from './helpers/messages.js';
 import { closeClients, sdkClient, sdkSubscriber, WAIT } from './helpers/sdk.js';
@@ -37,4 +38,72 @@ describe('FabricClient: a join the node refuses for a while', () => {
     expect(s.c.connected).toBe(true);
     expect(s.reconnects).toEqual([false]);
   }, 40_000);
+});
+
+describe('FabricClient: a leave overtakes a follow in flight', () => {
+  /** The agent's sockets that the node has in the channel's room. */
+  async function agentSocketsInRoom(channelId: string, userId: string) {
+    const sockets = await t.node.realtime.nsp.in(rooms.channel(channelId)).fetchSockets();
+    return sockets.filter((s) => s.rooms.has(rooms.user(userId))).length;
+  }
+
+  it('join(x) then leave(x) at once: the channel is not followed and nothing of it is delivered', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 1);
+    const [agent] = members;
+    const ch = await createChannel(t, owner.token, { guildId, name: 'gone', xType: 'general', memberUserIds: [agent.id] });
+    const s = await sdkSubscriber(t.url, agent, { autoJoin: false });
+    const errors: Error[] = [];
+    s.c.onError((e) => void errors.push(e));
+    const joining = s.c.join(ch.id);
+    s.c.leave(ch.id);
+    await joining;
+    expect(s.c.positions()).toEqual({});
+    const witness = await sdkSubscriber(t.url, owner);
+    const m = await post(t, owner.token, ch.id, 'after leave');
+    await expect.poll(() => witness.seen.map((d) => d.message.id), WAIT).toContain(m.id);
+    await sleep(300);
+    expect(s.seen).toEqual([]);
+    expect(await agentSocketsInRoom(ch.id, agent.id)).toBe(0);
+    expect(errors).toEqual([]);
+  });
+
+  it('a leave while join_channel waits for its ack: the socket is taken out of the room again and nothing is delivered', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 1);
+    const [agent] = members;
+    const ch = await createChannel(t, owner.token, { guildId, name: 'gone-later', xType: 'general', memberUserIds: [agent.id] });
+    const s = await sdkSubscriber(t.url, agent, { autoJoin: false });
+    const joining = s.c.join(ch.id);
+    // The channel's state exists once the join_channel is on its way (sent in the same tick).
+    while (!(ch.id in s.c.positions())) await new Promise((r) => setImmediate(r));
+    s.c.leave(ch.id);
+    await joining;
+    expect(s.c.positions()).toEqual({});
+    const witness = await sdkSubscriber(t.url, owner);
+    await expect.poll(() => agentSocketsInRoom(ch.id, agent.id), WAIT).toBe(0);
+    const m = await post(t, owner.token, ch.id, 'after leave');
+    await expect.poll(() => witness.seen.map((d) => d.message.id), WAIT).toContain(m.id);
+    await sleep(300);
+    expect(s.seen).toEqual([]);
+  });
+
+  it('channel.joined followed at once by channel.left: the channel ends up not followed, without an error', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 1);
+    const [agent] = members;
+    const ch = await createChannel(t, owner.token, { guildId, name: 'brief', xType: 'general', isPublic: false });
+    const s = await sdkSubscriber(t.url, agent);
+    const errors: Error[] = [];
+    s.c.onError((e) => void errors.push(e));
+    const left: string[] = [];
+    s.c.onChannelLeft((e) => void left.push(e.channelId));
+    expect((await t.api('POST', `/api/channels/${ch.id}/members`, { token: owner.token, body: { userIds: [agent.id] } })).status).toBe(200);
+    expect((await t.api('DELETE', `/api/channels/${ch.id}/members/${agent.id}`, { token: owner.token })).status).toBe(204);
+    await expect.poll(() => left, WAIT).toEqual([ch.id]);
+    await sleep(500);
+    expect(s.c.positions()).toEqual({});
+    await post(t, owner.token, ch.id, 'after removal');
+    await sleep(300);
+    expect(s.seen).toEqual([]);
+    expect(errors).toEqual([]);
+    expect(await agentSocketsInRoom(ch.id, agent.id)).toBe(0);
+  });
 });

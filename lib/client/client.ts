@@ -7,6 +7,7 @@
  */
 import { io, type Socket } from 'socket.io-client';
 import type {
+  Channel,
   ChannelMembershipEvent,
   ChannelStreamEvent,
   ChannelXType,
@@ -136,6 +137,8 @@ export class FabricClient {
   userId: string | null;
   private socket: Socket<ServerToClientEvents, ClientToServerEvents> | null = null;
   private readonly channels = new Map<string, ChannelState>();
+  /** How many times each channel was left: a follow in flight compares it to drop itself after a leave. */
+  private readonly leaves = new Map<string, number>();
   private readonly userStream = new StreamOrder<StreamEvent>();
   private readonly handlers: { [K in keyof Handlers]: Handlers[K][] } = {
     message: [],
@@ -386,25 +389,39 @@ export class FabricClient {
    */
   async join(channelId: string): Promise<void> {
     const state = await this.follow(channelId, null);
-    state.byHand = true;
+    if (state) state.byHand = true;
   }
 
-  private async follow(channelId: string, xType: ChannelXType | null): Promise<ChannelState> {
+  /**
+   * Follows a channel: reads it, then subscribes. A `leave` while this is in flight wins:
+   * null, and no state is created (the read's error, if any, no longer matters).
+   */
+  private async follow(channelId: string, xType: ChannelXType | null): Promise<ChannelState | null> {
     let state = this.channels.get(channelId);
     if (!state) {
+      const leaves = this.leaves.get(channelId) ?? 0;
+      const stale = () => (this.leaves.get(channelId) ?? 0) !== leaves;
+      let channel: Channel;
+      try {
+        channel = await this.rest.channel(channelId);
+      } catch (err) {
+        if (stale()) return null;
+        throw err;
+      }
+      if (stale()) return null;
       // Where a later REST resync of this channel would start.
-      const channel = await this.rest.channel(channelId);
       state = this.channelState(channelId, channel.xType, channel.lastSeq);
     }
     state.xType ??= xType;
     await this.subscribe(state, false);
-    return state;
+    return this.channels.get(channelId) === state ? state : null;
   }
 
-  /** Unsubscribes from a channel and forgets its position. */
+  /** Unsubscribes from a channel and forgets its position; a `join` or follow in flight for it is dropped. */
   leave(channelId: string): void {
     const state = this.channels.get(channelId);
     if (state) this.stopTimers(state);
+    this.leaves.set(channelId, (this.leaves.get(channelId) ?? 0) + 1);
     this.channels.delete(channelId);
     this.socket?.emit('leave_channel', { channelId }, () => undefined);
   }
@@ -528,6 +545,13 @@ export class FabricClient {
       if (code !== 'bad_request') this.retryJoin(state, reconnect, code);
       return;
     }
+    if (this.channels.get(state.id) !== state) {
+      // Left while the join was in flight. The node may have handled the leave before the
+      // join and put the socket in the room after it: leave again, unless the channel is
+      // followed anew meanwhile (its own join keeps the socket in the room).
+      if (!this.channels.has(state.id)) this.socket?.emit('leave_channel', { channelId: state.id }, () => undefined);
+      return;
+    }
     state.joined = true;
     state.joinAttempt = 0;
     const pos = typeof ack.pos === 'number' ? ack.pos : null;
@@ -596,6 +620,7 @@ export class FabricClient {
     try {
       for (let more = true; more;) {
         const page = await this.rest.messages(state.id, { after: state.lastSeq, limit: 100 });
+        if (this.channels.get(state.id) !== state) return;
         for (const m of page.messages) {
           state.lastSeq = Math.max(state.lastSeq, m.seq);
           if (m.deletedAt || !state.seen.add(m.id)) continue;
@@ -642,32 +667,32 @@ export class FabricClient {
   private onChannelEvent(event: ChannelStreamEvent, payload: Payload): void {
     const channelId = (event === 'channel.updated' ? (payload.channel as { id: string }).id : payload.channelId) as string;
     const state = this.channels.get(channelId);
-    if (!state) return this.deliver({ event, payload }, null);
+    // A channel no longer followed (an event that crossed its leave): not delivered.
+    if (!state) return;
     this.deliverChannel(state, state.stream.push({ event, pos: payload.pos, payload }));
     // A position that stays missing: rejoin from the last one delivered (the node replays).
     this.watchGap(state);
   }
 
+  /** Delivers what the stream released, unless the channel was left meanwhile. */
   private deliverChannel(state: ChannelState, events: StreamEvent[]): void {
-    for (const e of events) this.deliver(e, state);
+    for (const e of events) if (this.channels.get(state.id) === state) this.deliver(e, state);
   }
 
-  private deliver({ event, payload }: StreamEvent, state: ChannelState | null): void {
+  private deliver({ event, payload }: StreamEvent, state: ChannelState): void {
     const replayed = payload.replayed === true;
     if (event === 'message.created') {
       const m = payload as unknown as MessageCreatedEvent;
-      if (state) {
-        state.lastSeq = Math.max(state.lastSeq, m.seq);
-        if (!state.seen.add(m.id)) return;
-        if (m.wakeup) noteMessageWake(state.turnWake, this.userId);
-      }
+      state.lastSeq = Math.max(state.lastSeq, m.seq);
+      if (!state.seen.add(m.id)) return;
+      if (m.wakeup) noteMessageWake(state.turnWake, this.userId);
       const source = replayed ? 'replay' : 'live';
       this.call('message', m, { wakeup: m.wakeup === true, wakeReason: m.wakeReason ?? null, replayed, source });
     } else if (event === 'turn.updated') {
       const t = payload as unknown as TurnUpdatedEvent;
-      if (state) noteTurn(state.turnWake, t, this.userId);
+      noteTurn(state.turnWake, t, this.userId);
       this.call('turn', t, { wakeup: t.wakeup === true, wakeReason: t.wakeReason ?? null, reason: t.reason, replayed });
-    } else if (state && (event === 'message.updated' || event === 'message.deleted')) {
+    } else if (event === 'message.updated' || event === 'message.deleted') {
       state.lastSeq = Math.max(state.lastSeq, Number(payload.seq));
     }
     this.emitEvent(event, payload as never);
