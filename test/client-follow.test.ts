@@ -5,20 +5,54 @@
  * delivered.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { runLogTrim } from '../lib/realtime/log-trim.js';
 import { rooms } from '../lib/realtime/rooms.js';
-import { createChannel, seedGuild, sleep, startTestNode, type TestNode } from './helpers/harness.js';
+import { createChannel, seedGuild, sleep, startTestNode, type TestNode, type TestUser } from './helpers/harness.js';
 import { post } from './helpers/messages.js';
-import { closeClients, sdkClient, sdkSubscriber, WAIT } from './helpers/sdk.js';
+import { closeClients, sdkClient, sdkSubscriber, WAIT, type Delivered } from './helpers/sdk.js';
+import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 
 /** The default node. */
 let t: TestNode;
 /** A node that allows 3 client events per socket and 10 s (over 3 a join is refused with rate_limited). */
 let strict: TestNode;
+/** A node that keeps only the last 3 events of each stream (and no time rule). */
+let short: TestNode;
+const proxies: TcpProxy[] = [];
 beforeAll(async () => {
-  [t, strict] = await Promise.all([startTestNode(), startTestNode({ env: { FABRIC_BACKEND_GUILD_SOCKET_EVENTS_PER_10S: '3' } })]);
+  [t, strict, short] = await Promise.all([
+    startTestNode(),
+    startTestNode({ env: { FABRIC_BACKEND_GUILD_SOCKET_EVENTS_PER_10S: '3' } }),
+    startTestNode({ env: { FABRIC_BACKEND_GUILD_EVENT_RETENTION_EVENTS: '3', FABRIC_BACKEND_GUILD_EVENT_RETENTION_HOURS: '0' } }),
+  ]);
 }, 60_000);
-afterAll(async () => Promise.all([t?.close(), strict?.close()]));
+afterAll(async () => {
+  for (const p of proxies) await p.close();
+  await Promise.all([t?.close(), strict?.close(), short?.close()]);
+});
 afterEach(closeClients);
+
+/** A client of `user` that reaches the node through a proxy the test can take away (`away`) and give back (`back`). */
+async function awayableClient(user: TestUser) {
+  const proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(t.url).port) });
+  proxies.push(proxy);
+  const s = sdkClient(proxy.url('http'), user, { backoff: { baseMs: 50, maxMs: 300 } });
+  const away = async () => {
+    proxy.drop();
+    await expect.poll(() => s.c.connected, WAIT).toBe(false);
+  };
+  const back = async () => {
+    const before = s.reconnects.length;
+    proxy.restore();
+    await expect.poll(() => s.reconnects.length, WAIT).toBeGreaterThan(before);
+  };
+  return { ...s, away, back };
+}
+
+/** What a client was delivered in one channel: content, wake and source, in delivery order. */
+const inChannel = (seen: Delivered[], channelId: string) =>
+  seen.filter((d) => d.message.channelId === channelId).map((d) => ({ content: d.message.content, wakeup: d.info.wakeup, source: d.info.source }));
+const positionsIn = (seen: Delivered[], channelId: string) => seen.filter((d) => d.message.channelId === channelId).map((d) => d.message.pos);
 
 describe('FabricClient: a join the node refuses for a while', () => {
   it('is tried again after rate_limited, once the window is over, and the channel is followed', async () => {
@@ -31,10 +65,11 @@ describe('FabricClient: a join the node refuses for a while', () => {
     s.c.onError((e) => void errors.push((e as Error & { code?: string }).code ?? e.message));
     await s.c.connect();
     expect(errors).toEqual(['rate_limited']);
-    // Four joins against a budget of three: one is refused (reported), and sent again after the window.
-    await sleep(11_000);
+    // Four joins against a budget of three: one is refused (reported), and sent again after the
+    // window, from the position the listing gave: what was posted meanwhile is replayed.
     for (const ch of chans) await post(strict, owner.token, ch.id, `to ${ch.name}`);
     await expect.poll(() => s.seen.map((d) => d.message.content).sort(), WAIT).toEqual(chans.map((c) => `to ${c.name}`));
+    expect(s.seen.filter((d) => d.info.source === 'replay')).toHaveLength(1);
     expect(s.c.connected).toBe(true);
     expect(s.reconnects).toEqual([false]);
   }, 40_000);
@@ -105,5 +140,137 @@ describe('FabricClient: a leave overtakes a follow in flight', () => {
     expect(s.seen).toEqual([]);
     expect(errors).toEqual([]);
     expect(await agentSocketsInRoom(ch.id, agent.id)).toBe(0);
+  });
+});
+
+describe('FabricClient: a channel the user becomes a member of while the client runs', () => {
+  it('added while connected, a message posted at once: delivered once, with its wakeup', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 1);
+    const [agent] = members;
+    const ch = await createChannel(t, owner.token, { guildId, name: 'added', xType: 'general' });
+    const s = await sdkSubscriber(t.url, agent);
+    const joined: string[] = [];
+    s.c.onChannelJoined((e) => void joined.push(e.channelId));
+    expect((await t.api('POST', `/api/channels/${ch.id}/members`, { token: owner.token, body: { userIds: [agent.id] } })).status).toBe(200);
+    await post(t, owner.token, ch.id, 'hello agent');
+    await expect.poll(() => inChannel(s.seen, ch.id), WAIT).toEqual([{ content: 'hello agent', wakeup: true, source: 'replay' }]);
+    await post(t, owner.token, ch.id, 'next');
+    await expect.poll(() => inChannel(s.seen, ch.id).map((d) => d.content), WAIT).toEqual(['hello agent', 'next']);
+    expect(joined).toEqual([ch.id]);
+    expect(s.c.positions()[ch.id]).toBe(positionsIn(s.seen, ch.id).at(-1));
+  });
+
+  it('a channel created with the agent as a member: its first message (the task) is delivered with wakeup', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 1);
+    const [agent] = members;
+    const s = await sdkSubscriber(t.url, agent);
+    const ch = await createChannel(t, owner.token, { guildId, name: 'task', xType: 'general', memberUserIds: [agent.id] });
+    await post(t, owner.token, ch.id, 'first task');
+    await expect.poll(() => inChannel(s.seen, ch.id).map((d) => [d.content, d.wakeup]), WAIT).toEqual([['first task', true]]);
+    await sleep(300);
+    expect(inChannel(s.seen, ch.id)).toHaveLength(1);
+  });
+
+  it('added to a channel with a history: the earlier messages come first as context (wakeup false), every position once and in order', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 1);
+    const [agent] = members;
+    const ch = await createChannel(t, owner.token, { guildId, name: 'history', xType: 'general' });
+    for (let i = 0; i < 5; i++) await post(t, owner.token, ch.id, `earlier ${i}`);
+    const s = await sdkSubscriber(t.url, agent);
+    expect((await t.api('POST', `/api/channels/${ch.id}/members`, { token: owner.token, body: { userIds: [agent.id] } })).status).toBe(200);
+    await post(t, owner.token, ch.id, 'task');
+    await expect.poll(() => inChannel(s.seen, ch.id).at(-1)?.content, WAIT).toBe('task');
+    const got = inChannel(s.seen, ch.id);
+    expect(got.map((d) => [d.content, d.wakeup])).toEqual([...[0, 1, 2, 3, 4].map((i) => [`earlier ${i}`, false]), ['task', true]]);
+    expect(got.slice(0, 5).every((d) => d.source === 'replay')).toBe(true);
+    const pos = positionsIn(s.seen, ch.id);
+    expect(pos).toEqual([...pos].sort((a, b) => a! - b!));
+    expect(new Set(pos).size).toBe(pos.length);
+  });
+
+  it('joinBacklogEvents bounds how far back the first join of such a channel goes', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 1);
+    const [agent] = members;
+    const ch = await createChannel(t, owner.token, { guildId, name: 'bounded', xType: 'general' });
+    for (let i = 0; i < 8; i++) await post(t, owner.token, ch.id, `earlier ${i}`);
+    const s = await sdkSubscriber(t.url, agent, { joinBacklogEvents: 2 });
+    expect((await t.api('POST', `/api/channels/${ch.id}/members`, { token: owner.token, body: { userIds: [agent.id] } })).status).toBe(200);
+    await expect.poll(() => s.c.positions(), WAIT).toHaveProperty(ch.id);
+    await post(t, owner.token, ch.id, 'task');
+    await expect.poll(() => inChannel(s.seen, ch.id).at(-1)?.content, WAIT).toBe('task');
+    // The channel's position was read after the add: two events back, not the whole history.
+    const got = inChannel(s.seen, ch.id);
+    expect(got.length).toBeLessThanOrEqual(3);
+    expect(got.at(-1)).toEqual({ content: 'task', wakeup: true, source: 'live' });
+  });
+
+  it('removed and added back: what was delivered before the removal is not delivered again', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 1);
+    const [agent] = members;
+    const ch = await createChannel(t, owner.token, { guildId, name: 'again', xType: 'general', isPublic: false, memberUserIds: [agent.id] });
+    const s = await sdkSubscriber(t.url, agent);
+    const left: string[] = [];
+    s.c.onChannelLeft((e) => void left.push(e.channelId));
+    await post(t, owner.token, ch.id, 'before');
+    await expect.poll(() => inChannel(s.seen, ch.id).map((d) => d.content), WAIT).toEqual(['before']);
+    expect((await t.api('DELETE', `/api/channels/${ch.id}/members/${agent.id}`, { token: owner.token })).status).toBe(204);
+    await expect.poll(() => left, WAIT).toEqual([ch.id]);
+    await post(t, owner.token, ch.id, 'while out');
+    expect((await t.api('POST', `/api/channels/${ch.id}/members`, { token: owner.token, body: { userIds: [agent.id] } })).status).toBe(200);
+    await post(t, owner.token, ch.id, 'back in');
+    await expect.poll(() => inChannel(s.seen, ch.id).at(-1)?.content, WAIT).toBe('back in');
+    expect(inChannel(s.seen, ch.id).map((d) => [d.content, d.wakeup])).toEqual([
+      ['before', true],
+      ['while out', false],
+      ['back in', true],
+    ]);
+  });
+
+  it('added while away (its user stream resumed): the task posted meanwhile is delivered once after the reconnect, with its wakeup', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 1);
+    const [agent] = members;
+    const s = await awayableClient(agent);
+    await s.c.connect();
+    // A first user event, so that the client resumes its user stream on reconnect.
+    const earlier = await createChannel(t, owner.token, { guildId, name: 'earlier', xType: 'general', memberUserIds: [agent.id] });
+    await expect.poll(() => s.c.positions(), WAIT).toHaveProperty(earlier.id);
+    await s.away();
+    const ch = await createChannel(t, owner.token, { guildId, name: 'task', xType: 'general', memberUserIds: [agent.id] });
+    await post(t, owner.token, ch.id, 'task while away');
+    await s.back();
+    await expect.poll(() => inChannel(s.seen, ch.id), WAIT).toEqual([{ content: 'task while away', wakeup: true, source: 'replay' }]);
+    await post(t, owner.token, ch.id, 'after');
+    await expect.poll(() => inChannel(s.seen, ch.id).map((d) => d.content), WAIT).toEqual(['task while away', 'after']);
+  });
+
+  it('added while away, before any user event (found in the reconnect listing): the task posted meanwhile is delivered once', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 1);
+    const [agent] = members;
+    const s = await awayableClient(agent);
+    await s.c.connect();
+    await s.away();
+    const ch = await createChannel(t, owner.token, { guildId, name: 'listed', xType: 'general', memberUserIds: [agent.id] });
+    await post(t, owner.token, ch.id, 'task while away');
+    await s.back();
+    await expect.poll(() => inChannel(s.seen, ch.id), WAIT).toEqual([{ content: 'task while away', wakeup: true, source: 'replay' }]);
+    await sleep(300);
+    expect(inChannel(s.seen, ch.id)).toHaveLength(1);
+  });
+
+  it('when the backlog is no longer retained (resync): REST pages from joinBacklogEvents messages back, not the whole history', async () => {
+    const { owner, members, guildId } = await seedGuild(short, 1);
+    const [agent] = members;
+    const ch = await createChannel(short, owner.token, { guildId, name: 'long', xType: 'general' });
+    for (let i = 0; i < 10; i++) await post(short, owner.token, ch.id, `earlier ${i}`);
+    // The node's trim (the job's own function) drops all but the last 3 events.
+    expect((await runLogTrim(short.node.ctx)).deleted).toBeGreaterThan(0);
+    const s = await sdkSubscriber(short.url, agent, { joinBacklogEvents: 4 });
+    expect((await short.api('POST', `/api/channels/${ch.id}/members`, { token: owner.token, body: { userIds: [agent.id] } })).status).toBe(200);
+    // Only the last 3 events are retained: 4 back is a resync, paged through REST from seq 10 - 4.
+    await expect.poll(() => s.resyncs, WAIT).toEqual([{ channelId: ch.id, messages: 4 }]);
+    expect(inChannel(s.seen, ch.id)).toEqual([6, 7, 8, 9].map((i) => ({ content: `earlier ${i}`, wakeup: false, source: 'resync' })));
+    await post(short, owner.token, ch.id, 'task');
+    await expect.poll(() => inChannel(s.seen, ch.id).at(-1), WAIT).toEqual({ content: 'task', wakeup: true, source: 'live' });
+    expect(inChannel(s.seen, ch.id)).toHaveLength(5);
   });
 });

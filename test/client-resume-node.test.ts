@@ -102,7 +102,7 @@ describe('FabricClient resumes from its positions against the real node', () => 
     expect(seen.map((s) => s.message.pos)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });
 
-  it("joins a channel for the first time without since: starts at the node's current position and replays nothing", async () => {
+  it("joins a channel of its first listing at the node's current position and replays nothing", async () => {
     const { owner, members, guildId } = await seedGuild(t, 1);
     const [agent] = members;
     const ch = await createChannel(t, owner.token, { guildId, name: 'fresh', xType: 'general', memberUserIds: [agent.id] });

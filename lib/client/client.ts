@@ -74,6 +74,14 @@ export interface FabricClientOptions extends RestOptions {
   backoff?: BackoffOptions;
   /** How long a missing position may stay missing before the channel is rejoined from its last position (ms). */
   gapTimeoutMs?: number;
+  /**
+   * How far back (in events of the channel stream, and in messages for a REST resync) a
+   * channel is first joined when the user became a member of it after this client started:
+   * on `channel.joined` (live or replayed) and for a channel new in a reconnect listing. The
+   * membership lies somewhere before the channel's position when the client reads it; this
+   * many events back covers what was posted after the membership (default 300).
+   */
+  joinBacklogEvents?: number;
   /** How long to wait for a join or resume ack (ms). */
   ackTimeoutMs?: number;
   /** Wait before reconnecting after `session.ended {code: "rate_limited"}` (ms; the node counts socket events per 10 s). */
@@ -128,6 +136,12 @@ export type SessionEnd = { code: SessionEndedEvent['code'] | 'unauthorized'; mes
 
 const ENDS_FOR_GOOD = new Set(['token_revoked', 'token_expired', 'removed']);
 const hasTurnEngine = (xType: ChannelXType | null) => xType === 'discuss' || xType === 'work';
+/** How many left channels the client remembers (their position, and leaves that drop a follow in flight). */
+const LEFT_MEMORY = 1000;
+const DEFAULT_JOIN_BACKLOG_EVENTS = 300;
+
+/** Where a channel's stream starts: `since` of its first join (null: at the ack) and the seq a REST resync pages from. */
+type Start = { pos: number | null; lastSeq: number };
 
 export class FabricClient {
   readonly rest: FabricRest;
@@ -137,8 +151,12 @@ export class FabricClient {
   userId: string | null;
   private socket: Socket<ServerToClientEvents, ClientToServerEvents> | null = null;
   private readonly channels = new Map<string, ChannelState>();
-  /** How many times each channel was left: a follow in flight compares it to drop itself after a leave. */
-  private readonly leaves = new Map<string, number>();
+  /**
+   * Channels left (or dropped from the listing), most recent last, at most LEFT_MEMORY: how
+   * many times (a follow in flight compares it to drop itself after a leave), and the position
+   * and seq reached, so that following the channel again does not deliver those events twice.
+   */
+  private readonly left = new Map<string, { leaves: number; pos: number | null; lastSeq: number }>();
   private readonly userStream = new StreamOrder<StreamEvent>();
   private readonly handlers: { [K in keyof Handlers]: Handlers[K][] } = {
     message: [],
@@ -388,7 +406,7 @@ export class FabricClient {
    * of); it stays followed across reconnects until `leave`.
    */
   async join(channelId: string): Promise<void> {
-    const state = await this.follow(channelId, null);
+    const state = await this.follow(channelId, null, false);
     if (state) state.byHand = true;
   }
 
@@ -396,11 +414,11 @@ export class FabricClient {
    * Follows a channel: reads it, then subscribes. A `leave` while this is in flight wins:
    * null, and no state is created (the read's error, if any, no longer matters).
    */
-  private async follow(channelId: string, xType: ChannelXType | null): Promise<ChannelState | null> {
+  private async follow(channelId: string, xType: ChannelXType | null, membership: boolean): Promise<ChannelState | null> {
     let state = this.channels.get(channelId);
     if (!state) {
-      const leaves = this.leaves.get(channelId) ?? 0;
-      const stale = () => (this.leaves.get(channelId) ?? 0) !== leaves;
+      const leaves = this.left.get(channelId)?.leaves ?? 0;
+      const stale = () => (this.left.get(channelId)?.leaves ?? 0) !== leaves;
       let channel: Channel;
       try {
         channel = await this.rest.channel(channelId);
@@ -409,8 +427,7 @@ export class FabricClient {
         throw err;
       }
       if (stale()) return null;
-      // Where a later REST resync of this channel would start.
-      state = this.channelState(channelId, channel.xType, channel.lastSeq);
+      state = this.channelState(channelId, channel.xType, membership ? this.backlogStart(channel) : this.headStart(channel));
     }
     state.xType ??= xType;
     await this.subscribe(state, false);
@@ -419,10 +436,7 @@ export class FabricClient {
 
   /** Unsubscribes from a channel and forgets its position; a `join` or follow in flight for it is dropped. */
   leave(channelId: string): void {
-    const state = this.channels.get(channelId);
-    if (state) this.stopTimers(state);
-    this.leaves.set(channelId, (this.leaves.get(channelId) ?? 0) + 1);
-    this.channels.delete(channelId);
+    this.forget(channelId, true);
     this.socket?.emit('leave_channel', { channelId }, () => undefined);
   }
 
@@ -474,34 +488,63 @@ export class FabricClient {
       return;
     }
     const member = await this.memberChannels();
-    for (const [id, c] of this.channels) {
-      if (member.has(id) || c.byHand) continue;
-      this.stopTimers(c);
-      this.channels.delete(id);
-    }
+    for (const [id, c] of this.channels) if (!member.has(id) && !c.byHand) this.forget(id, false);
     const byHand = [...this.channels.values()].filter((c) => c.byHand && !member.has(c.id));
     await Promise.all([
-      ...[...member].map(([id, ch]) => this.subscribe(this.channelState(id, ch.xType, ch.lastSeq), reconnect)),
+      // A channel new in a reconnect listing became the user's while the client was away.
+      ...[...member].map(([id, ch]) => this.subscribe(this.channelState(id, ch.xType, reconnect ? this.backlogStart(ch) : this.headStart(ch)), reconnect)),
       ...byHand.map((c) => this.subscribe(c, reconnect)),
     ]);
   }
 
-  private async memberChannels(): Promise<Map<string, { xType: ChannelXType; lastSeq: number }>> {
-    const out = new Map<string, { xType: ChannelXType; lastSeq: number }>();
+  private async memberChannels(): Promise<Map<string, Channel>> {
+    const out = new Map<string, Channel>();
     for (const g of await this.rest.guilds()) {
-      for (const c of await this.rest.channels(g.id)) if (c.isMember) out.set(c.id, { xType: c.xType, lastSeq: c.lastSeq });
+      for (const c of await this.rest.channels(g.id)) if (c.isMember) out.set(c.id, c);
     }
     return out;
   }
 
-  private channelState(id: string, xType: ChannelXType | null, lastSeq?: number): ChannelState {
+  /** A channel followed from where it stands now: the position the node reported (the join ack's when it reports none). */
+  private headStart(channel: Channel): Start {
+    return { pos: channel.eventPos ?? null, lastSeq: channel.lastSeq };
+  }
+
+  /**
+   * A channel the user became a member of after the client started: `joinBacklogEvents`
+   * back from where it stands now, so that the replay covers what followed the membership
+   * (with each message's own `wakeup`), but not before a position already delivered here.
+   */
+  private backlogStart(channel: Channel): Start {
+    const back = Math.max(0, this.opts.joinBacklogEvents ?? DEFAULT_JOIN_BACKLOG_EVENTS);
+    const before = this.left.get(channel.id);
+    const pos = channel.eventPos === undefined ? null : Math.max(0, channel.eventPos - back, before?.pos ?? 0);
+    return { pos, lastSeq: Math.max(0, channel.lastSeq - back, before?.lastSeq ?? 0) };
+  }
+
+  /** Stops following a channel and remembers how far it got; `leave` also drops a follow in flight. */
+  private forget(channelId: string, leave: boolean): void {
+    const state = this.channels.get(channelId);
+    if (state) this.stopTimers(state);
+    this.channels.delete(channelId);
+    const before = this.left.get(channelId);
+    this.left.delete(channelId);
+    this.left.set(channelId, {
+      leaves: (before?.leaves ?? 0) + (leave ? 1 : 0),
+      pos: state ? state.stream.lastPos : (before?.pos ?? null),
+      lastSeq: state ? state.lastSeq : (before?.lastSeq ?? 0),
+    });
+    if (this.left.size > LEFT_MEMORY) this.left.delete(this.left.keys().next().value!);
+  }
+
+  private channelState(id: string, xType: ChannelXType | null, start: Start): ChannelState {
     let state = this.channels.get(id);
     if (!state) {
       state = {
         id,
         xType,
-        stream: new StreamOrder(),
-        lastSeq: lastSeq ?? 0,
+        stream: new StreamOrder(start.pos),
+        lastSeq: start.lastSeq,
         seen: new RecentKeys(),
         joined: false,
         joining: null,
@@ -536,7 +579,7 @@ export class FabricClient {
     if (!ack.ok) {
       const code = ack.error.code;
       if (code === 'not_found' || code === 'forbidden') {
-        if (this.channels.get(state.id) === state) this.channels.delete(state.id);
+        if (this.channels.get(state.id) === state) this.forget(state.id, false);
         return;
       }
       this.fail(new FabricApiError(0, code, `join_channel ${state.id}: ${ack.error.message}`));
@@ -709,7 +752,7 @@ export class FabricClient {
       if (event === 'channel.joined') {
         this.call('channelJoined', e);
         if (this.opts.autoJoin !== false && !this.channels.get(e.channelId)?.joined) {
-          void this.follow(e.channelId, e.xType).catch((err: unknown) => this.fail(err));
+          void this.follow(e.channelId, e.xType, true).catch((err: unknown) => this.fail(err));
         }
       } else {
         this.call('channelLeft', e);
