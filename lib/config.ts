@@ -20,10 +20,19 @@ const bool = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
-const url = z
+/**
+ * A URL the node calls (or registers) over HTTP: http: or https:, with a host, and neither
+ * credentials (user:password@) nor a query or fragment (the paths are appended to it). A
+ * value such as `center:8080` parses as a URL of scheme `center:`, so the scheme is checked
+ * here rather than left to the first fetch.
+ */
+const httpUrl = z
   .string()
   .trim()
-  .url()
+  .refine((value) => {
+    const u = URL.canParse(value) ? new URL(value) : undefined;
+    return !!u && /^https?:$/.test(u.protocol) && !!u.hostname && !u.username && !u.password && !u.search && !u.hash;
+  }, 'must be an http(s) URL with a host, no user:password@, query or fragment')
   .transform((u) => u.replace(/\/+$/, ''));
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -42,6 +51,7 @@ export interface Config {
   fileSweepCron: string;
   corsOrigins: string[];
   editWindowSeconds: number;
+  /** At most what a MySQL MEDIUMTEXT column (the canvas content) can hold. */
   canvasMaxBytes: number;
   /** Split-mode API processes: the realtime process's internal listener, or 'none' (no realtime at all). */
   realtimeInternalUrl: string | undefined;
@@ -88,10 +98,27 @@ function read<T>(env: Env, name: string, schema: z.ZodType<T>, fallback?: T): T 
   const raw = env[P + name];
   if (raw === undefined || raw.trim() === '') return fallback;
   const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ConfigError(`${P}${name} is invalid: ${parsed.error.issues[0]?.message ?? 'bad value'} (got "${raw}")`);
-  }
+  if (!parsed.success) throw invalid(name, parsed.error.issues[0]?.message ?? 'bad value', raw);
   return parsed.data;
+}
+
+/** Variables whose value may carry a credential: never echoed in a message. */
+const mayCarrySecret = (name: string) => /(_URL|SECRET|_KEY|PASSWORD|TOKEN|_USER)$/.test(name);
+
+/**
+ * What a message may show of a refused value: the value itself for ordinary settings; for a
+ * URL at most its scheme and host (no userinfo, path or query); for other secrets nothing.
+ */
+export function shownValue(name: string, raw: string): string | undefined {
+  if (!mayCarrySecret(name)) return raw;
+  if (!name.endsWith('_URL')) return undefined;
+  const u = URL.canParse(raw.trim()) ? new URL(raw.trim()) : undefined;
+  return u?.host ? `${u.protocol}//${u.host}` : undefined;
+}
+
+function invalid(name: string, rule: string, raw: string): ConfigError {
+  const shown = shownValue(name, raw);
+  return new ConfigError(`${P}${name} is invalid: ${rule}${shown === undefined ? '' : ` (got "${shown}")`}`);
 }
 
 function required(env: Env, name: string): string {
@@ -106,7 +133,7 @@ function readCron(env: Env, name: string, fallback: string): string {
   try {
     new Cron(cron, { paused: true }).stop();
   } catch (err) {
-    throw new ConfigError(`${P}${name} is invalid: ${err instanceof Error ? err.message : 'not a cron pattern'} (got "${cron}")`);
+    throw invalid(name, err instanceof Error ? err.message : 'not a cron pattern', cron);
   }
   return cron;
 }
@@ -138,9 +165,8 @@ export function loadConfig(env: Env = process.env, defaults: ConfigDefaults = {}
   const centerBaseUrl = required(env, 'CENTER_BASE_URL');
   const centerApiKey = required(env, 'CENTER_API_KEY');
   const nodeId = required(env, 'NODE_ID');
-  if (!url.safeParse(centerBaseUrl).success) {
-    throw new ConfigError(`${P}CENTER_BASE_URL is invalid: must be a URL (got "${centerBaseUrl}")`);
-  }
+  const centerUrl = httpUrl.safeParse(centerBaseUrl);
+  if (!centerUrl.success) throw invalid('CENTER_BASE_URL', centerUrl.error.issues[0]?.message ?? 'bad value', centerBaseUrl);
   const portValue = read(env, 'PORT', port, 7002);
   const db = loadDatabaseConfig(env);
   const cron = readCron(env, 'FILE_SWEEP_CRON', '17 * * * *');
@@ -151,11 +177,11 @@ export function loadConfig(env: Env = process.env, defaults: ConfigDefaults = {}
     throw new ConfigError(`${P}EVENT_RETENTION_HOURS and ${P}EVENT_RETENTION_EVENTS are both 0: at least one retention rule must stay on`);
   }
   const config: Config = {
-    centerBaseUrl: url.parse(centerBaseUrl),
+    centerBaseUrl: centerUrl.data,
     centerApiKey,
     nodeId,
     port: portValue,
-    publicUrl: read(env, 'PUBLIC_URL', url, `http://localhost:${portValue}`),
+    publicUrl: read(env, 'PUBLIC_URL', httpUrl, `http://localhost:${portValue}`),
     db,
     dbSync: read(env, 'DB_SYNC', bool, defaults.dbSync ?? true),
     fileDir: read(env, 'FILE_DIR', z.string(), './data/files'),
@@ -167,9 +193,8 @@ export function loadConfig(env: Env = process.env, defaults: ConfigDefaults = {}
       .map((s) => s.trim())
       .filter(Boolean),
     editWindowSeconds: read(env, 'EDIT_WINDOW_SECONDS', z.coerce.number().int().min(0), 900),
-    // At most what a MySQL MEDIUMTEXT column (the canvas content) can hold.
     canvasMaxBytes: read(env, 'CANVAS_MAX_BYTES', positiveInt.max(16 * 1024 * 1024 - 1), 1048576),
-    realtimeInternalUrl: read(env, 'REALTIME_INTERNAL_URL', z.union([z.literal('none'), url])),
+    realtimeInternalUrl: env[P + 'REALTIME_INTERNAL_URL']?.trim() === 'none' ? 'none' : read(env, 'REALTIME_INTERNAL_URL', httpUrl),
     realtimePort: read(env, 'REALTIME_PORT', port, 7012),
     realtimeInternalHost: read(env, 'REALTIME_INTERNAL_HOST', z.string().trim(), '127.0.0.1'),
     realtimeInternalPort: read(env, 'REALTIME_INTERNAL_PORT', port, 7013),

@@ -4,7 +4,7 @@
  * startup.test.ts.)
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../lib/config.js';
+import { ConfigError, loadConfig, shownValue } from '../lib/config.js';
 
 const P = 'FABRIC_BACKEND_GUILD_';
 const base = {
@@ -110,5 +110,73 @@ describe('loadConfig', () => {
 
   it('accepts REALTIME_INTERNAL_URL=none (no realtime) without INTERNAL_SECRET', () => {
     expect(loadConfig({ ...base, [`${P}REALTIME_INTERNAL_URL`]: 'none' }).realtimeInternalUrl).toBe('none');
+  });
+
+  describe('URL variables fetched over HTTP', () => {
+    const withSecret = { ...base, [`${P}INTERNAL_SECRET`]: 's' };
+    it.each([
+      ['CENTER_BASE_URL', 'center:8080'],
+      ['CENTER_BASE_URL', 'center.example.com:443'],
+      ['CENTER_BASE_URL', 'ftp://center'],
+      ['CENTER_BASE_URL', 'http://user:pw@center'],
+      ['CENTER_BASE_URL', 'http://center/?x=1'],
+      ['CENTER_BASE_URL', 'not a url'],
+      ['REALTIME_INTERNAL_URL', 'realtime:7013'],
+      ['REALTIME_INTERNAL_URL', 'file:///tmp/sock'],
+      ['REALTIME_INTERNAL_URL', 'http://:secret@realtime:7013'],
+      ['PUBLIC_URL', 'guild.example.com:7002'],
+      ['PUBLIC_URL', 'ws://guild.example.com'],
+      ['PUBLIC_URL', 'https://guild.example.com/#x'],
+    ])('refuse %s=%s at startup, naming it', (name, value) => {
+      expect(() => loadConfig({ ...withSecret, [`${P}${name}`]: value })).toThrow(ConfigError);
+      expect(() => loadConfig({ ...withSecret, [`${P}${name}`]: value })).toThrow(`${P}${name} is invalid`);
+    });
+
+    it('accept http and https URLs with a host (a path too), trailing slashes removed', () => {
+      const c = loadConfig({
+        ...withSecret,
+        [`${P}CENTER_BASE_URL`]: 'https://center.example.com:8443/base/',
+        [`${P}REALTIME_INTERNAL_URL`]: 'http://realtime:7013',
+        [`${P}PUBLIC_URL`]: 'http://[::1]:7002/',
+      });
+      expect([c.centerBaseUrl, c.realtimeInternalUrl, c.publicUrl]).toEqual(['https://center.example.com:8443/base', 'http://realtime:7013', 'http://[::1]:7002']);
+    });
+
+    it('REDIS_URL keeps its own rule: redis:// or rediss://', () => {
+      expect(loadConfig({ ...base, [`${P}REDIS_URL`]: 'rediss://:pw@redis:6380' }).redisUrl).toBe('rediss://:pw@redis:6380');
+      expect(() => loadConfig({ ...base, [`${P}REDIS_URL`]: 'redis//redis:6379' })).toThrow(`${P}REDIS_URL`);
+    });
+  });
+
+  describe('messages never echo a secret', () => {
+    const messageOf = (env: Record<string, string | undefined>) => {
+      try {
+        loadConfig(env);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      throw new Error('expected a ConfigError');
+    };
+
+    it.each([
+      ['REDIS_URL', 'redis//:Hunter2-pw@redis:6379', undefined],
+      ['REDIS_URL', 'http://:Hunter2-pw@redis:6379', 'http://redis:6379'],
+      ['CENTER_BASE_URL', 'https://admin:Hunter2-pw@center.example.com/api', 'https://center.example.com'],
+      ['CENTER_BASE_URL', 'center:Hunter2-pw@host', undefined],
+      ['REALTIME_INTERNAL_URL', 'ftp://u:Hunter2-pw@realtime', 'ftp://realtime'],
+      ['PUBLIC_URL', 'https://guild.example.com/?token=Hunter2-pw', 'https://guild.example.com'],
+    ])('%s=%s: the message names the variable and the rule, at most scheme and host', (name, value, shown) => {
+      const message = messageOf({ ...base, [`${P}INTERNAL_SECRET`]: 's', [`${P}${name}`]: value });
+      expect(message).toContain(`${P}${name} is invalid: `);
+      expect(message).not.toContain('Hunter2');
+      if (shown) expect(message).toContain(`(got "${shown}")`);
+      else expect(message).not.toContain('got');
+    });
+
+    it('shows nothing of *_SECRET, *_KEY, *_PASSWORD and token values, and ordinary values as they are', () => {
+      for (const name of ['INTERNAL_SECRET', 'CENTER_API_KEY', 'DB_PASSWORD', 'SOME_TOKEN', 'DB_USER']) expect(shownValue(name, 'Hunter2')).toBeUndefined();
+      expect(shownValue('PORT', 'seven')).toBe('seven');
+      expect(messageOf({ ...base, [`${P}PORT`]: 'seven' })).toContain('(got "seven")');
+    });
   });
 });
