@@ -35,6 +35,19 @@ const httpUrl = z
   }, 'must be an http(s) URL with a host, no user:password@, query or fragment')
   .transform((u) => u.replace(/\/+$/, ''));
 
+/**
+ * Upper bounds of numeric settings whose larger values break later: FILE_TTL_DAYS and the
+ * retention keep dates within JS dates and BIGINT milliseconds; EMIT_TIMEOUT_MS stays under
+ * Node's timer limit (2^31-1 ms), past which a timeout fires at once.
+ */
+export const LIMITS = {
+  fileTtlDays: 36_500,
+  eventRetentionHours: 876_000,
+  eventRetentionEvents: 1_000_000_000,
+  editWindowSeconds: 3_153_600_000,
+  emitTimeoutMs: 600_000,
+} as const;
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
 export interface Config {
@@ -171,8 +184,8 @@ export function loadConfig(env: Env = process.env, defaults: ConfigDefaults = {}
   const db = loadDatabaseConfig(env);
   const cron = readCron(env, 'FILE_SWEEP_CRON', '17 * * * *');
   const eventTrimCron = readCron(env, 'EVENT_TRIM_CRON', '41 */10 * * * *');
-  const eventRetentionHours = read(env, 'EVENT_RETENTION_HOURS', z.coerce.number().min(0), 24);
-  const eventRetentionEvents = read(env, 'EVENT_RETENTION_EVENTS', z.coerce.number().int().min(0), 10000);
+  const eventRetentionHours = read(env, 'EVENT_RETENTION_HOURS', z.coerce.number().min(0).max(LIMITS.eventRetentionHours), 24);
+  const eventRetentionEvents = read(env, 'EVENT_RETENTION_EVENTS', z.coerce.number().int().min(0).max(LIMITS.eventRetentionEvents), 10000);
   if (eventRetentionHours === 0 && eventRetentionEvents === 0) {
     throw new ConfigError(`${P}EVENT_RETENTION_HOURS and ${P}EVENT_RETENTION_EVENTS are both 0: at least one retention rule must stay on`);
   }
@@ -186,13 +199,13 @@ export function loadConfig(env: Env = process.env, defaults: ConfigDefaults = {}
     dbSync: read(env, 'DB_SYNC', bool, defaults.dbSync ?? true),
     fileDir: read(env, 'FILE_DIR', z.string(), './data/files'),
     fileMaxBytes: read(env, 'FILE_MAX_BYTES', positiveInt, 104857600),
-    fileTtlDays: read(env, 'FILE_TTL_DAYS', z.coerce.number().positive(), 7),
+    fileTtlDays: read(env, 'FILE_TTL_DAYS', z.coerce.number().positive().max(LIMITS.fileTtlDays), 7),
     fileSweepCron: cron,
     corsOrigins: read(env, 'CORS_ORIGINS', z.string(), '')
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean),
-    editWindowSeconds: read(env, 'EDIT_WINDOW_SECONDS', z.coerce.number().int().min(0), 900),
+    editWindowSeconds: read(env, 'EDIT_WINDOW_SECONDS', z.coerce.number().int().min(0).max(LIMITS.editWindowSeconds), 900),
     canvasMaxBytes: read(env, 'CANVAS_MAX_BYTES', positiveInt.max(16 * 1024 * 1024 - 1), 1048576),
     realtimeInternalUrl: env[P + 'REALTIME_INTERNAL_URL']?.trim() === 'none' ? 'none' : read(env, 'REALTIME_INTERNAL_URL', httpUrl),
     realtimePort: read(env, 'REALTIME_PORT', port, 7012),
@@ -212,7 +225,7 @@ export function loadConfig(env: Env = process.env, defaults: ConfigDefaults = {}
     metricsPort: read(env, 'METRICS_PORT', port),
     metricsHost: read(env, 'METRICS_HOST', z.string().trim(), '127.0.0.1'),
     tokenCacheSeconds: read(env, 'TOKEN_CACHE_SECONDS', z.coerce.number().positive().max(60), 60),
-    emitTimeoutMs: read(env, 'EMIT_TIMEOUT_MS', positiveInt, 1000),
+    emitTimeoutMs: read(env, 'EMIT_TIMEOUT_MS', positiveInt.max(LIMITS.emitTimeoutMs), 1000),
     heartbeatSeconds: read(env, 'HEARTBEAT_SECONDS', z.coerce.number().positive().max(3600), 30),
     // At most 1000000 per second: the bucket keeps time in microseconds (one post = 1e6 / rate).
     postRatePerSecond: read(env, 'POST_RATE_PER_SECOND', z.coerce.number().min(0).max(1_000_000), 5),

@@ -4,7 +4,7 @@
  * startup.test.ts.)
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, shownValue } from '../lib/config.js';
+import { ConfigError, LIMITS, loadConfig, shownValue } from '../lib/config.js';
 
 const P = 'FABRIC_BACKEND_GUILD_';
 const base = {
@@ -177,6 +177,42 @@ describe('loadConfig', () => {
       for (const name of ['INTERNAL_SECRET', 'CENTER_API_KEY', 'DB_PASSWORD', 'SOME_TOKEN', 'DB_USER']) expect(shownValue(name, 'Hunter2')).toBeUndefined();
       expect(shownValue('PORT', 'seven')).toBe('seven');
       expect(messageOf({ ...base, [`${P}PORT`]: 'seven' })).toContain('(got "seven")');
+    });
+  });
+
+  describe('upper bounds of numeric settings', () => {
+    it.each([
+      ['FILE_TTL_DAYS', '1e9'],
+      ['FILE_TTL_DAYS', String(LIMITS.fileTtlDays + 1)],
+      ['EVENT_RETENTION_HOURS', '1e300'],
+      ['EVENT_RETENTION_HOURS', String(LIMITS.eventRetentionHours + 1)],
+      ['EVENT_RETENTION_EVENTS', String(LIMITS.eventRetentionEvents + 1)],
+      ['EDIT_WINDOW_SECONDS', String(LIMITS.editWindowSeconds + 1)],
+      ['EMIT_TIMEOUT_MS', '3000000000'],
+      ['EMIT_TIMEOUT_MS', String(LIMITS.emitTimeoutMs + 1)],
+    ])('refuse %s=%s, naming it', (name, value) => {
+      expect(() => loadConfig({ ...base, [`${P}${name}`]: value })).toThrow(`${P}${name} is invalid`);
+    });
+
+    it('accept the bounds themselves', () => {
+      const c = loadConfig({
+        ...base,
+        [`${P}FILE_TTL_DAYS`]: String(LIMITS.fileTtlDays),
+        [`${P}EVENT_RETENTION_HOURS`]: String(LIMITS.eventRetentionHours),
+        [`${P}EVENT_RETENTION_EVENTS`]: String(LIMITS.eventRetentionEvents),
+        [`${P}EDIT_WINDOW_SECONDS`]: String(LIMITS.editWindowSeconds),
+        [`${P}EMIT_TIMEOUT_MS`]: String(LIMITS.emitTimeoutMs),
+      });
+      expect(c.fileTtlDays).toBe(LIMITS.fileTtlDays);
+      expect(c.emitTimeoutMs).toBe(LIMITS.emitTimeoutMs);
+    });
+
+    it('the largest FILE_TTL_DAYS keeps expires_at a valid date, within BIGINT, for centuries', () => {
+      const expiresAt = Date.parse('2200-01-01T00:00:00Z') + LIMITS.fileTtlDays * 86_400_000;
+      expect(() => new Date(expiresAt).toISOString()).not.toThrow();
+      expect(Number.isSafeInteger(expiresAt)).toBe(true);
+      // Past the emit timeout bound, Node's timers fire at once (2^31-1 ms).
+      expect(LIMITS.emitTimeoutMs).toBeLessThan(2 ** 31 - 1);
     });
   });
 });
