@@ -6,6 +6,7 @@
 import type { Config } from '../lib/config.js';
 import { createContext, type AppContext } from '../lib/context.js';
 import { createLogger } from '../lib/logger.js';
+import { checkFileDir } from '../lib/files/storage-dir.js';
 import type { RandomSource } from '../lib/turns/engine.js';
 import { routes } from '../handlers/routes.js';
 import { createRealtimeApp, REALTIME_ENGINE_PATH, type RealtimeApp } from '../realtime/app.js';
@@ -55,6 +56,7 @@ export async function startAllInOne(config: Readonly<Config>, opts: StartOptions
   let realtime: RealtimeApp | undefined;
   const emitter = createLocalEmitter(() => realtime);
   const presence = { onlineAmong: async (userIds: readonly string[]) => (realtime ? realtime.onlineAmong(userIds) : []) };
+  await checkFileDir(config.fileDir); // before anything opens: a bad FILE_DIR stops startup
   const ctx = await createContext(config, { emitter, presence, random: opts.random, heartbeat: opts.heartbeat ?? true });
   const http: Listening = await listenFetch(
     notReadyWhileDraining(createApiRouter(routes, ctx), API_READY_PATH, () => http.draining),
@@ -91,6 +93,7 @@ export async function startApiProcess(config: Readonly<Config>, opts: StartOptio
   if (!config.realtimeInternalUrl) {
     throw new Error('FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_URL is required for an API process in split mode (set it to "none" to run without realtime)');
   }
+  await checkFileDir(config.fileDir);
   const ctx = await createContext(config, { random: opts.random, heartbeat: opts.heartbeat ?? true });
   const http: Listening = await listenFetch(
     notReadyWhileDraining(createApiRouter(routes, ctx), API_READY_PATH, () => http.draining),

@@ -1,8 +1,12 @@
 /**
  * Startup of the all-in-one entry (scripts/main.ts) as a real child process: configuration
- * errors abort with one line naming the variable; registration and heartbeat reach the
- * Center emulator; Center being down at startup does not stop the node.
+ * errors abort with one line naming the variable (an unusable FILE_DIR too, and for the API
+ * entry as well); registration and heartbeat reach the Center emulator; Center being down
+ * at startup does not stop the node.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DevCenter } from '../scripts/dev-center.js';
 import { startDevCenter } from '../scripts/dev-center.js';
@@ -94,6 +98,36 @@ describe.concurrent('scripts/main.ts configuration errors', () => {
       expect(code).not.toBe(0);
       expect(lines).toHaveLength(1);
       expect(lines[0]).toContain('FABRIC_BACKEND_GUILD_PORT');
+    });
+  }
+});
+
+describe.concurrent('processes that store files: FILE_DIR checked at startup', () => {
+  let env: Record<string, string>;
+  let badDir: string;
+  beforeAll(async () => {
+    env = await validEnv('http://127.0.0.1:9');
+    // Its parent is a regular file, as with a wrong volume path: it cannot be created.
+    const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'startup-file-dir-'));
+    fs.writeFileSync(path.join(parent, 'plain-file'), 'x');
+    badDir = path.join(parent, 'plain-file', 'files');
+  });
+
+  for (const [entry, extra] of [
+    [MAIN, {}],
+    ['scripts/api.ts', { FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_URL: 'none' }],
+  ] as const) {
+    it(`${entry} exits non-zero with one line naming FABRIC_BACKEND_GUILD_FILE_DIR when it cannot be created`, async () => {
+      const child = spawnNode(entry, { ...env, ...extra, FABRIC_BACKEND_GUILD_FILE_DIR: badDir });
+      children.push(child);
+      const code = await child.exited;
+      const lines = child
+        .stderr()
+        .split('\n')
+        .filter((l) => l.trim() !== '');
+      expect(code).not.toBe(0);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain('FABRIC_BACKEND_GUILD_FILE_DIR');
     });
   }
 });

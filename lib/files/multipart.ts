@@ -15,6 +15,7 @@ import { finished } from 'node:stream/promises';
 import formidable, { errors as formidableErrors, multipart, type Part } from 'formidable';
 import { badRequest, HttpError } from '../errors.js';
 import { failParse, storePart } from './formidable-internals.js';
+import { ensureFileDir } from './storage-dir.js';
 import { normalizeMime, sanitizeFileName } from './upload-metadata.js';
 
 export interface ReceivedFile {
@@ -63,13 +64,6 @@ export const generateStorageName = () => randomBytes(16).toString('hex');
 /** Storage names are 32 lower-case hex digits; anything else in FILE_DIR is not ours. */
 export const isStorageName = (name: string) => /^[0-9a-f]{32}$/.test(name);
 
-const madeDirs = new Set<string>();
-async function ensureDir(dir: string) {
-  if (madeDirs.has(dir)) return;
-  await fs.promises.mkdir(dir, { recursive: true });
-  madeDirs.add(dir);
-}
-
 /**
  * Streams the single `file` part of a multipart/form-data request to `dir` under a generated
  * name, computing its sha256 on the way. 415 when not multipart; 400 unless there is exactly
@@ -84,7 +78,7 @@ export async function receiveUpload(request: Request, limits: UploadLimits): Pro
   const length = request.headers.get('content-length');
   if (Number(length ?? NaN) > limits.maxBytes + FRAMING_ALLOWANCE) throw tooLarge(limits.maxBytes);
   if (!request.body) throw onePart();
-  await ensureDir(limits.dir);
+  await ensureFileDir(limits.dir);
 
   const budget: ReadBudget = { total: 0, file: 0, exceeded: false };
   const body = Readable.from(chunksOf(request.body, budget), { objectMode: false, highWaterMark: 64 * 1024 });
