@@ -42,6 +42,10 @@ const FIELD_NAME = 'file';
  */
 const FRAMING_ALLOWANCE = 64 * 1024;
 const READ_AHEAD_SLACK = 1024 * 1024;
+/** The largest piece of the body handed to the parser at a time. */
+const PIECE_BYTES = 64 * 1024;
+/** How long the parser may make no progress on what it was handed before it counts as framing. */
+const PARSER_CATCH_UP_MS = 2000;
 /** The transfer encodings formidable passes through unchanged; RFC 7578 §4.7 deprecates the others in form data. */
 const IDENTITY_ENCODINGS = new Set(['binary', '7bit', '8bit', 'utf-8']);
 const unsupported = () => new HttpError(415, 'unsupported_media_type', 'the body must be multipart/form-data');
@@ -56,6 +60,10 @@ interface ReadBudget {
   total: number;
   file: number;
   exceeded: boolean;
+  /** The parse is over (failed or done): stop waiting for the parser. */
+  settled: boolean;
+  /** Wakes a wait for the parser's progress (overFraming). */
+  wake?: () => void;
 }
 
 /** A new storage name: 128 random bits in hex; never derived from anything the client sent. */
@@ -80,7 +88,7 @@ export async function receiveUpload(request: Request, limits: UploadLimits): Pro
   if (!request.body) throw onePart();
   await ensureFileDir(limits.dir);
 
-  const budget: ReadBudget = { total: 0, file: 0, exceeded: false };
+  const budget: ReadBudget = { total: 0, file: 0, exceeded: false, settled: false };
   const body = Readable.from(chunksOf(request.body, budget), { objectMode: false, highWaterMark: 64 * 1024 });
   let bodyFailed = false;
   body.on('error', () => (bodyFailed = true));
@@ -128,7 +136,10 @@ export async function receiveUpload(request: Request, limits: UploadLimits): Pro
     }
     // A file part sent without its own Content-Type is still a file (formidable would take it for a text field).
     if (!part.mimetype) part.mimetype = 'application/octet-stream';
-    part.on('data', (chunk: Buffer) => (budget.file += chunk.length));
+    part.on('data', (chunk: Buffer) => {
+      budget.file += chunk.length;
+      budget.wake?.();
+    });
     // Returned, so that the parser waits until the part's listeners are attached; a failure fails the parse.
     return storePart(form, part).catch((err: unknown) => failParse(form, err));
   };
@@ -137,6 +148,8 @@ export async function receiveUpload(request: Request, limits: UploadLimits): Pro
   try {
     [, files] = await form.parse(body as never);
   } catch (err) {
+    budget.settled = true;
+    budget.wake?.();
     await Promise.all([discard(stored), drain(body)]);
     throw budget.exceeded ? framingTooLarge() : uploadError(err, bodyFailed, limits.maxBytes);
   }
@@ -170,16 +183,47 @@ async function* chunksOf(stream: ReadableStream<Uint8Array>, budget: ReadBudget)
         done = true;
         return;
       }
-      budget.total += next.value.byteLength;
-      if (budget.exceeded || budget.total - budget.file > FRAMING_ALLOWANCE + READ_AHEAD_SLACK) {
-        budget.exceeded = true;
-        continue; // keep reading to the end (see drain), without handing more to the parser
+      if (budget.exceeded) continue; // keep reading to the end (see drain), without handing more to the parser
+      const chunk = Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
+      // In pieces, each counted when handed over: a runtime may deliver a large chunk at once
+      // (Bun.serve up to 1 MiB, a Request built from a buffer all of it).
+      for (let off = 0; off < chunk.length; off += PIECE_BYTES) {
+        const piece = chunk.subarray(off, off + PIECE_BYTES);
+        budget.total += piece.length;
+        if (await overFraming(budget)) {
+          budget.exceeded = true;
+          break;
+        }
+        yield piece;
       }
-      yield Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
     }
   } finally {
     if (!done) await reader.cancel().catch(() => undefined);
   }
+}
+
+/**
+ * Whether the bytes handed to the parser beyond the file's content outgrow the framing
+ * allowance. The parser hands out file bytes a little later than it takes them in, so over
+ * the allowance this first waits for it to catch up: framing is what it still has not handed
+ * out once it makes no more progress (or the parse is over).
+ */
+async function overFraming(budget: ReadBudget): Promise<boolean> {
+  while (budget.total - budget.file > FRAMING_ALLOWANCE + READ_AHEAD_SLACK) {
+    if (budget.settled) return false;
+    const before = budget.file;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        budget.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, PARSER_CATCH_UP_MS);
+      budget.wake = done;
+    });
+    if (budget.file === before && !budget.settled) return true;
+  }
+  return false;
 }
 
 /** Removes a partial file once its stream has let go of it. */
