@@ -85,6 +85,8 @@ export interface Config {
   emitTimeoutMs: number;
   /** Interval between heartbeats to Center (center.md: 30 s). A test/tuning knob. */
   heartbeatSeconds: number;
+  /** After SIGTERM/SIGINT, how long requests in flight get to finish before they are cut off (docs/operations.md). */
+  shutdownTimeoutSeconds: number;
   /** Posts per second refilling each user's bucket in a channel; 0 turns the post limit off (agent-rooms.md). */
   postRatePerSecond: number;
   /** How many posts a full bucket holds. */
@@ -227,6 +229,7 @@ export function loadConfig(env: Env = process.env, defaults: ConfigDefaults = {}
     tokenCacheSeconds: read(env, 'TOKEN_CACHE_SECONDS', z.coerce.number().positive().max(60), 60),
     emitTimeoutMs: read(env, 'EMIT_TIMEOUT_MS', positiveInt.max(LIMITS.emitTimeoutMs), 1000),
     heartbeatSeconds: read(env, 'HEARTBEAT_SECONDS', z.coerce.number().positive().max(3600), 30),
+    shutdownTimeoutSeconds: read(env, 'SHUTDOWN_TIMEOUT_SECONDS', z.coerce.number().min(0).max(3600), 20),
     // At most 1000000 per second: the bucket keeps time in microseconds (one post = 1e6 / rate).
     postRatePerSecond: read(env, 'POST_RATE_PER_SECOND', z.coerce.number().min(0).max(1_000_000), 5),
     postBurst: read(env, 'POST_BURST', positiveInt.max(1_000_000), 60),

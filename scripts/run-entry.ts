@@ -4,20 +4,8 @@ import { configureLogging, createLogger } from '../lib/logger.js';
 
 const log = createLogger('server');
 
-/** How long the requests in flight get to finish after SIGTERM/SIGINT, unless FABRIC_BACKEND_GUILD_SHUTDOWN_TIMEOUT_SECONDS says otherwise. */
-export const DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 20;
-/** After that deadline, how long the rest of the shutdown (flushes, sockets, database) may take before the process exits anyway. */
+/** After the drain deadline (SHUTDOWN_TIMEOUT_SECONDS), how long the rest of the shutdown (flushes, sockets, database) may take before the process exits anyway. */
 const CLOSE_GRACE_MS = 5000;
-const SHUTDOWN_TIMEOUT_VAR = 'FABRIC_BACKEND_GUILD_SHUTDOWN_TIMEOUT_SECONDS';
-
-/** The drain deadline in ms from the environment (a number of seconds, 0 to 3600; fractions allowed). */
-export function shutdownTimeoutMs(env: NodeJS.ProcessEnv): number {
-  const raw = env[SHUTDOWN_TIMEOUT_VAR]?.trim();
-  if (raw === undefined || raw === '') return DEFAULT_SHUTDOWN_TIMEOUT_SECONDS * 1000;
-  const seconds = Number(raw);
-  if (!Number.isFinite(seconds) || seconds < 0 || seconds > 3600) throw new ConfigError(`${SHUTDOWN_TIMEOUT_VAR} is invalid: must be a number of seconds from 0 to 3600`);
-  return Math.round(seconds * 1000);
-}
 
 /** What runEntry stops: resolves true when every request in flight finished before `drainMs`. */
 export interface Stoppable {
@@ -45,7 +33,7 @@ export async function runEntry(help: string, start: (config: Readonly<Config>) =
   let drainMs: number;
   try {
     config = loadConfig(process.env);
-    drainMs = shutdownTimeoutMs(process.env);
+    drainMs = Math.round(config.shutdownTimeoutSeconds * 1000);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`fabric-guild: ${err.message}`);

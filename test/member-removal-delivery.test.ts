@@ -282,9 +282,9 @@ describe('two realtime processes sharing Redis', () => {
     const [aPort, aInternal] = [await freePort(), await freePort()];
     // In process (migrates the database): the API and B.
     const api = await startApiProcess(loadConfig({ ...env, FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_URL: `http://127.0.0.1:${aInternal}` }), { heartbeat: false, jobs: false });
-    cleanup.push(() => api.close());
+    cleanup.push(async () => void (await api.close()));
     const b = await startRealtimeProcess(loadConfig({ ...env, FABRIC_BACKEND_GUILD_REALTIME_PORT: '0', FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_PORT: '0' }));
-    cleanup.push(() => b.close());
+    cleanup.push(async () => void (await b.close()));
     const a = spawnNode('scripts/realtime.ts', {
       ...env,
       FABRIC_BACKEND_GUILD_LOG_LEVEL: 'info',
