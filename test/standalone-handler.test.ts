@@ -96,7 +96,7 @@ describe('a handler bundle hosted alone', () => {
     for (const lazy of notInHealth) expect(health, lazy).not.toContain(lazy);
     // What every bundle carries: the pipeline, the declaration layer, the context, the migration
     // names (one more line per migration). 45,115 bytes on 2026-12-06.
-    expect(staticSize(path.join(DIST, 'handlers/health.js'))).toBeLessThan(46 * 1024);
+    expect(staticSize(path.join(DIST, 'handlers/health.js'))).toBeLessThan(48 * 1024);
     expect(fs.existsSync(path.join(DIST, 'handlers/routes.js'))).toBe(false);
   });
 
