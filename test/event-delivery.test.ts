@@ -13,8 +13,6 @@
  * node's own (in order on the wire; delivered from the log without any client doing
  * anything), a raw socket.io subscriber that only records arrivals checks it too.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { connect } from 'node:net';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FabricRest } from '../lib/client/index.js';
@@ -35,18 +33,9 @@ import {
   type TestNode,
   type TestUser,
 } from './helpers/harness.js';
+import { startPrivateRedis } from './helpers/private-redis.js';
 import { closeClients, expectExactStream, lastPos, postLoad, sdkSubscriber, type SdkClient } from './helpers/sdk.js';
 import { seedWorld } from './helpers/world.js';
-
-/** True once something accepts TCP connections on the port (undefined before: for waitFor). */
-const accepts = (port: number) =>
-  new Promise<true | undefined>((resolve) => {
-    const sock = connect(port, '127.0.0.1', () => {
-      sock.destroy();
-      resolve(true);
-    });
-    sock.on('error', () => resolve(undefined));
-  });
 
 let t: TestNode;
 beforeAll(async () => {
@@ -165,11 +154,8 @@ describe('in order with many writers', () => {
 
 describe('faults', () => {
   it('a Redis shared by two realtime processes is killed and restarted under load: 0 lost, 0 duplicated, in order', async () => {
-    const port = await freePort();
-    const startRedis = () => spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    let redis: ChildProcess = startRedis();
-    const redisUrl = `redis://127.0.0.1:${port}`;
-    await waitFor('redis', () => accepts(port), 10_000);
+    const redis = await startPrivateRedis();
+    const redisUrl = redis.url;
     const secret = 'redis-secret';
     const config = { ...t.node.ctx.config, realtimePort: 0, realtimeInternalPort: 0, internalSecret: secret, redisUrl, logLevel: 'silent' as const };
     const [a, b] = [await startRealtimeProcess(config), await startRealtimeProcess(config)];
@@ -187,10 +173,8 @@ describe('faults', () => {
       let restarted: Promise<void> | undefined;
       await postLoad([api.url], ch.id, writers, 30, (done) => {
         if (done === 40 && !restarted) {
-          redis.kill('SIGKILL');
-          restarted = sleep(2000).then(() => {
-            redis = startRedis();
-          });
+          redis.kill();
+          restarted = sleep(2000).then(() => redis.restart());
         }
       });
       await restarted;
@@ -202,7 +186,7 @@ describe('faults', () => {
       closeClients();
       await api.close();
       await Promise.all([a.close(), b.close()]);
-      redis.kill('SIGKILL');
+      redis.kill();
     }
   });
 
