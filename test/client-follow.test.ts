@@ -7,10 +7,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runLogTrim } from '../lib/realtime/log-trim.js';
 import { rooms } from '../lib/realtime/rooms.js';
-import { createChannel, seedGuild, sleep, startTestNode, type TestNode, type TestUser } from './helpers/harness.js';
+import { createChannel, seedGuild, sleep, startTestNode, type TestNode } from './helpers/harness.js';
 import { post } from './helpers/messages.js';
-import { closeClients, sdkClient, sdkSubscriber, WAIT, type Delivered } from './helpers/sdk.js';
-import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
+import { awayableClient, closeClients, sdkClient, sdkSubscriber, WAIT, type Delivered } from './helpers/sdk.js';
+import type { TcpProxy } from './helpers/tcp-proxy.js';
 
 /** The default node. */
 let t: TestNode;
@@ -31,23 +31,6 @@ afterAll(async () => {
   await Promise.all([t?.close(), strict?.close(), short?.close()]);
 });
 afterEach(closeClients);
-
-/** A client of `user` that reaches the node through a proxy the test can take away (`away`) and give back (`back`). */
-async function awayableClient(user: TestUser) {
-  const proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(t.url).port) });
-  proxies.push(proxy);
-  const s = sdkClient(proxy.url('http'), user, { backoff: { baseMs: 50, maxMs: 300 } });
-  const away = async () => {
-    proxy.drop();
-    await expect.poll(() => s.c.connected, WAIT).toBe(false);
-  };
-  const back = async () => {
-    const before = s.reconnects.length;
-    proxy.restore();
-    await expect.poll(() => s.reconnects.length, WAIT).toBeGreaterThan(before);
-  };
-  return { ...s, away, back };
-}
 
 /** What a client was delivered in one channel: content, wake and source, in delivery order. */
 const inChannel = (seen: Delivered[], channelId: string) =>
@@ -229,7 +212,7 @@ describe('FabricClient: a channel the user becomes a member of while the client 
   it('added while away (its user stream resumed): the task posted meanwhile is delivered once after the reconnect, with its wakeup', async () => {
     const { owner, members, guildId } = await seedGuild(t, 1);
     const [agent] = members;
-    const s = await awayableClient(agent);
+    const s = await awayableClient(t.url, agent, (p) => proxies.push(p));
     await s.c.connect();
     // A first user event, so that the client resumes its user stream on reconnect.
     const earlier = await createChannel(t, owner.token, { guildId, name: 'earlier', xType: 'general', memberUserIds: [agent.id] });
@@ -246,7 +229,7 @@ describe('FabricClient: a channel the user becomes a member of while the client 
   it('added while away, before any user event (found in the reconnect listing): the task posted meanwhile is delivered once', async () => {
     const { owner, members, guildId } = await seedGuild(t, 1);
     const [agent] = members;
-    const s = await awayableClient(agent);
+    const s = await awayableClient(t.url, agent, (p) => proxies.push(p));
     await s.c.connect();
     await s.away();
     const ch = await createChannel(t, owner.token, { guildId, name: 'listed', xType: 'general', memberUserIds: [agent.id] });

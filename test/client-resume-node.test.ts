@@ -25,7 +25,7 @@ import {
   type TestUser,
 } from './helpers/harness.js';
 import { post as postAs } from './helpers/messages.js';
-import { closeClients, sdkClient, WAIT } from './helpers/sdk.js';
+import { awayableClient, closeClients, sdkClient, WAIT } from './helpers/sdk.js';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 
 /** The default node, with a short token cache so that a revocation is seen within about a second. */
@@ -48,26 +48,6 @@ afterAll(async () => {
 });
 afterEach(closeClients);
 
-/** A client of `user` that reaches `node` through a proxy the test can take away. */
-async function awayableClient(node: TestNode, user: TestUser) {
-  const port = Number(new URL(node.url).port);
-  const proxy = await startTcpProxy({ host: '127.0.0.1', port });
-  proxies.push(proxy);
-  const s = sdkClient(proxy.url('http'), user, { backoff: { baseMs: 50, maxMs: 300 } });
-  /** Takes the network away (the server sees the socket close) until `back`. */
-  const away = async () => {
-    proxy.drop();
-    await expect.poll(() => s.c.connected, WAIT).toBe(false);
-  };
-  /** Gives it back and waits until the client has reconnected and resumed. */
-  const back = async () => {
-    const before = s.reconnects.length;
-    proxy.restore();
-    await expect.poll(() => s.reconnects.length, WAIT).toBeGreaterThan(before);
-  };
-  return { ...s, proxy, away, back };
-}
-
 async function post(node: RestFixture, user: TestUser, channelId: string, content: string) {
   return (await postAs(node, user.token, channelId, content)) as unknown as Message;
 }
@@ -77,7 +57,7 @@ describe('FabricClient resumes from its positions against the real node', () => 
     const { owner, members, guildId } = await seedGuild(t, 1);
     const [agent] = members;
     const ch = await createChannel(t, owner.token, { guildId, name: 'away', xType: 'general', memberUserIds: [agent.id] });
-    const { c, seen, resyncs, away, back } = await awayableClient(t, agent);
+    const { c, seen, resyncs, away, back } = await awayableClient(t.url, agent, (p) => proxies.push(p));
     await c.connect();
     const first = await post(t, owner, ch.id, 'before');
     await expect.poll(() => seen.length, WAIT).toBe(1);
@@ -182,7 +162,7 @@ describe('FabricClient resumes from its positions against the real node', () => 
     const { owner, members, guildId } = await seedGuild(short, 1);
     const [agent] = members;
     const ch = await createChannel(short, owner.token, { guildId, name: 'retained', xType: 'general', memberUserIds: [agent.id] });
-    const { c, seen, resyncs, away, back } = await awayableClient(short, agent);
+    const { c, seen, resyncs, away, back } = await awayableClient(short.url, agent, (p) => proxies.push(p));
     await c.connect();
     const first = await post(short, owner, ch.id, 'before');
     await expect.poll(() => seen.length, WAIT).toBe(1);
@@ -207,7 +187,7 @@ describe('FabricClient resumes from its positions against the real node', () => 
   it('replays channel.joined and channel.left of the user stream missed while away, and follows them', async () => {
     const { owner, members, guildId } = await seedGuild(t, 1);
     const [agent] = members;
-    const { c, seen, away, back } = await awayableClient(t, agent);
+    const { c, seen, away, back } = await awayableClient(t.url, agent, (p) => proxies.push(p));
     const joined: ChannelMembershipEvent[] = [];
     const left: ChannelMembershipEvent[] = [];
     c.onChannelJoined((e) => void joined.push(e));

@@ -8,6 +8,7 @@ import { expect } from 'vitest';
 import { FabricClient, FabricRest, type FabricClientOptions, type MessageInfo } from '../../lib/client/index.js';
 import type { Message } from '../../lib/realtime/events.js';
 import type { TestUser } from './harness.js';
+import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
 /** Conditions are awaited, never timed: generous for a loaded machine. */
 export const WAIT = { timeout: 20_000 };
@@ -83,4 +84,25 @@ export async function postLoad(urls: string[], channelId: string, writers: TestU
       }
     }),
   );
+}
+
+/**
+ * A client of `user` that reaches the node at `url` through a TCP proxy the test can take
+ * away (`away`: the server sees the socket close) and give back (`back`: resolves once the
+ * client has reconnected and resumed). `onProxy` gets the proxy, for the suite to close it.
+ */
+export async function awayableClient(url: string, user: TestUser, onProxy: (proxy: TcpProxy) => void) {
+  const proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(url).port) });
+  onProxy(proxy);
+  const s = sdkClient(proxy.url('http'), user, { backoff: { baseMs: 50, maxMs: 300 } });
+  const away = async () => {
+    proxy.drop();
+    await expect.poll(() => s.c.connected, WAIT).toBe(false);
+  };
+  const back = async () => {
+    const before = s.reconnects.length;
+    proxy.restore();
+    await expect.poll(() => s.reconnects.length, WAIT).toBeGreaterThan(before);
+  };
+  return { ...s, proxy, away, back };
 }
