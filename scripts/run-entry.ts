@@ -24,7 +24,14 @@ export interface Stoppable {
  * cut off at the deadline, the close failed, or it took CLOSE_GRACE_MS longer still.
  */
 export async function runEntry(help: string, start: (config: Readonly<Config>) => Promise<Stoppable>): Promise<void> {
-  const { values } = parseArgs({ options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: false, strict: false });
+  let values: { help?: boolean };
+  try {
+    ({ values } = parseArgs({ options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: false, strict: true }));
+  } catch (err) {
+    // Settings come from the environment; an argument here is a mistake (a flag of another tool, a typo).
+    console.error(`fabric-guild: ${err instanceof Error ? err.message : String(err)}; settings are environment variables (--help lists them)`);
+    process.exit(1);
+  }
   if (values.help) {
     console.log(help);
     return;
@@ -71,7 +78,8 @@ export async function runEntry(help: string, start: (config: Readonly<Config>) =
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  log.info('starting', { migrate: config.dbSync });
+  // Debug only: a start that fails says so in one line.
+  log.debug('starting', { migrate: config.dbSync });
   try {
     running = await start(config);
   } catch (err) {

@@ -153,7 +153,7 @@ describe('SIGTERM on a running node', () => {
   it('lets the startup migration finish when SIGTERM arrives during it, then exits 0', { timeout: 30_000 }, async () => {
     const b = await privateBackends();
     backends.push(b);
-    const child = spawnNode('scripts/main.ts', b.env({ FABRIC_BACKEND_GUILD_LOG_LEVEL: 'info' }));
+    const child = spawnNode('scripts/main.ts', b.env({ FABRIC_BACKEND_GUILD_LOG_LEVEL: 'debug' }));
     children.push(child);
     await child.waitForLog('"msg":"starting"');
     child.proc.kill('SIGTERM');

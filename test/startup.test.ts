@@ -92,6 +92,15 @@ describe.concurrent('scripts/main.ts configuration errors', () => {
     expect(lines[0]).toContain('FABRIC_BACKEND_GUILD_NODE_ID');
   });
 
+  it('exits non-zero with one line naming an unknown option (settings are environment variables)', async () => {
+    const child = spawnNode(MAIN, env, { args: ['--port', '7002'] });
+    children.push(child);
+    expect(await child.exited).not.toBe(0);
+    const lines = child.stderr().split('\n').filter((l) => l.trim() !== '');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/--port.*environment variables/);
+  });
+
   for (const bad of ['seven', '70000']) {
     it(`exits non-zero with one line naming FABRIC_BACKEND_GUILD_PORT when it is "${bad}"`, async () => {
       const { code, lines } = await runToExit({ ...env, FABRIC_BACKEND_GUILD_PORT: bad });
