@@ -96,7 +96,10 @@ describe.concurrent('scripts/main.ts configuration errors', () => {
     const child = spawnNode(MAIN, env, { args: ['--port', '7002'] });
     children.push(child);
     expect(await child.exited).not.toBe(0);
-    const lines = child.stderr().split('\n').filter((l) => l.trim() !== '');
+    const lines = child
+      .stderr()
+      .split('\n')
+      .filter((l) => l.trim() !== '');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/--port.*environment variables/);
   });
