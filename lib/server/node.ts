@@ -25,7 +25,7 @@ export interface Listening {
   drain(deadlineMs: number): Promise<boolean>;
   /** Whether `drain` or `close` was called. */
   readonly draining: boolean;
-  /** Requests being served now. */
+  /** Connections that served requests of ours and are still open (during a drain: the busy ones). */
   readonly inFlight: number;
   /** Stops accepting and drops every connection left, busy ones included; resolves once the server closed. */
   close(): Promise<void>;
@@ -40,25 +40,29 @@ export interface ListenOptions {
   upgradePath?: string;
 }
 
+const LAST_RESPONSE = Symbol('last response');
+type ServedSocket = Socket & { [LAST_RESPONSE]?: ServerResponse };
+/** How often a drain closes the connections that went idle. */
+const DRAIN_POLL_MS = 20;
+
 /** Serves `fetch` on host:port (port 0 = any free port). */
 export async function listenFetch(fetch: (request: Request) => Promise<Response>, port: number, host?: string, opts: ListenOptions = {}): Promise<Listening> {
   useAdapterResponses(); // written out in one go instead of pumping a web stream (lib/server/adapter-response.ts)
   const adapter = createServerAdapter((request: Request) => fetch(request));
-  /** Responses not yet finished (or aborted): what a drain waits for. */
-  const active = new Set<ServerResponse>();
+  /**
+   * Connections that carried a request of ours, until they close, each with the response it
+   * serves last: what a drain waits for. Kept per connection, not per request: a listener or a
+   * promise on every response measured 4–5% of the post path's throughput (docs/performance.md).
+   */
+  const served = new Set<ServedSocket>();
   let draining = false;
-  let drained: (() => void) | undefined;
   const serve = (req: IncomingMessage, res: ServerResponse) => {
-    active.add(res);
-    // 'finish': written out; 'close': aborted (or, for a response the upgrade path detaches, never).
-    const done = () => {
-      if (!active.delete(res) || !draining) return;
-      // A response that went out with keep-alive before the drain began leaves an idle connection.
-      setImmediate(() => server.closeIdleConnections());
-      if (active.size === 0) drained?.();
-    };
-    res.once('finish', done);
-    res.once('close', done);
+    const socket = req.socket as ServedSocket;
+    if (socket[LAST_RESPONSE] === undefined) {
+      served.add(socket);
+      socket.once('close', () => served.delete(socket));
+    }
+    socket[LAST_RESPONSE] = res;
     if (draining) res.shouldKeepAlive = false;
     const refused = toOriginForm(req);
     if (refused) return void answerWithError(res, 400, refused);
@@ -72,6 +76,8 @@ export async function listenFetch(fetch: (request: Request) => Promise<Response>
   if (opts.upgradePath) {
     const upgradePath = opts.upgradePath;
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      // No longer an HTTP connection of ours: a drain does not wait for it.
+      served.delete(socket as ServedSocket);
       if (req.url?.startsWith(upgradePath)) return;
       if (head.length > 0 || hasBody(req)) return writeRawError(socket, 400, 'bad_request', `an Upgrade header is only served on ${upgradePath}`);
       // A bodiless request served as a plain one; the connection closes after the answer.
@@ -104,23 +110,30 @@ export async function listenFetch(fetch: (request: Request) => Promise<Response>
       return draining;
     },
     get inFlight() {
-      return active.size;
+      return served.size;
     },
     drain(deadlineMs) {
       draining = true;
-      void stopAccepting(); // closes the idle keep-alive connections too
-      for (const res of active) if (!res.headersSent) res.shouldKeepAlive = false;
-      if (active.size === 0) return Promise.resolve(true);
+      void stopAccepting();
+      // An answer still to be written says that its connection closes.
+      for (const socket of served) {
+        const res = socket[LAST_RESPONSE];
+        if (res && !res.headersSent) res.shouldKeepAlive = false;
+      }
+      // Idle connections close now; a busy one once its answer is out (closed as idle then).
       return new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => {
-          drained = undefined;
-          resolve(false);
-        }, deadlineMs);
-        drained = () => {
-          clearTimeout(timer);
-          drained = undefined;
-          resolve(true);
+        const check = () => {
+          server.closeIdleConnections();
+          if (served.size === 0) finish(true);
         };
+        const poll = setInterval(check, DRAIN_POLL_MS);
+        const deadline = setTimeout(() => finish(false), deadlineMs);
+        const finish = (drained: boolean) => {
+          clearInterval(poll);
+          clearTimeout(deadline);
+          resolve(drained);
+        };
+        check();
       });
     },
     close() {
