@@ -377,7 +377,7 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
       if (!parsed.success) return reply(errorAck('bad_request', 'expected {channelId, since?} with since an integer >= 0'));
       const { channelId, since } = parsed.data;
       const stream = { channel: channelId };
-      const channelRooms = userId ? [rooms.channel(channelId), rooms.channelUser(channelId, userId)] : [rooms.channel(channelId)];
+      const channelRooms = rooms.ofChannelSubscriber(channelId, userId);
       const join = { left: false };
       const inFlight = joinsInFlight.get(channelId) ?? new Set();
       joinsInFlight.set(channelId, inFlight.add(join));

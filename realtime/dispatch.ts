@@ -81,19 +81,21 @@ function changeUserRooms(nsp: Namespace, userId: string, targets: string[], join
  * travel between processes and no later event can overtake it.
  */
 export function deliverHere(nsp: Namespace, emit: EmitMessage): void {
-  const leave = 'channel' in emit.to ? emit.leaveRooms : undefined;
-  if (leave && !leave.afterEvent) leaveHere(nsp, leave.userIds, (emit.to as { channel: string }).channel);
+  const leave = emit.leaveRooms;
+  if (!leave || !('channel' in emit.to)) return dispatchEmits(nsp.local, [emit]);
+  const channelId = emit.to.channel;
+  if (!leave.afterEvent) leaveHere(nsp, leave.userIds, channelId);
   dispatchEmits(nsp.local, [emit]);
-  if (leave?.afterEvent) leaveHere(nsp, leave.userIds, (emit.to as { channel: string }).channel);
+  if (leave.afterEvent) leaveHere(nsp, leave.userIds, channelId);
 }
 
 function leaveHere(nsp: Namespace, userIds: readonly string[], channelId: string): void {
-  for (const userId of userIds) nsp.local.in(rooms.user(userId)).socketsLeave([rooms.channel(channelId), rooms.channelUser(channelId, userId)]);
+  for (const userId of userIds) nsp.local.in(rooms.user(userId)).socketsLeave(rooms.ofChannelSubscriber(channelId, userId));
 }
 
 /** Takes every socket of a user out of a channel's rooms (a reader who is no member lost access). */
 export function leaveChannelRooms(nsp: Namespace, userId: string, channelId: string): void {
-  changeUserRooms(nsp, userId, [rooms.channel(channelId), rooms.channelUser(channelId, userId)], false);
+  changeUserRooms(nsp, userId, rooms.ofChannelSubscriber(channelId, userId), false);
 }
 
 /** Puts every socket of a user into, or takes them out of, a guild's room. */

@@ -174,11 +174,10 @@ function notReadyWhileDraining(fetch: (request: Request) => Promise<Response>, r
   };
 }
 
-/** Drains `http` for up to `drainMs`; logs the requests cut off at the deadline. */
+/** Drains `http` for up to `drainMs`; logs the connections whose requests were cut off at the deadline. */
 async function drainLogged(http: Listening, drainMs: number): Promise<boolean> {
-  if (http.inFlight > 0) log.info('waiting for the requests in flight', { port: http.port, inFlight: http.inFlight, deadlineMs: drainMs });
   const drained = await http.drain(drainMs);
-  if (!drained) log.warn('requests still in flight at the shutdown deadline are cut off', { port: http.port, inFlight: http.inFlight, deadlineMs: drainMs });
+  if (!drained) log.warn('requests still in flight at the shutdown deadline are cut off', { port: http.port, connections: http.openConnections, deadlineMs: drainMs });
   return drained;
 }
 

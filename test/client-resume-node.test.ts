@@ -25,7 +25,7 @@ import {
   type TestUser,
 } from './helpers/harness.js';
 import { post as postAs } from './helpers/messages.js';
-import { awayableClient, closeClients, sdkClient, WAIT } from './helpers/sdk.js';
+import { awayableClient, closeClients, sdkClient, WAIT, type Delivered } from './helpers/sdk.js';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 
 /** The default node, with a short token cache so that a revocation is seen within about a second. */
@@ -50,6 +50,20 @@ afterEach(closeClients);
 
 async function post(node: RestFixture, user: TestUser, channelId: string, content: string) {
   return (await postAs(node, user.token, channelId, content)) as unknown as Message;
+}
+
+/**
+ * The node loses one delivery to `agent`: its sockets are out of the channel's rooms while a
+ * post is sent (the author's `witnessed` deliveries say when it went out). Returns that post.
+ */
+async function loseOneDelivery(owner: TestUser, agent: TestUser, channelId: string, witnessed: readonly Delivered[]) {
+  const nsp = t.node.realtime.nsp;
+  const channelRooms = rooms.ofChannelSubscriber(channelId, agent.id);
+  nsp.in(rooms.user(agent.id)).socketsLeave(channelRooms);
+  const lost = await post(t, owner, channelId, 'lost');
+  await expect.poll(() => witnessed.map((s) => s.message.id), WAIT).toContain(lost.id);
+  nsp.in(rooms.user(agent.id)).socketsJoin(channelRooms);
+  return lost;
 }
 
 describe('FabricClient resumes from its positions against the real node', () => {
@@ -107,13 +121,7 @@ describe('FabricClient resumes from its positions against the real node', () => 
     const first = await post(t, owner, ch.id, 'one');
     await expect.poll(() => seen.length, WAIT).toBe(1);
 
-    // The node loses one delivery to this client: its sockets are out of the channel's rooms while it is sent.
-    const nsp = t.node.realtime.nsp;
-    const channelRooms = [rooms.channel(ch.id), rooms.channelUser(ch.id, agent.id)];
-    nsp.in(rooms.user(agent.id)).socketsLeave(channelRooms);
-    const lost = await post(t, owner, ch.id, 'lost');
-    await expect.poll(() => witness.seen.map((s) => s.message.id), WAIT).toContain(lost.id);
-    nsp.in(rooms.user(agent.id)).socketsJoin(channelRooms);
+    const lost = await loseOneDelivery(owner, agent, ch.id, witness.seen);
     const third = await post(t, owner, ch.id, 'three');
 
     await expect.poll(() => seen.map((s) => s.message.id), WAIT).toEqual([first.id, lost.id, third.id]);
@@ -134,12 +142,7 @@ describe('FabricClient resumes from its positions against the real node', () => 
     const first = await post(t, owner, ch.id, 'one');
     await expect.poll(() => seen.length, WAIT).toBe(1);
 
-    const nsp = t.node.realtime.nsp;
-    const channelRooms = [rooms.channel(ch.id), rooms.channelUser(ch.id, agent.id)];
-    nsp.in(rooms.user(agent.id)).socketsLeave(channelRooms);
-    const lost = await post(t, owner, ch.id, 'lost');
-    await expect.poll(() => witness.seen.map((s) => s.message.id), WAIT).toContain(lost.id);
-    nsp.in(rooms.user(agent.id)).socketsJoin(channelRooms);
+    const lost = await loseOneDelivery(owner, agent, ch.id, witness.seen);
 
     // An event every 100 ms, well under gapTimeoutMs, for 3 s (10 gap timeouts).
     const busy: Message[] = [];

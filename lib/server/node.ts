@@ -25,8 +25,8 @@ export interface Listening {
   drain(deadlineMs: number): Promise<boolean>;
   /** Whether `drain` or `close` was called. */
   readonly draining: boolean;
-  /** Connections that served requests of ours and are still open (during a drain: the busy ones). */
-  readonly inFlight: number;
+  /** Connections that served requests of ours and are still open (once a drain closed the idle ones: the busy ones). */
+  readonly openConnections: number;
   /** Stops accepting and drops every connection left, busy ones included; resolves once the server closed. */
   close(): Promise<void>;
 }
@@ -109,7 +109,7 @@ export async function listenFetch(fetch: (request: Request) => Promise<Response>
     get draining() {
       return draining;
     },
-    get inFlight() {
+    get openConnections() {
       return served.size;
     },
     drain(deadlineMs) {
