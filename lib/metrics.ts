@@ -134,3 +134,11 @@ export function stopwatch(): () => number {
   const start = process.hrtime.bigint();
   return () => Number(process.hrtime.bigint() - start) / 1e9;
 }
+
+// Access sweep (realtime/access-sweep.ts)
+export const accessSweepLeaves = new Counter({
+  name: 'fabric_realtime_access_sweep_leaves_total',
+  help: 'User subscriptions the access sweep took out (a room change that never arrived), by room kind (channel or guild)',
+  labelNames: ['room'] as const,
+  registers: [registry],
+});

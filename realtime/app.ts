@@ -21,6 +21,7 @@ import type { Ack, ClientToServerEvents, StreamAck, InterServerEvents, ServerToC
 import { coalesceFrames, MAX_UNSENT_BYTES, unsentBytes } from './frame-coalescing.js';
 import { jsonParser } from './json-parser.js';
 import { watchSession } from './session-watch.js';
+import { startAccessSweep } from './access-sweep.js';
 import { createStreamDelivery } from './stream-delivery.js';
 import { createTypingThrottle } from './typing-throttle.js';
 import { createOnlineUsersQuery, createUserSocketCounter } from './user-socket-count.js';
@@ -146,6 +147,7 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
     hasSubscribers: (s) => nsp.adapter.rooms.has(roomOf(s)),
     pollMs: opts.streamPollMs ?? STREAM_POLL_MS,
   });
+  const accessSweep = startAccessSweep(nsp, db, ctx.config.tokenCacheSeconds * 1000);
   /**
    * A user's `channel.left` goes out only after the channel's events queued before it (a
    * catch-up from the log, say): nothing of the channel may reach the member after it.
@@ -463,6 +465,7 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
     apply,
     async close() {
       delivery.close();
+      await accessSweep.stop();
       // Disconnecting starts the offline announcements; they finish before the adapter (Redis)
       // and the database close, so users of this process are announced offline to the others.
       // `local`: with the Redis adapter a plain disconnectSockets() reaches every process's sockets.

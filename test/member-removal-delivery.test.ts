@@ -55,9 +55,16 @@ async function privateChannelWithMember(node: RestFixture, realtimeUrl: string, 
  * One realtime process and API processes on the test node's database, each API process
  * handing over through its own TCP proxy (`delayMs` slows it; `drop()` cuts it).
  */
-async function startSplit(apis: { delayMs?: number }[]) {
+async function startSplit(apis: { delayMs?: number }[], realtimeSettings: { tokenCacheSeconds?: number } = {}) {
   const secret = 'removal-secret';
-  const realtime = await startRealtimeProcess({ ...t.node.ctx.config, realtimePort: 0, realtimeInternalPort: 0, internalSecret: secret, logLevel: 'silent' as const });
+  const realtime = await startRealtimeProcess({
+    ...t.node.ctx.config,
+    ...realtimeSettings,
+    realtimePort: 0,
+    realtimeInternalPort: 0,
+    internalSecret: secret,
+    logLevel: 'silent' as const,
+  });
   const proxies = await Promise.all(apis.map((a) => startTcpProxy({ host: '127.0.0.1', port: realtime.internalPort }, a.delayMs ? { delayMs: a.delayMs } : undefined)));
   const started = await Promise.all(
     proxies.map((proxy) =>
@@ -154,6 +161,98 @@ describe('split mode: API processes and one realtime process', () => {
       expect(membership).toEqual([expect.stringMatching(/^left@/), expect.stringMatching(/^joined@/), expect.stringMatching(/^join ack \{"ok":true/)]);
       expect(msgs.map((m) => m.content)).toEqual(['for the member again']);
       sock.close();
+    } finally {
+      await split.close();
+    }
+  }, 60_000);
+});
+
+/**
+ * A reader who is no member of a channel loses access without a channel event (an admin
+ * demoted, a member removed from the guild): its sockets leave through a room change sent after
+ * the commit. When that hand-over is lost, the realtime process's access sweep (on the token
+ * cache's schedule, here 0.5 s) takes them out.
+ */
+describe('readers who lose access while the hand-over fails', () => {
+  /** Cuts the hand-over, runs `change`, waits past two sweeps, restores it. */
+  async function whileHandoverLost(split: Awaited<ReturnType<typeof startSplit>>, change: () => Promise<void>) {
+    split.proxies[0].drop();
+    await change();
+    await split.apis[0].api.ctx.emitter.flush();
+    await sleep(1500);
+    split.proxies[0].restore();
+  }
+
+  it('a demoted admin stops receiving the private channel it is not a member of', async () => {
+    const split = await startSplit([{}], { tokenCacheSeconds: 0.5 });
+    const [{ node }] = split.apis;
+    try {
+      const { owner, members, guildId } = await seedGuild(node, 2);
+      const [admin, m2] = members;
+      expect((await node.api('PATCH', `/api/guilds/${guildId}/members/${admin.id}`, { token: owner.token, body: { role: 'admin' } })).status).toBe(200);
+      const ch = await createChannel(node, owner.token, { guildId, name: 'secret', xType: 'general', isPublic: false, memberUserIds: [m2.id] });
+      const [adminSock, memberSock] = [await connectSocket(split.realtime.url, admin.token), await connectSocket(split.realtime.url, m2.token)];
+      const [adminGot, memberGot] = [recordEvents<{ content: string }>(adminSock, 'message.created'), recordEvents<{ content: string }>(memberSock, 'message.created')];
+      for (const s of [adminSock, memberSock]) expect((await emitAck(s, 'join_channel', { channelId: ch.id })).ok).toBe(true);
+      await node.api('POST', `/api/channels/${ch.id}/messages`, { token: owner.token, body: { content: 'before' } });
+      await waitFor('the first message on both sockets', async () => (adminGot.length === 1 && memberGot.length === 1 ? true : undefined), 10_000);
+
+      await whileHandoverLost(split, async () => {
+        expect((await node.api('PATCH', `/api/guilds/${guildId}/members/${admin.id}`, { token: owner.token, body: { role: 'member' } })).status).toBe(200);
+      });
+      expect((await node.api('POST', `/api/channels/${ch.id}/messages`, { token: owner.token, body: { content: 'after the demotion' } })).status).toBe(201);
+      await waitFor('the member still receives', async () => (memberGot.length === 2 ? true : undefined), 10_000);
+      await sleep(500);
+      expect(adminGot.map((m) => m.content)).toEqual(['before']);
+      expect(memberGot.map((m) => m.content)).toEqual(['before', 'after the demotion']);
+      adminSock.close();
+      memberSock.close();
+    } finally {
+      await split.close();
+    }
+  }, 60_000);
+
+  it('a member removed from the guild stops receiving the public channels it read and the guild presence', async () => {
+    const split = await startSplit([{}], { tokenCacheSeconds: 0.5 });
+    const [{ node }] = split.apis;
+    try {
+      const { owner, members, guildId } = await seedGuild(node, 3);
+      const [reader, m2, m3] = members;
+      const ch = await createChannel(node, owner.token, { guildId, name: 'lobby', xType: 'general', isPublic: true, memberUserIds: [m2.id] });
+      const [readerSock, memberSock] = [await connectSocket(split.realtime.url, reader.token), await connectSocket(split.realtime.url, m2.token)];
+      const [readerGot, memberGot] = [recordEvents<{ content: string }>(readerSock, 'message.created'), recordEvents<{ content: string }>(memberSock, 'message.created')];
+      const [readerPresence, memberPresence] = [recordEvents<{ userId: string }>(readerSock, 'presence'), recordEvents<{ userId: string }>(memberSock, 'presence')];
+      for (const s of [readerSock, memberSock]) expect((await emitAck(s, 'join_channel', { channelId: ch.id })).ok).toBe(true);
+
+      await whileHandoverLost(split, async () => {
+        expect((await node.api('DELETE', `/api/guilds/${guildId}/members/${reader.id}`, { token: owner.token })).status).toBe(204);
+      });
+      expect((await node.api('POST', `/api/channels/${ch.id}/messages`, { token: owner.token, body: { content: 'after the removal' } })).status).toBe(201);
+      const late = await connectSocket(split.realtime.url, m3.token); // m3 comes online: presence to the guild
+      await waitFor('the member still receives', async () => (memberGot.length === 1 && memberPresence.some((p) => p.userId === m3.id) ? true : undefined), 10_000);
+      await sleep(500);
+      expect(readerGot).toEqual([]);
+      expect(readerPresence.filter((p) => p.userId === m3.id)).toEqual([]);
+      for (const s of [readerSock, memberSock, late]) s.close();
+    } finally {
+      await split.close();
+    }
+  }, 60_000);
+
+  it('a reader who keeps access keeps receiving through the sweeps', async () => {
+    const split = await startSplit([{}], { tokenCacheSeconds: 0.5 });
+    const [{ node }] = split.apis;
+    try {
+      const { owner, members, guildId } = await seedGuild(node, 2);
+      const [reader, m2] = members;
+      const ch = await createChannel(node, owner.token, { guildId, name: 'open', xType: 'general', isPublic: true, memberUserIds: [m2.id] });
+      const readerSock = await connectSocket(split.realtime.url, reader.token);
+      const got = recordEvents<{ content: string }>(readerSock, 'message.created');
+      expect((await emitAck(readerSock, 'join_channel', { channelId: ch.id })).ok).toBe(true);
+      await sleep(1500);
+      expect((await node.api('POST', `/api/channels/${ch.id}/messages`, { token: owner.token, body: { content: 'still here' } })).status).toBe(201);
+      await waitFor('the reader still receives', async () => (got.length === 1 ? true : undefined), 10_000);
+      readerSock.close();
     } finally {
       await split.close();
     }

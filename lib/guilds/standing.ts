@@ -96,3 +96,18 @@ export async function channelReaders(db: Db, channelId: string, principals: Prin
     return canReadChannel(standing, facts, isMember);
   });
 }
+
+/** Which of `userIds` are members of the guild now (one query per 500). */
+export async function guildMembersAmong(db: Db, guildId: string, userIds: readonly string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (let i = 0; i < userIds.length; i += 500) {
+    const rows = await db
+      .selectFrom('guild_members')
+      .select('user_id')
+      .where('guild_id', '=', guildId)
+      .where('user_id', 'in', userIds.slice(i, i + 500))
+      .execute();
+    for (const r of rows) found.add(r.user_id);
+  }
+  return found;
+}
