@@ -427,6 +427,14 @@ describe('DELETE /api/guilds/:guildId/members/:userId', () => {
     expect((await t.api('GET', `/api/guilds/${guildId}`, { token: member2.token })).status).toBe(200);
   });
 
+  it('returns 404 before 403 to a plain member removing, or changing, someone who is no member (api.md: 404, then 403)', async () => {
+    const { member, guildId } = await seedWithAdmin();
+    const stranger = await t.centerApi.user('stranger');
+    expectError(await t.api('DELETE', `/api/guilds/${guildId}/members/${stranger.id}`, { token: member.token }), 404, 'not_found');
+    expectError(await t.api('PATCH', `/api/guilds/${guildId}/members/${stranger.id}`, { token: member.token, body: { role: 'admin' } }), 404, 'not_found');
+    expectError(await t.api('PATCH', `/api/guilds/${guildId}/members/${stranger.id}`, { token: member.token, body: { role: 42 } }), 404, 'not_found');
+  });
+
   it('never leaves the removed user in a channel, whatever channel additions race it', async () => {
     // Adding to a channel, joining one, the wake mapping and a new channel's seed each either
     // see the user gone (400 invalid_reference / 404) or are seen by the removal and undone.

@@ -5,7 +5,7 @@
 import { isGuildAdmin, userIdOf } from '../../lib/access.js';
 import { forbidden } from '../../lib/errors.js';
 import { guildMember } from '../../lib/guilds/guild-access-policies.js';
-import { removeGuildMember } from '../../lib/guilds/guilds.js';
+import { removeGuildMember, requireGuildMemberRow } from '../../lib/guilds/guilds.js';
 import { defineHandler } from '../../lib/http/handler.js';
 import { noContent } from '../../lib/http/respond.js';
 
@@ -13,10 +13,13 @@ export default defineHandler({
   method: 'DELETE',
   path: '/api/guilds/:guildId/members/:userId',
   access: guildMember,
-  // A member may remove itself; anyone else needs the guild's admin rights.
-  guard: ({ principal, access: standing, params }) => {
+  // A member may remove itself; anyone else needs the guild's admin rights. Someone who is no
+  // member is 404 before that 403 (api.md's order; members see the member list anyway).
+  guard: async ({ ctx, principal, access: standing, params }) => {
     const self = principal.kind === 'user' && principal.userId === params.userId;
-    if (!self && !isGuildAdmin(standing)) throw forbidden('only the owner, an admin, the guild token or the member itself may remove a member');
+    if (self || isGuildAdmin(standing)) return;
+    await requireGuildMemberRow(ctx.database.db, params.guildId, params.userId);
+    throw forbidden('only the owner, an admin, the guild token or the member itself may remove a member');
   },
   doc: {
     tag: 'Guilds',
