@@ -25,7 +25,9 @@ import {
   waitFor,
   type RestFixture,
   type TestNode,
+  type TestUser,
 } from './helpers/harness.js';
+import type { Socket } from 'socket.io-client';
 import { startPrivateRedis } from './helpers/private-redis.js';
 import { startTcpProxy } from './helpers/tcp-proxy.js';
 
@@ -173,6 +175,24 @@ describe('split mode: API processes and one realtime process', () => {
  * the commit. When that hand-over is lost, the realtime process's access sweep (on the token
  * cache's schedule, here 0.5 s) takes them out.
  */
+interface Subscriber extends TestUser {
+  sock: Socket;
+  got: { content: string }[];
+  presence: { userId: string }[];
+}
+interface ReaderAndMember {
+  split: Awaited<ReturnType<typeof startSplit>>;
+  node: RestFixture;
+  owner: TestUser;
+  guildId: string;
+  reader: Subscriber;
+  member: Subscriber;
+  /** The guild's other members, with no socket yet. */
+  others: TestUser[];
+  post(content: string): Promise<void>;
+  connect(token: string): Promise<Socket>;
+}
+
 describe('readers who lose access while the hand-over fails', () => {
   /** Cuts the hand-over, runs `change`, waits past two sweeps, restores it. */
   async function whileHandoverLost(split: Awaited<ReturnType<typeof startSplit>>, change: () => Promise<void>) {
@@ -183,79 +203,72 @@ describe('readers who lose access while the hand-over fails', () => {
     split.proxies[0].restore();
   }
 
-  it('a demoted admin stops receiving the private channel it is not a member of', async () => {
+  /**
+   * Split mode with a 0.5 s sweep; a guild of 2 + `extra` members: `reader` (no member of the
+   * channel; a guild admin with `readerAdmin`) and `member` (its member), both with a socket
+   * joined to it, recording messages and presence. `fn` gets them; everything is closed after.
+   */
+  async function readerAndMember(opts: { isPublic: boolean; readerAdmin?: boolean; extra?: number }, fn: (s: ReaderAndMember) => Promise<void>) {
     const split = await startSplit([{}], { tokenCacheSeconds: 0.5 });
     const [{ node }] = split.apis;
+    const sockets: Socket[] = [];
     try {
-      const { owner, members, guildId } = await seedGuild(node, 2);
-      const [admin, m2] = members;
-      expect((await node.api('PATCH', `/api/guilds/${guildId}/members/${admin.id}`, { token: owner.token, body: { role: 'admin' } })).status).toBe(200);
-      const ch = await createChannel(node, owner.token, { guildId, name: 'secret', xType: 'general', isPublic: false, memberUserIds: [m2.id] });
-      const [adminSock, memberSock] = [await connectSocket(split.realtime.url, admin.token), await connectSocket(split.realtime.url, m2.token)];
-      const [adminGot, memberGot] = [recordEvents<{ content: string }>(adminSock, 'message.created'), recordEvents<{ content: string }>(memberSock, 'message.created')];
-      for (const s of [adminSock, memberSock]) expect((await emitAck(s, 'join_channel', { channelId: ch.id })).ok).toBe(true);
-      await node.api('POST', `/api/channels/${ch.id}/messages`, { token: owner.token, body: { content: 'before' } });
-      await waitFor('the first message on both sockets', async () => (adminGot.length === 1 && memberGot.length === 1 ? true : undefined), 10_000);
-
-      await whileHandoverLost(split, async () => {
-        expect((await node.api('PATCH', `/api/guilds/${guildId}/members/${admin.id}`, { token: owner.token, body: { role: 'member' } })).status).toBe(200);
-      });
-      expect((await node.api('POST', `/api/channels/${ch.id}/messages`, { token: owner.token, body: { content: 'after the demotion' } })).status).toBe(201);
-      await waitFor('the member still receives', async () => (memberGot.length === 2 ? true : undefined), 10_000);
-      await sleep(500);
-      expect(adminGot.map((m) => m.content)).toEqual(['before']);
-      expect(memberGot.map((m) => m.content)).toEqual(['before', 'after the demotion']);
-      adminSock.close();
-      memberSock.close();
+      const { owner, members, guildId } = await seedGuild(node, 2 + (opts.extra ?? 0));
+      const [reader, member, ...others] = members;
+      const ch = await createChannel(node, owner.token, { guildId, name: 'room', xType: 'general', isPublic: opts.isPublic, memberUserIds: [member.id] });
+      if (opts.readerAdmin) expect((await node.api('PATCH', `/api/guilds/${guildId}/members/${reader.id}`, { token: owner.token, body: { role: 'admin' } })).status).toBe(200);
+      const socketOf = async (token: string) => {
+        const sock = await connectSocket(split.realtime.url, token);
+        sockets.push(sock);
+        return { sock, got: recordEvents<{ content: string }>(sock, 'message.created'), presence: recordEvents<{ userId: string }>(sock, 'presence') };
+      };
+      const [r, m] = [await socketOf(reader.token), await socketOf(member.token)];
+      for (const { sock } of [r, m]) expect((await emitAck(sock, 'join_channel', { channelId: ch.id })).ok).toBe(true);
+      const post = async (content: string) => expect((await node.api('POST', `/api/channels/${ch.id}/messages`, { token: owner.token, body: { content } })).status).toBe(201);
+      await fn({ split, node, owner, guildId, reader: { ...reader, ...r }, member: { ...member, ...m }, others, post, connect: (token) => socketOf(token).then((x) => x.sock) });
     } finally {
+      for (const s of sockets) s.close();
       await split.close();
     }
+  }
+
+  it('a demoted admin stops receiving the private channel it is not a member of', async () => {
+    await readerAndMember({ isPublic: false, readerAdmin: true }, async ({ split, node, owner, guildId, reader, member, post }) => {
+      await post('before');
+      await waitFor('the first message on both sockets', async () => (reader.got.length === 1 && member.got.length === 1 ? true : undefined), 10_000);
+
+      await whileHandoverLost(split, async () => {
+        expect((await node.api('PATCH', `/api/guilds/${guildId}/members/${reader.id}`, { token: owner.token, body: { role: 'member' } })).status).toBe(200);
+      });
+      await post('after the demotion');
+      await waitFor('the member still receives', async () => (member.got.length === 2 ? true : undefined), 10_000);
+      await sleep(500);
+      expect(reader.got.map((m) => m.content)).toEqual(['before']);
+      expect(member.got.map((m) => m.content)).toEqual(['before', 'after the demotion']);
+    });
   }, 60_000);
 
   it('a member removed from the guild stops receiving the public channels it read and the guild presence', async () => {
-    const split = await startSplit([{}], { tokenCacheSeconds: 0.5 });
-    const [{ node }] = split.apis;
-    try {
-      const { owner, members, guildId } = await seedGuild(node, 3);
-      const [reader, m2, m3] = members;
-      const ch = await createChannel(node, owner.token, { guildId, name: 'lobby', xType: 'general', isPublic: true, memberUserIds: [m2.id] });
-      const [readerSock, memberSock] = [await connectSocket(split.realtime.url, reader.token), await connectSocket(split.realtime.url, m2.token)];
-      const [readerGot, memberGot] = [recordEvents<{ content: string }>(readerSock, 'message.created'), recordEvents<{ content: string }>(memberSock, 'message.created')];
-      const [readerPresence, memberPresence] = [recordEvents<{ userId: string }>(readerSock, 'presence'), recordEvents<{ userId: string }>(memberSock, 'presence')];
-      for (const s of [readerSock, memberSock]) expect((await emitAck(s, 'join_channel', { channelId: ch.id })).ok).toBe(true);
-
+    await readerAndMember({ isPublic: true, extra: 1 }, async ({ split, node, owner, guildId, reader, member, others, post, connect }) => {
       await whileHandoverLost(split, async () => {
         expect((await node.api('DELETE', `/api/guilds/${guildId}/members/${reader.id}`, { token: owner.token })).status).toBe(204);
       });
-      expect((await node.api('POST', `/api/channels/${ch.id}/messages`, { token: owner.token, body: { content: 'after the removal' } })).status).toBe(201);
-      const late = await connectSocket(split.realtime.url, m3.token); // m3 comes online: presence to the guild
-      await waitFor('the member still receives', async () => (memberGot.length === 1 && memberPresence.some((p) => p.userId === m3.id) ? true : undefined), 10_000);
+      await post('after the removal');
+      const [late] = others;
+      await connect(late.token); // comes online: presence to the guild
+      await waitFor('the member still receives', async () => (member.got.length === 1 && member.presence.some((p) => p.userId === late.id) ? true : undefined), 10_000);
       await sleep(500);
-      expect(readerGot).toEqual([]);
-      expect(readerPresence.filter((p) => p.userId === m3.id)).toEqual([]);
-      for (const s of [readerSock, memberSock, late]) s.close();
-    } finally {
-      await split.close();
-    }
+      expect(reader.got).toEqual([]);
+      expect(reader.presence.filter((p) => p.userId === late.id)).toEqual([]);
+    });
   }, 60_000);
 
   it('a reader who keeps access keeps receiving through the sweeps', async () => {
-    const split = await startSplit([{}], { tokenCacheSeconds: 0.5 });
-    const [{ node }] = split.apis;
-    try {
-      const { owner, members, guildId } = await seedGuild(node, 2);
-      const [reader, m2] = members;
-      const ch = await createChannel(node, owner.token, { guildId, name: 'open', xType: 'general', isPublic: true, memberUserIds: [m2.id] });
-      const readerSock = await connectSocket(split.realtime.url, reader.token);
-      const got = recordEvents<{ content: string }>(readerSock, 'message.created');
-      expect((await emitAck(readerSock, 'join_channel', { channelId: ch.id })).ok).toBe(true);
+    await readerAndMember({ isPublic: true }, async ({ reader, post }) => {
       await sleep(1500);
-      expect((await node.api('POST', `/api/channels/${ch.id}/messages`, { token: owner.token, body: { content: 'still here' } })).status).toBe(201);
-      await waitFor('the reader still receives', async () => (got.length === 1 ? true : undefined), 10_000);
-      readerSock.close();
-    } finally {
-      await split.close();
-    }
+      await post('still here');
+      await waitFor('the reader still receives', async () => (reader.got.length === 1 ? true : undefined), 10_000);
+    });
   }, 60_000);
 });
 
