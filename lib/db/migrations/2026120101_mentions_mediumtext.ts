@@ -1,6 +1,6 @@
 import { type Kysely, MysqlAdapter, sql } from 'kysely';
 
-// Frozen: never edit a migration that has shipped; add a new one.
+// Frozen: never change what a shipped migration does (schema-steps.ts makes it re-runnable); add a new one.
 
 /**
  * `messages.mentions` holds the mention ids as JSON. As TEXT (64 KiB on MySQL) it could

