@@ -1,4 +1,4 @@
-import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
+import { Kysely, Migrator, SqliteDialect, sql, type MigrationResult } from 'kysely';
 import type { Config } from '../config.js';
 import { HttpError } from '../errors.js';
 import { createLogger } from '../logger.js';
@@ -41,14 +41,21 @@ export async function openDatabase(dbConfig: Config['db']): Promise<DatabaseHand
 /**
  * Applies pending migrations; prints one line per migration; throws on the first failure.
  * The migrations' code is loaded here only: processes that do not migrate never load it.
+ * They run one at a time, each recorded as it ends, so `stopRequested` (checked between two)
+ * can stop the run with every finished migration recorded; the next run continues from there.
  */
-export async function migrateToLatest(db: Kysely<any>, print: (line: string) => void = (l) => log.info(l)) {
+export async function migrateToLatest(db: Kysely<any>, print: (line: string) => void = (l) => log.info(l), stopRequested: () => boolean = () => false) {
   const { migrations } = await import('./migrations/index.js');
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
-  const { error, results } = await migrator.migrateToLatest();
-  for (const r of results ?? []) print(`${r.status === 'Success' ? 'applied' : r.status.toLowerCase()} ${r.migrationName}`);
-  if (error) throw error instanceof Error ? error : new Error(String(error));
-  return results ?? [];
+  const applied: MigrationResult[] = [];
+  while (!stopRequested()) {
+    const { error, results = [] } = await migrator.migrateUp();
+    for (const r of results) print(`${r.status === 'Success' ? 'applied' : r.status.toLowerCase()} ${r.migrationName}`);
+    if (error) throw error instanceof Error ? error : new Error(String(error));
+    if (results.length === 0) break;
+    applied.push(...results);
+  }
+  return applied;
 }
 
 /** The migrations this build knows that the database has not applied (all of them on an empty database). */
