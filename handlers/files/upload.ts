@@ -3,7 +3,8 @@
  * disk, kept FILE_TTL_DAYS. Who: users (a guild token gets 403: only a user can attach an
  * upload to a message). 201 {file}.
  * Errors: 400 bad_request (not exactly one `file` part, malformed body), 401, 403,
- * 413 payload_too_large (file over FILE_MAX_BYTES; nothing is left on disk), 415 (not multipart).
+ * 413 payload_too_large (file over FILE_MAX_BYTES; nothing is left on disk), 415 (not multipart, or
+ * sent with a Content-Encoding).
  */
 import { storeUpload } from '../../lib/files/files.js';
 import { userOnly } from '../../lib/http/access-policy.js';

@@ -14,6 +14,7 @@ import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import formidable, { errors as formidableErrors, multipart, type Part } from 'formidable';
 import { badRequest, HttpError } from '../errors.js';
+import { requireUncodedBody } from '../http/content-coding.js';
 import { failParse, storePart } from './formidable-internals.js';
 import { ensureFileDir } from './storage-dir.js';
 import { normalizeMime, sanitizeFileName } from './upload-metadata.js';
@@ -74,13 +75,15 @@ export const isStorageName = (name: string) => /^[0-9a-f]{32}$/.test(name);
 
 /**
  * Streams the single `file` part of a multipart/form-data request to `dir` under a generated
- * name, computing its sha256 on the way. 415 when not multipart; 400 unless there is exactly
+ * name, computing its sha256 on the way. 415 when not multipart or sent compressed (a
+ * Content-Encoding: nothing of it is read or stored); 400 unless there is exactly
  * one part and it is a file named `file`; 413 once the file's bytes exceed `maxBytes`. On any
  * failure the partial file is removed before this returns.
  */
 export async function receiveUpload(request: Request, limits: UploadLimits): Promise<ReceivedFile> {
   const contentType = request.headers.get('content-type') ?? '';
   if (!/^multipart\/form-data\s*(;|$)/i.test(contentType)) throw unsupported();
+  requireUncodedBody(request.headers);
   if (!/;\s*boundary=/i.test(contentType)) throw badRequest('the multipart content type has no boundary');
   // A declared length that no file within the limit can fill is refused before a byte is read.
   const length = request.headers.get('content-length');

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { badRequest, HttpError, MAX_ERROR_DETAILS } from '../errors.js';
 import { createLogger } from '../logger.js';
+import { requireUncodedBody } from './content-coding.js';
 import { refuseOversizedArrays, requireJsonBounds, type JsonLimits } from './json-bounds.js';
 
 const log = createLogger('http');
@@ -11,11 +12,12 @@ export const JSON_BODY_LIMIT = 1024 * 1024;
 const tooLarge = (limit: number) => new HttpError(413, 'payload_too_large', `the body is larger than ${limit} bytes`);
 
 /**
- * Reads the body as text, refusing (413) more than `limit` bytes without buffering past it.
- * A body that stops arriving (the client went away mid-body) is a 400 nobody will read,
+ * Reads the body as text, refusing (413) more than `limit` bytes without buffering past it,
+ * and (415) a body with a content coding before reading any of it. A body that stops arriving (the client went away mid-body) is a 400 nobody will read,
  * logged at debug: a client can end its own request whenever it likes.
  */
 export async function readTextLimited(request: Request, limit: number): Promise<string> {
+  requireUncodedBody(request.headers);
   try {
     return await readText(request, limit);
   } catch (err) {
@@ -82,7 +84,8 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, what = 
 
 /**
  * Parses a JSON body and validates it. An empty body counts as `{}` (for endpoints whose
- * fields are all optional); a non-JSON content type → 415; malformed JSON → 400;
+ * fields are all optional); a non-JSON content type, a charset other than UTF-8 or a
+ * content coding (gzip…) → 415; malformed JSON → 400;
  * over 1 MiB → 413; nested deeper than 32 levels → 400; more than 100,000 values → 413
  * (lib/http/json-bounds.ts). Unknown fields are dropped by the (non-strict) schema.
  *
@@ -115,11 +118,24 @@ export function parseBoundedJson(text: string, limits?: JsonLimits): unknown {
   return value;
 }
 
+const JSON_TYPE = /^application\/([\w.+-]*\+)?json\b/i;
+/** The charset parameter of a content type, quoted or not. */
+const CHARSET = /;\s*charset\s*=\s*("?)([^";\s]*)\1/i;
+/** UTF-8 by its name and its common alias (WHATWG Encoding labels both so). */
+const UTF8 = /^utf-?8$/i;
+
+/** 415 unless `type` is JSON in UTF-8 (a charset parameter, if any, naming UTF-8): the text was read as UTF-8. */
+function requireJsonType(type: string): void {
+  if (!JSON_TYPE.test(type.trim())) throw new HttpError(415, 'unsupported_media_type', 'the body must be application/json');
+  const charset = CHARSET.exec(type)?.[2];
+  if (charset !== undefined && !UTF8.test(charset)) {
+    throw new HttpError(415, 'unsupported_media_type', 'the body must be UTF-8: application/json with charset=utf-8 or no charset');
+  }
+}
+
 function parseJsonText(text: string, type: string | null): unknown {
   if (text.trim() === '') return {};
-  if (type && !/^application\/([\w.+-]*\+)?json\b/i.test(type.trim())) {
-    throw new HttpError(415, 'unsupported_media_type', 'the body must be application/json');
-  }
+  if (type) requireJsonType(type);
   return parseBoundedJson(text);
 }
 
