@@ -18,6 +18,7 @@ import type { ClusterLink } from './cluster.js';
 import { deliverHere, dispatchEmits, leaveChannelRooms, payloadFor, setGuildRoom, type OpsSink } from './dispatch.js';
 import { withFields } from '../lib/objects.js';
 import type { Ack, ClientToServerEvents, StreamAck, InterServerEvents, ServerToClientEvents } from './events.js';
+import { answerEngineRefusals } from './engine-refusals.js';
 import { coalesceFrames, MAX_UNSENT_BYTES, unsentBytes } from './frame-coalescing.js';
 import { jsonParser } from './json-parser.js';
 import { watchSession } from './session-watch.js';
@@ -127,6 +128,7 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
     parser: jsonParser,
   });
   coalesceFrames(io);
+  answerEngineRefusals(io);
   // socket.io serves its main namespace `/` to anyone, with no middleware: a socket there
   // would sit on the node unauthenticated for as long as it answers pings. Only /realtime is served.
   io.of('/').use((_socket, next) => next(new Error('not_found')));

@@ -327,6 +327,43 @@ describe('socket.io namespaces', () => {
   });
 });
 
+describe("engine.io's refusals on the realtime path", () => {
+  const eio = (query: string, init: RequestInit = {}) => fetch(`${t.url}/socket.io/?${query}`, init);
+  /** The error JSON of api.md, with its request id in the body and the header. */
+  async function expectErrorJson(res: Response, status: number, code: string) {
+    expect(res.status).toBe(status);
+    expect(res.headers.get('content-type')).toContain('application/json');
+    const body = await res.json();
+    expect(body).toEqual({ error: { code, message: expect.any(String), requestId: expect.any(String) } });
+    expect(res.headers.get('x-request-id')).toBe(body.error.requestId);
+    return body;
+  }
+
+  it('answers an unknown transport, an unknown session id, a handshake that is not a GET and protocol 3 with 400 bad_request JSON', async () => {
+    await expectErrorJson(await eio('EIO=4&transport=carrier-pigeon'), 400, 'bad_request');
+    await expectErrorJson(await eio('EIO=4&transport=polling&sid=no-such-session'), 400, 'bad_request');
+    await expectErrorJson(await eio('EIO=4&transport=polling', { method: 'POST', body: 'x' }), 400, 'bad_request');
+    await expectErrorJson(await eio('EIO=3&transport=polling'), 400, 'bad_request');
+    await expectErrorJson(await eio('EIO=4&transport=websocket'), 400, 'bad_request'); // websocket without an Upgrade
+    const traced = await expectErrorJson(await eio('EIO=4&transport=nope', { headers: { 'x-request-id': 'trace-eio' } }), 400, 'bad_request');
+    expect(traced.error.requestId).toBe('trace-eio');
+  });
+
+  it('answers a refused websocket upgrade with the error JSON too, and keeps serving sockets', async () => {
+    const upgrade = (query: string) =>
+      rawRequest(
+        Number(new URL(t.url).port),
+        `GET /socket.io/?${query} HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+      );
+    for (const query of ['EIO=4&transport=carrier-pigeon', 'EIO=4&transport=websocket&sid=no-such-session']) {
+      const res = await upgrade(query);
+      expect(res.status, query).toBe(400);
+      expect(res.json, query).toEqual({ error: { code: 'bad_request', message: expect.any(String), requestId: expect.any(String) } });
+    }
+    expect((await t.socket(owner.token)).connected).toBe(true);
+  });
+});
+
 describe('the internal channel with hostile bodies', () => {
   const secret = 'internal-test-secret';
   const call = (body: string) =>

@@ -8,13 +8,16 @@
  * - engine.io's `Socket.flush`/`Transport.send` and ws's `_socket` (realtime/frame-coalescing.ts,
  *   exercised on real connections in test/frame-coalescing.test.ts);
  * - @whatwg-node/fetch's Response `bodyType`/`bodyInit` and @whatwg-node/server writing a string
- *   body from them (lib/server/adapter-response.ts, the Response class swap).
+ *   body from them (lib/server/adapter-response.ts, the Response class swap);
+ * - engine.io emitting `connection_error` before it writes its own refusal, and writing none
+ *   over a response already sent or a connection already ended (realtime/engine-refusals.ts).
  */
 import { Readable } from 'node:stream';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import formidable, { multipart, type Part } from 'formidable';
+import { Server as SocketIoServer } from 'socket.io';
 import * as parser from 'socket.io-parser';
 import { describe, expect, it } from 'vitest';
 import { createServerAdapter } from '@whatwg-node/server';
@@ -24,7 +27,9 @@ import { failParse, storePart } from '../lib/files/formidable-internals.js';
 import { json } from '../lib/http/respond.js';
 import { listenFetch } from '../lib/server/node.js';
 import { PonyfillResponse } from '../lib/server/adapter-response.js';
+import { answerEngineRefusals } from '../realtime/engine-refusals.js';
 import { filePart } from './helpers/multipart.js';
+import { rawRequest } from './helpers/raw-http.js';
 
 function bodyStream(body: Uint8Array, contentType: string) {
   return Object.assign(Readable.from([Buffer.from(body)]), { headers: { 'content-type': contentType, 'content-length': String(body.length) } });
@@ -123,6 +128,28 @@ describe('mysql2 pool internals (lib/db/mysql.ts poolStats, the pool gauges of d
       }
     } finally {
       await new Promise<void>((resolve) => pool.end(() => resolve()));
+    }
+  });
+});
+
+describe('engine.io refusals (realtime/engine-refusals.ts)', () => {
+  it('emits connection_error before writing its own refusal, and writes none over the answer given there, polling or upgrade', async () => {
+    const server = createServer();
+    const io = new SocketIoServer(server, { allowRequest: (_req, cb) => cb(null, false) });
+    answerEngineRefusals(io);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const refusal = async (head: string) => {
+      const res = await rawRequest(port, `GET /socket.io/?${head}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+      return { status: res.status, code: res.json?.error?.code };
+    };
+    try {
+      expect(await refusal('EIO=4&transport=unknown HTTP/1.1\r\nHost: localhost')).toEqual({ status: 400, code: 'bad_request' });
+      // allowRequest said no
+      expect(await refusal('EIO=4&transport=polling HTTP/1.1\r\nHost: localhost')).toEqual({ status: 403, code: 'forbidden' });
+      expect(await refusal('EIO=4&transport=unknown HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket')).toEqual({ status: 400, code: 'bad_request' });
+    } finally {
+      await io.close();
     }
   });
 });

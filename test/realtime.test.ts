@@ -6,6 +6,7 @@
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectSocket, createChannel, emitAck, nextEvent, recordEvents, seedGuild, sleep, startTestNode, type TestNode } from './helpers/harness.js';
+import { rawRequest } from './helpers/raw-http.js';
 import { laterJoin, seedWorld } from './helpers/world.js';
 
 let t: TestNode;
@@ -74,6 +75,19 @@ describe('browser origins with FABRIC_BACKEND_GUILD_CORS_ORIGINS set', () => {
   it('refuses a websocket handshake from an origin that is not listed', async () => {
     const user = await restricted.centerApi.user();
     await expect(connectSocket(restricted.url, user.token, { headers: { origin: 'https://evil.example' } })).rejects.toThrow();
+  });
+
+  it('answers a handshake from an origin that is not listed with 403 forbidden as the error JSON, polling or websocket', async () => {
+    const polling = await fetch(`${restricted.url}/socket.io/?EIO=4&transport=polling`, { headers: { origin: 'https://evil.example', 'x-request-id': 'trace-origin' } });
+    expect(polling.status).toBe(403);
+    expect(await polling.json()).toEqual({ error: { code: 'forbidden', message: expect.any(String), requestId: 'trace-origin' } });
+    const upgrade = await rawRequest(
+      Number(new URL(restricted.url).port),
+      'GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: localhost\r\nOrigin: https://evil.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    );
+    expect(upgrade.status).toBe(403);
+    expect(upgrade.json).toEqual({ error: { code: 'forbidden', message: expect.any(String), requestId: expect.any(String) } });
   });
 
   it('accepts a listed origin, the null origin and clients that send no origin', async () => {

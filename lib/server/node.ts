@@ -65,13 +65,13 @@ export async function listenFetch(fetch: (request: Request) => Promise<Response>
     socket[LAST_RESPONSE] = res;
     if (draining) res.shouldKeepAlive = false;
     const refused = toOriginForm(req);
-    if (refused) return void answerWithError(res, 400, refused);
+    if (refused) return void answerWithError(res, 400, 'bad_request', refused);
     void adapter(req, res);
   };
   // A missing Host is answered below with the error JSON instead of Node's empty 400.
   const server = createServer({ requireHostHeader: false }, serve);
   server.on('clientError', answerRefusedRequest);
-  server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => answerWithError(res, 417, 'the only expectation served is 100-continue'));
+  server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => answerWithError(res, 417, 'bad_request', 'the only expectation served is 100-continue'));
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => writeRawError(socket, 405, 'method_not_allowed', 'CONNECT is not served here'));
   if (opts.upgradePath) {
     const upgradePath = opts.upgradePath;
@@ -174,23 +174,23 @@ const AUTHORITY = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::\d{0
 /** Whether a request announces a body. */
 const hasBody = (req: IncomingMessage) => req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 
-/** The API's error JSON for `status` as the body and headers of an answer. */
-function errorAnswer(status: number, code: ErrorCode, message: string) {
-  const requestId = requestIdFor(new Headers());
+/** The API's error JSON for `status` as the body and headers of an answer (a new request id unless given). */
+function errorAnswer(status: number, code: ErrorCode, message: string, requestId = requestIdFor(new Headers())) {
   const body = JSON.stringify(errorBody(new HttpError(status, code, message), requestId));
   const headers = { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(body)), 'x-request-id': requestId, connection: 'close' };
   return { body, headers };
 }
 
-function answerWithError(res: ServerResponse, status: number, message: string): void {
-  const { body, headers } = errorAnswer(status, 'bad_request', message);
+/** The error JSON as the answer on `res`, after which the connection closes; headers already set on `res` (CORS) are kept. */
+export function answerWithError(res: ServerResponse, status: number, code: ErrorCode, message: string, requestId?: string): void {
+  const { body, headers } = errorAnswer(status, code, message, requestId);
   res.shouldKeepAlive = false;
   res.writeHead(status, headers).end(body);
 }
 
-/** The error JSON written raw on a socket that has no response object (a refused parse, CONNECT, a foreign upgrade), which then closes. */
-function writeRawError(socket: Duplex, status: number, code: ErrorCode, message: string): void {
-  const { body, headers } = errorAnswer(status, code, message);
+/** The error JSON written raw on a socket that has no response object (a refused parse, CONNECT, an upgrade refused), which then closes. */
+export function writeRawError(socket: Duplex, status: number, code: ErrorCode, message: string, requestId?: string): void {
+  const { body, headers } = errorAnswer(status, code, message, requestId);
   const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${head.join('')}\r\n${body}`);
 }
