@@ -25,6 +25,9 @@ interface HostedRequest {
   path: string;
   token?: string;
   body?: unknown;
+  /** A body sent as this text, with `headers` (no JSON content type added). */
+  rawBody?: string;
+  headers?: Record<string, string>;
 }
 interface HostedResponse {
   status: number;
@@ -61,8 +64,8 @@ async function hostRun(bundle: string, requests: HostedRequest[], opts: HostOpti
   const wire = requests.map((r) => ({
     method: r.method,
     url: `http://standalone.test${r.path}`,
-    headers: { ...(r.token ? { authorization: `Bearer ${r.token}` } : {}), ...(r.body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    body: r.body === undefined ? undefined : JSON.stringify(r.body),
+    headers: { ...(r.token ? { authorization: `Bearer ${r.token}` } : {}), ...(r.body !== undefined ? { 'content-type': 'application/json' } : {}), ...r.headers },
+    body: r.rawBody ?? (r.body === undefined ? undefined : JSON.stringify(r.body)),
   }));
   const command = opts.runtime === 'bun' ? BUN : process.execPath;
   const { stdout } = await run(command, [HOST, path.join(DIST, bundle), JSON.stringify(wire), opts.mode ?? 'exit'], { cwd: REPO_ROOT, env: cleanEnv(opts.env ?? env) });
@@ -167,6 +170,22 @@ describe('a handler bundle hosted alone', () => {
     expect(members.body.members.map((m: { userId: string }) => m.userId)).toContain(member.id);
     const [guilds] = await host('handlers/guilds/list.js', [{ method: 'GET', path: '/api/guilds', token: owner.token }]);
     expect(guilds.body.guilds.map((g: { name: string }) => g.name)).not.toContain('Not created');
+  });
+});
+
+describe('a handler bundle hosted alone, with bodies it cannot read', () => {
+  it('answers like the router: 415 for a Content-Encoding or a charset other than UTF-8, 400 naming a "__proto__" key, and creates nothing', async () => {
+    const owner = await centerClient(center).user('owner');
+    const json = { 'content-type': 'application/json' };
+    const [gzip, latin1, proto] = await host('handlers/guilds/create.js', [
+      { method: 'POST', path: '/api/guilds', token: owner.token, rawBody: '{"name":"labelled gzip"}', headers: { ...json, 'content-encoding': 'gzip' } },
+      { method: 'POST', path: '/api/guilds', token: owner.token, rawBody: '{"name":"labelled latin1"}', headers: { 'content-type': 'application/json; charset=latin1' } },
+      { method: 'POST', path: '/api/guilds', token: owner.token, rawBody: '{"name":"proto","__proto__":{"ownerId":"x"}}', headers: json },
+    ]);
+    for (const refused of [gzip, latin1]) expect(refused).toMatchObject({ status: 415, body: { error: { code: 'unsupported_media_type', requestId: expect.any(String) } } });
+    expect(proto).toMatchObject({ status: 400, body: { error: { code: 'bad_request', details: [{ field: '__proto__' }] } } });
+    const [list] = await host('handlers/guilds/list.js', [{ method: 'GET', path: '/api/guilds', token: owner.token }]);
+    expect(list.body.guilds).toEqual([]);
   });
 });
 
