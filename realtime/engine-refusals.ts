@@ -30,15 +30,15 @@ export interface EngineConnectionError {
 }
 
 /** engine.io's "bad request" (code 3), by the name engine.io gives its cause. */
-const BAD_REQUEST_CAUSES: Record<string, string> = {
-  INVALID_ORIGIN: 'the Origin header holds characters a header may not hold',
-  TRANSPORT_MISMATCH: 'the request uses another transport than its session without upgrading',
-  PROTOCOL_MISMATCH: 'the request uses another engine.io protocol version (EIO) than its session',
-  TRANSPORT_HANDSHAKE_ERROR: 'a websocket handshake must be an Upgrade request',
-};
+const BAD_REQUEST_CAUSES = new Map([
+  ['INVALID_ORIGIN', 'the Origin header holds characters a header may not hold'],
+  ['TRANSPORT_MISMATCH', 'the request uses another transport than its session without upgrading'],
+  ['PROTOCOL_MISMATCH', 'the request uses another engine.io protocol version (EIO) than its session'],
+  ['TRANSPORT_HANDSHAKE_ERROR', 'the transport could not be opened for this request (a websocket handshake must be an Upgrade request)'],
+]);
 
 /** A refusal as the API answers it: status, code and a sentence that says what to change. */
-export function engineRefusal(err: Pick<EngineConnectionError, 'code' | 'context'>): { status: number; code: ErrorCode; message: string } {
+function engineRefusal(err: Pick<EngineConnectionError, 'code' | 'context'>): { status: number; code: ErrorCode; message: string } {
   switch (err.code) {
     case 0:
       return { status: 400, code: 'bad_request', message: 'unknown transport: the transports are polling and websocket' };
@@ -51,7 +51,7 @@ export function engineRefusal(err: Pick<EngineConnectionError, 'code' | 'context
     case 5:
       return { status: 400, code: 'bad_request', message: 'this engine.io protocol version is not supported: use EIO=4' };
     default:
-      return { status: 400, code: 'bad_request', message: BAD_REQUEST_CAUSES[err.context?.name ?? ''] ?? 'the realtime request was refused' };
+      return { status: 400, code: 'bad_request', message: BAD_REQUEST_CAUSES.get(err.context?.name ?? '') ?? 'the realtime request was refused' };
   }
 }
 

@@ -13,8 +13,9 @@ const tooLarge = (limit: number) => new HttpError(413, 'payload_too_large', `the
 
 /**
  * Reads the body as text, refusing (413) more than `limit` bytes without buffering past it,
- * and (415) a body with a content coding before reading any of it. A body that stops arriving (the client went away mid-body) is a 400 nobody will read,
- * logged at debug: a client can end its own request whenever it likes.
+ * and (415) a body with a content coding before reading any of it. A body that stops
+ * arriving (the client went away mid-body) is a 400 nobody will read, logged at debug: a
+ * client can end its own request whenever it likes.
  */
 export async function readTextLimited(request: Request, limit: number): Promise<string> {
   requireUncodedBody(request.headers);
