@@ -256,6 +256,20 @@ describe('JSON bounds', () => {
   });
 });
 
+describe('a "__proto__" key in a body', () => {
+  it('is an unknown field, ignored (api.md): nothing it names reaches what is stored, sent or answered', async () => {
+    const ch = await createChannel(t, owner.token, { guildId, name: 'proto', xType: 'general', memberUserIds: [member.id] });
+    const raw = '{"content":"plain","__proto__":{"authorId":"someone-else","wakeup":true,"seq":99},"mentions":{"__proto__":{"x":1}}}';
+    const post = await t.api('POST', `/api/channels/${ch.id}/messages`, { token: owner.token, rawBody: raw, headers: json });
+    expect(post.status).toBe(201);
+    expect(post.body.message).toMatchObject({ content: 'plain', authorId: owner.id, seq: 1 });
+    expect(Object.getPrototypeOf(post.body.message)).toBe(Object.prototype);
+    const [stored] = (await t.api('GET', `/api/channels/${ch.id}/messages`, { token: owner.token })).body.messages;
+    expect(stored).toMatchObject({ content: 'plain', authorId: owner.id, seq: 1 });
+    expect(stored).not.toHaveProperty('wakeup');
+  });
+});
+
 describe('PUT /api/commands and GET /api/commands with deep specs', () => {
   it('refuses a spec nested deeper than 16 levels (400) and one past the body bound, and keeps the catalog answering', async () => {
     const deep = `{"commands":[{"name":"deep","x":${nestedText(20_000)}}]}`;
