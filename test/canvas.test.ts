@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canvasWriteRefusal, type CanvasWriteFacts } from '../lib/canvas/canvas-rules.js';
-import { createChannel, emitAck, nextEvent, recordEvents, seedGuild, startTestNode, type TestNode, type TestUser } from './helpers/harness.js';
+import { createChannel, emitAck, nextEvent, recordEvents, seedGuild, sleep, startTestNode, type TestNode, type TestUser } from './helpers/harness.js';
 
 let t: TestNode;
 beforeAll(async () => {
@@ -135,6 +135,28 @@ describe('PUT /api/channels/:channelId/canvas', () => {
     await close(r);
     expect((await put(r, r.mate.token, { format: 'pdf' })).status).toBe(403);
     expect((await put(r, r.sharer.token, { format: 'pdf' })).status).toBe(409);
+  });
+
+  it('returns 403 to a member removed while its body was still arriving, and stores nothing', async () => {
+    const r = await room();
+    const bytes = new TextEncoder().encode(JSON.stringify({ format: 'md', content: 'late' }));
+    let send!: ReadableStreamDefaultController<Uint8Array>;
+    const body = new ReadableStream<Uint8Array>({ start: (controller) => void (send = controller) });
+    const answer = fetch(t.url + canvasPath(r), {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${r.sharer.token}`, 'content-type': 'application/json' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    send.enqueue(bytes.slice(0, 5));
+    await sleep(300); // the access checks have run; the body is being read
+    expect((await t.api('DELETE', `/api/channels/${r.channelId}/members/${r.sharer.id}`, { token: r.owner.token })).status).toBe(204);
+    send.enqueue(bytes.slice(5));
+    send.close();
+    const res = await answer;
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('forbidden');
+    expect((await t.api('GET', canvasPath(r), { token: r.mate.token })).status).toBe(404);
   });
 
   it('returns 413 payload_too_large for content over CANVAS_MAX_BYTES counted in UTF-8 bytes', async () => {

@@ -48,7 +48,7 @@ export default defineHandler({
   run: async ({ ctx, principal, access: view, body }) => {
     const max = ctx.config.canvasMaxBytes;
     if (utf8Bytes(body.content) > max) throw new HttpError(413, 'payload_too_large', `the canvas content is larger than ${max} bytes`);
-    const { canvas, created } = await putCanvas(ctx, view, principal.userId, body);
+    const { canvas, created } = await putCanvas(ctx, principal, view, body);
     return json({ canvas }, created ? 201 : 200);
   },
 });

@@ -1,9 +1,10 @@
 import type { AppContext } from '../context.js';
 import type { Db } from '../db/index.js';
-import { lockChannel } from '../db/dialect.js';
+import { lockChannel, lockOpenChannelForMember } from '../db/dialect.js';
 import type { CanvasTable } from '../db/schema.js';
-import { notFound } from '../errors.js';
-import type { ChannelView } from '../guilds/standing.js';
+import { busyConflict, CONCURRENT_CHANGE_ATTEMPTS, notFound } from '../errors.js';
+import { requireReadableChannel, type ChannelView } from '../guilds/standing.js';
+import type { UserPrincipal } from '../http/auth.js';
 import { isoTime } from '../ids.js';
 import { emitTo } from '../realtime/emitter.js';
 import { inTransaction } from '../realtime/outbox.js';
@@ -58,16 +59,31 @@ export interface CanvasInput {
 
 /**
  * Shares the channel's canvas (version 1) or replaces the caller's own (version + 1), under
- * the channel lock so that concurrent writes and a concurrent close are ordered; then emits
- * `canvas.updated`.
+ * the channel lock so that concurrent writes, a concurrent close and a concurrent removal of
+ * the caller are ordered; then emits `canvas.updated`. The lock's reads see the membership and
+ * the open channel as they are now: when they refuse (the caller was removed, or the channel
+ * closed, since `view` was read), the channel is read again and the checks answer from it.
  */
-export async function putCanvas(ctx: AppContext, view: ChannelView, userId: string, input: CanvasInput): Promise<{ canvas: Canvas; created: boolean }> {
-  const { dialect } = ctx.database;
+export async function putCanvas(ctx: AppContext, principal: UserPrincipal, view: ChannelView, input: CanvasInput): Promise<{ canvas: Canvas; created: boolean }> {
   const channelId = view.channel.id;
+  for (let attempt = 1; ; attempt++) {
+    const written = await writeAsMember(ctx, channelId, principal.userId, input);
+    if (written) return written;
+    const now = await requireReadableChannel(ctx.database.db, principal, channelId);
+    requireCanvasWrite('put', now, principal.userId, await findCanvas(ctx.database.db, channelId), !!now.channel.closed);
+    // Only a membership that flips back and forth between the read and the lock gets here twice.
+    if (attempt >= CONCURRENT_CHANGE_ATTEMPTS) throw busyConflict('the channel membership');
+  }
+}
+
+/** The write of `putCanvas`, or null when the caller is no member of the open channel under its lock. */
+async function writeAsMember(ctx: AppContext, channelId: string, userId: string, input: CanvasInput): Promise<{ canvas: Canvas; created: boolean } | null> {
+  const { dialect } = ctx.database;
   return inTransaction(ctx, async (trx, outbox) => {
-    await lockChannel(trx, dialect, channelId);
+    if (!(await lockOpenChannelForMember(trx, dialect, channelId, userId))) return null;
     const current = await findCanvas(trx, channelId);
-    requireCanvasWrite('put', view, userId, current, await isClosed(trx, channelId));
+    const refusal = canvasWriteRefusal('put', { userId, isMember: true, sharedBy: current?.shared_by ?? null, closed: false });
+    if (refusal) throw refusal;
     const now = Date.now();
     let row: CanvasTable;
     if (current) {
