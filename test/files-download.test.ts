@@ -244,6 +244,18 @@ describe('GET /api/files/:fileId', () => {
     fs.rmSync(path.join(t.node.ctx.config.fileDir, row.storage_name));
     await expectNotFound(f.url, u.token);
   });
+
+  it('returns 404 for a file whose bytes are missing on disk to a revalidation (If-None-Match) and to an unsatisfiable range', async () => {
+    const u = await t.centerApi.user('uploader');
+    const f = await uploadAs(u);
+    const row = await t.node.ctx.database.db.selectFrom('files').select('storage_name').where('id', '=', f.id).executeTakeFirstOrThrow();
+    fs.rmSync(path.join(t.node.ctx.config.fileDir, row.storage_name));
+    for (const headers of [{ 'if-none-match': `"${f.sha256}"` }, { range: `bytes=${CONTENT.length}-` }] as Record<string, string>[]) {
+      const r = await get(f.url, u.token, headers);
+      expect(r.status).toBe(404);
+      expect((await r.json()).error.code).toBe('not_found');
+    }
+  });
 });
 
 describe('DELETE /api/files/:fileId', () => {
