@@ -190,6 +190,13 @@ describe('PUT /api/channels/:channelId/canvas', () => {
     expect((await t.api('GET', canvasPath(r), { token: r.sharer.token })).status).toBe(404);
   });
 
+  it('takes a body up to the 1 MiB of every JSON body even when CANVAS_MAX_BYTES is small (unknown fields are ignored)', async () => {
+    const r = await room();
+    const res = await put(r, r.sharer.token, { format: 'md', content: 'small', clientNote: 'n'.repeat(100_000) });
+    expect(res.status).toBe(201);
+    expect(res.body.canvas).not.toHaveProperty('clientNote');
+  });
+
   it('returns 400 for malformed JSON and 415 for a body that is not JSON', async () => {
     const r = await room();
     const malformed = await t.api('PUT', canvasPath(r), { token: r.sharer.token, rawBody: '{"format":', headers: { 'content-type': 'application/json' } });

@@ -33,8 +33,12 @@ export function canvasWriteRefusal(action: 'put' | 'delete', f: CanvasWriteFacts
 /** Content is limited in UTF-8 bytes, as stored. */
 export const utf8Bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 
+// api.md's 1 MiB for every JSON body (as lib/http/body.ts, which endpoints load lazily: not imported here).
+const JSON_BODY_LIMIT = 1024 * 1024;
+
 /**
  * The largest JSON body that can still carry content of `maxBytes`: JSON may spell one byte
- * as six (`\u0001`), plus room for the title and the framing.
+ * as six (`\u0001`), plus room for the title and the framing; never less than the 1 MiB
+ * every JSON body may take.
  */
-export const canvasBodyLimit = (maxBytes: number) => maxBytes * 6 + 16 * 1024;
+export const canvasBodyLimit = (maxBytes: number) => Math.max(JSON_BODY_LIMIT, maxBytes * 6 + 16 * 1024);
