@@ -143,3 +143,41 @@ describe('message.created wakeup in a discuss channel follows the turn speaker',
     expect(roundTwoOpener).toEqual([Object.entries(users).find(([, u]) => u.id === turn.body.turn.speakerId)![0]]);
   });
 });
+
+describe('message.created wakeup in a large general channel', () => {
+  // MariaDB cut the wake list's JSON_ARRAYAGG at group_concat_max_len (1 MiB): the post was a 500 there, a 201 on SQLite.
+  it('wakes every member when their ids take over 1 MiB', async () => {
+    const { members, guildId } = await seedGuild(t, 2);
+    const [author, member] = members;
+    const ch = await t.api('POST', '/api/channels', { token: author.token, body: { guildId, name: 'all-hands', xType: 'general', memberUserIds: [member.id] } });
+    expect(ch.status).toBe(201);
+    const channelId: string = ch.body.channel.id;
+    // 9,000 more members with ids of 128 characters (Center's longest): their JSON list is about
+    // 1.2 MB. Inserted as rows, because Center's emulator issues short ids and enrolling tens of
+    // thousands of users over HTTP would take minutes; the post and its wake go the real way.
+    const db = t.node.ctx.database.db;
+    const ids = Array.from({ length: 9000 }, (_, i) => `bulk-${i}-`.padEnd(128, 'x'));
+    for (let i = 0; i < ids.length; i += 1000) {
+      const chunk = ids.slice(i, i + 1000);
+      await db
+        .insertInto('guild_members')
+        .values(chunk.map((user_id) => ({ guild_id: guildId, user_id, role: 'member' as const, joined_at: 0 })))
+        .execute();
+      await db
+        .insertInto('channel_members')
+        .values(chunk.map((user_id) => ({ channel_id: channelId, user_id, joined_at: 0 })))
+        .execute();
+    }
+    const s = await connectSocket(t.url, member.token);
+    sockets.push(s);
+    await joinRoom(s, channelId);
+    const arrived = nextEvent(s, 'message.created', 10_000, (m) => m.content === 'hello everyone');
+    const r = await t.api('POST', `/api/channels/${channelId}/messages`, { token: author.token, body: { content: 'hello everyone' } });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    expect(await arrived).toMatchObject({ wakeup: true, wakeReason: 'general' });
+    const logged = await db.selectFrom('channel_events').select('delivery').where('channel_id', '=', channelId).where('ref', '=', r.body.message.id).executeTakeFirstOrThrow();
+    const delivery = JSON.parse(logged.delivery!) as { wake: string[]; wakeReasons: Record<string, string> };
+    expect(delivery.wake).toHaveLength(ids.length + 1);
+    expect(new Set(delivery.wake)).toEqual(new Set([member.id, ...ids]));
+  }, 60_000);
+});
