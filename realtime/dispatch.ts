@@ -40,7 +40,10 @@ export function dispatchEmits(nsp: Broadcaster, emits: readonly EmitMessage[]): 
         const byReason = new Map<string | null, string[]>();
         for (const u of e.wake) {
           const reason = e.wakeReasons?.[u] ?? null;
-          byReason.set(reason, [...(byReason.get(reason) ?? []), rooms.channelUser(channelId, u)]);
+          // Appended in place: a copy per user made a general channel of 30,000 members hold the loop for seconds per message.
+          const woken = byReason.get(reason);
+          if (woken) woken.push(rooms.channelUser(channelId, u));
+          else byReason.set(reason, [rooms.channelUser(channelId, u)]);
         }
         const unwoken = payloadFor(e, null);
         for (const [wakeReason, woken] of byReason) nsp.to(woken).emit(e.event, withFields(unwoken, { wakeup: true, wakeReason }));
