@@ -56,6 +56,13 @@ describe('computeWakes: the reason of each channel type', () => {
   ] as const)('%s', (xType, speakerReason, wakes) => {
     expect(computeWakes({ ...base, xType }, speakerReason)).toEqual(wakes);
   });
+  // Center's ids are opaque (1–128 characters): any of them is a key like any other.
+  it('wakes a member whose id is a name of Object.prototype', () => {
+    const ids = ['__proto__', 'constructor', 'toString'];
+    const wakes = computeWakes({ ...base, xType: 'general', memberIds: ['x', ...ids] }, null);
+    expect(Object.keys(wakes)).toEqual(ids);
+    expect(ids.map((id) => Object.getOwnPropertyDescriptor(wakes, id)?.value)).toEqual(['general', 'general', 'general']);
+  });
 });
 
 describe("the speaker's clock", () => {

@@ -19,10 +19,9 @@ export const TYPE_REASON: Partial<Record<ChannelXType, WakeReason>> = { general:
 /** `computeWakeSet` with each user's reason; `speakerReason` is the turn engine's (discuss/work). */
 export function computeWakes(input: WakeInput, speakerReason: WakeReason | null): Wakes {
   const reason = TYPE_REASON[input.xType] ?? speakerReason;
-  const wakes: Wakes = {};
-  if (reason === null) return wakes;
-  for (const id of computeWakeSet(input)) wakes[id] = reason;
-  return wakes;
+  if (reason === null) return {};
+  // Defined, not assigned: `wakes[id] = …` with the id `__proto__` would set no key.
+  return Object.fromEntries(computeWakeSet(input).map((id) => [id, reason]));
 }
 
 export interface WakeInput {
