@@ -41,8 +41,8 @@ export function dispatchEmits(nsp: Broadcaster, emits: readonly EmitMessage[]): 
         for (const u of e.wake) {
           const reason = e.wakeReasons?.[u] ?? null;
           // Appended in place: a copy per user made a general channel of 30,000 members hold the loop for seconds per message.
-          const woken = byReason.get(reason);
-          if (woken) woken.push(rooms.channelUser(channelId, u));
+          const sameReason = byReason.get(reason);
+          if (sameReason) sameReason.push(rooms.channelUser(channelId, u));
           else byReason.set(reason, [rooms.channelUser(channelId, u)]);
         }
         const unwoken = payloadFor(e, null);
