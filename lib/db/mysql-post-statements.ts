@@ -64,19 +64,9 @@ export function batchStatements(posts: readonly BatchedPost[], membersVersionOf:
   });
   statements.push(insertMessages(posts));
   for (const p of posts) if (p.attachments) statements.push(p.attachments);
-  const events = insertEvents(posts);
-  if (events.length > 0) statements.push(UNCUT_WAKE_LISTS);
-  statements.push(...events);
+  statements.push(...insertEvents(posts));
   return statements;
 }
-
-/**
- * The wake subqueries list their users with JSON_ARRAYAGG, which MariaDB cuts at the
- * session's `group_concat_max_len` (1 MiB by default), an error in an INSERT … SELECT in
- * strict mode: a channel whose members' ids take more (some ten thousand long ids) could not
- * be posted to, where SQLite wakes them all. Set on the batch's own connection, once per batch.
- */
-const UNCUT_WAKE_LISTS: SqlStatement = { sql: 'set session group_concat_max_len = 4294967295', parameters: [] };
 
 /**
  * The bumps of a batch: per channel, in the batch's order, one share per set of options;

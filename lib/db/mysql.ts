@@ -9,7 +9,8 @@ import type { DatabaseHandle } from './index.js';
 const log = createLogger('db');
 
 /** What every connection of the node sets first (see `openMysql`). */
-export const SESSION_SETTINGS = "set session sql_mode = concat(replace(@@sql_mode, 'NO_BACKSLASH_ESCAPES', ''), ',STRICT_TRANS_TABLES'), session time_zone = '+00:00'";
+export const SESSION_SETTINGS =
+  "set session sql_mode = concat(replace(@@sql_mode, 'NO_BACKSLASH_ESCAPES', ''), ',STRICT_TRANS_TABLES'), session time_zone = '+00:00', session group_concat_max_len = 4294967295";
 
 /** A mysql2 pool behind kysely, with the group commit of the post path. Loaded only when DB_TYPE is mysql. */
 export function openMysql(dbConfig: Extract<Config['db'], { type: 'mysql' }>): DatabaseHandle {
@@ -33,7 +34,10 @@ export function openMysql(dbConfig: Extract<Config['db'], { type: 'mysql' }>): D
   // post), where a non-strict server would store 0 and only warn (mysql-post-statements.ts).
   // And UTC: the database clock stamps posts (`unix_timestamp(now(3))`), and in a zone with
   // daylight saving the hour that repeats in autumn would convert back ambiguously, so a
-  // createdAt could go down along seq.
+  // createdAt could go down along seq. And no cut of aggregated lists: MariaDB cuts
+  // JSON_ARRAYAGG at group_concat_max_len (1 MiB by default), an error inside the post batch's
+  // INSERT … SELECT in strict mode, so a channel whose members' ids take more (some ten thousand
+  // long ids) could not be posted to, where SQLite wakes them all.
   pool.on('connection', (conn) =>
     conn.query(SESSION_SETTINGS, (err) => {
       // Without these settings the connection would misread escapes, store a refused post or
