@@ -153,6 +153,21 @@ describe('the API against its document, over HTTP', () => {
     expect(steps.length).toBeGreaterThan(15);
   });
 
+  it('answers a malformed body sent by the owner to the guild, channel, turn and message routes that take one with a documented status', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 1);
+    const channel = await t.api('POST', '/api/channels', { token: owner.token, body: { guildId, name: 'bodies', xType: 'discuss', memberUserIds: [members[0].id] } });
+    const posted = await t.api('POST', `/api/channels/${channel.body.channel.id}/messages`, { token: owner.token, body: { content: 'hi' } });
+    const ids = { guildId, channelId: channel.body.channel.id, userId: members[0].id, messageId: posted.body.message.id };
+    const bodied = routes.filter(
+      (h) => ['POST', 'PUT', 'PATCH'].includes(h.route.method) && /^\/api\/(guilds|channels|messages)\b/.test(h.route.path) && !h.route.path.includes('/canvas'),
+    );
+    expect(bodied.length).toBeGreaterThan(15);
+    for (const h of bodied) {
+      const res = await t.api(h.route.method, fill(h.route.path, ids), { token: owner.token, rawBody: '{not json', headers: { 'content-type': 'application/json' } });
+      await expectDocumented(h.route.method, h.route.path, res);
+    }
+  });
+
   it('serves the document and the docs page without a token', async () => {
     const served = await t.api('GET', '/api/openapi.json');
     expect(served.status).toBe(200);

@@ -1,7 +1,7 @@
 /**
  * POST /api/channels/:channelId/join — {bypass?} → 200 {joined}. Self-join: a public channel by a guild
  * member, any channel by a guild owner/admin. false when already a member (no event).
- * Errors: 401, 403 (guild token: no user to join), 404.
+ * Errors: 400 bad_request, 401, 403 (guild token: no user to join), 404.
  */
 import { z } from 'zod';
 import { channelReaderUser } from '../../lib/channels/channel-access-policies.js';
@@ -17,7 +17,7 @@ export default defineHandler({
     tag: 'Channels',
     summary: 'Join a channel (self-join)',
     success: { 200: '{joined}: false when already a member' },
-    errors: { 401: ['unauthorized'], 403: ['forbidden'], 404: ['not_found'] },
+    errors: { 400: ['bad_request'], 401: ['unauthorized'], 403: ['forbidden'], 404: ['not_found'] },
   },
   run: async ({ ctx, principal, access: view, body }) => ({ joined: await joinChannel(ctx, view.channel, principal.userId, body.bypass) }),
 });
