@@ -111,6 +111,12 @@ function responses(doc: RouteDoc, path: string): Record<string, JsonSchema> {
   const errors: Record<number, ErrorCode[]> = { ...(doc.errors as Record<number, ErrorCode[]>) };
   // Every endpoint past /api/health may meet a database that does not answer, and any may fail.
   if (path !== '/api/health') errors[503] = [...new Set([...(errors[503] ?? []), 'db_unavailable' as const])];
+  // Every body is bounded and typed before it is read (api.md): over its limit 413, compressed
+  // or of another content type 415, whatever the route lists.
+  if (doc.body || doc.rawBody) {
+    errors[413] = [...new Set([...(errors[413] ?? []), 'payload_too_large' as const])];
+    errors[415] = [...new Set([...(errors[415] ?? []), 'unsupported_media_type' as const])];
+  }
   errors[500] = ['internal'];
   for (const [status, codes] of Object.entries(errors)) {
     out[status] = {
