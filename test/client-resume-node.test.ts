@@ -25,7 +25,7 @@ import {
   type TestUser,
 } from './helpers/harness.js';
 import { post as postAs } from './helpers/messages.js';
-import { awayableClient, closeClients, sdkClient, WAIT, type Delivered } from './helpers/sdk.js';
+import { awayableClient, closeClients, loseDelivery, sdkClient, WAIT, type Delivered } from './helpers/sdk.js';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 
 /** The default node, with a short token cache so that a revocation is seen within about a second. */
@@ -56,14 +56,14 @@ async function post(node: RestFixture, user: TestUser, channelId: string, conten
  * The node loses one delivery to `agent`: its sockets are out of the channel's rooms while a
  * post is sent (the author's `witnessed` deliveries say when it went out). Returns that post.
  */
-async function loseOneDelivery(owner: TestUser, agent: TestUser, channelId: string, witnessed: readonly Delivered[]) {
-  const nsp = t.node.realtime.nsp;
-  const channelRooms = rooms.ofChannelSubscriber(channelId, agent.id);
-  nsp.in(rooms.user(agent.id)).socketsLeave(channelRooms);
-  const lost = await post(t, owner, channelId, 'lost');
-  await expect.poll(() => witnessed.map((s) => s.message.id), WAIT).toContain(lost.id);
-  nsp.in(rooms.user(agent.id)).socketsJoin(channelRooms);
-  return lost;
+function loseOneDelivery(owner: TestUser, agent: TestUser, channelId: string, witnessed: readonly Delivered[]) {
+  return loseDelivery(
+    t.node.realtime.nsp,
+    rooms.user(agent.id),
+    rooms.ofChannelSubscriber(channelId, agent.id),
+    () => post(t, owner, channelId, 'lost'),
+    (lost) => witnessed.some((s) => s.message.id === lost.id),
+  );
 }
 
 describe('FabricClient resumes from its positions against the real node', () => {

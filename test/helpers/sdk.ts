@@ -7,6 +7,7 @@
 import { expect } from 'vitest';
 import { FabricClient, FabricRest, type FabricClientOptions, type MessageInfo } from '../../lib/client/index.js';
 import type { Message } from '../../lib/realtime/events.js';
+import type { RealtimeNamespace } from '../../realtime/app.js';
 import type { TestUser } from './harness.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
@@ -91,10 +92,10 @@ export async function postLoad(urls: string[], channelId: string, writers: TestU
  * away (`away`: the server sees the socket close) and give back (`back`: resolves once the
  * client has reconnected and resumed). `onProxy` gets the proxy, for the suite to close it.
  */
-export async function awayableClient(url: string, user: TestUser, onProxy: (proxy: TcpProxy) => void) {
+export async function awayableClient(url: string, user: TestUser, onProxy: (proxy: TcpProxy) => void, opts: Partial<FabricClientOptions> = {}) {
   const proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(url).port) });
   onProxy(proxy);
-  const s = sdkClient(proxy.url('http'), user, { backoff: { baseMs: 50, maxMs: 300 } });
+  const s = sdkClient(proxy.url('http'), user, { backoff: { baseMs: 50, maxMs: 300 }, ...opts });
   const away = async () => {
     proxy.drop();
     await expect.poll(() => s.c.connected, WAIT).toBe(false);
@@ -105,4 +106,44 @@ export async function awayableClient(url: string, user: TestUser, onProxy: (prox
     await expect.poll(() => s.reconnects.length, WAIT).toBeGreaterThan(before);
   };
   return { ...s, proxy, away, back };
+}
+
+/**
+ * The node loses what it sends to `lostRooms` while `act` runs: the sockets `from` selects (a
+ * room, or socket ids) are out of those rooms until `wentOut` holds for `act`'s result (a
+ * witness got what was sent). Returns that result.
+ */
+export async function loseDelivery<T>(nsp: RealtimeNamespace, from: string | string[], lostRooms: string[], act: () => Promise<T>, wentOut: (result: T) => boolean) {
+  nsp.in(from).socketsLeave(lostRooms);
+  const result = await act();
+  await expect.poll(() => wentOut(result), WAIT).toBe(true);
+  nsp.in(from).socketsJoin(lostRooms);
+  return result;
+}
+
+/**
+ * A `fetch` for the SDK (its `fetch` option) that holds a request until the test lets it go:
+ * `hold(match, 'request')` keeps the next matching request from reaching the node, `'response'`
+ * lets the node answer it and keeps the answer from the client. `caught()` says it is held.
+ */
+export function holdingFetch() {
+  type Hold = { match: (url: URL) => boolean; at: 'request' | 'response'; taken: boolean; caught: boolean; gate: Promise<void> };
+  const holds: Hold[] = [];
+  const fetchFn: typeof fetch = async (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const hold = holds.find((h) => !h.taken && h.match(url));
+    if (!hold) return fetch(input, init);
+    hold.taken = true;
+    const res = hold.at === 'response' ? await fetch(input, init) : null;
+    hold.caught = true;
+    await hold.gate;
+    return res ?? fetch(input, init);
+  };
+  const hold = (match: (url: URL) => boolean, at: 'request' | 'response') => {
+    let release!: () => void;
+    const h: Hold = { match, at, taken: false, caught: false, gate: new Promise<void>((r) => (release = r)) };
+    holds.push(h);
+    return { caught: () => h.caught, release };
+  };
+  return { fetch: fetchFn, hold };
 }
