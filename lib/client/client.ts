@@ -104,24 +104,28 @@ interface Handlers {
   error: Handler<[Error]>;
 }
 
-interface ChannelState {
+/** One stream (a channel's, or the user's) as the client follows it on the current connection. */
+interface StreamFollow {
+  stream: StreamOrder<StreamEvent>;
+  /** Joined (a channel) or resumed (the user stream) on the current connection. */
+  subscribed: boolean;
+  /** Armed while positions are missing (see watchGap). */
+  gapTimer?: ReturnType<typeof setTimeout>;
+  /** The position a join or resume with `since` acknowledged: the replay must reach it. */
+  caughtUpTo: number;
+  /** Joins or resumes retried since the last acknowledged one, and the pending retry. */
+  attempt: number;
+  retryTimer?: ReturnType<typeof setTimeout>;
+}
+
+interface ChannelState extends StreamFollow {
   id: string;
   xType: ChannelXType | null;
-  stream: StreamOrder<StreamEvent>;
   /** Highest message seq seen: where a REST resync starts. */
   lastSeq: number;
   seen: RecentKeys;
-  /** Subscribed on the current connection. */
-  joined: boolean;
   /** The join in flight, so that a listing and a channel.joined do not subscribe twice. */
   joining: Promise<void> | null;
-  /** Armed while positions are missing (see watchGap). */
-  gapTimer?: ReturnType<typeof setTimeout>;
-  /** The position a join with `since` acknowledged: the replay must reach it. */
-  caughtUpTo: number;
-  /** Joins retried since the last acknowledged one, and the pending retry. */
-  joinAttempt: number;
-  retryTimer?: ReturnType<typeof setTimeout>;
   /** What the agent was told about its turn here (turn-wake.ts). */
   turnWake: TurnWakeState;
   /** Joined with `join()`: kept on reconnect even when not in the member listing. */
@@ -327,7 +331,7 @@ export class FabricClient {
       });
       socket.on('disconnect', (reason) => {
         for (const c of this.channels.values()) {
-          c.joined = false;
+          c.subscribed = false;
           // The reconnect rejoins every channel anyway.
           clearTimeout(c.retryTimer);
           c.retryTimer = undefined;
@@ -363,11 +367,11 @@ export class FabricClient {
     this.socket?.close();
   }
 
-  private stopTimers(state: ChannelState): void {
-    clearTimeout(state.gapTimer);
-    state.gapTimer = undefined;
-    clearTimeout(state.retryTimer);
-    state.retryTimer = undefined;
+  private stopTimers(follow: StreamFollow): void {
+    clearTimeout(follow.gapTimer);
+    follow.gapTimer = undefined;
+    clearTimeout(follow.retryTimer);
+    follow.retryTimer = undefined;
   }
 
   private end(e: SessionEnd): void {
@@ -546,10 +550,10 @@ export class FabricClient {
         stream: new StreamOrder(start.pos),
         lastSeq: start.lastSeq,
         seen: new RecentKeys(),
-        joined: false,
+        subscribed: false,
         joining: null,
         caughtUpTo: 0,
-        joinAttempt: 0,
+        attempt: 0,
         turnWake: initialTurnWake(),
         byHand: false,
       };
@@ -595,8 +599,8 @@ export class FabricClient {
       if (!this.channels.has(state.id)) this.socket?.emit('leave_channel', { channelId: state.id }, () => undefined);
       return;
     }
-    state.joined = true;
-    state.joinAttempt = 0;
+    state.subscribed = true;
+    state.attempt = 0;
     const pos = typeof ack.pos === 'number' ? ack.pos : null;
     if (ack.resync || (reconnect && pos === null)) return this.resync(state, pos);
     if (pos === null) return;
@@ -610,50 +614,64 @@ export class FabricClient {
   /** After a join with `since`: the replay up to the ack's `pos` must come, or the channel is rejoined. */
   private checkCaughtUp(state: ChannelState, pos: number): void {
     state.caughtUpTo = Math.max(state.caughtUpTo, pos);
-    this.watchGap(state);
+    this.watchChannelGap(state);
   }
 
   /** True while the stream misses positions: a gap before events that arrived, or a replay that has not come yet. */
-  private behind(state: ChannelState): boolean {
-    return state.stream.hasGap || (state.stream.lastPos ?? 0) < state.caughtUpTo;
+  private behind(follow: StreamFollow): boolean {
+    return follow.stream.hasGap || (follow.stream.lastPos ?? 0) < follow.caughtUpTo;
   }
 
   /**
-   * A missing position is asked for again (a rejoin from the last position delivered) when it
-   * is still missing `gapTimeoutMs` after it was first noticed. The timer is armed when a gap
-   * opens and is not moved by later arrivals while that gap stays open (on a busy channel
-   * there is always a later arrival); it is cleared when the gap closes.
+   * A missing position is asked for again (`refetch`) when it is still missing `gapTimeoutMs`
+   * after it was first noticed. The timer is armed when a gap opens and is not moved by later
+   * arrivals while that gap stays open (on a busy stream there is always a later arrival); it
+   * is cleared when the gap closes, and does nothing while a join or resume is under way.
    */
-  private watchGap(state: ChannelState): void {
-    if (!this.behind(state) || !state.joined) {
-      clearTimeout(state.gapTimer);
-      state.gapTimer = undefined;
+  private watchGap(follow: StreamFollow, refetch: () => void): void {
+    if (!this.behind(follow) || !follow.subscribed) {
+      clearTimeout(follow.gapTimer);
+      follow.gapTimer = undefined;
       return;
     }
-    if (state.gapTimer !== undefined) return;
-    state.gapTimer = setTimeout(() => {
-      state.gapTimer = undefined;
-      if (this.channels.get(state.id) === state && state.joined && this.behind(state)) void this.subscribe(state, false);
+    if (follow.gapTimer !== undefined) return;
+    follow.gapTimer = setTimeout(() => {
+      follow.gapTimer = undefined;
+      if (follow.subscribed && this.behind(follow)) refetch();
     }, this.opts.gapTimeoutMs ?? 2000);
   }
 
+  /** A channel is rejoined from the last position delivered: the node replays what followed. */
+  private watchChannelGap(state: ChannelState): void {
+    this.watchGap(state, () => {
+      if (this.channels.get(state.id) === state) void this.subscribe(state, false);
+    });
+  }
+
   /**
-   * A join that got no ack, or a transient refusal, is sent again with backoff while the
-   * socket is connected and the channel still followed. After `rate_limited` it waits out the
-   * node's 10 s window first (`rateLimitedPauseMs`): a retry inside the window would count
-   * against the budget again and, past twice the limit, end the session.
+   * A join or resume that got no ack, or a transient refusal, is sent again (`again`) with
+   * backoff while the socket is connected. After `rate_limited` it waits out the node's 10 s
+   * window first (`rateLimitedPauseMs`): a retry inside the window would count against the
+   * budget again and, past twice the limit, end the session.
    */
-  private retryJoin(state: ChannelState, reconnect: boolean, refusal: string | null): void {
+  private retrySubscription(follow: StreamFollow, refusal: string | null, again: () => void): void {
     const socket = this.socket;
-    if (!socket?.connected || this.channels.get(state.id) !== state) return;
-    clearTimeout(state.retryTimer);
-    const backoff = backoffDelay(++state.joinAttempt + 1, this.backoff);
+    if (!socket?.connected) return;
+    clearTimeout(follow.retryTimer);
+    const backoff = backoffDelay(++follow.attempt + 1, this.backoff);
     const delay = refusal === 'rate_limited' ? (this.opts.rateLimitedPauseMs ?? 10_000) + backoff : backoff;
-    state.retryTimer = setTimeout(() => {
-      state.retryTimer = undefined;
-      if (this.socket !== socket || !socket.connected || this.channels.get(state.id) !== state) return;
-      void this.subscribe(state, reconnect).catch((err: unknown) => this.fail(err));
+    follow.retryTimer = setTimeout(() => {
+      follow.retryTimer = undefined;
+      if (this.socket === socket && socket.connected) again();
     }, delay);
+  }
+
+  /** A join retried while the channel is still followed. */
+  private retryJoin(state: ChannelState, reconnect: boolean, refusal: string | null): void {
+    if (this.channels.get(state.id) !== state) return;
+    this.retrySubscription(state, refusal, () => {
+      if (this.channels.get(state.id) === state) void this.subscribe(state, reconnect).catch((err: unknown) => this.fail(err));
+    });
   }
 
   /** Pages `GET …/messages?after=` from the last seq seen, holding live events until done. */
@@ -713,8 +731,7 @@ export class FabricClient {
     // A channel no longer followed (an event that crossed its leave): not delivered.
     if (!state) return;
     this.deliverChannel(state, state.stream.push({ event, pos: payload.pos, payload }));
-    // A position that stays missing: rejoin from the last one delivered (the node replays).
-    this.watchGap(state);
+    this.watchChannelGap(state);
   }
 
   /** Delivers what the stream released, unless the channel was left meanwhile. */
@@ -751,7 +768,7 @@ export class FabricClient {
       this.userId ??= e.userId;
       if (event === 'channel.joined') {
         this.call('channelJoined', e);
-        if (this.opts.autoJoin !== false && !this.channels.get(e.channelId)?.joined) {
+        if (this.opts.autoJoin !== false && !this.channels.get(e.channelId)?.subscribed) {
           void this.follow(e.channelId, e.xType, true).catch((err: unknown) => this.fail(err));
         }
       } else {
