@@ -1,15 +1,16 @@
 /**
  * How the client SDK follows channels against the real node: joins the node refuses for a
- * while, channels it is added to (live, or while away) and their first messages, and leaves
- * that overtake a join in flight. Real HTTP and socket.io; what a client sees is what the SDK
- * delivered.
+ * while, channels it is added to (live, or while away) and their first messages, leaves that
+ * overtake a join in flight, and its user stream when a user event is lost. Real HTTP and socket.io; what a client sees is what
+ * the SDK delivered.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ChannelMembershipEvent } from '../lib/realtime/events.js';
 import { runLogTrim } from '../lib/realtime/log-trim.js';
 import { rooms } from '../lib/realtime/rooms.js';
 import { createChannel, seedGuild, sleep, startTestNode, type TestNode } from './helpers/harness.js';
 import { post } from './helpers/messages.js';
-import { awayableClient, closeClients, sdkClient, sdkSubscriber, WAIT, type Delivered } from './helpers/sdk.js';
+import { awayableClient, closeClients, loseDelivery, sdkClient, sdkSubscriber, WAIT, type Delivered } from './helpers/sdk.js';
 import type { TcpProxy } from './helpers/tcp-proxy.js';
 
 /** The default node. */
@@ -255,5 +256,44 @@ describe('FabricClient: a channel the user becomes a member of while the client 
     await post(short, owner.token, ch.id, 'task');
     await expect.poll(() => inChannel(s.seen, ch.id).at(-1), WAIT).toEqual({ content: 'task', wakeup: true, source: 'live' });
     expect(inChannel(s.seen, ch.id)).toHaveLength(5);
+  });
+});
+
+describe('FabricClient: the user stream', () => {
+  const joinedIn = (events: ChannelMembershipEvent[]) => events.map((e) => e.channelId);
+
+  it('a channel.joined lost in delivery is fetched again once gapTimeoutMs is over: the user events behind it follow, every channel is followed', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 1);
+    const [agent] = members;
+    const s = sdkClient(t.url, agent, { gapTimeoutMs: 300 });
+    const joined: ChannelMembershipEvent[] = [];
+    s.c.onChannelJoined((e) => void joined.push(e));
+    await s.c.connect();
+    const one = await createChannel(t, owner.token, { guildId, name: 'one', xType: 'general', memberUserIds: [agent.id] });
+    await expect.poll(() => joinedIn(joined), WAIT).toEqual([one.id]);
+
+    const nsp = t.node.realtime.nsp;
+    const clientSockets = (await nsp.in(rooms.user(agent.id)).fetchSockets()).map((socket) => socket.id);
+    // Another socket of the agent sees what the node sends to the user.
+    const witness = await t.socket(agent.token);
+    const witnessed: string[] = [];
+    witness.on('channel.joined', (e: ChannelMembershipEvent) => void witnessed.push(e.channelId));
+    const two = await loseDelivery(
+      nsp,
+      clientSockets,
+      [rooms.user(agent.id)],
+      () => createChannel(t, owner.token, { guildId, name: 'two', xType: 'general', memberUserIds: [agent.id] }),
+      (ch) => witnessed.includes(ch.id),
+    );
+    const three = await createChannel(t, owner.token, { guildId, name: 'three', xType: 'general', memberUserIds: [agent.id] });
+
+    await expect.poll(() => joinedIn(joined), WAIT).toEqual([one.id, two.id, three.id]);
+    const first = joined[0].pos!;
+    expect(joined.map((e) => e.pos)).toEqual([first, first + 1, first + 2]);
+    await expect.poll(() => Object.keys(s.c.positions()).sort(), WAIT).toEqual([one.id, two.id, three.id].sort());
+    await post(t, owner.token, two.id, 'in two');
+    await expect.poll(() => inChannel(s.seen, two.id).map((d) => d.content), WAIT).toEqual(['in two']);
+    // Fetched again by a resume on a new connection (the node replays to a resume only what preceded its connection).
+    expect(s.reconnects).toEqual([false, true]);
   });
 });

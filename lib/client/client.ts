@@ -161,7 +161,7 @@ export class FabricClient {
    * and seq reached, so that following the channel again does not deliver those events twice.
    */
   private readonly left = new Map<string, { leaves: number; pos: number | null; lastSeq: number }>();
-  private readonly userStream = new StreamOrder<StreamEvent>();
+  private readonly user: StreamFollow = { stream: new StreamOrder(), subscribed: false, caughtUpTo: 0, attempt: 0 };
   private readonly handlers: { [K in keyof Handlers]: Handlers[K][] } = {
     message: [],
     turn: [],
@@ -330,11 +330,11 @@ export class FabricClient {
         if (!socket.active) this.scheduleReconnect();
       });
       socket.on('disconnect', (reason) => {
-        for (const c of this.channels.values()) {
-          c.subscribed = false;
-          // The reconnect rejoins every channel anyway.
-          clearTimeout(c.retryTimer);
-          c.retryTimer = undefined;
+        // The reconnect rejoins every channel and resumes the user stream anyway.
+        for (const follow of [this.user, ...this.channels.values()]) {
+          follow.subscribed = false;
+          clearTimeout(follow.retryTimer);
+          follow.retryTimer = undefined;
         }
         this.call('disconnected', { reason });
         // The server closed the socket: socket.io does not come back by itself.
@@ -362,7 +362,7 @@ export class FabricClient {
   /** Disconnects for good (no reconnect); posts in flight are aborted. */
   close(): void {
     clearTimeout(this.reconnectTimer);
-    for (const c of this.channels.values()) this.stopTimers(c);
+    for (const follow of [this.user, ...this.channels.values()]) this.stopTimers(follow);
     this.abort.abort(new Error('client closed'));
     this.socket?.close();
   }
@@ -479,10 +479,18 @@ export class FabricClient {
    * and the channel listing already says where the user is.
    */
   private async resumeUser(): Promise<void> {
-    const since = this.userStream.lastPos;
-    if (since === null) return;
+    const user = this.user;
+    const since = user.stream.lastPos;
+    if (since === null) {
+      user.subscribed = this.connected;
+      return;
+    }
     const ack = await this.emitAck('resume_user', { since });
-    if (ack?.ok && ack.resync) this.deliverUser(this.userStream.startAt(ack.pos));
+    if (!ack?.ok) return;
+    user.subscribed = true;
+    if (ack.resync) this.deliverUser(user.stream.startAt(ack.pos));
+    else user.caughtUpTo = Math.max(user.caughtUpTo, ack.pos);
+    this.watchUserGap();
   }
 
   /** Every channel the user is a member of (the listing is the truth after time away), or the ones joined by hand. */
@@ -649,6 +657,15 @@ export class FabricClient {
   }
 
   /**
+   * The node replays to a `resume_user` only the user events that preceded the socket's
+   * connection (later ones reach it live), so a user event lost on this connection comes back
+   * only to the resume of a new one: the client reconnects.
+   */
+  private watchUserGap(): void {
+    this.watchGap(this.user, () => this.socket?.disconnect().connect());
+  }
+
+  /**
    * A join or resume that got no ack, or a transient refusal, is sent again (`again`) with
    * backoff while the socket is connected. After `rate_limited` it waits out the node's 10 s
    * window first (`rateLimitedPauseMs`): a retry inside the window would count against the
@@ -759,7 +776,8 @@ export class FabricClient {
   }
 
   private onUserEvent(event: 'channel.joined' | 'channel.left', payload: Payload): void {
-    this.deliverUser(this.userStream.push({ event, pos: payload.pos, payload }));
+    this.deliverUser(this.user.stream.push({ event, pos: payload.pos, payload }));
+    this.watchUserGap();
   }
 
   private deliverUser(events: StreamEvent[]): void {
