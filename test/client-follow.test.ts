@@ -1,8 +1,8 @@
 /**
  * How the client SDK follows channels against the real node: joins the node refuses for a
  * while, channels it is added to (live, or while away) and their first messages, leaves that
- * overtake a join in flight, and its user stream when a user event is lost. Real HTTP and socket.io; what a client sees is what
- * the SDK delivered.
+ * overtake a join in flight, and its user stream when a user event or a resume_user is lost.
+ * Real HTTP and socket.io; what a client sees is what the SDK delivered.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ChannelMembershipEvent } from '../lib/realtime/events.js';
@@ -295,5 +295,37 @@ describe('FabricClient: the user stream', () => {
     await expect.poll(() => inChannel(s.seen, two.id).map((d) => d.content), WAIT).toEqual(['in two']);
     // Fetched again by a resume on a new connection (the node replays to a resume only what preceded its connection).
     expect(s.reconnects).toEqual([false, true]);
+  });
+
+  it('a resume_user that gets no ack is sent again with backoff: the channel.joined missed while away is replayed', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 1);
+    const [agent] = members;
+    const s = await awayableClient(t.url, agent, (p) => proxies.push(p), { ackTimeoutMs: 500 });
+    const joined: ChannelMembershipEvent[] = [];
+    s.c.onChannelJoined((e) => void joined.push(e));
+    await s.c.connect();
+    const one = await createChannel(t, owner.token, { guildId, name: 'one', xType: 'general', memberUserIds: [agent.id] });
+    await expect.poll(() => joinedIn(joined), WAIT).toEqual([one.id]);
+
+    await s.away();
+    const two = await createChannel(t, owner.token, { guildId, name: 'two', xType: 'general', memberUserIds: [agent.id] });
+    // The node loses the first resume_user of the agent's next socket: it is never answered.
+    const nsp = t.node.realtime.nsp;
+    let resumes = 0;
+    const dropFirstResume: Parameters<typeof nsp.on<'connection'>>[1] = (socket) => {
+      if (socket.data.principal.kind !== 'user' || socket.data.principal.userId !== agent.id) return;
+      socket.use((packet, next) => {
+        if (packet[0] !== 'resume_user' || ++resumes > 1) next();
+      });
+    };
+    nsp.on('connection', dropFirstResume);
+    try {
+      await s.back();
+      await expect.poll(() => joinedIn(joined), WAIT).toEqual([one.id, two.id]);
+    } finally {
+      nsp.off('connection', dropFirstResume);
+    }
+    expect(resumes).toBe(2);
+    expect(joined[1]).toMatchObject({ replayed: true });
   });
 });

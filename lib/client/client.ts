@@ -476,18 +476,29 @@ export class FabricClient {
   /**
    * The user stream from its last position (joins and leaves while away come back in order).
    * Not sent before a first user event: `since: 0` would replay the whole retained stream,
-   * and the channel listing already says where the user is.
+   * and the channel listing already says where the user is. A resume without an ack, or
+   * refused for a reason that is not `bad_request`, is sent again as a join would be.
    */
   private async resumeUser(): Promise<void> {
     const user = this.user;
     const since = user.stream.lastPos;
+    clearTimeout(user.retryTimer);
+    user.retryTimer = undefined;
     if (since === null) {
       user.subscribed = this.connected;
       return;
     }
+    const connection = this.connects;
     const ack = await this.emitAck('resume_user', { since });
-    if (!ack?.ok) return;
+    if (this.connects !== connection) return;
+    if (!ack) return this.retrySubscription(user, null, () => void this.resumeUser());
+    if (!ack.ok) {
+      this.fail(new FabricApiError(0, ack.error.code, `resume_user: ${ack.error.message}`));
+      if (ack.error.code !== 'bad_request') this.retrySubscription(user, ack.error.code, () => void this.resumeUser());
+      return;
+    }
     user.subscribed = true;
+    user.attempt = 0;
     if (ack.resync) this.deliverUser(user.stream.startAt(ack.pos));
     else user.caughtUpTo = Math.max(user.caughtUpTo, ack.pos);
     this.watchUserGap();
