@@ -1,8 +1,9 @@
 /**
  * How the client SDK follows channels against the real node: joins the node refuses for a
- * while, channels it is added to (live, or while away) and their first messages, leaves that
- * overtake a join in flight, and its user stream when a user event or a resume_user is lost.
- * Real HTTP and socket.io; what a client sees is what the SDK delivered.
+ * while, channels it is added to (live, while away, or while its first listing is read) and
+ * their first messages, leaves that overtake a join in flight, and its user stream when a
+ * user event or a resume_user is lost. Real HTTP and socket.io; what a client sees is what
+ * the SDK delivered.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ChannelMembershipEvent } from '../lib/realtime/events.js';
@@ -10,7 +11,7 @@ import { runLogTrim } from '../lib/realtime/log-trim.js';
 import { rooms } from '../lib/realtime/rooms.js';
 import { createChannel, seedGuild, sleep, startTestNode, type TestNode } from './helpers/harness.js';
 import { post } from './helpers/messages.js';
-import { awayableClient, closeClients, loseDelivery, sdkClient, sdkSubscriber, WAIT, type Delivered } from './helpers/sdk.js';
+import { awayableClient, closeClients, holdingFetch, loseDelivery, sdkClient, sdkSubscriber, WAIT, type Delivered } from './helpers/sdk.js';
 import type { TcpProxy } from './helpers/tcp-proxy.js';
 
 /** The default node. */
@@ -256,6 +257,52 @@ describe('FabricClient: a channel the user becomes a member of while the client 
     await post(short, owner.token, ch.id, 'task');
     await expect.poll(() => inChannel(s.seen, ch.id).at(-1), WAIT).toEqual({ content: 'task', wakeup: true, source: 'live' });
     expect(inChannel(s.seen, ch.id)).toHaveLength(5);
+  });
+});
+
+describe('FabricClient: a channel the user becomes a member of while its first listing is read', () => {
+  const isListing = (u: URL) => u.pathname === '/api/channels';
+
+  it('not in a listing read before the membership but answered after its channel.joined was followed: the channel stays followed', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 1);
+    const [agent] = members;
+    const http = holdingFetch();
+    const listing = http.hold(isListing, 'response');
+    const s = sdkClient(t.url, agent, { fetch: http.fetch });
+    const connecting = s.c.connect();
+    await expect.poll(() => listing.caught(), WAIT).toBe(true);
+    const ch = await createChannel(t, owner.token, { guildId, name: 'late-listing', xType: 'general', memberUserIds: [agent.id] });
+    await post(t, owner.token, ch.id, 'task');
+    await expect.poll(() => inChannel(s.seen, ch.id).map((d) => d.content), WAIT).toEqual(['task']);
+    listing.release();
+    await connecting;
+    await post(t, owner.token, ch.id, 'next');
+    await expect.poll(() => inChannel(s.seen, ch.id).map((d) => d.content), WAIT).toEqual(['task', 'next']);
+    expect(s.c.positions()).toHaveProperty(ch.id);
+  });
+
+  it('listed as a member by a listing read before a removal whose channel.left came first: the channel is not followed', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 1);
+    const [agent] = members;
+    const ch = await createChannel(t, owner.token, { guildId, name: 'removed', xType: 'general', isPublic: true, memberUserIds: [agent.id] });
+    const http = holdingFetch();
+    const listing = http.hold(isListing, 'response');
+    const s = sdkClient(t.url, agent, { fetch: http.fetch });
+    const left: string[] = [];
+    s.c.onChannelLeft((e) => void left.push(e.channelId));
+    const connecting = s.c.connect();
+    await expect.poll(() => listing.caught(), WAIT).toBe(true);
+    expect((await t.api('DELETE', `/api/channels/${ch.id}/members/${agent.id}`, { token: owner.token })).status).toBe(204);
+    await expect.poll(() => left, WAIT).toEqual([ch.id]);
+    listing.release();
+    await connecting;
+    // A public channel: the node would let the agent follow it as a reader.
+    const witness = await sdkSubscriber(t.url, owner);
+    const m = await post(t, owner.token, ch.id, 'after removal');
+    await expect.poll(() => witness.seen.map((d) => d.message.id), WAIT).toContain(m.id);
+    await sleep(300);
+    expect(s.seen).toEqual([]);
+    expect(s.c.positions()).toEqual({});
   });
 });
 

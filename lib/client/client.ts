@@ -504,14 +504,21 @@ export class FabricClient {
     this.watchUserGap();
   }
 
-  /** Every channel the user is a member of (the listing is the truth after time away), or the ones joined by hand. */
+  /**
+   * Every channel the user is a member of (the listing is the truth after time away), or the
+   * ones joined by hand. A `channel.joined` or `channel.left` handled while the listing was
+   * read is newer than it: such a channel is neither dropped nor followed again by it.
+   */
   private async subscribeAll(reconnect: boolean): Promise<void> {
     if (this.opts.autoJoin === false) {
       await Promise.all([...this.channels.values()].map((c) => this.subscribe(c, reconnect)));
       return;
     }
+    const followedBefore = new Set(this.channels.values());
+    const leavesBefore = new Map([...this.left].map(([id, l]) => [id, l.leaves]));
     const member = await this.memberChannels();
-    for (const [id, c] of this.channels) if (!member.has(id) && !c.byHand) this.forget(id, false);
+    for (const [id, c] of this.channels) if (!member.has(id) && !c.byHand && followedBefore.has(c)) this.forget(id, false);
+    for (const id of member.keys()) if ((this.left.get(id)?.leaves ?? 0) !== (leavesBefore.get(id) ?? 0)) member.delete(id);
     const byHand = [...this.channels.values()].filter((c) => c.byHand && !member.has(c.id));
     await Promise.all([
       // A channel new in a reconnect listing became the user's while the client was away.
