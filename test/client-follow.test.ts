@@ -262,6 +262,34 @@ describe('FabricClient: a channel the user becomes a member of while the client 
 
 describe('FabricClient: a channel the user becomes a member of while its first listing is read', () => {
   const isListing = (u: URL) => u.pathname === '/api/channels';
+  const isChannelRead = (u: URL) => /^\/api\/channels\/[^/]+$/.test(u.pathname);
+
+  it('listed with the task already posted, its channel.joined followed after that: the task is delivered once, with its wakeup', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 1);
+    const [agent] = members;
+    const http = holdingFetch();
+    const listing = http.hold(isListing, 'request');
+    const s = sdkClient(t.url, agent, { fetch: http.fetch });
+    const connecting = s.c.connect();
+    await expect.poll(() => listing.caught(), WAIT).toBe(true);
+    // The client's read after channel.joined waits until the listing (read after the task) is followed.
+    const read = http.hold(isChannelRead, 'request');
+    const ch = await createChannel(t, owner.token, { guildId, name: 'racing', xType: 'general', memberUserIds: [agent.id] });
+    await post(t, owner.token, ch.id, 'task');
+    await expect.poll(() => read.caught(), WAIT).toBe(true);
+    listing.release();
+    await connecting;
+    read.release();
+    await post(t, owner.token, ch.id, 'next');
+    await expect
+      .poll(() => inChannel(s.seen, ch.id), WAIT)
+      .toEqual([
+        { content: 'task', wakeup: true, source: 'replay' },
+        { content: 'next', wakeup: true, source: 'live' },
+      ]);
+    await sleep(300);
+    expect(inChannel(s.seen, ch.id)).toHaveLength(2);
+  });
 
   it('not in a listing read before the membership but answered after its channel.joined was followed: the channel stays followed', async () => {
     const { owner, members, guildId } = await seedGuild(t, 1);

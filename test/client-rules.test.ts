@@ -55,6 +55,19 @@ describe('StreamOrder (one stream, in pos order, once)', () => {
     expect(positions(s.startAt(5))).toEqual([6]);
   });
 
+  it('restartAt takes back positions counted as delivered without being delivered; what waits ahead stays, and it never moves forward', () => {
+    const s = new StreamOrder<{ pos?: number }>(5);
+    expect(s.push(ev(7))).toEqual([]);
+    s.restartAt(2);
+    expect(s.lastPos).toBe(2);
+    expect(positions(s.push(ev(3)))).toEqual([3]);
+    expect(s.push(ev(5))).toEqual([]);
+    expect(positions(s.push(ev(4)))).toEqual([4, 5]);
+    expect(positions(s.push(ev(6)))).toEqual([6, 7]);
+    s.restartAt(9);
+    expect(s.lastPos).toBe(7);
+  });
+
   it('holds every arrival during a resync and releases them past the new position, in order', () => {
     const s = new StreamOrder<{ pos?: number }>(3);
     s.hold();

@@ -130,6 +130,8 @@ interface ChannelState extends StreamFollow {
   turnWake: TurnWakeState;
   /** Joined with `join()`: kept on reconnect even when not in the member listing. */
   byHand: boolean;
+  /** The position the stream started at when that was the channel's head in the first listing (see startAtMembership). */
+  listedHead: number | null;
 }
 
 type Payload = { pos?: number; replayed?: true } & Record<string, unknown>;
@@ -144,8 +146,11 @@ const hasTurnEngine = (xType: ChannelXType | null) => xType === 'discuss' || xTy
 const LEFT_MEMORY = 1000;
 const DEFAULT_JOIN_BACKLOG_EVENTS = 300;
 
-/** Where a channel's stream starts: `since` of its first join (null: at the ack) and the seq a REST resync pages from. */
-type Start = { pos: number | null; lastSeq: number };
+/**
+ * Where a channel's stream starts: `since` of its first join (null: at the ack), the seq a
+ * REST resync pages from, and whether that is its head in the client's first listing.
+ */
+type Start = { pos: number | null; lastSeq: number; listedHead?: true };
 
 export class FabricClient {
   readonly rest: FabricRest;
@@ -434,6 +439,9 @@ export class FabricClient {
       state = this.channelState(channelId, channel.xType, membership ? this.backlogStart(channel) : this.headStart(channel));
     }
     state.xType ??= xType;
+    // Joined again from the earlier start once the join in flight (from the head) is answered.
+    if (membership && this.startAtMembership(state)) await state.joining;
+    else if (membership && state.subscribed) return state;
     await this.subscribe(state, false);
     return this.channels.get(channelId) === state ? state : null;
   }
@@ -522,7 +530,10 @@ export class FabricClient {
     const byHand = [...this.channels.values()].filter((c) => c.byHand && !member.has(c.id));
     await Promise.all([
       // A channel new in a reconnect listing became the user's while the client was away.
-      ...[...member].map(([id, ch]) => this.subscribe(this.channelState(id, ch.xType, reconnect ? this.backlogStart(ch) : this.headStart(ch)), reconnect)),
+      ...[...member].map(([id, ch]) => {
+        const start: Start = reconnect ? this.backlogStart(ch) : { ...this.headStart(ch), listedHead: true };
+        return this.subscribe(this.channelState(id, ch.xType, start), reconnect);
+      }),
       ...byHand.map((c) => this.subscribe(c, reconnect)),
     ]);
   }
@@ -545,11 +556,29 @@ export class FabricClient {
    * back from where it stands now, so that the replay covers what followed the membership
    * (with each message's own `wakeup`), but not before a position already delivered here.
    */
-  private backlogStart(channel: Channel): Start {
+  private backlogStart(channel: Pick<Channel, 'id' | 'eventPos' | 'lastSeq'>): Start {
     const back = Math.max(0, this.opts.joinBacklogEvents ?? DEFAULT_JOIN_BACKLOG_EVENTS);
     const before = this.left.get(channel.id);
     const pos = channel.eventPos === undefined ? null : Math.max(0, channel.eventPos - back, before?.pos ?? 0);
     return { pos, lastSeq: Math.max(0, channel.lastSeq - back, before?.lastSeq ?? 0) };
+  }
+
+  /**
+   * A `channel.joined` for a channel whose stream started at its head in the first listing: the
+   * membership committed while that listing was read, so what was posted between the two is
+   * taken again from `joinBacklogEvents` before that head, as for any channel joined after the
+   * start. Not once an event past the head was delivered (order comes first). True when the
+   * start moved back.
+   */
+  private startAtMembership(state: ChannelState): boolean {
+    const head = state.listedHead;
+    state.listedHead = null;
+    if (head === null || state.stream.lastPos !== head) return false;
+    const start = this.backlogStart({ id: state.id, eventPos: head, lastSeq: state.lastSeq });
+    if (start.pos === null || start.pos >= head) return false;
+    state.stream.restartAt(start.pos);
+    state.lastSeq = start.lastSeq;
+    return true;
   }
 
   /** Stops following a channel and remembers how far it got; `leave` also drops a follow in flight. */
@@ -582,6 +611,7 @@ export class FabricClient {
         attempt: 0,
         turnWake: initialTurnWake(),
         byHand: false,
+        listedHead: start.listedHead ? start.pos : null,
       };
       this.channels.set(id, state);
     }
@@ -804,7 +834,8 @@ export class FabricClient {
       this.userId ??= e.userId;
       if (event === 'channel.joined') {
         this.call('channelJoined', e);
-        if (this.opts.autoJoin !== false && !this.channels.get(e.channelId)?.subscribed) {
+        const known = this.channels.get(e.channelId);
+        if (this.opts.autoJoin !== false && (!known?.subscribed || known.listedHead !== null)) {
           void this.follow(e.channelId, e.xType, true).catch((err: unknown) => this.fail(err));
         }
       } else {

@@ -66,6 +66,14 @@ export class StreamOrder<T extends Positioned> {
     return this.drain();
   }
 
+  /**
+   * Moves the start back to `pos` when positions after it were counted as delivered without
+   * being delivered (a start that turned out too late); events waiting ahead stay.
+   */
+  restartAt(pos: number): void {
+    if (this.last !== null && pos < this.last) this.last = pos;
+  }
+
   /** Holds every arrival until `release` (while the gap is filled from elsewhere, e.g. REST). */
   hold(): void {
     this.held ??= [];
