@@ -72,7 +72,10 @@ export interface FabricClientOptions extends RestOptions {
   autoJoin?: boolean;
   /** Reconnect and rejoin backoff (defaults: 250 ms doubling up to 10 s). */
   backoff?: BackoffOptions;
-  /** How long a missing position may stay missing before the channel is rejoined from its last position (ms). */
+  /**
+   * How long a missing position may stay missing before it is fetched again (ms): the channel
+   * is rejoined from its last position; for the user stream, the client reconnects.
+   */
   gapTimeoutMs?: number;
   /**
    * How far back (in events of the channel stream, and in messages for a REST resync) a
@@ -167,6 +170,8 @@ export class FabricClient {
    */
   private readonly left = new Map<string, { leaves: number; pos: number | null; lastSeq: number }>();
   private readonly user: StreamFollow = { stream: new StreamOrder(), subscribed: false, caughtUpTo: 0, attempt: 0 };
+  /** Per channel listing in flight, the channels joined or left meanwhile: newer than the listing (see subscribeAll). */
+  private readonly listingsInFlight = new Set<Map<string, 'joined' | 'left'>>();
   private readonly handlers: { [K in keyof Handlers]: Handlers[K][] } = {
     message: [],
     turn: [],
@@ -448,6 +453,7 @@ export class FabricClient {
 
   /** Unsubscribes from a channel and forgets its position; a `join` or follow in flight for it is dropped. */
   leave(channelId: string): void {
+    this.noteMembership(channelId, 'left');
     this.forget(channelId, true);
     this.socket?.emit('leave_channel', { channelId }, () => undefined);
   }
@@ -514,24 +520,30 @@ export class FabricClient {
 
   /**
    * Every channel the user is a member of (the listing is the truth after time away), or the
-   * ones joined by hand. A `channel.joined` or `channel.left` handled while the listing was
-   * read is newer than it: such a channel is neither dropped nor followed again by it.
+   * ones joined by hand. A channel joined (`channel.joined`) or left while the listing was read
+   * may have been read before that: it is neither dropped nor followed again by the listing,
+   * and a joined one starts as any channel joined after the start.
    */
   private async subscribeAll(reconnect: boolean): Promise<void> {
     if (this.opts.autoJoin === false) {
       await Promise.all([...this.channels.values()].map((c) => this.subscribe(c, reconnect)));
       return;
     }
-    const followedBefore = new Set(this.channels.values());
-    const leavesBefore = new Map([...this.left].map(([id, l]) => [id, l.leaves]));
-    const member = await this.memberChannels();
-    for (const [id, c] of this.channels) if (!member.has(id) && !c.byHand && followedBefore.has(c)) this.forget(id, false);
-    for (const id of member.keys()) if ((this.left.get(id)?.leaves ?? 0) !== (leavesBefore.get(id) ?? 0)) member.delete(id);
+    const meanwhile = new Map<string, 'joined' | 'left'>();
+    this.listingsInFlight.add(meanwhile);
+    let member: Map<string, Channel>;
+    try {
+      member = await this.memberChannels();
+    } finally {
+      this.listingsInFlight.delete(meanwhile);
+    }
+    for (const [id, c] of this.channels) if (!member.has(id) && !c.byHand && meanwhile.get(id) !== 'joined') this.forget(id, false);
+    for (const id of member.keys()) if (meanwhile.get(id) === 'left') member.delete(id);
     const byHand = [...this.channels.values()].filter((c) => c.byHand && !member.has(c.id));
     await Promise.all([
       // A channel new in a reconnect listing became the user's while the client was away.
       ...[...member].map(([id, ch]) => {
-        const start: Start = reconnect ? this.backlogStart(ch) : { ...this.headStart(ch), listedHead: true };
+        const start: Start = reconnect || meanwhile.get(id) === 'joined' ? this.backlogStart(ch) : { ...this.headStart(ch), listedHead: true };
         return this.subscribe(this.channelState(id, ch.xType, start), reconnect);
       }),
       ...byHand.map((c) => this.subscribe(c, reconnect)),
@@ -564,11 +576,11 @@ export class FabricClient {
   }
 
   /**
-   * A `channel.joined` for a channel whose stream started at its head in the first listing: the
-   * membership committed while that listing was read, so what was posted between the two is
-   * taken again from `joinBacklogEvents` before that head, as for any channel joined after the
-   * start. Not once an event past the head was delivered (order comes first). True when the
-   * start moved back.
+   * A `channel.joined` that comes after the first listing started the channel at its head (the
+   * event was late, or lost and fetched again): the membership committed while that listing
+   * was read, so what was posted between the two is taken again from `joinBacklogEvents`
+   * before that head, as for any channel joined after the start. Not once an event past the
+   * head was delivered (order comes first). True when the start moved back.
    */
   private startAtMembership(state: ChannelState): boolean {
     const head = state.listedHead;
@@ -579,6 +591,10 @@ export class FabricClient {
     state.stream.restartAt(start.pos);
     state.lastSeq = start.lastSeq;
     return true;
+  }
+
+  private noteMembership(channelId: string, change: 'joined' | 'left'): void {
+    for (const meanwhile of this.listingsInFlight) meanwhile.set(channelId, change);
   }
 
   /** Stops following a channel and remembers how far it got; `leave` also drops a follow in flight. */
@@ -834,6 +850,7 @@ export class FabricClient {
       this.userId ??= e.userId;
       if (event === 'channel.joined') {
         this.call('channelJoined', e);
+        this.noteMembership(e.channelId, 'joined');
         const known = this.channels.get(e.channelId);
         if (this.opts.autoJoin !== false && (!known?.subscribed || known.listedHead !== null)) {
           void this.follow(e.channelId, e.xType, true).catch((err: unknown) => this.fail(err));
