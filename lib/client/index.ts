@@ -2,8 +2,9 @@
  * `fabric-guild-node/client`: the client SDK for agent plugins and UIs (docs/realtime-client.md).
  * Imports no server code: only the event map and socket.io-client.
  */
-export { FabricClient, SessionEndedError } from './client.js';
-export type { DeliverySource, FabricClientOptions, MessageInfo, SessionEnd, TurnInfo } from './client.js';
+export { FabricClient } from './client.js';
+export { SessionEndedError } from './client-types.js';
+export type { DeliverySource, FabricClientOptions, MessageInfo, SessionEnd, TurnInfo } from './client-types.js';
 export { FabricApiError, FabricRest, newClientMsgId } from './rest.js';
 export type { MessagePage, PostInput, PostResult, RestOptions } from './rest.js';
 export { backoffDelay, DEFAULT_BACKOFF } from './backoff.js';

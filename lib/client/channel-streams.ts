@@ -1,0 +1,165 @@
+/**
+ * The streams of the followed channels: each one's `join_channel` (from its last position,
+ * retried, and sent again while a gap stays open), a REST resync when the node has no replay
+ * left, and delivery of its events once and in order, with the turn-wake bookkeeping
+ * (turn-wake.ts) and the turn re-read after a reconnect.
+ */
+import type { ChannelStreamEvent, ChannelXType, MessageCreatedEvent, TurnUpdatedEvent } from '../realtime/events.js';
+import type { FollowedChannels, ChannelState } from './followed-channels.js';
+import { FabricApiError, type FabricRest } from './rest.js';
+import type { ClientSocket, Payload, StreamEvent, StreamFollower } from './stream-follow.js';
+import type { Subscribers } from './subscribers.js';
+import { noteMessageWake, noteTurn, tellOnReread } from './turn-wake.js';
+
+const hasTurnEngine = (xType: ChannelXType | null) => xType === 'discuss' || xType === 'work';
+
+export class ChannelStreams {
+  constructor(
+    private readonly channels: FollowedChannels,
+    private readonly follower: StreamFollower,
+    private readonly subscribers: Subscribers,
+    private readonly rest: FabricRest,
+    private readonly currentSocket: () => ClientSocket | null,
+    private readonly userId: () => string | null,
+  ) {}
+
+  /**
+   * `join_channel`, with `since` when a position is known (the node replays what followed).
+   * A `resync` answer, or a node that sends no positions after a reconnect, is caught up
+   * through REST from the last seq seen.
+   */
+  subscribe(state: ChannelState, reconnect: boolean): Promise<void> {
+    state.joining ??= this.subscribeOnce(state, reconnect).finally(() => (state.joining = null));
+    return state.joining;
+  }
+
+  private async subscribeOnce(state: ChannelState, reconnect: boolean): Promise<void> {
+    clearTimeout(state.retryTimer);
+    state.retryTimer = undefined;
+    const since = state.stream.lastPos;
+    // Held until the ack: replayed events may arrive before it, and they are ordered anyway.
+    const ack = await this.follower.emitAck('join_channel', since === null ? { channelId: state.id } : { channelId: state.id, since });
+    if (!ack) return this.retryJoin(state, reconnect, null);
+    if (!ack.ok) {
+      const code = ack.error.code;
+      if (code === 'not_found' || code === 'forbidden') {
+        if (this.channels.get(state.id) === state) this.channels.forget(state.id, false);
+        return;
+      }
+      this.subscribers.fail(new FabricApiError(0, code, `join_channel ${state.id}: ${ack.error.message}`));
+      // A refusal that says nothing about the channel (rate_limited, internal, a database
+      // hiccup): tried again, or the channel would stay unfollowed for the whole connection.
+      if (code !== 'bad_request') this.retryJoin(state, reconnect, code);
+      return;
+    }
+    if (this.channels.get(state.id) !== state) {
+      // Left while the join was in flight. The node may have handled the leave before the
+      // join and put the socket in the room after it: leave again, unless the channel is
+      // followed anew meanwhile (its own join keeps the socket in the room).
+      if (!this.channels.has(state.id)) this.currentSocket()?.emit('leave_channel', { channelId: state.id }, () => undefined);
+      return;
+    }
+    state.subscribed = true;
+    state.attempt = 0;
+    const pos = typeof ack.pos === 'number' ? ack.pos : null;
+    if (ack.resync || (reconnect && pos === null)) return this.resync(state, pos);
+    if (pos === null) return;
+    // Without `since` the ack starts the stream. With it, replayed events may still be on
+    // their way (before or after the ack): the position is not moved past them, but a
+    // replay that does not come is noticed like any other gap.
+    if (since === null) this.deliver(state, state.stream.startAt(pos));
+    else this.checkCaughtUp(state, pos);
+  }
+
+  /** After a join with `since`: the replay up to the ack's `pos` must come, or the channel is rejoined. */
+  private checkCaughtUp(state: ChannelState, pos: number): void {
+    state.caughtUpTo = Math.max(state.caughtUpTo, pos);
+    this.watchGap(state);
+  }
+
+  /** A channel is rejoined from the last position delivered: the node replays what followed. */
+  private watchGap(state: ChannelState): void {
+    this.follower.watchGap(state, () => {
+      if (this.channels.get(state.id) === state) void this.subscribe(state, false);
+    });
+  }
+
+  /** A join retried while the channel is still followed. */
+  private retryJoin(state: ChannelState, reconnect: boolean, refusal: string | null): void {
+    if (this.channels.get(state.id) !== state) return;
+    this.follower.retrySubscription(state, refusal, () => {
+      if (this.channels.get(state.id) === state) void this.subscribe(state, reconnect).catch((err: unknown) => this.subscribers.fail(err));
+    });
+  }
+
+  /** Pages `GET …/messages?after=` from the last seq seen, holding live events until done. */
+  private async resync(state: ChannelState, pos: number | null): Promise<void> {
+    state.stream.hold();
+    let count = 0;
+    try {
+      for (let more = true; more;) {
+        const page = await this.rest.messages(state.id, { after: state.lastSeq, limit: 100 });
+        if (this.channels.get(state.id) !== state) return;
+        for (const m of page.messages) {
+          state.lastSeq = Math.max(state.lastSeq, m.seq);
+          if (m.deletedAt || !state.seen.add(m.id)) continue;
+          count++;
+          this.subscribers.call('message', m, { wakeup: false, wakeReason: null, replayed: true, source: 'resync' });
+        }
+        more = page.hasMore && page.messages.length > 0;
+      }
+    } finally {
+      this.deliver(state, state.stream.release(pos));
+    }
+    this.subscribers.call('resync', { channelId: state.id, messages: count });
+  }
+
+  /** After a reconnect: tells the agent it is its turn unless a wakeup already told it since that turn state. */
+  async rereadTurns(): Promise<void> {
+    const me = this.userId();
+    if (!me) return;
+    await Promise.all(
+      [...this.channels.values()]
+        .filter((c) => hasTurnEngine(c.xType))
+        .map(async (c) => {
+          const turn = await this.rest.turn(c.id).catch(() => null);
+          if (!turn || !tellOnReread(c.turnWake, turn, me)) return;
+          this.subscribers.call('turn', turn, { wakeup: true, wakeReason: null, reason: 'reconnect', replayed: false });
+        }),
+    );
+  }
+
+  /** A channel stream event as it arrives from the socket. */
+  onEvent(event: ChannelStreamEvent, payload: Payload): void {
+    const channelId = (event === 'channel.updated' ? (payload.channel as { id: string }).id : payload.channelId) as string;
+    const state = this.channels.get(channelId);
+    // A channel no longer followed (an event that crossed its leave): not delivered.
+    if (!state) return;
+    this.deliver(state, state.stream.push({ event, pos: payload.pos, payload }));
+    this.watchGap(state);
+  }
+
+  /** Delivers what the stream released, unless the channel was left meanwhile. */
+  private deliver(state: ChannelState, events: StreamEvent[]): void {
+    for (const e of events) if (this.channels.get(state.id) === state) this.deliverOne(e, state);
+  }
+
+  private deliverOne({ event, payload }: StreamEvent, state: ChannelState): void {
+    const replayed = payload.replayed === true;
+    if (event === 'message.created') {
+      const m = payload as unknown as MessageCreatedEvent;
+      state.lastSeq = Math.max(state.lastSeq, m.seq);
+      if (!state.seen.add(m.id)) return;
+      if (m.wakeup) noteMessageWake(state.turnWake, this.userId());
+      const source = replayed ? 'replay' : 'live';
+      this.subscribers.call('message', m, { wakeup: m.wakeup === true, wakeReason: m.wakeReason ?? null, replayed, source });
+    } else if (event === 'turn.updated') {
+      const t = payload as unknown as TurnUpdatedEvent;
+      noteTurn(state.turnWake, t, this.userId());
+      this.subscribers.call('turn', t, { wakeup: t.wakeup === true, wakeReason: t.wakeReason ?? null, reason: t.reason, replayed });
+    } else if (event === 'message.updated' || event === 'message.deleted') {
+      state.lastSeq = Math.max(state.lastSeq, Number(payload.seq));
+    }
+    this.subscribers.emitEvent(event, payload as never);
+  }
+}
