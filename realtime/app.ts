@@ -315,6 +315,9 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
       const task = (async () => {
         if ((await countUserSockets(principal.userId)) > 0) return;
         const current = await db.selectFrom('guild_members').select('guild_id').where('user_id', '=', principal.userId).execute();
+        // A socket accepted meanwhile may have counted this one as still connected (so it announced
+        // no online) and joined its rooms only now: counted again, it keeps the user online.
+        if ((await countUserSockets(principal.userId)) > 0) return;
         announcePresence(
           principal.userId,
           current.map((g) => g.guild_id),

@@ -426,6 +426,28 @@ describe('split mode: two realtime processes sharing rooms through Redis', () =>
     }
   });
 
+  it('keeps a user online whose new socket is accepted on one realtime process while its last socket on another disconnects', { timeout: 20_000 }, async () => {
+    const { owner, member } = await guildOf(redisNode.api);
+    const watcher = await socketOn(redisB.url, owner.token);
+    const online = nextEvent(watcher, 'presence', 5000, (p: { userId: string }) => p.userId === member.id);
+    const first = await socketOn(redisA.url, member.token);
+    await online;
+    const seen = recordEvents(watcher, 'presence');
+    // A frozen process stretches every count of sockets to the peers' answer timeout (1 s): the new
+    // socket is counted against the old one long before it joins its rooms.
+    redisC.child.proc.kill('SIGSTOP');
+    try {
+      const second = socketOn(redisB.url, member.token);
+      await sleep(300); // its count has asked redisA, where the first socket still is
+      first.close();
+      await second;
+      await sleep(3500); // an offline of the first socket would be out by now (two counts and a query)
+    } finally {
+      redisC.child.proc.kill('SIGCONT');
+    }
+    expect(seen.filter((p: { userId: string }) => p.userId === member.id)).toEqual([]);
+  });
+
   it('accepts connections promptly, announces presence and shuts down promptly while Redis is down', { timeout: 40_000 }, async () => {
     const { owner, member } = await guildOf(redisNode.api);
     const redis = new URL(REDIS_URL);
