@@ -412,7 +412,11 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
           }),
         )
         .then((ack) => ack && reply(ack))
-        .catch((err: unknown) => reply(ackFor(err)))
+        .catch((err: unknown) => {
+          // The user may not read the channel: a subscription the socket still holds (its room change was lost) ends with this answer.
+          if (err instanceof HttpError && err.code === 'not_found') for (const room of channelRooms) void socket.leave(room);
+          reply(ackFor(err));
+        })
         .finally(() => {
           inFlight.delete(join);
           if (inFlight.size === 0 && joinsInFlight.get(channelId) === inFlight) joinsInFlight.delete(channelId);

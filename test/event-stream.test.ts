@@ -268,6 +268,25 @@ describe('delivery from the log', () => {
     ]);
   });
 
+  it('takes a socket whose join_channel is refused out of the channel, though the room change of its lost access never arrived', async () => {
+    const admin = await t.centerApi.user('demoted');
+    expect((await t.api('POST', `/api/guilds/${w.guildId}/members`, { token: w.owner.token, body: { userIds: [admin.id], role: 'admin' } })).status).toBe(200);
+    const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'private', xType: 'general' });
+    const reader = await connectSocket(realtime.url, admin.token);
+    const witness = await connectSocket(realtime.url, w.m1.token);
+    extraSockets.push(reader, witness);
+    for (const s of [reader, witness]) expect(await emitAck(s, 'join_channel', { channelId: ch.id })).toEqual({ ok: true, pos: 0 });
+    const readerSaw = recordStream(reader);
+    const witnessSaw = recordStream(witness);
+    // Demoted through the API process whose hand-overs are lost: the room change never reaches the realtime process.
+    const viaApi = apiClient(api.url);
+    expect((await viaApi('PATCH', `/api/guilds/${w.guildId}/members/${admin.id}`, { token: w.owner.token, body: { role: 'member' } })).status).toBe(200);
+    expect(await emitAck(reader, 'join_channel', { channelId: ch.id })).toEqual({ ok: false, error: { code: 'not_found', message: expect.any(String) } });
+    await post(t, w.m1.token, ch.id, 'members only');
+    await waitFor('the post at the witness', async () => (witnessSaw.length >= 1 ? true : undefined), 10_000);
+    expect(readerSaw).toEqual([]);
+  });
+
   it('answers GET /health and GET /ready on the realtime process public port', async () => {
     const health = await fetch(`${realtime.url}/health`);
     expect(health.status).toBe(200);
