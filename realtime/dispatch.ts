@@ -55,7 +55,8 @@ export function dispatchEmits(nsp: Broadcaster, emits: readonly EmitMessage[]): 
         nsp.to(channelRoom).emit(e.event, payloadFor(e, null));
       }
     } else if ('user' in e.to) {
-      nsp.to(rooms.user(e.to.user)).emit(e.event, payloadFor(e, null));
+      // Every socket of a user room is that user's: its per-recipient `wakeup` is the user's own.
+      nsp.to(rooms.user(e.to.user)).emit(e.event, payloadFor(e, e.to.user));
     } else {
       nsp.to(rooms.guild(e.to.guild)).emit(e.event, payloadFor(e, null));
     }

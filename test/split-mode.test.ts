@@ -25,6 +25,7 @@ import {
   startCenter,
   type ChildRun,
   type TestDatabase,
+  waitFor,
 } from './helpers/harness.js';
 import { closeClients, sdkClient, WAIT } from './helpers/sdk.js';
 import { startTcpProxy } from './helpers/tcp-proxy.js';
@@ -238,6 +239,39 @@ describe('split mode: one API process, one realtime process', () => {
     await barrier;
     expect(seen.map((e) => e.channelId)).toEqual(['barrier']);
     expect(s.connected).toBe(true);
+  });
+
+  it('refuses, with 400 and as a whole, an emit to a guild room that carries a stream position (guild rooms have no stream)', async () => {
+    const { member, guildId } = await guildOf(node.api);
+    const s = await socketOn(realtime.url, member.token);
+    const seen = recordEvents(s, 'channel.left');
+    const toMember = (channelId: string) => ({ to: { user: member.id }, event: 'channel.left', data: { channelId, userId: member.id } });
+    const emits = [toMember('before'), { to: { guild: guildId }, event: 'presence', data: { userId: member.id, status: 'online' }, pos: 1 }, toMember('after')];
+    const res = await postInternal(realtime.internalUrl, '/internal/emit', JSON.stringify({ emits }), SECRET);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('bad_request');
+    expect((await postInternal(realtime.internalUrl, '/internal/batch', JSON.stringify({ ops: emits.map((emit) => ({ emit })) }), SECRET)).status).toBe(400);
+    const barrier = nextEvent(s, 'channel.left');
+    expect((await postInternal(realtime.internalUrl, '/internal/emit', JSON.stringify({ emits: [toMember('barrier')] }), SECRET)).status).toBe(202);
+    await barrier;
+    expect(seen.map((e) => e.channelId)).toEqual(['barrier']);
+  });
+
+  it('gives the sockets of a user room the per-recipient wakeup of an emit with wake: true when the user is in it', async () => {
+    const { owner, member } = await guildOf(node.api);
+    const s = await socketOn(realtime.url, member.token);
+    const other = await socketOn(realtime.url, owner.token);
+    const seen = recordEvents(s, 'channel.joined');
+    const otherSeen = recordEvents(other, 'channel.joined');
+    const toUser = (userId: string, channelId: string, wake: string[]) => ({ to: { user: userId }, event: 'channel.joined', data: { channelId, userId }, wake });
+    const emits = [toUser(member.id, 'woken', [member.id]), toUser(member.id, 'not-woken', [owner.id]), toUser(owner.id, 'other', [member.id])];
+    expect((await postInternal(realtime.internalUrl, '/internal/emit', JSON.stringify({ emits }), SECRET)).status).toBe(202);
+    await waitFor('the three emits', async () => (seen.length >= 2 && otherSeen.length >= 1 ? true : undefined), 3000);
+    expect(seen.map((e) => [e.channelId, e.wakeup])).toEqual([
+      ['woken', true],
+      ['not-woken', false],
+    ]);
+    expect(otherSeen.map((e) => [e.channelId, e.wakeup])).toEqual([['other', false]]);
   });
 
   it('delivers, in order, a backlog bigger than one internal call may carry (over 10000 emits, over 32 MB)', async () => {
