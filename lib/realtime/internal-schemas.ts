@@ -20,7 +20,7 @@ const RESERVED_EVENT_NAMES = new Set(['connect', 'connect_error', 'disconnect', 
  * for every other socket of the channel room (realtime.md), and a `wakeReason`: the user's
  * entry of `wakeReasons` for the woken, null for the rest (agent-rooms.md).
  */
-export const emitMessageSchema = z.object({
+const emitMessageFields = z.object({
   to: z.union([z.object({ channel: z.string().min(1) }).strict(), z.object({ user: z.string().min(1) }).strict(), z.object({ guild: z.string().min(1) }).strict()]),
   event: z
     .string()
@@ -45,6 +45,8 @@ export const emitMessageSchema = z.object({
   /** The REST request that caused the emit (its `x-request-id`), for the realtime process's log lines. */
   requestId: z.string().max(128).optional(),
 });
+// Only channel and user rooms have a stream: a position on a guild emit could never be delivered in order.
+export const emitMessageSchema = emitMessageFields.refine((e) => e.pos === undefined || !('guild' in e.to), { message: 'pos is only for channel and user emits', path: ['pos'] });
 export type EmitMessage = z.infer<typeof emitMessageSchema>;
 
 export const emitBatchSchema = z.object({ emits: z.array(emitMessageSchema).max(MAX_ENTRIES_PER_CALL) });
