@@ -17,7 +17,7 @@ import { connectRedisCluster } from '../realtime/redis-cluster.js';
 import { listenFetch, type Listening } from '../lib/server/node.js';
 import { requestIdFor } from '../lib/http/request-context.js';
 import { createApiRouter } from '../lib/server/router.js';
-import { startBackgroundJobs, startSpeakerTimer } from '../lib/server/jobs.js';
+import { startBackgroundJobs } from '../lib/server/jobs.js';
 import { startMetricsListener } from '../lib/server/metrics-listener.js';
 
 const log = createLogger('server');
@@ -135,7 +135,9 @@ export async function startRealtimeProcess(config: Readonly<Config>): Promise<Ru
   );
   const realtime = createRealtimeApp(publicHttp.server, ctx, { cluster });
   app = realtime;
-  const stopSpeakerTimer = startSpeakerTimer(ctx);
+  // Speaker timeouts, the event-log trim and the file sweep run here too (agent-rooms.md
+  // "Timers"): with handler bundles hosted alone as the API, no other process would run them.
+  const jobs = startBackgroundJobs(ctx);
   const internal = await listenFetch(createInternalChannel(realtime, config.internalSecret), config.realtimeInternalPort, config.realtimeInternalHost);
   const metrics = await startMetricsListener(config, { ctx, nsp: realtime.nsp });
   log.info('guild node realtime listening', { port: publicHttp.port, internalPort: internal.port, redis: !!config.redisUrl });
@@ -147,7 +149,7 @@ export async function startRealtimeProcess(config: Readonly<Config>): Promise<Ru
     async close({ drainMs = 0 } = {}) {
       // Emits an API process handed over before this signal are applied and answered.
       const draining = Promise.all([drainLogged(internal, drainMs), drainLogged(publicHttp, drainMs)]);
-      await stopSpeakerTimer();
+      await jobs.stop();
       const drained = (await draining).every(Boolean);
       await Promise.all([internal.close(), metrics?.close()]);
       await Promise.all([realtime.close(), publicHttp.close()]); // see startAllInOne

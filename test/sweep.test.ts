@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../lib/context.js';
 import { runSweep, SWEEP_LEASE, type SweepResult } from '../lib/files/sweep.js';
 import { startBackgroundJobs } from '../lib/server/jobs.js';
-import { createChannel, seedGuild, startTestNode, type TestNode, type TestUser } from './helpers/harness.js';
+import { startRealtimeProcess } from '../scripts/processes.js';
+import { createChannel, seedGuild, startTestNode, waitFor, type TestNode, type TestUser } from './helpers/harness.js';
 import { filePart } from './helpers/multipart.js';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -188,6 +189,41 @@ describe('retention sweep', () => {
     expect(await swept).toMatchObject({ skipped: false, files: 1 });
     await jobs!.stop();
     expect(await rowExists(f.id)).toBe(false);
+  });
+
+  it('runs in a realtime process alone too, with the event-log trim (agent-rooms.md "Timers": the API may be handler bundles hosted alone)', async () => {
+    const { owner, guildId } = await seedGuild(t, 0);
+    const ch = await createChannel(t, owner.token, { guildId, name: 'trimmed', xType: 'general' });
+    for (const content of ['one', 'two', 'three']) expect((await t.api('POST', `/api/channels/${ch.id}/messages`, { token: owner.token, body: { content } })).status).toBe(201);
+    const f = await upload(await t.centerApi.user('uploader'));
+    await age(f.id, 9);
+    const eventsOf = async () =>
+      Number(
+        (
+          await ctx.database.db
+            .selectFrom('channel_events')
+            .select((e) => e.fn.countAll().as('n'))
+            .where('channel_id', '=', ch.id)
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    expect(await eventsOf()).toBeGreaterThan(1);
+    const realtime = await startRealtimeProcess({
+      ...ctx.config,
+      realtimePort: 0,
+      realtimeInternalPort: 0,
+      internalSecret: 'jobs-secret',
+      logLevel: 'silent',
+      fileSweepCron: '* * * * * *',
+      eventTrimCron: '* * * * * *',
+      eventRetentionHours: 0,
+      eventRetentionEvents: 1,
+    });
+    try {
+      await waitFor('the sweep and the trim of the realtime process', async () => (!(await rowExists(f.id)) && (await eventsOf()) === 1 ? true : undefined), 10_000);
+    } finally {
+      await realtime.close();
+    }
   });
 
   it('refuses an invalid FILE_SWEEP_CRON, naming the variable', () => {
