@@ -206,6 +206,29 @@ describe('introspect', () => {
     expect(Date.now() - started).toBeLessThan(1500);
   });
 
+  it('answers 503 to a redirect and sends neither the token nor the API key to where it points', async () => {
+    const user = await newUser();
+    const seen: string[] = [];
+    const elsewhere = createServer((req, res) => {
+      seen.push(String(req.headers['x-api-key']));
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ active: true, kind: 'guild', guildId: 'g_elsewhere' })));
+    });
+    await new Promise<void>((r) => elsewhere.listen(0, '127.0.0.1', r));
+    const redirecting = createServer((req, res) => {
+      req.resume();
+      res.writeHead(307, { location: `http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}${req.url}` }).end();
+    });
+    await new Promise<void>((r) => redirecting.listen(0, '127.0.0.1', r));
+    try {
+      const c = client({ baseUrl: `http://127.0.0.1:${(redirecting.address() as AddressInfo).port}` });
+      await expect503(c.introspect(user.token));
+      expect(seen).toEqual([]);
+    } finally {
+      await Promise.all([elsewhere, redirecting].map((s) => new Promise((r) => s.close(r))));
+    }
+  });
+
   it('answers 503 when Center rejects the API key (misconfiguration)', async () => {
     const user = await newUser();
     const c = client({ apiKey: 'wrong-key' });

@@ -8,7 +8,8 @@
  * - An active answer whose `expiresAt` is already past (clock skew) is honoured for this
  *   request but not cached; an unparsable `expiresAt` is ignored (the 60 s cap still holds).
  * - Any non-2xx answer, a malformed body, a network error or a timeout is "Center
- *   unavailable" (503 `center_unavailable`). A 401 means our API key is wrong: it is logged
+ *   unavailable" (503 `center_unavailable`). Redirects are not followed: they would carry the
+ *   token and the API key to another address, and the answer would not be Center's. A 401 means our API key is wrong: it is logged
  *   as an error (misconfiguration), and callers still get 503 (it is not the caller's fault).
  * - Failures of the request path are logged once per kind of failure, not once per request,
  *   and recovery is logged once.
@@ -173,6 +174,7 @@ export function createCenterClient(opts: CenterClientOptions): CenterClient {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json', 'x-api-key': opts.apiKey },
         body: JSON.stringify(body),
+        redirect: 'manual',
         signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
       });
       if (res.status === 401) {
