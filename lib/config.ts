@@ -36,6 +36,27 @@ const httpUrl = z
   .transform((u) => u.replace(/\/+$/, ''));
 
 /**
+ * A Redis URL as the Redis client reads it: redis: or rediss:, a URL that parses, credentials
+ * that percent-decode, and a database number as the only path. The client checks these only
+ * when a realtime process connects, and its message does not name the variable.
+ */
+const redisUrl = z
+  .string()
+  .trim()
+  .regex(/^rediss?:\/\//, 'must be a redis:// URL')
+  .refine((value) => {
+    const u = URL.canParse(value) ? new URL(value) : undefined;
+    if (!u || !/^rediss?:$/.test(u.protocol) || !/^(\/|\/\d+)?$/.test(u.pathname)) return false;
+    try {
+      decodeURIComponent(u.username);
+      decodeURIComponent(u.password);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be redis[s]://[user:password@]host[:port][/database number], with % in the password written %25');
+
+/**
  * Upper bounds of numeric settings whose larger values break later: FILE_TTL_DAYS and the
  * retention keep dates within JS dates and BIGINT milliseconds; EMIT_TIMEOUT_MS stays under
  * Node's timer limit (2^31-1 ms), past which a timeout fires at once.
@@ -214,14 +235,7 @@ export function loadConfig(env: Env = process.env, defaults: ConfigDefaults = {}
     realtimeInternalHost: read(env, 'REALTIME_INTERNAL_HOST', z.string().trim(), '127.0.0.1'),
     realtimeInternalPort: read(env, 'REALTIME_INTERNAL_PORT', port, 7013),
     internalSecret: read(env, 'INTERNAL_SECRET', z.string()),
-    redisUrl: read(
-      env,
-      'REDIS_URL',
-      z
-        .string()
-        .trim()
-        .regex(/^rediss?:\/\//, 'must be a redis:// URL'),
-    ),
+    redisUrl: read(env, 'REDIS_URL', redisUrl),
     logLevel: read(env, 'LOG_LEVEL', z.enum(['debug', 'info', 'warn', 'error', 'silent']), 'info'),
     logFormat: read(env, 'LOG_FORMAT', z.enum(['json', 'pretty'])),
     metricsPort: read(env, 'METRICS_PORT', port),

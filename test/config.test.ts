@@ -144,8 +144,18 @@ describe('loadConfig', () => {
 
     it('REDIS_URL keeps its own rule: redis:// or rediss://', () => {
       expect(loadConfig({ ...base, [`${P}REDIS_URL`]: 'rediss://:pw@redis:6380' }).redisUrl).toBe('rediss://:pw@redis:6380');
+      expect(loadConfig({ ...base, [`${P}REDIS_URL`]: 'redis://user:p%40ss@redis:6379/2' }).redisUrl).toBe('redis://user:p%40ss@redis:6379/2');
       expect(() => loadConfig({ ...base, [`${P}REDIS_URL`]: 'redis//redis:6379' })).toThrow(`${P}REDIS_URL`);
     });
+
+    // Values the Redis client refuses only when a realtime process connects, in a message that does not name the variable.
+    it.each([['redis://:Hunter2-pw@redis:notaport'], ['redis://:Hunter2-pw@redis:6379/cache'], ['redis://:Hunter2%zz@redis:6379'], ['redis://:Hunter2-pw@[::1']])(
+      'REDIS_URL=%s is refused at startup, naming it, without the password',
+      (value) => {
+        expect(() => loadConfig({ ...base, [`${P}REDIS_URL`]: value })).toThrow(`${P}REDIS_URL is invalid`);
+        expect(() => loadConfig({ ...base, [`${P}REDIS_URL`]: value })).not.toThrow('Hunter2');
+      },
+    );
   });
 
   describe('messages never echo a secret', () => {

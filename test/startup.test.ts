@@ -114,6 +114,28 @@ describe.concurrent('scripts/main.ts configuration errors', () => {
   }
 });
 
+describe('scripts/realtime.ts configuration errors', () => {
+  it('exits non-zero with one line naming FABRIC_BACKEND_GUILD_REDIS_URL when the Redis client could not parse it, without its password', async () => {
+    const env = await validEnv('http://127.0.0.1:9', {
+      FABRIC_BACKEND_GUILD_INTERNAL_SECRET: 'startup-secret',
+      FABRIC_BACKEND_GUILD_REALTIME_PORT: '0',
+      FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_PORT: '0',
+      FABRIC_BACKEND_GUILD_REDIS_URL: 'redis://:Hunter2-pw@127.0.0.1:6379/cache',
+    });
+    const child = spawnNode('scripts/realtime.ts', env);
+    children.push(child);
+    const code = await child.exited;
+    const lines = child
+      .stderr()
+      .split('\n')
+      .filter((l) => l.trim() !== '');
+    expect(code).not.toBe(0);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('FABRIC_BACKEND_GUILD_REDIS_URL is invalid');
+    expect(lines[0]).not.toContain('Hunter2');
+  });
+});
+
 describe.concurrent('processes that store files: FILE_DIR checked at startup', () => {
   let env: Record<string, string>;
   let badDir: string;
