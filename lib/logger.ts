@@ -21,6 +21,7 @@ export const REDACTED_PATHS = [
   'apiKey',
   '*.token',
   '*.accessToken',
+  '*.access_token',
   '*.authorization',
   '*.secret',
   '*.password',
