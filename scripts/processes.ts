@@ -58,14 +58,16 @@ export async function startAllInOne(config: Readonly<Config>, opts: StartOptions
   const presence = { onlineAmong: async (userIds: readonly string[]) => (realtime ? realtime.onlineAmong(userIds) : []) };
   await checkFileDir(config.fileDir); // before anything opens: a bad FILE_DIR stops startup
   const ctx = await createContext(config, { emitter, presence, random: opts.random, heartbeat: opts.heartbeat ?? true });
-  const http: Listening = await listenFetch(
-    notReadyWhileDraining(createApiRouter(routes, ctx), API_READY_PATH, () => http.draining),
-    config.port,
-    undefined,
-    { upgradePath: REALTIME_ENGINE_PATH },
+  const http: Listening = await opening(PORT_VARIABLE, String(config.port), () =>
+    listenFetch(
+      notReadyWhileDraining(createApiRouter(routes, ctx), API_READY_PATH, () => http.draining),
+      config.port,
+      undefined,
+      { upgradePath: REALTIME_ENGINE_PATH },
+    ),
   );
   realtime = createRealtimeApp(http.server, ctx);
-  const metrics = await startMetricsListener(config, { ctx, nsp: realtime.nsp as never });
+  const metrics = await openMetrics(config, { ctx, nsp: realtime.nsp as never });
   const jobs = opts.jobs === false ? undefined : startBackgroundJobs(ctx);
   log.info('guild node listening (all-in-one)', { port: http.port, db: config.db.type, nodeId: config.nodeId });
   return {
@@ -95,11 +97,13 @@ export async function startApiProcess(config: Readonly<Config>, opts: StartOptio
   }
   await checkFileDir(config.fileDir);
   const ctx = await createContext(config, { random: opts.random, heartbeat: opts.heartbeat ?? true });
-  const http: Listening = await listenFetch(
-    notReadyWhileDraining(createApiRouter(routes, ctx), API_READY_PATH, () => http.draining),
-    config.port,
+  const http: Listening = await opening(PORT_VARIABLE, String(config.port), () =>
+    listenFetch(
+      notReadyWhileDraining(createApiRouter(routes, ctx), API_READY_PATH, () => http.draining),
+      config.port,
+    ),
   );
-  const metrics = await startMetricsListener(config, { ctx });
+  const metrics = await openMetrics(config, { ctx });
   const jobs = opts.jobs === false ? undefined : startBackgroundJobs(ctx);
   log.info('guild node API listening (split mode)', { port: http.port, emitsTo: config.realtimeInternalUrl ?? 'nowhere' });
   return {
@@ -120,26 +124,31 @@ export async function startApiProcess(config: Readonly<Config>, opts: StartOptio
 
 /** Split mode, realtime process: socket.io on REALTIME_PORT, the internal emit channel on REALTIME_INTERNAL_HOST:PORT. */
 export async function startRealtimeProcess(config: Readonly<Config>): Promise<RunningProcess & { internalPort: number }> {
-  if (!config.internalSecret) throw new Error('FABRIC_BACKEND_GUILD_INTERNAL_SECRET is required for a realtime process');
+  const internalSecret = config.internalSecret;
+  if (!internalSecret) throw new Error('FABRIC_BACKEND_GUILD_INTERNAL_SECRET is required for a realtime process');
   let app: RealtimeApp | undefined;
   // Its own events (speaker timeouts it fires) go through its own stream delivery.
   const ctx = await createContext(config, { heartbeat: false, emitter: createLocalEmitter(() => app) });
   // Connected before the public port listens: a socket accepted under a provisional adapter
   // would lose its rooms when the Redis one replaced it.
   const cluster = config.redisUrl ? await connectRedisCluster(config.redisUrl, config.nodeId) : undefined;
-  const publicHttp: Listening = await listenFetch(
-    notReadyWhileDraining(createRealtimeEndpoints(ctx, cluster), REALTIME_READY_PATH, () => publicHttp.draining),
-    config.realtimePort,
-    undefined,
-    { upgradePath: REALTIME_ENGINE_PATH },
+  const publicHttp: Listening = await opening('FABRIC_BACKEND_GUILD_REALTIME_PORT', String(config.realtimePort), () =>
+    listenFetch(
+      notReadyWhileDraining(createRealtimeEndpoints(ctx, cluster), REALTIME_READY_PATH, () => publicHttp.draining),
+      config.realtimePort,
+      undefined,
+      { upgradePath: REALTIME_ENGINE_PATH },
+    ),
   );
   const realtime = createRealtimeApp(publicHttp.server, ctx, { cluster });
   app = realtime;
   // Speaker timeouts, the event-log trim and the file sweep run here too (agent-rooms.md
   // "Timers"): with handler bundles hosted alone as the API, no other process would run them.
   const jobs = startBackgroundJobs(ctx);
-  const internal = await listenFetch(createInternalChannel(realtime, config.internalSecret), config.realtimeInternalPort, config.realtimeInternalHost);
-  const metrics = await startMetricsListener(config, { ctx, nsp: realtime.nsp });
+  const internal = await opening('FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_HOST / _PORT', `${config.realtimeInternalHost}:${config.realtimeInternalPort}`, () =>
+    listenFetch(createInternalChannel(realtime, internalSecret), config.realtimeInternalPort, config.realtimeInternalHost),
+  );
+  const metrics = await openMetrics(config, { ctx, nsp: realtime.nsp });
   log.info('guild node realtime listening', { port: publicHttp.port, internalPort: internal.port, redis: !!config.redisUrl });
   return {
     url: `http://127.0.0.1:${publicHttp.port}`,
@@ -159,6 +168,20 @@ export async function startRealtimeProcess(config: Readonly<Config>): Promise<Ru
     },
   };
 }
+
+const PORT_VARIABLE = 'FABRIC_BACKEND_GUILD_PORT';
+
+/** A listener that cannot open (a port taken, a host that does not resolve) stops startup naming the variables that chose it. */
+async function opening<T>(variables: string, where: string, open: () => Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (err) {
+    throw new Error(`${variables} (${where}): cannot listen: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
+const openMetrics = (config: Readonly<Config>, sources: Parameters<typeof startMetricsListener>[1]) =>
+  opening('FABRIC_BACKEND_GUILD_METRICS_HOST / _PORT', `${config.metricsHost}:${config.metricsPort}`, () => startMetricsListener(config, sources));
 
 const API_READY_PATH = '/api/ready';
 const REALTIME_READY_PATH = '/ready';

@@ -5,6 +5,8 @@
  * at startup does not stop the node.
  */
 import fs from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -133,6 +135,59 @@ describe('scripts/realtime.ts configuration errors', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain('FABRIC_BACKEND_GUILD_REDIS_URL is invalid');
     expect(lines[0]).not.toContain('Hunter2');
+  });
+});
+
+describe.concurrent('listeners that cannot open: the message names the variables', () => {
+  // A database each: processes migrating one SQLite file side by side would fail on that first.
+  const ownEnv = () => validEnv('http://127.0.0.1:9', { FABRIC_BACKEND_GUILD_INTERNAL_SECRET: 'startup-secret' });
+
+  const cases: [string, string, Record<string, string>, string][] = [
+    [
+      'scripts/realtime.ts',
+      'an internal host that does not resolve',
+      { FABRIC_BACKEND_GUILD_REALTIME_PORT: '0', FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_HOST: 'nowhere.invalid' },
+      'FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_HOST',
+    ],
+    [
+      MAIN,
+      'a metrics host that does not resolve',
+      { FABRIC_BACKEND_GUILD_PORT: '0', FABRIC_BACKEND_GUILD_METRICS_PORT: '0', FABRIC_BACKEND_GUILD_METRICS_HOST: 'nowhere.invalid' },
+      'FABRIC_BACKEND_GUILD_METRICS_HOST',
+    ],
+  ];
+  for (const [entry, what, extra, name] of cases) {
+    it(`${entry} exits non-zero with one line naming ${name} for ${what}`, async () => {
+      const child = spawnNode(entry, { ...(await ownEnv()), ...extra });
+      children.push(child);
+      const code = await child.exited;
+      const lines = child
+        .stderr()
+        .split('\n')
+        .filter((l) => l.trim() !== '' && !l.includes('registration with Center failed'));
+      expect(code).not.toBe(0);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(name);
+    });
+  }
+
+  it(`${MAIN} exits non-zero with one line naming FABRIC_BACKEND_GUILD_PORT when the port is taken`, async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, r));
+    try {
+      const child = spawnNode(MAIN, { ...(await ownEnv()), FABRIC_BACKEND_GUILD_PORT: String((taken.address() as AddressInfo).port) });
+      children.push(child);
+      const code = await child.exited;
+      const lines = child
+        .stderr()
+        .split('\n')
+        .filter((l) => l.trim() !== '' && !l.includes('registration with Center failed'));
+      expect(code).not.toBe(0);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain('FABRIC_BACKEND_GUILD_PORT');
+    } finally {
+      await new Promise((r) => taken.close(r));
+    }
   });
 });
 
