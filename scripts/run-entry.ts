@@ -7,6 +7,13 @@ const log = createLogger('server');
 /** After the drain deadline (SHUTDOWN_TIMEOUT_SECONDS), how long the rest of the shutdown (flushes, sockets, database) may take before the process exits anyway. */
 const CLOSE_GRACE_MS = 5000;
 
+/** Where every server entry's settings come from: an unknown option's message points here. */
+const SETTINGS_HELP = `Settings are environment variables, read once at startup. Required:
+  FABRIC_BACKEND_GUILD_CENTER_BASE_URL   Center's base URL (http:// or https://)
+  FABRIC_BACKEND_GUILD_CENTER_API_KEY    sent to Center as x-api-key
+  FABRIC_BACKEND_GUILD_NODE_ID           this node's id
+Every optional one, with its default and bounds: README.md, "Configuration".`;
+
 /** What runEntry stops: resolves true when every request in flight finished before `drainMs`. */
 export interface Stoppable {
   close(opts: { drainMs: number }): Promise<boolean>;
@@ -33,7 +40,7 @@ export async function runEntry(help: string, start: (config: Readonly<Config>) =
     process.exit(1);
   }
   if (values.help) {
-    console.log(help);
+    console.log(`${help}\n\n${SETTINGS_HELP}`);
     return;
   }
   let config: Readonly<Config>;

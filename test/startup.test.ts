@@ -116,6 +116,18 @@ describe.concurrent('scripts/main.ts configuration errors', () => {
   }
 });
 
+describe.concurrent('--help of the server entry points', () => {
+  for (const entry of [MAIN, 'scripts/api.ts', 'scripts/realtime.ts']) {
+    // An unknown option's message sends the reader to --help for the settings.
+    it(`${entry} --help names the required variables`, async () => {
+      const child = spawnNode(entry, {}, { args: ['--help'] });
+      children.push(child);
+      expect(await child.exited).toBe(0);
+      for (const name of REQUIRED) expect(child.stdout()).toContain(name);
+    });
+  }
+});
+
 describe('scripts/realtime.ts configuration errors', () => {
   it('exits non-zero with one line naming FABRIC_BACKEND_GUILD_REDIS_URL when the Redis client could not parse it, without its password', async () => {
     const env = await validEnv('http://127.0.0.1:9', {
