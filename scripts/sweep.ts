@@ -21,8 +21,9 @@ variables are not needed. Servers run the same sweep on FABRIC_BACKEND_GUILD_FIL
 Only one sweep runs at a time across every process using the database: if one is running,
 this exits without doing anything.
 
-Shows a progress bar when stderr is a terminal, one line per batch otherwise, and a summary
-on stdout. Exit status: 0 when done or when another sweep was running, 1 on an error.`;
+A database that is behind is migrated first (unless FABRIC_BACKEND_GUILD_DB_SYNC=false), one
+line per migration on stderr. Shows a progress bar when stderr is a terminal, one line per
+batch otherwise, and a summary on stdout. Exit status: 0 when done or when another sweep was running, 1 on an error.`;
 
 // The sweep never talks to Center; loadConfig insists on these, so stand-ins fill the gaps.
 const CENTER_STAND_INS: Record<string, string> = {
@@ -88,8 +89,9 @@ async function main(): Promise<number> {
   const database = await openDatabase(config.db);
   const progress = progressPrinter(process.stderr.isTTY === true);
   try {
-    // Like the servers: a database that is behind is brought up to date first (unless DB_SYNC=false).
-    if (config.dbSync) await migrateToLatest(database.db, () => undefined);
+    // Like the servers: a database that is behind is brought up to date first (unless DB_SYNC=false),
+    // one line per migration, as npm run migrate prints: a migration that rebuilds tables can take a while.
+    if (config.dbSync) await migrateToLatest(database.db, (line) => process.stderr.write(`${line}\n`));
     const result = await runSweep({ config, database }, { onProgress: (p) => progress.update(p) });
     progress.end();
     console.log(summary(result));

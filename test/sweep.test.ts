@@ -1,12 +1,14 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../lib/context.js';
 import { runSweep, SWEEP_LEASE, type SweepResult } from '../lib/files/sweep.js';
 import { startBackgroundJobs } from '../lib/server/jobs.js';
+import { migrations } from '../lib/db/migrations/index.js';
 import { startRealtimeProcess } from '../scripts/processes.js';
-import { createChannel, seedGuild, startTestNode, waitFor, type TestNode, type TestUser } from './helpers/harness.js';
+import { cleanEnv, createChannel, createTestDatabase, seedGuild, startTestNode, waitFor, type TestNode, type TestUser } from './helpers/harness.js';
 import { filePart } from './helpers/multipart.js';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -267,6 +269,23 @@ describe('npm run sweep', () => {
       await db.deleteFrom('leases').where('name', '=', SWEEP_LEASE).execute();
     }
     expect((await runSweep(ctx)).files).toBe(1);
+  });
+
+  it('brings a database that is behind up to date first, with one line per migration on stderr', async () => {
+    const fresh = await createTestDatabase();
+    try {
+      const env = { ...cleanEnv(fresh.env), FABRIC_BACKEND_GUILD_FILE_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'sweep-fresh-')), FABRIC_BACKEND_GUILD_LOG_LEVEL: 'error' };
+      const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(path.resolve('node_modules/.bin/tsx'), ['scripts/sweep.ts'], { env }, (err, stdout, stderr) =>
+          resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        );
+      });
+      expect(r.code).toBe(0);
+      expect(r.stderr.split('\n').filter((l) => /^applied \S+$/.test(l))).toHaveLength(Object.keys(migrations).length);
+      expect(r.stdout.trim()).toBe('swept 0 expired files, 0 B freed');
+    } finally {
+      await fresh.drop();
+    }
   });
 
   it('exits 1 with one line naming a bad variable', async () => {
