@@ -36,6 +36,25 @@ const httpUrl = z
   .transform((u) => u.replace(/\/+$/, ''));
 
 /**
+ * CORS_ORIGINS: a comma list compared exactly with the browser's `Origin` header, so every
+ * entry must be written as a browser sends it; anything else would refuse those browsers in
+ * silence.
+ */
+const isOrigin = (v: string) => v === 'null' || (URL.canParse(v) && new URL(v).origin === v);
+const originList = z
+  .string()
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  )
+  .refine(
+    (list) => list.every(isOrigin),
+    'each entry must be an origin as a browser sends it: scheme://host[:port] in lower case, no path, no trailing slash, no default port (empty allows every origin)',
+  );
+
+/**
  * A Redis URL as the Redis client reads it: redis: or rediss:, a URL that parses, credentials
  * that percent-decode, and a database number as the only path. The client checks these only
  * when a realtime process connects, and its message does not name the variable.
@@ -224,10 +243,7 @@ export function loadConfig(env: Env = process.env, defaults: ConfigDefaults = {}
     fileMaxBytes: read(env, 'FILE_MAX_BYTES', positiveInt, 104857600),
     fileTtlDays: read(env, 'FILE_TTL_DAYS', z.coerce.number().positive().max(LIMITS.fileTtlDays), 7),
     fileSweepCron: cron,
-    corsOrigins: read(env, 'CORS_ORIGINS', z.string(), '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
+    corsOrigins: read(env, 'CORS_ORIGINS', originList, []),
     editWindowSeconds: read(env, 'EDIT_WINDOW_SECONDS', z.coerce.number().int().min(0).max(LIMITS.editWindowSeconds), 900),
     canvasMaxBytes: read(env, 'CANVAS_MAX_BYTES', positiveInt.max(16 * 1024 * 1024 - 1), 1048576),
     realtimeInternalUrl: env[P + 'REALTIME_INTERNAL_URL']?.trim() === 'none' ? 'none' : read(env, 'REALTIME_INTERNAL_URL', httpUrl),

@@ -89,6 +89,22 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...base, [`${P}${name}`]: value })).toThrow(`${P}${name}`);
   });
 
+  // An entry that is not an origin as a browser sends it would never match: browsers would be refused in silence.
+  it.each([['https://app.example/'], ['https://app.example/ui'], ['*'], ['app.example'], ['HTTPS://App.Example'], ['https://app.example:443'], ['https://a.example,*']])(
+    'refuses CORS_ORIGINS=%s, naming it',
+    (value) => {
+      expect(() => loadConfig({ ...base, [`${P}CORS_ORIGINS`]: value })).toThrow(`${P}CORS_ORIGINS is invalid`);
+    },
+  );
+
+  it('takes CORS_ORIGINS as a comma list of origins (null included)', () => {
+    expect(loadConfig({ ...base, [`${P}CORS_ORIGINS`]: ' https://a.example, http://localhost:5173 ,null,' }).corsOrigins).toEqual([
+      'https://a.example',
+      'http://localhost:5173',
+      'null',
+    ]);
+  });
+
   it('takes 0 to turn the post, edit and socket limits off, and fractional post rates', () => {
     const c = loadConfig({ ...base, [`${P}POST_RATE_PER_SECOND`]: '0', [`${P}EDIT_RATE_PER_SECOND`]: '0', [`${P}SOCKET_EVENTS_PER_10S`]: '0' });
     expect([c.postRatePerSecond, c.editRatePerSecond, c.socketEventsPer10s]).toEqual([0, 0, 0]);
