@@ -6,7 +6,7 @@
 import { loadConfig } from '../lib/config.js';
 import { migrateToLatest, openDatabase } from '../lib/db/index.js';
 import { runSweep, type SweepProgress, type SweepResult } from '../lib/files/sweep.js';
-import { setLogLevel } from '../lib/logger.js';
+import { configureLogging } from '../lib/logger.js';
 import { runCli } from './run-entry.js';
 
 const HELP = `Usage: npm run sweep [-- --help]
@@ -84,8 +84,8 @@ function summary(r: SweepResult): string {
 
 async function main(): Promise<number> {
   const config = loadConfig(environment());
-  // The summary says what the info log line would; keep stderr for the progress bar.
-  setLogLevel(config.logLevel === 'debug' ? 'debug' : 'warn');
+  // The summary says what the info log line would: at the default level, keep stderr for the progress bar.
+  configureLogging(config.logLevel === 'info' ? 'warn' : config.logLevel, config.logFormat);
   const database = await openDatabase(config.db);
   const progress = progressPrinter(process.stderr.isTTY === true);
   try {

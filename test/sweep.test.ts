@@ -46,7 +46,7 @@ async function bytesPath(fileId: string) {
 const rowExists = async (fileId: string) => !!(await ctx.database.db.selectFrom('files').select('id').where('id', '=', fileId).executeTakeFirst());
 
 /** Runs `npm run sweep`'s script against the test node's database and file directory. */
-function runCli(args: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
+function runCli(args: string[] = [], extra: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   const c = ctx.config;
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('FABRIC_BACKEND_GUILD_') && v !== undefined) env[k] = v;
@@ -64,6 +64,7 @@ function runCli(args: string[] = []): Promise<{ code: number; stdout: string; st
           FABRIC_BACKEND_GUILD_DB_NAME: c.db.database,
         }
       : { FABRIC_BACKEND_GUILD_DB_TYPE: 'sqlite', FABRIC_BACKEND_GUILD_DB_FILE: c.db.file }),
+    ...extra,
   });
   return new Promise((resolve) => {
     execFile(path.resolve('node_modules/.bin/tsx'), ['scripts/sweep.ts', ...args], { env }, (err, stdout, stderr) => {
@@ -249,6 +250,14 @@ describe('npm run sweep', () => {
     expect(r.stdout.trim()).toBe('swept 1 expired file, 5 B freed');
     expect(r.stderr).toContain('expired files: 1/1');
     expect(await rowExists(f.id)).toBe(false);
+  });
+
+  it('logs in the LOG_LEVEL and LOG_FORMAT it is given, as the servers do', async () => {
+    const r = await runCli([], { FABRIC_BACKEND_GUILD_LOG_LEVEL: 'debug', FABRIC_BACKEND_GUILD_LOG_FORMAT: 'pretty' });
+    expect(r.code).toBe(0);
+    const line = r.stderr.split('\n').find((l) => l.includes('sweep done'));
+    expect(line).toBeDefined();
+    expect(line).not.toMatch(/^\{/);
   });
 
   it('does nothing and says so while another process holds the lease', async () => {
