@@ -133,6 +133,16 @@ describe('SIGTERM on a running node', () => {
     expect(await child.exited).toBe(0);
   });
 
+  it('exits 0 with SHUTDOWN_TIMEOUT_SECONDS=0 when no request is in flight, an idle kept-alive connection open', { timeout: 30_000 }, async () => {
+    const { child, api, centerApi } = await startChild({ FABRIC_BACKEND_GUILD_SHUTDOWN_TIMEOUT_SECONDS: '0' });
+    const user = await centerApi.user('idle');
+    // Answered in full; fetch keeps its connection open for the next request.
+    expect((await api('GET', '/api/guilds', { token: user.token })).status).toBe(200);
+    child.proc.kill('SIGTERM');
+    expect(await child.exited).toBe(0);
+    expect(child.stderr()).not.toContain('cut off');
+  });
+
   it('cuts off a request still running at the shutdown deadline and exits 1', { timeout: 30_000 }, async () => {
     const { child, api, centerApi } = await startChild({ FABRIC_BACKEND_GUILD_SHUTDOWN_TIMEOUT_SECONDS: '0.4' });
     const owner = await centerApi.user('owner');
