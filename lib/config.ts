@@ -256,9 +256,11 @@ export function loadConfig(env: Env = process.env, defaults: ConfigDefaults = {}
     logFormat: read(env, 'LOG_FORMAT', z.enum(['json', 'pretty'])),
     metricsPort: read(env, 'METRICS_PORT', port),
     metricsHost: read(env, 'METRICS_HOST', z.string().trim(), '127.0.0.1'),
-    tokenCacheSeconds: read(env, 'TOKEN_CACHE_SECONDS', z.coerce.number().positive().max(60), 60),
+    // Lower bounds: the token cache's lifetime also paces each socket's session check and the
+    // access sweep, the heartbeat a call to Center; a tiny value would make them a busy loop.
+    tokenCacheSeconds: read(env, 'TOKEN_CACHE_SECONDS', z.coerce.number().min(0.5).max(60), 60),
     emitTimeoutMs: read(env, 'EMIT_TIMEOUT_MS', positiveInt.max(LIMITS.emitTimeoutMs), 1000),
-    heartbeatSeconds: read(env, 'HEARTBEAT_SECONDS', z.coerce.number().positive().max(3600), 30),
+    heartbeatSeconds: read(env, 'HEARTBEAT_SECONDS', z.coerce.number().min(0.1).max(3600), 30),
     shutdownTimeoutSeconds: read(env, 'SHUTDOWN_TIMEOUT_SECONDS', z.coerce.number().min(0).max(3600), 20),
     // At most 1000000 per second: the bucket keeps time in microseconds (one post = 1e6 / rate).
     postRatePerSecond: read(env, 'POST_RATE_PER_SECOND', z.coerce.number().min(0).max(1_000_000), 5),

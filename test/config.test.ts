@@ -206,8 +206,11 @@ describe('loadConfig', () => {
     });
   });
 
-  describe('upper bounds of numeric settings', () => {
+  describe('bounds of numeric settings', () => {
     it.each([
+      ['TOKEN_CACHE_SECONDS', '0.0001'],
+      ['TOKEN_CACHE_SECONDS', '0.4'],
+      ['HEARTBEAT_SECONDS', '0.001'],
       ['FILE_TTL_DAYS', '1e9'],
       ['FILE_TTL_DAYS', String(LIMITS.fileTtlDays + 1)],
       ['EVENT_RETENTION_HOURS', '1e300'],
@@ -228,7 +231,10 @@ describe('loadConfig', () => {
         [`${P}EVENT_RETENTION_EVENTS`]: String(LIMITS.eventRetentionEvents),
         [`${P}EDIT_WINDOW_SECONDS`]: String(LIMITS.editWindowSeconds),
         [`${P}EMIT_TIMEOUT_MS`]: String(LIMITS.emitTimeoutMs),
+        [`${P}TOKEN_CACHE_SECONDS`]: '0.5',
+        [`${P}HEARTBEAT_SECONDS`]: '0.1',
       });
+      expect([c.tokenCacheSeconds, c.heartbeatSeconds]).toEqual([0.5, 0.1]);
       expect(c.fileTtlDays).toBe(LIMITS.fileTtlDays);
       expect(c.emitTimeoutMs).toBe(LIMITS.emitTimeoutMs);
     });
