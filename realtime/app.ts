@@ -396,18 +396,19 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
             if (since !== undefined && since > pos) throw badRequest(`since is above the channel stream's position ${pos}`);
             // Left again before getting here: the join took place and was undone, so nothing is sent.
             if (join.left) return { ok: true, pos };
-            const replayed = since === undefined || (await replay(socket, stream, since, pos));
-            if (replayed === null) return null;
-            if (join.left) return { ok: true, pos };
             await socket.join(channelRooms);
-            // A removal that committed between the check and the join sent its room leave too
-            // early: check again now that the socket is in the room (a later removal's leave
-            // arrives after this join and takes it out as usual). Still in the queued step, so
-            // no later event reaches a socket that fails it.
+            // A removal that committed between the check and this step sent its room leave too
+            // early, and the log up to `pos` may hold events after it: check again now that the
+            // socket is in the room, before anything is replayed (a later removal's leave arrives
+            // after this join and takes it out as usual). Still in the queued step, so no live
+            // event reaches the socket before its replay, and none at all if it fails.
             if (!(await stillReadable(principal, channelId))) {
               for (const room of channelRooms) void socket.leave(room);
               throw notFound('channel');
             }
+            // A leave_channel sent meanwhile takes the socket out of the rooms itself.
+            const replayed = since === undefined || (await replay(socket, stream, since, pos));
+            if (replayed === null) return null;
             return replayed ? { ok: true, pos } : { ok: true, pos, resync: true };
           }),
         )
