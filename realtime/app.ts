@@ -235,8 +235,9 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
    * has). Null when the socket was closed for not reading: a page goes out only while the
    * socket holds less than MAX_UNSENT_BYTES unsent, so one that asks for replays and reads
    * nothing costs the process that much memory and a page, not the log's size per join.
+   * `cancelled` (a leave_channel sent meanwhile) stops it before the next page.
    */
-  async function replay(socket: RealtimeSocket, stream: StreamRef, since: number, upTo: number): Promise<boolean | null> {
+  async function replay(socket: RealtimeSocket, stream: StreamRef, since: number, upTo: number, cancelled = () => false): Promise<boolean | null> {
     const userId = socket.data.principal.kind === 'user' ? socket.data.principal.userId : null;
     // Stored events are typed by name only here: the log holds what the server emitted.
     const send = socket.emit.bind(socket) as (event: string, data: Record<string, unknown>) => boolean;
@@ -245,6 +246,7 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
       const page = await sharedRead(stream, after, until);
       if (page.length !== until - after) return false;
       if (!socket.connected) return null;
+      if (cancelled()) return true;
       // Checked right before a page goes out (other joins of this socket may have sent theirs meanwhile).
       if (unsentBytes(socket.conn) > MAX_UNSENT_BYTES) {
         log.warn('closing a realtime connection that does not read its replay', { socketId: socket.id, stream: streamKey(stream) });
@@ -253,6 +255,9 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
       }
       for (const e of page) send(e.event, withFields(payloadFor(toEmit(stream, e), userId), { replayed: true }));
       after = until;
+      // A turn of the event loop between pages: with SQLite's synchronous reads a long replay
+      // would otherwise hold the loop to its end (no other socket served, no leave read).
+      if (after < upTo) await new Promise((resolve) => setImmediate(resolve));
     }
     return true;
   }
@@ -406,8 +411,8 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
               for (const room of channelRooms) void socket.leave(room);
               throw notFound('channel');
             }
-            // A leave_channel sent meanwhile takes the socket out of the rooms itself.
-            const replayed = since === undefined || (await replay(socket, stream, since, pos));
+            // A leave_channel sent meanwhile takes the socket out of the rooms itself, and ends the replay.
+            const replayed = since === undefined || (await replay(socket, stream, since, pos, () => join.left));
             if (replayed === null) return null;
             return replayed ? { ok: true, pos } : { ok: true, pos, resync: true };
           }),

@@ -7,7 +7,7 @@ import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trimLog } from '../lib/realtime/event-log.js';
 import { startApiProcess, startRealtimeProcess, type RunningProcess } from '../scripts/processes.js';
-import { apiClient, connectSocket, createChannel, emitAck, recordEvents, startTestNode, waitFor, type TestNode } from './helpers/harness.js';
+import { apiClient, connectSocket, createChannel, emitAck, recordEvents, sleep, startTestNode, waitFor, type TestNode } from './helpers/harness.js';
 import { post } from './helpers/messages.js';
 import { seedWorld, type World } from './helpers/world.js';
 
@@ -203,6 +203,26 @@ describe('join_channel {channelId, since}', () => {
     }
     for (const since of [5, -1]) expect(await emitAck<any>(s, 'resume_user', { since: since === 5 ? 1e9 : since })).toMatchObject({ ok: false, error: { code: 'bad_request' } });
     expect(await emitAck(s, 'join_channel', { channelId: ch.id, since: 1 })).toEqual({ ok: true, pos: 1 });
+  });
+});
+
+describe("leave_channel during the join's replay", () => {
+  it('ends the replay: no page goes out after the leave', async () => {
+    const ch = await createChannel(t, w.m1.token, { guildId: w.guildId, name: 'long replay', xType: 'general', memberUserIds: [w.m2.id] });
+    for (let i = 0; i < 32; i++) await Promise.all(Array.from({ length: 64 }, (_, k) => post(t, w.m1.token, ch.id, `old ${i}-${k}`)));
+    const s = await t.socket(w.m2.token);
+    let got = 0;
+    let left: Promise<unknown> | undefined;
+    s.on('message.created', () => {
+      got++;
+      left ??= emitAck(s, 'leave_channel', { channelId: ch.id }); // after the first replayed event
+    });
+    await emitAck(s, 'join_channel', { channelId: ch.id, since: 0 });
+    await left;
+    await sleep(300);
+    // 2,048 events, 256 a page: the page in flight when the leave arrived, and perhaps the next, at most.
+    expect(got).toBeGreaterThan(0);
+    expect(got).toBeLessThanOrEqual(768);
   });
 });
 
