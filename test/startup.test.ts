@@ -51,15 +51,15 @@ async function validEnv(centerUrl: string, extra: Record<string, string> = {}) {
   };
 }
 
-function run(env: Record<string, string>) {
-  const child = spawnNode(MAIN, env);
+function run(env: Record<string, string>, entry: string = MAIN, args?: string[]) {
+  const child = spawnNode(entry, env, args ? { args } : undefined);
   children.push(child);
   return child;
 }
 
-/** Runs main.ts to its exit; returns the exit code and the non-empty stderr lines. */
-async function runToExit(env: Record<string, string>) {
-  const child = run(env);
+/** Runs an entry point (main.ts unless said) to its exit; returns the exit code and the non-empty stderr lines. */
+async function runToExit(env: Record<string, string>, entry: string = MAIN, args?: string[]) {
+  const child = run(env, entry, args);
   const code = await child.exited;
   return {
     code,
@@ -95,13 +95,8 @@ describe.concurrent('scripts/main.ts configuration errors', () => {
   });
 
   it('exits non-zero with one line naming an unknown option (settings are environment variables)', async () => {
-    const child = spawnNode(MAIN, env, { args: ['--port', '7002'] });
-    children.push(child);
-    expect(await child.exited).not.toBe(0);
-    const lines = child
-      .stderr()
-      .split('\n')
-      .filter((l) => l.trim() !== '');
+    const { code, lines } = await runToExit(env, MAIN, ['--port', '7002']);
+    expect(code).not.toBe(0);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/--port.*environment variables/);
   });
@@ -136,13 +131,7 @@ describe('scripts/realtime.ts configuration errors', () => {
       FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_PORT: '0',
       FABRIC_BACKEND_GUILD_REDIS_URL: 'redis://:Hunter2-pw@127.0.0.1:6379/cache',
     });
-    const child = spawnNode('scripts/realtime.ts', env);
-    children.push(child);
-    const code = await child.exited;
-    const lines = child
-      .stderr()
-      .split('\n')
-      .filter((l) => l.trim() !== '');
+    const { code, lines } = await runToExit(env, 'scripts/realtime.ts');
     expect(code).not.toBe(0);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain('FABRIC_BACKEND_GUILD_REDIS_URL is invalid');
@@ -219,13 +208,7 @@ describe.concurrent('processes that store files: FILE_DIR checked at startup', (
     ['scripts/api.ts', { FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_URL: 'none' }],
   ] as const) {
     it(`${entry} exits non-zero with one line naming FABRIC_BACKEND_GUILD_FILE_DIR when it cannot be created`, async () => {
-      const child = spawnNode(entry, { ...env, ...extra, FABRIC_BACKEND_GUILD_FILE_DIR: badDir });
-      children.push(child);
-      const code = await child.exited;
-      const lines = child
-        .stderr()
-        .split('\n')
-        .filter((l) => l.trim() !== '');
+      const { code, lines } = await runToExit({ ...env, ...extra, FABRIC_BACKEND_GUILD_FILE_DIR: badDir }, entry);
       expect(code).not.toBe(0);
       expect(lines).toHaveLength(1);
       expect(lines[0]).toContain('FABRIC_BACKEND_GUILD_FILE_DIR');
