@@ -27,30 +27,23 @@ const log = createLogger('realtime');
 const CHUNK = 500;
 
 export interface AccessSweep {
-  /** One pass now (tests, and the timer); resolves with how many user subscriptions were taken out. */
-  sweepNow(): Promise<number>;
   /** No further pass; resolves once a pass in progress is done (before the database closes). */
   stop(): Promise<void>;
 }
 
 export function startAccessSweep(nsp: Namespace, db: Db, intervalMs: number): AccessSweep {
-  let running: Promise<number> | null = null;
-  let stopped = false;
-
-  const sweepNow = () => (running ??= sweepOnce(nsp, db).finally(() => (running = null)));
-
+  let running: Promise<unknown> | null = null;
   const timer = setInterval(() => {
-    if (stopped || running) return;
-    sweepNow().catch((err: unknown) => log.warn('access sweep failed', { error: err instanceof Error ? err.message : String(err) }));
+    // A pass slower than the interval is not overlapped by the next.
+    running ??= sweepOnce(nsp, db)
+      .catch((err: unknown) => log.warn('access sweep failed', { error: err instanceof Error ? err.message : String(err) }))
+      .finally(() => (running = null));
   }, intervalMs);
   timer.unref();
-
   return {
-    sweepNow,
     async stop() {
-      stopped = true;
       clearInterval(timer);
-      await running?.catch(() => undefined);
+      await running;
     },
   };
 }
