@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../lib/turns/engine.js';
 import { createChannel, emitAck, nextEvent, recordEvents, seedGuild, startTestNode, type TestNode, type TestUser } from './helpers/harness.js';
 import { expectBadRequest, expectError } from './helpers/expect-error.js';
-import { post, postMessage } from './helpers/messages.js';
+import { insertMembers, post, postMessage } from './helpers/messages.js';
 import { seedTurnRoom, type Name, type TurnRoom } from './helpers/turn-room.js';
 
 let t: TestNode;
@@ -191,6 +191,25 @@ describe('agent loop guard', () => {
     expect((await t.api('POST', path, { token: guildToken })).status).toBe(200);
     expect((await t.api('POST', path, { token: r.owner.token })).status).toBe(200);
   });
+
+  it('a tripped guard in a general channel of more members than SQLite binds in one statement still stores and wakes its people only', async () => {
+    const r = await generalRoom(1);
+    // 34,000 more members, half of them agents, as rows (see insertMembers): the wake set of an
+    // agent's post then holds more ids than one statement may bind on SQLite (32,766).
+    const db = t.node.ctx.database.db;
+    const people = Array.from({ length: 17_000 }, (_, i) => `bulk-person-${i}`);
+    const agents = Array.from({ length: 17_000 }, (_, i) => `bulk-agent-${i}`);
+    const channel = { id: r.channelId, guildId: r.guildId };
+    await insertMembers(db, channel, people, 'person');
+    await insertMembers(db, channel, agents, 'agent');
+    const tripping = nextEvent(r.sockets.person, 'channel.loop_guard');
+    const wakes = await wakesOf(r.sockets, r.channelId, 'message.created', () => post(t, r.a1.token, r.channelId, 'big'), created('big'));
+    expect(wakes).toEqual({ person: 'general', a1: null, a2: null });
+    expect(await tripping).toMatchObject({ tripped: true, agentStreak: 1 });
+    const logged = await db.selectFrom('channel_events').select('delivery').where('channel_id', '=', r.channelId).where('event', '=', 'message.created').executeTakeFirstOrThrow();
+    const woken = new Set((JSON.parse(logged.delivery!) as { wake: string[] }).wake);
+    expect(woken).toEqual(new Set([r.person.id, ...people]));
+  }, 60_000);
 
   it('in a discuss channel a tripped guard stops waking agent speakers on message.created and turn.updated', async () => {
     const room = await seedTurnRoom(t);

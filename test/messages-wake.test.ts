@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiProcess, startRealtimeProcess, type RunningProcess } from '../scripts/processes.js';
 import { seededRandom } from '../lib/turns/engine.js';
 import { apiClient, connectSocket, nextEvent, recordEvents, seedGuild, startTestNode, type TestNode, type TestUser } from './helpers/harness.js';
-import { joinRoom } from './helpers/messages.js';
+import { insertMembers, joinRoom } from './helpers/messages.js';
 
 let t: TestNode;
 let realtime: RunningProcess & { internalPort: number };
@@ -157,17 +157,7 @@ describe('message.created wakeup in a large general channel', () => {
     // thousands of users over HTTP would take minutes; the post and its wake go the real way.
     const db = t.node.ctx.database.db;
     const ids = Array.from({ length: 9000 }, (_, i) => `bulk-${i}-`.padEnd(128, 'x'));
-    for (let i = 0; i < ids.length; i += 1000) {
-      const chunk = ids.slice(i, i + 1000);
-      await db
-        .insertInto('guild_members')
-        .values(chunk.map((user_id) => ({ guild_id: guildId, user_id, role: 'member' as const, joined_at: 0 })))
-        .execute();
-      await db
-        .insertInto('channel_members')
-        .values(chunk.map((user_id) => ({ channel_id: channelId, user_id, joined_at: 0 })))
-        .execute();
-    }
+    await insertMembers(db, { id: channelId, guildId }, ids);
     const s = await connectSocket(t.url, member.token);
     sockets.push(s);
     await joinRoom(s, channelId);

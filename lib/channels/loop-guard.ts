@@ -59,7 +59,14 @@ export async function saveLoopGuard(trx: Db, channelId: string, guard: LoopGuard
     .execute();
 }
 
-/** `wakes` without the members of kind agent (the guard is tripped). */
+/** Up to this many woken ids are looked up by id; more (a general channel's members) read the guild's agents instead. */
+const IDS_PER_LOOKUP = 500;
+
+/**
+ * `wakes` without the members of kind agent (the guard is tripped). One query whatever the
+ * size of the wake set: a short one is looked up by id, a long one would bind more values
+ * than a statement takes (SQLite: 32,766), so then every agent of the channel's guild is read.
+ */
 export async function withoutAgents(trx: Db, channelId: string, wakes: Wakes): Promise<Wakes> {
   const ids = Object.keys(wakes);
   if (ids.length === 0) return wakes;
@@ -69,7 +76,7 @@ export async function withoutAgents(trx: Db, channelId: string, wakes: Wakes): P
     .select('gm.user_id')
     .where('c.id', '=', channelId)
     .where('gm.kind', '=', 'agent')
-    .where('gm.user_id', 'in', ids)
+    .$if(ids.length <= IDS_PER_LOOKUP, (q) => q.where('gm.user_id', 'in', ids))
     .execute();
   const out = { ...wakes };
   for (const a of agents) delete out[a.user_id];

@@ -8,6 +8,7 @@ import { expect } from 'vitest';
 import type { Socket } from 'socket.io-client';
 import type { UnsequencedMessage } from '../../lib/db/dialect.js';
 import type { Db } from '../../lib/db/index.js';
+import type { MemberKind } from '../../lib/db/schema.js';
 import { newId } from '../../lib/ids.js';
 import { emitAck, type ApiResponse, type RestFixture, type TestNode, type TestUser } from './harness.js';
 
@@ -63,6 +64,25 @@ export function unsequencedMessage(channel: { id: string; guildId: string }, aut
     edited_at: null,
     deleted_at: null,
   };
+}
+
+/**
+ * Makes `userIds` members of the guild and of the channel (as `kind`), as rows in bulk: for
+ * suites that need channels of tens of thousands of members, which Center's emulator and
+ * the HTTP API would take minutes to enroll. Chunked, so no statement binds too many values.
+ */
+export async function insertMembers(db: Db, channel: { id: string; guildId: string }, userIds: readonly string[], kind: MemberKind = 'person') {
+  for (let i = 0; i < userIds.length; i += 1000) {
+    const chunk = userIds.slice(i, i + 1000);
+    await db
+      .insertInto('guild_members')
+      .values(chunk.map((user_id) => ({ guild_id: channel.guildId, user_id, role: 'member' as const, joined_at: 0, kind })))
+      .execute();
+    await db
+      .insertInto('channel_members')
+      .values(chunk.map((user_id) => ({ channel_id: channel.id, user_id, joined_at: 0 })))
+      .execute();
+  }
 }
 
 /**
