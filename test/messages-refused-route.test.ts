@@ -51,6 +51,25 @@ describe('the route of an author refused under the lock', () => {
   });
 });
 
+describe('the route of posts in a channel with an agent loop limit', () => {
+  // The one-trip route stores only in channels without a limit (the guard is counted under
+  // the lock): a post it refused for that would fail its whole group-commit batch on MySQL.
+  it('goes straight to the locked route while the channel has a limit, and back to the group commit once it is off', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 1);
+    const member = members[0];
+    const ch = await createChannel(t, owner.token, { guildId, name: 'guarded', xType: 'general', memberUserIds: [member.id], agentLoopLimit: 5 });
+    const post = (content: string) => t.api('POST', `/api/channels/${ch.id}/messages`, { token: member.token, body: { content } });
+    expect((await post('the process reads the channel')).status).toBe(201);
+    const batchedBefore = await postsBatched();
+    for (let i = 0; i < 5; i++) expect((await post(`guarded ${i}`)).body.message.seq).toBe(i + 2);
+    expect(await postsBatched()).toBe(batchedBefore);
+    expect((await t.api('PATCH', `/api/channels/${ch.id}`, { token: owner.token, body: { agentLoopLimit: null } })).status).toBe(200);
+    expect((await post('read once more')).status).toBe(201);
+    expect((await post('one trip again')).body.message.seq).toBe(8);
+    if (t.node.ctx.database.dialect === 'mysql') expect(await postsBatched()).toBeGreaterThan(batchedBefore);
+  });
+});
+
 describe('refused-authors', () => {
   it('remembers a refusal for a while, per channel and author, until forgotten', () => {
     const now = 1_000_000;

@@ -42,15 +42,16 @@ export type CreateMessageResult = PostMessageResult | { intercepted: Intercepted
  * `POST /api/channels/:channelId/messages` once the body is parsed (the handler and the
  * benchmark's raw mode both call this). A plain post by a user — no reply, no attachments, no
  * name mentions, not a command — into a channel this process already knows to have no turn
- * engine is one round trip: the access rules (member of the channel and of its guild, channel
- * open) are conditions of the seq bump, checked under the channel lock. When that stores
+ * engine (and, when it last read it, no agent loop limit: channel-facts.ts) is one round
+ * trip: the access rules (member of the channel and of its guild, channel open) are
+ * conditions of the seq bump, checked under the channel lock. When that stores
  * nothing, and for every other post, the channel is read first and the checks answer in
  * api.md's order (404, 403, 409).
  */
 export async function postToChannel(ctx: AppContext, principal: Principal, channelId: string, input: CreateMessageInput): Promise<CreateMessageResult> {
   const known = knownChannel(channelId);
   const authorId = principal.kind === 'user' ? principal.userId : undefined;
-  if (authorId && known && !hasTurnEngine(known.x_type) && isPlainPost(input) && !recentlyRefused(channelId, authorId)) {
+  if (authorId && known && !hasTurnEngine(known.x_type) && !known.guarded && isPlainPost(input) && !recentlyRefused(channelId, authorId)) {
     // Over the flood limit here, the access checks below still answer first (a 404 or 403 before a 429).
     const posted = await storeAndAnnounce(ctx, withFields(input, { channel: known, authorId })).catch((err: unknown) => {
       if (err instanceof HttpError && err.code === 'rate_limited') return 'rate_limited' as const;
