@@ -9,12 +9,14 @@ import { HttpError } from '../lib/errors.js';
 import * as channelAccess from '../lib/channels/channel-access-policies.js';
 import * as fileAccess from '../lib/files/file-access-policy.js';
 import * as guildAccess from '../lib/guilds/guild-access-policies.js';
+import { channelReaders } from '../lib/guilds/standing.js';
 import * as callerAccess from '../lib/http/access-policy.js';
 import type { AccessPolicy } from '../lib/http/access-policy.js';
 import * as messageAccess from '../lib/messages/message-access-policies.js';
 
 const policies = { ...callerAccess, ...guildAccess, ...channelAccess, ...messageAccess, ...fileAccess };
 import { createChannel, seedGuild, startTestNode, type TestNode } from './helpers/harness.js';
+import { insertMembers } from './helpers/messages.js';
 
 type Caller = 'owner' | 'member' | 'channelMember' | 'outsider' | 'guildToken' | 'otherGuildToken' | 'none';
 type Outcome = 'ok' | 401 | 403 | 404 | 409;
@@ -58,6 +60,24 @@ async function outcome(policy: AccessPolicy, caller: Caller, id: string): Promis
     throw err;
   }
 }
+
+describe('channelReaders: the re-check of the joins of one channel together', () => {
+  // After a restart every member of a large channel rejoins it at once, and the realtime node
+  // re-checks those joins in one call: more users than one statement may bind on SQLite (32,766).
+  it('answers as requireReadableChannel does for each principal, for any number of them', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 2);
+    const [member, outsiderOfChannel] = members;
+    const channel = await createChannel(t, owner.token, { guildId, name: 'large', xType: 'general', memberUserIds: [member.id] });
+    const rejoining = Array.from({ length: 33_000 }, (_, i) => `rejoining-${i}`);
+    await insertMembers(t.node.ctx.database.db, channel, rejoining);
+    const introspect = async (token: string) => (await t.node.ctx.center.introspect(token))!;
+    const cast = [await introspect(member.token), await introspect(outsiderOfChannel.token), principals.outsider, await introspect(await t.centerApi.guildToken(guildId))];
+    const users = rejoining.map((userId): Principal => ({ kind: 'user', userId, name: '' }));
+    const oks = await channelReaders(t.node.ctx.database.db, channel.id, [...cast, ...users]);
+    expect(oks.slice(0, cast.length)).toEqual([true, false, false, true]);
+    expect(oks.slice(cast.length).every((ok) => ok)).toBe(true);
+  }, 60_000);
+});
 
 describe('access policies', () => {
   const table: [keyof typeof policies, keyof typeof ids, Partial<Record<Exclude<Caller, 'none'>, Outcome>>][] = [

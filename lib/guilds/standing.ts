@@ -67,20 +67,22 @@ export async function requireReadableChannel(db: Db, principal: Principal, chann
   };
 }
 
+/** Users looked up by one query (a statement binds at most 32,766 values on SQLite). */
+const USERS_PER_QUERY = 500;
+
 /**
  * Which of `principals` may read the channel now, decided as requireReadableChannel decides
- * for one, in one query: the realtime node re-checks the joins of one channel together.
+ * for one, in one query per USERS_PER_QUERY users: the realtime node re-checks the joins of
+ * one channel together (after a restart, every member of a large channel rejoins it at once).
  */
 export async function channelReaders(db: Db, channelId: string, principals: Principal[]): Promise<boolean[]> {
   const userIds = [...new Set(principals.flatMap((p) => (p.kind === 'user' ? [p.userId] : [])))];
-  const rows = await db
-    .selectFrom('channels as c')
-    // '' matches no user: `in ()` is not SQL, and guild tokens need the channel row only.
-    .leftJoin('guild_members as gm', (j) => j.onRef('gm.guild_id', '=', 'c.guild_id').on('gm.user_id', 'in', userIds.length > 0 ? userIds : ['']))
-    .leftJoin('channel_members as cm', (j) => j.onRef('cm.channel_id', '=', 'c.id').onRef('cm.user_id', '=', 'gm.user_id'))
-    .select(['c.guild_id', 'c.is_public', 'c.created_by', 'gm.user_id as user_id', 'gm.role as role', 'cm.user_id as member'])
-    .where('c.id', '=', channelId)
-    .execute();
+  const lists: string[][] = [];
+  for (let i = 0; i < userIds.length; i += USERS_PER_QUERY) lists.push(userIds.slice(i, i + USERS_PER_QUERY));
+  // '' matches no user: `in ()` is not SQL, and guild tokens need the channel row only.
+  if (lists.length === 0) lists.push(['']);
+  const rows: Awaited<ReturnType<typeof readersAmong>> = [];
+  for (const ids of lists) rows.push(...(await readersAmong(db, channelId, ids)));
   if (rows.length === 0) return principals.map(() => false);
   const channel = rows[0];
   const facts = { guildId: channel.guild_id, isPublic: !!channel.is_public, createdBy: channel.created_by };
@@ -97,15 +99,26 @@ export async function channelReaders(db: Db, channelId: string, principals: Prin
   });
 }
 
-/** Which of `userIds` are members of the guild now (one query per 500). */
+/** The channel's row joined to the guild and channel member rows of `userIds` (a row without a user when none is a guild member). */
+function readersAmong(db: Db, channelId: string, userIds: readonly string[]) {
+  return db
+    .selectFrom('channels as c')
+    .leftJoin('guild_members as gm', (j) => j.onRef('gm.guild_id', '=', 'c.guild_id').on('gm.user_id', 'in', userIds))
+    .leftJoin('channel_members as cm', (j) => j.onRef('cm.channel_id', '=', 'c.id').onRef('cm.user_id', '=', 'gm.user_id'))
+    .select(['c.guild_id', 'c.is_public', 'c.created_by', 'gm.user_id as user_id', 'gm.role as role', 'cm.user_id as member'])
+    .where('c.id', '=', channelId)
+    .execute();
+}
+
+/** Which of `userIds` are members of the guild now (one query per USERS_PER_QUERY). */
 export async function guildMembersAmong(db: Db, guildId: string, userIds: readonly string[]): Promise<Set<string>> {
   const found = new Set<string>();
-  for (let i = 0; i < userIds.length; i += 500) {
+  for (let i = 0; i < userIds.length; i += USERS_PER_QUERY) {
     const rows = await db
       .selectFrom('guild_members')
       .select('user_id')
       .where('guild_id', '=', guildId)
-      .where('user_id', 'in', userIds.slice(i, i + 500))
+      .where('user_id', 'in', userIds.slice(i, i + USERS_PER_QUERY))
       .execute();
     for (const r of rows) found.add(r.user_id);
   }
