@@ -17,6 +17,7 @@
  *   until every one has caught up;
  * - `batch-sql` (batch-sql.ts): the database's time per post batch, part by part, no node.
  */
+import { pinBenchProcess } from './bench/cpu-pinning.js';
 import { runBatchSql } from './bench/batch-sql.js';
 import { runFanout } from './bench/fanout.js';
 import { runIdle } from './bench/idle.js';
@@ -30,6 +31,7 @@ async function main() {
     console.log(HELP[mode]);
     return;
   }
+  pinBenchProcess();
   if (values.url && (mode === 'fanout' || mode === 'idle' || mode === 'recovery' || mode === 'batch-sql'))
     throw new Error(`--mode ${mode} starts its own node or none (no --url): it reads the node's /proc and metrics, recovery kills it, batch-sql talks to the database alone`);
   if (mode === 'fanout') return runFanout();

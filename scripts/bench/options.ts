@@ -9,6 +9,8 @@ export type Mode = (typeof MODES)[number];
 
 const COMMON = `  --db-host/--db-port/--db-user/--db-password   MySQL server (default 127.0.0.1:3306 root, empty)
   --pool <N>              MySQL pool size of the node and of the raw runs (default 10)
+  --pin                   the node's processes on CPU 0, the bench and its client processes on
+                          the other CPUs (Linux taskset; the database server is not pinned)
   --json                  print the results as JSON (no progress lines)
   -h, --help              this text (with --mode M: that mode's text)`;
 
@@ -227,6 +229,7 @@ export const { values } = parseArgs({
     'by-statement': { type: 'boolean', default: false },
     posts: { type: 'string' },
     batches: { type: 'string' },
+    pin: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },

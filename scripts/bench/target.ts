@@ -8,6 +8,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { createConnection } from 'mysql2/promise';
 import { startDevCenter, type DevCenter } from '../dev-center.js';
 import { dbServer, values } from './options.js';
+import { nodeCommand } from './cpu-pinning.js';
 
 const CENTER_KEY = 'bench-center-key';
 const INTERNAL_SECRET = `bench-secret-${process.pid}`;
@@ -65,7 +66,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function spawnProcess(label: string, script: string, env: Record<string, string>, readyUrl: string, metricsPort: number, cwd?: string): Promise<NodeProcess> {
   let child: ChildProcess;
   const start = async () => {
-    child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', script], {
+    const [command, args] = nodeCommand(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', script]);
+    child = spawn(command, args, {
       cwd,
       env: { ...process.env, ...env, FABRIC_BACKEND_GUILD_METRICS_PORT: String(metricsPort) },
       stdio: ['ignore', 'inherit', 'inherit'],
