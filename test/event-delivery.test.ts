@@ -13,28 +13,14 @@
  * node's own (in order on the wire; delivered from the log without any client doing
  * anything), a raw socket.io subscriber that only records arrivals checks it too.
  */
-import { io as ioClient, type Socket } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FabricRest } from '../lib/client/index.js';
 import { loadConfig } from '../lib/config.js';
 import { startApiProcess, startRealtimeProcess, type RunningProcess } from '../scripts/processes.js';
-import {
-  createChannel,
-  emitAck,
-  freePort,
-  privateBackends,
-  restFixture,
-  sleep,
-  spawnNode,
-  startTestNode,
-  waitFor,
-  type ChildRun,
-  type RestFixture,
-  type TestNode,
-  type TestUser,
-} from './helpers/harness.js';
+import { createChannel, freePort, privateBackends, restFixture, sleep, spawnNode, startTestNode, type ChildRun, type TestNode } from './helpers/harness.js';
+import { expectEverySubscriber, streamHead as head, wireFollower, writersIn, type WireFollower } from './helpers/delivery.js';
 import { startPrivateRedis } from './helpers/private-redis.js';
-import { closeClients, expectExactStream, lastPos, postLoad, sdkSubscriber, type SdkClient } from './helpers/sdk.js';
+import { closeClients, postLoad, sdkSubscriber } from './helpers/sdk.js';
 import { seedWorld } from './helpers/world.js';
 
 let t: TestNode;
@@ -43,69 +29,6 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => t?.close());
 afterEach(closeClients);
-
-/**
- * The wire: a raw socket that joins one channel with `since` on every (re)connect and records
- * the `message.created` frames in arrival order. It never rejoins on a gap: what it records is
- * what the node sent of itself.
- */
-function wireFollower(url: string, token: string, channelId: string) {
-  const got: { pos: number; seq: number }[] = [];
-  let last = 0;
-  const socket: Socket = ioClient(`${url}/realtime`, { auth: { token }, transports: ['websocket'], reconnectionDelay: 100, reconnectionDelayMax: 500, forceNew: true });
-  socket.on('message.created', (m: { pos: number; seq: number }) => {
-    got.push({ pos: m.pos, seq: m.seq });
-    last = Math.max(last, m.pos);
-  });
-  const joined = new Promise<void>((resolve, reject) => {
-    socket.on('connect', () => {
-      void emitAck<any>(socket, 'join_channel', { channelId, since: last }).then((ack) => {
-        if (!ack.ok || ack.resync) reject(new Error(`join failed: ${JSON.stringify(ack)}`));
-        else resolve();
-      });
-    });
-  });
-  return { socket, got, joined, last: () => last };
-}
-type WireFollower = ReturnType<typeof wireFollower>;
-
-/** Asserts that the wire follower got exactly positions 1..head, in arrival order, with seqs increasing. */
-function expectExactWire(who: string, got: { pos: number; seq: number }[], head: number) {
-  expect(
-    got.map((e) => e.pos),
-    `${who}: every position once, in order, as sent`,
-  ).toEqual(Array.from({ length: head }, (_, i) => i + 1));
-  expect(
-    got.map((e) => e.seq),
-    `${who}: seqs in order`,
-  ).toEqual(got.map((e) => e.seq).sort((a, b) => a - b));
-}
-
-/** Waits until every subscriber has reached `head`, then checks each stream. */
-async function expectEverySubscriber(head: number, sdk: SdkClient[], wire: WireFollower[] = []) {
-  await waitFor('every event at every subscriber', async () => (sdk.every((s) => lastPos(s) >= head) && wire.every((f) => f.last() >= head) ? true : undefined), 30_000);
-  // A duplicate on the wire would come right behind: give it the chance to show.
-  await sleep(300);
-  sdk.forEach((s, i) => {
-    expectExactStream(`SDK subscriber ${i}`, s.seen, head);
-    expect(s.resyncs, `SDK subscriber ${i}: no REST paging`).toEqual([]);
-  });
-  wire.forEach((f, i) => expectExactWire(`wire subscriber ${i}`, f.got, head));
-}
-
-async function writersIn(node: RestFixture, count: number) {
-  const w = await seedWorld(node);
-  const writers: TestUser[] = [w.m1, w.m2, w.m3, w.admin];
-  for (let i = writers.length; i < count; i++) {
-    const u = await node.centerApi.user('writer');
-    await node.api('POST', `/api/guilds/${w.guildId}/members`, { token: w.owner.token, body: { userIds: [u.id] } });
-    writers.push(u);
-  }
-  const ch = await createChannel(node, w.owner.token, { guildId: w.guildId, name: 'load', xType: 'general', memberUserIds: writers.map((x) => x.id) });
-  return { w, writers: writers.slice(0, count), ch };
-}
-
-const head = async (node: RestFixture, channelId: string, token: string) => (await node.api('GET', `/api/channels/${channelId}`, { token })).body.channel.eventPos as number;
 
 describe('in order with many writers', () => {
   it('on one node (default pool): every subscriber gets each position once, in order', async () => {

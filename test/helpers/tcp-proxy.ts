@@ -12,12 +12,15 @@ export interface TcpProxy {
   /** Drops every connection and closes new ones at once until `restore` (the network is away; the port stays). */
   drop(): void;
   restore(): void;
+  /** Sends new connections to `target` and drops the open ones (a load balancer whose backend changed). */
+  retarget(target: { host: string; port: number }): void;
   close(): Promise<void>;
 }
 
 /** Forwards 127.0.0.1:<port> to `target`; each new connection is held `delayMs` before it is forwarded. */
 export async function startTcpProxy(target: { host: string; port: number }, opts: { delayMs?: number } = {}): Promise<TcpProxy> {
   const open = new Set<Socket>();
+  let current = target;
   const track = (s: Socket) => {
     open.add(s);
     s.on('close', () => open.delete(s));
@@ -30,7 +33,7 @@ export async function startTcpProxy(target: { host: string; port: number }, opts
     client.pause();
     setTimeout(() => {
       if (client.destroyed) return;
-      const upstream = connect(target.port, target.host);
+      const upstream = connect(current.port, current.host);
       track(upstream);
       client.pipe(upstream).pipe(client);
       client.on('close', () => upstream.destroy());
@@ -53,5 +56,9 @@ export async function startTcpProxy(target: { host: string; port: number }, opts
     for (const s of open) s.destroy();
   };
   const restore = () => void (dropping = false);
-  return { port, url: (scheme) => `${scheme}://127.0.0.1:${port}`, cut, close: cut, drop, restore };
+  const retarget = (to: { host: string; port: number }) => {
+    current = to;
+    for (const s of open) s.destroy();
+  };
+  return { port, url: (scheme) => `${scheme}://127.0.0.1:${port}`, cut, close: cut, drop, restore, retarget };
 }
