@@ -15,9 +15,9 @@ import { readStream, streamHeads, streamKey, toEmit, type StoredEvent } from '..
 import { rooms } from '../lib/realtime/rooms.js';
 import { createSocketEventBudget } from '../lib/realtime/socket-event-budget.js';
 import type { ClusterLink } from './cluster.js';
-import { deliverHere, dispatchEmits, leaveChannelRooms, payloadFor, setGuildRoom, type OpsSink } from './dispatch.js';
+import { deliverHere, dispatchEmits, leaveHere, payloadFor, setGuildRoom, type OpsSink } from './dispatch.js';
 import { withFields } from '../lib/objects.js';
-import type { Ack, ClientToServerEvents, StreamAck, InterServerEvents, ServerToClientEvents } from './events.js';
+import type { Ack, ClientToServerEvents, StreamAck, InterServerEvents, PositionedLeave, ServerToClientEvents } from './events.js';
 import { answerEngineRefusals } from './engine-refusals.js';
 import { coalesceFrames, MAX_UNSENT_BYTES, unsentBytes } from './frame-coalescing.js';
 import { jsonParser } from './json-parser.js';
@@ -161,9 +161,24 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
   });
 
   /**
+   * A reader who lost access leaves the channel's rooms once every event up to `pos` (the
+   * stream's position when the access was lost, or where the process that received the leave
+   * applied it) was delivered here: not before events committed ahead of the loss, on any
+   * process, whether they are queued, late or only in the log.
+   */
+  const leaveAt = (leave: PositionedLeave, passOn: boolean) =>
+    delivery.at({ channel: leave.channelId }, leave.pos, (delivered) => {
+      leaveHere(nsp, [leave.userId], leave.channelId);
+      if (passOn && opts.cluster) nsp.serverSideEmit('stream_leaves', [{ userId: leave.userId, channelId: leave.channelId, pos: delivered }]);
+    });
+  nsp.on('stream_leaves', (leaves: unknown) => {
+    if (Array.isArray(leaves)) for (const l of leaves as PositionedLeave[]) leaveAt(l, false);
+  });
+
+  /**
    * Applies what API requests produced, in order: positioned emits go through the stream
-   * delivery here and are passed to the other processes; others are broadcast. A channel
-   * room change waits for the events queued before it on that channel.
+   * delivery here and are passed to the other processes; others are broadcast. A reader's
+   * channel room leave waits for the channel's events up to its position (`leaveAt`).
    */
   function apply(ops: readonly RealtimeOp[]) {
     let forward: EmitMessage[] = [];
@@ -183,10 +198,8 @@ export function createRealtimeApp(httpServer: HttpServer, ctx: AppContext, opts:
         continue;
       }
       passOn();
-      if ('leave' in op) {
-        const { userId, channelId } = op.leave;
-        delivery.after({ channel: channelId }, () => leaveChannelRooms(nsp, userId, channelId));
-      } else setGuildRoom(nsp, op.guild.userId, op.guild.guildId, op.guild.member);
+      if ('leave' in op) leaveAt(op.leave, true);
+      else setGuildRoom(nsp, op.guild.userId, op.guild.guildId, op.guild.member);
     }
     passOn();
   }

@@ -93,13 +93,13 @@ export function deliverHere(nsp: Namespace, emit: EmitMessage): void {
   if (leave.afterEvent) leaveHere(nsp, leave.userIds, channelId);
 }
 
-function leaveHere(nsp: Namespace, userIds: readonly string[], channelId: string): void {
+/**
+ * Takes these users' sockets on this process out of a channel's rooms (a removed member, a
+ * reader who lost access). Never through the adapter: another process applies it at its own
+ * place in the stream, which a room change through Redis, applied on arrival, would overtake.
+ */
+export function leaveHere(nsp: Namespace, userIds: readonly string[], channelId: string): void {
   for (const userId of userIds) nsp.local.in(rooms.user(userId)).socketsLeave(rooms.ofChannelSubscriber(channelId, userId));
-}
-
-/** Takes every socket of a user out of a channel's rooms (a reader who is no member lost access). */
-export function leaveChannelRooms(nsp: Namespace, userId: string, channelId: string): void {
-  changeUserRooms(nsp, userId, rooms.ofChannelSubscriber(channelId, userId), false);
 }
 
 /** Puts every socket of a user into, or takes them out of, a guild's room. */

@@ -14,4 +14,16 @@ export interface InterServerEvents {
   users_online: (userIds: string[], reply: (online: string[]) => void) => void;
   /** Positioned emits one process received from an API process, for the others' sockets (realtime/stream-delivery.ts). */
   stream_emits: (emits: EmitMessage[]) => void;
+  /**
+   * Room leaves of readers who lost access, each at the channel stream's position where the
+   * process that received it applied it: the others apply it at the same position of their own delivery.
+   */
+  stream_leaves: (leaves: PositionedLeave[]) => void;
+}
+
+/** A user's sockets leave a channel's rooms once the stream is delivered up to `pos` (all it has queued, without). */
+export interface PositionedLeave {
+  userId: string;
+  channelId: string;
+  pos?: number;
 }

@@ -235,6 +235,27 @@ export function createStreamDelivery(opts: StreamDeliveryOptions) {
       else step();
     },
 
+    /**
+     * Runs `step` once this process has delivered the stream up to `pos` (read from the log
+     * when it is behind: events that arrive late or never), with the position delivered then:
+     * at once when it has (what is still queued comes after `pos`), else in the stream's queue;
+     * without `pos`, after what is queued. At once, with `pos`, when this process does not
+     * deliver the stream.
+     */
+    at(stream: StreamRef, pos: number | undefined, step: (delivered: number | undefined) => void) {
+      const t = tracker(stream, false);
+      if (!t) return step(pos);
+      if (pos !== undefined && t.delivered >= pos) return step(t.delivered);
+      void enqueue(t, async () => {
+        try {
+          if (pos !== undefined) await catchUp(t, pos);
+        } finally {
+          // Run even when the log could not be read: a lost access is never left in place.
+          step(t.delivered < 0 ? pos : t.delivered);
+        }
+      });
+    },
+
     poll,
 
     close() {

@@ -141,6 +141,7 @@ export async function updateGuildMember(ctx: AppContext, guildId: string, userId
         .execute();
       for (const c of unreadable) outbox.leaveRoom(userId, c.id);
     }
+    await outbox.logIn(trx, dialect);
     return { ...member, ...set, joined_at: Number(member.joined_at) };
   });
   outbox.sendTo(ctx.emitter);

@@ -50,7 +50,12 @@ export const emitMessageSchema = emitMessageFields.refine((e) => e.pos === undef
 export type EmitMessage = z.infer<typeof emitMessageSchema>;
 
 export const emitBatchSchema = z.object({ emits: z.array(emitMessageSchema).max(MAX_ENTRIES_PER_CALL) });
-export const roomLeaveSchema = z.object({ userId: z.string().min(1), channelId: z.string().min(1) });
+/**
+ * `POST /internal/rooms/leave`: a user's sockets leave a channel's rooms. With `pos` (the
+ * channel stream's position when the access was lost), every realtime process first delivers
+ * the stream up to it; without, it leaves after what the receiving process has queued.
+ */
+export const roomLeaveSchema = z.object({ userId: z.string().min(1), channelId: z.string().min(1), pos: z.number().int().min(0).optional() });
 /** `POST /internal/rooms/guild`: a user's sockets join (member: true) or leave the guild's room. */
 export const guildRoomSchema = z.object({ userId: z.string().min(1), guildId: z.string().min(1), member: z.boolean() });
 

@@ -2,7 +2,7 @@ import type { AppContext } from '../context.js';
 import type { Db, DialectName } from '../db/index.js';
 import { withDeadlockRetry, withTransaction } from '../db/dialect.js';
 import type { EmitMessage, Emitter, RealtimeOp } from './emitter.js';
-import { appendToLog } from './event-log.js';
+import { appendToLog, streamHeads, streamKey } from './event-log.js';
 
 /**
  * Collects what a write produced so it can be sent after the commit (events are never sent
@@ -28,9 +28,10 @@ export class Outbox {
   }
 
   /**
-   * Take the user's sockets out of the channel's rooms, once the events queued before are out
-   * (a reader who is no member, e.g. a demoted admin). A member's removal rides on its own
-   * channel event instead (`leaveRooms`), which every realtime process applies in stream order.
+   * Take the user's sockets out of the channel's rooms once every event committed before is
+   * out (a reader who is no member, e.g. a demoted admin): `logIn` gives the leave the channel's
+   * position as of this transaction, and every realtime process applies it there. A member's
+   * removal rides on its own channel event instead (`leaveRooms`), applied in stream order.
    */
   leaveRoom(userId: string, channelId: string): void {
     this.roomChanges.push({ leave: { userId, channelId } });
@@ -41,9 +42,19 @@ export class Outbox {
     this.roomChanges.push({ guild: { userId, guildId, member } });
   }
 
-  /** Writes the stream events collected so far to the event log, inside `trx` (call last, before commit). */
+  /**
+   * Writes the stream events collected so far to the event log, inside `trx`, and gives each
+   * room leave the position of its channel's stream (call last, before commit).
+   */
   async logIn(trx: Db, dialect: DialectName): Promise<void> {
     this.emits = await appendToLog(trx, dialect, this.emits);
+    const leaves = this.roomChanges.flatMap((op) => ('leave' in op ? [op.leave] : []));
+    if (leaves.length === 0) return;
+    const heads = await streamHeads(
+      trx,
+      leaves.map((l) => ({ channel: l.channelId })),
+    );
+    for (const l of leaves) l.pos = heads.get(streamKey({ channel: l.channelId })) ?? 0;
   }
 
   /**
