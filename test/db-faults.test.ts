@@ -3,7 +3,10 @@
  * here (own datadir, socket and port; never the shared server) is killed with SIGKILL under
  * posting load and started again. Meanwhile requests answer only 201/200 or 503; afterwards
  * the node recovers by itself, and clients that retried with clientMsgId lost nothing and
- * duplicated nothing. Part of the MySQL pass only (vitest.config.ts): it needs mariadbd.
+ * duplicated nothing. The writers post through an all-in-one node and through the API process
+ * of a split pair on the same database; SDK clients and raw sockets connected to both
+ * realtime sides get every event once and in order (realtime.md "Order and once").
+ * Part of the MySQL pass only (vitest.config.ts): it needs mariadbd.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -12,8 +15,10 @@ import path from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../lib/config.js';
-import { startAllInOne, type RunningProcess } from '../scripts/processes.js';
-import { CENTER_KEY, freePort, restFixture, sleep, startCenter, waitFor } from './helpers/harness.js';
+import { startAllInOne, startApiProcess, startRealtimeProcess, type RunningProcess } from '../scripts/processes.js';
+import { expectEverySubscriber, streamHead, wireFollower } from './helpers/delivery.js';
+import { apiClient, CENTER_KEY, freePort, restFixture, sleep, startCenter, waitFor } from './helpers/harness.js';
+import { closeClients, sdkSubscriber } from './helpers/sdk.js';
 import { seedWorld } from './helpers/world.js';
 
 describe('a MariaDB killed under load', () => {
@@ -21,6 +26,9 @@ describe('a MariaDB killed under load', () => {
   let port: number;
   let server: ChildProcess | undefined;
   let node: RunningProcess;
+  /** A split pair on the same database: an API process handing over to a realtime process. */
+  let splitApi: RunningProcess;
+  let splitRealtime: RunningProcess & { internalPort: number };
   let center: Awaited<ReturnType<typeof startCenter>>;
 
   const startServer = async () => {
@@ -75,10 +83,14 @@ describe('a MariaDB killed under load', () => {
       FABRIC_BACKEND_GUILD_DB_NAME: 'fabric',
     });
     node = await startAllInOne(config, { heartbeat: false, jobs: false });
+    const split = { ...config, realtimePort: 0, realtimeInternalPort: 0, internalSecret: 'db-faults-secret' };
+    splitRealtime = await startRealtimeProcess(split);
+    splitApi = await startApiProcess({ ...split, port: 0, realtimeInternalUrl: `http://127.0.0.1:${splitRealtime.internalPort}` }, { heartbeat: false, jobs: false });
   }, 120_000);
 
   afterAll(async () => {
-    await node?.close().catch(() => undefined);
+    closeClients();
+    for (const p of [splitApi, splitRealtime, node]) await p?.close().catch(() => undefined);
     await center?.close();
     server?.kill('SIGKILL');
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
@@ -92,6 +104,10 @@ describe('a MariaDB killed under load', () => {
     const ch = (
       await api('POST', '/api/channels', { token: w.owner.token, body: { guildId: w.guildId, name: 'faults', xType: 'general', memberUserIds: writers.map((u) => u.id) } })
     ).body.channel;
+    const sdk = [await sdkSubscriber(node.url, w.owner), await sdkSubscriber(splitApi.url, w.m1, { realtimeUrl: splitRealtime.url })];
+    const wire = [wireFollower(node.url, w.m2.token, ch.id), wireFollower(splitRealtime.url, w.m3.token, ch.id)];
+    await Promise.all(wire.map((f) => f.joined));
+    const apis = [api, apiClient(splitApi.url)];
     const statuses = new Map<number, number>();
     const codes = new Set<string>();
     let stored = 0;
@@ -101,7 +117,7 @@ describe('a MariaDB killed under load', () => {
       writers.map(async (wr, i) => {
         for (let k = 0; k < perWriter; k++) {
           for (;;) {
-            const r = await api('POST', `/api/channels/${ch.id}/messages`, { token: wr.token, body: { content: `w${i} ${k}`, clientMsgId: `${i}-${k}` } });
+            const r = await apis[(i + k) % 2]('POST', `/api/channels/${ch.id}/messages`, { token: wr.token, body: { content: `w${i} ${k}`, clientMsgId: `${i}-${k}` } });
             statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
             if (r.status >= 500) codes.add(r.body?.error?.code);
             if (r.status === 201 || r.status === 200) break;
@@ -129,5 +145,12 @@ describe('a MariaDB killed under load', () => {
     expect(listed.map((m) => m.seq)).toEqual(Array.from({ length: writers.length * perWriter }, (_, i) => i + 1));
     expect(new Set(listed.map((m) => m.clientMsgId)).size).toBe(writers.length * perWriter);
     expect((await api('GET', '/api/ready')).status).toBe(200);
+    const last = await streamHead(fixture, ch.id, w.owner.token);
+    expect(last).toBe(writers.length * perWriter);
+    try {
+      await expectEverySubscriber(last, sdk, wire);
+    } finally {
+      for (const f of wire) f.socket.close();
+    }
   });
 });
