@@ -72,14 +72,15 @@ export function expectExactStream(who: string, seen: Delivered[], head: number) 
 /**
  * `writers` posting `perWriter` messages each, concurrently, through the SDK (`clientMsgId`
  * `<userId>-<k>`, retries on network errors and 5xx), message k of writer i through
- * `urls[(i + k) % urls.length]`. `onProgress` is called with the count of stored posts.
+ * `urls[(i + k) % urls.length]`. `onProgress` is called with the count of stored posts. A
+ * further round of the same writers starts at `from` (its first k).
  */
-export async function postLoad(urls: string[], channelId: string, writers: TestUser[], perWriter: number, onProgress?: (done: number) => void) {
+export async function postLoad(urls: string[], channelId: string, writers: TestUser[], perWriter: number, onProgress?: (done: number) => void, from = 0) {
   let done = 0;
   await Promise.all(
     writers.map(async (wr, i) => {
       const rests = urls.map((url) => new FabricRest({ url, token: wr.token, retry: { maxAttempts: 50, backoff: { baseMs: 50, maxMs: 200 } } }));
-      for (let k = 0; k < perWriter; k++) {
+      for (let k = from; k < from + perWriter; k++) {
         await rests[(i + k) % rests.length].post(channelId, { content: `w${i} ${k}`, clientMsgId: `${wr.id}-${k}` });
         onProgress?.(++done);
       }
