@@ -261,6 +261,22 @@ describe('every handler bundle, hosted alone under Node and under Bun, answers a
     }
   }, 120_000);
 
+  it('HEAD where it serves GET: the status and Content-Length of the GET, no body', async () => {
+    const w = await makeWorld();
+    for (const row of TABLE.filter((r) => r.method === 'GET')) {
+      const answer = async (t: Target, method: string) => {
+        const headers: Record<string, string> = { origin: ORIGIN, authorization: `Bearer ${w.owner.token}` };
+        if (t.viaBundle) headers['x-fabric-bundle'] = `handlers/${row.bundle}.js`;
+        const res = await fetch(t.url + row.path(w), { method, headers });
+        return { status: res.status, length: res.headers.get('content-length'), body: await res.text() };
+      };
+      const get = await answer(targets[0], 'GET');
+      const [routedHead, ...hosted] = await Promise.all(targets.map((t) => answer(t, 'HEAD')));
+      expect(routedHead, `HEAD ${row.bundle} (routed)`).toEqual({ status: get.status, length: String(Buffer.byteLength(get.body)), body: '' });
+      hosted.forEach((a, i) => expect(a, `HEAD to ${row.bundle} under ${targets[i + 1].name}`).toEqual(routedHead));
+    }
+  }, 60_000);
+
   it('a preflight: 204 with the same CORS headers, for an allowed origin and for another', async () => {
     const w = await makeWorld();
     for (const row of TABLE) {

@@ -62,10 +62,19 @@ function methodsAt(routes: Mounted, path: string): string[] {
   return METHOD_ORDER.filter((m) => methods.has(m));
 }
 
-/** A GET's answer to a HEAD request: its status and headers, no body (a body stream is cancelled unread). */
-function withoutBody(res: Response): Response {
-  void res.body?.cancel().catch(() => undefined);
-  return response(null, { status: res.status, statusText: res.statusText, headers: res.headers });
+/**
+ * The answer to a HEAD request: the status and headers of the GET's (or of the error), no
+ * body. Its `Content-Length` is the GET's (RFC 9110 §9.3.2), set explicitly: a runtime sends 0
+ * for a body-less answer (Bun.serve does). A body of unknown length is read for it; one with a
+ * length is cancelled unread.
+ */
+async function withoutBody(res: Response): Promise<Response> {
+  let length = res.headers.get('content-length');
+  if (length === null && res.body) length = String((await res.arrayBuffer()).byteLength);
+  else void res.body?.cancel().catch(() => undefined);
+  const head = response(null, { status: res.status, statusText: res.statusText, headers: res.headers });
+  if (length !== null) head.headers.set('content-length', length);
+  return head;
 }
 
 /** The request's URL; one that does not parse is a 400. */
@@ -105,9 +114,9 @@ export function createPipeline(endpoints: readonly Endpoint[], opts: PipelineOpt
     const served = serveAs(request.method, request, url, ctx);
     if (served) return served;
     // HEAD where only GET is routed (RFC 9110: a general-purpose server supports HEAD): the
-    // GET runs (same checks, same answer) and its body is left out.
+    // GET runs (same checks, same answer); its body is left out below, as every HEAD's.
     const asGet = request.method === 'HEAD' ? serveAs('GET', request, url, ctx) : undefined;
-    if (asGet) return asGet.then(withoutBody);
+    if (asGet) return asGet;
     throw notRouted(request, url.pathname);
   }
 
@@ -132,6 +141,8 @@ export function createPipeline(endpoints: readonly Endpoint[], opts: PipelineOpt
       } catch (err) {
         res = errorResponse(err, request);
       }
+      // A HEAD's answer, success or error, has the headers of the GET's and no body.
+      if (request.method === 'HEAD') res = await withoutBody(res);
       if (ctx) res = withCors(res, request.headers.get('origin'), ctx.config.corsOrigins);
       return withHeaders(res, { 'x-request-id': requestId });
     });
