@@ -32,7 +32,11 @@ const hasWaitUntil = (context: unknown): context is ExecutionContext =>
  */
 export function hosted(handler: Handler, apiRoutes: readonly string[] = []): HostedHandler {
   const routes = apiRoutes.map((r) => ({ method: r.slice(0, r.indexOf(' ')) as Method, path: r.slice(r.indexOf(' ') + 1) }));
-  const pipeline = createPipeline([handler.endpoint], { defaultContext: handler.route.withoutDatabase ? configContext : defaultContext, apiRoutes: routes });
+  const pipeline = createPipeline([handler.endpoint], {
+    defaultContext: handler.route.withoutDatabase ? configContext : defaultContext,
+    configContext,
+    apiRoutes: routes,
+  });
   const fetch = async (request: Request, context?: unknown): Promise<Response> => {
     const response = await pipeline(request);
     if (hasWaitUntil(context)) context.waitUntil(settled());

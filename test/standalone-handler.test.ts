@@ -32,6 +32,8 @@ interface HostedRequest {
 interface HostedResponse {
   status: number;
   contentType: string;
+  /** Names in lower case. */
+  headers: Record<string, string>;
   body: any;
 }
 
@@ -280,6 +282,35 @@ describe('the hosting contract of a bundle', () => {
     const away = { ...env, FABRIC_BACKEND_GUILD_DB_TYPE: 'mysql', FABRIC_BACKEND_GUILD_DB_HOST: '127.0.0.1', FABRIC_BACKEND_GUILD_DB_PORT: '9' };
     const [res] = await host('handlers/health.js', [{ method: 'GET', path: '/api/health' }], { env: away });
     expect(res).toMatchObject({ status: 200, body: { status: 'ok', nodeId: NODE_ID } });
+  });
+
+  it('while the database is unreachable, answers what needs none as the router does: a preflight 204, a foreign path 404, and its 503 with CORS', async () => {
+    const origin = 'https://app.example';
+    const away = {
+      ...env,
+      FABRIC_BACKEND_GUILD_CORS_ORIGINS: origin,
+      FABRIC_BACKEND_GUILD_DB_TYPE: 'mysql',
+      FABRIC_BACKEND_GUILD_DB_HOST: '127.0.0.1',
+      FABRIC_BACKEND_GUILD_DB_PORT: '9',
+    };
+    const owner = await centerClient(center).user('away');
+    const headers = { origin };
+    const [preflight, foreign, wrongMethod, down] = await host(
+      'handlers/guilds/list.js',
+      [
+        { method: 'OPTIONS', path: '/api/guilds', headers: { ...headers, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' } },
+        { method: 'GET', path: '/api/nowhere', token: owner.token, headers },
+        { method: 'DELETE', path: '/api/guilds', token: owner.token, headers },
+        { method: 'GET', path: '/api/guilds', token: owner.token, headers },
+      ],
+      { env: away },
+    );
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers).toMatchObject({ 'access-control-allow-origin': origin, 'access-control-allow-methods': expect.stringContaining('GET') });
+    expect(foreign).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
+    expect(wrongMethod).toMatchObject({ status: 405, headers: { allow: 'GET, HEAD, POST, OPTIONS' }, body: { error: { code: 'method_not_allowed' } } });
+    expect(down).toMatchObject({ status: 503, body: { error: { code: 'db_unavailable' } } });
+    for (const res of [foreign, wrongMethod, down]) expect(res.headers['access-control-allow-origin']).toBe(origin);
   });
 
   it('runs no timers: a bundle never registers with Center (no heartbeat)', async () => {

@@ -145,7 +145,7 @@ export function defineHandler<P extends Principal | null, A, B extends Schema = 
       return isResponse(result) ? result : json(result);
     },
   };
-  const pipeline = createPipeline([endpoint], { defaultContext: spec.withoutDatabase ? configContext : defaultContext });
+  const pipeline = createPipeline([endpoint], { defaultContext: spec.withoutDatabase ? configContext : defaultContext, configContext });
   const handler = (request: Request, ctx?: AppContext) => pipeline(request, ctx);
   return Object.assign(handler, { route, endpoint });
 }

@@ -41,8 +41,15 @@ function decodeParams(raw: Record<string, string>): Record<string, string> {
 }
 
 export interface PipelineOptions {
-  /** The context when the caller passes none (a handler hosted alone builds it from the environment). */
+  /** The context when the caller passes none (a handler hosted alone builds it from the environment); with `configContext`. */
   defaultContext?: () => Promise<AppContext>;
+  /**
+   * When the caller passes no context: the context of the configuration alone (no database). It answers
+   * what needs no database (a preflight, a path or method not served here) and gives the
+   * CORS headers of every answer, so a handler hosted alone whose database is away still
+   * answers those as the router does, and its 503 can be read by a browser.
+   */
+  configContext?: () => Promise<AppContext>;
   /**
    * Every route of the API (method and path), for a handler hosted alone: on a path its own
    * route matches, its 405 names in `Allow` what the routed server would allow there.
@@ -108,23 +115,29 @@ export function createPipeline(endpoints: readonly Endpoint[], opts: PipelineOpt
     });
   }
 
-  /** Not async (a promise fewer per request): what it throws is caught where it is awaited. */
-  function route(request: Request, url: URL, ctx: AppContext): Response | Promise<Response> {
+  /**
+   * Not async (a promise fewer per request): what it throws is caught where it is awaited.
+   * `full`, hosted alone: builds the context a matched route is served with (`ctx` has the
+   * configuration only).
+   */
+  function route(request: Request, url: URL, ctx: AppContext, full?: () => Promise<AppContext>): Response | Promise<Response> {
     if (request.method === 'OPTIONS') return preflightResponse(request.headers.get('origin'), ctx.config.corsOrigins);
-    const served = serveAs(request.method, request, url, ctx);
+    const served = serveAs(request.method, request, url, ctx, full);
     if (served) return served;
     // HEAD where only GET is routed (RFC 9110: a general-purpose server supports HEAD): the
     // GET runs (same checks, same answer); its body is left out below, as every HEAD's.
-    const asGet = request.method === 'HEAD' ? serveAs('GET', request, url, ctx) : undefined;
+    const asGet = request.method === 'HEAD' ? serveAs('GET', request, url, ctx, full) : undefined;
     if (asGet) return asGet;
     throw notRouted(request, url.pathname);
   }
 
   /** The first route of `method` whose pattern matches the path, serving the request; undefined when none matches. */
-  function serveAs(method: string, request: Request, url: URL, ctx: AppContext): Promise<Response> | undefined {
+  function serveAs(method: string, request: Request, url: URL, ctx: AppContext, full?: () => Promise<AppContext>): Promise<Response> | undefined {
     for (const { pattern, endpoint } of byMethod.get(method) ?? []) {
       const match = pattern.exec(url.pathname);
-      if (match) return endpoint.serve(request, decodeParams(match.groups ?? {}), ctx, url);
+      if (!match) continue;
+      const params = decodeParams(match.groups ?? {});
+      return full ? full().then((built) => endpoint.serve(request, params, built, url)) : endpoint.serve(request, params, ctx, url);
     }
     return undefined;
   }
@@ -136,8 +149,11 @@ export function createPipeline(endpoints: readonly Endpoint[], opts: PipelineOpt
       let res: Response;
       try {
         const url = parseTarget(request.url);
-        ctx ??= await opts.defaultContext!();
-        res = await route(request, url, ctx);
+        if (ctx) res = await route(request, url, ctx);
+        else {
+          ctx = await opts.configContext!();
+          res = await route(request, url, ctx, opts.defaultContext!);
+        }
       } catch (err) {
         res = errorResponse(err, request);
       }

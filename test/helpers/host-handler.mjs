@@ -1,7 +1,7 @@
 // Hosts ONE built handler bundle alone, under plain node or bun (no tsx, no router, no adapter):
 //   node test/helpers/host-handler.mjs <bundle.js> '<JSON list of requests>' [exit|waitUntil|settled]
 // Each request is {method, url, headers?, body?}; the bundle's default export answers it.
-// Prints one JSON line: {responses: [{status, contentType, body}], waitedAt}, in order.
+// Prints one JSON line: {responses: [{status, contentType, headers, body}], waitedAt}, in order.
 // Configuration comes only from the environment, as it would on any host. Then the process
 // exits at once, as a function host freezes its instance after the response; with `waitUntil`
 // it first awaits what the bundle handed to the execution context's waitUntil, with `settled`
@@ -22,7 +22,7 @@ for (const r of JSON.parse(requestsJson)) {
   if (!(response instanceof Response)) throw new Error(`${bundle} did not answer with a Response`);
   const text = await response.text();
   const contentType = response.headers.get('content-type') ?? '';
-  responses.push({ status: response.status, contentType, body: contentType.includes('json') && text ? JSON.parse(text) : text });
+  responses.push({ status: response.status, contentType, headers: Object.fromEntries(response.headers), body: contentType.includes('json') && text ? JSON.parse(text) : text });
 }
 if (mode === 'waitUntil') await Promise.all(background);
 if (mode === 'settled') await hosted.settled();
