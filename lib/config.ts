@@ -96,6 +96,8 @@ export interface Config {
   nodeId: string;
   port: number;
   publicUrl: string;
+  /** Whether PUBLIC_URL was set (not the default): a realtime process registers with Center only then. */
+  publicUrlGiven: boolean;
   db: { type: 'mysql'; host: string; port: number; user: string; password: string; database: string; pool: number } | { type: 'sqlite'; file: string };
   dbSync: boolean;
   fileDir: string;
@@ -237,6 +239,7 @@ export function loadConfig(env: Env = process.env, defaults: ConfigDefaults = {}
     nodeId,
     port: portValue,
     publicUrl: read(env, 'PUBLIC_URL', httpUrl, `http://localhost:${portValue}`),
+    publicUrlGiven: Boolean(env[`${P}PUBLIC_URL`]?.trim()),
     db,
     dbSync: read(env, 'DB_SYNC', bool, defaults.dbSync ?? true),
     fileDir: read(env, 'FILE_DIR', z.string(), './data/files'),

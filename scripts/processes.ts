@@ -127,8 +127,10 @@ export async function startRealtimeProcess(config: Readonly<Config>): Promise<Ru
   const internalSecret = config.internalSecret;
   if (!internalSecret) throw new Error('FABRIC_BACKEND_GUILD_INTERNAL_SECRET is required for a realtime process');
   let app: RealtimeApp | undefined;
-  // Its own events (speaker timeouts it fires) go through its own stream delivery.
-  const ctx = await createContext(config, { heartbeat: false, emitter: createLocalEmitter(() => app) });
+  // Its own events (speaker timeouts it fires) go through its own stream delivery. It
+  // registers with Center when PUBLIC_URL names the REST API (with handler bundles as the API,
+  // no other process would); left at its default it would register a URL of its own guessing.
+  const ctx = await createContext(config, { heartbeat: config.publicUrlGiven, emitter: createLocalEmitter(() => app) });
   // Connected before the public port listens: a socket accepted under a provisional adapter
   // would lose its rooms when the Redis one replaced it.
   const cluster = config.redisUrl ? await connectRedisCluster(config.redisUrl, config.nodeId) : undefined;

@@ -11,9 +11,11 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../lib/config.js';
 import type { DevCenter } from '../scripts/dev-center.js';
+import { startRealtimeProcess } from '../scripts/processes.js';
 import { handlerBundles, modulesLoaded, staticClosure, staticSize } from './helpers/bundles.js';
-import { BUN, CENTER_KEY, centerClient, cleanEnv, createTestDatabase, nodeEnv, REPO_ROOT, startCenter, type TestDatabase, type TestUser } from './helpers/harness.js';
+import { BUN, CENTER_KEY, centerClient, cleanEnv, createTestDatabase, nodeEnv, REPO_ROOT, startCenter, waitFor, type TestDatabase, type TestUser } from './helpers/harness.js';
 
 const run = promisify(execFile);
 const DIST = path.join(REPO_ROOT, 'dist');
@@ -313,11 +315,31 @@ describe('the hosting contract of a bundle', () => {
     for (const res of [foreign, wrongMethod, down]) expect(res.headers['access-control-allow-origin']).toBe(origin);
   });
 
+  const registered = async () =>
+    ((await (await fetch(`${center.url}/api/dev/nodes`, { headers: { 'x-api-key': CENTER_KEY } })).json()) as { nodes: { nodeId: string; baseUrl: string }[] }).nodes;
+
   it('runs no timers: a bundle never registers with Center (no heartbeat)', async () => {
     const [res] = await host('handlers/ready.js', [{ method: 'GET', path: '/api/ready' }], { env: { ...env, FABRIC_BACKEND_GUILD_NODE_ID: 'never-registers' } });
     expect(res.status).toBe(200);
-    const nodes = (await (await fetch(`${center.url}/api/dev/nodes`, { headers: { 'x-api-key': CENTER_KEY } })).json()) as unknown;
-    expect(JSON.stringify(nodes)).not.toContain('never-registers');
+    expect(JSON.stringify(await registered())).not.toContain('never-registers');
+  });
+
+  it('the realtime process the bundles hand their events to registers the node with Center when PUBLIC_URL names the API, and only then', async () => {
+    const realtimeEnv = {
+      ...env,
+      FABRIC_BACKEND_GUILD_INTERNAL_SECRET: 'register-secret',
+      FABRIC_BACKEND_GUILD_REALTIME_PORT: '0',
+      FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_PORT: '0',
+    };
+    const named = await startRealtimeProcess(loadConfig({ ...realtimeEnv, FABRIC_BACKEND_GUILD_NODE_ID: 'bundles-node', FABRIC_BACKEND_GUILD_PUBLIC_URL: 'https://api.example' }));
+    const unnamed = await startRealtimeProcess(loadConfig({ ...realtimeEnv, FABRIC_BACKEND_GUILD_NODE_ID: 'unnamed-node' }));
+    try {
+      const node = await waitFor('the registration', async () => (await registered()).find((n) => n.nodeId === 'bundles-node'), 10_000);
+      expect(node.baseUrl).toBe('https://api.example');
+      expect((await registered()).map((n) => n.nodeId)).not.toContain('unnamed-node');
+    } finally {
+      await Promise.all([named.close(), unnamed.close()]);
+    }
   });
 });
 
