@@ -64,7 +64,11 @@ interface HostOptions {
 }
 
 /** Imports `bundle` (relative to dist/) alone in a fresh process (plain node by default) and sends it `requests`, in order. */
-async function hostRun(bundle: string, requests: HostedRequest[], opts: HostOptions = {}): Promise<{ responses: HostedResponse[]; waitedAt: number; handedToWaitUntil: number }> {
+async function hostRun(
+  bundle: string,
+  requests: HostedRequest[],
+  opts: HostOptions = {},
+): Promise<{ responses: HostedResponse[]; waitedAt: number; handedToWaitUntil: number; stderr: string }> {
   const wire = requests.map((r) => ({
     method: r.method,
     url: `http://standalone.test${r.path}`,
@@ -72,8 +76,8 @@ async function hostRun(bundle: string, requests: HostedRequest[], opts: HostOpti
     body: r.rawBody ?? (r.body === undefined ? undefined : JSON.stringify(r.body)),
   }));
   const command = opts.runtime === 'bun' ? BUN : process.execPath;
-  const { stdout } = await run(command, [HOST, path.join(DIST, bundle), JSON.stringify(wire), opts.mode ?? 'exit'], { cwd: REPO_ROOT, env: cleanEnv(opts.env ?? env) });
-  return JSON.parse(stdout.trim().split('\n').pop()!);
+  const { stdout, stderr } = await run(command, [HOST, path.join(DIST, bundle), JSON.stringify(wire), opts.mode ?? 'exit'], { cwd: REPO_ROOT, env: cleanEnv(opts.env ?? env) });
+  return { ...JSON.parse(stdout.trim().split('\n').pop()!), stderr };
 }
 
 const host = async (bundle: string, requests: HostedRequest[], opts: HostOptions = {}) => (await hostRun(bundle, requests, opts)).responses;
@@ -317,6 +321,20 @@ describe('the hosting contract of a bundle', () => {
 
   const registered = async () =>
     ((await (await fetch(`${center.url}/api/dev/nodes`, { headers: { 'x-api-key': CENTER_KEY } })).json()) as { nodes: { nodeId: string; baseUrl: string }[] }).nodes;
+
+  it('started without a required variable: answers 500 internal with the request id, and logs one line naming the variable, no stack', async () => {
+    const { FABRIC_BACKEND_GUILD_CENTER_API_KEY: _key, ...missing } = env;
+    for (const runtime of ['node', 'bun'] as const) {
+      const { responses, stderr } = await hostRun('handlers/guilds/list.js', [{ method: 'GET', path: '/api/guilds', token: 'any' }], { env: missing, runtime });
+      expect(responses[0]).toMatchObject({ status: 500, body: { error: { code: 'internal', requestId: expect.any(String) } } });
+      expect(JSON.stringify(responses[0].body)).not.toContain('CENTER_API_KEY');
+      const lines = stderr.trim().split('\n');
+      expect(lines, runtime).toHaveLength(1);
+      expect(lines[0]).toContain('FABRIC_BACKEND_GUILD_CENTER_API_KEY is required');
+      expect(lines[0]).toContain(responses[0].body.error.requestId);
+      expect(lines[0], 'no stack').not.toMatch(/\bat .*:\d+:\d+/);
+    }
+  });
 
   it('runs no timers: a bundle never registers with Center (no heartbeat)', async () => {
     const [res] = await host('handlers/ready.js', [{ method: 'GET', path: '/api/ready' }], { env: { ...env, FABRIC_BACKEND_GUILD_NODE_ID: 'never-registers' } });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { ConfigError } from '../config.js';
 import { errorBody, HttpError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { currentRequestId } from './request-context.js';
@@ -87,6 +88,12 @@ export function errorResponse(err: unknown, request?: Request): Response {
     return res;
   };
   if (err instanceof HttpError) return answer(err);
+  if (err instanceof ConfigError) {
+    // A handler hosted alone reads its configuration on its first request: the operator's
+    // mistake, told in one line that names the variable (never its secret value), no stack.
+    log.error('configuration invalid', { requestId, error: err.message });
+    return answer(new HttpError(500, 'internal', `internal error (request ${requestId})`));
+  }
   if (isDatabaseDown(err)) {
     log.warn('database unavailable', { code: (err as { code?: unknown }).code, requestId });
     return answer(new HttpError(503, 'db_unavailable', 'the database is unavailable; retry later'));
