@@ -6,11 +6,12 @@
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { loadConfig } from '../lib/config.js';
 import type { DevCenter } from '../scripts/dev-center.js';
 import { startRealtimeProcess } from '../scripts/processes.js';
@@ -334,6 +335,23 @@ describe('the hosting contract of a bundle', () => {
       expect(lines[0]).toContain(responses[0].body.error.requestId);
       expect(lines[0], 'no stack').not.toMatch(/\bat .*:\d+:\d+/);
     }
+  });
+
+  it('with a FILE_DIR it cannot write: an upload answers 500 internal, and one log line names FILE_DIR and its path, no stack', async () => {
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'file-dir-'));
+    onTestFinished(() => fs.rmSync(scratch, { recursive: true, force: true }));
+    // A FILE_DIR under a regular file (a wrong volume path) can be neither created nor written.
+    const blocker = path.join(scratch, 'a-file');
+    fs.writeFileSync(blocker, '');
+    const owner = await centerClient(center).user('uploader');
+    const body = '--x\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nhello\r\n--x--\r\n';
+    const upload = { method: 'POST', path: '/api/files', token: owner.token, rawBody: body, headers: { 'content-type': 'multipart/form-data; boundary=x' } };
+    const { responses, stderr } = await hostRun('handlers/files/upload.js', [upload], { env: { ...env, FABRIC_BACKEND_GUILD_FILE_DIR: path.join(blocker, 'files') } });
+    expect(responses[0]).toMatchObject({ status: 500, body: { error: { code: 'internal' } } });
+    const lines = stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`FABRIC_BACKEND_GUILD_FILE_DIR (${path.join(blocker, 'files')})`);
+    expect(lines[0], 'no stack').not.toMatch(/\bat .*:\d+:\d+/);
   });
 
   it('runs no timers: a bundle never registers with Center (no heartbeat)', async () => {

@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { ConfigError } from '../config.js';
 
 /**
  * FILE_DIR as the file endpoints need it: a directory that exists (created if missing) and
  * takes a new file. The long-lived processes that store files (all-in-one, API) check it at
  * startup and refuse to start without it; a handler bundle checks it on its first upload.
+ * A configuration error: a bundle answers it as one (lib/http/respond.ts).
  */
-export class FileDirError extends Error {
+export class FileDirError extends ConfigError {
   override name = 'FileDirError';
 }
 
