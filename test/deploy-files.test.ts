@@ -2,7 +2,8 @@
  * docker-compose.yml and deploy/k8s/*.yaml (Docker is not run here): every FABRIC_* variable
  * they set is one lib/config.ts reads, and the node accepts the values; every probe they point
  * at the API port is a route of handlers/routes.ts that answers 200 over HTTP; the realtime
- * probes use the realtime port's health paths.
+ * probes use the realtime port's health paths; every API and realtime process (each runs the
+ * file sweep) has FILE_DIR on a volume.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -110,6 +111,29 @@ describe('deployment files', () => {
     const ingress = documents.map((d) => d.doc).filter((d) => d?.kind === 'Ingress');
     const socketIngress = ingress.find((i) => i.spec.rules[0].http.paths[0].path === '/socket.io');
     expect(socketIngress.metadata.annotations['nginx.ingress.kubernetes.io/affinity']).toBe('cookie');
+  });
+
+  it('give every long-lived node process the volume behind FILE_DIR (each runs the file sweep)', () => {
+    const fileDirs = new Map(environments().map((e) => [e.where, e.env.FABRIC_BACKEND_GUILD_FILE_DIR]));
+    const processes: { where: string; command: string; mounts: string[] }[] = [];
+    for (const { file, doc } of documents) {
+      for (const [name, service] of Object.entries<any>(doc?.services ?? {})) {
+        processes.push({ where: `${file} ${name}`, command: (service.command ?? []).join(' '), mounts: (service.volumes ?? []).map((v: string) => v.split(':')[1]) });
+      }
+      for (const c of doc?.spec?.template?.spec?.containers ?? []) {
+        processes.push({ where: `${file} ${doc.metadata.name}/${c.name}`, command: (c.command ?? []).join(' '), mounts: (c.volumeMounts ?? []).map((m: any) => m.mountPath) });
+      }
+    }
+    const nodes = processes.filter((p) => /dist\/(main|api|realtime)\.js/.test(p.command));
+    expect(nodes.length).toBeGreaterThanOrEqual(6); // compose: 2 API, 2 realtime; k8s: API, realtime
+    for (const { where, mounts } of nodes) {
+      const dir = fileDirs.get(where);
+      expect(dir, where).toBeDefined();
+      expect(
+        mounts.some((m) => dir === m || dir!.startsWith(`${m}/`)),
+        `${where}: ${dir} on a volume`,
+      ).toBe(true);
+    }
   });
 
   describe('probes', () => {
