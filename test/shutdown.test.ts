@@ -8,6 +8,7 @@ import { connect } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadDatabaseConfig } from '../lib/config.js';
 import { openDatabase, pendingMigrations } from '../lib/db/index.js';
+import { listenFetch } from '../lib/server/node.js';
 import { filePart } from './helpers/multipart.js';
 import { apiClient, centerClient, privateBackends, sleep, spawnNode, startTestNode, waitFor, type ChildRun } from './helpers/harness.js';
 
@@ -30,6 +31,24 @@ describe('RunningProcess.close()', () => {
     });
     expect(statusCode).toBe(200);
     await t.close();
+  });
+});
+
+describe('Listening.drain', () => {
+  it('answers true at a deadline of 0 when the only connection left is an idle kept-alive one', async () => {
+    const listening = await listenFetch(async () => new Response('ok'), 0, '127.0.0.1');
+    const agent = new http.Agent({ keepAlive: true });
+    try {
+      const status = await new Promise<number>((resolve, reject) =>
+        http.get(`http://127.0.0.1:${listening.port}/`, { agent }, (res) => (res.resume(), res.on('end', () => resolve(res.statusCode ?? 0)))).on('error', reject),
+      );
+      expect(status).toBe(200);
+      expect(listening.openConnections).toBe(1);
+      expect(await listening.drain(0)).toBe(true);
+    } finally {
+      agent.destroy();
+      await listening.close();
+    }
   });
 });
 

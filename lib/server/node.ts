@@ -42,6 +42,8 @@ export interface ListenOptions {
 
 const LAST_RESPONSE = Symbol('last response');
 type ServedSocket = Socket & { [LAST_RESPONSE]?: ServerResponse };
+/** Whether a connection's last request is still being answered (an idle one has written its last answer out). */
+const busy = (socket: ServedSocket) => socket[LAST_RESPONSE]?.writableFinished === false;
 /** How often a drain closes the connections that went idle. */
 const DRAIN_POLL_MS = 20;
 
@@ -127,7 +129,12 @@ export async function listenFetch(fetch: (request: Request) => Promise<Response>
           if (served.size === 0) finish(true);
         };
         const poll = setInterval(check, DRAIN_POLL_MS);
-        const deadline = setTimeout(() => finish(false), deadlineMs);
+        // At the deadline, connections that are closing as idle (always, at a deadline of 0:
+        // their close comes after this) cut nothing off: only one whose answer is not out does.
+        const deadline = setTimeout(() => {
+          server.closeIdleConnections();
+          finish(![...served].some(busy));
+        }, deadlineMs);
         const finish = (drained: boolean) => {
           clearInterval(poll);
           clearTimeout(deadline);
