@@ -214,6 +214,13 @@ describe.concurrent('processes that store files: FILE_DIR checked at startup', (
       expect(lines[0]).toContain('FABRIC_BACKEND_GUILD_FILE_DIR');
     });
   }
+
+  // Node's recursive mkdir loops for ever there (mkdir answers ENOENT under an existing /proc).
+  it(`${MAIN} exits non-zero at once naming FABRIC_BACKEND_GUILD_FILE_DIR under /proc`, { timeout: 10_000 }, async () => {
+    const { code, lines } = await runToExit({ ...env, FABRIC_BACKEND_GUILD_FILE_DIR: '/proc/fabric-x/files' });
+    expect(code).not.toBe(0);
+    expect(lines).toEqual([expect.stringContaining('FABRIC_BACKEND_GUILD_FILE_DIR')]);
+  });
 });
 
 describe('scripts/main.ts with the Center emulator', () => {

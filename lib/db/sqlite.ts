@@ -1,6 +1,6 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type { SqliteDatabase } from 'kysely';
+import { makeDirectory } from '../make-dir.js';
 
 /**
  * The embedded database, opened with the runtime's own SQLite: better-sqlite3 under Node,
@@ -22,7 +22,7 @@ const PRAGMAS = [
 
 /** Opens `file` (creating its folder) with the runtime's SQLite driver. */
 export async function openSqliteFile(file: string): Promise<SqliteDatabase> {
-  if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  if (file !== ':memory:') await makeDirectory(path.dirname(path.resolve(file)));
   if (isBun()) return openBunSqlite(file);
   const { default: BetterSqlite3 } = await import('better-sqlite3');
   const sqlite = new BetterSqlite3(file);

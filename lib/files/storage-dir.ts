@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../config.js';
+import { makeDirectory } from '../make-dir.js';
 
 /**
  * FILE_DIR as the file endpoints need it: a directory that exists (created if missing) and
@@ -24,7 +25,7 @@ const checked = new Set<string>();
 export async function checkFileDir(dir: string): Promise<void> {
   const probe = path.join(dir, `.write-check-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
-    await fs.promises.mkdir(dir, { recursive: true });
+    await makeDirectory(dir);
     await fs.promises.writeFile(probe, '', { flag: 'wx' });
     await fs.promises.unlink(probe);
   } catch (err) {
