@@ -1,6 +1,6 @@
 import { createCenterClient, type CenterClient } from './center/client.js';
 import { loadConfig, type Config } from './config.js';
-import { migrateToLatest, openDatabase, pendingMigrations, schemaBehind, type DatabaseHandle } from './db/index.js';
+import { migrateToLatest, namingDatabaseVariables, openDatabase, pendingMigrations, schemaBehind, type DatabaseHandle } from './db/index.js';
 import { configureLogging, createLogger } from './logger.js';
 import { createNullEmitter, type Emitter } from './realtime/emitter.js';
 import type { PresenceSource } from './realtime/presence.js';
@@ -38,6 +38,16 @@ export interface ContextOptions {
    * built and the error is a 503 `db_unavailable` saying so (handler bundles).
    */
   requireCurrentSchema?: boolean;
+  /**
+   * A stop was asked for (a signal during startup): the DB_SYNC migration stops once the one in
+   * progress has finished and been recorded, and the context is not built (StartupStopped).
+   */
+  stopRequested?: () => boolean;
+}
+
+/** Startup was stopped on request between two migrations of DB_SYNC; the next start continues. */
+export class StartupStopped extends Error {
+  override name = 'StartupStopped';
 }
 
 const log = createLogger('context');
@@ -45,17 +55,23 @@ const log = createLogger('context');
 /** Opens the database (applying migrations when DB_SYNC), builds the Center client and the emitter. */
 export async function createContext(config: Readonly<Config>, opts: ContextOptions = {}): Promise<AppContext> {
   configureLogging(config.logLevel, config.logFormat);
-  const database = await openDatabase(config.db);
-  try {
-    if (config.dbSync) await migrateToLatest(database.db, (line) => log.debug(line));
-    else if (opts.requireCurrentSchema) {
-      const pending = await pendingMigrations(database.db);
-      if (pending.length > 0) throw schemaBehind(pending);
+  const database = await namingDatabaseVariables(config.db, async () => {
+    const opened = await openDatabase(config.db);
+    try {
+      if (config.dbSync) {
+        await migrateToLatest(opened.db, (line) => log.debug(line), opts.stopRequested);
+        const pending = opts.stopRequested?.() ? await pendingMigrations(opened.db) : [];
+        if (pending.length > 0) throw new StartupStopped(`stopped during the startup migration, ${pending.length} pending (next: ${pending[0]}); the next start continues`);
+      } else if (opts.requireCurrentSchema) {
+        const pending = await pendingMigrations(opened.db);
+        if (pending.length > 0) throw schemaBehind(pending);
+      }
+    } catch (err) {
+      await opened.destroy();
+      throw err;
     }
-  } catch (err) {
-    await database.destroy();
-    throw err;
-  }
+    return opened;
+  });
   const center = createCenterClient({
     baseUrl: config.centerBaseUrl,
     apiKey: config.centerApiKey,

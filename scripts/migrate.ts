@@ -4,9 +4,9 @@
  * error. Needs no Center: only the database variables are read.
  */
 import { loadDatabaseConfig } from '../lib/config.js';
-import { migrateToLatest, openDatabase, pendingMigrations } from '../lib/db/index.js';
+import { migrateToLatest, namingDatabaseVariables, openDatabase, pendingMigrations } from '../lib/db/index.js';
 import { migrations } from '../lib/db/migrations/index.js';
-import { runCli } from './run-entry.js';
+import { onStopSignals, runCli } from './run-entry.js';
 
 const HELP = `Usage: npm run migrate [-- --help]
 
@@ -21,32 +21,30 @@ async function main(): Promise<number> {
   // As the servers do during their startup migration (run-entry.ts): the handlers are in place
   // before anything runs, and a signal lets the migration in progress finish instead of
   // killing it between two statements.
-  let signal: NodeJS.Signals | undefined;
-  const onSignal = (received: NodeJS.Signals) => {
-    if (signal) {
+  const signal = onStopSignals({
+    first: (received) => console.error(`migrate: ${received} received; stopping once the migration in progress has finished`),
+    again(received) {
       // Safe too: the migrations are re-runnable (lib/db/migrations/schema-steps.ts).
       console.error(`migrate: stopped at once by a second ${received}; the migration in progress is not recorded, running migrate again finishes it`);
       process.exit(1);
-    }
-    signal = received;
-    console.error(`migrate: ${received} received; stopping once the migration in progress has finished`);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+    },
+  });
 
   const dbConfig = loadDatabaseConfig(process.env);
   const where = dbConfig.type === 'mysql' ? `mysql ${dbConfig.host}:${dbConfig.port}/${dbConfig.database}` : `sqlite ${dbConfig.file}`;
-  const database = await openDatabase(dbConfig);
+  const database = await namingDatabaseVariables(dbConfig, () => openDatabase(dbConfig));
   try {
-    const results = await migrateToLatest(
-      database.db,
-      (line) => console.log(line),
-      () => signal !== undefined,
+    const results = await namingDatabaseVariables(dbConfig, () =>
+      migrateToLatest(
+        database.db,
+        (line) => console.log(line),
+        () => signal() !== undefined,
+      ),
     );
     const applied = results.filter((r) => r.status === 'Success').length;
-    const pending = signal ? await pendingMigrations(database.db) : [];
+    const pending = signal() ? await pendingMigrations(database.db) : [];
     if (pending.length > 0) {
-      console.error(`migrate: stopped by ${signal} after ${applied} applied, ${pending.length} pending (next: ${pending[0]}); running migrate again continues — ${where}`);
+      console.error(`migrate: stopped by ${signal()} after ${applied} applied, ${pending.length} pending (next: ${pending[0]}); running migrate again continues — ${where}`);
       return 1;
     }
     console.log(applied === 0 ? `up to date (${Object.keys(migrations).length} migrations) — ${where}` : `${applied} applied — ${where}`);

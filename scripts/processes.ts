@@ -49,6 +49,8 @@ export interface StartOptions {
   heartbeat?: boolean;
   /** Run the retention sweep on its cron (default true). */
   jobs?: boolean;
+  /** A stop was asked for while starting (lib/context.ts ContextOptions). */
+  stopRequested?: () => boolean;
 }
 
 /** All-in-one: API and socket.io on one port; emits go straight to the in-process server. */
@@ -57,7 +59,7 @@ export async function startAllInOne(config: Readonly<Config>, opts: StartOptions
   const emitter = createLocalEmitter(() => realtime);
   const presence = { onlineAmong: async (userIds: readonly string[]) => (realtime ? realtime.onlineAmong(userIds) : []) };
   await checkFileDir(config.fileDir); // before anything opens: a bad FILE_DIR stops startup
-  const ctx = await createContext(config, { emitter, presence, random: opts.random, heartbeat: opts.heartbeat ?? true });
+  const ctx = await createContext(config, { emitter, presence, random: opts.random, heartbeat: opts.heartbeat ?? true, stopRequested: opts.stopRequested });
   const http: Listening = await opening(PORT_VARIABLE, String(config.port), () =>
     listenFetch(
       notReadyWhileDraining(createApiRouter(routes, ctx), API_READY_PATH, () => http.draining),
@@ -96,7 +98,7 @@ export async function startApiProcess(config: Readonly<Config>, opts: StartOptio
     throw new Error('FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_URL is required for an API process in split mode (set it to "none" to run without realtime)');
   }
   await checkFileDir(config.fileDir);
-  const ctx = await createContext(config, { random: opts.random, heartbeat: opts.heartbeat ?? true });
+  const ctx = await createContext(config, { random: opts.random, heartbeat: opts.heartbeat ?? true, stopRequested: opts.stopRequested });
   const http: Listening = await opening(PORT_VARIABLE, String(config.port), () =>
     listenFetch(
       notReadyWhileDraining(createApiRouter(routes, ctx), API_READY_PATH, () => http.draining),
@@ -123,14 +125,14 @@ export async function startApiProcess(config: Readonly<Config>, opts: StartOptio
 }
 
 /** Split mode, realtime process: socket.io on REALTIME_PORT, the internal emit channel on REALTIME_INTERNAL_HOST:PORT. */
-export async function startRealtimeProcess(config: Readonly<Config>): Promise<RunningProcess & { internalPort: number }> {
+export async function startRealtimeProcess(config: Readonly<Config>, opts: Pick<StartOptions, 'stopRequested'> = {}): Promise<RunningProcess & { internalPort: number }> {
   const internalSecret = config.internalSecret;
   if (!internalSecret) throw new Error('FABRIC_BACKEND_GUILD_INTERNAL_SECRET is required for a realtime process');
   let app: RealtimeApp | undefined;
   // Its own events (speaker timeouts it fires) go through its own stream delivery. It
   // registers with Center when PUBLIC_URL names the REST API (with handler bundles as the API,
   // no other process would); left at its default it would register a URL of its own guessing.
-  const ctx = await createContext(config, { heartbeat: config.publicUrlGiven, emitter: createLocalEmitter(() => app) });
+  const ctx = await createContext(config, { heartbeat: config.publicUrlGiven, emitter: createLocalEmitter(() => app), stopRequested: opts.stopRequested });
   // Connected before the public port listens: a socket accepted under a provisional adapter
   // would lose its rooms when the Redis one replaced it.
   const cluster = config.redisUrl ? await connectRedisCluster(config.redisUrl, config.nodeId) : undefined;

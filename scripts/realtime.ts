@@ -3,5 +3,5 @@ import { runEntry } from './run-entry.js';
 
 await runEntry(
   'Usage: npm run start:realtime\n\nRuns a realtime process (split mode): socket.io on FABRIC_BACKEND_GUILD_REALTIME_PORT (7012),\nthe internal emit channel on FABRIC_BACKEND_GUILD_REALTIME_INTERNAL_HOST:_PORT (127.0.0.1:7013).',
-  (config) => startRealtimeProcess(config),
+  (config, opts) => startRealtimeProcess(config, opts),
 );

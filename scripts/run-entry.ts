@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../lib/config.js';
+import { StartupStopped } from '../lib/context.js';
 import { configureLogging, createLogger } from '../lib/logger.js';
 
 const log = createLogger('server');
@@ -23,14 +24,16 @@ export interface Stoppable {
  * Shared start-up of the server entry points: `--help`, config errors as one line and exit 1,
  * graceful shutdown on SIGINT/SIGTERM.
  *
- * The signal handlers are installed before `start` runs, so a signal during startup (the
- * migration of DB_SYNC) lets that step finish and then stops, instead of killing it between
- * two DDL statements. On a signal: no new connection, readiness 503, the requests in flight
- * get up to the shutdown timeout to finish, then queued work is flushed and everything
+ * The signal handlers are installed before `start` runs. A signal during startup stops the
+ * migration of DB_SYNC once the migration in progress has finished (not between two of its
+ * DDL statements), and exits 0; a startup that cannot stop within the shutdown timeout (a
+ * migration still running, a database that does not answer) exits 1, and so does a second
+ * signal, at once. On a signal once running: no new connection, readiness 503, the requests in
+ * flight get up to the shutdown timeout to finish, then queued work is flushed and everything
  * closes. Exit 0 when all of that finished in time; 1 (and an error line) when requests were
  * cut off at the deadline, the close failed, or it took CLOSE_GRACE_MS longer still.
  */
-export async function runEntry(help: string, start: (config: Readonly<Config>) => Promise<Stoppable>): Promise<void> {
+export async function runEntry(help: string, start: (config: Readonly<Config>, opts: { stopRequested: () => boolean }) => Promise<Stoppable>): Promise<void> {
   let values: { help?: boolean };
   try {
     ({ values } = parseArgs({ options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: false, strict: true }));
@@ -57,13 +60,18 @@ export async function runEntry(help: string, start: (config: Readonly<Config>) =
   }
   configureLogging(config.logLevel, config.logFormat);
   let running: Stoppable | undefined;
-  let signal: NodeJS.Signals | undefined;
-  const shutdown = (stoppable: Stoppable) => {
-    log.info('shutting down', { signal, deadlineMs: drainMs });
-    const force = setTimeout(() => {
-      log.error('shutdown did not finish in time; exiting', { deadlineMs: drainMs + CLOSE_GRACE_MS });
+  let stopping = false;
+  let startupDeadline: NodeJS.Timeout | undefined;
+  /** Exit 1 once `ms` passed, unless the process is gone by then (a shutdown or a startup that does not end in time). */
+  const exitAfter = (ms: number, message: string) =>
+    setTimeout(() => {
+      log.error(message, { deadlineMs: ms });
       process.exit(1);
-    }, drainMs + CLOSE_GRACE_MS);
+    }, ms);
+  const shutdown = (stoppable: Stoppable) => {
+    stopping = true;
+    log.info('shutting down', { signal: signal(), deadlineMs: drainMs });
+    const force = exitAfter(drainMs + CLOSE_GRACE_MS, 'shutdown did not finish in time; exiting');
     stoppable.close({ drainMs }).then(
       (drained) => {
         clearTimeout(force);
@@ -77,23 +85,52 @@ export async function runEntry(help: string, start: (config: Readonly<Config>) =
       },
     );
   };
-  const onSignal = (received: NodeJS.Signals) => {
-    if (signal) return void log.info('already stopping', { signal: received });
-    signal = received;
-    if (running) shutdown(running);
-    else log.info('stop requested while starting; stopping once startup (and its migration) has finished', { signal });
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const signal = onStopSignals({
+    first(received) {
+      if (running) return shutdown(running);
+      // Nothing is served yet: the startup gets the shutdown timeout to reach a point where it
+      // can stop (the migration in progress finishing), then it is cut off.
+      log.info('stop requested while starting; stopping once the migration in progress (if any) has finished', { signal: received, deadlineMs: drainMs });
+      startupDeadline = exitAfter(drainMs, 'startup did not stop in time; exiting');
+    },
+    again(received) {
+      if (stopping) return void log.info('already stopping', { signal: received });
+      log.error('stopped at once by a second signal while starting', { signal: received });
+      process.exit(1);
+    },
+  });
   // Debug only: a start that fails says so in one line.
   log.debug('starting', { migrate: config.dbSync });
   try {
-    running = await start(config);
+    running = await start(config, { stopRequested: () => signal() !== undefined });
   } catch (err) {
+    if (err instanceof StartupStopped) {
+      log.info(err.message, { signal: signal() });
+      process.exit(0);
+    }
     console.error(`fabric-guild: failed to start: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
   }
-  if (signal) shutdown(running);
+  clearTimeout(startupDeadline); // started after all: the shutdown has a deadline of its own
+  if (signal()) shutdown(running);
+}
+
+/**
+ * SIGINT/SIGTERM for a process that may be migrating (a server's startup, `npm run migrate`):
+ * `first` on the first signal, which asks a migration run to stop once the migration in
+ * progress has finished (pass `() => signal() !== undefined` as its stopRequested); `again` on
+ * every later one. Installed before anything runs; returns the first signal received, if any.
+ */
+export function onStopSignals(handlers: { first(signal: NodeJS.Signals): void; again(signal: NodeJS.Signals): void }): () => NodeJS.Signals | undefined {
+  let first: NodeJS.Signals | undefined;
+  const onSignal = (received: NodeJS.Signals) => {
+    if (first) return handlers.again(received);
+    first = received;
+    handlers.first(received);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => first;
 }
 
 /**

@@ -4,7 +4,7 @@
  * when a sweep is already running anywhere on this database, it does nothing and says so.
  */
 import { loadConfig } from '../lib/config.js';
-import { migrateToLatest, openDatabase } from '../lib/db/index.js';
+import { migrateToLatest, namingDatabaseVariables, openDatabase } from '../lib/db/index.js';
 import { runSweep, type SweepProgress, type SweepResult } from '../lib/files/sweep.js';
 import { configureLogging } from '../lib/logger.js';
 import { runCli } from './run-entry.js';
@@ -86,12 +86,12 @@ async function main(): Promise<number> {
   const config = loadConfig(environment());
   // The summary says what the info log line would: at the default level, keep stderr for the progress bar.
   configureLogging(config.logLevel === 'info' ? 'warn' : config.logLevel, config.logFormat);
-  const database = await openDatabase(config.db);
+  const database = await namingDatabaseVariables(config.db, () => openDatabase(config.db));
   const progress = progressPrinter(process.stderr.isTTY === true);
   try {
     // Like the servers: a database that is behind is brought up to date first (unless DB_SYNC=false),
     // one line per migration, as npm run migrate prints: a migration that rebuilds tables can take a while.
-    if (config.dbSync) await migrateToLatest(database.db, (line) => process.stderr.write(`${line}\n`));
+    if (config.dbSync) await namingDatabaseVariables(config.db, () => migrateToLatest(database.db, (line) => process.stderr.write(`${line}\n`)));
     const result = await runSweep({ config, database }, { onProgress: (p) => progress.update(p) });
     progress.end();
     console.log(summary(result));

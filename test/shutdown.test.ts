@@ -8,9 +8,10 @@ import { connect } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadDatabaseConfig } from '../lib/config.js';
 import { openDatabase, pendingMigrations } from '../lib/db/index.js';
+import { MIGRATION_NAMES } from '../lib/db/migrations/names.js';
 import { listenFetch } from '../lib/server/node.js';
 import { filePart } from './helpers/multipart.js';
-import { apiClient, centerClient, privateBackends, sleep, spawnNode, startTestNode, waitFor, type ChildRun } from './helpers/harness.js';
+import { apiClient, centerClient, holdMigrations, privateBackends, sleep, spawnNode, startTestNode, waitFor, type ChildRun } from './helpers/harness.js';
 
 describe('RunningProcess.close()', () => {
   it('finishes while a download response is left unread and a socket is connected', { timeout: 20_000 }, async () => {
@@ -179,17 +180,27 @@ describe('SIGTERM on a running node', () => {
     expect(child.stderr()).toContain('cut off');
   });
 
-  it('lets the startup migration finish when SIGTERM arrives during it, then exits 0', { timeout: 30_000 }, async () => {
+  it('stops the startup migration once the migration in progress has finished, exits 0, and the next start continues', { timeout: 30_000 }, async () => {
     const b = await privateBackends();
     backends.push(b);
+    const hold = await holdMigrations(b.db);
     const child = spawnNode('scripts/main.ts', b.env({ FABRIC_BACKEND_GUILD_LOG_LEVEL: 'debug' }));
     children.push(child);
     await child.waitForLog('"msg":"starting"');
+    await sleep(300); // at the held first migration
     child.proc.kill('SIGTERM');
+    await child.waitForLog('stop requested while starting');
+    await hold.release();
     expect(await child.exited).toBe(0);
-    expect(child.stderr()).toContain('stop requested while starting');
+    expect(child.stderr()).toContain('stopped during the startup migration');
     const handle = await openDatabase(loadDatabaseConfig(b.db.env));
     try {
+      const pending = await pendingMigrations(handle.db);
+      expect(pending.length).toBeGreaterThan(0);
+      expect(pending).toEqual(MIGRATION_NAMES.slice(MIGRATION_NAMES.length - pending.length));
+      const again = spawnNode('scripts/main.ts', b.env({ FABRIC_BACKEND_GUILD_LOG_LEVEL: 'info' }));
+      children.push(again);
+      await again.waitForLog('guild node listening');
       expect(await pendingMigrations(handle.db)).toEqual([]);
     } finally {
       await handle.destroy();

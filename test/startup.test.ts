@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,9 +18,12 @@ import {
   centerClient,
   createTestDatabase,
   freePort,
+  holdMigrations,
   nodeEnv,
   spawnNode,
+  sleep,
   startCenter,
+  TEST_DB,
   waitFor,
   type ChildRun,
   type TestDatabase,
@@ -220,6 +223,93 @@ describe.concurrent('processes that store files: FILE_DIR checked at startup', (
     const { code, lines } = await runToExit({ ...env, FABRIC_BACKEND_GUILD_FILE_DIR: '/proc/fabric-x/files' });
     expect(code).not.toBe(0);
     expect(lines).toEqual([expect.stringContaining('FABRIC_BACKEND_GUILD_FILE_DIR')]);
+  });
+});
+
+/** A TCP server that accepts connections and never answers: a database host that hangs the handshake. */
+async function silentHost() {
+  const sockets = new Set<import('node:net').Socket>();
+  const server = createNetServer((socket) => (sockets.add(socket), socket.on('close', () => sockets.delete(socket))));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => (sockets.forEach((s) => s.destroy()), server.close(() => resolve()))),
+  };
+}
+
+describe.concurrent('a database that cannot be used at startup: one line naming the variables', () => {
+  const PASSWORD = 'Hunter2-pw';
+  /** One line naming `variable`, no password, no stack trace. */
+  const expectOneLineNaming = ({ code, lines }: { code: number | string; lines: string[] }, variable: string) => {
+    expect(code).not.toBe(0);
+    expect(lines).toEqual([expect.stringContaining(variable)]);
+    expect(lines[0]).not.toContain(PASSWORD);
+  };
+  const mysqlAt = async (port: number) => ({
+    ...(await validEnv('http://127.0.0.1:9')),
+    FABRIC_BACKEND_GUILD_DB_TYPE: 'mysql',
+    FABRIC_BACKEND_GUILD_DB_HOST: '127.0.0.1',
+    FABRIC_BACKEND_GUILD_DB_PORT: String(port),
+    FABRIC_BACKEND_GUILD_DB_PASSWORD: PASSWORD,
+  });
+
+  for (const entry of [MAIN, 'scripts/migrate.ts', 'scripts/sweep.ts']) {
+    it(`${entry}: a MySQL host that refuses names FABRIC_BACKEND_GUILD_DB_HOST`, async () => {
+      expectOneLineNaming(await runToExit(await mysqlAt(await freePort()), entry), 'FABRIC_BACKEND_GUILD_DB_HOST');
+    });
+  }
+
+  for (const [what, file] of [
+    ['under /proc', '/proc/fabric-x/guild.sqlite'],
+    ['under a plain file', path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'startup-db-file-')), 'guild.sqlite', 'x', 'guild.sqlite')],
+  ]) {
+    it(`a DB_FILE whose folder cannot be made (${what}) names FABRIC_BACKEND_GUILD_DB_FILE`, { timeout: 10_000 }, async () => {
+      if (what === 'under a plain file') fs.writeFileSync(path.dirname(path.dirname(file)), 'x');
+      const env = { ...(await validEnv('http://127.0.0.1:9')), FABRIC_BACKEND_GUILD_DB_TYPE: 'sqlite', FABRIC_BACKEND_GUILD_DB_FILE: file };
+      expectOneLineNaming(await runToExit(env), 'FABRIC_BACKEND_GUILD_DB_FILE');
+    });
+  }
+
+  it.runIf(TEST_DB === 'mysql')('an unknown database names FABRIC_BACKEND_GUILD_DB_NAME', async () => {
+    const env = await validEnv('http://127.0.0.1:9', { FABRIC_BACKEND_GUILD_DB_NAME: 'fabric_no_such_database' });
+    expectOneLineNaming(await runToExit(env), 'FABRIC_BACKEND_GUILD_DB_NAME');
+  });
+
+  it.runIf(TEST_DB === 'mysql')('access denied names FABRIC_BACKEND_GUILD_DB_USER / _DB_PASSWORD, without the password', async () => {
+    const env = await validEnv('http://127.0.0.1:9', { FABRIC_BACKEND_GUILD_DB_USER: 'fabric_nobody', FABRIC_BACKEND_GUILD_DB_PASSWORD: PASSWORD });
+    const result = await runToExit(env);
+    expectOneLineNaming(result, 'FABRIC_BACKEND_GUILD_DB_USER / _DB_PASSWORD');
+  });
+
+  it('SIGTERM stops a node whose database does not answer within the shutdown timeout', { timeout: 10_000 }, async () => {
+    const host = await silentHost();
+    try {
+      const child = run({ ...(await mysqlAt(host.port)), FABRIC_BACKEND_GUILD_LOG_LEVEL: 'debug', FABRIC_BACKEND_GUILD_SHUTDOWN_TIMEOUT_SECONDS: '0.3' });
+      await child.waitForLog('"msg":"starting"');
+      const signalled = Date.now();
+      child.proc.kill('SIGTERM');
+      expect(await child.exited).toBe(1);
+      // Not the pool's connect timeout (10 s).
+      expect(Date.now() - signalled).toBeLessThan(2500);
+      expect(child.stderr()).toContain('startup did not stop in time');
+    } finally {
+      await host.close();
+    }
+  });
+});
+
+describe('nodes started together on one fresh database', () => {
+  it('both start: the second waits for the migration of the first', { timeout: 30_000 }, async () => {
+    const db = await createTestDatabase();
+    databases.push(db);
+    const env = { ...nodeEnv({ url: 'http://127.0.0.1:9' } as DevCenter, db), FABRIC_BACKEND_GUILD_LOG_LEVEL: 'debug' };
+    // Both are held at their first migration step and let go together.
+    const hold = await holdMigrations(db);
+    const nodes = ['a', 'b'].map((id) => run({ ...env, FABRIC_BACKEND_GUILD_NODE_ID: `together-${id}` }));
+    await Promise.all(nodes.map((n) => n.waitForLog('"msg":"starting"')));
+    await sleep(500);
+    await hold.release();
+    await Promise.all(nodes.map((n) => n.waitForLog('guild node listening')));
   });
 });
 

@@ -12,12 +12,15 @@ import { makeDirectory } from '../make-dir.js';
 /** True under Bun. */
 export const isBun = (): boolean => typeof (process.versions as Record<string, string | undefined>).bun === 'string';
 
+/** How long a statement waits for another process's write lock on the file (the driver waits synchronously). */
+export const SQLITE_BUSY_TIMEOUT_MS = 10_000;
+
 /** The three settings every connection gets, whatever the driver. */
 const PRAGMAS = [
   'journal_mode = WAL',
   'synchronous = NORMAL',
   // Several processes may share the file: wait for the write lock instead of failing.
-  'busy_timeout = 10000',
+  `busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`,
 ];
 
 /** Opens `file` (creating its folder) with the runtime's SQLite driver. */

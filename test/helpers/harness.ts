@@ -9,6 +9,7 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Migrator, NO_MIGRATIONS } from 'kysely';
 import { createConnection } from 'mysql2/promise';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import { loadConfig, loadDatabaseConfig } from '../../lib/config.js';
@@ -215,6 +216,40 @@ export async function migrateTestDatabase(db: TestDatabase): Promise<void> {
   } finally {
     await handle.destroy();
   }
+}
+
+/** The name of kysely's migration lock on MySQL (GET_LOCK, held while a migration step runs). */
+const KYSELY_MYSQL_MIGRATION_LOCK = 'ea586330-2c93-47c8-908d-981d9d270f9d';
+
+/**
+ * Holds back every migration on `db` until `release`: on SQLite the file's write lock (a
+ * transaction of the test), on MySQL kysely's migration lock. A process that starts migrating
+ * meanwhile waits at its first write (on SQLite up to busy_timeout, 10 s). Kysely's own tables
+ * are made first, so that what waits is the first migration, not their creation.
+ */
+export async function holdMigrations(db: TestDatabase): Promise<{ release(): Promise<void> }> {
+  const handle = await openDatabase(loadDatabaseConfig(db.env));
+  try {
+    const { error } = await new Migrator({ db: handle.db, provider: { getMigrations: async () => ({}) } }).migrateTo(NO_MIGRATIONS);
+    if (error) throw error;
+  } finally {
+    await handle.destroy();
+  }
+  if (TEST_DB === 'mysql') {
+    const conn = await createConnection({ ...mysqlServer, database: db.env.FABRIC_BACKEND_GUILD_DB_NAME });
+    await conn.query('select get_lock(?, 10)', [KYSELY_MYSQL_MIGRATION_LOCK]);
+    return { release: () => conn.end() };
+  }
+  const { default: BetterSqlite3 } = await import('better-sqlite3');
+  const file = new BetterSqlite3(db.env.FABRIC_BACKEND_GUILD_DB_FILE);
+  file.pragma('journal_mode = WAL');
+  file.exec('begin immediate');
+  return {
+    release: async () => {
+      file.exec('commit');
+      file.close();
+    },
+  };
 }
 
 /** The environment of a split-mode process (API or realtime) started by a test: one node id and internal secret, schema migrated beforehand. */
