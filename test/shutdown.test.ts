@@ -11,7 +11,8 @@ import { openDatabase, pendingMigrations } from '../lib/db/index.js';
 import { MIGRATION_NAMES } from '../lib/db/migrations/names.js';
 import { listenFetch } from '../lib/server/node.js';
 import { filePart } from './helpers/multipart.js';
-import { apiClient, centerClient, holdMigrations, privateBackends, sleep, spawnNode, startTestNode, waitFor, type ChildRun } from './helpers/harness.js';
+import { apiClient, centerClient, holdMigrations, privateBackends, sleep, spawnNode, startTestNode, TEST_DB, waitFor, type ChildRun } from './helpers/harness.js';
+import { startTcpProxy } from './helpers/tcp-proxy.js';
 
 describe('RunningProcess.close()', () => {
   it('finishes while a download response is left unread and a socket is connected', { timeout: 20_000 }, async () => {
@@ -204,6 +205,35 @@ describe('SIGTERM on a running node', () => {
       expect(await pendingMigrations(handle.db)).toEqual([]);
     } finally {
       await handle.destroy();
+    }
+  });
+
+  it.runIf(TEST_DB === 'mysql')('does not wait past its deadline for a database that went silent under a request (MySQL)', { timeout: 30_000 }, async () => {
+    const b = await privateBackends();
+    backends.push(b);
+    const proxy = await startTcpProxy({ host: b.db.env.FABRIC_BACKEND_GUILD_DB_HOST, port: Number(b.db.env.FABRIC_BACKEND_GUILD_DB_PORT) });
+    const env = { FABRIC_BACKEND_GUILD_DB_HOST: '127.0.0.1', FABRIC_BACKEND_GUILD_DB_PORT: String(proxy.port), FABRIC_BACKEND_GUILD_SHUTDOWN_TIMEOUT_SECONDS: '0.3' };
+    const child = spawnNode('scripts/main.ts', b.env({ FABRIC_BACKEND_GUILD_LOG_LEVEL: 'info', ...env }));
+    children.push(child);
+    try {
+      const { port } = await child.waitForLog('guild node listening');
+      const api = apiClient(`http://127.0.0.1:${port}`);
+      const user = await centerClient(b.center).user('silent');
+      expect((await api('GET', '/api/guilds', { token: user.token })).status).toBe(200);
+      proxy.freeze();
+      // Its query waits for an answer that never comes.
+      const inFlight = api('GET', '/api/guilds', { token: user.token }).catch(() => 'cut off');
+      await sleep(200);
+      const signalled = Date.now();
+      child.proc.kill('SIGTERM');
+      expect(await child.exited).toBe(1);
+      expect(await inFlight).toBe('cut off');
+      // The close gives up on the database after 1 s: not the 5 s more the shutdown allows.
+      expect(Date.now() - signalled).toBeLessThan(3500);
+      expect(child.stderr()).toContain('did not answer the close in time');
+      expect(child.stderr()).not.toContain('shutdown did not finish in time');
+    } finally {
+      await proxy.close();
     }
   });
 

@@ -8,6 +8,9 @@ import type { DatabaseHandle } from './index.js';
 
 const log = createLogger('db');
 
+/** How long closing the pool waits for the server to answer before its connections are dropped. */
+const CLOSE_WAIT_MS = 1000;
+
 /** What every connection of the node sets first (see `openMysql`). */
 export const SESSION_SETTINGS =
   "set session sql_mode = concat(replace(@@sql_mode, 'NO_BACKSLASH_ESCAPES', ''), ',STRICT_TRANS_TABLES'), session time_zone = '+00:00', session group_concat_max_len = 4294967295";
@@ -51,11 +54,27 @@ export function openMysql(dbConfig: Extract<Config['db'], { type: 'mysql' }>): D
   const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
   // mysql2 keeps its pool's state in these fields (no public accessor).
   const state = pool as unknown as Record<'_allConnections' | '_freeConnections' | '_connectionQueue', { length: number }>;
+  const connections = state._allConnections as unknown as { length: number; get(i: number): { destroy(): void } };
   return {
     db,
     dialect: 'mysql',
     postBatches: createMysqlPostBatches(pool, POST_BATCHES_IN_FLIGHT, dbConfig.pool),
-    destroy: () => db.destroy(),
+    // Closing says goodbye on every connection and waits for the server to answer: with the
+    // database away (a network gone silent) that answer never comes, and a shutdown waited for
+    // its own deadline. Past CLOSE_WAIT_MS the connections are dropped instead.
+    async destroy() {
+      const ended = db.destroy().then(
+        () => true,
+        () => true,
+      );
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), CLOSE_WAIT_MS)));
+      if (!(await Promise.race([ended, late]))) {
+        log.warn('the database did not answer the close in time; dropping its connections', { connections: connections.length, waitedMs: CLOSE_WAIT_MS });
+        for (let i = connections.length - 1; i >= 0; i--) connections.get(i).destroy();
+      }
+      clearTimeout(timer);
+    },
     poolStats: () => ({ open: state._allConnections.length, idle: state._freeConnections.length, waiting: state._connectionQueue.length }),
   };
 }

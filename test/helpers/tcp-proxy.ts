@@ -14,6 +14,8 @@ export interface TcpProxy {
   restore(): void;
   /** Sends new connections to `target` and drops the open ones (a load balancer whose backend changed). */
   retarget(target: { host: string; port: number }): void;
+  /** Nothing passes any more, either way, on the connections open and on new ones, which stay open: a network that went silent. */
+  freeze(): void;
   close(): Promise<void>;
 }
 
@@ -27,9 +29,11 @@ export async function startTcpProxy(target: { host: string; port: number }, opts
     s.on('error', () => s.destroy());
   };
   let dropping = false;
+  let frozen = false;
   const server = createServer((client) => {
     track(client);
     if (dropping) return void client.destroy();
+    if (frozen) return void client.pause();
     client.pause();
     setTimeout(() => {
       if (client.destroyed) return;
@@ -60,5 +64,9 @@ export async function startTcpProxy(target: { host: string; port: number }, opts
     current = to;
     for (const s of open) s.destroy();
   };
-  return { port, url: (scheme) => `${scheme}://127.0.0.1:${port}`, cut, close: cut, drop, restore, retarget };
+  const freeze = () => {
+    frozen = true;
+    for (const s of open) s.unpipe().pause();
+  };
+  return { port, url: (scheme) => `${scheme}://127.0.0.1:${port}`, cut, close: cut, drop, restore, retarget, freeze };
 }
