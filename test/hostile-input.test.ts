@@ -191,6 +191,15 @@ describe('requests that do not parse', () => {
     expect(unknown.json?.error).toMatchObject({ code: 'not_found' });
   });
 
+  it('reads repeated headers as one, joined as fetch does: two Authorization headers are no valid token (401), as under Bun.serve', async () => {
+    const p = Number(port());
+    const twice = await rawRequest(p, `GET /api/guilds HTTP/1.1\r\nHost: x\r\nauthorization: Bearer ${owner.token}\r\nauthorization: Bearer other\r\nConnection: close\r\n\r\n`);
+    expect(twice.status).toBe(401);
+    expect(twice.json?.error).toMatchObject({ code: 'unauthorized' });
+    const once = await rawRequest(p, `GET /api/guilds HTTP/1.1\r\nHost: x\r\nauthorization: Bearer ${owner.token}\r\nConnection: close\r\n\r\n`);
+    expect(once.status).toBe(200);
+  });
+
   it('answers what Node would answer with an empty body (no Host, an unknown Expect, CONNECT) with the error JSON', async () => {
     const p = Number(port());
     expectErrorJson(await rawRequest(p, 'GET /api/health HTTP/1.1\r\nConnection: close\r\n\r\n'), 400);

@@ -71,7 +71,9 @@ export async function listenFetch(fetch: (request: Request) => Promise<Response>
     void adapter(req, res);
   };
   // A missing Host is answered below with the error JSON instead of Node's empty 400.
-  const server = createServer({ requireHostHeader: false }, serve);
+  // Repeated header lines are joined as fetch joins them (Node kept the first Authorization,
+  // so two tokens authenticated as the first here and as neither under Bun.serve).
+  const server = createServer({ requireHostHeader: false, joinDuplicateHeaders: true }, serve);
   server.on('clientError', answerRefusedRequest);
   server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => answerWithError(res, 417, 'bad_request', 'the only expectation served is 100-continue'));
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => writeRawError(socket, 405, 'method_not_allowed', 'CONNECT is not served here'));
