@@ -198,6 +198,7 @@ describe('requests that do not parse', () => {
     expect(twice.json?.error).toMatchObject({ code: 'unauthorized' });
     const once = await rawRequest(p, `GET /api/guilds HTTP/1.1\r\nHost: x\r\nauthorization: Bearer ${owner.token}\r\nConnection: close\r\n\r\n`);
     expect(once.status).toBe(200);
+    expect((await rawRequest(p, `GET /api/health HTTP/1.1\r\nHost: x\r\nHost: y\r\nConnection: close\r\n\r\n`)).status).toBe(400);
   });
 
   it('answers what Node would answer with an empty body (no Host, an unknown Expect, CONNECT) with the error JSON', async () => {
