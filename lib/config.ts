@@ -19,6 +19,8 @@ const bool = z
   .refine((v) => ['true', 'false', '1', '0', 'yes', 'no'].includes(v), 'must be true or false')
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const port = z.coerce.number().int().min(0).max(65535);
+/** A port the node connects to: 0 ("any free port") only makes sense for a listener. */
+const remotePort = port.min(1);
 const positiveInt = z.coerce.number().int().positive();
 /**
  * A URL the node calls (or registers) over HTTP: http: or https:, with a host, and neither
@@ -203,7 +205,7 @@ export function loadDatabaseConfig(env: Env = process.env): Config['db'] {
     ? {
         type: 'mysql',
         host: dbHost ?? '127.0.0.1',
-        port: read(env, 'DB_PORT', port, 3306),
+        port: read(env, 'DB_PORT', remotePort, 3306),
         user: read(env, 'DB_USER', z.string(), 'root'),
         password: env[P + 'DB_PASSWORD'] ?? '',
         database: read(env, 'DB_NAME', z.string().regex(/^[A-Za-z0-9_]+$/, 'letters, digits and _ only'), 'fabric_guild'),
