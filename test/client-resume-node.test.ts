@@ -25,7 +25,7 @@ import {
   type TestUser,
 } from './helpers/harness.js';
 import { post as postAs } from './helpers/messages.js';
-import { awayableClient, closeClients, loseDelivery, sdkClient, WAIT, type Delivered } from './helpers/sdk.js';
+import { awayableClient, closeClients, failingFetch, loseDelivery, sdkClient, WAIT, type Delivered } from './helpers/sdk.js';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 
 /** The default node, with a short token cache so that a revocation is seen within about a second. */
@@ -185,6 +185,34 @@ describe('FabricClient resumes from its positions against the real node', () => 
     expect(seen.map((s) => s.info.source)).toEqual(['live', ...during.map(() => 'resync'), 'live']);
     // REST does not say who was woken (realtime-client.md "Guarantees and their limits").
     expect(seen.slice(1, -1).map((s) => [s.info.replayed, s.info.wakeup])).toEqual(during.map(() => [true, false]));
+  });
+
+  it('pages on after a resync page fails: every message once, none skipped, the failure reported', async () => {
+    const { owner, members, guildId } = await seedGuild(short, 1);
+    const [agent] = members;
+    const ch = await createChannel(short, owner.token, { guildId, name: 'resync-fails', xType: 'general', memberUserIds: [agent.id] });
+    // The first resync page is answered 503 (the API process lost its database for a moment).
+    const rest = failingFetch((url) => url.pathname.endsWith('/messages') && url.searchParams.has('after'));
+    const { c, seen, resyncs, away, back } = await awayableClient(short.url, agent, (p) => proxies.push(p), { fetch: rest.fetch });
+    const errors: string[] = [];
+    c.onError((err) => void errors.push((err as Error & { code?: string }).code ?? err.message));
+    await c.connect();
+    const first = await post(short, owner, ch.id, 'before');
+    await expect.poll(() => seen.length, WAIT).toBe(1);
+
+    await away();
+    const during: Message[] = [];
+    for (let i = 0; i < 8; i++) during.push(await post(short, owner, ch.id, `during ${i}`));
+    expect((await runLogTrim(short.node.ctx)).deleted).toBeGreaterThan(0);
+    await back();
+    await expect.poll(() => resyncs, WAIT).toEqual([{ channelId: ch.id, messages: 8 }]);
+    expect(rest.failed()).toBe(1);
+    expect(errors).toContain('db_unavailable');
+    const last = await post(short, owner, ch.id, 'after');
+
+    const expected = [first, ...during, last].map((m) => m.id);
+    await expect.poll(() => seen.map((s) => s.message.id), WAIT).toEqual(expected);
+    expect(seen.map((s) => s.info.source)).toEqual(['live', ...during.map(() => 'resync'), 'live']);
   });
 
   it('replays channel.joined and channel.left of the user stream missed while away, and follows them', async () => {

@@ -60,9 +60,15 @@ export class ChannelStreams {
       return;
     }
     state.subscribed = true;
-    state.attempt = 0;
     const pos = typeof ack.pos === 'number' ? ack.pos : null;
-    if (ack.resync || (reconnect && pos === null)) return this.resync(state, pos);
+    if (ack.resync || (reconnect && pos === null)) {
+      if (await this.resync(state, pos)) state.attempt = 0;
+      // A page failed: the stream stayed where it was, so the join is sent again (with
+      // backoff) and the resync pages on from the last seq it delivered.
+      else this.retryJoin(state, reconnect, null);
+      return;
+    }
+    state.attempt = 0;
     if (pos === null) return;
     // Without `since` the ack starts the stream. With it, replayed events may still be on
     // their way (before or after the ack): the position is not moved past them, but a
@@ -80,7 +86,7 @@ export class ChannelStreams {
   /** A channel is rejoined from the last position delivered: the node replays what followed. */
   private watchGap(state: ChannelState): void {
     this.follower.watchGap(state, () => {
-      if (this.channels.get(state.id) === state) void this.subscribe(state, false);
+      if (this.channels.get(state.id) === state) void this.subscribe(state, false).catch((err: unknown) => this.subscribers.fail(err));
     });
   }
 
@@ -92,14 +98,20 @@ export class ChannelStreams {
     });
   }
 
-  /** Pages `GET …/messages?after=` from the last seq seen, holding live events until done. */
-  private async resync(state: ChannelState, pos: number | null): Promise<void> {
+  /**
+   * Pages `GET …/messages?after=` from the last seq seen, holding live events until done; true
+   * when done. A page that fails is reported and the stream is not moved to `pos`: the
+   * messages not fetched yet are still missing, so the channel stays behind (held events wait
+   * for them) until a later resync pages on from the last seq delivered.
+   */
+  private async resync(state: ChannelState, pos: number | null): Promise<boolean> {
     state.stream.hold();
     let count = 0;
+    let done = false;
     try {
       for (let more = true; more;) {
         const page = await this.rest.messages(state.id, { after: state.lastSeq, limit: 100 });
-        if (this.channels.get(state.id) !== state) return;
+        if (this.channels.get(state.id) !== state) return true;
         for (const m of page.messages) {
           state.lastSeq = Math.max(state.lastSeq, m.seq);
           if (m.deletedAt || !state.seen.add(m.id)) continue;
@@ -108,10 +120,18 @@ export class ChannelStreams {
         }
         more = page.hasMore && page.messages.length > 0;
       }
+      done = true;
+    } catch (err) {
+      this.subscribers.fail(err);
     } finally {
-      this.deliver(state, state.stream.release(pos));
+      this.deliver(state, state.stream.release(done ? pos : null));
+    }
+    if (!done) {
+      state.caughtUpTo = Math.max(state.caughtUpTo, pos ?? 0);
+      return false;
     }
     this.subscribers.call('resync', { channelId: state.id, messages: count });
+    return true;
   }
 
   /** After a reconnect: tells the agent it is its turn unless a wakeup already told it since that turn state. */

@@ -148,3 +148,21 @@ export function holdingFetch() {
   };
   return { fetch: fetchFn, hold };
 }
+
+/**
+ * A `fetch` for the SDK (its `fetch` option) in front of which the API process answers the
+ * first `times` matching requests with 503 `db_unavailable` (api.md), as it does while its
+ * database is away; every other request reaches the node. `failed()` counts those answers.
+ */
+export function failingFetch(match: (url: URL, init?: RequestInit) => boolean, times = 1) {
+  let failed = 0;
+  const fetchFn: typeof fetch = async (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    if (failed < times && match(url, init)) {
+      failed++;
+      return Response.json({ error: { code: 'db_unavailable', message: 'the database is unavailable' } }, { status: 503 });
+    }
+    return fetch(input, init);
+  };
+  return { fetch: fetchFn, failed: () => failed };
+}
