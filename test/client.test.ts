@@ -9,7 +9,7 @@ import { FabricApiError, SessionEndedError, type FabricClientOptions } from '../
 import type { Message, Turn } from '../lib/realtime/events.js';
 import { createChannel, seedGuild, startTestNode, type TestNode, type TestUser } from './helpers/harness.js';
 import { post as postAs } from './helpers/messages.js';
-import { closeClients, sdkClient, WAIT } from './helpers/sdk.js';
+import { closeClients, failingFetch, sdkClient, WAIT } from './helpers/sdk.js';
 
 let t: TestNode;
 beforeAll(async () => {
@@ -239,6 +239,26 @@ describe('FabricClient: reconnecting', () => {
     // 'connected' is reported after the re-read of the turns is done.
     await expect.poll(() => reconnects, WAIT).toEqual([false, true, true]);
     expect(turns).toHaveLength(1);
+  });
+
+  it('reads the turn again when its re-read after a reconnect fails, and still tells the agent it is its turn', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 2);
+    const [agent, other] = members;
+    const ch = await createChannel(t, owner.token, { guildId, name: 'd-fail', xType: 'discuss', memberUserIds: [agent.id, other.id] });
+    await post(owner, ch.id, 'topic');
+    // The first turn read is answered 503 (the API process lost its database for a moment).
+    const rest = failingFetch((url) => url.pathname.endsWith('/turn'));
+    const { c } = clientFor(agent, { fetch: rest.fetch });
+    const turns: { reason: string; wakeup: boolean }[] = [];
+    c.onTurn((_turn, info) => void turns.push({ reason: info.reason, wakeup: info.wakeup }));
+    const errors: string[] = [];
+    c.onError((err) => void errors.push((err as FabricApiError).code));
+    await c.connect();
+
+    t.node.realtime.nsp.disconnectSockets(true);
+    await expect.poll(() => turns, WAIT).toEqual([{ reason: 'reconnect', wakeup: true }]);
+    expect(rest.failed()).toBe(1);
+    expect(errors).toEqual(['db_unavailable']);
   });
 
   it('does not tell the agent again after a reconnect when it was woken live for that turn', async () => {

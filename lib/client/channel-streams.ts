@@ -5,6 +5,7 @@
  * (turn-wake.ts) and the turn re-read after a reconnect.
  */
 import type { ChannelStreamEvent, ChannelXType, MessageCreatedEvent, TurnUpdatedEvent } from '../realtime/events.js';
+import { backoffDelay, sleep } from './backoff.js';
 import type { FollowedChannels, ChannelState } from './followed-channels.js';
 import { FabricApiError, type FabricRest } from './rest.js';
 import type { ClientSocket, Payload, StreamEvent, StreamFollower } from './stream-follow.js';
@@ -138,15 +139,33 @@ export class ChannelStreams {
   async rereadTurns(): Promise<void> {
     const me = this.userId();
     if (!me) return;
-    await Promise.all(
-      [...this.channels.values()]
-        .filter((c) => hasTurnEngine(c.xType))
-        .map(async (c) => {
-          const turn = await this.rest.turn(c.id).catch(() => null);
-          if (!turn || !tellOnReread(c.turnWake, turn, me)) return;
-          this.subscribers.call('turn', turn, { wakeup: true, wakeReason: null, reason: 'reconnect', replayed: false });
-        }),
-    );
+    const socket = this.currentSocket();
+    await Promise.all([...this.channels.values()].filter((c) => hasTurnEngine(c.xType)).map((c) => this.rereadTurn(c, me, socket)));
+  }
+
+  /**
+   * One channel's turn re-read. A read that fails for a transient reason (no answer, 5xx, 429)
+   * is reported and tried again with backoff while the connection lasts and the channel is
+   * followed: a turn not read is a wake the agent never gets. A channel no longer readable
+   * (403, 404) has nothing to tell; its join says the rest.
+   */
+  private async rereadTurn(state: ChannelState, me: string, socket: ClientSocket | null): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      let retryAfterMs: number;
+      try {
+        const turn = await this.rest.turn(state.id);
+        if (tellOnReread(state.turnWake, turn, me)) this.subscribers.call('turn', turn, { wakeup: true, wakeReason: null, reason: 'reconnect', replayed: false });
+        return;
+      } catch (err) {
+        const status = err instanceof FabricApiError ? err.status : -1;
+        if (status === 403 || status === 404) return;
+        this.subscribers.fail(err);
+        if (status !== 0 && status !== 429 && status < 500) return;
+        retryAfterMs = (err as FabricApiError).retryAfterMs ?? 0;
+      }
+      await sleep(Math.max(retryAfterMs, backoffDelay(attempt, this.follower.backoff)));
+      if (this.currentSocket() !== socket || !socket?.connected || this.channels.get(state.id) !== state) return;
+    }
   }
 
   /** A channel stream event as it arrives from the socket. */

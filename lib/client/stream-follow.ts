@@ -45,7 +45,7 @@ export function stopTimers(follow: StreamFollow): void {
 export class StreamFollower {
   constructor(
     private readonly opts: FabricClientOptions,
-    private readonly backoff: BackoffOptions,
+    readonly backoff: BackoffOptions,
     private readonly currentSocket: () => ClientSocket | null,
   ) {}
 
