@@ -7,15 +7,20 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FabricApiError, SessionEndedError, type FabricClientOptions } from '../lib/client/index.js';
 import type { Message, Turn } from '../lib/realtime/events.js';
-import { createChannel, seedGuild, startTestNode, type TestNode, type TestUser } from './helpers/harness.js';
+import { createChannel, seedGuild, sleep, startTestNode, type TestNode, type TestUser } from './helpers/harness.js';
 import { post as postAs } from './helpers/messages.js';
-import { closeClients, failingFetch, sdkClient, WAIT } from './helpers/sdk.js';
+import { awayableClient, closeClients, failingFetch, sdkClient, WAIT } from './helpers/sdk.js';
+import type { TcpProxy } from './helpers/tcp-proxy.js';
 
 let t: TestNode;
+const proxies: TcpProxy[] = [];
 beforeAll(async () => {
   t = await startTestNode();
 });
-afterAll(async () => t?.close());
+afterAll(async () => {
+  for (const p of proxies) await p.close();
+  await t?.close();
+});
 afterEach(closeClients);
 
 const clientFor = (user: TestUser, opts: Partial<FabricClientOptions> = {}) => sdkClient(t.url, user, opts);
@@ -82,6 +87,24 @@ describe('FabricClient: connect and join', () => {
     await expect(c.connect()).rejects.toBeInstanceOf(SessionEndedError);
     expect(c.sessionEnded?.code).toBe('unauthorized');
     await expect(c.post('any', 'x')).rejects.toBeInstanceOf(SessionEndedError);
+  });
+});
+
+describe('FabricClient: closed while the node is away', () => {
+  it('rejects a connect() still waiting for the node when the client is closed, and every later connect()', async () => {
+    const { members } = await seedGuild(t, 1);
+    const { c, proxy } = await awayableClient(t.url, members[0], (p) => proxies.push(p));
+    proxy.drop();
+    const connecting = c.connect();
+    const outcome = connecting.then(
+      () => 'resolved',
+      (err: Error) => err.message,
+    );
+    await sleep(300);
+    c.close();
+    await expect(outcome).resolves.toBe('client closed');
+    await expect(c.connect()).rejects.toThrow('client closed');
+    expect(c.connected).toBe(false);
   });
 });
 

@@ -22,6 +22,7 @@ import { StreamOrder } from './stream-order.js';
 import { Subscribers, type Handlers } from './subscribers.js';
 
 const ENDS_FOR_GOOD = new Set(['token_revoked', 'token_expired', 'removed']);
+const closedError = () => new Error('client closed');
 
 export class FabricClient {
   readonly rest: FabricRest;
@@ -118,11 +119,14 @@ export class FabricClient {
   }
 
   /**
-   * Connects and, with `autoJoin`, joins the user's channels. Resolves once subscribed;
-   * rejects with `SessionEndedError` for a refused token.
+   * Connects and, with `autoJoin`, joins the user's channels. Resolves once subscribed (while
+   * the node is away it keeps trying); rejects with `SessionEndedError` when the session ends
+   * first (a refused token), and with `Error('client closed')` when `close()` comes first or
+   * came before.
    */
   connect(): Promise<void> {
     if (this.ended) return Promise.reject(new SessionEndedError(this.ended.code, this.ended.message));
+    if (this.abort.signal.aborted) return Promise.reject(closedError());
     this.connecting ??= this.open();
     return this.connecting;
   }
@@ -139,6 +143,16 @@ export class FabricClient {
     this.socket = socket;
     return new Promise((resolve, reject) => {
       let settled = false;
+      // Closed (or ended) before the first subscription: the wait is over, it rejects.
+      this.abort.signal.addEventListener(
+        'abort',
+        () => {
+          if (settled) return;
+          settled = true;
+          reject(this.ended ? new SessionEndedError(this.ended.code, this.ended.message) : closedError());
+        },
+        { once: true },
+      );
       socket.on('connect', () => {
         this.reconnectAttempt = 0;
         const reconnect = this.connects++ > 0;
@@ -204,7 +218,7 @@ export class FabricClient {
   close(): void {
     clearTimeout(this.reconnectTimer);
     for (const follow of [this.user, ...this.channels.values()]) stopTimers(follow);
-    this.abort.abort(new Error('client closed'));
+    this.abort.abort(closedError());
     this.socket?.close();
   }
 
