@@ -439,3 +439,29 @@ describe('FabricClient: the user stream', () => {
     expect(joined[1]).toMatchObject({ replayed: true });
   });
 });
+
+describe('FabricClient sends typing', () => {
+  it('relays typing to the other members, at most once per 2 s however often it is called, within the flood limit', async () => {
+    const { owner, members, guildId } = await seedGuild(strict, 1);
+    const [agent] = members;
+    const ch = await createChannel(strict, owner.token, { guildId, name: 'typing', xType: 'general', memberUserIds: [agent.id] });
+    const [typist, reader] = await Promise.all([sdkSubscriber(strict.url, agent), sdkSubscriber(strict.url, owner)]);
+    const got = (s: typeof typist) => {
+      const out: { channelId: string; userId: string }[] = [];
+      s.c.on('typing', (e) => void out.push(e));
+      return out;
+    };
+    const [typistGot, readerGot] = [got(typist), got(reader)];
+    const ended: string[] = [];
+    typist.c.onSessionEnded((e) => void ended.push(e.code));
+
+    // A keystroke each: 10 calls, one socket event (the node allows 3 per 10 s here).
+    for (let i = 0; i < 10; i++) typist.c.typing(ch.id);
+    await expect.poll(() => readerGot, WAIT).toEqual([{ channelId: ch.id, userId: agent.id }]);
+    await sleep(300);
+    expect(readerGot).toHaveLength(1);
+    expect(typistGot).toEqual([]);
+    expect(ended).toEqual([]);
+    expect(typist.c.connected).toBe(true);
+  });
+});

@@ -23,6 +23,8 @@ import { Subscribers, type Handlers } from './subscribers.js';
 
 const ENDS_FOR_GOOD = new Set(['token_revoked', 'token_expired', 'removed']);
 const closedError = () => new Error('client closed');
+/** The node relays at most one `typing` per user and channel per 2 s (realtime.md). */
+const TYPING_INTERVAL_MS = 2000;
 
 export class FabricClient {
   readonly rest: FabricRest;
@@ -45,6 +47,8 @@ export class FabricClient {
   private reconnectAttempt = 0;
   private reconnectTimer?: ReturnType<typeof setTimeout>;
   private ended: SessionEnd | null = null;
+  /** When `typing` was last sent, per channel. */
+  private readonly typingSentAt = new Map<string, number>();
 
   constructor(private readonly opts: FabricClientOptions & { userId?: string }) {
     this.rest = new FabricRest(opts);
@@ -246,6 +250,22 @@ export class FabricClient {
   /** `/no-reply`: pass the turn without a message (turns.md). */
   noReply(channelId: string, clientMsgId?: string): Promise<PostResult> {
     return this.post(channelId, { content: '/no-reply', clientMsgId });
+  }
+
+  /**
+   * Tells the channel's other members that this user is typing (`typing`, realtime.md). Call
+   * it as often as you like (e.g. on every keystroke): it is sent at most once per channel per
+   * 2 s, as the node relays no more and counts every socket event against its flood limit.
+   * Dropped while not connected (typing is never replayed).
+   */
+  typing(channelId: string): void {
+    const socket = this.socket;
+    if (this.ended || !socket?.connected) return;
+    const now = Date.now();
+    if (now - (this.typingSentAt.get(channelId) ?? -Infinity) < TYPING_INTERVAL_MS) return;
+    for (const [id, at] of this.typingSentAt) if (now - at >= TYPING_INTERVAL_MS) this.typingSentAt.delete(id);
+    this.typingSentAt.set(channelId, now);
+    socket.emit('typing', { channelId });
   }
 
   /** The latest `limit` messages of a channel (context for an agent), ascending seq. */
