@@ -90,6 +90,30 @@ describe('FabricClient: connect and join', () => {
   });
 });
 
+describe('FabricClient: handlers that fail', () => {
+  it('reports an async handler of on(event) that rejects to onError, and goes on delivering', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 1);
+    const [agent] = members;
+    const ch = await createChannel(t, owner.token, { guildId, name: 'h', xType: 'general', memberUserIds: [agent.id] });
+    const { c } = clientFor(agent);
+    const errors: string[] = [];
+    c.onError((err) => void errors.push(err.message));
+    const edits: string[] = [];
+    c.on('message.updated', async (m) => {
+      edits.push(m.content);
+      await sleep(1);
+      throw new Error(`handler failed on ${m.content}`);
+    });
+    await c.connect();
+    const m = await post(owner, ch.id, 'first');
+    for (const content of ['edit 1', 'edit 2']) {
+      expect((await t.api('PATCH', `/api/messages/${m.id}`, { token: owner.token, body: { content } })).status).toBe(200);
+    }
+    await expect.poll(() => errors, WAIT).toEqual(['handler failed on edit 1', 'handler failed on edit 2']);
+    expect(edits).toEqual(['edit 1', 'edit 2']);
+  });
+});
+
 describe('FabricClient: closed while the node is away', () => {
   it('rejects a connect() still waiting for the node when the client is closed, and every later connect()', async () => {
     const { members } = await seedGuild(t, 1);

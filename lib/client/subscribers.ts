@@ -56,13 +56,16 @@ export class Subscribers {
 
   /** Calls every handler of `kind`, in the order they were added. */
   call<K extends keyof Handlers>(kind: K, ...args: Parameters<Handlers[K]>): void {
-    for (const fn of this.handlers[kind]) {
-      try {
-        const r = (fn as (...a: Parameters<Handlers[K]>) => unknown)(...args);
-        if (r instanceof Promise) r.catch((err: unknown) => this.fail(err));
-      } catch (err) {
-        if (kind !== 'error') this.fail(err);
-      }
+    for (const fn of this.handlers[kind]) this.run(() => (fn as (...a: Parameters<Handlers[K]>) => unknown)(...args), kind !== 'error');
+  }
+
+  /** Runs one handler; what it throws or rejects is reported (not for an error handler: no loop). */
+  private run(handler: () => unknown, report: boolean): void {
+    try {
+      const r = handler();
+      if (r instanceof Promise) r.catch((err: unknown) => report && this.fail(err));
+    } catch (err) {
+      if (report) this.fail(err);
     }
   }
 
@@ -71,14 +74,8 @@ export class Subscribers {
     this.call('error', err instanceof Error ? err : new Error(String(err)));
   }
 
-  /** Calls every handler added with `on` for `event`. */
+  /** Calls every handler added with `on` for `event`; an async one that rejects is reported too. */
   emitEvent<E extends ServerEventName>(event: E, payload: ServerEventPayload<E>): void {
-    for (const fn of this.eventHandlers.get(event) ?? []) {
-      try {
-        (fn as (p: ServerEventPayload<E>) => void)(payload);
-      } catch (err) {
-        this.fail(err);
-      }
-    }
+    for (const fn of this.eventHandlers.get(event) ?? []) this.run(() => (fn as (p: ServerEventPayload<E>) => unknown)(payload), true);
   }
 }
