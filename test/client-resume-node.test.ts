@@ -161,6 +161,27 @@ describe('FabricClient resumes from its positions against the real node', () => 
     expect(reconnects).toEqual([false]);
   });
 
+  it('keeps at most maxWaitingEvents behind a gap; those not kept come back with the replay that fills it, once each', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 1);
+    const [agent] = members;
+    const ch = await createChannel(t, owner.token, { guildId, name: 'stuck', xType: 'general', memberUserIds: [agent.id] });
+    const { c, seen } = sdkClient(t.url, agent, { gapTimeoutMs: 3000, maxWaitingEvents: 3 });
+    const witness = sdkClient(t.url, owner);
+    await Promise.all([c.connect(), witness.c.connect()]);
+    const first = await post(t, owner, ch.id, 'one');
+    await expect.poll(() => seen.length, WAIT).toBe(1);
+
+    const lost = await loseOneDelivery(owner, agent, ch.id, witness.seen);
+    const behind: Message[] = [];
+    for (let i = 0; i < 10; i++) behind.push(await post(t, owner, ch.id, `behind ${i}`));
+
+    const expected = [first, lost, ...behind].map((m) => m.id);
+    await expect.poll(() => seen.map((s) => s.message.id), WAIT).toEqual(expected);
+    expect(seen.map((s) => s.message.pos)).toEqual(expected.map((_, i) => i + 1));
+    // Three waited behind the gap as they arrived; the seven after them were not kept.
+    expect(seen.map((s) => s.info.source)).toEqual(['live', 'replay', 'live', 'live', 'live', ...Array(7).fill('replay')]);
+  });
+
   it('is told to resync when its position fell out of the retention window, pages REST itself, and sees every message once', async () => {
     const { owner, members, guildId } = await seedGuild(short, 1);
     const [agent] = members;

@@ -78,6 +78,30 @@ describe('StreamOrder (one stream, in pos order, once)', () => {
     expect(s.lastPos).toBe(12);
   });
 
+  it('keeps at most maxWaiting events behind a gap; the rest stay missing until delivered again', () => {
+    const s = new StreamOrder<{ pos?: number }>(1, 3);
+    for (let p = 3; p <= 50; p++) expect(s.push(ev(p))).toEqual([]);
+    expect(s.waiting).toBe(3);
+    // The missing position is still taken, and releases what was kept; the rest is a gap.
+    expect(positions(s.push(ev(2)))).toEqual([2, 3, 4, 5]);
+    expect(s.hasGap).toBe(true);
+    // The replay that fills it (positions after the last delivered) brings them once each.
+    const replayed = Array.from({ length: 45 }, (_, i) => i + 6).flatMap((p) => s.push(ev(p)));
+    expect(positions(replayed)).toEqual(Array.from({ length: 45 }, (_, i) => i + 6));
+    expect(s.hasGap).toBe(false);
+  });
+
+  it('keeps at most maxWaiting events while held; those not kept are a gap after the release', () => {
+    const s = new StreamOrder<{ pos?: number }>(3, 2);
+    s.hold();
+    for (const p of [11, 12, 13, 14]) s.push(ev(p));
+    expect(s.waiting).toBe(2);
+    expect(positions(s.release(10))).toEqual([11, 12]);
+    expect(s.hasGap).toBe(true);
+    expect(positions([13, 14].flatMap((p) => s.push(ev(p))))).toEqual([13, 14]);
+    expect(s.hasGap).toBe(false);
+  });
+
   it('passes events without pos (a node without the event log) straight through, in arrival order', () => {
     const s = new StreamOrder<{ pos?: number; tag: string }>();
     expect(s.push(ev(undefined, 'a')).map((e) => e.tag)).toEqual(['a']);

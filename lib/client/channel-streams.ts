@@ -63,7 +63,11 @@ export class ChannelStreams {
     state.subscribed = true;
     const pos = typeof ack.pos === 'number' ? ack.pos : null;
     if (ack.resync || (reconnect && pos === null)) {
-      if (await this.resync(state, pos)) state.attempt = 0;
+      // Events that arrived during the paging and were not kept are a gap to fill.
+      if (await this.resync(state, pos)) {
+        state.attempt = 0;
+        this.watchGap(state);
+      }
       // A page failed: the stream stayed where it was, so the join is sent again (with
       // backoff) and the resync pages on from the last seq it delivered.
       else this.retryJoin(state, reconnect, null);

@@ -61,6 +61,12 @@ export interface FabricClientOptions extends RestOptions {
    * many events back covers what was posted after the membership (default 300).
    */
   joinBacklogEvents?: number;
+  /**
+   * How many events of one stream are kept while they wait behind a missing position (or
+   * while a REST resync runs); later ones are not kept and come back with the replay that
+   * fills the gap, so a stream stuck behind a gap does not grow without end (default 1000).
+   */
+  maxWaitingEvents?: number;
   /** How long to wait for a join or resume ack (ms). */
   ackTimeoutMs?: number;
   /** Wait before reconnecting after `session.ended {code: "rate_limited"}` (ms; the node counts socket events per 10 s). */

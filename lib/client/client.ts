@@ -15,7 +15,7 @@ import { CHANNEL_STREAM_EVENTS, USER_STREAM_EVENTS } from '../realtime/events.js
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { ChannelStreams } from './channel-streams.js';
 import { SessionEndedError, type FabricClientOptions, type SessionEnd } from './client-types.js';
-import { FollowedChannels, type ChannelState, type Start } from './followed-channels.js';
+import { DEFAULT_MAX_WAITING_EVENTS, FollowedChannels, type ChannelState, type Start } from './followed-channels.js';
 import { FabricApiError, FabricRest, type PostInput, type PostResult } from './rest.js';
 import { stopTimers, StreamFollower, type ClientSocket, type Payload, type StreamEvent, type StreamFollow } from './stream-follow.js';
 import { StreamOrder } from './stream-order.js';
@@ -35,7 +35,7 @@ export class FabricClient {
   private socket: ClientSocket | null = null;
   private readonly subscribers = new Subscribers();
   private readonly channels: FollowedChannels;
-  private readonly user: StreamFollow = { stream: new StreamOrder(), subscribed: false, caughtUpTo: 0, attempt: 0 };
+  private readonly user: StreamFollow;
   private readonly follower: StreamFollower;
   private readonly channelStreams: ChannelStreams;
   private readonly backoff: BackoffOptions;
@@ -56,6 +56,7 @@ export class FabricClient {
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
     this.userId = opts.userId ?? null;
     this.channels = new FollowedChannels(opts);
+    this.user = { stream: new StreamOrder(null, opts.maxWaitingEvents ?? DEFAULT_MAX_WAITING_EVENTS), subscribed: false, caughtUpTo: 0, attempt: 0 };
     this.follower = new StreamFollower(opts, this.backoff, () => this.socket);
     this.channelStreams = new ChannelStreams(
       this.channels,

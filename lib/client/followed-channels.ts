@@ -38,6 +38,7 @@ export type MembershipChange = 'joined' | 'left';
 /** How many left channels the client remembers (their position, and leaves that drop a follow in flight). */
 const LEFT_MEMORY = 1000;
 const DEFAULT_JOIN_BACKLOG_EVENTS = 300;
+export const DEFAULT_MAX_WAITING_EVENTS = 1000;
 
 export class FollowedChannels {
   private readonly byId = new Map<string, ChannelState>();
@@ -50,7 +51,7 @@ export class FollowedChannels {
   /** Per channel listing in flight, the channels joined or left meanwhile: newer than the listing (see FabricClient.subscribeAll). */
   private readonly listingsInFlight = new Set<Map<string, MembershipChange>>();
 
-  constructor(private readonly opts: Pick<FabricClientOptions, 'joinBacklogEvents'>) {}
+  constructor(private readonly opts: Pick<FabricClientOptions, 'joinBacklogEvents' | 'maxWaitingEvents'>) {}
 
   get(id: string): ChannelState | undefined {
     return this.byId.get(id);
@@ -80,7 +81,7 @@ export class FollowedChannels {
       state = {
         id,
         xType,
-        stream: new StreamOrder(start.pos),
+        stream: new StreamOrder(start.pos, this.opts.maxWaitingEvents ?? DEFAULT_MAX_WAITING_EVENTS),
         lastSeq: start.lastSeq,
         seen: new RecentKeys(),
         subscribed: false,

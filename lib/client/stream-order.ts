@@ -16,8 +16,22 @@ export class StreamOrder<T extends Positioned> {
   private readonly ahead = new Map<number, T>();
   /** While held (a REST resync in progress): everything that arrives, in arrival order. */
   private held: T[] | null = null;
+  /**
+   * The highest position that arrived while `maxWaiting` events were already waiting and was
+   * not kept: missing (a gap) until the stream is delivered up to it.
+   */
+  private notKept = 0;
 
-  constructor(lastPos: number | null = null) {
+  /**
+   * `maxWaiting` bounds the events kept while waiting (ahead of a gap, or held): a stream stuck
+   * behind a gap does not grow without end. One that arrives beyond it is not kept but stays
+   * missing, so it is asked for again (a rejoin replays every position after the last one
+   * delivered) like any other gap.
+   */
+  constructor(
+    lastPos: number | null = null,
+    private readonly maxWaiting = Infinity,
+  ) {
     this.last = lastPos;
   }
 
@@ -26,23 +40,24 @@ export class StreamOrder<T extends Positioned> {
     return this.last;
   }
 
-  /** True while events wait for a missing position. */
+  /** True while positions are missing: events wait for them, or arrived and were not kept. */
   get hasGap(): boolean {
-    return this.ahead.size > 0;
+    return this.ahead.size > 0 || (this.last !== null && this.last < this.notKept);
   }
 
-  /** How many events wait behind a gap. */
+  /** How many events wait (behind a gap, or held). */
   get waiting(): number {
-    return this.ahead.size;
+    return this.ahead.size + (this.held?.length ?? 0);
   }
 
   /** Takes one arrival; returns the events now deliverable, in order (possibly none). */
   push(event: T): T[] {
+    const pos = event.pos;
     if (this.held) {
-      this.held.push(event);
+      if (pos !== undefined && this.held.length >= this.maxWaiting) this.notKept = Math.max(this.notKept, pos);
+      else this.held.push(event);
       return [];
     }
-    const pos = event.pos;
     if (pos === undefined) return [event];
     if (this.last === null) {
       // The first event of a stream whose start is unknown (a join without `since` whose ack
@@ -51,6 +66,11 @@ export class StreamOrder<T extends Positioned> {
       return [event, ...this.drain()];
     }
     if (pos <= this.last || this.ahead.has(pos)) return [];
+    // Full: only the next position (it may close the gap) is still taken.
+    if (pos !== this.last + 1 && this.ahead.size >= this.maxWaiting) {
+      this.notKept = Math.max(this.notKept, pos);
+      return [];
+    }
     this.ahead.set(pos, event);
     return this.drain();
   }
