@@ -317,7 +317,7 @@ describe('FabricClient and the real node’s session.ended', () => {
   it('stops on token_revoked after a revocation at Center, surfaces it, and refuses to post', async () => {
     const { owner, members, guildId } = await seedGuild(t, 1);
     const [agent] = members;
-    await createChannel(t, owner.token, { guildId, name: 'rev', xType: 'general', memberUserIds: [agent.id] });
+    const ch = await createChannel(t, owner.token, { guildId, name: 'rev', xType: 'general', memberUserIds: [agent.id] });
     const { c } = sdkClient(t.url, agent);
     const ended: SessionEndedEvent[] = [];
     c.onSessionEnded((e) => void ended.push(e));
@@ -329,6 +329,9 @@ describe('FabricClient and the real node’s session.ended', () => {
     await expect.poll(() => c.connected, WAIT).toBe(false);
     await expect(c.connect()).rejects.toBeInstanceOf(SessionEndedError);
     await expect(c.post('any', 'x')).rejects.toMatchObject({ code: 'token_revoked' });
+    // Every further call (realtime-client.md "Session end"), not just posting.
+    await expect(c.join(ch.id)).rejects.toSatisfy((e) => e instanceof SessionEndedError && e.code === 'token_revoked');
+    await expect(c.recentMessages(ch.id)).rejects.toSatisfy((e) => e instanceof SessionEndedError && e.code === 'token_revoked');
   });
 });
 

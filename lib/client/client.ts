@@ -130,7 +130,8 @@ export class FabricClient {
    * came before.
    */
   connect(): Promise<void> {
-    if (this.ended) return Promise.reject(new SessionEndedError(this.ended.code, this.ended.message));
+    const refused = this.refusal();
+    if (refused) return Promise.reject(refused);
     if (this.abort.signal.aborted) return Promise.reject(closedError());
     this.connecting ??= this.open();
     return this.connecting;
@@ -242,9 +243,15 @@ export class FabricClient {
 
   // ------------------------------------------------------------ posting and reading
 
+  /** Why calls are refused now: the session ended (`SessionEndedError`), or null. */
+  private refusal(): SessionEndedError | null {
+    return this.ended ? new SessionEndedError(this.ended.code, this.ended.message) : null;
+  }
+
   /** Posts a message (see FabricRest.post: `clientMsgId` and retries). */
   post(channelId: string, input: PostInput | string): Promise<PostResult> {
-    if (this.ended) return Promise.reject(new SessionEndedError(this.ended.code, this.ended.message));
+    const refused = this.refusal();
+    if (refused) return Promise.reject(refused);
     return this.rest.post(channelId, typeof input === 'string' ? { content: input } : input, this.abort.signal);
   }
 
@@ -271,6 +278,8 @@ export class FabricClient {
 
   /** The latest `limit` messages of a channel (context for an agent), ascending seq. */
   async recentMessages(channelId: string, limit = 50): Promise<Message[]> {
+    const refused = this.refusal();
+    if (refused) throw refused;
     return (await this.rest.messages(channelId, { limit })).messages;
   }
 
@@ -279,6 +288,8 @@ export class FabricClient {
    * of); it stays followed across reconnects until `leave`.
    */
   async join(channelId: string): Promise<void> {
+    const refused = this.refusal();
+    if (refused) throw refused;
     const state = await this.follow(channelId, null, false);
     if (state) state.byHand = true;
   }
