@@ -10,7 +10,7 @@ import type { Message, Turn } from '../lib/realtime/events.js';
 import { createChannel, seedGuild, sleep, startTestNode, type TestNode, type TestUser } from './helpers/harness.js';
 import { post as postAs } from './helpers/messages.js';
 import { awayableClient, closeClients, failingFetch, sdkClient, WAIT } from './helpers/sdk.js';
-import type { TcpProxy } from './helpers/tcp-proxy.js';
+import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 
 let t: TestNode;
 const proxies: TcpProxy[] = [];
@@ -206,6 +206,19 @@ describe('FabricClient: posting with clientMsgId', () => {
     expect(err).toMatchObject({ status: 429, code: 'rate_limited', retryAfterMs: 1000 });
     expect(twice.at).toHaveLength(2);
     expect((await listed(agent, ch.id)).map((m) => m.content)).toEqual(['after the wait']);
+  });
+
+  it('gives up on a request the node does not answer within requestTimeoutMs (a post once its tries are over)', async () => {
+    const { agent, ch } = await postingWorld();
+    // A node whose connections are accepted but not answered for two minutes (a hung process or network).
+    const silent = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(t.url).port) }, { delayMs: 120_000 });
+    proxies.push(silent);
+    const c = clientFor(agent, { url: silent.url('http'), requestTimeoutMs: 300, retry: { maxAttempts: 2, backoff: { baseMs: 10, maxMs: 20 } } }).c;
+    const started = Date.now();
+    await expect(c.recentMessages(ch.id)).rejects.toMatchObject({ status: 0, code: 'timeout' });
+    await expect(c.post(ch.id, 'never answered')).rejects.toMatchObject({ status: 0, code: 'timeout' });
+    // One read and two tries of the post, each given up after 300 ms.
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it('does not retry a client mistake', async () => {

@@ -27,6 +27,32 @@ export interface RestOptions {
   /** Defaults to the global `fetch` (Node 20+, browsers). */
   fetch?: typeof fetch;
   retry?: Partial<RetryPolicy>;
+  /**
+   * How long one request may take, answer and body included (ms; default 30000, 0 for no
+   * limit). A request over it fails as `FabricApiError {status: 0, code: "timeout"}`, which a
+   * post retries like a network error (with its `clientMsgId`, so it is stored once).
+   */
+  requestTimeoutMs?: number;
+}
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+/** The caller's signal, and a deadline after `ms` (none when 0). */
+function withDeadline(signal: AbortSignal | undefined, ms: number): { signal: AbortSignal | undefined; expired: () => boolean; done: () => void } {
+  if (ms <= 0) return { signal, expired: () => false, done: () => undefined };
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(new Error('request timed out')), ms);
+  const onAbort = () => deadline.abort(signal!.reason);
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
+  return {
+    signal: deadline.signal,
+    expired: () => deadline.signal.aborted && !signal?.aborted,
+    done: () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    },
+  };
 }
 
 export interface PostInput {
@@ -63,7 +89,15 @@ export class FabricRest {
 
   /** One request; resolves with the parsed body and status, throws `FabricApiError` on an error status or no answer. */
   async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<{ status: number; body: T }> {
+    const timeoutMs = this.opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const deadline = withDeadline(signal, timeoutMs);
+    const failure = (err: unknown) => {
+      if (signal?.aborted) return err;
+      if (deadline.expired()) return new FabricApiError(0, 'timeout', `${method} ${path}: no answer within ${timeoutMs} ms`);
+      return new FabricApiError(0, 'network', err instanceof Error ? err.message : String(err));
+    };
     let res: Response;
+    let text: string;
     try {
       res = await this.fetchFn(`${this.baseUrl}${path}`, {
         method,
@@ -72,13 +106,15 @@ export class FabricRest {
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal,
+        signal: deadline.signal,
       });
+      // An answer whose body does not come whole is no answer.
+      text = await res.text();
     } catch (err) {
-      if (signal?.aborted) throw err;
-      throw new FabricApiError(0, 'network', err instanceof Error ? err.message : String(err));
+      throw failure(err);
+    } finally {
+      deadline.done();
     }
-    const text = await res.text().catch(() => '');
     let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : null;
