@@ -236,6 +236,37 @@ describe('FabricClient resumes from its positions against the real node', () => 
     expect(seen.map((s) => s.info.source)).toEqual(['live', ...during.map(() => 'resync'), 'live']);
   });
 
+  it('fills a gap that fell out of the retention window through REST, also when the first page fails', async () => {
+    const { owner, members, guildId } = await seedGuild(short, 1);
+    const [agent] = members;
+    const ch = await createChannel(short, owner.token, { guildId, name: 'gap-resync', xType: 'general', memberUserIds: [agent.id] });
+    const rest = failingFetch((url) => url.pathname.endsWith('/messages') && url.searchParams.has('after'));
+    const { c, seen, resyncs, reconnects } = sdkClient(short.url, agent, { gapTimeoutMs: 2000, fetch: rest.fetch });
+    const witness = sdkClient(short.url, owner);
+    await Promise.all([c.connect(), witness.c.connect()]);
+    const first = await post(short, owner, ch.id, 'one');
+    await expect.poll(() => seen.length, WAIT).toBe(1);
+
+    const lost = await loseDelivery(
+      short.node.realtime.nsp,
+      rooms.user(agent.id),
+      rooms.ofChannelSubscriber(ch.id, agent.id),
+      () => post(short, owner, ch.id, 'lost'),
+      (m) => witness.seen.some((s) => s.message.id === m.id),
+    );
+    const behind: Message[] = [];
+    for (let i = 0; i < 4; i++) behind.push(await post(short, owner, ch.id, `behind ${i}`));
+    // Before the gap deadline: the node keeps the last 3 events, the lost one is gone.
+    expect((await runLogTrim(short.node.ctx)).deleted).toBeGreaterThan(0);
+
+    const expected = [first, lost, ...behind].map((m) => m.id);
+    await expect.poll(() => seen.map((s) => s.message.id), WAIT).toEqual(expected);
+    expect(seen.map((s) => s.info.source)).toEqual(['live', ...Array(5).fill('resync')]);
+    expect(rest.failed()).toBe(1);
+    expect(resyncs).toEqual([{ channelId: ch.id, messages: 5 }]);
+    expect(reconnects).toEqual([false]);
+  });
+
   it('replays channel.joined and channel.left of the user stream missed while away, and follows them', async () => {
     const { owner, members, guildId } = await seedGuild(t, 1);
     const [agent] = members;
