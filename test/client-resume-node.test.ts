@@ -267,6 +267,38 @@ describe('FabricClient resumes from its positions against the real node', () => 
     expect(reconnects).toEqual([false]);
   });
 
+  it('re-reads the turn after a resync on the same connection, and tells the agent it is its turn when the lost events woke it', async () => {
+    const { owner, members, guildId } = await seedGuild(short, 2);
+    const [agent, other] = members;
+    const ch = await createChannel(short, owner.token, { guildId, name: 'gap-turn', xType: 'discuss', memberUserIds: [agent.id, other.id] });
+    const { c, seen, reconnects } = sdkClient(short.url, agent, { gapTimeoutMs: 2000 });
+    const turns: { reason: string; wakeup: boolean; speakerId: string | null }[] = [];
+    c.onTurn((turn, info) => void turns.push({ reason: info.reason, wakeup: info.wakeup, speakerId: turn.speakerId }));
+    const witness = sdkClient(short.url, owner);
+    const witnessTurns: string[] = [];
+    witness.c.onTurn((turn) => void witnessTurns.push(turn.updatedAt));
+    await Promise.all([c.connect(), witness.c.connect()]);
+
+    // The owner opens the round: the agent is the speaker, woken by the message and the turn,
+    // both lost on their way to it.
+    const topic = await loseDelivery(
+      short.node.realtime.nsp,
+      rooms.user(agent.id),
+      rooms.ofChannelSubscriber(ch.id, agent.id),
+      () => post(short, owner, ch.id, 'topic'),
+      (m) => witness.seen.some((s) => s.message.id === m.id) && witnessTurns.length > 0,
+    );
+    // Three later events of the channel, and the node keeps only those three.
+    for (let i = 0; i < 3; i++) {
+      expect((await short.api('PATCH', `/api/channels/${ch.id}`, { token: owner.token, body: { topic: `topic ${i}` } })).status).toBe(200);
+    }
+    expect((await runLogTrim(short.node.ctx)).deleted).toBeGreaterThan(0);
+
+    await expect.poll(() => seen.map((s) => [s.message.id, s.info.source, s.info.wakeup]), WAIT).toEqual([[topic.id, 'resync', false]]);
+    await expect.poll(() => turns, WAIT).toEqual([{ reason: 'resync', wakeup: true, speakerId: agent.id }]);
+    expect(reconnects).toEqual([false]);
+  });
+
   it('replays channel.joined and channel.left of the user stream missed while away, and follows them', async () => {
     const { owner, members, guildId } = await seedGuild(t, 1);
     const [agent] = members;

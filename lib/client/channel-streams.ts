@@ -67,6 +67,10 @@ export class ChannelStreams {
       if (await this.resync(state, pos)) {
         state.attempt = 0;
         this.watchGap(state);
+        // What woke the agent may be among the events not replayed: the turn is read again (a
+        // reconnect does that for every channel once they are all joined).
+        const me = this.userId();
+        if (!reconnect && me && hasTurnEngine(state.xType)) void this.rereadTurn(state, me, this.currentSocket(), 'resync');
       }
       // A page failed: the stream stayed where it was, so the join is sent again (with
       // backoff) and the resync pages on from the last seq it delivered.
@@ -144,21 +148,21 @@ export class ChannelStreams {
     const me = this.userId();
     if (!me) return;
     const socket = this.currentSocket();
-    await Promise.all([...this.channels.values()].filter((c) => hasTurnEngine(c.xType)).map((c) => this.rereadTurn(c, me, socket)));
+    await Promise.all([...this.channels.values()].filter((c) => hasTurnEngine(c.xType)).map((c) => this.rereadTurn(c, me, socket, 'reconnect')));
   }
 
   /**
-   * One channel's turn re-read. A read that fails for a transient reason (no answer, 5xx, 429)
+   * One channel's turn re-read (after a reconnect, or a resync on the same connection). A read that fails for a transient reason (no answer, 5xx, 429)
    * is reported and tried again with backoff while the connection lasts and the channel is
    * followed: a turn not read is a wake the agent never gets. A channel no longer readable
    * (403, 404) has nothing to tell; its join says the rest.
    */
-  private async rereadTurn(state: ChannelState, me: string, socket: ClientSocket | null): Promise<void> {
+  private async rereadTurn(state: ChannelState, me: string, socket: ClientSocket | null, reason: 'reconnect' | 'resync'): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       let retryAfterMs: number;
       try {
         const turn = await this.rest.turn(state.id);
-        if (tellOnReread(state.turnWake, turn, me)) this.subscribers.call('turn', turn, { wakeup: true, wakeReason: null, reason: 'reconnect', replayed: false });
+        if (tellOnReread(state.turnWake, turn, me)) this.subscribers.call('turn', turn, { wakeup: true, wakeReason: null, reason, replayed: false });
         return;
       } catch (err) {
         const status = err instanceof FabricApiError ? err.status : -1;

@@ -21,8 +21,8 @@ export interface TurnInfo {
   /** True when it is this user's turn to speak (an event's `wakeup`, or a re-read after a reconnect). */
   wakeup: boolean;
   wakeReason: WakeReason | null;
-  /** The event's reason; `reconnect` when the turn was re-read after a reconnect. */
-  reason: TurnReason | 'reconnect';
+  /** The event's reason; `reconnect` or `resync` when the turn was re-read after a reconnect, or after a REST resync on the same connection. */
+  reason: TurnReason | 'reconnect' | 'resync';
   replayed: boolean;
 }
 
