@@ -5,7 +5,7 @@
  */
 import { createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CENTER_KEY, seedGuild, sleep, startTestNode, type TestNode } from './helpers/harness.js';
+import { seedGuild, sleep, startTestNode, type TestNode } from './helpers/harness.js';
 import { expectError } from './helpers/expect-error.js';
 
 let t: TestNode;
@@ -21,17 +21,6 @@ afterEach(async () => {
 async function introspections(node: TestNode) {
   const before = (await node.centerApi.stats()).introspect;
   return async () => (await node.centerApi.stats()).introspect - before;
-}
-
-/** Another token of an existing user, valid for `ttlSeconds` (emulator dev endpoint). */
-async function shortLivedToken(node: TestNode, userId: string, ttlSeconds: number): Promise<string> {
-  const res = await fetch(`${node.center.url}/api/dev/users/${encodeURIComponent(userId)}/tokens`, {
-    method: 'POST',
-    headers: { 'x-api-key': CENTER_KEY, 'content-type': 'application/json' },
-    body: JSON.stringify({ ttlSeconds }),
-  });
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { token: string }).token;
 }
 
 describe('GET /api/health and GET /api/ready', () => {
@@ -114,7 +103,7 @@ describe('Bearer tokens', () => {
 
   it('stops accepting a token once its expiresAt has passed, even though answers are cached up to 60 s', async () => {
     const user = await t.centerApi.user();
-    const token = await shortLivedToken(t, user.id, 1);
+    const token = await t.centerApi.token(user.id, 1);
     expect((await t.api('GET', '/api/guilds', { token })).status).toBe(200);
     await sleep(1300);
     expectError(await t.api('GET', '/api/guilds', { token }), 401, 'unauthorized');

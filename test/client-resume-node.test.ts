@@ -17,6 +17,7 @@ import {
   privateBackends,
   restFixture,
   seedGuild,
+  sleep,
   spawnNode,
   startTestNode,
   type ChildRun,
@@ -395,6 +396,36 @@ describe('FabricClient and the real node’s session.ended', () => {
     // Every further call (realtime-client.md "Session end"), not just posting.
     await expect(c.join(ch.id)).rejects.toSatisfy((e) => e instanceof SessionEndedError && e.code === 'token_revoked');
     await expect(c.recentMessages(ch.id)).rejects.toSatisfy((e) => e instanceof SessionEndedError && e.code === 'token_revoked');
+  });
+});
+
+describe('FabricClient with a refreshed token', () => {
+  it('switches to a new token without a session end: what is posted across the switch comes once each, in order', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 1);
+    const [agent] = members;
+    const ch = await createChannel(t, owner.token, { guildId, name: 'refresh', xType: 'general', memberUserIds: [agent.id] });
+    const { c, seen, reconnects } = sdkClient(t.url, agent);
+    const ended: string[] = [];
+    c.onSessionEnded((e) => void ended.push(e.code));
+    await c.connect();
+    const posted = [await post(t, owner, ch.id, 'before')];
+    await expect.poll(() => seen.length, WAIT).toBe(1);
+
+    const fresh = await t.centerApi.token(agent.id);
+    c.setToken(fresh);
+    for (let i = 0; i < 3; i++) posted.push(await post(t, owner, ch.id, `during ${i}`));
+    await expect.poll(() => reconnects, WAIT).toEqual([false, true]);
+    // The old token goes away; the client no longer uses it, over REST or the socket.
+    await t.centerApi.revoke(agent.token);
+    await sleep(1500);
+    posted.push(await post(t, owner, ch.id, 'after'));
+    expect((await c.recentMessages(ch.id, 10)).map((m) => m.id)).toEqual(posted.map((m) => m.id));
+
+    await expect.poll(() => seen.map((s) => s.message.id), WAIT).toEqual(posted.map((m) => m.id));
+    expect(seen.map((s) => s.message.pos)).toEqual(posted.map((_, i) => i + 1));
+    expect(ended).toEqual([]);
+    expect(c.sessionEnded).toBeNull();
+    expect(c.connected).toBe(true);
   });
 });
 

@@ -47,6 +47,8 @@ export class FabricClient {
   private reconnectAttempt = 0;
   private reconnectTimer?: ReturnType<typeof setTimeout>;
   private ended: SessionEnd | null = null;
+  /** The token the socket connects with (see `setToken`). */
+  private token: string;
   /** When `typing` was last sent, per channel. */
   private readonly typingSentAt = new Map<string, number>();
 
@@ -55,6 +57,7 @@ export class FabricClient {
     this.realtimeUrl = opts.realtimeUrl?.replace(/\/+$/, '') ?? this.rest.baseUrl;
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
     this.userId = opts.userId ?? null;
+    this.token = opts.token;
     this.channels = new FollowedChannels(opts);
     this.user = { stream: new StreamOrder(null, opts.maxWaitingEvents ?? DEFAULT_MAX_WAITING_EVENTS), subscribed: false, caughtUpTo: 0, attempt: 0 };
     this.follower = new StreamFollower(opts, this.backoff, () => this.socket);
@@ -141,7 +144,7 @@ export class FabricClient {
     const socket: ClientSocket = io(`${this.realtimeUrl}/realtime`, {
       transports: ['websocket'],
       ...this.opts.socket,
-      auth: { token: this.opts.token },
+      auth: { token: this.token },
       reconnection: true,
       reconnectionDelay: this.backoff.baseMs,
       reconnectionDelayMax: this.backoff.maxMs,
@@ -218,6 +221,24 @@ export class FabricClient {
       socket.on('typing', (e) => this.subscribers.emitEvent('typing', e));
       socket.on('presence', (e) => this.subscribers.emitEvent('presence', e));
     });
+  }
+
+  /**
+   * Replaces the token (a refreshed Center token of the same user): REST sends it from the next
+   * request on, and a connected socket reconnects with it now (the node checks a socket's token
+   * when it connects, and ends the session when that token expires or is revoked). Every stream
+   * resumes from its position, so nothing is missed or delivered twice across the switch. Call
+   * it before the old token expires; after the session ended it throws `SessionEndedError`.
+   */
+  setToken(token: string): void {
+    const refused = this.refusal();
+    if (refused) throw refused;
+    this.token = token;
+    this.rest.setToken(token);
+    const socket = this.socket;
+    if (!socket) return;
+    socket.auth = { token };
+    if (socket.connected) socket.disconnect().connect();
   }
 
   /** Disconnects for good (no reconnect); posts in flight are aborted. */

@@ -81,10 +81,19 @@ export class FabricRest {
   private readonly fetchFn: typeof fetch;
   readonly retryPolicy: RetryPolicy;
 
+  /** The token sent with every request (see `setToken`). */
+  private token: string;
+
   constructor(private readonly opts: RestOptions) {
+    this.token = opts.token;
     this.baseUrl = opts.url.replace(/\/+$/, '');
     this.fetchFn = opts.fetch ?? globalThis.fetch.bind(globalThis);
     this.retryPolicy = { ...DEFAULT_RETRY_POLICY, ...opts.retry };
+  }
+
+  /** Sends `token` from the next request on (a refreshed Center token). */
+  setToken(token: string): void {
+    this.token = token;
   }
 
   /** One request; resolves with the parsed body and status, throws `FabricApiError` on an error status or no answer. */
@@ -102,7 +111,7 @@ export class FabricRest {
       res = await this.fetchFn(`${this.baseUrl}${path}`, {
         method,
         headers: {
-          authorization: `Bearer ${this.opts.token}`,
+          authorization: `Bearer ${this.token}`,
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         body: body === undefined ? undefined : JSON.stringify(body),

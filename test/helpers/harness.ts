@@ -137,6 +137,9 @@ export function centerClient(center: DevCenter) {
   return {
     /** A new user with a unique name (prefix + counter). */
     user: async (name = 'user'): Promise<TestUser> => call('/api/dev/users', { name: `${name}-${process.pid}-${++n}-${Math.random().toString(36).slice(2, 7)}` }),
+    /** Another token of an existing user (valid for `ttlSeconds`, or the emulator's default). */
+    token: async (userId: string, ttlSeconds?: number): Promise<string> =>
+      (await call(`/api/dev/users/${encodeURIComponent(userId)}/tokens`, ttlSeconds ? { ttlSeconds } : {})).token,
     guildToken: async (guildId: string): Promise<string> => (await call('/api/dev/guild-tokens', { guildId })).token,
     revoke: (token: string) => call('/api/dev/tokens/revoke', { token }),
     fail: (mode: 'none' | 'down' | '5xx', delayMs = 0) => call('/api/dev/fail', { mode, delayMs }),
