@@ -142,3 +142,9 @@ export const accessSweepLeaves = new Counter({
   labelNames: ['room'] as const,
   registers: [registry],
 });
+
+export const accessSweepJoins = new Counter({
+  name: 'fabric_realtime_access_sweep_joins_total',
+  help: 'Guild rooms (presence) the access sweep put the sockets of a guild member into (a room change that never arrived)',
+  registers: [registry],
+});

@@ -12,13 +12,19 @@
  * guild membership, and takes out the ones the user no longer has. A pair found without access
  * is asked about again before its sockets leave, so that a join that raced the first read
  * (access given back, socket joined again) is not undone.
+ *
+ * The other way round, a user added to a guild joins the guild's room (presence) only through
+ * a room change too: so the sweep also reads the guilds of the users with a socket here (one
+ * query per 500 users) and puts their sockets into the rooms of the guilds they are members of
+ * and not in, asking about each such pair again first. Channels need no such step: a user's
+ * new channels reach its sockets as `channel.joined` on its stream, which is logged.
  */
 import type { Namespace } from 'socket.io';
 import type { Principal } from '../lib/center/client.js';
 import type { Db } from '../lib/db/index.js';
-import { channelReaders, guildMembersAmong } from '../lib/guilds/standing.js';
+import { channelReaders, guildMembersAmong, guildsOfUsers } from '../lib/guilds/standing.js';
 import { createLogger } from '../lib/logger.js';
-import { accessSweepLeaves } from '../lib/metrics.js';
+import { accessSweepJoins, accessSweepLeaves } from '../lib/metrics.js';
 import { parseRoom, rooms } from '../lib/realtime/rooms.js';
 
 const log = createLogger('realtime');
@@ -88,7 +94,42 @@ async function sweepOnce(nsp: Namespace, db: Db): Promise<number> {
   }
   // Each one is a room change that never arrived: worth an operator's attention.
   if (left > 0) log.warn('access sweep took sockets out of rooms their users may no longer read', { subscriptions: left });
-  return left;
+  const joined = await joinGuildRooms(nsp, db);
+  if (joined > 0) log.warn('access sweep put sockets into the rooms of guilds their users are members of', { subscriptions: joined });
+  return left + joined;
+}
+
+/** Puts the sockets here of guild members into the guild rooms they miss; the number of (user, guild) pairs. */
+async function joinGuildRooms(nsp: Namespace, db: Db): Promise<number> {
+  const users: string[] = [];
+  for (const room of nsp.adapter.rooms.keys()) {
+    const parsed = parseRoom(room);
+    if (parsed && 'user' in parsed && !('channel' in parsed)) users.push(parsed.user);
+  }
+  const missing = new Map<string, string[]>(); // guild → users with a socket here outside its room
+  for (const [userId, guildIds] of await guildsOfUsers(db, users)) {
+    for (const guildId of guildIds) {
+      if (!outsideRoom(nsp, userId, guildId)) continue;
+      (missing.get(guildId) ?? missing.set(guildId, []).get(guildId)!).push(userId);
+    }
+  }
+  let joined = 0;
+  for (const [guildId, userIds] of missing) {
+    // Asked again: a removal that committed meanwhile keeps its sockets out.
+    const members = await guildMembersAmong(db, guildId, userIds);
+    const confirmed = userIds.filter((u) => members.has(u) && outsideRoom(nsp, u, guildId));
+    for (const userId of confirmed) nsp.local.in(rooms.user(userId)).socketsJoin(rooms.guild(guildId));
+    joined += confirmed.length;
+  }
+  if (joined > 0) accessSweepJoins.inc(joined);
+  return joined;
+}
+
+/** Whether a socket of the user here is not in the guild's room. */
+function outsideRoom(nsp: Namespace, userId: string, guildId: string): boolean {
+  const guildRoom = nsp.adapter.rooms.get(rooms.guild(guildId));
+  for (const id of nsp.adapter.rooms.get(rooms.user(userId)) ?? []) if (!guildRoom?.has(id)) return true;
+  return false;
 }
 
 async function withoutChannelAccess(db: Db, channelId: string, userIds: string[]): Promise<string[]> {

@@ -263,6 +263,28 @@ describe('readers who lose access while the hand-over fails', () => {
     });
   }, 60_000);
 
+  it('a user added to the guild gets its presence on the sockets it had open', async () => {
+    const split = await startSplit([{}], { tokenCacheSeconds: 0.5 });
+    const [{ node }] = split.apis;
+    const sockets: Socket[] = [];
+    try {
+      const { owner, members, guildId } = await seedGuild(node, 1);
+      const newcomer = await node.centerApi.user('member');
+      const sock = await connectSocket(split.realtime.url, newcomer.token);
+      sockets.push(sock);
+      const presence = recordEvents<{ userId: string; status: string }>(sock, 'presence');
+      await whileHandoverLost(split, async () => {
+        expect((await node.api('POST', `/api/guilds/${guildId}/members`, { token: owner.token, body: { userIds: [newcomer.id] } })).status).toBe(200);
+      });
+      sockets.push(await connectSocket(split.realtime.url, members[0].token)); // comes online: presence to the guild
+      await waitFor('presence of the member who came online', async () => (presence.some((p) => p.userId === members[0].id) ? true : undefined), 5_000);
+      expect(presence.filter((p) => p.userId === members[0].id)).toEqual([{ userId: members[0].id, status: 'online' }]);
+    } finally {
+      for (const s of sockets) s.close();
+      await split.close();
+    }
+  }, 60_000);
+
   it('a reader who keeps access keeps receiving through the sweeps', async () => {
     await readerAndMember({ isPublic: true }, async ({ reader, post }) => {
       await sleep(1500);

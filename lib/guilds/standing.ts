@@ -124,3 +124,17 @@ export async function guildMembersAmong(db: Db, guildId: string, userIds: readon
   }
   return found;
 }
+
+/** The guilds each of `userIds` is a member of now, by user (one query per USERS_PER_QUERY users). */
+export async function guildsOfUsers(db: Db, userIds: readonly string[]): Promise<Map<string, string[]>> {
+  const byUser = new Map<string, string[]>();
+  for (let i = 0; i < userIds.length; i += USERS_PER_QUERY) {
+    const rows = await db
+      .selectFrom('guild_members')
+      .select(['user_id', 'guild_id'])
+      .where('user_id', 'in', userIds.slice(i, i + USERS_PER_QUERY))
+      .execute();
+    for (const r of rows) (byUser.get(r.user_id) ?? byUser.set(r.user_id, []).get(r.user_id)!).push(r.guild_id);
+  }
+  return byUser;
+}
