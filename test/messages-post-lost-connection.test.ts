@@ -105,4 +105,34 @@ describe('a post whose connection is lost with its transaction sent', () => {
     expect(got.map((a) => ('value' in a ? a.value?.seq : a))).toEqual(posts.map((m) => stored.find((r) => r.id === m.id)!.seq));
     expect(await storedIn(ch.id)).toEqual(stored);
   });
+
+  it('when the database then goes silent: answered as the database unavailable within seconds, not after connect timeouts', { timeout: 40_000 }, async () => {
+    if (TEST_DB !== 'mysql') return;
+    const { owner, guildId } = await seedGuild(t, 0);
+    const ch = await createChannel(t, owner.token, { guildId, name: 'lost-silent', xType: 'general' });
+    const db = t.node.ctx.database.db;
+    const cfg = t.node.ctx.config.db as Extract<TestNode['node']['ctx']['config']['db'], { type: 'mysql' }>;
+    // Its own proxy and handle: this one's network never comes back.
+    const silent = await startTcpProxy({ host: cfg.host, port: cfg.port });
+    const handle = await openDatabase({ ...cfg, host: '127.0.0.1', port: silent.port });
+    const holder = await heldTransaction(db, async (trx) => void (await sql`select id from channels where id = ${ch.id} for update`.execute(trx)));
+    try {
+      const answer = settle(insertMessageWithNextSeq(handle, unsequencedMessage(ch, owner.id, 'silent'), [], asPosted(owner.id)));
+      await untilALockWait(db);
+      // The post's connection is lost; the `kill` of its session and any read after it get a connection that never answers.
+      silent.drop();
+      silent.restore();
+      silent.freeze();
+      const lostAt = Date.now();
+      const got = await answer;
+      // The lost connection's own error (503 db_unavailable over REST), after the kill's bound, not mysql2's 10 s connect timeout (twice).
+      expect(got).toEqual({ error: expect.stringMatching(/^(PROTOCOL_CONNECTION_LOST|ECONNRESET|EPIPE)$/) });
+      expect(Date.now() - lostAt).toBeLessThan(5000);
+    } finally {
+      holder.release();
+      await holder.done;
+      await silent.close();
+      await handle.destroy();
+    }
+  });
 });

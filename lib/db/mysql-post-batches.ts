@@ -153,6 +153,8 @@ export function createMysqlPostBatches(pool: Pool, maxInFlight: number, maxConne
         versions.forget(p.post);
         if (isOutcomeUnknown(err)) p.mayBeStored = true;
       }
+      // Its session may still be running: nothing of the group is tried beside it (see endSession).
+      if (sessionLeftRunning.has(err as object)) return void group.forEach((p) => p.reject(err));
       // A channel of the group stayed locked for the server's whole lock wait (by another
       // transaction): halving would wait that long again at every level. Each channel's posts
       // go on their own instead, side by side; those of a channel still locked get the error
@@ -202,6 +204,8 @@ export function createMysqlPostBatches(pool: Pool, maxInFlight: number, maxConne
       }
       const lost = isOutcomeUnknown(err);
       if (lost) p.mayBeStored = true;
+      // Its session may still be running and the server does not answer: neither read nor retry (see endSession).
+      if (lost && sessionLeftRunning.has(err as object)) return p.reject(err);
       // What is stored answers when an attempt of this very post may have committed: its own
       // id is taken (a duplicate of another key, a repeated clientMsgId, is the caller's), or
       // an attempt lost its connection (that session has been ended, see runOnOneConnection).
@@ -367,7 +371,8 @@ const isOutcomeUnknown = (err: unknown): boolean => (err as { fatal?: unknown })
  * the transaction it opened: that is rolled back on the same connection before the connection
  * goes back to the pool, so no lock outlives the call. A lost connection cannot roll back:
  * its server session is ended (`kill`) before the call fails, so that it stops where it is
- * (rolled back, unless it had committed) and no retry runs beside it.
+ * (rolled back, unless it had committed) and no retry runs beside it; an error whose `kill`
+ * the server did not answer in time is marked (`sessionLeftRunning`).
  */
 function runOnOneConnection(pool: Pool, statements: readonly SqlStatement[]): Promise<unknown> {
   const text = statements.map((q) => q.sql).join(';\n');
@@ -382,7 +387,10 @@ function runOnOneConnection(pool: Pool, statements: readonly SqlStatement[]): Pr
         }
         if (isOutcomeUnknown(error)) {
           conn.destroy();
-          return void endSession(pool, conn.threadId).then(() => reject(error));
+          return void endSession(pool, conn.threadId).then((ended) => {
+            if (!ended && error !== null && typeof error === 'object') sessionLeftRunning.add(error);
+            reject(error);
+          });
         }
         conn.query('rollback', (rollbackError) => {
           // A connection that cannot even roll back is not handed out again.
@@ -395,14 +403,30 @@ function runOnOneConnection(pool: Pool, statements: readonly SqlStatement[]): Pr
   });
 }
 
+/** How long ending a lost session may take, its new connection included (mysql2's connect timeout alone is 10 s). */
+const KILL_TIMEOUT_MS = 2000;
+
+/** Errors of a lost connection whose server session may still run (the server did not answer the `kill` in time). */
+const sessionLeftRunning = new WeakSet<object>();
+
 /**
- * Ends a server session whose connection was lost. `kill` returns once the session is marked:
- * it then stops at once (a lock wait included) and rolls back, keeping its locks until that
- * is done, so a retry that needs them waits for the outcome. When even this fails (the server
- * cannot be reached), so does the caller's read of what was stored: the post is answered as
- * the database being unavailable, and a retry with its clientMsgId finds it if it committed.
+ * Ends a server session whose connection was lost; false when the server did not answer in
+ * time. `kill` returns once the session is marked: it then stops at once (a lock wait
+ * included) and rolls back, keeping its locks until that is done, so a retry that needs them
+ * waits for the outcome. When the server does not answer within KILL_TIMEOUT_MS (gone silent),
+ * the post is neither read back nor tried again (either would wait on that server too, and a
+ * retry could run beside the session): it is answered as the database being unavailable (503
+ * `db_unavailable`), and a retry with its clientMsgId finds it if it committed.
  */
-function endSession(pool: Pool, threadId: number | null): Promise<void> {
-  if (threadId === null) return Promise.resolve();
-  return new Promise((resolve) => pool.query('kill ?', [threadId], () => resolve()));
+function endSession(pool: Pool, threadId: number | null): Promise<boolean> {
+  if (threadId === null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), KILL_TIMEOUT_MS);
+    pool.query({ sql: 'kill ?', timeout: KILL_TIMEOUT_MS }, [threadId], (err) => {
+      clearTimeout(timer);
+      // Any other answer (a session already gone, a server that refuses the connection at
+      // once) lets the read of what was stored decide, which fails as fast when it cannot run.
+      resolve((err as { code?: unknown } | null)?.code !== 'PROTOCOL_SEQUENCE_TIMEOUT');
+    });
+  });
 }
