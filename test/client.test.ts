@@ -7,6 +7,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FabricApiError, SessionEndedError, type FabricClientOptions } from '../lib/client/index.js';
 import type { Message, Turn } from '../lib/realtime/events.js';
+import { rooms } from '../lib/realtime/rooms.js';
 import { createChannel, seedGuild, sleep, startTestNode, type TestNode, type TestUser } from './helpers/harness.js';
 import { post as postAs } from './helpers/messages.js';
 import { awayableClient, closeClients, failingFetch, sdkClient, WAIT } from './helpers/sdk.js';
@@ -276,6 +277,29 @@ describe('FabricClient: reconnecting', () => {
         ['one', false],
         ['two', false],
       ]);
+  });
+
+  it('keeps a channel the application left with leave() left across a reconnect, until join()', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 1);
+    const [agent] = members;
+    const ch = await createChannel(t, owner.token, { guildId, name: 'muted', xType: 'general', memberUserIds: [agent.id] });
+    const { c, seen, reconnects } = clientFor(agent);
+    await c.connect();
+    expect(Object.keys(c.positions())).toEqual([ch.id]);
+    c.leave(ch.id);
+    t.node.realtime.nsp.in(rooms.user(agent.id)).disconnectSockets(true);
+    await expect.poll(() => reconnects, WAIT).toEqual([false, true]);
+    expect(c.positions()).toEqual({});
+    const witness = clientFor(owner);
+    await witness.c.connect();
+    const m = await post(owner, ch.id, 'while left');
+    await expect.poll(() => witness.seen.map((d) => d.message.id), WAIT).toContain(m.id);
+    await sleep(300);
+    expect(seen).toEqual([]);
+
+    await c.join(ch.id);
+    await post(owner, ch.id, 'after join');
+    await expect.poll(() => seen.map((d) => d.message.content), WAIT).toEqual(['after join']);
   });
 
   it('re-reads the turn after a reconnect and tells the agent it is its turn, once per turn state', async () => {

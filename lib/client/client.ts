@@ -311,6 +311,7 @@ export class FabricClient {
   async join(channelId: string): Promise<void> {
     const refused = this.refusal();
     if (refused) throw refused;
+    this.channels.clearLeftByApp(channelId);
     const state = await this.follow(channelId, null, false);
     if (state) state.byHand = true;
   }
@@ -342,8 +343,17 @@ export class FabricClient {
     return this.channels.get(channelId) === state ? state : null;
   }
 
-  /** Unsubscribes from a channel and forgets its position; a `join` or follow in flight for it is dropped. */
+  /**
+   * Unsubscribes from a channel and forgets its position; a `join` or follow in flight for it
+   * is dropped. The channel stays left across reconnects (the listing does not follow it again,
+   * though the user is still a member) until `join(channelId)`, or a new `channel.joined`.
+   */
   leave(channelId: string): void {
+    this.channels.markLeftByApp(channelId);
+    this.unfollow(channelId);
+  }
+
+  private unfollow(channelId: string): void {
     this.channels.noteMembership(channelId, 'left');
     this.channels.forget(channelId, true);
     this.socket?.emit('leave_channel', { channelId }, () => undefined);
@@ -397,7 +407,7 @@ export class FabricClient {
       this.channels.listingDone(meanwhile);
     }
     for (const [id, c] of this.channels.entries()) if (!member.has(id) && !c.byHand && meanwhile.get(id) !== 'joined') this.channels.forget(id, false);
-    for (const id of member.keys()) if (meanwhile.get(id) === 'left') member.delete(id);
+    for (const id of member.keys()) if (meanwhile.get(id) === 'left' || this.channels.isLeftByApp(id)) member.delete(id);
     const byHand = [...this.channels.values()].filter((c) => c.byHand && !member.has(c.id));
     await Promise.all([
       // A channel new in a reconnect listing became the user's while the client was away.
@@ -471,13 +481,14 @@ export class FabricClient {
       if (event === 'channel.joined') {
         this.subscribers.call('channelJoined', e);
         this.channels.noteMembership(e.channelId, 'joined');
+        if (this.opts.autoJoin !== false) this.channels.clearLeftByApp(e.channelId);
         const known = this.channels.get(e.channelId);
         if (this.opts.autoJoin !== false && (!known?.subscribed || known.listedHead !== null)) {
           void this.follow(e.channelId, e.xType, true).catch((err: unknown) => this.subscribers.fail(err));
         }
       } else {
         this.subscribers.call('channelLeft', e);
-        if (this.opts.autoJoin !== false) this.leave(e.channelId);
+        if (this.opts.autoJoin !== false) this.unfollow(e.channelId);
       }
       this.subscribers.emitEvent(event, e);
     }

@@ -48,6 +48,12 @@ export class FollowedChannels {
    * and seq reached, so that following the channel again does not deliver those events twice.
    */
   private readonly left = new Map<string, { leaves: number; pos: number | null; lastSeq: number }>();
+  /**
+   * Channels the application left with `leave()`, most recent last, at most LEFT_MEMORY: the
+   * listing does not follow them again (the user is still a member) until `join()`, or a new
+   * membership (`channel.joined`), says otherwise.
+   */
+  private readonly leftByApp = new Set<string>();
   /** Per channel listing in flight, the channels joined or left meanwhile: newer than the listing (see FabricClient.subscribeAll). */
   private readonly listingsInFlight = new Set<Map<string, MembershipChange>>();
 
@@ -111,6 +117,22 @@ export class FollowedChannels {
       lastSeq: state ? state.lastSeq : (before?.lastSeq ?? 0),
     });
     if (this.left.size > LEFT_MEMORY) this.left.delete(this.left.keys().next().value!);
+  }
+
+  /** The application left the channel (`leave()`): reconnect listings do not follow it again. */
+  markLeftByApp(id: string): void {
+    this.leftByApp.delete(id);
+    this.leftByApp.add(id);
+    if (this.leftByApp.size > LEFT_MEMORY) this.leftByApp.delete(this.leftByApp.values().next().value!);
+  }
+
+  /** `join()` or a new membership: the channel may be followed again. */
+  clearLeftByApp(id: string): void {
+    this.leftByApp.delete(id);
+  }
+
+  isLeftByApp(id: string): boolean {
+    return this.leftByApp.has(id);
   }
 
   /** A channel listing starts: the returned map collects the memberships that change until `listingDone`. */
