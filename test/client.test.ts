@@ -302,6 +302,33 @@ describe('FabricClient: reconnecting', () => {
     await expect.poll(() => seen.map((d) => d.message.content), WAIT).toEqual(['after join']);
   });
 
+  it('keeps following a public channel joined by hand when a membership in it ends; a private one is dropped', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 1);
+    const [reader] = members;
+    const pub = await createChannel(t, owner.token, { guildId, name: 'pub-member', xType: 'general', isPublic: true });
+    const priv = await createChannel(t, owner.token, { guildId, name: 'priv-member', xType: 'general', memberUserIds: [reader.id] });
+    const { c, seen } = clientFor(reader);
+    const left: string[] = [];
+    c.onChannelLeft((e) => void left.push(e.channelId));
+    await c.connect();
+    await c.join(pub.id);
+    await c.join(priv.id);
+    expect((await t.api('POST', `/api/channels/${pub.id}/members`, { token: owner.token, body: { userIds: [reader.id] } })).status).toBe(200);
+    await post(owner, pub.id, 'as a member');
+    await expect.poll(() => seen.map((d) => d.message.content), WAIT).toEqual(['as a member']);
+    for (const ch of [pub, priv]) expect((await t.api('DELETE', `/api/channels/${ch.id}/members/${reader.id}`, { token: owner.token })).status).toBe(204);
+    await expect.poll(() => left.sort(), WAIT).toEqual([pub.id, priv.id].sort());
+    await post(owner, priv.id, 'private, after the removal');
+    await post(owner, pub.id, 'as a reader again');
+    await expect
+      .poll(() => seen.map((d) => [d.message.content, d.info.wakeup]), WAIT)
+      .toEqual([
+        ['as a member', true],
+        ['as a reader again', false],
+      ]);
+    await expect.poll(() => Object.keys(c.positions()), WAIT).toEqual([pub.id]);
+  });
+
   it('re-reads the turn after a reconnect and tells the agent it is its turn, once per turn state', async () => {
     const { owner, members, guildId } = await seedGuild(t, 2);
     const [agent, other] = members;

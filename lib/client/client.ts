@@ -359,6 +359,30 @@ export class FabricClient {
     this.socket?.emit('leave_channel', { channelId }, () => undefined);
   }
 
+  /**
+   * A `channel.left`: the follow that came with the membership ends. One the application asked
+   * for with `join()` does not depend on membership (a reader of a public channel, a guild
+   * admin): the node took the socket out of the room, so it is joined again from its position,
+   * and the node says whether the user may still read it (a private channel is refused with
+   * `not_found` and dropped).
+   */
+  private membershipEnded(channelId: string): void {
+    const state = this.channels.get(channelId);
+    if (!state?.byHand) {
+      if (this.opts.autoJoin !== false) this.unfollow(channelId);
+      return;
+    }
+    this.channels.noteMembership(channelId, 'left');
+    // After a join in flight, whose ack may predate the removal.
+    void (state.joining ?? Promise.resolve())
+      .then(() => {
+        if (this.channels.get(channelId) !== state) return;
+        state.subscribed = false;
+        return this.channelStreams.subscribe(state, false);
+      })
+      .catch((err: unknown) => this.subscribers.fail(err));
+  }
+
   // ------------------------------------------------------------ (re)connect
 
   /**
@@ -488,7 +512,7 @@ export class FabricClient {
         }
       } else {
         this.subscribers.call('channelLeft', e);
-        if (this.opts.autoJoin !== false) this.unfollow(e.channelId);
+        this.membershipEnded(e.channelId);
       }
       this.subscribers.emitEvent(event, e);
     }
