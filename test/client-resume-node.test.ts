@@ -8,9 +8,12 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SessionEndedError } from '../lib/client/index.js';
+import { loadConfig, loadDatabaseConfig } from '../lib/config.js';
+import { openDatabase } from '../lib/db/index.js';
 import type { ChannelMembershipEvent, Message, SessionEndedEvent } from '../lib/realtime/events.js';
 import { runLogTrim } from '../lib/realtime/log-trim.js';
 import { rooms } from '../lib/realtime/rooms.js';
+import { startAllInOne } from '../scripts/processes.js';
 import {
   createChannel,
   freePort,
@@ -375,6 +378,61 @@ describe('FabricClient across a kill -9 and restart of the node process', () => 
       await backends.close();
     }
   }, 90_000);
+});
+
+describe('FabricClient and a node whose database was restored from a backup', () => {
+  it('follows a channel again whose position went back (since refused as too high), caught up through REST, nothing missed', async () => {
+    const backends = await privateBackends();
+    const port = await freePort();
+    const config = loadConfig(backends.env({ FABRIC_BACKEND_GUILD_PORT: String(port) }));
+    let node = await startAllInOne(config, { heartbeat: false });
+    try {
+      const fixture = restFixture(`http://127.0.0.1:${port}`, backends.center);
+      const { owner, members, guildId } = await seedGuild(fixture, 1);
+      const [agent] = members;
+      const ch = await createChannel(fixture, owner.token, { guildId, name: 'restored', xType: 'general', memberUserIds: [agent.id] });
+      const { c, seen, resyncs, reconnects, away, back } = await awayableClient(`http://127.0.0.1:${port}`, agent, (p) => proxies.push(p));
+      const errors: string[] = [];
+      c.onError((e) => void errors.push((e as Error & { code?: string }).code ?? e.message));
+      await c.connect();
+      for (const content of ['kept', 'lost 1', 'lost 2']) await post(fixture, owner, ch.id, content);
+      await expect.poll(() => seen.length, WAIT).toBe(3);
+      const kept = seen[0].message;
+
+      // The backup was taken right after 'kept': the node comes back without what followed.
+      await away();
+      await node.close();
+      const handle = await openDatabase(loadDatabaseConfig(backends.db.env));
+      try {
+        await handle.db.deleteFrom('channel_events').where('channel_id', '=', ch.id).where('pos', '>', kept.pos!).execute();
+        await handle.db.deleteFrom('messages').where('channel_id', '=', ch.id).where('seq', '>', kept.seq).execute();
+        await handle.db.updateTable('channels').set({ last_pos: kept.pos!, last_seq: kept.seq }).where('id', '=', ch.id).execute();
+      } finally {
+        await handle.destroy();
+      }
+      node = await startAllInOne(config, { heartbeat: false });
+      // Stored under the seq and position 'lost 1' had.
+      await post(fixture, owner, ch.id, 'after the restore');
+      await back();
+      expect(reconnects).toEqual([false, true]);
+      await post(fixture, owner, ch.id, 'live');
+      await expect
+        .poll(() => seen.map((d) => [d.message.content, d.info.source]), WAIT)
+        .toEqual([
+          ['kept', 'live'],
+          ['lost 1', 'live'],
+          ['lost 2', 'live'],
+          ['after the restore', 'resync'],
+          ['live', 'live'],
+        ]);
+      expect(resyncs).toEqual([{ channelId: ch.id, messages: 1 }]);
+      expect(errors).toEqual(['bad_request']);
+      expect(c.positions()).toEqual({ [ch.id]: kept.pos! + 2 });
+    } finally {
+      await node.close();
+      await backends.close();
+    }
+  }, 60_000);
 });
 
 describe('FabricClient and the real node’s session.ended', () => {

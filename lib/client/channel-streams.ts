@@ -48,6 +48,12 @@ export class ChannelStreams {
         return;
       }
       this.subscribers.fail(new FabricApiError(0, code, `join_channel ${state.id}: ${ack.error.message}`));
+      // A `since` above the node's position: the node went back (a database restored from a
+      // backup). Followed again from where it stands now, caught up through REST.
+      if (code === 'bad_request' && since !== null && this.channels.get(state.id) === state) {
+        this.channels.rewind(state);
+        return this.subscribeOnce(state, reconnect);
+      }
       // A refusal that says nothing about the channel (rate_limited, internal, a database
       // hiccup): tried again, or the channel would stay unfollowed for the whole connection.
       if (code !== 'bad_request') this.retryJoin(state, reconnect, code);
@@ -62,7 +68,7 @@ export class ChannelStreams {
     }
     state.subscribed = true;
     const pos = typeof ack.pos === 'number' ? ack.pos : null;
-    if (ack.resync || (reconnect && pos === null)) {
+    if (ack.resync || (reconnect && pos === null) || state.resyncOnAck) {
       // Events that arrived during the paging and were not kept are a gap to fill.
       if (await this.resync(state, pos)) {
         state.attempt = 0;
@@ -139,6 +145,7 @@ export class ChannelStreams {
       state.caughtUpTo = Math.max(state.caughtUpTo, pos ?? 0);
       return false;
     }
+    state.resyncOnAck = false;
     this.subscribers.call('resync', { channelId: state.id, messages: count });
     return true;
   }

@@ -20,6 +20,8 @@ export interface ChannelState extends StreamFollow {
   joining: Promise<void> | null;
   /** What the agent was told about its turn here (turn-wake.ts). */
   turnWake: TurnWakeState;
+  /** The node's stream went back below this client's position: the next join acknowledged is caught up through REST (see `rewind`). */
+  resyncOnAck: boolean;
   /** Joined with `join()`: kept on reconnect even when not in the member listing. */
   byHand: boolean;
   /** The position the stream started at when that was the channel's head in the first listing (see startAtMembership). */
@@ -95,6 +97,7 @@ export class FollowedChannels {
         caughtUpTo: 0,
         attempt: 0,
         turnWake: initialTurnWake(),
+        resyncOnAck: false,
         byHand: false,
         listedHead: start.listedHead ? start.pos : null,
       };
@@ -165,6 +168,23 @@ export class FollowedChannels {
     const before = this.left.get(channel.id);
     const pos = channel.eventPos === undefined ? null : Math.max(0, channel.eventPos - back, before?.pos ?? 0);
     return { pos, lastSeq: Math.max(0, channel.lastSeq - back, before?.lastSeq ?? 0) };
+  }
+
+  /**
+   * The node refused `since` as above its position (its database restored from a backup): the
+   * positions and seqs after the restore point were given again to other events. The stream
+   * forgets its position and holds what arrives; the next join goes without `since`, and its
+   * ack is caught up through REST from `joinBacklogEvents` messages before the last seq seen
+   * (what was delivered already is skipped by id), so that messages stored after the restore
+   * under seqs this client had seen are not skipped.
+   */
+  rewind(state: ChannelState): void {
+    const back = Math.max(0, this.opts.joinBacklogEvents ?? DEFAULT_JOIN_BACKLOG_EVENTS);
+    state.stream.reset();
+    state.stream.hold();
+    state.caughtUpTo = 0;
+    state.lastSeq = Math.max(0, state.lastSeq - back);
+    state.resyncOnAck = true;
   }
 
   /**

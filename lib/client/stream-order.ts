@@ -94,6 +94,16 @@ export class StreamOrder<T extends Positioned> {
     if (this.last !== null && pos < this.last) this.last = pos;
   }
 
+  /**
+   * Forgets every position (the node's stream went back below the last one delivered, e.g.
+   * its database restored from a backup): the next `startAt`, or the next arrival, starts it.
+   */
+  reset(): void {
+    this.last = null;
+    this.ahead.clear();
+    this.notKept = 0;
+  }
+
   /** Holds every arrival until `release` (while the gap is filled from elsewhere, e.g. REST). */
   hold(): void {
     this.held ??= [];
