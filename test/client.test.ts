@@ -131,6 +131,18 @@ describe('FabricClient: closed while the node is away', () => {
     await expect(c.connect()).rejects.toThrow('client closed');
     expect(c.connected).toBe(false);
   });
+
+  it('rejects join() after close(), and one in flight when close() comes, with Error("client closed"): nothing is followed', async () => {
+    const { owner, members, guildId } = await seedGuild(t, 1);
+    const ch = await createChannel(t, owner.token, { guildId, name: 'closed', xType: 'general', isPublic: true });
+    const { c } = clientFor(members[0], { autoJoin: false });
+    await c.connect();
+    const inFlight = c.join(ch.id);
+    c.close();
+    await expect(inFlight).rejects.toThrow('client closed');
+    await expect(c.join(ch.id)).rejects.toThrow('client closed');
+    expect(c.positions()).toEqual({});
+  });
 });
 
 describe('FabricClient: posting with clientMsgId', () => {

@@ -306,13 +306,19 @@ export class FabricClient {
 
   /**
    * Subscribes to a channel by hand (a reader may follow a public channel it is not a member
-   * of); it stays followed across reconnects until `leave`.
+   * of); it stays followed across reconnects until `leave`. After `close()` (also one that
+   * comes while it is in flight) it rejects with `Error('client closed')`.
    */
   async join(channelId: string): Promise<void> {
     const refused = this.refusal();
     if (refused) throw refused;
+    if (this.abort.signal.aborted) throw closedError();
     this.channels.clearLeftByApp(channelId);
     const state = await this.follow(channelId, null, false);
+    if (this.abort.signal.aborted) {
+      this.channels.forget(channelId, true);
+      throw this.refusal() ?? closedError();
+    }
     if (state) state.byHand = true;
   }
 
