@@ -105,7 +105,11 @@ export class FabricClient {
     return this.subscribers.add('error', fn);
   }
 
-  /** Any server event by name (stream events in order, once); returns the unsubscribe function. */
+  /**
+   * Any server event by name, as the node sent it (stream events in order, once, each with its
+   * `pos`); returns the unsubscribe function. Messages caught up through REST (`resync`) are no
+   * node events and have no position: they reach `onMessage` only, so take messages from there.
+   */
   on<E extends ServerEventName>(event: E, fn: (payload: ServerEventPayload<E>) => void): () => void {
     return this.subscribers.on(event, fn);
   }
