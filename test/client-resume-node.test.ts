@@ -381,7 +381,7 @@ describe('FabricClient across a kill -9 and restart of the node process', () => 
 });
 
 describe('FabricClient and a node whose database was restored from a backup', () => {
-  it('follows a channel again whose position went back (since refused as too high), caught up through REST, nothing missed', async () => {
+  it('follows a channel again whose position went back (since refused as too high), caught up through REST, nothing missed; the user stream goes on from the node', async () => {
     const backends = await privateBackends();
     const port = await freePort();
     const config = loadConfig(backends.env({ FABRIC_BACKEND_GUILD_PORT: String(port) }));
@@ -394,10 +394,15 @@ describe('FabricClient and a node whose database was restored from a backup', ()
       const { c, seen, resyncs, reconnects, away, back } = await awayableClient(`http://127.0.0.1:${port}`, agent, (p) => proxies.push(p));
       const errors: string[] = [];
       c.onError((e) => void errors.push((e as Error & { code?: string }).code ?? e.message));
+      const joined: string[] = [];
+      c.onChannelJoined((e) => void joined.push(e.channelId));
       await c.connect();
       for (const content of ['kept', 'lost 1', 'lost 2']) await post(fixture, owner, ch.id, content);
       await expect.poll(() => seen.length, WAIT).toBe(3);
       const kept = seen[0].message;
+      // A membership after the backup: the user stream's position goes back too.
+      const lostJoin = await createChannel(fixture, owner.token, { guildId, name: 'lost-join', xType: 'general', memberUserIds: [agent.id] });
+      await expect.poll(() => joined, WAIT).toEqual([lostJoin.id]);
 
       // The backup was taken right after 'kept': the node comes back without what followed.
       await away();
@@ -407,6 +412,15 @@ describe('FabricClient and a node whose database was restored from a backup', ()
         await handle.db.deleteFrom('channel_events').where('channel_id', '=', ch.id).where('pos', '>', kept.pos!).execute();
         await handle.db.deleteFrom('messages').where('channel_id', '=', ch.id).where('seq', '>', kept.seq).execute();
         await handle.db.updateTable('channels').set({ last_pos: kept.pos!, last_seq: kept.seq }).where('id', '=', ch.id).execute();
+        for (const table of ['channel_events', 'channel_members'] as const) await handle.db.deleteFrom(table).where('channel_id', '=', lostJoin.id).execute();
+        await handle.db.deleteFrom('channels').where('id', '=', lostJoin.id).execute();
+        const userPos = Number((await handle.db.selectFrom('user_streams').select('last_pos').where('user_id', '=', agent.id).executeTakeFirstOrThrow()).last_pos);
+        await handle.db.deleteFrom('user_events').where('user_id', '=', agent.id).where('pos', '=', userPos).execute();
+        await handle.db
+          .updateTable('user_streams')
+          .set({ last_pos: userPos - 1 })
+          .where('user_id', '=', agent.id)
+          .execute();
       } finally {
         await handle.destroy();
       }
@@ -426,8 +440,15 @@ describe('FabricClient and a node whose database was restored from a backup', ()
           ['live', 'live'],
         ]);
       expect(resyncs).toEqual([{ channelId: ch.id, messages: 1 }]);
-      expect(errors).toEqual(['bad_request']);
       expect(c.positions()).toEqual({ [ch.id]: kept.pos! + 2 });
+
+      // The user stream goes on from the node's position: a membership now is followed.
+      const later = await createChannel(fixture, owner.token, { guildId, name: 'later', xType: 'general', memberUserIds: [agent.id] });
+      await expect.poll(() => joined, WAIT).toEqual([lostJoin.id, later.id]);
+      await post(fixture, owner, later.id, 'in the later channel');
+      await expect.poll(() => seen.at(-1)?.message.content, WAIT).toBe('in the later channel');
+      // The channel's join and the user stream's resume were refused once each (other reports: the node restarting).
+      expect(errors.filter((e) => e === 'bad_request')).toEqual(['bad_request', 'bad_request']);
     } finally {
       await node.close();
       await backends.close();

@@ -467,7 +467,8 @@ export class FabricClient {
    * The user stream from its last position (joins and leaves while away come back in order).
    * Not sent before a first user event: `since: 0` would replay the whole retained stream,
    * and the channel listing already says where the user is. A resume without an ack, or
-   * refused for a reason that is not `bad_request`, is sent again as a join would be.
+   * refused for a reason that is not `bad_request`, is sent again as a join would be; one
+   * refused with `bad_request` (`since` above the node's position) starts the stream anew.
    */
   private async resumeUser(): Promise<void> {
     const user = this.user;
@@ -484,7 +485,16 @@ export class FabricClient {
     if (!ack) return this.follower.retrySubscription(user, null, () => void this.resumeUser());
     if (!ack.ok) {
       this.subscribers.fail(new FabricApiError(0, ack.error.code, `resume_user: ${ack.error.message}`));
-      if (ack.error.code !== 'bad_request') this.follower.retrySubscription(user, ack.error.code, () => void this.resumeUser());
+      // A `since` above the node's position: the node went back (a database restored from a
+      // backup) and gives those positions to new events. The stream forgets its position, so
+      // that the next user event starts it; what changed meanwhile, the listing has read.
+      if (ack.error.code === 'bad_request') {
+        user.stream.reset();
+        user.caughtUpTo = 0;
+        user.subscribed = this.connected;
+        return;
+      }
+      this.follower.retrySubscription(user, ack.error.code, () => void this.resumeUser());
       return;
     }
     user.subscribed = true;
