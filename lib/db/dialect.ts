@@ -337,7 +337,7 @@ async function insertInOneTransaction(
   const stored = await withTransaction(db, dialect, async (trx) => {
     const seq = await allocateSeq(trx, dialect, message.channel_id, memberId, unguardedOnly);
     if (seq === null) return null;
-    const createdAt = Date.now();
+    const createdAt = await messageTime(trx, dialect);
     await trx
       .insertInto('messages')
       .values(withFields(message, { seq, created_at: createdAt }))
@@ -366,14 +366,16 @@ const MYSQL_NOW_US = 'cast(unix_timestamp(now(6)) * 1000000 as signed)';
 export const MYSQL_NOW_MS = 'cast(unix_timestamp(now(3)) * 1000 as unsigned)';
 
 /**
- * The time that stamps a message stored under its channel's lock: the database's clock on
- * MySQL, as the post batches stamp theirs in SQL (so a channel's createdAt never decreases
- * along seq when its posts move between the two paths, whatever the API hosts' clocks say),
- * this process's clock on SQLite (in-process: the one clock there is).
+ * The clock of a message's times (createdAt, editedAt, deletedAt, and the edit window measured
+ * from createdAt): the database's on MySQL, as the post batches stamp theirs in SQL (so a
+ * channel's createdAt never decreases along seq when its posts move between paths, and an
+ * edit's window and editedAt are on createdAt's clock, whatever the API hosts' clocks say);
+ * this process's on SQLite (in-process: the one clock there is). Taken under the channel lock
+ * when it stamps a post.
  */
-export async function messageTimeUnderLock(trx: Db, dialect: DialectName): Promise<number> {
+export async function messageTime(db: Db, dialect: DialectName): Promise<number> {
   if (dialect !== 'mysql') return Date.now();
-  const r = await trx.executeQuery<{ ms: number | string }>(CompiledQuery.raw(`select ${MYSQL_NOW_MS} as ms`, []));
+  const r = await db.executeQuery<{ ms: number | string }>(CompiledQuery.raw(`select ${MYSQL_NOW_MS} as ms`, []));
   return Number(r.rows[0].ms);
 }
 

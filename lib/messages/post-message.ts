@@ -2,7 +2,7 @@ import type { Principal } from '../center/client.js';
 import type { AppContext } from '../context.js';
 import { CompiledQuery } from 'kysely';
 import type { Db } from '../db/index.js';
-import { allocateSeq, insertMessageWithNextSeq, isDuplicateKeyError, messageTimeUnderLock, type UnsequencedMessage } from '../db/dialect.js';
+import { allocateSeq, insertMessageWithNextSeq, isDuplicateKeyError, messageTime, type UnsequencedMessage } from '../db/dialect.js';
 import { busyConflict, CONCURRENT_CHANGE_ATTEMPTS, HttpError } from '../errors.js';
 import { requireReadableChannel, type ChannelRow, type ChannelView } from '../guilds/standing.js';
 import { knownChannel, rememberChannel } from '../channels/channel-facts.js';
@@ -267,7 +267,7 @@ async function storeUnderLock(
     const seq = await allocateSeq(trx, dialect, channel.id, message.author_id);
     if (seq === null) return null;
     // Taken under the lock, so createdAt never decreases along seq (on the clock the post batches use too).
-    const row: MessageRow = withFields(message, { seq, created_at: await messageTimeUnderLock(trx, dialect) });
+    const row: MessageRow = withFields(message, { seq, created_at: await messageTime(trx, dialect) });
     await trx.insertInto('messages').values(row).execute();
     if (rows.length > 0)
       await trx
