@@ -40,6 +40,7 @@ export const badRequest = (message: string, details?: unknown) => new HttpError(
 export const invalidReference = (message: string, details?: unknown) => new HttpError(400, 'invalid_reference', message, details);
 export const wrongChannelType = (message = 'not available for this channel type') => new HttpError(400, 'wrong_channel_type', message);
 export const channelClosed = () => new HttpError(409, 'channel_closed', 'the channel is closed');
+export const editWindowExpired = (editWindowSeconds: number) => new HttpError(409, 'edit_window_expired', `messages can be edited for ${editWindowSeconds} seconds after posting`);
 /** 429: over a rate limit; `Retry-After` in whole seconds, at least 1 (api.md). */
 export const rateLimited = (message: string, retryAfterSeconds: number) =>
   new HttpError(429, 'rate_limited', message, undefined, { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) });

@@ -1,4 +1,5 @@
 import type { AppContext } from '../context.js';
+import { messageTime } from '../db/dialect.js';
 import { emitTo } from '../realtime/emitter.js';
 import { inTransaction } from '../realtime/outbox.js';
 import { toDeletedEvent, type MessageRow } from './message-shape.js';
@@ -10,8 +11,9 @@ import { toDeletedEvent, type MessageRow } from './message-shape.js';
  * deleted — the conditional update makes concurrent deletes emit `message.deleted` once.
  */
 export async function deleteMessage(ctx: AppContext, row: MessageRow): Promise<boolean> {
-  const now = Date.now();
   return inTransaction(ctx, async (trx, outbox) => {
+    // On createdAt's clock (messageTime), never before createdAt.
+    const now = Math.max(await messageTime(trx, ctx.database.dialect), Number(row.created_at));
     const r = await trx.updateTable('messages').set({ deleted_at: now, content: '', mentions: '[]' }).where('id', '=', row.id).where('deleted_at', 'is', null).executeTakeFirst();
     if (Number(r.numUpdatedRows) === 0) return false;
     await trx.deleteFrom('message_attachments').where('message_id', '=', row.id).execute();

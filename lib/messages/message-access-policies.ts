@@ -3,6 +3,7 @@
  * (lib/http/access-policy.ts says what a policy is).
  */
 import type { Principal } from '../center/client.js';
+import { messageTime } from '../db/dialect.js';
 import { channelPolicy } from '../channels/channel-access-policies.js';
 import type { ChannelView } from '../guilds/standing.js';
 import { caller, type AccessPolicy } from '../http/access-policy.js';
@@ -38,7 +39,7 @@ export const messageEditor: AccessPolicy<Principal, MessageAccess> = {
   target: 'messageId',
   resolve: async (ctx, principal, messageId) => ({
     principal: caller(principal),
-    access: await requireEditableMessage(ctx.database.db, caller(principal), messageId, ctx.config.editWindowSeconds, Date.now()),
+    access: await requireEditableMessage(ctx.database.db, caller(principal), messageId, ctx.config.editWindowSeconds, await messageTime(ctx.database.db, ctx.database.dialect)),
   }),
 };
 

@@ -1,6 +1,6 @@
 import type { Principal } from '../center/client.js';
 import type { Db } from '../db/index.js';
-import { channelClosed, forbidden, HttpError, notFound } from '../errors.js';
+import { channelClosed, editWindowExpired, forbidden, HttpError, notFound } from '../errors.js';
 import { requireReadableChannel, type ChannelView } from '../guilds/standing.js';
 import { requireUser, type UserPrincipal } from '../http/auth.js';
 import { findMessage } from './message-queries.js';
@@ -32,7 +32,7 @@ export async function requireReadableMessage(db: Db, principal: Principal, messa
   }
 }
 
-/** PATCH: the author, still a member, of a live message in an open channel, inside the edit window. */
+/** PATCH: the author, still a member, of a live message in an open channel, inside the edit window at `now` (on the clock of `messageTime`). */
 export async function requireEditableMessage(db: Db, principal: Principal, messageId: string, editWindowSeconds: number, now: number) {
   const { row, view } = await requireReadableMessage(db, principal, messageId);
   if (row.deleted_at !== null) throw notFound('message');
@@ -40,7 +40,7 @@ export async function requireEditableMessage(db: Db, principal: Principal, messa
   if (row.author_id !== user.userId) throw forbidden('only the author may edit a message');
   requireAuthorInChannel(view, principal, 'editing a message');
   if (!isEditWindowOpen(Number(row.created_at), now, editWindowSeconds)) {
-    throw new HttpError(409, 'edit_window_expired', `messages can be edited for ${editWindowSeconds} seconds after posting`);
+    throw editWindowExpired(editWindowSeconds);
   }
   return { row, view };
 }
