@@ -107,6 +107,12 @@ export async function readJsonValue(request: Request, limit = JSON_BODY_LIMIT): 
   return parseJsonText(await readTextLimited(request, limit), request.headers.get('content-type'));
 }
 
+/** The JSON body as `readJsonValue` reads it, with the text it was parsed from (for values that must be kept as sent). */
+export async function readJsonBody(request: Request, limit = JSON_BODY_LIMIT): Promise<{ text: string; value: unknown }> {
+  const text = await readTextLimited(request, limit);
+  return { text, value: parseJsonText(text, request.headers.get('content-type')) };
+}
+
 /** Parses JSON text within `limits` (depth, number of values): 400 when malformed or too deep, 413 when too many values. */
 export function parseBoundedJson(text: string, limits?: JsonLimits): unknown {
   let value: unknown;

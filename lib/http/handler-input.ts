@@ -7,7 +7,7 @@
  */
 import type { z } from 'zod';
 import type { Principal } from '../center/client.js';
-import { readJson, readJsonValue, readQuery, validate } from './body.js';
+import { readJson, readJsonBody, readJsonValue, readQuery, validate } from './body.js';
 import { fieldOf, type HandlerInput, type HandlerSpec, type TargetSource } from './handler.js';
 
 /**
@@ -28,7 +28,17 @@ export async function readInput<P extends Principal | null, A>(
   }
   if (!spec.body) return;
   const limit = spec.bodyLimit?.(input.ctx);
-  if (from === 'body') {
+  if (spec.keepBodyText) {
+    const outranking = from === 'on-refusal' ? () => resolve(input.params[target]) : undefined;
+    try {
+      const { text, value } = await readJsonBody(input.request, limit);
+      input.bodyText = text;
+      input.body = validate(spec.body, value);
+    } catch (err) {
+      if (outranking) await outranking();
+      throw err;
+    }
+  } else if (from === 'body') {
     const raw = await readJsonValue(input.request, limit);
     const named = fieldOf(spec.body, target)!.safeParse((raw as Record<string, unknown> | null)?.[target]);
     if (named.success) await resolve(String(named.data));

@@ -41,6 +41,8 @@ export interface Resolved<P extends Principal | null, A> {
 export interface HandlerInput<P extends Principal | null, A, B extends Schema, Q extends Schema> extends Resolved<P, A> {
   body: Parsed<B>;
   query: Parsed<Q>;
+  /** The JSON text `body` was parsed from, for an endpoint declared with `keepBodyText`. */
+  bodyText?: string;
 }
 
 /**
@@ -66,6 +68,11 @@ export interface HandlerSpec<P extends Principal | null, A, B extends Schema, Q 
   guard?: (input: Resolved<P, A>) => void | Promise<void>;
   query?: Q;
   body?: B;
+  /**
+   * `run` also gets the body's text (`bodyText`), for values it must keep exactly as sent. Not
+   * with a policy whose target is in the body.
+   */
+  keepBodyText?: boolean;
   /** The JSON body limit, when not the 1 MiB of api.md. */
   bodyLimit?: (ctx: AppContext) => number;
   /** Accept `?access_token=` as well as the Bearer header (file downloads only). */
@@ -113,6 +120,7 @@ export function defineHandler<P extends Principal | null, A, B extends Schema = 
   const policy = spec.access;
   const source = targetSource(spec as never);
   const deferred = spec.accessCheck === 'on-refusal';
+  if (spec.keepBodyText && (source === 'body' || !spec.body)) throw new Error(`${spec.path}: keepBodyText needs a body and a policy whose target is not in it`);
   if (deferred && (source !== 'path' || !spec.body)) throw new Error(`${spec.path}: accessCheck 'on-refusal' needs a body and the policy's target in the path`);
   const route: RouteSpec = {
     method: spec.method,

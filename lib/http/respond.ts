@@ -27,11 +27,14 @@ export const response = (body: BodyInit | null, init: ResponseInit): Response =>
  * the Node adapter's single `writeHead` from the headers object into a header map and a
  * `setHeaders` per response.
  */
-export const json = (data: unknown, status = 200): Response => {
+export const json = (data: unknown, status = 200): Response => jsonText(JSON.stringify(data), status);
+
+/** `json` for a body that is already JSON text. */
+export const jsonText = (text: string, status = 200): Response => {
   const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
   const requestId = currentRequestId();
   if (requestId !== undefined) headers['x-request-id'] = requestId;
-  return response(JSON.stringify(data), { status, headers });
+  return response(text, { status, headers });
 };
 
 /** 204 with no body. */
