@@ -72,6 +72,23 @@ describe('PUT /api/commands', () => {
     expect(JSON.stringify(listed.spec)).toBe('{"name":"proto","__proto__":{"x":1},"usage":"u"}');
   });
 
+  it.each([
+    ['an integer beyond 2^53', '{"name":"big","max":12345678901234567890123,"id":9007199254740993}'],
+    ['numbers beyond a double (1e400, 1e-400) and written 1.0 or 2E+3', '{"name":"huge","limit":1e400,"tiny":1e-400,"step":1.0,"e":2E+3}'],
+    ['integer-like keys in the order sent', '{"name":"keys","b":1,"2":2,"1":3,"nested":{"10":"x","9":"y"}}'],
+    ['unicode escapes as written', '{"name":"esc","help":"caf\\u00e9 \\ud83d\\ude80 \\/ \\u0041 \\udc00"}'],
+  ])('lists a spec with %s exactly as sent, whitespace between tokens removed', async (_what, specText) => {
+    const u = await t.centerApi.user('agent');
+    // The same spec spaced out between its tokens (none of these strings holds , : { or [).
+    const spaced = specText.replace(/[,:{[]/g, '$& \n\t');
+    const rawBody = `{"commands": [ ${spaced} ]}`;
+    const r = await t.api('PUT', '/api/commands', { token: u.token, rawBody, headers: { 'content-type': 'application/json' } });
+    expect(r.status).toBe(200);
+    const listed = await t.api('GET', '/api/commands', { token: u.token });
+    expect(listed.status).toBe(200);
+    expect(listed.text).toContain(`"source":${JSON.stringify(u.id)},"spec":${specText}}`);
+  });
+
   it('replaces the whole set of the caller and leaves other users’ commands alone', async () => {
     const a = await t.centerApi.user('agent-a');
     const b = await t.centerApi.user('agent-b');

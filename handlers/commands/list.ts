@@ -6,9 +6,10 @@
  */
 import { z } from 'zod';
 import { normalizePrefix } from '../../lib/commands/command-rules.js';
-import { listCommands } from '../../lib/commands/commands.js';
+import { commandListJson, listCommands } from '../../lib/commands/commands.js';
 import { anyCaller } from '../../lib/http/access-policy.js';
 import { defineHandler } from '../../lib/http/handler.js';
+import { jsonText } from '../../lib/http/respond.js';
 
 export default defineHandler({
   method: 'GET',
@@ -23,6 +24,6 @@ export default defineHandler({
   },
   run: async ({ ctx, query }) => {
     const prefix = normalizePrefix(query.prefix);
-    return { commands: prefix === null ? [] : await listCommands(ctx.database.db, prefix) };
+    return jsonText(commandListJson(prefix === null ? [] : await listCommands(ctx.database.db, prefix)));
   },
 });

@@ -4,11 +4,12 @@
  */
 import { badRequest, HttpError } from '../errors.js';
 import { jsonBoundsProblem } from '../http/json-bounds.js';
+import { arrayElementTexts, compactJson } from '../http/json-text.js';
 
 export const COMMAND_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 export const DESCRIPTION_MAX = 200;
 export const COMMANDS_MAX = 200;
-/** Per caller, measured as the UTF-8 bytes of each spec serialised as JSON. */
+/** Per caller, measured as the UTF-8 bytes of each spec's JSON text as stored. */
 export const COMMANDS_BYTES_MAX = 256 * 1024;
 
 /** The two commands the node itself intercepts in messages; nobody may register them. */
@@ -26,17 +27,33 @@ export const isSpecWithinDepth = (spec: unknown) => jsonBoundsProblem(spec, { ma
 
 export type CommandSpec = Record<string, unknown> & { name: string; description?: string };
 
-/** Size of one spec as stored. */
-export const specBytes = (spec: CommandSpec) => Buffer.byteLength(JSON.stringify(spec), 'utf8');
+/** A spec as read (for its name and description) and its JSON text as sent, which is what is stored and listed. */
+export interface SentSpec {
+  spec: CommandSpec;
+  json: string;
+}
+
+/**
+ * Pairs each spec of a PUT body with its JSON text as sent (whitespace between tokens
+ * removed): `bodyText` is the text `specs` were parsed from, as `{commands: [...]}`.
+ */
+export function withSentText(specs: readonly CommandSpec[], bodyText: string): SentSpec[] {
+  const texts = arrayElementTexts(bodyText, 'commands');
+  if (texts?.length !== specs.length) throw new Error('the commands of the body text do not match the parsed body');
+  return specs.map((spec, i) => ({ spec, json: compactJson(texts[i]) }));
+}
+
+/** Size of one spec as stored: the UTF-8 bytes of its JSON text. */
+export const specBytes = (s: SentSpec) => Buffer.byteLength(s.json, 'utf8');
 
 /**
  * Checks a caller's whole set beyond the shape of each spec: nesting, reserved names and
  * duplicates (400, the offending entries listed), then the total size (413).
  */
-export function requireValidCommandSet(specs: readonly CommandSpec[]): void {
+export function requireValidCommandSet(specs: readonly SentSpec[]): void {
   const details: { field: string; message: string }[] = [];
   const seen = new Set<string>();
-  specs.forEach((spec, i) => {
+  specs.forEach(({ spec }, i) => {
     if (!isSpecWithinDepth(spec)) details.push({ field: `commands.${i}`, message: `nests deeper than ${SPEC_MAX_DEPTH} levels` });
     else if (RESERVED.has(spec.name)) details.push({ field: `commands.${i}.name`, message: `"${spec.name}" is a built-in command and cannot be registered` });
     else if (seen.has(spec.name)) details.push({ field: `commands.${i}.name`, message: `"${spec.name}" appears more than once` });

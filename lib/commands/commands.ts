@@ -2,7 +2,7 @@ import type { AppContext } from '../context.js';
 import type { Db } from '../db/index.js';
 import { withDeadlockRetry } from '../db/dialect.js';
 import { createLogger } from '../logger.js';
-import { BUILTIN_COMMANDS, compareCommands, isSpecWithinDepth, specBytes, type CommandSpec } from './command-rules.js';
+import { BUILTIN_COMMANDS, compareCommands, isSpecWithinDepth, specBytes, type SentSpec } from './command-rules.js';
 
 const log = createLogger('commands');
 
@@ -12,18 +12,19 @@ export interface CommandEntry {
   description: string;
   /** "builtin", or the id of the user who registered it. */
   source: string;
-  spec: Record<string, unknown>;
+  /** The spec's JSON text, as it was sent. */
+  spec: string;
 }
 
 /** Replaces every command registered by `userId` with `specs`, in one transaction. Returns how many are registered. */
-export async function replaceCommands(ctx: AppContext, userId: string, specs: readonly CommandSpec[]): Promise<number> {
+export async function replaceCommands(ctx: AppContext, userId: string, specs: readonly SentSpec[]): Promise<number> {
   const { db, dialect } = ctx.database;
-  const rows = specs.map((spec) => ({
+  const rows = specs.map((s) => ({
     user_id: userId,
-    name: spec.name,
-    description: spec.description ?? '',
-    spec: JSON.stringify(spec),
-    size: specBytes(spec),
+    name: s.spec.name,
+    description: s.spec.description ?? '',
+    spec: s.json,
+    size: specBytes(s),
   }));
   // Two replacements by one user cross gap locks on MySQL: the loser of the deadlock runs again.
   await withDeadlockRetry(db, dialect, async (trx) => {
@@ -44,29 +45,35 @@ export async function listCommands(db: Db, prefix: string): Promise<CommandEntry
   const rows = await q.execute();
   const registered: CommandEntry[] = [];
   for (const r of rows) {
-    const spec = renderableSpec(r.spec);
-    if (spec) registered.push({ name: r.name, description: r.description, source: r.user_id, spec });
+    const spec = isRenderableSpec(r.spec) ? r.spec : null;
+    if (spec !== null) registered.push({ name: r.name, description: r.description, source: r.user_id, spec });
     else log.warn('stored command spec cannot be rendered; left out of the catalog', { name: r.name, userId: r.user_id });
   }
   const builtins: CommandEntry[] = BUILTIN_COMMANDS.filter((c) => c.name.startsWith(prefix)).map((c) => ({
     name: c.name,
     description: c.description,
     source: 'builtin',
-    spec: { name: c.name, description: c.description },
+    spec: JSON.stringify({ name: c.name, description: c.description }),
   }));
   return [...builtins, ...registered].sort(compareCommands);
 }
 
 /**
- * A stored spec as an object, or null when it cannot be sent back: unparsable, or nested
- * beyond SPEC_MAX_DEPTH (stored before that bound existed). It stays stored; its owner's next
- * PUT replaces it.
+ * Whether a stored spec can be sent back as it is: a JSON object nested no deeper than
+ * SPEC_MAX_DEPTH (a deeper one was stored before that bound existed). One that cannot stays
+ * stored; its owner's next PUT replaces it.
  */
-function renderableSpec(text: string): Record<string, unknown> | null {
+function isRenderableSpec(text: string): boolean {
   try {
     const spec: unknown = JSON.parse(text);
-    return typeof spec === 'object' && spec !== null && isSpecWithinDepth(spec) ? (spec as Record<string, unknown>) : null;
+    return typeof spec === 'object' && spec !== null && !Array.isArray(spec) && isSpecWithinDepth(spec);
   } catch {
-    return null;
+    return false;
   }
+}
+
+/** `{commands: [...]}` as JSON text, each spec's text inserted as it is stored (a parse and a serialisation would change it). */
+export function commandListJson(entries: readonly CommandEntry[]): string {
+  const items = entries.map((e) => `{"name":${JSON.stringify(e.name)},"description":${JSON.stringify(e.description)},"source":${JSON.stringify(e.source)},"spec":${e.spec}}`);
+  return `{"commands":[${items.join(',')}]}`;
 }

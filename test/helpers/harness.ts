@@ -98,6 +98,8 @@ export interface ApiResponse<T = any> {
   status: number;
   body: T;
   headers: Headers;
+  /** The body as received, before any parse. */
+  text: string;
 }
 
 /** Real HTTP calls against a base URL. */
@@ -118,7 +120,7 @@ export function apiClient(baseUrl: string) {
     const text = await res.text();
     let parsed: unknown = text;
     if ((res.headers.get('content-type') ?? '').includes('json') && text) parsed = JSON.parse(text);
-    return { status: res.status, body: parsed as T, headers: res.headers };
+    return { status: res.status, body: parsed as T, headers: res.headers, text };
   };
 }
 
