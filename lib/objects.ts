@@ -12,4 +12,11 @@
  * later ones winning. Only for the node's own objects: an own `__proto__` key (JSON.parse of
  * a client's text) would set the copy's prototype here where a spread defines a property.
  */
+/** `list` cut into consecutive pieces of at most `size` (bounded `IN (…)` lists, calls of bounded size). */
+export function chunksOf<T>(list: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+  return out;
+}
+
 export const withFields = <B extends object, F extends object>(base: B, fields: F): Omit<B, keyof F> & F => Object.assign({}, base, fields);

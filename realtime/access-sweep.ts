@@ -29,9 +29,6 @@ import { parseRoom, rooms } from '../lib/realtime/rooms.js';
 
 const log = createLogger('realtime');
 
-/** Users asked about per query. */
-const CHUNK = 500;
-
 export interface AccessSweep {
   /** No further pass; resolves once a pass in progress is done (before the database closes). */
   stop(): Promise<void>;
@@ -133,17 +130,13 @@ function outsideRoom(nsp: Namespace, userId: string, guildId: string): boolean {
 }
 
 async function withoutChannelAccess(db: Db, channelId: string, userIds: string[]): Promise<string[]> {
-  const lost: string[] = [];
-  for (let i = 0; i < userIds.length; i += CHUNK) {
-    const chunk = userIds.slice(i, i + CHUNK);
-    const oks = await channelReaders(
-      db,
-      channelId,
-      chunk.map((userId): Principal => ({ kind: 'user', userId, name: '' })),
-    );
-    chunk.forEach((userId, j) => oks[j] || lost.push(userId));
-  }
-  return lost;
+  // channelReaders bounds its own queries (500 users each).
+  const oks = await channelReaders(
+    db,
+    channelId,
+    userIds.map((userId): Principal => ({ kind: 'user', userId, name: '' })),
+  );
+  return userIds.filter((_, j) => !oks[j]);
 }
 
 async function withoutGuildMembership(db: Db, guildId: string, userIds: string[]): Promise<string[]> {

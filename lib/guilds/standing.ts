@@ -4,6 +4,7 @@ import type { Selectable } from 'kysely';
 import type { Db } from '../db/index.js';
 import type { ChannelTable, GuildRole } from '../db/schema.js';
 import { notFound } from '../errors.js';
+import { chunksOf } from '../objects.js';
 
 /** Loads what the principal is to the guild (one indexed lookup). Never throws for outsiders. */
 export async function loadGuildStanding(db: Db, principal: Principal, guildId: string): Promise<GuildStanding> {
@@ -77,8 +78,7 @@ const USERS_PER_QUERY = 500;
  */
 export async function channelReaders(db: Db, channelId: string, principals: Principal[]): Promise<boolean[]> {
   const userIds = [...new Set(principals.flatMap((p) => (p.kind === 'user' ? [p.userId] : [])))];
-  const lists: string[][] = [];
-  for (let i = 0; i < userIds.length; i += USERS_PER_QUERY) lists.push(userIds.slice(i, i + USERS_PER_QUERY));
+  const lists = chunksOf(userIds, USERS_PER_QUERY);
   // '' matches no user: `in ()` is not SQL, and guild tokens need the channel row only.
   if (lists.length === 0) lists.push(['']);
   const rows: Awaited<ReturnType<typeof readersAmong>> = [];
@@ -113,13 +113,8 @@ function readersAmong(db: Db, channelId: string, userIds: readonly string[]) {
 /** Which of `userIds` are members of the guild now (one query per USERS_PER_QUERY). */
 export async function guildMembersAmong(db: Db, guildId: string, userIds: readonly string[]): Promise<Set<string>> {
   const found = new Set<string>();
-  for (let i = 0; i < userIds.length; i += USERS_PER_QUERY) {
-    const rows = await db
-      .selectFrom('guild_members')
-      .select('user_id')
-      .where('guild_id', '=', guildId)
-      .where('user_id', 'in', userIds.slice(i, i + USERS_PER_QUERY))
-      .execute();
+  for (const ids of chunksOf(userIds, USERS_PER_QUERY)) {
+    const rows = await db.selectFrom('guild_members').select('user_id').where('guild_id', '=', guildId).where('user_id', 'in', ids).execute();
     for (const r of rows) found.add(r.user_id);
   }
   return found;
@@ -128,12 +123,8 @@ export async function guildMembersAmong(db: Db, guildId: string, userIds: readon
 /** The guilds each of `userIds` is a member of now, by user (one query per USERS_PER_QUERY users). */
 export async function guildsOfUsers(db: Db, userIds: readonly string[]): Promise<Map<string, string[]>> {
   const byUser = new Map<string, string[]>();
-  for (let i = 0; i < userIds.length; i += USERS_PER_QUERY) {
-    const rows = await db
-      .selectFrom('guild_members')
-      .select(['user_id', 'guild_id'])
-      .where('user_id', 'in', userIds.slice(i, i + USERS_PER_QUERY))
-      .execute();
+  for (const ids of chunksOf(userIds, USERS_PER_QUERY)) {
+    const rows = await db.selectFrom('guild_members').select(['user_id', 'guild_id']).where('user_id', 'in', ids).execute();
     for (const r of rows) (byUser.get(r.user_id) ?? byUser.set(r.user_id, []).get(r.user_id)!).push(r.guild_id);
   }
   return byUser;

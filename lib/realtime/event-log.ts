@@ -7,7 +7,7 @@
 import type { Db, DialectName } from '../db/index.js';
 import { takeStreamPositions, type StreamRef } from '../db/dialect.js';
 import type { EmitMessage } from './emitter.js';
-import { withFields } from '../objects.js';
+import { chunksOf, withFields } from '../objects.js';
 
 /** An emit as stored: what it is, and how it is delivered (everything but its address and payload, opaque here). */
 export interface StoredEvent {
@@ -176,20 +176,12 @@ export async function streamHeads(db: Db, streams: readonly StreamRef[]): Promis
   const heads = new Map<string, number>();
   const channels = streams.filter((s): s is { channel: string } => 'channel' in s).map((s) => s.channel);
   const users = streams.filter((s): s is { user: string } => 'user' in s).map((s) => s.user);
-  for (let i = 0; i < channels.length; i += HEADS_PER_QUERY) {
-    const rows = await db
-      .selectFrom('channels')
-      .select(['id', 'last_pos'])
-      .where('id', 'in', channels.slice(i, i + HEADS_PER_QUERY))
-      .execute();
+  for (const ids of chunksOf(channels, HEADS_PER_QUERY)) {
+    const rows = await db.selectFrom('channels').select(['id', 'last_pos']).where('id', 'in', ids).execute();
     for (const r of rows) heads.set(streamKey({ channel: r.id }), Number(r.last_pos));
   }
-  for (let i = 0; i < users.length; i += HEADS_PER_QUERY) {
-    const rows = await db
-      .selectFrom('user_streams')
-      .select(['user_id', 'last_pos'])
-      .where('user_id', 'in', users.slice(i, i + HEADS_PER_QUERY))
-      .execute();
+  for (const ids of chunksOf(users, HEADS_PER_QUERY)) {
+    const rows = await db.selectFrom('user_streams').select(['user_id', 'last_pos']).where('user_id', 'in', ids).execute();
     for (const r of rows) heads.set(streamKey({ user: r.user_id }), Number(r.last_pos));
   }
   return heads;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { createLogger } from '../logger.js';
 import { MAX_ENTRIES_PER_CALL } from './emitter.js';
+import { chunksOf } from '../objects.js';
 
 const log = createLogger('presence');
 
@@ -45,10 +46,8 @@ export function createHttpPresence(opts: HttpPresenceOptions): PresenceSource {
   };
   return {
     async onlineAmong(userIds) {
-      const chunks: string[][] = [];
-      for (let i = 0; i < userIds.length; i += MAX_ENTRIES_PER_CALL) chunks.push(userIds.slice(i, i + MAX_ENTRIES_PER_CALL));
       try {
-        return (await Promise.all(chunks.map(ask))).flat();
+        return (await Promise.all(chunksOf(userIds, MAX_ENTRIES_PER_CALL).map(ask))).flat();
       } catch (err) {
         log.warn('the realtime process did not answer a presence query; nobody counts as online', { error: (err as Error).message });
         return [];
